@@ -1,0 +1,18 @@
+"""kisfeed: real-time KRX stock futures and options data from Korea Investment & Securities.
+
+The layers (see the design notes): ``schema`` (layouts and typed records), ``protocol``
+(sans-I/O codec and session), ``client`` (asyncio connection), ``store`` (journal, Parquet,
+DuckDB), ``sim`` (the local KIS server) and ``cli``. Importing ``kisfeed`` loads no I/O module;
+``kisfeed.connect`` is imported on first use.
+"""
+
+from __future__ import annotations
+
+from .exceptions import *  # noqa: F403 - the exception tree is part of the top-level API
+from .exceptions import __all__ as _exceptions
+from .protocol import Session, decode
+from .schema import FuturesTrade, OptionTrade, Record, Sign
+
+__version__ = "0.1.0"
+
+__all__ = ["decode", "Session", "Record", "FuturesTrade", "OptionTrade", "Sign", "__version__", *_exceptions]

@@ -1,0 +1,74 @@
+"""Command definitions. Exit codes: 0 success, 1 a failure while running, 2 a usage error."""
+
+from __future__ import annotations
+
+import sys
+from typing import Annotated, Optional
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from .. import __version__
+from ..exceptions import KisfeedError
+from ..protocol import decode
+
+app = typer.Typer(
+    name="kisfeed",
+    help="Real-time KRX stock futures (H0ZFCNT0) and options (H0ZOCNT0) from KIS.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+console = Console()
+err_console = Console(stderr=True)
+
+
+def fail(message: str, code: int = 1) -> typer.Exit:
+    """Print a one-line error (never a traceback) and return the Exit to raise."""
+    err_console.print(f"[bold red]error:[/] {message}", highlight=False)
+    return typer.Exit(code)
+
+
+@app.command()
+def version() -> None:
+    """Print the kisfeed version."""
+    console.print(__version__)
+
+
+@app.command("decode")
+def decode_command(
+    frame: Annotated[Optional[str], typer.Argument(help="A data frame; read from stdin when omitted.")] = None,
+    keys: Annotated[str, typer.Option(help="Key style: english, kis or korean.")] = "english",
+) -> None:
+    """Decode captured data frames (one per line) into typed fields.
+
+    Example: kisfeed decode '0|H0ZFCNT0|001|A11612^090001^...'
+    """
+    lines = [frame] if frame is not None else [line.rstrip("\n") for line in sys.stdin if line.strip()]
+    status = 0
+    for line in lines:
+        try:
+            records = decode(line)
+        except KisfeedError as exc:
+            err_console.print(f"[bold red]error:[/] {exc}", highlight=False)
+            status = 1
+            continue
+        for record in records:
+            try:
+                fields = record.to_dict(keys=keys)  # type: ignore[arg-type]
+            except ValueError as exc:
+                raise fail(str(exc), 2) from None
+            table = Table(title=f"{record.tr_id} {record.code}", show_header=False)
+            for name, value in fields.items():
+                table.add_row(name, "" if value is None else str(value))
+            if record.extra:
+                table.add_row("(extra)", "^".join(record.extra))
+            if record.missing:
+                table.add_row("(missing)", f"{record.missing} fields absent")
+            console.print(table)
+    raise typer.Exit(status)
+
+
+def main() -> None:
+    app()

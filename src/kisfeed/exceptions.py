@@ -1,0 +1,198 @@
+"""Every error kisfeed raises, in one tree split by who is at fault.
+
+::
+
+    KisfeedError
+    ├── UsageError                  our caller's misuse; fix the call, a retry cannot help
+    │   ├── ConfigError             bad or missing setting (credentials, URL, policy name)
+    │   ├── UnknownTRError          a TR id kisfeed has no layout for
+    │   └── SubscriptionLimitError  a registration past the per-session limit (41), refused locally
+    ├── ServerError                 the KIS server said no (a control reply with rt_cd != "0")
+    │   ├── NotSubscribedError      OPSP0003 unsubscribe of something not registered
+    │   ├── MaxSubscriptionsError   OPSP0008 past the server's registration limit
+    │   ├── InvalidApprovalError    OPSP0010/0011/9994/9996 approval/app key not accepted  (retry: re-issue key)
+    │   ├── AppKeyInUseError        OPSP8996 another session holds this app key            (retry: much later)
+    │   ├── InvalidRequestError     OPSP8991/8992 unknown tr_id/tr_key, OPSP899x/999x malformed request
+    │   ├── ServerInternalError     OPSP0007/0009/8999/9993/9995 server-side failure        (retry: later)
+    │   ├── UnknownServerError      a msg_cd not in the reference table, kept verbatim
+    │   └── AuthError               /oauth2/Approval refused to issue an approval key
+    ├── ParseError                  malformed input from the wire; carries tr_id, field index, raw text
+    │   ├── FrameError              a data frame whose envelope is wrong (header, count, width, cipher)
+    │   ├── FieldError              one field whose text does not fit its kind
+    │   └── ControlMessageError     a JSON control message that is not JSON or not shaped like one
+    └── FeedError                   the live feed itself (connection lost for good, queue overflow)
+
+``retryable`` on every error says whether the same request can succeed later without a change
+on the caller's side. Server errors are chosen by ``msg_cd`` only, never by message text
+(reference section 2.2). Nothing here ever carries an app key, app secret or approval key.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "KisfeedError",
+    "UsageError",
+    "ConfigError",
+    "UnknownTRError",
+    "SubscriptionLimitError",
+    "ServerError",
+    "NotSubscribedError",
+    "MaxSubscriptionsError",
+    "InvalidApprovalError",
+    "AppKeyInUseError",
+    "InvalidRequestError",
+    "ServerInternalError",
+    "UnknownServerError",
+    "AuthError",
+    "ParseError",
+    "FrameError",
+    "FieldError",
+    "ControlMessageError",
+    "FeedError",
+]
+
+_RAW_SHOWN = 200  # characters of offending text kept in messages; the full text stays on .raw
+
+
+class KisfeedError(Exception):
+    """Base of every kisfeed error."""
+
+    retryable: bool = False
+
+
+# --- our caller's misuse -------------------------------------------------------------------------
+
+
+class UsageError(KisfeedError):
+    """The caller asked for something kisfeed will not do; changing the call is the fix."""
+
+
+class ConfigError(UsageError):
+    """A setting is missing or invalid."""
+
+
+class UnknownTRError(UsageError):
+    def __init__(self, tr_id: str) -> None:
+        self.tr_id = tr_id
+        super().__init__(f"unknown TR id {tr_id!r}: kisfeed has layouts for H0ZFCNT0 and H0ZOCNT0")
+
+
+class SubscriptionLimitError(UsageError):
+    """Refused locally before sending: the server would answer OPSP0008 (reference 3.1)."""
+
+    def __init__(self, tr_id: str, tr_key: str, limit: int) -> None:
+        self.tr_id, self.tr_key, self.limit = tr_id, tr_key, limit
+        super().__init__(
+            f"cannot register {tr_id} {tr_key}: this session already holds {limit} registrations, "
+            f"the most one KIS session (one app key) accepts; unsubscribe something or add an app key"
+        )
+
+
+# --- the server said no --------------------------------------------------------------------------
+
+
+class ServerError(KisfeedError):
+    """A control reply whose rt_cd is not "0"; ``msg_cd`` decides the subclass."""
+
+    def __init__(
+        self,
+        msg_cd: str,
+        msg1: str = "",
+        *,
+        rt_cd: str = "",
+        tr_id: str | None = None,
+        tr_key: str | None = None,
+    ) -> None:
+        self.msg_cd, self.msg1, self.rt_cd = msg_cd, msg1, rt_cd
+        self.tr_id, self.tr_key = tr_id, tr_key
+        where = f" for {tr_id} {tr_key}" if tr_id else ""
+        super().__init__(f"{msg_cd} {msg1!r}{where} (rt_cd {rt_cd!r})")
+
+
+class NotSubscribedError(ServerError):
+    """OPSP0003: unsubscribe of a registration the server does not hold."""
+
+
+class MaxSubscriptionsError(ServerError):
+    """OPSP0008: the server's registration limit for this session is reached."""
+
+
+class InvalidApprovalError(ServerError):
+    """The approval key (or app key) was not accepted; a fresh approval key may help."""
+
+    retryable = True
+
+
+class AppKeyInUseError(ServerError):
+    """OPSP8996: another session already holds this app key (reference 3.2)."""
+
+    retryable = True
+
+
+class InvalidRequestError(ServerError):
+    """Unknown tr_id/tr_key or a request the server could not parse."""
+
+
+class ServerInternalError(ServerError):
+    """A failure on the server's side."""
+
+    retryable = True
+
+
+class UnknownServerError(ServerError):
+    """A msg_cd the reference does not list; kept verbatim."""
+
+
+class AuthError(ServerError):
+    """The approval endpoint refused to issue a key (wrong app key/secret, or an HTTP error)."""
+
+
+# --- malformed input -----------------------------------------------------------------------------
+
+
+class ParseError(KisfeedError):
+    """Text from the wire that does not decode. ``raw`` holds the offending text in full."""
+
+    def __init__(
+        self,
+        reason: str,
+        *,
+        raw: str = "",
+        tr_id: str | None = None,
+        field_index: int | None = None,
+        record_index: int | None = None,
+    ) -> None:
+        self.reason, self.raw = reason, raw
+        self.tr_id, self.field_index, self.record_index = tr_id, field_index, record_index
+        super().__init__(reason)
+
+    def __str__(self) -> str:  # built on demand: the frame decoder adds record_index later
+        where = []
+        if self.tr_id:
+            where.append(self.tr_id)
+        if self.record_index is not None:
+            where.append(f"record {self.record_index}")
+        if self.field_index is not None:
+            where.append(f"field {self.field_index}")
+        raw = self.raw if len(self.raw) <= _RAW_SHOWN else self.raw[:_RAW_SHOWN] + "…"
+        prefix = f"{' '.join(where)}: " if where else ""
+        return f"{prefix}{self.reason}: {raw!r}"
+
+
+class FrameError(ParseError):
+    """A data frame whose envelope (``E|TR_ID|NNN|payload``) is wrong."""
+
+
+class FieldError(ParseError):
+    """One field whose text does not fit its kind; ``raw`` is that field's text."""
+
+
+class ControlMessageError(ParseError):
+    """A JSON control message that is not JSON or lacks its header."""
+
+
+# --- the live feed -------------------------------------------------------------------------------
+
+
+class FeedError(KisfeedError):
+    """The feed cannot go on (for example the queue overflowed under the ``raise`` policy)."""

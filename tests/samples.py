@@ -1,0 +1,147 @@
+"""Hand-written wire records of both TRs with their expected typed values (from the layouts).
+
+Values follow the relations of reference 4.4 so that they also read as plausible trades.
+"""
+
+from __future__ import annotations
+
+from datetime import time
+
+from kisfeed.schema import Sign
+
+# H0ZFCNT0, 49 fields: (wire text, expected value) in wire order.
+FUTURES_FIELDS: list[tuple[str, object]] = [
+    ("A11612", "A11612"),  # FUTS_SHRN_ISCD
+    ("093015", time(9, 30, 15)),  # BSOP_HOUR
+    ("64300", 64300),  # STCK_PRPR
+    ("5", Sign.DOWN),  # PRDY_VRSS_SIGN
+    ("-300", -300),  # PRDY_VRSS
+    ("-0.46", -0.46),  # FUTS_PRDY_CTRT
+    ("64500", 64500),  # STCK_OPRC
+    ("64800", 64800),  # STCK_HGPR
+    ("64100", 64100),  # STCK_LWPR
+    ("3", 3),  # LAST_CNQN
+    ("12345", 12345),  # ACML_VOL
+    ("7950000000", 7950000000),  # ACML_TR_PBMN
+    ("64299.50", 64299.5),  # HTS_THPR
+    ("250.00", 250.0),  # MRKT_BASIS
+    ("0.00", 0.0),  # DPRT
+    ("64300.00", 64300.0),  # NMSC_FCTN_STPL_PRC
+    ("64800.00", 64800.0),  # FMSC_FCTN_STPL_PRC
+    ("500.00", 500.0),  # SPEAD_PRC
+    ("23456", 23456),  # HTS_OTST_STPL_QTY
+    ("-120", -120),  # OTST_STPL_QTY_ICDC
+    ("000000", time(0, 0, 0)),  # OPRC_HOUR (000000 as in the official examples)
+    ("5", Sign.DOWN),  # OPRC_VRSS_PRPR_SIGN
+    ("-200", -200),  # OPRC_VRSS_PRPR
+    ("091500", time(9, 15, 0)),  # HGPR_HOUR
+    ("5", Sign.DOWN),  # HGPR_VRSS_PRPR_SIGN
+    ("-500", -500),  # HGPR_VRSS_PRPR
+    ("090300", time(9, 3, 0)),  # LWPR_HOUR
+    ("2", Sign.UP),  # LWPR_VRSS_PRPR_SIGN
+    ("200", 200),  # LWPR_VRSS_PRPR
+    ("0.51", 0.51),  # SHNU_RATE
+    ("105.00", 105.0),  # CTTR
+    ("0.50", 0.5),  # ESDG
+    ("3", 3),  # OTST_STPL_RGBF_QTY_ICDC
+    ("249.50", 249.5),  # THPR_BASIS
+    ("64400", 64400),  # ASKP1
+    ("64300", 64300),  # BIDP1
+    ("12", 12),  # ASKP_RSQN1
+    ("30", 30),  # BIDP_RSQN1
+    ("1500", 1500),  # SELN_CNTG_CSNU
+    ("1600", 1600),  # SHNU_CNTG_CSNU
+    ("100", 100),  # NTBY_CNTG_CSNU
+    ("6000", 6000),  # SELN_CNTG_SMTN
+    ("6300", 6300),  # SHNU_CNTG_SMTN
+    ("1234", 1234),  # TOTAL_ASKP_RSQN
+    ("2345", 2345),  # TOTAL_BIDP_RSQN
+    ("85.12", 85.12),  # PRDY_VOL_VRSS_ACML_VOL_RATE
+    ("70700", 70700),  # DYNM_MXPR
+    ("57900", 57900),  # DYNM_LLAM
+    ("N", "N"),  # DYNM_PRC_LIMT_YN
+]
+
+# H0ZOCNT0, 53 fields.
+OPTION_FIELDS: list[tuple[str, object]] = [
+    ("B11612065", "B11612065"),  # OPTN_SHRN_ISCD
+    ("100502", time(10, 5, 2)),  # BSOP_HOUR
+    ("1250.00", 1250.0),  # OPTN_PRPR
+    ("2", Sign.UP),  # PRDY_VRSS_SIGN
+    ("150.00", 150.0),  # OPTN_PRDY_VRSS
+    ("13.64", 13.64),  # PRDY_CTRT
+    ("1100.00", 1100.0),  # OPTN_OPRC
+    ("1300.00", 1300.0),  # OPTN_HGPR
+    ("1050.00", 1050.0),  # OPTN_LWPR
+    ("5", 5),  # LAST_CNQN
+    ("842", 842),  # ACML_VOL
+    ("10525000", 10525000),  # ACML_TR_PBMN
+    ("1243.55", 1243.55),  # HTS_THPR
+    ("5210", 5210),  # HTS_OTST_STPL_QTY
+    ("-35", -35),  # OTST_STPL_QTY_ICDC
+    ("090012", time(9, 0, 12)),  # OPRC_HOUR
+    ("2", Sign.UP),  # OPRC_VRSS_PRPR_SIGN
+    ("150.00", 150.0),  # OPRC_VRSS_NMIX_PRPR
+    ("093001", time(9, 30, 1)),  # HGPR_HOUR
+    ("5", Sign.DOWN),  # HGPR_VRSS_PRPR_SIGN
+    ("-50.00", -50.0),  # HGPR_VRSS_NMIX_PRPR
+    ("091512", time(9, 15, 12)),  # LWPR_HOUR
+    ("2", Sign.UP),  # LWPR_VRSS_PRPR_SIGN
+    ("200.00", 200.0),  # LWPR_VRSS_NMIX_PRPR
+    ("0.50", 0.5),  # SHNU_RATE
+    ("1250.00", 1250.0),  # PRMM_VAL
+    ("300.00", 300.0),  # INVL_VAL
+    ("950.00", 950.0),  # TMVL_VAL
+    ("0.5512", 0.5512),  # DELTA (4 decimals, as third-party fixtures have)
+    ("0.0009", 0.0009),  # GAMA
+    ("92.3141", 92.3141),  # VEGA
+    ("-41.2236", -41.2236),  # THETA
+    ("18.0517", 18.0517),  # RHO
+    ("31.42", 31.42),  # HTS_INTS_VLTL
+    ("6.45", 6.45),  # ESDG
+    ("2", 2),  # OTST_STPL_RGBF_QTY_ICDC
+    ("-56350.00", -56350.0),  # THPR_BASIS
+    ("28.77", 28.77),  # UNAS_HIST_VLTL
+    ("100.48", 100.48),  # CTTR
+    ("0.52", 0.52),  # DPRT
+    ("-56343.55", -56343.55),  # MRKT_BASIS
+    ("1260.00", 1260.0),  # OPTN_ASKP1
+    ("1250.00", 1250.0),  # OPTN_BIDP1
+    ("10", 10),  # ASKP_RSQN1
+    ("14", 14),  # BIDP_RSQN1
+    ("311", 311),  # SELN_CNTG_CSNU
+    ("300", 300),  # SHNU_CNTG_CSNU
+    ("-11", -11),  # NTBY_CNTG_CSNU
+    ("420", 420),  # SELN_CNTG_SMTN
+    ("422", 422),  # SHNU_CNTG_SMTN
+    ("310", 310),  # TOTAL_ASKP_RSQN
+    ("290", 290),  # TOTAL_BIDP_RSQN
+    ("120.40", 120.4),  # PRDY_VOL_VRSS_ACML_VOL_RATE
+]
+
+SAMPLES = {"H0ZFCNT0": FUTURES_FIELDS, "H0ZOCNT0": OPTION_FIELDS}
+
+
+def texts(tr_id: str, **changes: str) -> list[str]:
+    """The wire texts of a sample record, with some fields (by English name) replaced."""
+    from kisfeed.schema import LAYOUTS
+
+    out = [text for text, _ in SAMPLES[tr_id]]
+    for name, text in changes.items():
+        out[LAYOUTS[tr_id].by_name[name].index] = text
+    return out
+
+
+def values(tr_id: str, **changes: object) -> dict[str, object]:
+    """The expected values of a sample record by English name, with some replaced."""
+    from kisfeed.schema import LAYOUTS
+
+    out = {f.name: value for f, (_, value) in zip(LAYOUTS[tr_id].fields, SAMPLES[tr_id])}
+    out.update(changes)
+    return out
+
+
+def frame(tr_id: str, *records: list[str], count: int | None = None) -> str:
+    """A plain data frame of the given records (field text lists); ``count`` overrides NNN."""
+    n = len(records) if count is None else count
+    return f"0|{tr_id}|{n:03d}|" + "^".join("^".join(r) for r in records)
