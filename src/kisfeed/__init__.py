@@ -15,4 +15,13 @@ from .schema import FuturesTrade, OptionTrade, Record, Sign
 
 __version__ = "0.1.0"
 
-__all__ = ["decode", "Session", "Record", "FuturesTrade", "OptionTrade", "Sign", "__version__", *_exceptions]
+__all__ = ["decode", "connect", "connect_blocking", "Session", "Record", "FuturesTrade", "OptionTrade", "Sign", "__version__", *_exceptions]
+
+
+def __getattr__(name: str) -> object:
+    # connect() pulls in asyncio, websockets and httpx; load them only when asked for.
+    if name in ("connect", "connect_blocking"):
+        from . import client
+
+        return getattr(client, name)
+    raise AttributeError(f"module 'kisfeed' has no attribute {name!r}")

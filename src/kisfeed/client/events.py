@@ -1,0 +1,51 @@
+"""Connection events of a live feed, passed to ``on_event`` and logged. Match on them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..exceptions import KisfeedError
+
+__all__ = ["FeedEvent", "Connected", "Subscribed", "Unsubscribed", "Rejected", "Disconnected", "Reconnecting"]
+
+
+@dataclass(frozen=True, slots=True)
+class Connected:
+    session: int  # a new number for every WebSocket connection the feed opens
+    connection: int  # which app key (0-based, in the order given)
+
+
+@dataclass(frozen=True, slots=True)
+class Subscribed:
+    session: int
+    tr_id: str
+    tr_key: str
+
+
+@dataclass(frozen=True, slots=True)
+class Unsubscribed:
+    session: int
+    tr_id: str
+    tr_key: str
+
+
+@dataclass(frozen=True, slots=True)
+class Rejected:
+    session: int
+    error: KisfeedError  # the named error: MaxSubscriptionsError, AppKeyInUseError, ...
+
+
+@dataclass(frozen=True, slots=True)
+class Disconnected:
+    session: int
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class Reconnecting:
+    connection: int
+    attempt: int
+    delay: float  # seconds until the next attempt
+
+
+FeedEvent = Connected | Subscribed | Unsubscribed | Rejected | Disconnected | Reconnecting

@@ -1,0 +1,320 @@
+"""The live feed: subscriptions spread over app keys, records to ``async for``, stats.
+
+::
+
+    async with kisfeed.connect(app_key=..., app_secret=...) as feed:
+        await feed.subscribe("H0ZFCNT0", ["A11612", "A11703"])
+        async for record in feed:          # FuturesTrade / OptionTrade, in arrival order
+            ...
+
+The one rule: code that consumes the feed must not block the event loop; slow work belongs in a
+thread or process. Records wait in a bounded queue whose overflow policy is a setting; the
+``on_frame`` hook sees every raw frame before it is parsed or queued, so a recorder never loses
+data to a slow consumer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import AsyncIterator, Awaitable, Callable, Iterable, Sequence
+
+from ..auth import ApprovalKeys, Credentials
+from ..exceptions import FeedError, KisfeedError, ParseError, SubscriptionLimitError, UsageError
+from ..schema import KST, Record, layout_for
+from . import events as ev
+from .connection import Connection, Fatal
+from .queue import RecordQueue
+from .settings import FeedSettings
+
+__all__ = ["Feed", "FeedStats", "Key"]
+
+log = logging.getLogger("kisfeed.client")
+
+Key = tuple[str, str]  # (tr_id, tr_key)
+FrameHook = Callable[[str, int, int], None]  # (text, received_ns, session id)
+
+
+@dataclass(frozen=True)
+class FeedStats:
+    frames: int
+    records: int
+    bytes: int
+    parse_errors: int
+    dropped: int
+    reconnects: int
+    queued: int
+    subscriptions: dict[int, int]  # connection (app key) index -> registrations held
+    connected: dict[int, bool] = field(default_factory=dict)
+    last_frame_age: float | None = None  # seconds since the last frame of any kind
+
+
+class Feed:
+    """Created by ``kisfeed.connect``; use it as an async context manager."""
+
+    def __init__(
+        self,
+        credentials: Sequence[Credentials],
+        *,
+        ws_url: str,
+        approvals: ApprovalKeys,
+        settings: FeedSettings,
+        on_frame: FrameHook | None = None,
+        on_event: Callable[[ev.FeedEvent], None] | None = None,
+    ) -> None:
+        if not credentials:
+            raise UsageError("at least one app key is needed")
+        self.ws_url, self.approvals, self.settings = ws_url, approvals, settings
+        self._on_frame, self._on_event = on_frame, on_event
+        self.connections = [Connection(self, i, c) for i, c in enumerate(credentials)]
+        self._owner: dict[Key, Connection] = {}
+        self._replies: dict[tuple[str, Key], asyncio.Future[None]] = {}
+        self._queue: RecordQueue[Record] | None = None
+        self._error: BaseException | None = None
+        self._sessions = 0
+        self._frames = self._records = self._bytes = self._parse_errors = self._reconnects = 0
+        self._last_frame_ns: int | None = None
+        self._day: tuple[int, int, date] = (0, -1, date.min)  # [start_ns, end_ns) of a KST day
+
+    # --- lifecycle -----------------------------------------------------------------------------
+
+    async def __aenter__(self) -> Feed:
+        """Connect every app key. Raises if none could connect within ``open_timeout``
+        (after that, connections are kept up by reconnecting, without limit)."""
+        self._queue = RecordQueue(self.settings.queue_size, self.settings.overflow)
+        for connection in self.connections:
+            connection.start()
+        waits = [asyncio.create_task(c.finished.wait()) for c in self.connections]
+        try:
+            await asyncio.wait(waits, timeout=self.settings.open_timeout + 5)
+        finally:
+            for w in waits:
+                w.cancel()
+        if self._error is not None:
+            await self.close()
+            raise self._error
+        if not any(c.live for c in self.connections):
+            await self.close()
+            reasons = "; ".join(sorted({c.last_error for c in self.connections if c.last_error}))
+            raise FeedError(f"could not connect to {self.ws_url}: {reasons or 'no answer'}")
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.close()
+
+    async def close(self) -> None:
+        for connection in self.connections:
+            await connection.stop()
+        for future in self._replies.values():
+            if not future.done():
+                future.set_exception(FeedError("the feed was closed"))
+        self._replies.clear()
+        if self._queue is not None:
+            self._queue.close(StopAsyncIteration())
+
+    # --- subscriptions -------------------------------------------------------------------------
+
+    @property
+    def capacity(self) -> int:
+        return len(self.connections) * self.settings.max_registrations
+
+    @property
+    def subscriptions(self) -> set[Key]:
+        return set(self._owner)
+
+    async def subscribe(self, tr_id: str, codes: str | Iterable[str]) -> None:
+        """Register codes of one TR and wait for the server's replies.
+
+        Raises ``SubscriptionLimitError`` before anything is sent if the app keys together
+        cannot hold them all (41 each), and the named ``ServerError`` of the first rejected
+        code (the others stay subscribed)."""
+        keys = self._keys(tr_id, codes)
+        new = [k for k in keys if k not in self._owner]
+        if len(self._owner) + len(new) > self.capacity:
+            raise SubscriptionLimitError(tr_id, new[-1][1], self.capacity)
+        for key in new:
+            connection = min(self.connections, key=lambda c: (not c.live, len(c.wanted), c.index))
+            if len(connection.wanted) >= self.settings.max_registrations:  # the live ones are full
+                connection = min(self.connections, key=lambda c: (len(c.wanted), c.index))
+            self._assign(key, connection)
+        waiting = [k for k in keys if not self._held(k)]
+        futures = [self._expect(("subscribe", k)) for k in waiting]
+        for key in waiting:
+            await self._owner[key].send_subscribe(key)
+        await self._await_replies(futures, "subscribe")
+
+    def _held(self, key: Key) -> bool:
+        session = self._owner[key].session
+        return session is not None and key in session.registered
+
+    async def unsubscribe(self, tr_id: str, codes: str | Iterable[str]) -> None:
+        """Release codes and wait for the server's replies (codes not subscribed are ignored)."""
+        keys = [k for k in self._keys(tr_id, codes) if k in self._owner]
+        futures = [self._expect(("unsubscribe", k)) for k in keys]
+        for key in keys:
+            connection = self._owner.pop(key)
+            connection.wanted.discard(key)
+            await connection.send_unsubscribe(key)
+        await self._await_replies(futures, "unsubscribe")
+
+    @staticmethod
+    def _keys(tr_id: str, codes: str | Iterable[str]) -> list[Key]:
+        layout_for(tr_id)  # UnknownTRError for a TR without a layout
+        codes = [codes] if isinstance(codes, str) else list(codes)
+        for code in codes:
+            if not isinstance(code, str) or not code or not code.isascii() or not code.isalnum():
+                raise UsageError(f"{code!r} is not an instrument code (e.g. A11612, B11612065)")
+        return list(dict.fromkeys((tr_id, code) for code in codes))
+
+    def _assign(self, key: Key, connection: Connection) -> None:
+        self._owner[key] = connection
+        connection.wanted.add(key)
+
+    def _drop(self, key: Key) -> None:
+        """The server refused ``key``: it is no longer wanted."""
+        connection = self._owner.pop(key, None)
+        if connection is not None:
+            connection.wanted.discard(key)
+
+    def _expect(self, request: tuple[str, Key]) -> asyncio.Future[None]:
+        future = self._replies.get(request)
+        if future is None or future.done():
+            future = self._replies[request] = asyncio.get_running_loop().create_future()
+        return future
+
+    def _reply(self, request: tuple[str, Key], error: BaseException | None) -> None:
+        future = self._replies.pop(request, None)
+        if future is not None and not future.done():
+            if error is None:
+                future.set_result(None)
+            else:
+                future.set_exception(error)
+
+    async def _await_replies(self, futures: list[asyncio.Future[None]], what: str) -> None:
+        if not futures:
+            return
+        done, pending = await asyncio.wait(futures, timeout=self.settings.reply_timeout)
+        errors = [f.exception() for f in futures if f in done and f.exception() is not None]
+        if errors:
+            raise errors[0]  # type: ignore[misc]
+        if pending:
+            raise FeedError(f"no reply to {len(pending)} {what} request(s) within "
+                            f"{self.settings.reply_timeout:g} s; they are kept and retried on reconnect")
+
+    def _connection_lost(self, connection: Connection, reason: str) -> None:
+        connection.last_error = reason
+        self._reconnects += 1
+        self._emit(ev.Disconnected(connection.session_id or 0, reason))
+        for key, future in list(self._replies.items()):  # a lost session holds nothing now
+            if key[0] == "unsubscribe" and key[1] not in self._owner:
+                self._reply(key, None)
+        # Move what the lost session held to live sessions with room (issue 4, part 4): each
+        # subscription lives on exactly one session, so nothing is received twice.
+        for key in sorted(connection.wanted):
+            room = [c for c in self.connections
+                    if c.live and c is not connection and len(c.wanted) < self.settings.max_registrations]
+            if not room:
+                break
+            target = min(room, key=lambda c: (len(c.wanted), c.index))
+            connection.wanted.discard(key)
+            self._assign(key, target)
+            asyncio.get_running_loop().create_task(target.send_subscribe(key))
+
+    # --- records -------------------------------------------------------------------------------
+
+    def __aiter__(self) -> AsyncIterator[Record]:
+        return self
+
+    async def __anext__(self) -> Record:
+        if self._queue is None:
+            raise UsageError("use the feed inside 'async with kisfeed.connect(...) as feed'")
+        return await self._queue.get()
+
+    async def next_batch(self, limit: int = 1000) -> list[Record]:
+        """The next record and up to ``limit`` - 1 more already waiting (for batch consumers)."""
+        if self._queue is None:
+            raise UsageError("use the feed inside 'async with kisfeed.connect(...) as feed'")
+        return await self._queue.get_batch(limit)
+
+    async def run(self, on_record: Callable[[Record], Awaitable[None] | None]) -> None:
+        """Call ``on_record`` for every record until the feed closes (the callback adapter)."""
+        async for record in self:
+            result = on_record(record)
+            if result is not None:
+                await result
+
+    def _new_session_id(self) -> int:
+        self._sessions += 1
+        return self._sessions
+
+    def _frame(self, text: str, received_ns: int, session_id: int) -> None:
+        self._frames += 1
+        self._bytes += len(text)
+        self._last_frame_ns = received_ns
+        if self._on_frame is not None:
+            self._on_frame(text, received_ns, session_id)
+
+    def _trading_date(self, received_ns: int) -> date:
+        start, end, day = self._day
+        if not start <= received_ns < end:  # once a day: the KST date of the receive time
+            day = datetime.fromtimestamp(received_ns / 1e9, KST).date()
+            midnight = datetime(day.year, day.month, day.day, tzinfo=KST)
+            start = int(midnight.timestamp()) * 1_000_000_000
+            self._day = (start, start + 86_400 * 1_000_000_000, day)
+        return day
+
+    async def _deliver(self, records: tuple[Record, ...]) -> None:
+        queue = self._queue
+        assert queue is not None
+        self._records += len(records)
+        dropped = queue.dropped
+        try:
+            for record in records:
+                await queue.put(record)
+        except FeedError as exc:
+            raise Fatal(exc) from None
+        if queue.dropped != dropped and (dropped == 0 or queue.dropped // 1000 != dropped // 1000):
+            log.warning("consumer too slow: %d records dropped so far (overflow=drop-oldest)", queue.dropped)
+
+    def _malformed(self, error: ParseError) -> None:
+        self._parse_errors += 1
+        if self.settings.on_malformed == "raise":
+            raise Fatal(error)
+        log.warning("skipped malformed input (%d so far): %s", self._parse_errors, error)
+
+    def _fail(self, error: KisfeedError) -> None:
+        if self._error is None:
+            self._error = error
+            log.error("feed stopped: %s", error)
+        for future in self._replies.values():
+            if not future.done():
+                future.set_exception(error)
+        if self._queue is not None:
+            self._queue.close(error)
+        for connection in self.connections:
+            connection.finished.set()
+
+    def _emit(self, event: ev.FeedEvent) -> None:
+        log.info("%s", event)
+        if self._on_event is not None:
+            self._on_event(event)
+
+    # --- observability -------------------------------------------------------------------------
+
+    def stats(self) -> FeedStats:
+        age = None if self._last_frame_ns is None else (time.time_ns() - self._last_frame_ns) / 1e9
+        return FeedStats(
+            frames=self._frames,
+            records=self._records,
+            bytes=self._bytes,
+            parse_errors=self._parse_errors,
+            dropped=self._queue.dropped if self._queue else 0,
+            reconnects=self._reconnects,
+            queued=len(self._queue) if self._queue else 0,
+            subscriptions={c.index: len(c.session.registered) if c.session else 0 for c in self.connections},
+            connected={c.index: c.live for c in self.connections},
+            last_frame_age=age,
+        )

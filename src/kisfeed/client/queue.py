@@ -1,0 +1,75 @@
+"""The bounded record queue between the sockets and the consumer, with its overflow policy."""
+
+from __future__ import annotations
+
+import asyncio
+from collections import deque
+from typing import Generic, TypeVar
+
+from ..exceptions import FeedError
+from .settings import Overflow
+
+__all__ = ["RecordQueue"]
+
+T = TypeVar("T")
+
+
+class RecordQueue(Generic[T]):
+    """A FIFO of at most ``maxsize`` items. ``put`` applies the overflow policy; ``get`` raises
+    the error the queue was closed with once the items before it are consumed."""
+
+    def __init__(self, maxsize: int, overflow: Overflow) -> None:
+        self.maxsize, self.overflow = maxsize, overflow
+        self._items: deque[T] = deque()
+        self._readable = asyncio.Event()
+        self._writable = asyncio.Event()
+        self._writable.set()
+        self._closed: BaseException | None = None
+        self.dropped = 0
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    async def put(self, item: T) -> None:
+        if self._closed is not None:
+            return
+        while len(self._items) >= self.maxsize:
+            if self.overflow == "drop-oldest":
+                self._items.popleft()
+                self.dropped += 1
+            elif self.overflow == "raise":
+                self.dropped += 1
+                raise FeedError(f"record queue full ({self.maxsize} records): the consumer is too slow")
+            else:  # block: wait for the consumer
+                self._writable.clear()
+                await self._writable.wait()
+                if self._closed is not None:
+                    return
+        self._items.append(item)
+        self._readable.set()
+
+    async def get(self) -> T:
+        while not self._items:
+            if self._closed is not None:
+                raise self._closed
+            self._readable.clear()
+            await self._readable.wait()
+        item = self._items.popleft()
+        self._writable.set()
+        return item
+
+    async def get_batch(self, limit: int) -> list[T]:
+        """At least one item (waiting for it), and up to ``limit`` of those already queued."""
+        batch = [await self.get()]
+        while self._items and len(batch) < limit:
+            batch.append(self._items.popleft())
+        self._writable.set()
+        return batch
+
+    def close(self, error: BaseException) -> None:
+        """No more items: ``get`` raises ``error`` (``StopAsyncIteration`` for a clean end)
+        after the queued items."""
+        if self._closed is None:
+            self._closed = error
+        self._readable.set()
+        self._writable.set()

@@ -1,0 +1,70 @@
+"""Every tunable of the live feed, in one place, with the reference's recommended defaults."""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, field
+from typing import Callable, Iterator, Literal
+
+from ..exceptions import ConfigError
+from ..protocol import DEFAULT_MAX_REGISTRATIONS
+
+__all__ = ["FeedSettings", "exponential_backoff", "Overflow", "OnMalformed"]
+
+Overflow = Literal["block", "drop-oldest", "raise"]
+OnMalformed = Literal["skip", "raise"]
+
+
+def exponential_backoff(
+    initial: float = 1.0, maximum: float = 60.0, factor: float = 2.0, jitter: float = 0.25
+) -> Iterator[float]:
+    """Delays 1, 2, 4 … capped at ``maximum``, each spread by ±``jitter`` so that many clients
+    do not reconnect in step (reference 3.5: exponential back-off 1 → 30/60 s). Unlimited."""
+    delay = initial
+    while True:
+        yield delay * random.uniform(1 - jitter, 1 + jitter)
+        delay = min(delay * factor, maximum)
+
+
+@dataclass(frozen=True)
+class FeedSettings:
+    #: records held for a slow consumer before the overflow policy applies
+    queue_size: int = 100_000
+    #: ``block``: stop reading the socket until there is room (nothing lost, but a consumer
+    #: stuck for ~100 s gets the session closed by the server); ``drop-oldest``: discard the
+    #: oldest queued record, counted; ``raise``: fail the feed with ``FeedError``
+    overflow: Overflow = "block"
+    #: a malformed frame is counted and skipped, or raised to the consumer (tests)
+    on_malformed: OnMalformed = "skip"
+    #: pause between subscribe messages (reference 3.3: 50–100 ms; no documented limit)
+    subscribe_interval: float = 0.05
+    #: reconnect when no frame of any kind arrived for this long (reference 3.4: 60–180 s)
+    watchdog: float = 60.0
+    #: delays between reconnect attempts; called afresh after a stable period
+    backoff: Callable[[], Iterator[float]] = field(default=exponential_backoff)
+    #: a connection that stayed up this long resets the back-off
+    stable_after: float = 60.0
+    #: wait before retrying after OPSP8996: another process holds the app key (reference 3.2)
+    key_in_use_delay: float = 60.0
+    #: registrations per session (reference 3.1: 41 measured; older docs say 40)
+    max_registrations: int = DEFAULT_MAX_REGISTRATIONS
+    #: time to wait for the server's reply to a subscribe/unsubscribe
+    reply_timeout: float = 30.0
+    #: time to open the WebSocket
+    open_timeout: float = 10.0
+    #: also answer PINGPONG with a pong control frame, as the official runtime does (reference 2.3)
+    pong_frame: bool = False
+    #: "P" individual, "B" corporate (spec request header)
+    custtype: Literal["P", "B"] = "P"
+
+    def __post_init__(self) -> None:
+        if self.overflow not in ("block", "drop-oldest", "raise"):
+            raise ConfigError(f"overflow must be block, drop-oldest or raise, not {self.overflow!r}")
+        if self.on_malformed not in ("skip", "raise"):
+            raise ConfigError(f"on_malformed must be skip or raise, not {self.on_malformed!r}")
+        if self.queue_size < 1 or self.max_registrations < 1:
+            raise ConfigError("queue_size and max_registrations must be at least 1")
+        if min(self.subscribe_interval, self.watchdog, self.reply_timeout, self.open_timeout) < 0:
+            raise ConfigError("intervals and timeouts cannot be negative")
+        if self.custtype not in ("P", "B"):
+            raise ConfigError("custtype is 'P' (individual) or 'B' (corporate)")
