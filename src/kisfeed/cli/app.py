@@ -70,5 +70,10 @@ def decode_command(
     raise typer.Exit(status)
 
 
+from .sim import sim as _sim_command  # noqa: E402 - the command lives in its own module
+
+app.command("sim")(_sim_command)
+
+
 def main() -> None:
     app()

@@ -1,0 +1,129 @@
+"""Every setting of the simulator, in one frozen dataclass with the reference's defaults.
+
+Where the reference marks a behaviour [UNK] the simulator does not guess silently: the choice is a
+setting here, its default is the reference's recommendation, and the docstring names the section.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from typing import Callable, Literal, Mapping
+
+from .faults import ScheduledFault
+
+__all__ = ["SimConfig", "DEMO_APP_KEY", "DEMO_APP_SECRET", "RecordHook"]
+
+#: The app key/secret pair served when none is configured (``kisfeed sim`` prints it).
+DEMO_APP_KEY = "demo-app-key"
+DEMO_APP_SECRET = "demo-app-secret"
+
+#: Called for every record the simulator sends: (session id, tr_id, field texts).
+RecordHook = Callable[[int, str, list[str]], None]
+
+
+def _demo_keys() -> dict[str, str]:
+    return {DEMO_APP_KEY: DEMO_APP_SECRET}
+
+
+@dataclass(frozen=True)
+class SimConfig:
+    """Settings of one :class:`~kisfeed.sim.Simulator`. ``dataclasses.replace`` makes variants."""
+
+    # --- network ---------------------------------------------------------------------------
+    host: str = "127.0.0.1"
+    """Interface both servers listen on."""
+    port: int = 0
+    """WebSocket port; 0 picks a free one (``Simulator.ws_url`` reports it)."""
+    rest_port: int = 0
+    """Approval endpoint port (``POST /oauth2/Approval``); 0 picks a free one."""
+
+    # --- credentials (reference 1.3, 1.4) ----------------------------------------------------
+    app_keys: Mapping[str, str] = field(default_factory=_demo_keys)
+    """App key -> app secret pairs the approval endpoint accepts."""
+    approval_key_ttl: float = 86_400.0
+    """Seconds an approval key is valid for a *new* session (portal: 24 h)."""
+    expire_keys_on_open_sessions: bool = False
+    """[UNK] ref 1.4: whether a session that already holds its app key is refused once the key it
+    connected with expires. Default: no — the portal says the key is checked at connection only."""
+
+    # --- market (reference 4.4, 6) ------------------------------------------------------------
+    seed: int = 1
+    """Seed of the market model: the same seed and ``start`` give the same trades, in order."""
+    start: datetime | None = None
+    """Sim clock at start (a timezone-aware datetime, or naive meaning KST); None: now."""
+    speed: float = 1.0
+    """Sim seconds per wall second: 1.0 real time, N: N× faster, ``math.inf``: as fast as the
+    clients read (at infinite speed the market waits while no session has a subscription)."""
+    always_open: bool = False
+    """Trade around the clock, every day. Otherwise KRX regular hours (weekdays 09:00–15:45 KST;
+    holidays are not modelled) and the last trading day of a contract ends at 15:20 (ref 6)."""
+    interest_rate: float = 0.03
+    """Continuously compounded KRW rate used for cost of carry and Black-Scholes."""
+    activity: float = 1.0
+    """Multiplier of every instrument's trade arrival rate (liquidity)."""
+    volatility_unit: Literal["percent", "fraction"] = "percent"
+    """[UNK] ref 4.4: unit of ``HTS_INTS_VLTL`` and ``UNAS_HIST_VLTL`` (``31.42`` or ``0.3142``)."""
+    greek_decimals: int = 4
+    """[UNK] ref 4.4: decimals of DELTA/GAMA/VEGA/THETA/RHO (2 in the official example, 4 in
+    third-party fixtures; gamma of a stock option rounds to zero at 2)."""
+    option_ticks: tuple[tuple[float, int], ...] = ((10_000.0, 10), (math.inf, 50))
+    """[UNK] ref 6: stock-option premium tick table, (premium below, tick) rows in order."""
+    dynamic_limit_band: float = 0.0
+    """Dynamic price limit band of stock futures as a fraction of the last price; 0 = not
+    applied, so ``DYNM_MXPR``/``DYNM_LLAM`` are 0 as in the official example (ref 4.1)."""
+    dynamic_limit_flags: tuple[str, str] = ("0", "1")
+    """[UNK] ref 4.4: ``DYNM_PRC_LIMT_YN`` text when the band is off / on (example shows ``0``)."""
+
+    # --- session behaviour (reference 2.2, 2.3, 3.1, 3.2) -------------------------------------
+    ping_interval: float = 10.0
+    """[UNK] ref 2.3: seconds between PINGPONG heartbeats (wall clock)."""
+    pong_timeout: float = 100.0
+    """Seconds a PINGPONG may stay unanswered before the session is closed (ref 2.3: ~100 s)."""
+    client_ping: Literal["tolerate", "error-and-close"] = "tolerate"
+    """[UNK] ref 2.3: what a client's WebSocket ping frame does. ``tolerate``: the library answers
+    it; ``error-and-close``: an ``OPSP8991`` error reply, then the TCP connection is closed without
+    a close handshake (the 2023 reports). A ping carrying a PINGPONG text is an answer either way."""
+    max_registrations: int = 41
+    """Registrations per session; the next gets ``OPSP0008`` with ``rt_cd "1"`` (ref 3.1)."""
+    stale_session_seconds: float = 0.0
+    """[UNK] ref 3.2: seconds an app key stays "in use" (``OPSP8996``) after its session ended
+    without a close handshake."""
+    batch_window: float = 0.0
+    """[UNK] ref 2.4, 8.10: sim seconds within which one session's trades of one TR are packed
+    into one frame. At 0 only simultaneous prints (one order sweeping several levels) share a frame."""
+    max_records_per_frame: int = 50
+    """[UNK] ref 8.10: most records packed into one frame (the wire allows 999)."""
+    send_queue_limit: int = 10_000
+    """Frames queued to one session before the market waits for it to drain (no data is ever
+    dropped for a slow reader; a session that stops reading slows the market for everyone)."""
+
+    # --- ground truth and faults (issue 3) ----------------------------------------------------
+    ground_truth: bool = True
+    """Keep every record sent, per session, in send order (``Simulator.sent``)."""
+    on_record: RecordHook | None = None
+    """Called with (session id, tr_id, fields) for every record sent (``--ground-truth PATH``)."""
+    faults: tuple[ScheduledFault, ...] = ()
+    """Faults to inject at fixed times after start (see ``kisfeed.sim.faults.parse_fault``)."""
+
+    def __post_init__(self) -> None:
+        if not self.app_keys:
+            raise ValueError("at least one app key/secret pair is needed")
+        if not self.speed > 0:
+            raise ValueError(f"speed must be > 0 (math.inf = as fast as possible), not {self.speed}")
+        if self.client_ping not in ("tolerate", "error-and-close"):
+            raise ValueError(f"client_ping must be 'tolerate' or 'error-and-close', not {self.client_ping!r}")
+        if self.volatility_unit not in ("percent", "fraction"):
+            raise ValueError(f"volatility_unit must be 'percent' or 'fraction', not {self.volatility_unit!r}")
+        if not 1 <= self.max_records_per_frame <= 999:
+            raise ValueError("max_records_per_frame must be 1..999 (NNN has three digits)")
+        for name in ("ping_interval", "pong_timeout", "batch_window", "stale_session_seconds"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"{name} must not be negative")
+        if self.ping_interval == 0:
+            raise ValueError("ping_interval must be > 0")
+
+    def with_(self, **changes: object) -> SimConfig:
+        """A copy with some settings changed (``dataclasses.replace``)."""
+        return replace(self, **changes)  # type: ignore[arg-type]

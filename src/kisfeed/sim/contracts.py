@@ -1,0 +1,250 @@
+"""The trading day of one contract and the wire fields of each of its trades.
+
+A ``Contract`` keeps what an exchange feed accumulates over a day (open/high/low and their
+times, cumulative volume and value, buy/sell counts and sums, open interest) and writes each
+trade as the 49 (``H0ZFCNT0``) or 53 (``H0ZOCNT0``) field texts. The relations of reference 4.4
+hold exactly, because every derived field is computed here from the values written next to it:
+
+* ``PRDY_VRSS`` = price − previous close; its sign code 2/3/5 (1/4 at the daily limits);
+  ``*_PRDY_CTRT`` = change ÷ previous close × 100, rounded to 0.01.
+* ``*_VRSS_PRPR`` = price − open/high/low with sign codes 2 (>0), 3 (=0), 5 (<0).
+* ``ACML_VOL`` grows by ``LAST_CNQN``; ``ACML_TR_PBMN`` by price × quantity × 10 (multiplier).
+* ``NTBY_CNTG_CSNU`` = buy − sell counts; ``CTTR`` = buy sum ÷ sell sum × 100 (0.00 while no
+  sell-initiated volume: [UNK], the reference has no example); ``SHNU_RATE`` = buy sum ÷ volume.
+  Futures' opening (auction) print is neither buy- nor sell-initiated, so their sums stay below
+  ``ACML_VOL`` as in the official futures example; options' sums add up to it.
+* ``ESDG`` = price − theo, ``DPRT`` = ``ESDG`` ÷ theo × 100 (``nan`` when theo is 0: ref 2.5),
+  ``MRKT_BASIS`` = price − spot, ``THPR_BASIS`` = theo − spot (the same integer spot).
+* ``OTST_STPL_QTY_ICDC`` = OI − previous day's OI; ``OTST_STPL_RGBF_QTY_ICDC`` = OI − OI at the
+  contract's previous trade; option ``TMVL_VAL`` = price − ``INVL_VAL``.
+* ``PRDY_VOL_VRSS_ACML_VOL_RATE`` = volume ÷ previous day's volume × 100.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from ..schema.layouts import FUTURES_TRADE, OPTION_TRADE
+from .instruments import MULTIPLIER, Instrument
+
+__all__ = ["Contract", "Quote", "sign_code", "hhmmss"]
+
+BUY, SELL, AUCTION = 1, -1, 0  # who initiated a print; the opening print is an auction
+
+
+def sign_code(diff: float) -> str:
+    """2 up, 3 unchanged, 5 down (reference 4.4; 1/4 are the daily limits, decided by callers)."""
+    return "2" if diff > 0 else "5" if diff < 0 else "3"
+
+
+def d2(value: float) -> str:
+    """Two decimals (``format`` rounds like ``round``), never ``-0.00``."""
+    text = f"{value:.2f}"
+    return "0.00" if text == "-0.00" else text
+
+
+def ratio(numerator: float, denominator: float, scale: float = 100.0) -> str:
+    return d2(numerator / denominator * scale) if denominator else "0.00"
+
+
+_TIMES: dict[int, str] = {}
+
+
+def hhmmss(timestamp: float) -> str:
+    """``BSOP_HOUR`` text of a POSIX time in KST (UTC+9, no daylight saving)."""
+    second = int(timestamp + 32_400) % 86_400
+    text = _TIMES.get(second)
+    if text is None:
+        text = _TIMES[second] = f"{second // 3600:02d}{second % 3600 // 60:02d}{second % 60:02d}"
+    return text
+
+
+@dataclass(slots=True)
+class Quote:
+    """Best ask/bid after a print, with level-1 and 10-level total quantities."""
+
+    ask: int
+    bid: int
+    ask_qty: int
+    bid_qty: int
+    total_ask: int
+    total_bid: int
+
+
+class Contract:
+    """One instrument's trading day. Prices are whole won (option premiums too: ticks ≥ 10)."""
+
+    __slots__ = (
+        "instrument", "code", "option", "prev_close", "prev_volume", "prev_oi", "open", "high",
+        "low", "open_time", "high_time", "low_time", "last", "volume", "turnover", "buy_count",
+        "sell_count", "buy_qty", "sell_qty", "oi", "weight", "vol_factor",
+    )  # fmt: skip
+
+    def __init__(self, instrument: Instrument, prev_close: int, prev_volume: int, prev_oi: int) -> None:
+        self.instrument = instrument
+        self.code = instrument.code
+        self.option = instrument.is_option
+        self.prev_close, self.prev_volume, self.prev_oi = prev_close, prev_volume, prev_oi
+        self.oi = prev_oi
+        self.weight = 0.0  # trade arrival rate, set by the market each day
+        self.vol_factor = 1.0  # this contract's volatility relative to its underlying's (smile)
+        self.new_day()
+
+    def new_day(self) -> None:
+        """Roll to the next trading day: today's close/volume/OI become the previous day's."""
+        if getattr(self, "last", None) is not None:
+            self.prev_close = self.last  # type: ignore[assignment]
+        if getattr(self, "volume", 0):
+            self.prev_volume = self.volume
+        self.prev_oi = self.oi
+        self.open = self.high = self.low = self.last = None
+        self.open_time = self.high_time = self.low_time = "000000"
+        self.volume = self.turnover = 0
+        self.buy_count = self.sell_count = self.buy_qty = self.sell_qty = 0
+
+    @property
+    def reference(self) -> int:
+        """Last price today, else the previous close."""
+        return self.last if self.last is not None else self.prev_close
+
+    def _print(self, time_text: str, price: int, qty: int, side: int, oi_change: int) -> int:
+        """Accumulate one print; returns the OI change it caused."""
+        if self.open is None:
+            self.open = self.high = self.low = price
+            self.open_time = self.high_time = self.low_time = time_text
+        elif price > self.high:  # type: ignore[operator]
+            self.high, self.high_time = price, time_text
+        elif price < self.low:  # type: ignore[operator]
+            self.low, self.low_time = price, time_text
+        self.last = price
+        self.volume += qty
+        self.turnover += price * qty * MULTIPLIER
+        if side == BUY:
+            self.buy_count += 1
+            self.buy_qty += qty
+        elif side == SELL:
+            self.sell_count += 1
+            self.sell_qty += qty
+        oi_change = max(oi_change, -self.oi)
+        self.oi += oi_change
+        return oi_change
+
+    def _common(self, price: int) -> tuple[int, str, str, str, str, str, str]:
+        change = price - self.prev_close
+        vs_open, vs_high, vs_low = price - self.open, price - self.high, price - self.low  # type: ignore[operator]
+        return (
+            change,
+            ratio(change, self.prev_close),
+            sign_code(vs_open),
+            sign_code(vs_high),
+            sign_code(vs_low),
+            ratio(self.buy_qty, self.volume, 1.0),
+            ratio(self.buy_qty, self.sell_qty),
+        )
+
+    def futures_fields(
+        self,
+        time_text: str,
+        price: int,
+        qty: int,
+        side: int,
+        oi_change: int,
+        *,
+        spot: int,
+        theo: float,
+        near: int,
+        far: int,
+        quote: Quote,
+        limits: tuple[int, int],
+        dynamic: tuple[int, int, str],
+    ) -> list[str]:
+        """The 49 texts of one ``H0ZFCNT0`` trade (layout: reference 4.1)."""
+        tick_oi = self._print(time_text, price, qty, side, oi_change)
+        change, rate, s_open, s_high, s_low, buy_ratio, strength = self._common(price)
+        upper, lower = limits
+        sign = "1" if price >= upper else "4" if price <= lower else sign_code(change)
+        theo_text = d2(theo)
+        theo = float(theo_text)  # derived fields use the value as written, so relations hold exactly
+        esdg = round(price - theo, 2)
+        return [
+            self.code, time_text, str(price), sign, str(change), rate,
+            str(self.open), str(self.high), str(self.low), str(qty), str(self.volume), str(self.turnover),
+            theo_text, d2(price - spot), ratio(esdg, theo), d2(near), d2(far), d2(far - near),
+            str(self.oi), str(self.oi - self.prev_oi),
+            self.open_time, s_open, str(price - self.open),  # type: ignore[operator]
+            self.high_time, s_high, str(price - self.high),  # type: ignore[operator]
+            self.low_time, s_low, str(price - self.low),  # type: ignore[operator]
+            buy_ratio, strength, d2(esdg), str(tick_oi), d2(theo - spot),
+            str(quote.ask), str(quote.bid), str(quote.ask_qty), str(quote.bid_qty),
+            str(self.sell_count), str(self.buy_count), str(self.buy_count - self.sell_count),
+            str(self.sell_qty), str(self.buy_qty), str(quote.total_ask), str(quote.total_bid),
+            ratio(self.volume, self.prev_volume), str(dynamic[0]), str(dynamic[1]), dynamic[2],
+        ]  # fmt: skip
+
+    def option_fields(
+        self,
+        time_text: str,
+        price: int,
+        qty: int,
+        side: int,
+        oi_change: int,
+        *,
+        spot: int,
+        theo: float,
+        greeks: tuple[float, float, float, float, float],
+        greek_decimals: int,
+        implied_vol: float,
+        hist_vol: float,
+        quote: Quote,
+    ) -> list[str]:
+        """The 53 texts of one ``H0ZOCNT0`` trade (layout: reference 4.2). Premiums and every
+        derived value carry 2 decimals, as in the official example."""
+        tick_oi = self._print(time_text, price, qty, side, oi_change)
+        change, rate, s_open, s_high, s_low, buy_ratio, strength = self._common(price)
+        strike = self.instrument.strike or 0
+        intrinsic = max(0, spot - strike) if self.instrument.kind == "call" else max(0, strike - spot)
+        theo_text = d2(theo)
+        theo = float(theo_text)
+        esdg = round(price - theo, 2)
+        disparity = ratio(esdg, theo) if theo else "nan"
+        g = [f"{x + 0.0:.{greek_decimals}f}" for x in greeks]
+        iv = "nan" if math.isnan(implied_vol) else d2(implied_vol)
+        return [
+            self.code, time_text, d2(price), sign_code(change), d2(change), rate,
+            d2(self.open), d2(self.high), d2(self.low),  # type: ignore[arg-type]
+            str(qty), str(self.volume), str(self.turnover), theo_text,
+            str(self.oi), str(self.oi - self.prev_oi),
+            self.open_time, s_open, d2(price - self.open),  # type: ignore[operator]
+            self.high_time, s_high, d2(price - self.high),  # type: ignore[operator]
+            self.low_time, s_low, d2(price - self.low),  # type: ignore[operator]
+            buy_ratio, d2(price), d2(intrinsic), d2(price - intrinsic),
+            g[0], g[1], g[2], g[3], g[4], iv, d2(esdg), str(tick_oi), d2(theo - spot), d2(hist_vol),
+            strength, disparity, d2(price - spot),
+            d2(quote.ask), d2(quote.bid), str(quote.ask_qty), str(quote.bid_qty),
+            str(self.sell_count), str(self.buy_count), str(self.buy_count - self.sell_count),
+            str(self.sell_qty), str(self.buy_qty), str(quote.total_ask), str(quote.total_bid),
+            ratio(self.volume, self.prev_volume),
+        ]  # fmt: skip
+
+
+# The builders above write fields positionally for speed; this checks them against the layouts
+# (the one place field order is defined) once, at import, so a layout change cannot slip by.
+def _check_widths() -> None:
+    from .instruments import UNDERLYINGS
+    from datetime import date
+
+    quote = Quote(2, 1, 1, 1, 1, 1)
+    fut = Contract(Instrument("A11612", "future", UNDERLYINGS[0], date(2026, 12, 10), 1, None), 1, 1, 1)
+    opt = Contract(Instrument("B11612070", "call", UNDERLYINGS[0], date(2026, 12, 10), 1, 70_000), 1, 1, 1)
+    f = fut.futures_fields(
+        "090000", 1, 1, BUY, 0, spot=1, theo=1.0, near=1, far=1, quote=quote, limits=(9, 0), dynamic=(0, 0, "0")
+    )
+    o = opt.option_fields(
+        "090000", 1, 1, BUY, 0, spot=1, theo=1.0, greeks=(0, 0, 0, 0, 0), greek_decimals=2,
+        implied_vol=0.3, hist_vol=0.3, quote=quote,
+    )  # fmt: skip
+    assert len(f) == FUTURES_TRADE.width and len(o) == OPTION_TRADE.width, (len(f), len(o))
+
+
+_check_widths()

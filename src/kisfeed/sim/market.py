@@ -1,0 +1,384 @@
+"""The market model: a deterministic stream of trades on the simulated universe.
+
+``Market.next_event()`` advances a discrete-event simulation and returns the next trade event
+(one instrument, one or more prints at the same instant) with the wire fields of each print. It
+knows nothing of sockets or wall time, so the same seed and start give the same events in the
+same order whatever the clients do; the server only decides *when* to send them and to whom.
+
+Model (issue 3; reference 4.4, 6):
+
+* Underlyings follow a geometric random walk in trading time with their annual volatility, a
+  common market factor (correlation 0.5) and an overnight gap; the spot is rounded to the KRX
+  stock tick and frozen after 15:30, when stocks close but stock F/O trade on to 15:45 (ref 6).
+* Trades arrive as one Poisson process whose intensity is the sum of per-instrument liquidity
+  (futures by underlying, options decaying with moneyness; next months thinner). About one
+  order in eight sweeps several price levels: 2–4 prints at the same instant, which the server
+  packs into one multi-record frame (ref 2.4).
+* Futures quote around cost-of-carry fair value ``S·e^((r−q)T)`` rounded to the SSF tick table,
+  within the daily ±30% band; options around their Black-Scholes value with a volatility smile;
+  a print hits the bid or lifts the ask. The option's implied volatility is solved from the
+  traded premium.
+* KRX regular hours 09:00–15:45 KST on weekdays (no holiday calendar), unless ``always_open``;
+  an expiring contract stops at 15:20 on its last trading day and is not replaced.
+"""
+
+from __future__ import annotations
+
+import bisect
+import math
+import random
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from typing import Callable, Sequence
+
+from ..schema.records import KST
+from .contracts import AUCTION, BUY, SELL, Contract, Quote, hhmmss
+from .instruments import Instrument, Underlying, futures_tick, stock_tick
+from .pricing import black_scholes, implied_volatility
+
+__all__ = ["Market", "MarketEvent"]
+
+TRADING_SECONDS_PER_YEAR = 252 * 23_400  # variance clock: 252 days of 6.5 stock-trading hours
+YEAR_SECONDS = 365.0 * 86_400  # time to expiry, calendar basis
+MARKET_CORRELATION = 0.5
+SWEEP_PROBABILITY = 0.12
+LIMIT_BAND = 0.30  # final stage of the SSF daily limits (ref 6)
+OPEN, CLOSE, SPOT_CLOSE = time(9, 0), time(15, 45), time(15, 30)
+
+
+@dataclass(frozen=True, slots=True)
+class MarketEvent:
+    """Prints of one instrument at one instant, as field texts in wire order."""
+
+    time: float  # POSIX seconds
+    instrument: Instrument
+    records: list[list[str]]
+
+
+class _Spot:
+    """One underlying's log-price walk."""
+
+    __slots__ = ("underlying", "log_price", "price", "prev_close", "updated", "factor", "vol", "hist_vol")
+
+    def __init__(self, underlying: Underlying) -> None:
+        self.underlying = underlying
+        self.log_price = math.log(underlying.price)
+        self.price = self.prev_close = underlying.price
+        self.updated = 0.0
+        self.factor = 0.0  # the market factor's value when this spot was last updated
+        self.vol = self.hist_vol = underlying.volatility
+
+
+def _round_to(value: float, tick: int) -> int:
+    return int(round(value / tick)) * tick
+
+
+class _Grid:
+    """The valid prices of a tick table (tick by price level). Every level boundary is a
+    multiple of every tick below it (true of the SSF table and the option table), so one step
+    up from a price adds that price's tick and one step down subtracts the tick just below it."""
+
+    __slots__ = ("tick_of",)
+
+    def __init__(self, tick_of: Callable[[float], int]) -> None:
+        self.tick_of = tick_of
+
+    def snap(self, value: float) -> int:
+        price = _round_to(value, self.tick_of(value))
+        return _round_to(price, self.tick_of(price))  # rounding may cross into a coarser level
+
+    def floor(self, value: float) -> int:
+        tick = self.tick_of(value)
+        return int(value // tick) * tick
+
+    def ceil(self, value: float) -> int:
+        tick = self.tick_of(value)
+        return -int(-value // tick) * tick
+
+    def up(self, price: int) -> int:
+        return price + self.tick_of(price)
+
+    def down(self, price: int) -> int:
+        return max(0, price - self.tick_of(price - 1))
+
+
+_FUTURES_GRID = _Grid(futures_tick)
+
+
+class Market:
+    """Deterministic trade generator; see the module docstring for the model."""
+
+    def __init__(
+        self,
+        instruments: Sequence[Instrument],
+        *,
+        seed: int,
+        start: datetime,
+        always_open: bool = False,
+        interest_rate: float = 0.03,
+        activity: float = 1.0,
+        volatility_unit: str = "percent",
+        greek_decimals: int = 4,
+        option_ticks: Sequence[tuple[float, int]] = ((10_000.0, 10), (math.inf, 50)),
+        dynamic_limit_band: float = 0.0,
+        dynamic_limit_flags: tuple[str, str] = ("0", "1"),
+    ) -> None:
+        self.rng = random.Random(seed)
+        self.always_open = always_open
+        self.rate = interest_rate
+        self.activity = activity
+        self.vol_scale = 100.0 if volatility_unit == "percent" else 1.0
+        self.greek_decimals = greek_decimals
+        self.option_ticks = tuple(option_ticks)
+        self._option_grid = _Grid(self._option_tick)
+        self.dynamic_band = dynamic_limit_band
+        self.dynamic_flags = dynamic_limit_flags
+        self.instruments = list(instruments)
+        self.spots: dict[str, _Spot] = {}
+        for inst in self.instruments:
+            self.spots.setdefault(inst.underlying.code, _Spot(inst.underlying))
+        self.contracts = [self._listing(inst, start.timestamp()) for inst in self.instruments]
+        self.by_code = {c.code: c for c in self.contracts}
+        # Each underlying's futures, for the near/far-month fields (NMSC/FMSC_FCTN_STPL_PRC).
+        self._futures: dict[str, list[Contract]] = {}
+        for c in self.contracts:
+            if c.instrument.strike is None:
+                self._futures.setdefault(c.instrument.underlying.code, []).append(c)
+        self._factor = 0.0
+        self._factor_time = 0.0
+        self.now = start.timestamp()
+        self.day: date = start.astimezone(KST).date()
+        self._enter_session(self.day, first=True)
+        if self.now >= self._close:
+            self._next_session()
+        self.now = max(self.now, self._open)
+        self._mark_spots(self.now)
+
+    # --- the calendar ------------------------------------------------------------------------
+
+    def _bounds(self, day: date) -> tuple[float, float, float]:
+        if self.always_open:
+            midnight = datetime.combine(day, time(0), KST).timestamp()
+            return midnight, midnight + 86_400, midnight + 86_400
+        return tuple(datetime.combine(day, t, KST).timestamp() for t in (OPEN, CLOSE, SPOT_CLOSE))  # type: ignore[return-value]
+
+    def _enter_session(self, day: date, first: bool = False) -> None:
+        while not self.always_open and day.weekday() >= 5:
+            day += timedelta(days=1)
+        self.day = day
+        self._open, self._close, self._spot_close = self._bounds(day)
+        if not first:
+            self.now = self._open
+            for spot in self.spots.values():
+                u = spot.underlying
+                spot.prev_close = spot.price
+                gap = u.volatility / math.sqrt(252) * 0.3 * self.rng.gauss(0.0, 1.0)
+                spot.log_price += gap
+                spot.price = _round_to(math.exp(spot.log_price), stock_tick(math.exp(spot.log_price)))
+            for contract in self.contracts:
+                contract.new_day()
+        for spot in self.spots.values():  # the day's volatility level, seen as historical vol
+            spot.vol = spot.underlying.volatility * math.exp(0.1 * self.rng.gauss(0.0, 1.0))
+            spot.hist_vol = spot.underlying.volatility * math.exp(0.05 * self.rng.gauss(0.0, 1.0))
+        self._mark_spots(self._open)
+        self._weigh(self._open)
+
+    def _next_session(self) -> None:
+        self._enter_session(self.day + timedelta(days=1))
+
+    def _mark_spots(self, t: float) -> None:
+        self._factor_time = t
+        for spot in self.spots.values():
+            spot.updated, spot.factor = t, self._factor
+
+    def _weigh(self, t: float) -> None:
+        """Trade arrival rates of the contracts still trading at ``t`` (liquidity by moneyness)."""
+        self._active: list[Contract] = []
+        cumulative: list[float] = []
+        total = 0.0
+        self._cutoff = math.inf  # the next last-trade instant among active contracts
+        for c in self.contracts:
+            inst = c.instrument
+            end = inst.last_trade.timestamp()
+            if end <= t:
+                continue
+            self._cutoff = min(self._cutoff, end)
+            u = inst.underlying
+            if inst.strike is None:
+                w = u.liquidity * (1.0 if inst.month == 1 else 0.1)
+            else:
+                moneyness = abs(math.log(inst.strike / self.spots[u.code].price))
+                w = 0.25 * u.liquidity * math.exp(-moneyness / 0.05) * (1.0 if inst.month == 1 else 0.35)
+            w *= self.activity
+            total += w
+            self._active.append(c)
+            cumulative.append(total)
+        self._cumulative, self._total = cumulative, total
+
+    # --- prices ------------------------------------------------------------------------------
+
+    def _advance_spot(self, spot: _Spot, t: float) -> None:
+        t = min(t, self._spot_close)
+        dt = t - spot.updated
+        if dt <= 0:
+            return
+        if t > self._factor_time:  # the common factor is a Brownian motion sampled at event times
+            self._factor += math.sqrt(t - self._factor_time) * self.rng.gauss(0.0, 1.0)
+            self._factor_time = t
+        sigma = spot.vol / math.sqrt(TRADING_SECONDS_PER_YEAR)
+        common = self._factor - spot.factor
+        own = math.sqrt(dt) * self.rng.gauss(0.0, 1.0)
+        rho = MARKET_CORRELATION
+        spot.log_price += sigma * (rho * common + math.sqrt(1 - rho * rho) * own) - 0.5 * sigma * sigma * dt
+        level = math.exp(spot.log_price)
+        spot.price = _round_to(level, stock_tick(level))
+        spot.updated, spot.factor = t, self._factor
+
+    def _years_left(self, inst: Instrument, t: float) -> float:
+        return max(inst.last_trade.timestamp() - t, 0.0) / YEAR_SECONDS
+
+    def _forward(self, inst: Instrument, spot: int, t: float) -> float:
+        return spot * math.exp((self.rate - inst.underlying.dividend_yield) * self._years_left(inst, t))
+
+    def _option_tick(self, premium: float) -> int:
+        for below, tick in self.option_ticks:
+            if premium < below:
+                return tick
+        return self.option_ticks[-1][1]
+
+    def _listing(self, inst: Instrument, t: float) -> Contract:
+        """Previous-day values of a contract at the start: its fair value as the close."""
+        u = inst.underlying
+        if inst.strike is None:
+            fair = u.price * math.exp((self.rate - u.dividend_yield) * max(inst.last_trade.timestamp() - t, 0) / YEAR_SECONDS)
+            close = _round_to(fair, futures_tick(fair))
+            rate = u.liquidity * (1.0 if inst.month == 1 else 0.1)
+        else:
+            years = max(inst.last_trade.timestamp() - t, 0) / YEAR_SECONDS
+            g = black_scholes(u.price, inst.strike, years, self.rate, u.dividend_yield, u.volatility, inst.kind == "call")
+            tick = self._option_tick(g.price)
+            close = max(tick, _round_to(g.price, tick))
+            rate = 0.1 * u.liquidity
+        volume = max(10, int(rate * 23_400 * 4 * (0.8 + 0.4 * self.rng.random())))
+        return Contract(inst, close, volume, volume * (2 + self.rng.randrange(3)))
+
+    # --- events ------------------------------------------------------------------------------
+
+    def next_event(self) -> MarketEvent | None:
+        """The next trade event, or None once every contract has expired."""
+        rng = self.rng
+        while True:
+            if not self._active:
+                if all(c.instrument.last_trade.timestamp() <= self.now for c in self.contracts):
+                    return None
+                self._next_session()
+                continue
+            t = self.now + rng.expovariate(self._total)
+            if t >= self._close or t >= self._cutoff:
+                if self._cutoff < self._close:  # a contract stops trading inside this session
+                    self.now = self._cutoff
+                    self._weigh(self.now)
+                else:
+                    self._next_session()
+                continue
+            self.now = t
+            contract = self._active[bisect.bisect_right(self._cumulative, rng.random() * self._total)]
+            return MarketEvent(t, contract.instrument, self._trade(contract, t))
+
+    def _trade(self, c: Contract, t: float) -> list[list[str]]:
+        rng = self.rng
+        inst = c.instrument
+        spot_state = self.spots[inst.underlying.code]
+        self._advance_spot(spot_state, t)
+        spot = spot_state.price
+        time_text = hhmmss(t)
+        prints = 1 if rng.random() >= SWEEP_PROBABILITY else 2 + int(rng.random() * 3)
+        records = []
+        if inst.strike is None:
+            grid = _FUTURES_GRID
+            theo = self._forward(inst, spot, t)
+            upper, lower = grid.floor(c.prev_close * (1 + LIMIT_BAND)), grid.ceil(c.prev_close * (1 - LIMIT_BAND))
+            bid = grid.snap(theo + (rng.gauss(0.0, 0.6) - 0.5) * grid.tick_of(theo))
+            side = self._side(c, theo, grid.tick_of(theo))
+            price = grid.up(bid) if side == BUY else bid
+            siblings = self._futures[inst.underlying.code]
+            band = self.dynamic_band
+            for n in range(prints):
+                price = min(max(price, lower), upper)
+                ref = c.reference
+                dynamic = (
+                    (grid.floor(ref * (1 + band)), grid.ceil(ref * (1 - band)), self.dynamic_flags[1])
+                    if band > 0
+                    else (0, 0, self.dynamic_flags[0])
+                )
+                qty = self._quantity(4.0)
+                # The day's first print is the opening auction's: neither buyer- nor seller-initiated.
+                side_now = AUCTION if c.open is None else side
+                near = next((x.reference for x in siblings if x.instrument.month == 1), c.reference)
+                far = next((x.reference for x in siblings if x.instrument.month == 2), c.reference)
+                if inst.month == 1:
+                    near = price
+                else:
+                    far = price
+                records.append(
+                    c.futures_fields(
+                        time_text, price, qty, side_now, self._oi_change(qty), spot=spot, theo=theo,
+                        near=near, far=far, quote=self._quote(grid, price, side, last=n == prints - 1),
+                        limits=(upper, lower), dynamic=dynamic,
+                    )  # fmt: skip
+                )
+                price = grid.up(price) if side == BUY else grid.down(price)
+            return records
+        # Options: Black-Scholes with a smile around the forward.
+        grid = self._option_grid
+        call = inst.kind == "call"
+        years = self._years_left(inst, t)
+        q = inst.underlying.dividend_yield
+        forward = self._forward(inst, spot, t)
+        m = math.log(inst.strike / forward)
+        vol = min(max(spot_state.vol * (1.0 - 0.25 * m + 1.5 * m * m), 0.05), 3.0)
+        g = black_scholes(spot, inst.strike, years, self.rate, q, vol, call)
+        bid = max(0, grid.snap(g.price + (rng.gauss(0.0, 0.6) - 0.5) * grid.tick_of(g.price)))
+        side = self._side(c, g.price, grid.tick_of(g.price)) if bid > 0 else BUY  # nobody sells at zero
+        price = grid.up(bid) if side == BUY else bid
+        greeks = (g.delta, g.gamma, g.vega, g.theta, g.rho)
+        for n in range(prints):
+            qty = self._quantity(6.0)
+            iv = implied_volatility(price, spot, inst.strike, years, self.rate, q, call, guess=vol)
+            records.append(
+                c.option_fields(
+                    time_text, price, qty, side, self._oi_change(qty), spot=spot, theo=g.price,
+                    greeks=greeks, greek_decimals=self.greek_decimals, implied_vol=iv * self.vol_scale,
+                    hist_vol=spot_state.hist_vol * self.vol_scale,
+                    quote=self._quote(grid, price, side, last=n == prints - 1),
+                )  # fmt: skip
+            )
+            if side == SELL and grid.down(price) <= 0:
+                break  # a sell sweep stops at the lowest premium
+            price = grid.up(price) if side == BUY else grid.down(price)
+        return records
+
+    def _side(self, c: Contract, fair: float, tick: int) -> int:
+        # Takers lean toward the fair value: buy when the last price is below it.
+        lean = math.tanh((fair - c.reference) / tick) * 0.15
+        return BUY if self.rng.random() < 0.5 + lean else SELL
+
+    def _quantity(self, mean: float) -> int:
+        qty = 1 + int(self.rng.expovariate(1.0 / mean))
+        return qty * 10 if self.rng.random() < 0.02 else qty  # the occasional block
+
+    def _oi_change(self, qty: int) -> int:
+        # Each print opens or closes positions; opening slightly more often (OI builds up).
+        return self.rng.randint(-qty, qty) + (1 if self.rng.random() < 0.1 else 0)
+
+    def _quote(self, grid: _Grid, price: int, side: int, last: bool) -> Quote:
+        rng = self.rng
+        if side == BUY:  # the ask level was lifted: it is gone or partly left at the print price
+            ask = price if last and rng.random() < 0.5 else grid.up(price)
+            bid = grid.down(ask)
+        else:
+            bid = price if last and rng.random() < 0.5 else grid.down(price)
+            ask = grid.up(bid)
+        r = rng.random
+        ask_qty, bid_qty = 1 + int(r() * 30), 1 + int(r() * 30)
+        return Quote(ask, bid, ask_qty, bid_qty, ask_qty + int(r() * 300), bid_qty + int(r() * 300))

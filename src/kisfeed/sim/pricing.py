@@ -1,0 +1,90 @@
+"""Black-Scholes-Merton prices, Greeks and implied volatility for the option model (issue 3).
+
+European options on a dividend-paying stock (continuous yield ``q``). KRX stock options are
+European and cash settled, so this is the textbook model, not an approximation. The normal CDF
+comes from ``math.erf``; no numeric library is needed.
+
+Units of the Greeks, as the simulator writes them: delta per 1 won of spot, gamma per 1 won,
+vega per 1 volatility point (1%), theta per calendar day, rho per 1 percentage point of rate.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+__all__ = ["Greeks", "black_scholes", "implied_volatility", "norm_cdf"]
+
+_SQRT2 = math.sqrt(2.0)
+_SQRT2PI = math.sqrt(2.0 * math.pi)
+MIN_TIME = 1e-6  # years; keeps the formulas finite at the expiry instant
+
+
+def norm_cdf(x: float) -> float:
+    return 0.5 * (1.0 + math.erf(x / _SQRT2))
+
+
+@dataclass(frozen=True, slots=True)
+class Greeks:
+    price: float
+    delta: float
+    gamma: float
+    vega: float
+    theta: float
+    rho: float
+
+
+def black_scholes(spot: float, strike: float, t: float, r: float, q: float, vol: float, call: bool) -> Greeks:
+    """Premium and Greeks of one option; ``t`` in years."""
+    t = max(t, MIN_TIME)
+    sq = vol * math.sqrt(t)
+    d1 = (math.log(spot / strike) + (r - q + 0.5 * vol * vol) * t) / sq
+    d2 = d1 - sq
+    dq, dr = math.exp(-q * t), math.exp(-r * t)
+    pdf = math.exp(-0.5 * d1 * d1) / _SQRT2PI
+    gamma = dq * pdf / (spot * sq)
+    vega = spot * dq * pdf * math.sqrt(t) / 100.0
+    decay = -spot * dq * pdf * vol / (2.0 * math.sqrt(t))
+    if call:
+        n1, n2 = norm_cdf(d1), norm_cdf(d2)
+        price = spot * dq * n1 - strike * dr * n2
+        delta = dq * n1
+        theta = decay - r * strike * dr * n2 + q * spot * dq * n1
+        rho = strike * t * dr * n2 / 100.0
+    else:
+        n1, n2 = norm_cdf(-d1), norm_cdf(-d2)
+        price = strike * dr * n2 - spot * dq * n1
+        delta = -dq * n1
+        theta = decay + r * strike * dr * n2 - q * spot * dq * n1
+        rho = -strike * t * dr * n2 / 100.0
+    return Greeks(max(price, 0.0), delta, gamma, vega, theta / 365.0, rho)
+
+
+def implied_volatility(
+    premium: float, spot: float, strike: float, t: float, r: float, q: float, call: bool, guess: float = 0.3
+) -> float:
+    """The volatility at which Black-Scholes gives ``premium``; NaN when no volatility does
+    (a premium below the discounted intrinsic value or above its upper bound). KIS itself
+    sends ``nan`` in model fields in that case (ref 2.5), so NaN is an honest answer."""
+    t = max(t, MIN_TIME)
+    dq, dr = math.exp(-q * t), math.exp(-r * t)
+    low_bound = max(0.0, spot * dq - strike * dr) if call else max(0.0, strike * dr - spot * dq)
+    high_bound = spot * dq if call else strike * dr
+    if not low_bound < premium < high_bound:
+        return math.nan
+    lo, hi = 1e-4, 5.0
+    vol = min(max(guess, lo), hi)
+    for _ in range(50):  # Newton, kept inside a shrinking bracket (bisection when it jumps out)
+        g = black_scholes(spot, strike, t, r, q, vol, call)
+        diff = g.price - premium
+        if abs(diff) < 1e-6 * max(1.0, premium):
+            return vol
+        if diff > 0:
+            hi = vol
+        else:
+            lo = vol
+        step = diff / (g.vega * 100.0) if g.vega > 1e-12 else math.inf
+        vol = vol - step
+        if not lo < vol < hi:
+            vol = 0.5 * (lo + hi)
+    return vol

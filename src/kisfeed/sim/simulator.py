@@ -1,0 +1,320 @@
+"""``Simulator``: the approval endpoint, the WebSocket server and the market, run together.
+
+::
+
+    async with Simulator(SimConfig(seed=1, speed=math.inf, always_open=True)) as sim:
+        sim.ws_url, sim.rest_url          # ws://127.0.0.1:PORT, http://127.0.0.1:PORT
+        ...                               # connect, POST /oauth2/Approval, subscribe
+        sim.sent[session_id]              # every record sent to that session, in order
+
+The market loop pulls events from ``Market`` and hands each record to the sessions subscribed to
+its code. At finite speed it sleeps until an event's sim time comes round on the wall clock; at
+infinite speed it runs as fast as the slowest subscribed client reads (and waits while nobody is
+subscribed, so an idle simulator costs nothing).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+from datetime import datetime
+from types import TracebackType
+
+from ..schema.records import KST
+from .approval import PATH, ApprovalKeys, ApprovalServer
+from .config import SimConfig
+from .contracts import BUY, Contract, Quote
+from .faults import Applied, Faults, ScheduledFault
+from .instruments import Instrument, build_universe
+from .market import Market
+from .server import FeedServer, SimSession
+
+__all__ = ["Simulator"]
+
+log = logging.getLogger("kisfeed.sim")
+_YIELD_EVERY = 32  # events between yields to the event loop at infinite speed
+
+
+class Simulator:
+    """A local KIS real-time server. See ``SimConfig`` for every setting."""
+
+    def __init__(self, config: SimConfig | None = None) -> None:
+        self.config = config = config or SimConfig()
+        start = config.start or datetime.now(KST)
+        if start.tzinfo is None:
+            start = start.replace(tzinfo=KST)
+        self.start_time = start
+        self.instruments: list[Instrument] = build_universe(start)
+        self._by_key = {(i.tr_id, i.code): i for i in self.instruments}
+        self.market = Market(
+            self.instruments,
+            seed=config.seed,
+            start=start,
+            always_open=config.always_open,
+            interest_rate=config.interest_rate,
+            activity=config.activity,
+            volatility_unit=config.volatility_unit,
+            greek_decimals=config.greek_decimals,
+            option_ticks=config.option_ticks,
+            dynamic_limit_band=config.dynamic_limit_band,
+            dynamic_limit_flags=config.dynamic_limit_flags,
+        )
+        self.keys = ApprovalKeys(config.app_keys, config.approval_key_ttl)
+        self.faults = Faults(self)
+        #: Ground truth: session id -> [(tr_id, field texts)] of every record sent, in order.
+        self.sent: dict[int, list[tuple[str, list[str]]]] = {}
+        self._sessions: dict[int, SimSession] = {}
+        self._session_ids = 0
+        self._owners: dict[str, SimSession] = {}  # app key -> the live session holding it
+        self._stale: dict[str, float] = {}  # app key -> loop time until which it stays "in use"
+        self._subscribers: dict[tuple[str, str], set[SimSession]] = {}
+        self._subscribed = asyncio.Event()  # set while any session holds a registration
+        self._batching: set[SimSession] = set()  # sessions with an open batch
+        self._feed = FeedServer(self)
+        self._approval = ApprovalServer(self.keys, self.faults.approval_refusal)
+        self._tasks: list[asyncio.Task[None]] = []
+        self._wall0 = 0.0
+        self._running = False
+
+    # --- lifecycle ---------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Start both servers and the market; returns once both are listening."""
+        if self._running:
+            return
+        loop = asyncio.get_running_loop()
+        await self._listen(self.config.port, self.config.rest_port)
+        self._wall0 = loop.time()
+        self._running = True
+        self._tasks = [asyncio.create_task(self._run_market(), name="kisfeed-sim-market")]
+        for fault in self.config.faults:
+            self._tasks.append(asyncio.create_task(self._schedule(fault)))
+
+    async def _listen(self, port: int, rest_port: int) -> None:
+        await self._feed.start(self.config.host, port)
+        try:
+            await self._approval.start(self.config.host, rest_port)
+        except BaseException:
+            await self._feed.stop()
+            raise
+
+    async def stop(self) -> None:
+        """Stop the market and both servers; live connections are dropped."""
+        if not self._running:
+            return
+        self._running = False
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        self._tasks = []
+        await self._stop_servers()
+
+    async def _stop_servers(self) -> None:
+        await self._feed.stop()
+        await self._approval.stop()
+        for _ in range(100):  # let the handlers of dropped connections finish their clean-up
+            if not self._sessions:
+                break
+            await asyncio.sleep(0.01)
+
+    async def restart(self) -> None:
+        """Stop both servers (every connection dropped without a close frame, all sessions and
+        registrations gone, as after a server restart) and listen again on the same ports.
+        The market and issued approval keys carry on."""
+        ws_port, rest_port = self._feed.port, self._approval.port
+        await self._stop_servers()
+        await self._listen(ws_port, rest_port)
+
+    async def __aenter__(self) -> Simulator:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.stop()
+
+    # --- what callers read -------------------------------------------------------------------
+
+    @property
+    def ws_url(self) -> str:
+        return f"ws://{self.config.host}:{self._feed.port}"
+
+    @property
+    def rest_url(self) -> str:
+        return f"http://{self.config.host}:{self._approval.port}"
+
+    @property
+    def approval_url(self) -> str:
+        return self.rest_url + PATH
+
+    @property
+    def sessions(self) -> list[SimSession]:
+        """Live sessions, oldest first."""
+        return list(self._sessions.values())
+
+    def instrument(self, code: str) -> Instrument:
+        """The instrument with this KIS code (``KeyError`` if the universe has none)."""
+        for tr_id in ("H0ZFCNT0", "H0ZOCNT0"):
+            found = self._by_key.get((tr_id, code))
+            if found is not None:
+                return found
+        raise KeyError(code)
+
+    def instrument_of(self, tr_id: str, code: str) -> Instrument | None:
+        return self._by_key.get((tr_id, code))
+
+    def clock(self) -> float:
+        """Sim time now (POSIX seconds): wall-clock driven at finite speed, the market's at ∞."""
+        if math.isinf(self.config.speed) or not self._running:
+            return self.market.now
+        loop = asyncio.get_running_loop()
+        return self.start_time.timestamp() + (loop.time() - self._wall0) * self.config.speed
+
+    def issue_approval_key(self, app_key: str | None = None) -> str:
+        """An approval key without the HTTP round trip (for tests); default: the first app key."""
+        return self.keys.issue(app_key if app_key is not None else next(iter(self.config.app_keys)))
+
+    async def broadcast(self, text: str, *, app_key: str | None = None) -> int:
+        """Send ``text`` verbatim to every live session (of ``app_key``), in order with its other
+        frames; returns once sent, with the number of sessions it went to."""
+        loop = asyncio.get_running_loop()
+        waits = []
+        for session in self.sessions:
+            if app_key is None or session.app_key == app_key:
+                done: asyncio.Future[None] = loop.create_future()
+                session.enqueue(text, done=done)
+                waits.append(done)
+        await Applied(*waits)
+        return len(waits)
+
+    def sample_record(self) -> tuple[str, list[str]]:
+        """A well-formed record that changes no market state (the base of malformed frames)."""
+        inst = self.instruments[0]
+        contract = Contract(inst, inst.underlying.price, 1000, 1000)
+        quote = Quote(inst.underlying.price + 100, inst.underlying.price, 1, 1, 10, 10)
+        price = inst.underlying.price
+        fields = contract.futures_fields(
+            "090000", price, 1, BUY, 0, spot=price, theo=float(price), near=price, far=price,
+            quote=quote, limits=(price * 2, 0), dynamic=(0, 0, self.config.dynamic_limit_flags[0]),
+        )  # fmt: skip
+        return inst.tr_id, fields
+
+    # --- sessions (called by the WebSocket server) -------------------------------------------
+
+    def _new_session_id(self) -> int:
+        self._session_ids += 1
+        return self._session_ids
+
+    def _opened(self, session: SimSession) -> None:
+        self._sessions[session.id] = session
+        if self.config.ground_truth:
+            self.sent[session.id] = []
+        log.debug("session %d opened", session.id)
+
+    def _claim(self, app_key: str, session: SimSession) -> bool:
+        """Bind ``app_key`` to ``session`` unless another session holds it (ref 3.2)."""
+        holder = self._owners.get(app_key)
+        if holder is not None and holder is not session:
+            return False
+        loop = asyncio.get_running_loop()
+        if self._stale.get(app_key, 0.0) > loop.time():
+            return False
+        self._owners[app_key] = session
+        return True
+
+    def _closed(self, session: SimSession, *, abrupt: bool) -> None:
+        self._sessions.pop(session.id, None)
+        for registration in list(session.registrations):
+            self._unsubscribe(session, registration)
+        self._batching.discard(session)
+        key = session.app_key
+        if key is not None and self._owners.get(key) is session:
+            del self._owners[key]
+            if abrupt and self.config.stale_session_seconds > 0:
+                self._stale[key] = asyncio.get_running_loop().time() + self.config.stale_session_seconds
+        log.debug("session %d closed%s", session.id, " abruptly" if abrupt else "")
+
+    def _subscribe(self, session: SimSession, registration: tuple[str, str]) -> None:
+        self._subscribers.setdefault(registration, set()).add(session)
+        self._subscribed.set()
+
+    def _unsubscribe(self, session: SimSession, registration: tuple[str, str]) -> None:
+        holders = self._subscribers.get(registration)
+        if holders is not None:
+            holders.discard(session)
+            if not holders:
+                del self._subscribers[registration]
+        if not self._subscribers:
+            self._subscribed.clear()
+
+    def _record_sent(self, session: SimSession, tr_id: str, records: list[list[str]]) -> None:
+        session.last_record = (tr_id, records[-1])
+        if self.config.ground_truth:
+            self.sent.setdefault(session.id, []).extend((tr_id, fields) for fields in records)
+        hook = self.config.on_record
+        if hook is not None:
+            for fields in records:
+                hook(session.id, tr_id, fields)
+
+    # --- the market loop ---------------------------------------------------------------------
+
+    def _flush_due(self, t: float) -> None:
+        for session in list(self._batching):
+            if not session.flush_due(t):
+                self._batching.discard(session)
+
+    def _flush_all(self) -> None:
+        for session in self._batching:
+            session.flush()
+        self._batching.clear()
+
+    async def _run_market(self) -> None:
+        market, config = self.market, self.config
+        infinite = math.isinf(config.speed)
+        loop = asyncio.get_running_loop()
+        start = self.start_time.timestamp()
+        count = 0
+        while True:
+            if infinite and not self._subscribed.is_set():
+                self._flush_all()
+                await self._subscribed.wait()
+            event = market.next_event()
+            if event is None:  # every contract expired: nothing will ever trade again
+                self._flush_all()
+                await asyncio.Event().wait()
+                return
+            self._flush_due(event.time)
+            if infinite:
+                count += 1
+                if count % _YIELD_EVERY == 0:
+                    await asyncio.sleep(0)
+            else:
+                wait = (event.time - start) / config.speed - (loop.time() - self._wall0)
+                if wait > 0:
+                    await asyncio.sleep(wait)
+            holders = self._subscribers.get((event.instrument.tr_id, event.instrument.code))
+            if not holders:
+                continue
+            tr_id = event.instrument.tr_id
+            for session in list(holders):
+                for fields in event.records:
+                    session.push(tr_id, fields, event.time)
+                if not session.room.is_set():  # back-pressure: wait for this reader
+                    self._flush_all()
+                    await session.room.wait()
+
+    async def _schedule(self, fault: ScheduledFault) -> None:
+        loop = asyncio.get_running_loop()
+        due = self._wall0 + fault.at
+        while True:
+            await asyncio.sleep(max(0.0, due - loop.time()))
+            log.info("fault %s (scheduled at %.1f s)", fault.name, due - self._wall0)
+            try:
+                self.faults.apply(fault)
+            except Exception:  # noqa: BLE001 - a failed fault is reported, the simulator goes on
+                log.exception("fault %s failed", fault.name)
+            if fault.every is None:
+                return
+            due += fault.every
