@@ -271,9 +271,12 @@ class Feed:
         assert queue is not None
         self._records += len(records)
         dropped = queue.dropped
+        # While a subscribe/unsubscribe awaits its reply the reader must go on reading, or the
+        # reply would wait behind data nobody consumes yet: "block" then lets the queue grow.
+        overfill = bool(self._replies)
         try:
             for record in records:
-                await queue.put(record)
+                await queue.put(record, overfill=overfill)
         except FeedError as exc:
             raise Fatal(exc) from None
         if queue.dropped != dropped and (dropped == 0 or queue.dropped // 1000 != dropped // 1000):
@@ -311,9 +314,9 @@ class Feed:
             records=self._records,
             bytes=self._bytes,
             parse_errors=self._parse_errors,
-            dropped=self._queue.dropped if self._queue else 0,
+            dropped=self._queue.dropped if self._queue is not None else 0,
             reconnects=self._reconnects,
-            queued=len(self._queue) if self._queue else 0,
+            queued=len(self._queue) if self._queue is not None else 0,
             subscriptions={c.index: len(c.session.registered) if c.session else 0 for c in self.connections},
             connected={c.index: c.live for c in self.connections},
             last_frame_age=age,

@@ -30,10 +30,11 @@ class RecordQueue(Generic[T]):
     def __len__(self) -> int:
         return len(self._items)
 
-    async def put(self, item: T) -> None:
+    async def put(self, item: T, *, overfill: bool = False) -> None:
+        """Queue ``item``, applying the policy when full; ``overfill`` queues it regardless."""
         if self._closed is not None:
             return
-        while len(self._items) >= self.maxsize:
+        while len(self._items) >= self.maxsize and not overfill:
             if self.overflow == "drop-oldest":
                 self._items.popleft()
                 self.dropped += 1

@@ -31,8 +31,9 @@ class FeedSettings:
     #: records held for a slow consumer before the overflow policy applies
     queue_size: int = 100_000
     #: ``block``: stop reading the socket until there is room (nothing lost, but a consumer
-    #: stuck for ~100 s gets the session closed by the server); ``drop-oldest``: discard the
-    #: oldest queued record, counted; ``raise``: fail the feed with ``FeedError``
+    #: stuck for ~100 s gets the session closed by the server; while a subscribe waits for its
+    #: reply the queue may grow past its size); ``drop-oldest``: discard the oldest queued
+    #: record, counted; ``raise``: fail the feed with ``FeedError``
     overflow: Overflow = "block"
     #: a malformed frame is counted and skipped, or raised to the consumer (tests)
     on_malformed: OnMalformed = "skip"
