@@ -20,7 +20,8 @@
     │   ├── FrameError              a data frame whose envelope is wrong (header, count, width, cipher)
     │   ├── FieldError              one field whose text does not fit its kind
     │   └── ControlMessageError     a JSON control message that is not JSON or not shaped like one
-    └── FeedError                   the live feed itself (connection lost for good, queue overflow)
+    ├── FeedError                   the live feed itself (connection lost for good, queue overflow)
+    └── StoreError                  the local data directory: unwritable, disk full, in use by another process
 
 ``retryable`` on every error says whether the same request can succeed later without a change
 on the caller's side. Server errors are chosen by ``msg_cd`` only, never by message text
@@ -49,6 +50,7 @@ __all__ = [
     "FieldError",
     "ControlMessageError",
     "FeedError",
+    "StoreError",
 ]
 
 _RAW_SHOWN = 200  # characters of offending text kept in messages; the full text stays on .raw
@@ -196,3 +198,11 @@ class ControlMessageError(ParseError):
 
 class FeedError(KisfeedError):
     """The feed cannot go on (for example the queue overflowed under the ``raise`` policy)."""
+
+
+# --- local storage -------------------------------------------------------------------------------
+
+
+class StoreError(KisfeedError):
+    """The journal or the dataset cannot be written or read as asked (the data directory is
+    unwritable or full, or another process holds it). Files already written are left intact."""
