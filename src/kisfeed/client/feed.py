@@ -274,6 +274,8 @@ class Feed:
         # While a subscribe/unsubscribe awaits its reply the reader must go on reading, or the
         # reply would wait behind data nobody consumes yet: "block" then lets the queue grow.
         overfill = bool(self._replies)
+        if queue.offer(records, overfill=overfill):  # the usual case: room for the whole frame
+            return
         try:
             for record in records:
                 await queue.put(record, overfill=overfill)

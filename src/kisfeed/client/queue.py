@@ -49,6 +49,16 @@ class RecordQueue(Generic[T]):
         self._items.append(item)
         self._readable.set()
 
+    def offer(self, items: tuple[T, ...] | list[T], *, overfill: bool = False) -> bool:
+        """Queue all ``items`` at once if they fit (or ``overfill``); False, queuing none, if not."""
+        if self._closed is not None:
+            return True
+        if not overfill and len(self._items) + len(items) > self.maxsize:
+            return False
+        self._items.extend(items)
+        self._readable.set()
+        return True
+
     async def get(self) -> T:
         while not self._items:
             if self._closed is not None:
