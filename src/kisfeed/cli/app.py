@@ -1,4 +1,4 @@
-"""Command definitions. Exit codes: 0 success, 1 a failure while running, 2 a usage error."""
+"""The ``kisfeed`` command: one typer app; each command's code lives in its own module."""
 
 from __future__ import annotations
 
@@ -6,12 +6,12 @@ import sys
 from typing import Annotated, Optional
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
 from .. import __version__
 from ..exceptions import KisfeedError
 from ..protocol import decode
+from .common import EXIT_USAGE, console, err_console, fail
 
 app = typer.Typer(
     name="kisfeed",
@@ -20,16 +20,6 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-console = Console()
-err_console = Console(stderr=True)
-
-
-def fail(message: str, code: int = 1) -> typer.Exit:
-    """Print a one-line error (never a traceback) and return the Exit to raise."""
-    err_console.print(f"[bold red]error:[/] {message}", highlight=False)
-    return typer.Exit(code)
-
-
 @app.command()
 def version() -> None:
     """Print the kisfeed version."""
@@ -58,7 +48,7 @@ def decode_command(
             try:
                 fields = record.to_dict(keys=keys)  # type: ignore[arg-type]
             except ValueError as exc:
-                raise fail(str(exc), 2) from None
+                raise fail(str(exc), EXIT_USAGE) from None
             table = Table(title=f"{record.tr_id} {record.code}", show_header=False)
             for name, value in fields.items():
                 table.add_row(name, "" if value is None else str(value))
@@ -70,8 +60,16 @@ def decode_command(
     raise typer.Exit(status)
 
 
-from .sim import sim as _sim_command  # noqa: E402 - the command lives in its own module
+# Each command lives in its own module; they are registered here, in the order --help lists them.
+from .codes import codes  # noqa: E402
+from .doctor import doctor  # noqa: E402
+from .sim import sim as _sim_command  # noqa: E402
+from .watch import demo, watch  # noqa: E402
 
+app.command("demo")(demo)
+app.command("watch")(watch)
+app.command("codes")(codes)
+app.command("doctor")(doctor)
 app.command("sim")(_sim_command)
 
 

@@ -1,0 +1,108 @@
+"""``kisfeed doctor``: one line per check, each with a clear verdict, and never a secret."""
+
+from __future__ import annotations
+
+import asyncio
+import email.utils
+import tempfile
+import time
+from dataclasses import dataclass
+from datetime import datetime, time as clock
+from pathlib import Path
+
+import httpx
+import websockets
+
+from ..auth import REAL_REST_URL, REAL_WS_URL, ApprovalKeys, Credentials
+from ..config import Config
+from ..exceptions import KisfeedError
+from ..schema import KST
+from .common import ConfigOption, config_from, console, errors
+
+__all__ = ["doctor", "Check", "run_checks"]
+
+OPEN, CLOSE = clock(9, 0), clock(15, 45)  # KRX regular session for stock F/O (reference 6)
+
+
+@dataclass(frozen=True)
+class Check:
+    name: str
+    verdict: str  # ok, warn, fail, skip
+    detail: str
+
+
+def market_state(now: datetime) -> str:
+    local = now.astimezone(KST)
+    if local.weekday() >= 5:
+        return f"closed (weekend, {local:%a %H:%M} KST)"
+    if OPEN <= local.time() < CLOSE:
+        return f"open ({local:%H:%M} KST, regular session 09:00-15:45)"
+    return f"closed ({local:%H:%M} KST; regular session 09:00-15:45, holidays not known here)"
+
+
+async def _approval(config: Config, rest_url: str, cache: Path | None) -> tuple[Check, str | None]:
+    if not config.credentials:
+        return Check("approval key", "skip", "no credentials to try"), None
+    try:  # a throw-away cache: the check must not replace the key a running feed relies on
+        with tempfile.TemporaryDirectory() as scratch:
+            key = await ApprovalKeys(rest_url, cache_dir=cache or Path(scratch)).get(
+                Credentials(*config.credentials[0]), fresh=True)
+    except KisfeedError as exc:
+        return Check("approval key", "fail", str(exc)), None
+    return Check("approval key", "ok", f"issued by {rest_url}/oauth2/Approval"), key
+
+
+async def _websocket(ws_url: str) -> Check:
+    try:
+        async with websockets.connect(ws_url, ping_interval=None, open_timeout=5, close_timeout=1):
+            pass
+    except (OSError, asyncio.TimeoutError, websockets.WebSocketException) as exc:
+        return Check("websocket", "fail", f"{ws_url} unreachable: {type(exc).__name__}: {exc}")
+    return Check("websocket", "ok", f"{ws_url} accepts connections")
+
+
+async def _clock(rest_url: str) -> Check:
+    try:
+        async with httpx.AsyncClient(timeout=5) as http:
+            response = await http.head(rest_url)
+        server = email.utils.parsedate_to_datetime(response.headers["date"]).timestamp()
+    except (httpx.HTTPError, KeyError, TypeError, ValueError):
+        now = datetime.now(KST)
+        return Check("clock", "warn", f"local clock says {now:%Y-%m-%d %H:%M:%S} KST; no server Date to compare")
+    offset = time.time() - server
+    verdict = "ok" if abs(offset) < 2 else "warn"
+    return Check("clock", verdict, f"{offset:+.1f} s against {rest_url} (KST {datetime.now(KST):%H:%M:%S})")
+
+
+async def run_checks(config: Config, *, cache: Path | None = None) -> list[Check]:
+    rest_url, ws_url = config.rest_url or REAL_REST_URL, config.ws_url or REAL_WS_URL
+    checks = [Check("configuration", "ok", f"read {config.path}" if config.path else "no config file; defaults")]
+    checks += [Check("configuration", "warn", w) for w in config.warnings]
+    if config.credentials:
+        checks.append(Check("credentials", "ok", f"{len(config.credentials)} app key(s) configured (values hidden)"))
+    else:
+        checks.append(Check("credentials", "warn", "none: set KIS_APP_KEY and KIS_APP_SECRET "
+                                                   "(without them kisfeed uses its simulator)"))
+    approval, _ = await _approval(config, rest_url, cache)
+    checks.append(approval)
+    checks.append(await _websocket(ws_url))
+    checks.append(await _clock(rest_url))
+    checks.append(Check("market", "ok", market_state(datetime.now(KST))))
+    return checks
+
+
+_MARKS = {"ok": "[green]ok  [/]", "warn": "[yellow]warn[/]", "fail": "[red]FAIL[/]", "skip": "[dim]skip[/]"}
+
+
+def doctor(config_file: ConfigOption = None) -> None:
+    """Check configuration, credentials (never their values), approval key issuance, WebSocket
+    reachability, the clock against KST and whether the market is open. Exit 1 if a check fails."""
+    import typer
+
+    config = config_from(config_file)
+    with errors():
+        checks = asyncio.run(run_checks(config))
+    for check in checks:
+        console.print(f"{_MARKS[check.verdict]}  {check.name:<14} {check.detail}")
+    if any(c.verdict == "fail" for c in checks):
+        raise typer.Exit(1)

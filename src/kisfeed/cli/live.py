@@ -1,0 +1,95 @@
+"""Running a feed with the live board, shared by ``kisfeed watch`` and ``kisfeed demo``."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from rich.console import Console
+from rich.live import Live
+
+import kisfeed
+
+from ..client import events as ev
+from ..schema.master import MasterEntry
+from .board import Board
+
+__all__ = ["LiveResult", "run_board"]
+
+
+@dataclass
+class LiveResult:
+    records: Counter[str] = field(default_factory=Counter)  # per TR
+    seconds: float = 0.0
+    reconnects: int = 0
+    dropped: int = 0
+    parse_errors: int = 0
+
+
+def _state(event: ev.FeedEvent) -> str | None:
+    match event:
+        case ev.Connected():
+            return "connected"
+        case ev.Disconnected(reason=reason):
+            return f"disconnected ({reason})"
+        case ev.Reconnecting(delay=delay):
+            return f"reconnecting in {delay:.1f} s"
+    return None
+
+
+async def run_board(
+    *,
+    connect_kwargs: dict[str, Any],
+    subscriptions: list[tuple[str, list[str]]],
+    instruments: dict[str, MasterEntry],
+    console: Console,
+    title: str,
+    seconds: float | None = None,
+    on_frame: Callable[[str, int, int], None] | None = None,
+    refresh: float = 0.25,
+) -> LiveResult:
+    """Connect, subscribe, show the board until Ctrl-C, SIGTERM or ``seconds``; then report."""
+    board = Board(instruments, title=title)
+    result = LiveResult()
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(sig, stop.set)
+
+    def on_event(event: ev.FeedEvent) -> None:
+        if (state := _state(event)) is not None:
+            board.state = state
+
+    started = time.monotonic()
+    deadline = None if seconds is None else started + seconds
+    try:
+        async with kisfeed.connect(**connect_kwargs, on_frame=on_frame, on_event=on_event) as feed:
+            board.state = "subscribing"
+            for tr_id, codes in subscriptions:
+                await feed.subscribe(tr_id, codes)
+            board.state = "connected"
+            with Live(board.render(), console=console, refresh_per_second=1 / refresh, transient=False) as live:
+                while not stop.is_set() and (deadline is None or time.monotonic() < deadline):
+                    try:
+                        batch = await asyncio.wait_for(feed.next_batch(5000), refresh)
+                    except asyncio.TimeoutError:
+                        batch = []
+                    for record in batch:
+                        board.update(record)
+                        result.records[record.tr_id] += 1
+                    board.stats = feed.stats()
+                    live.update(board.render())
+            stats = feed.stats()
+            result.reconnects, result.dropped, result.parse_errors = stats.reconnects, stats.dropped, stats.parse_errors
+    finally:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            with contextlib.suppress(NotImplementedError, RuntimeError):
+                loop.remove_signal_handler(sig)
+    result.seconds = time.monotonic() - started
+    return result

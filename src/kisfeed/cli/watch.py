@@ -1,0 +1,160 @@
+"""``kisfeed watch`` (the live board) and ``kisfeed demo`` (board + recording on the simulator)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import tempfile
+from pathlib import Path
+from typing import Annotated, AsyncIterator, Optional
+
+import typer
+
+from ..config import Config
+from ..exceptions import ConfigError
+from ..instruments import Master
+from ..schema.master import MasterEntry
+from .codes import load_instruments, simulator_master
+from .common import ConfigOption, DataOption, config_from, console, err_console, errors
+from .live import LiveResult, run_board
+
+__all__ = ["watch", "demo", "chain_for", "resolve_codes"]
+
+DEMO_CHAIN = "삼성전자"
+
+
+def _underlying(master: Master, name: str) -> tuple[str, str]:
+    """(code, name) of the underlying called ``name`` (exact name or code, else a unique match)."""
+    pairs = {(e.underlying_code, e.underlying_name) for e in master.entries}
+    exact = [p for p in pairs if name in p]
+    found = exact or [p for p in pairs if name.casefold() in p[1].casefold()]
+    if len(found) != 1:
+        hint = ", ".join(sorted(n for _, n in pairs))[:300]
+        what = "matches several underlyings" if found else "is not an underlying"
+        raise ConfigError(f"{name!r} {what} in {master.source}; known: {hint}")
+    return found[0]
+
+
+def chain_for(master: Master, name: str) -> list[MasterEntry]:
+    """The futures of an underlying and its front-expiry option chain (calls and puts)."""
+    code, _ = _underlying(master, name)
+    mine = [e for e in master.entries if e.underlying_code == code and e.tr_id]
+    futures = [e for e in mine if e.kind == "future"]
+    options = [e for e in mine if e.kind in ("call", "put")]
+    front = min((e.expiry_month or "999999" for e in options), default=None)
+    return futures + sorted((e for e in options if e.expiry_month == front), key=lambda e: (e.strike, e.kind))
+
+
+def resolve_codes(master: Master, codes: list[str]) -> list[MasterEntry]:
+    known = master.by_code()
+    unknown = [c for c in codes if c not in known]
+    if unknown:
+        raise ConfigError(f"unknown instrument code(s) {', '.join(unknown)} in {master.source}; "
+                          "find codes with: kisfeed codes QUERY")
+    entries = [known[c] for c in codes]
+    spreads = [e.code for e in entries if e.tr_id is None]
+    if spreads:
+        raise ConfigError(f"{', '.join(spreads)}: spreads have no real-time trade TR in kisfeed")
+    return entries
+
+
+def _subscriptions(entries: list[MasterEntry]) -> list[tuple[str, list[str]]]:
+    by_tr: dict[str, list[str]] = {}
+    for entry in entries:
+        assert entry.tr_id is not None
+        by_tr.setdefault(entry.tr_id, []).append(entry.code)
+    return sorted(by_tr.items())
+
+
+@contextlib.asynccontextmanager
+async def _embedded_simulator() -> AsyncIterator[dict]:
+    """An in-process simulator (always open, so the demo works at night) and how to reach it."""
+    from ..sim import DEMO_APP_KEY, DEMO_APP_SECRET, SimConfig, Simulator
+
+    async with Simulator(SimConfig(always_open=True, port=0, rest_port=0)) as sim:
+        with tempfile.TemporaryDirectory() as cache:  # keys for a throw-away server: do not cache them
+            yield {"credentials": [(DEMO_APP_KEY, DEMO_APP_SECRET)], "ws_url": sim.ws_url,
+                   "rest_url": sim.rest_url, "cache_dir": Path(cache)}
+
+
+async def _watch(config: Config, entries: list[MasterEntry], master: Master, seconds: float | None,
+                 simulated: bool, on_frame=None) -> LiveResult:
+    board_args = dict(subscriptions=_subscriptions(entries), instruments=master.by_code(), console=console,
+                      seconds=seconds, on_frame=on_frame)
+    if simulated:
+        async with _embedded_simulator() as endpoint:
+            return await run_board(connect_kwargs={**endpoint, **config.feed}, title="kisfeed · simulator",
+                                   **board_args)
+    return await run_board(connect_kwargs=config.connect_kwargs(), title="kisfeed · KIS", **board_args)
+
+
+SecondsOption = Annotated[Optional[float], typer.Option(help="Stop after this many seconds (default: Ctrl-C).")]
+
+
+def watch(
+    codes: Annotated[Optional[list[str]], typer.Argument(help="Instrument codes (see kisfeed codes).")] = None,
+    underlying: Annotated[Optional[str], typer.Option(help="Watch an underlying: its futures and option chain.")] = None,
+    seconds: SecondsOption = None,
+    master: Annotated[Optional[Path], typer.Option(help="A local fo_stk_code_mts.mst file.")] = None,
+    simulator: Annotated[bool, typer.Option("--simulator", help="Use the embedded simulator even with credentials.")] = False,
+    config_file: ConfigOption = None,
+) -> None:
+    """A live board: futures (last, change, volume, OI, basis, bid/ask), an option chain (last, IV,
+    delta, volume) and the connection status. Real server with credentials, else the simulator.
+
+    Examples: kisfeed watch --underlying 삼성전자 · kisfeed watch A11612 A50612 --seconds 60
+    """
+    config = config_from(config_file)
+    simulated = simulator or not config.has_credentials
+    with errors():
+        if simulated:
+            err_console.print("no credentials (KIS_APP_KEY, KIS_APP_SECRET): watching the embedded simulator"
+                              if not simulator else "watching the embedded simulator")
+            found = simulator_master()
+        else:
+            found = load_instruments(master)
+        if not codes and not underlying:
+            raise ConfigError("give instrument codes or --underlying NAME (e.g. --underlying 삼성전자)")
+        entries = resolve_codes(found, codes or []) + (chain_for(found, underlying) if underlying else [])
+        result = asyncio.run(_watch(config, entries, found, seconds, simulated))
+    console.print(f"\n{sum(result.records.values()):,} records in {result.seconds:.0f} s, "
+                  f"{result.reconnects} reconnects, {result.dropped} dropped")
+
+
+def demo(
+    seconds: SecondsOption = None,
+    data: DataOption = None,
+    config_file: ConfigOption = None,
+) -> None:
+    """The five-minute tour, with no account: the embedded simulator, a live board of stock
+    futures and one option chain, everything recorded to the data directory; then a summary
+    with a ready-to-run query. Stop with Ctrl-C (or --seconds N)."""
+    from ..store import Recorder
+
+    config = config_from(config_file, data=data)
+    found = simulator_master()
+    fronts: dict[str, MasterEntry] = {}
+    for e in found.entries:
+        if e.kind == "future" and (e.underlying_code not in fronts
+                                   or (e.expiry_month or "") < (fronts[e.underlying_code].expiry_month or "")):
+            fronts[e.underlying_code] = e
+    entries = sorted(fronts.values(), key=lambda e: e.code) + [
+        e for e in chain_for(found, DEMO_CHAIN) if e.kind != "future"]
+    console.print(f"kisfeed demo: embedded simulator, {len(fronts)} stock futures and the {DEMO_CHAIN} "
+                  f"option chain, recording to {config.data}")
+
+    async def run() -> LiveResult:
+        async with Recorder(config.data) as recorder:
+            return await _watch(config, entries, found, seconds, True, on_frame=recorder.on_frame)
+
+    with errors():
+        result = asyncio.run(run())
+    total = sum(result.records.values())
+    console.print(f"\nrecorded {total:,} records in {result.seconds:.0f} s "
+                  f"({', '.join(f'{tr}: {n:,}' for tr, n in sorted(result.records.items())) or 'none'}) "
+                  f"to {config.data.resolve()}")
+    console.print(f"reconnects {result.reconnects}, dropped {result.dropped}, parse errors {result.parse_errors}")
+    console.print("query it:")
+    console.print(f"  kisfeed query --data {config.data} \"SELECT code, count(*) AS trades, max(volume) AS volume, "
+                  "arg_max(price, received_at) AS last FROM futures_trades GROUP BY code ORDER BY code\"")
+

@@ -1,0 +1,142 @@
+"""Configuration for the ``kisfeed`` command: command-line options > environment > TOML file.
+
+The file is the first that exists of ``--config PATH``, ``$KISFEED_CONFIG``, ``./kisfeed.toml``
+and ``~/.config/kisfeed/config.toml``::
+
+    app_key = "PS..."            # or KIS_APP_KEY; several keys: [[credentials]] tables
+    app_secret = "..."           # or KIS_APP_SECRET; keep the file mode 0600
+    ws_url = "ws://ops.koreainvestment.com:21000"      # or KIS_WS_URL
+    rest_url = "https://openapi.koreainvestment.com:9443"  # or KIS_REST_URL
+    data = "./kisfeed-data"      # or KISFEED_DATA
+
+    [feed]                       # any FeedSettings field
+    overflow = "block"
+    watchdog = 60
+
+    [[credentials]]              # extra app keys: one session (41 registrations) each
+    app_key = "PS..."
+    app_secret = "..."
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+import tomllib
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+from .client.settings import FeedSettings
+from .exceptions import ConfigError
+
+__all__ = ["Config", "load_config", "config_path"]
+
+DEFAULT_DATA = "./kisfeed-data"
+_FEED_FIELDS = {f.name for f in fields(FeedSettings)} - {"backoff"}
+
+
+@dataclass(frozen=True)
+class Config:
+    credentials: list[tuple[str, str]] = field(default_factory=list, repr=False)
+    ws_url: str | None = None
+    rest_url: str | None = None
+    data: Path = Path(DEFAULT_DATA)
+    feed: dict[str, Any] = field(default_factory=dict)
+    path: Path | None = None  # the file read, if any
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def has_credentials(self) -> bool:
+        return bool(self.credentials)
+
+    def connect_kwargs(self) -> dict[str, Any]:
+        """Arguments for ``kisfeed.connect`` (credentials, endpoints, feed settings)."""
+        return {"credentials": self.credentials, "ws_url": self.ws_url, "rest_url": self.rest_url, **self.feed}
+
+
+def config_path(explicit: str | Path | None = None) -> Path | None:
+    if explicit:
+        path = Path(explicit)
+        if not path.is_file():
+            raise ConfigError(f"config file {path} not found")
+        return path
+    if env := os.environ.get("KISFEED_CONFIG"):
+        return config_path(env)
+    for candidate in (Path("kisfeed.toml"), Path.home() / ".config" / "kisfeed" / "config.toml"):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def _read(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as f:
+            return tomllib.load(f)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path} is not valid TOML: {exc}") from None
+    except OSError as exc:
+        raise ConfigError(f"cannot read {path}: {exc.strerror or exc}") from None
+
+
+def _pair(table: Any, where: str) -> tuple[str, str]:
+    if not isinstance(table, dict) or not isinstance(table.get("app_key"), str) \
+            or not isinstance(table.get("app_secret"), str):
+        raise ConfigError(f"{where} needs app_key and app_secret strings")
+    return table["app_key"], table["app_secret"]
+
+
+def load_config(
+    path: str | Path | None = None,
+    *,
+    app_key: str | None = None,
+    app_secret: str | None = None,
+    ws_url: str | None = None,
+    rest_url: str | None = None,
+    data: str | Path | None = None,
+) -> Config:
+    """Options given here win over the environment, which wins over the file."""
+    file = config_path(path)
+    raw = _read(file) if file else {}
+    warnings = []
+    if file and raw.get("app_secret") and stat.S_IMODE(file.stat().st_mode) & 0o077:
+        warnings.append(f"{file} holds an app secret but others can read it: chmod 600 {file}")
+    unknown = set(raw) - {"app_key", "app_secret", "ws_url", "rest_url", "data", "feed", "credentials"}
+    if unknown:
+        raise ConfigError(f"{file}: unknown setting(s) {', '.join(sorted(unknown))}")
+
+    key = app_key or os.environ.get("KIS_APP_KEY") or raw.get("app_key")
+    secret = app_secret or os.environ.get("KIS_APP_SECRET") or raw.get("app_secret")
+    if bool(key) != bool(secret):
+        raise ConfigError("an app key needs its app secret (KIS_APP_KEY and KIS_APP_SECRET)")
+    credentials = [(str(key), str(secret))] if key else []
+    extra = raw.get("credentials", [])
+    if not isinstance(extra, list):
+        raise ConfigError(f"{file}: credentials must be a list of [[credentials]] tables")
+    credentials += [_pair(t, f"{file} [[credentials]] #{n + 1}") for n, t in enumerate(extra)]
+
+    feed = raw.get("feed", {})
+    if not isinstance(feed, dict) or set(feed) - _FEED_FIELDS:
+        bad = sorted(set(feed) - _FEED_FIELDS) if isinstance(feed, dict) else ["(not a table)"]
+        raise ConfigError(f"{file}: unknown [feed] setting(s) {', '.join(bad)}; "
+                          f"known: {', '.join(sorted(_FEED_FIELDS))}")
+    try:
+        FeedSettings(**feed)
+    except TypeError as exc:
+        raise ConfigError(f"{file}: [feed] {exc}") from None
+
+    def pick(given: Any, env: str, name: str) -> Any:
+        value = given or os.environ.get(env) or raw.get(name)
+        if value is not None and not isinstance(value, str):
+            raise ConfigError(f"{file}: {name} must be a string")
+        return value
+
+    return Config(
+        credentials=credentials,
+        ws_url=pick(ws_url, "KIS_WS_URL", "ws_url"),
+        rest_url=pick(rest_url, "KIS_REST_URL", "rest_url"),
+        data=Path(pick(str(data) if data else None, "KISFEED_DATA", "data") or DEFAULT_DATA),
+        feed=dict(feed),
+        path=file,
+        warnings=warnings,
+    )

@@ -1,0 +1,99 @@
+"""The KIS stock futures/options master file ``fo_stk_code_mts.mst`` (reference 5.4), as data.
+
+cp949 text, one instrument per line, nine ``|``-separated columns, no header:
+
+====  ==============  ==================================================================
+ #    column           content
+====  ==============  ==================================================================
+ 1    상품종류         1 KOSPI 주식선물, 2 its spread, 3 KOSDAQ 주식선물, 4 its spread,
+                       5 주식 콜옵션, 6 주식 풋옵션
+ 2    단축코드         the KIS short code: the ``tr_key`` (``A11612``, ``B11612070``)
+ 3    표준코드         ``KR4…`` standard code
+ 4    한글종목명       ``삼성전자   F 202612 (  10)``; options carry the strike before ``( n)``
+ 5    ATM구분          1 ATM, 2 ITM, 3 OTM; blank for futures
+ 6    행사가           strike, ``00000.00`` for futures
+ 7    월물구분코드     0 continuous, 1 front month, 2 next, 3, 4
+ 8    기초자산 단축코드 underlying stock code (``005930``)
+ 9    기초자산 명      underlying name (``삼성전자``)
+====  ==============  ==================================================================
+
+Column 4's padding varies, so it is parsed with a tolerant pattern, never by position.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+__all__ = ["MasterEntry", "parse_master", "format_master_line", "KINDS"]
+
+#: 상품종류 → kind (spreads have no real-time trade TR of their own in kisfeed)
+KINDS = {"1": "future", "2": "spread", "3": "future", "4": "spread", "5": "call", "6": "put"}
+
+_NAME = re.compile(
+    r"^(?P<underlying>.*?)\s+(?P<type>F|C|P|SP)\s+(?P<ym>\d{6})\S*"  # name, type, YYYYMM[-n]
+    r"(?:\s+(?P<strike>[\d,]+(?:\.\d+)?))?"  # options: strike
+    r"\s*(?:\(\s*(?P<multiplier>\d+)\s*\))?\s*$"  # ( 10): shares per contract
+)
+
+
+@dataclass(frozen=True, slots=True)
+class MasterEntry:
+    info_type: str
+    code: str
+    standard_code: str
+    name: str
+    atm: str
+    strike: float
+    month_class: str
+    underlying_code: str
+    underlying_name: str
+
+    @property
+    def kind(self) -> str:
+        """``future``, ``spread``, ``call`` or ``put``."""
+        return KINDS.get(self.info_type, "unknown")
+
+    @property
+    def tr_id(self) -> str | None:
+        """The real-time trade TR of this instrument (None for spreads)."""
+        return {"future": "H0ZFCNT0", "call": "H0ZOCNT0", "put": "H0ZOCNT0"}.get(self.kind)
+
+    @property
+    def expiry_month(self) -> str | None:
+        """``YYYYMM`` from the name, or None if the name does not carry it."""
+        match = _NAME.match(self.name)
+        return match["ym"] if match else None
+
+    @property
+    def multiplier(self) -> int | None:
+        match = _NAME.match(self.name)
+        return int(match["multiplier"]) if match and match["multiplier"] else None
+
+
+def parse_master(text: str) -> tuple[list[MasterEntry], list[tuple[int, str]]]:
+    """Entries of a master file's text, and (line number, line) of every line that is not one."""
+    entries: list[MasterEntry] = []
+    bad: list[tuple[int, str]] = []
+    for number, line in enumerate(text.splitlines(), 1):
+        if not line.strip():
+            continue
+        columns = [c.strip() for c in line.split("|")]
+        if len(columns) < 9 or columns[0] not in KINDS or not columns[1]:
+            bad.append((number, line))
+            continue
+        try:
+            strike = float(columns[5].replace(",", "") or 0)
+        except ValueError:
+            bad.append((number, line))
+            continue
+        entries.append(MasterEntry(columns[0], columns[1], columns[2], columns[3], columns[4], strike,
+                                   columns[6], columns[7], columns[8]))
+    return entries, bad
+
+
+def format_master_line(entry: MasterEntry) -> str:
+    """One line of the master file (without the line break), as KIS writes it."""
+    strike = f"{entry.strike:08.2f}"
+    return "|".join([entry.info_type, entry.code, entry.standard_code, entry.name, entry.atm or " ",
+                     strike, entry.month_class, entry.underlying_code, entry.underlying_name])
