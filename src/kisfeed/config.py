@@ -105,11 +105,19 @@ def load_config(
     if unknown:
         raise ConfigError(f"{file}: unknown setting(s) {', '.join(sorted(unknown))}")
 
-    key = app_key or os.environ.get("KIS_APP_KEY") or raw.get("app_key")
-    secret = app_secret or os.environ.get("KIS_APP_SECRET") or raw.get("app_secret")
-    if bool(key) != bool(secret):
-        raise ConfigError("an app key needs its app secret (KIS_APP_KEY and KIS_APP_SECRET)")
-    credentials = [(str(key), str(secret))] if key else []
+    # A key and its secret come as a pair from one place, never a key from here and a secret
+    # from there: options, else the environment, else the file.
+    credentials = []
+    for where, key, secret in (
+        ("--app-key/--app-secret", app_key, app_secret),
+        ("KIS_APP_KEY/KIS_APP_SECRET", os.environ.get("KIS_APP_KEY"), os.environ.get("KIS_APP_SECRET")),
+        (f"{file} app_key/app_secret", raw.get("app_key"), raw.get("app_secret")),
+    ):
+        if key or secret:
+            if not (isinstance(key, str) and key and isinstance(secret, str) and secret):
+                raise ConfigError(f"{where}: an app key needs its app secret, and the reverse")
+            credentials.append((key, secret))
+            break
     extra = raw.get("credentials", [])
     if not isinstance(extra, list):
         raise ConfigError(f"{file}: credentials must be a list of [[credentials]] tables")

@@ -1,0 +1,236 @@
+"""The kisfeed command, in process: codes, doctor, watch, the board, config and bad input."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import threading
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+from rich.console import Console
+from typer.testing import CliRunner
+
+from kisfeed.cli import app
+from kisfeed.cli.board import Board
+from kisfeed.cli.codes import simulator_master
+from kisfeed.cli.doctor import market_state
+from kisfeed.client import FeedStats
+from kisfeed.config import load_config
+from kisfeed.exceptions import ConfigError
+from kisfeed.schema import KST
+from kisfeed.schema.master import parse_master
+from kisfeed.sim import SimConfig, Simulator
+
+from ..samples import frame, texts
+
+runner = CliRunner()
+KEY, SECRET = "PSrecognisable-app-key-7f3a", "recognisable-app-secret-9c1e"
+
+MASTER = "\n".join([
+    # the realistic line of reference 5.3, then options and a spread in the same format
+    "1|A11608|KR4A11680001|삼성전자   F 202608 (  10)| |00000.00|1|005930|삼성전자",
+    "1|A11609|KR4A11690009|삼성전자   F 202609 (  10)| |00000.00|2|005930|삼성전자",
+    "5|B11608070|KR4B11687002|삼성전자   C 202608    70,000 (  10)|1|70000.00|1|005930|삼성전자",
+    "6|C11608070|KR4C11687000|삼성전자   P 202608    70,000 (  10)|1|70000.00|1|005930|삼성전자",
+    "6|C11608072|KR4C11687208|삼성전자   P 202608    72,000 (  10)|2|72000.00|1|005930|삼성전자",
+    "2|D116869S|KR4D116869S1|삼성전자   SP 202608-09 (  10)| |00000.00|0|005930|삼성전자",
+    "1|A50608|KR4A50680006|SK하이닉스 F 202608 (  10)| |00000.00|1|000660|SK하이닉스",
+    "this line is not a master line",
+])
+
+
+@pytest.fixture
+def master_file(tmp_path) -> Path:
+    path = tmp_path / "fo_stk_code_mts.mst"
+    path.write_bytes(MASTER.encode("cp949"))
+    return path
+
+
+@pytest.fixture(autouse=True)
+def clean_environment(monkeypatch, tmp_path):
+    for name in ("KIS_APP_KEY", "KIS_APP_SECRET", "KIS_WS_URL", "KIS_REST_URL", "KISFEED_CONFIG", "KISFEED_DATA"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("KISFEED_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.chdir(tmp_path)
+
+
+def test_master_lines_parse_into_entries():
+    entries, bad = parse_master(MASTER)
+    assert [e.code for e in entries] == ["A11608", "A11609", "B11608070", "C11608070", "C11608072", "D116869S", "A50608"]
+    assert bad == [(8, "this line is not a master line")]
+    call = entries[2]
+    assert (call.kind, call.tr_id, call.strike, call.expiry_month, call.multiplier, call.atm) == \
+        ("call", "H0ZOCNT0", 70000.0, "202608", 10, "1")
+    assert entries[5].kind == "spread" and entries[5].tr_id is None and entries[5].expiry_month == "202608"
+
+
+def test_codes_finds_instruments_in_a_kis_master_file(master_file):
+    result = runner.invoke(app, ["codes", "--master", str(master_file), "삼성전자", "--type", "put"])
+    assert result.exit_code == 0, result.output
+    assert "C11608070" in result.output and "C11608072" in result.output
+    assert "B11608070" not in result.output and "A11608" not in result.output
+    assert "2 instrument(s)" in result.output and str(master_file) in result.output
+    result = runner.invoke(app, ["codes", "--master", str(master_file), "000660"])
+    assert "A50608" in result.output and "SK하이닉스" in result.output
+    result = runner.invoke(app, ["codes", "--master", str(master_file), "삼성", "--expiry", "2026-09"])
+    assert "A11609" in result.output and "1 instrument(s)" in result.output
+    result = runner.invoke(app, ["codes", "--master", str(master_file), "--strike", "72000"])
+    assert "C11608072" in result.output and "1 instrument(s)" in result.output
+
+
+def test_codes_without_network_or_file_uses_the_simulator_and_says_so():
+    result = runner.invoke(app, ["codes", "--offline", "삼성전자", "--type", "future"])
+    assert result.exit_code == 0, result.output
+    assert "simulator" in result.output
+    assert "future" in result.output and "2 instrument(s)" in result.output
+
+
+@pytest.mark.parametrize("args, message", [
+    (["codes", "--offline", "no-such-thing"], "no instrument matches"),
+    (["codes", "--offline", "--type", "swap"], "--type is future, call, put or spread"),
+    (["codes", "--master", "/nonexistent/master.mst"], "cannot read master file"),
+    (["watch", "Z99999", "--seconds", "1"], "unknown instrument code"),
+    (["watch", "--underlying", "없는회사", "--seconds", "1"], "is not an underlying"),
+    (["watch", "--seconds", "1"], "give instrument codes or --underlying"),
+])
+def test_bad_input_is_one_line_and_exit_2(args, message):
+    result = runner.invoke(app, args)
+    assert result.exit_code == 2, result.output
+    assert message in result.output
+    assert "Traceback" not in result.output
+    assert len([line for line in result.output.splitlines() if line.startswith("error:")]) == 1
+
+
+def test_a_malformed_config_file_is_a_clear_error(tmp_path):
+    (tmp_path / "kisfeed.toml").write_text("app_key = [unclosed\n")
+    result = runner.invoke(app, ["doctor"])
+    assert result.exit_code == 2 and "is not valid TOML" in result.output and "Traceback" not in result.output
+    (tmp_path / "kisfeed.toml").write_text('[feed]\noverflow = "sometimes"\n')
+    result = runner.invoke(app, ["watch", "A11612", "--seconds", "1"])
+    assert result.exit_code == 2 and "overflow must be" in result.output
+    (tmp_path / "kisfeed.toml").write_text('colour = "red"\n')
+    assert "unknown setting(s) colour" in runner.invoke(app, ["doctor"]).output
+
+
+def test_config_precedence_options_over_environment_over_file(tmp_path, monkeypatch):
+    path = tmp_path / "kisfeed.toml"
+    path.write_text(f'app_key = "file-key"\napp_secret = "file-secret"\nws_url = "ws://file"\n'
+                    f'rest_url = "http://file"\ndata = "file-data"\n[feed]\nwatchdog = 90\n'
+                    f'[[credentials]]\napp_key = "second"\napp_secret = "second-secret"\n')
+    path.chmod(0o644)
+    config = load_config()
+    assert config.path == Path("kisfeed.toml") and config.ws_url == "ws://file" and config.data == Path("file-data")
+    assert config.credentials == [("file-key", "file-secret"), ("second", "second-secret")]
+    assert config.feed == {"watchdog": 90}
+    assert any("chmod 600" in w for w in config.warnings)  # a secret in a world-readable file
+    monkeypatch.setenv("KIS_WS_URL", "ws://env")
+    monkeypatch.setenv("KIS_APP_KEY", "env-key")
+    monkeypatch.setenv("KIS_APP_SECRET", "env-secret")
+    config = load_config()
+    assert config.ws_url == "ws://env" and config.credentials[0] == ("env-key", "env-secret")
+    config = load_config(ws_url="ws://option", data=tmp_path / "d")
+    assert config.ws_url == "ws://option" and config.data == tmp_path / "d"
+    monkeypatch.delenv("KIS_APP_SECRET")
+    with pytest.raises(ConfigError, match="needs its app secret"):
+        load_config()
+
+
+def test_the_board_renders_futures_and_the_option_chain_in_a_fixed_console():
+    master = simulator_master()
+    by_code = master.by_code()
+    future = next(e for e in master.entries if e.kind == "future" and e.underlying_name == "삼성전자")
+    call = next(e for e in master.entries if e.kind == "call" and e.underlying_name == "삼성전자")
+    board = Board(by_code, title="kisfeed · test")
+    board.update(__import__("kisfeed").decode(frame("H0ZFCNT0", texts("H0ZFCNT0", code=future.code)))[0])
+    board.update(__import__("kisfeed").decode(frame("H0ZOCNT0", texts("H0ZOCNT0", code=call.code)))[0])
+    board.state = "connected"
+    board.stats = FeedStats(frames=2, records=2, bytes=900, parse_errors=0, dropped=3, reconnects=1, queued=0,
+                            subscriptions={0: 2}, connected={0: True}, last_frame_age=0.1)
+    console = Console(width=120, height=60, file=io.StringIO(), record=True, color_system=None)
+    console.print(board.render())
+    text = console.export_text()
+    for column in ("code", "name", "last", "chg", "chg%", "volume", "OI", "basis", "bid", "ask",
+                   "call last", "IV", "delta", "vol", "strike", "put last"):
+        assert column in text, column
+    row = next(line for line in text.splitlines() if future.code in line)
+    for value in ("삼성전자", "64,300", "-300", "-0.46", "12,345", "23,456", "+250.00", "64,400"):
+        assert value in row, (value, row)
+    strike_row = next(line for line in text.splitlines() if f"{call.strike:,.0f}" in line and "1,250.00" in line)
+    assert "31.42" in strike_row and "0.551" in strike_row and "842" in strike_row
+    assert "connected" in text and "reconnects 1" in text and "drops 3" in text
+
+
+def test_market_state():
+    assert market_state(datetime(2026, 11, 20, 10, 0, tzinfo=KST)).startswith("open")
+    assert market_state(datetime(2026, 11, 20, 15, 45, tzinfo=KST)).startswith("closed")
+    assert market_state(datetime(2026, 11, 21, 10, 0, tzinfo=KST)).startswith("closed (weekend")
+
+
+class ServerThread:
+    """A simulator in a thread of its own, so that commands under test can run their own loop."""
+
+    def __init__(self, config: SimConfig) -> None:
+        self.config = config
+        self.ready = threading.Event()
+        self.thread = threading.Thread(target=lambda: asyncio.run(self._main()), daemon=True)
+
+    async def _main(self) -> None:
+        self.loop, self.stop = asyncio.get_running_loop(), asyncio.Event()
+        async with Simulator(self.config) as sim:
+            self.sim = sim
+            self.ready.set()
+            await self.stop.wait()
+
+    def __enter__(self) -> Simulator:
+        self.thread.start()
+        assert self.ready.wait(20), "the simulator did not start"
+        return self.sim
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.loop.call_soon_threadsafe(self.stop.set)
+        self.thread.join(20)
+
+
+def test_doctor_and_watch_against_a_server_never_print_secrets(monkeypatch, tmp_path):
+    config = SimConfig(app_keys={KEY: SECRET}, always_open=True, speed=60)
+    with ServerThread(config) as sim:
+        monkeypatch.setenv("KIS_APP_KEY", KEY)
+        monkeypatch.setenv("KIS_APP_SECRET", SECRET)
+        monkeypatch.setenv("KIS_WS_URL", sim.ws_url)
+        monkeypatch.setenv("KIS_REST_URL", sim.rest_url)
+        doctor = runner.invoke(app, ["doctor"])
+        master = tmp_path / "master.mst"
+        runner.invoke(app, ["sim", "--write-master", str(master)])
+        future = next(i.code for i in sim.instruments if i.tr_id == "H0ZFCNT0")
+        watch = runner.invoke(app, ["watch", future, "--seconds", "2", "--master", str(master)])
+    assert doctor.exit_code == 0, doctor.output
+    for name in ("configuration", "credentials", "approval key", "websocket", "clock", "market"):
+        assert name in doctor.output
+    assert "1 app key(s) configured (values hidden)" in doctor.output
+    assert watch.exit_code == 0, watch.output
+    assert "kisfeed · KIS" in watch.output and future in watch.output
+    for output in (doctor.output, watch.output):
+        assert KEY not in output and SECRET not in output
+
+
+def test_unreachable_server_is_a_one_line_error(monkeypatch, master_file):
+    monkeypatch.setenv("KIS_APP_KEY", KEY)
+    monkeypatch.setenv("KIS_APP_SECRET", SECRET)
+    monkeypatch.setenv("KIS_REST_URL", "http://127.0.0.1:9")  # discard port: nothing listens
+    monkeypatch.setenv("KIS_WS_URL", "ws://127.0.0.1:9")
+    result = runner.invoke(app, ["watch", "A11608", "--seconds", "1", "--master", str(master_file)])
+    assert result.exit_code == 1, result.output
+    assert "unreachable" in result.output and "Traceback" not in result.output
+    assert KEY not in result.output and SECRET not in result.output
+    doctor = runner.invoke(app, ["doctor"])
+    assert doctor.exit_code == 1 and "FAIL" in doctor.output and SECRET not in doctor.output
+
+
+def test_help_lists_every_command_with_examples():
+    result = runner.invoke(app, ["--help"])
+    for command in ("demo", "watch", "codes", "doctor", "sim", "decode"):
+        assert command in result.output
+    assert "Examples" in runner.invoke(app, ["codes", "--help"]).output
+
