@@ -11,6 +11,7 @@ it holds and receives its records.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import re
 import time
@@ -117,7 +118,8 @@ class Connection:
                 self.feed._reply(("subscribe", key), exc)
                 return
             if sent:
-                await self._flush(ws, session)
+                with contextlib.suppress(websockets.ConnectionClosed):  # restored on reconnect
+                    await self._flush(ws, session)
 
     async def send_unsubscribe(self, key: Key) -> None:
         async with self._send_lock:
@@ -127,7 +129,10 @@ class Connection:
                 return
             await self._pace()
             if self.session is session and session.unsubscribe(*key):
-                await self._flush(ws, session)
+                try:
+                    await self._flush(ws, session)
+                except websockets.ConnectionClosed:  # the session is gone, and its registrations
+                    self.feed._reply(("unsubscribe", key), None)
 
     async def _pace(self) -> None:
         wait = self._last_send + self.feed.settings.subscribe_interval - time.monotonic()

@@ -77,6 +77,7 @@ class Feed:
         self._sessions = 0
         self._frames = self._records = self._bytes = self._parse_errors = self._reconnects = 0
         self._last_frame_ns: int | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
         self._day: tuple[int, int, date] = (0, -1, date.min)  # [start_ns, end_ns) of a KST day
 
     # --- lifecycle -----------------------------------------------------------------------------
@@ -106,6 +107,8 @@ class Feed:
         await self.close()
 
     async def close(self) -> None:
+        for task in self._tasks:
+            task.cancel()
         for connection in self.connections:
             await connection.stop()
         for future in self._replies.values():
@@ -221,7 +224,9 @@ class Feed:
             target = min(room, key=lambda c: (len(c.wanted), c.index))
             connection.wanted.discard(key)
             self._assign(key, target)
-            asyncio.get_running_loop().create_task(target.send_subscribe(key))
+            task = asyncio.get_running_loop().create_task(target.send_subscribe(key))
+            self._tasks.add(task)  # keep a reference until done (asyncio holds tasks weakly)
+            task.add_done_callback(self._tasks.discard)
 
     # --- records -------------------------------------------------------------------------------
 
