@@ -64,6 +64,7 @@ def decode_command(
 from .codes import codes  # noqa: E402
 from .doctor import doctor  # noqa: E402
 from .sim import sim as _sim_command  # noqa: E402
+from .store import export, query, rebuild, record, replay  # noqa: E402
 from .watch import demo, watch  # noqa: E402
 
 app.command("demo")(demo)
@@ -71,6 +72,11 @@ app.command("watch")(watch)
 app.command("codes")(codes)
 app.command("doctor")(doctor)
 app.command("sim")(_sim_command)
+app.command("record")(record)
+app.command("query")(query)
+app.command("replay")(replay)
+app.command("export")(export)
+app.command("rebuild")(rebuild)
 
 
 def main() -> None:

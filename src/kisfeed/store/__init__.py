@@ -15,6 +15,10 @@ from __future__ import annotations
 from .converter import ConvertReport, Converter, rebuild
 from .dataset import TABLES, Claim, read_table, schema_for, table_records
 from .journal import BadLine, JournalEntry, JournalStats, JournalWriter, Segment, read_journal, segments
+from .query import connect as duckdb_connect
+from .query import query
+from .recorder import Recorder, RecorderStats
+from .replay import ReplayStats, data_frames, replay, replay_records
 
 __all__ = [
     "JournalWriter",
@@ -32,4 +36,12 @@ __all__ = [
     "Converter",
     "ConvertReport",
     "rebuild",
+    "Recorder",
+    "RecorderStats",
+    "query",
+    "duckdb_connect",
+    "replay",
+    "replay_records",
+    "data_frames",
+    "ReplayStats",
 ]

@@ -10,7 +10,7 @@ A segment that no writer holds any more (its lock is free) and that is fully con
 compressed (if its writer could not) and marked done with ``<stem>.converted`` beside it, a JSON
 summary; later passes skip it. One converter per data directory at a time: ``.convert.lock``.
 
-``python -m kisfeed.store.converter ROOT --follow`` converts continuously until its standard
+``python -m kisfeed.store ROOT --follow`` converts continuously until its standard
 input closes: the recorder runs it as a child process, so conversion never competes with the
 feed for the GIL, and when the recorder dies, the child still finishes what is on disk.
 """
@@ -22,17 +22,23 @@ import errno
 import fcntl
 import json
 import os
+import signal
 import sys
 import threading
 import time
+import zlib
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import IO, Callable, Iterator
 
+import pyarrow as pa
+
 from ..exceptions import ParseError, StoreError
 from ..protocol import Data, Malformed, Session, decode_frame_lenient
 from ..protocol.frames import _HEAD, _PLAIN_HEADERS
-from .dataset import Claim, FrameRows, read_claims, write_file
+from ..schema import LAYOUTS
+from .dataset import Claim, DecodeSlow, FrameRows, read_claims, write_file
 from .journal import SEALED_SUFFIX, SUFFIX, BadLine, Segment, iter_lines, parse_line, seal, segments
 
 __all__ = ["Converter", "ConvertReport", "rebuild", "DONE_SUFFIX", "LOCK_NAME"]
@@ -40,7 +46,10 @@ __all__ = ["Converter", "ConvertReport", "rebuild", "DONE_SUFFIX", "LOCK_NAME"]
 DONE_SUFFIX = ".converted"
 LOCK_NAME = ".convert.lock"
 _CHUNK = 8 << 20  # bytes read from a live segment per step
-_TABLE_FRAMES = 100_000  # frames decoded per columnar table (bounds memory during rebuild)
+_TABLE_ROWS = 200_000  # rows decoded per columnar table (bounds memory during rebuild)
+# Plain data frame headers as bytes, for the hot loop over journal lines.
+_HEADERS = {k.encode(): v for k, v in _PLAIN_HEADERS.items()}
+_WIDTHS = {tr: layout.width for tr, layout in LAYOUTS.items()}
 
 
 @dataclass
@@ -118,22 +127,26 @@ _PLAIN_TRS = sorted({tr for tr, _ in _PLAIN_HEADERS.values()})
 class _SegmentJob:
     """Converts one segment, from wherever its coverage stops, possibly while it grows."""
 
-    def __init__(self, root: Path, segment: Segment, report: ConvertReport, max_rows: int) -> None:
+    def __init__(self, root: Path, segment: Segment, report: ConvertReport, max_rows: int,
+                 pool: ThreadPoolExecutor) -> None:
         self.root, self.segment, self.report, self.max_rows = root, segment, report, max_rows
+        self.pool = pool
+        self.writes: list[Future[None]] = []
         self.day = segment.day
-        self.covered = {tr: _Cursor(iv) for tr, iv in _coverage(root, segment.name).items()}
+        coverage = _coverage(root, segment.name)
+        self.covered = {tr: _Cursor(iv) for tr, iv in coverage.items()}
+        self.any_coverage = any(coverage.values())
         self.sessions: dict[int, Session] = {}
         self.rows = {tr: FrameRows(tr, segment.name, self.day) for tr in _PLAIN_TRS}
         self.tables: dict[str, list] = {tr: [] for tr in _PLAIN_TRS}
         self.batch_first: int | None = None
         self.batch_last = 0
         self.batch_started = 0.0
-        self.pending_rows = 0
-        self.frames = 0  # frames collected since the last _tabulate
+        self.pending_rows = 0  # rows since the last flush
+        self.collected = 0  # rows since the last _tabulate
         self.line = 0  # lines consumed
         self.offset = 0  # bytes consumed (plain file)
         self.file: IO[bytes] | None = None
-        self.records_done = 0
 
     # --- reading ---
 
@@ -148,6 +161,8 @@ class _SegmentJob:
         try:
             fcntl.flock(f.fileno(), fcntl.LOCK_SH | fcntl.LOCK_NB)
         except OSError as exc:
+            if f is not self.file:
+                f.close()
             if exc.errno in (errno.EWOULDBLOCK, errno.EAGAIN):
                 return True
             raise
@@ -165,18 +180,33 @@ class _SegmentJob:
                 sealed = self.segment.path.with_name(self.segment.path.name[: -len(SUFFIX)] + SEALED_SUFFIX)
                 self.segment = Segment(self.segment.name, sealed)
         got = False
-        for line in self._new_lines(final):
+        for lines in self._new_lines(final):
             got = True
-            self.line += 1
-            self._line(self.line, line)
+            first = self.line + 1
+            self.line += len(lines)
+            self._lines(first, lines)
         return got
 
-    def _new_lines(self, final: bool) -> Iterator[bytes]:
+    def _new_lines(self, final: bool) -> Iterator[list[bytes]]:
+        """Chunks of complete lines not consumed yet (plus a last, cut line when ``final``)."""
         if self.file is None:  # sealed: stream it, skipping what was consumed before
+            skip = self.line
             with self.segment.open() as stream:
-                for n, line in enumerate(iter_lines(stream), 1):
-                    if n > self.line:
-                        yield line
+                rest = b""
+                while True:
+                    data = stream.read(_CHUNK)
+                    if not data:
+                        break
+                    lines = (rest + data).split(b"\n")
+                    rest = lines.pop()
+                    if skip:
+                        dropped = min(skip, len(lines))
+                        del lines[:dropped]
+                        skip -= dropped
+                    if lines:
+                        yield lines
+                if rest and not skip:
+                    yield [rest]
             return
         f = self.file
         while True:
@@ -188,110 +218,166 @@ class _SegmentJob:
             if end < 0:
                 if final and len(data) < _CHUNK:  # a last line a crash cut short
                     self.offset += len(data)
-                    yield data
+                    yield [data]
                 return
             self.offset += end + 1
-            yield from data[:end].split(b"\n")
+            yield data[:end].split(b"\n")
 
-    # --- one line ---
+    # --- lines ---
 
-    def _line(self, number: int, line: bytes) -> None:
-        try:
-            ns, session, text = parse_line(line)
-        except ValueError as exc:
-            bad = BadLine(self.segment.name, number, str(exc), line[:60])
-            self.report.bad_lines.append(str(bad))
-            return
-        self.report.lines += 1
-        plain = _PLAIN_HEADERS.get(text[:_HEAD])
-        if plain is not None:
+    def _lines(self, first: int, lines: list[bytes]) -> None:
+        """The hot loop of conversion: check each line's CRC and put plain data frames aside
+        for the columnar path; everything else goes through ``_other`` (the protocol)."""
+        crc32, headers, widths, rows = zlib.crc32, _HEADERS, _WIDTHS, self.rows
+        covered = self.covered if self.any_coverage else None
+        batch_first, last = self.batch_first, self.batch_last
+        n_rows = 0
+        for number, line in enumerate(lines, first):
+            try:
+                if line[-9] != 9 or crc32(line[:-9]) != int(line[-8:], 16):
+                    raise ValueError
+                ns, session, text = line[:-9].split(b"\t", 2)
+            except (ValueError, IndexError):
+                self._bad(number, line)
+                continue
+            plain = headers.get(text[:_HEAD])
+            if plain is None or b"\\" in text or text.count(b"^") != plain[1] * widths[plain[0]] - 1:
+                self.batch_first, self.batch_last = batch_first, last
+                n_rows += self._other(number, line)
+                batch_first, last = self.batch_first, self.batch_last
+                continue
             tr, count = plain
-            if number in self.covered[tr]:
-                return
-            self._batch(number)
-            self.rows[tr].add_plain(text[_HEAD:], count, ns, session, number)
-            self.pending_rows += count
-            self.frames += 1
-        else:
-            state = self.sessions.get(session)
-            if state is None:
-                state = self.sessions[session] = Session("")
-            events = state.receive(text, trading_date=self.day, received_ns=ns)
-            state.data_to_send()  # PINGPONG answers: nothing is sent from here
-            # A line every TR's files already cover was reported by the pass that converted it.
-            fresh = not all(number in cursor for cursor in self.covered.values())
-            for event in events:
-                if isinstance(event, Data):
-                    if number in self.covered[event.tr_id]:
-                        continue
-                    self._batch(number)
-                    self.rows[event.tr_id].add_records(event.records, session, number)
-                    self.pending_rows += len(event.records)
-                    self.frames += 1
-                elif isinstance(event, Malformed) and fresh:
-                    self._error(number, event.error)
-        if self.frames >= _TABLE_FRAMES:
+            if covered is not None and number in covered[tr]:
+                continue
+            try:
+                rows[tr].add_plain(text[_HEAD:], count, int(ns), int(session), number)
+            except ValueError:
+                self._bad(number, line)
+                continue
+            if batch_first is None:
+                batch_first = number
+                self.batch_started = time.monotonic()
+            last = number
+            n_rows += count
+        self.batch_first, self.batch_last = batch_first, last
+        self.pending_rows += n_rows
+        self.collected += n_rows
+        if self.collected >= _TABLE_ROWS:
             self._tabulate()
         if self.pending_rows >= self.max_rows:
             self.flush()
 
-    def _batch(self, number: int) -> None:
-        if self.batch_first is None:
-            self.batch_first = number
-            self.batch_started = time.monotonic()
-        self.batch_last = number
+    def _bad(self, number: int, line: bytes) -> None:
+        try:
+            parse_line(line)
+            reason = "not a journal line"
+        except ValueError as exc:
+            reason = str(exc)
+        self.report.bad_lines.append(str(BadLine(self.segment.name, number, reason, line[:60])))
 
-    def _error(self, number: int, error: ParseError) -> None:
-        self.report.errors.append(f"{self.segment.name} line {number}: {error}")
+    def _other(self, number: int, line: bytes) -> int:
+        """A control message, or a frame for the protocol (encrypted, odd width): rows added."""
+        try:
+            ns, session, text = parse_line(line)
+        except ValueError as exc:
+            self.report.bad_lines.append(str(BadLine(self.segment.name, number, str(exc), line[:60])))
+            return 0
+        self.report.lines += 1
+        state = self.sessions.get(session)
+        if state is None:
+            state = self.sessions[session] = Session("")  # for the AES keys of encrypted frames
+        events = state.receive(text, trading_date=self.day, received_ns=ns)
+        state.data_to_send()  # PINGPONG answers: nothing is sent from here
+        # A line that every TR's files cover was reported by the pass that converted it.
+        fresh = not all(number in cursor for cursor in self.covered.values())
+        added = 0
+        for event in events:
+            if isinstance(event, Data):
+                if number in self.covered[event.tr_id]:
+                    continue
+                for why in self.rows[event.tr_id].add_records(event.records, session, number):
+                    self._error(number, why)
+                added += len(event.records)
+                if self.batch_first is None:
+                    self.batch_first = number
+                    self.batch_started = time.monotonic()
+                self.batch_last = number
+            elif isinstance(event, Malformed) and fresh:
+                self._error(number, str(event.error))
+        return added
 
-    def _decode_refused(self, rows: FrameRows) -> Callable[[int], tuple[list, list]]:
-        def decode(i: int) -> tuple[list, list]:
-            text = f"0|{rows.tr_id}|{rows.counts[i]:03d}|{rows.payloads[i]}"
+    def _error(self, number: int, message: str) -> None:
+        self.report.errors.append(f"{self.segment.name} line {number}: {message}")
+
+    def _decode_refused(self, tr_id: str) -> DecodeSlow:
+        def decode(payload: bytes, count: int, received_ns: int, line: int) -> list:
+            text = f"0|{tr_id}|{count:03d}|" + payload.decode("utf-8", "replace")
             try:
-                records, errors = decode_frame_lenient(text, trading_date=self.day, received_ns=rows.ns[i])
+                records, errors = decode_frame_lenient(text, trading_date=self.day, received_ns=received_ns)
             except ParseError as exc:
                 records, errors = [], [exc]
             for e in errors:
-                self._error(rows.lines[i], e)
-            return records, errors
+                self._error(line, str(e))
+            return records
 
         return decode
 
-    # --- writing ---
+    # --- writing (in the worker thread: Arrow and Parquet release the GIL, so decoding and
+    # writing overlap the line loop above) ---
 
     def _tabulate(self) -> None:
-        """Turn collected frames into Arrow tables (bounded memory), to be written by flush."""
+        """Hand the collected records to the worker, which makes Arrow tables of them."""
         for tr, rows in self.rows.items():
-            if rows.payloads or rows.records:
-                table = rows.table(self._decode_refused(rows))
-                if table.num_rows:
-                    self.tables[tr].append(table)
+            if len(rows):
+                self.tables[tr].append(self.pool.submit(self._table, tr, rows))
                 self.rows[tr] = FrameRows(tr, self.segment.name, self.day)
-        self.frames = 0
+        self.collected = 0
+        self._throttle()
+
+    def _table(self, tr: str, rows: FrameRows) -> pa.Table:
+        table = rows.table(self._decode_refused(tr))
+        for line, why in rows.refused:
+            self._error(line, why)
+        return table
+
+    def _throttle(self) -> None:
+        """Bound memory: let the worker catch up when it is more than two tables behind."""
+        waiting = [f for fs in self.tables.values() for f in fs if not f.done()] + [w for w in self.writes if not w.done()]
+        while len(waiting) > 2:
+            waiting.pop(0).result()
 
     def age(self) -> float:
         return 0.0 if self.batch_first is None else time.monotonic() - self.batch_started
 
     def flush(self) -> None:
-        """Finalize one file per TR with rows, all claiming the lines read since the last flush."""
+        """Finalize one file per TR with rows, all claiming the lines read since the last flush
+        (written by the worker; ``wait`` returns when they are in place)."""
         self._tabulate()
         if self.batch_first is None:
             return
-        import pyarrow as pa
+        tables, self.tables = self.tables, {tr: [] for tr in _PLAIN_TRS}
+        self.writes.append(self.pool.submit(self._write, tables, self.batch_first, self.batch_last))
+        self.batch_first, self.pending_rows = None, 0
 
-        tables = {tr: pa.concat_tables(ts) for tr, ts in self.tables.items() if ts}
+    def _write(self, futures: dict[str, list[Future[pa.Table]]], first: int, last: int) -> None:
+        tables = {tr: pa.concat_tables([f.result() for f in fs]) for tr, fs in futures.items() if fs}
         counts = {tr: t.num_rows for tr, t in tables.items() if t.num_rows}
-        claim = Claim(self.segment.name, self.batch_first, self.batch_last, counts)
+        claim = Claim(self.segment.name, first, last, counts)
         for tr in sorted(counts):
             write_file(self.root, tr, self.day, tables[tr], claim)
             self.report.files += 1
             self.report.records[tr] = self.report.records.get(tr, 0) + counts[tr]
-        self.tables = {tr: [] for tr in _PLAIN_TRS}
-        self.batch_first, self.pending_rows = None, 0
+
+    def wait(self) -> None:
+        """Until every file flushed so far is written; raises the worker's error, if any."""
+        writes, self.writes = self.writes, []
+        for w in writes:
+            w.result()
 
     def finish(self) -> None:
         """The writer is gone and every line is read: seal the segment and mark it done."""
         self.flush()
+        self.wait()
         if self.file is not None:
             self.file.close()
             self.file = None
@@ -305,9 +391,12 @@ class _SegmentJob:
         os.replace(partial, marker)
 
     def close(self) -> None:
-        if self.file is not None:
-            self.file.close()
-            self.file = None
+        try:
+            self.wait()
+        finally:
+            if self.file is not None:
+                self.file.close()
+                self.file = None
 
 
 def _done(segment: Segment) -> bool:
@@ -378,16 +467,17 @@ class Converter:
     def rebuild(self) -> ConvertReport:
         """One pass: convert every journal line no finalized file covers; seal and mark done
         every segment no writer holds."""
-        with _Lock(self.root, self.lock_wait):
+        with _Lock(self.root, self.lock_wait), ThreadPoolExecutor(1, "kisfeed-convert") as pool:
             self._cleanup()
             for seg in self._pending_segments():
-                job = _SegmentJob(self.root, seg, self.report, self.max_rows)
+                job = _SegmentJob(self.root, seg, self.report, self.max_rows, pool)
                 self.report.segments += 1
                 try:
                     live = job.live()
                     job.read(final=not live)
                     if live:
                         job.flush()
+                        job.wait()
                     else:
                         job.finish()
                 finally:
@@ -396,7 +486,7 @@ class Converter:
 
     def follow(self, stop: Callable[[], bool]) -> ConvertReport:
         """Convert continuously until ``stop()`` is true; then convert what is left and return."""
-        with _Lock(self.root, self.lock_wait):
+        with _Lock(self.root, self.lock_wait), ThreadPoolExecutor(1, "kisfeed-convert") as pool:
             self._cleanup()
             jobs: dict[str, _SegmentJob] = {}
             while True:
@@ -404,7 +494,7 @@ class Converter:
                 for seg in self._pending_segments():
                     job = jobs.get(seg.name)
                     if job is None:
-                        job = jobs[seg.name] = _SegmentJob(self.root, seg, self.report, self.max_rows)
+                        job = jobs[seg.name] = _SegmentJob(self.root, seg, self.report, self.max_rows, pool)
                         self.report.segments += 1
                     live = job.live()
                     job.read(final=not live)
@@ -414,6 +504,7 @@ class Converter:
                         del jobs[seg.name]
                     elif stopping or job.age() >= self.flush_interval:
                         job.flush()
+                        job.wait()
                 if stopping:
                     for job in jobs.values():
                         job.close()
@@ -428,13 +519,15 @@ def rebuild(root: str | Path, **settings: float) -> ConvertReport:
 
 
 def _main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m kisfeed.store.converter")
+    parser = argparse.ArgumentParser(prog="python -m kisfeed.store")
     parser.add_argument("root")
     parser.add_argument("--follow", action="store_true", help="convert until standard input closes")
     parser.add_argument("--flush-interval", type=float, default=5.0)
     args = parser.parse_args(argv)
     converter = Converter(args.root, flush_interval=args.flush_interval)
     if args.follow:
+        # Ctrl-C reaches the whole process group; the recorder handles it and closes our stdin.
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
         closed = threading.Event()
 
         def watch_stdin() -> None:
@@ -450,8 +543,3 @@ def _main(argv: list[str] | None = None) -> int:
         report = converter.rebuild()
     print(report.to_json(), flush=True)
     return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(_main())
-

@@ -47,11 +47,12 @@ import os
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Callable, Iterable, Sequence
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.csv as pcsv
 import pyarrow.parquet as pq
 
 from ..exceptions import StoreError
@@ -156,13 +157,16 @@ class Claim:
 
 
 class _BadRows(Exception):
-    """Rows (record numbers) whose values the columnar path does not take; the protocol decides."""
+    """Rows whose values the columnar path does not take; the protocol decides about them."""
 
     def __init__(self, mask: np.ndarray) -> None:
         self.mask = mask
 
 
-_SAFE = {  # values the columnar casts are known to read exactly as kisfeed.schema.kinds does
+# Arrow's casts read these exactly as kisfeed.schema.kinds does. Beyond them Arrow also takes hex
+# integers ("0x10") and "nan(...)", which the protocol refuses, so a column holding an "x" or a
+# "(" is checked value by value (test_dataset checks the equivalence over generated texts).
+_SAFE = {
     Kind.INT: r"^-?[0-9]{1,18}$",
     Kind.SIGNED: r"^-?[0-9]{1,18}$",
     Kind.PRICE: r"^-?[0-9]{1,18}$",
@@ -179,132 +183,194 @@ def _empty_to_null(col: pa.Array) -> pa.Array:
     return col
 
 
+def _mask(values: pa.Array) -> np.ndarray:
+    return np.asarray(values.to_numpy(zero_copy_only=False), dtype=bool)
+
+
 def _unsafe_rows(col: pa.Array, kind: Kind) -> np.ndarray:
     ok = pc.or_(pc.match_substring_regex(col, _SAFE[kind]), pc.equal(col, ""))
-    return ~np.asarray(ok.to_numpy(zero_copy_only=False), dtype=bool)
+    return ~_mask(pc.fill_null(ok, True))
 
 
-def _column(col: pa.Array, kind: Kind) -> pa.Array:
+def _column(col: pa.Array, kind: Kind, suspicious: bool) -> pa.Array:
+    """One column of field texts as its Arrow type; ``_BadRows`` for texts to leave to the
+    protocol. ``suspicious``: the batch holds an ``x`` or ``(`` somewhere."""
     if kind is Kind.CODE or kind is Kind.FLAG:
-        return _empty_to_null(col)
+        return col  # empty fields are already null (read_csv)
     if kind is Kind.TIME or kind is Kind.SIGN:
         bad = _unsafe_rows(col, kind)
         if bad.any():
             raise _BadRows(bad)
-        col = _empty_to_null(col)
         if kind is Kind.SIGN:
             return pc.cast(col, pa.int8())
-        h, m, s = (pc.cast(pc.utf8_slice_codeunits(col, i, i + 2), pa.int32()) for i in (0, 2, 4))
-        bad_range = pc.or_(pc.or_(pc.greater(h, 23), pc.greater(m, 59)), pc.greater(s, 59))
-        if pc.any(bad_range).as_py():
-            raise _BadRows(np.asarray(bad_range.to_numpy(zero_copy_only=False), dtype=bool))
-        ms = pc.multiply(pc.add(pc.add(pc.multiply(h, 3600), pc.multiply(m, 60)), s), 1000)
-        return ms.cast(pa.int32()).cast(pa.time32("ms"))
-    target = ARROW_TYPES[kind]
+        hhmmss = pc.cast(col, pa.int32()).to_numpy(zero_copy_only=False)
+        valid = ~np.isnan(hhmmss) if hhmmss.dtype.kind == "f" else np.ones(len(hhmmss), dtype=bool)
+        hhmmss = np.nan_to_num(hhmmss).astype(np.int64)
+        h, m, sec = hhmmss // 10000, hhmmss // 100 % 100, hhmmss % 100
+        wrong = (h > 23) | (m > 59) | (sec > 59)
+        if wrong.any():
+            raise _BadRows(wrong & valid)
+        ms = ((h * 3600 + m * 60 + sec) * 1000).astype(np.int32)
+        return pa.array(ms, pa.int32(), mask=~valid).cast(pa.time32("ms"))
+    if suspicious:
+        bad = _unsafe_rows(col, kind)
+        if bad.any():
+            raise _BadRows(bad)
     try:
-        return pc.cast(col, target)
+        return pc.cast(col, ARROW_TYPES[kind])
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-        pass
-    bad = _unsafe_rows(col, kind)
-    if bad.any():
-        raise _BadRows(bad)
-    return pc.cast(_empty_to_null(col), target)
+        bad = _unsafe_rows(col, kind)
+        if not bad.any():
+            raise
+        raise _BadRows(bad) from None
+
+
+_CSV_PARSE = pcsv.ParseOptions(delimiter="^", quote_char=False, double_quote=False, escape_char=False,
+                               newlines_in_values=False, ignore_empty_lines=False)
+
+
+def _read_fields(tr_id: str, lines: list[bytes]) -> tuple[pa.Table, bool]:
+    """Records of ``^``-joined field texts (one per line) as a table of string columns (Arrow's
+    CSV reader splits them in C++ without the GIL: the fastest way from journal text to
+    columns), and whether an ``x``, ``X`` or ``(`` occurs anywhere (see ``_SAFE``)."""
+    layout = layout_for(tr_id)
+    names = [f.name for f in layout.fields]
+    data = b"\n".join(lines)
+    suspicious = b"x" in data or b"X" in data or b"(" in data
+    return pcsv.read_csv(
+        pa.py_buffer(data),
+        read_options=pcsv.ReadOptions(column_names=names, use_threads=False, block_size=16 << 20),
+        parse_options=_CSV_PARSE,
+        convert_options=pcsv.ConvertOptions(
+            column_types={n: pa.string() for n in names}, null_values=[""], strings_can_be_null=True,
+            quoted_strings_can_be_null=False),
+    ), suspicious
+
+
+_INTEGER = (Kind.INT, Kind.SIGNED, Kind.PRICE)
+_INT64 = (-(2**63), 2**63 - 1)
+DecodeSlow = Callable[[bytes, int, int, int], Sequence[Record]]
 
 
 @dataclass
 class FrameRows:
-    """Frames of one TR from one journal segment, collected for one table.
+    """Records of one TR from one journal segment, collected for one table.
 
-    ``add_plain`` takes a plain frame's payload for the columnar path; ``add_records`` takes
-    records the protocol decoded (encrypted frames, odd widths, odd values).
+    ``add_plain`` takes the field texts of a plain frame (``^``-joined bytes, whole records) for
+    the columnar path; ``add_records`` takes records the protocol decoded (encrypted frames, odd
+    widths, odd values).
     """
 
     tr_id: str
     segment: str
     day: date
-    payloads: list[str] = field(default_factory=list)
-    counts: list[int] = field(default_factory=list)
+    texts: list[bytes] = field(default_factory=list)  # one record's fields per item
     ns: list[int] = field(default_factory=list)
     sessions: list[int] = field(default_factory=list)
     lines: list[int] = field(default_factory=list)
+    index: list[int] = field(default_factory=list)
     records: list[Record] = field(default_factory=list)
     positions: list[tuple[int, int, int]] = field(default_factory=list)  # (line, index, session)
+    frames: dict[int, tuple[bytes, int]] = field(default_factory=dict)  # line -> multi-record payload
+    refused: list[tuple[int, str]] = field(default_factory=list)  # (line, why) of records left out
 
     def __len__(self) -> int:
-        return sum(self.counts) + len(self.records)
+        return len(self.texts) + len(self.records)
 
-    @property
-    def frames(self) -> int:
-        return len(self.payloads) + len({p[0] for p in self.positions})
-
-    def add_plain(self, payload: str, count: int, received_ns: int, session: int, line: int) -> None:
-        self.payloads.append(payload)
-        self.counts.append(count)
+    def add_plain(self, payload: bytes, count: int, received_ns: int, session: int, line: int) -> None:
+        if count == 1:
+            self.texts.append(payload)
+            self.index.append(0)
+        else:  # split a multi-record frame into records (reference 2.4: no record separator)
+            self.frames[line] = (payload, count)
+            fields = payload.split(b"^")
+            width = len(fields) // count
+            for i in range(count):
+                self.texts.append(b"^".join(fields[i * width : (i + 1) * width]))
+                self.index.append(i)
+            self.ns.extend([received_ns] * (count - 1))
+            self.sessions.extend([session] * (count - 1))
+            self.lines.extend([line] * (count - 1))
         self.ns.append(received_ns)
         self.sessions.append(session)
         self.lines.append(line)
 
-    def add_records(self, records: Sequence[Record], session: int, line: int) -> None:
+    def add_records(self, records: Sequence[Record], session: int, line: int) -> list[str]:
+        """Add decoded records; returns why any was refused (an integer past int64, which a
+        Parquet column cannot hold)."""
+        refused = []
         for i, record in enumerate(records):
+            wide = [f.kis for f in record.layout.fields
+                    if f.kind in _INTEGER and getattr(record, f.name) is not None
+                    and not _INT64[0] <= getattr(record, f.name) <= _INT64[1]]
+            if wide:
+                refused.append(f"record {i}: {', '.join(wide)} past the int64 range")
+                self.refused.append((line, refused[-1]))
+                continue
             self.records.append(record)
             self.positions.append((line, i, session))
+        return refused
 
-    def table(self, decode_slow: Any) -> pa.Table:
-        """All rows as one table in journal order. ``decode_slow(payload_index)`` must return
-        ``(records, errors)`` for a plain frame the columnar path refused."""
+    def table(self, decode_slow: DecodeSlow) -> pa.Table:
+        """All rows as one table in journal order. ``decode_slow(payload, count, received_ns,
+        line)`` returns the records the protocol makes of a frame the columnar path refused."""
         parts: list[pa.Table] = []
-        if self.payloads:
+        if self.texts:
             parts.append(self._plain_table(decode_slow))
         if self.records:
             parts.append(records_table(self.tr_id, self.segment, self.records, self.positions))
+        parts = [t for t in parts if t.num_rows]
         if not parts:
             return schema_for(self.tr_id).empty_table()
-        table = pa.concat_tables(parts) if len(parts) > 1 else parts[0]
-        if len(parts) > 1:
-            table = table.take(pc.sort_indices(table, [("journal_line", "ascending"), ("frame_index", "ascending")]))
+        if len(parts) == 1:
+            return parts[0]
+        table = pa.concat_tables(parts)
+        return table.take(pc.sort_indices(table, [("journal_line", "ascending"), ("frame_index", "ascending")]))
+
+    def _plain_table(self, decode_slow: DecodeSlow) -> pa.Table:
+        strings: pa.Table | None = None
+        suspicious = True
+        try:
+            strings, suspicious = _read_fields(self.tr_id, self.texts)
+        except pa.ArrowInvalid:  # cannot happen for texts of whole records; the protocol decides
+            pass
+        keep = np.ones(len(self.texts), dtype=bool)
+        if strings is None:
+            keep[:] = False
+        table = schema_for(self.tr_id).empty_table()
+        while keep.any():
+            try:
+                assert strings is not None
+                table = self._columnar(strings, keep, suspicious)
+                break
+            except _BadRows as bad:
+                rows = np.flatnonzero(keep)[bad.mask]
+                keep[rows] = False
+        done: set[int] = set()
+        for i in np.flatnonzero(~keep):  # every record of a refused frame goes the careful way
+            line = self.lines[i]
+            if line not in done:
+                done.add(line)
+                payload, count = self.frames.get(line, (self.texts[i], 1))
+                self.add_records(decode_slow(payload, count, self.ns[i], line), self.sessions[i], line)
         return table
 
-    def _plain_table(self, decode_slow: Any) -> pa.Table:
-        keep = np.ones(len(self.payloads), dtype=bool)
-        while True:
-            try:
-                return self._columnar(keep)
-            except _BadRows as bad:
-                frames = np.repeat(np.flatnonzero(keep), np.asarray(self.counts)[keep])[bad.mask]
-                for f in np.unique(frames):
-                    keep[f] = False
-                    records, _errors = decode_slow(int(f))  # errors are reported by the caller
-                    self.add_records(records, self.sessions[f], self.lines[f])
-
-    def _columnar(self, keep: np.ndarray) -> pa.Table:
-        layout = layout_for(self.tr_id)
-        width = layout.width
-        counts = np.asarray(self.counts, dtype=np.int64)[keep]
-        if not len(counts):
-            return schema_for(self.tr_id).empty_table()
-        payloads = pa.array(self.payloads, pa.string())
+    def _columnar(self, strings: pa.Table, keep: np.ndarray, suspicious: bool) -> pa.Table:
         if not keep.all():
-            payloads = payloads.filter(pa.array(keep))
-        split = pc.split_pattern(payloads, "^")
-        lengths = np.asarray(pc.list_value_length(split).to_numpy(zero_copy_only=False), dtype=np.int64)
-        wrong = lengths != counts * width
-        if wrong.any():  # odd widths: not for the columnar path
-            raise _BadRows(np.repeat(wrong, counts))
-        flat = pc.list_flatten(split)
-        n = int(counts.sum())
-        starts = np.arange(n, dtype=np.int64) * width
-        columns: dict[str, pa.Array] = {}
-        for f in layout.fields:
-            columns[f.name] = _column(flat.take(pa.array(starts + f.index)), f.kind)
-        ns = np.repeat(np.asarray(self.ns, dtype=np.int64)[keep], counts)
-        first = np.cumsum(counts) - counts
-        index = np.arange(n, dtype=np.int64) - np.repeat(first, counts)
+            # a frame is refused whole: drop every record of a line that lost one
+            lines = np.asarray(self.lines)
+            keep &= ~np.isin(lines, lines[~keep])
+            strings = strings.filter(pa.array(keep))
+        layout = layout_for(self.tr_id)
+        columns = {f.name: _column(strings.column(f.name).combine_chunks(), f.kind, suspicious)
+                   for f in layout.fields}
         meta = _meta_columns(
-            self.day, columns["time"], ns,
-            np.repeat(np.asarray(self.sessions, dtype=np.int32)[keep], counts),
+            self.day, columns["time"],
+            np.asarray(self.ns, dtype=np.int64)[keep],
+            np.asarray(self.sessions, dtype=np.int32)[keep],
             self.segment,
-            np.repeat(np.asarray(self.lines, dtype=np.int64)[keep], counts),
-            index.astype(np.int16),
+            np.asarray(self.lines, dtype=np.int64)[keep],
+            np.asarray(self.index, dtype=np.int16)[keep],
             extra=None, missing=None,
         )
         return pa.table({**columns, **meta}, schema=schema_for(self.tr_id))
@@ -399,7 +465,7 @@ def write_file(root: Path, tr_id: str, day: date, table: pa.Table, claim: Claim)
     try:
         folder.mkdir(parents=True, exist_ok=True)
         with open(partial, "wb") as f:
-            pq.write_table(table, f, compression="zstd", row_group_size=256 * 1024)
+            pq.write_table(table, f, compression="zstd", compression_level=1, row_group_size=256 * 1024)
             f.flush()
             os.fsync(f.fileno())
         os.replace(partial, target)

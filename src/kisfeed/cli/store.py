@@ -1,0 +1,308 @@
+"""``kisfeed record``, ``rebuild``, ``query``, ``replay`` and ``export``: the data directory.
+
+The data directory (``--data``, default ``./kisfeed-data``) holds the journal and the Parquet
+dataset (see ``kisfeed.store``). Recording connects with the client's settings: ``--app-key``/
+``--app-secret`` or ``KIS_APP_KEY``/``KIS_APP_SECRET`` (or the config file), endpoints from
+``--ws-url``/``--rest-url`` or ``KIS_WS_URL``/``KIS_REST_URL``; without credentials it records
+from the embedded simulator and says so.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+import time
+from collections import Counter
+from datetime import date
+from pathlib import Path
+from typing import Annotated, Any, AsyncIterator, Optional
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+
+from ..config import load_config
+from ..exceptions import ConfigError, FeedError, UsageError
+from ..schema import LAYOUTS
+from .common import EXIT_FAILURE, ConfigOption, DataOption, config_from, console, err_console, errors, fail
+
+__all__ = ["record", "rebuild", "query", "replay", "export", "tr_for_code"]
+
+F, O = "H0ZFCNT0", "H0ZOCNT0"
+
+
+def tr_for_code(code: str, tr: str | None = None) -> str:
+    """The TR of an instrument code: KIS short codes of stock futures have 6 characters, of
+    stock options 9 (reference 5.2); ``--tr`` decides for anything else."""
+    if tr is not None:
+        if tr not in LAYOUTS:
+            raise UsageError(f"--tr {tr!r}: kisfeed records {F} (stock futures) and {O} (stock options)")
+        return tr
+    if len(code) == 6:
+        return F
+    if len(code) == 9:
+        return O
+    raise UsageError(f"{code!r}: cannot tell futures (6 characters) from options (9); give --tr {F} or --tr {O}")
+
+
+def _report_lines(title: str, lines: list[str], limit: int = 20) -> None:
+    if not lines:
+        return
+    err_console.print(f"[yellow]{len(lines)} {title}[/]" + (f" (first {limit})" if len(lines) > limit else "") + ":")
+    for line in lines[:limit]:
+        err_console.print(f"  {line}", markup=False)
+
+
+# --- record -------------------------------------------------------------------------------------
+
+
+@contextlib.asynccontextmanager
+async def _endpoint(connect_kwargs: dict[str, Any], simulated: bool) -> AsyncIterator[dict[str, Any]]:
+    if not simulated:
+        yield connect_kwargs
+        return
+    from .watch import _embedded_simulator
+
+    async with _embedded_simulator() as endpoint:
+        yield {**connect_kwargs, **endpoint}
+
+
+async def _record(
+    data: Path, subscriptions: dict[str, list[str]], connect_kwargs: dict[str, Any], simulated: bool,
+    seconds: float | None, fsync_window: float, flush_interval: float, status_interval: float,
+) -> tuple[Counter[str], Any, float]:
+    import kisfeed
+    from ..store import Recorder
+
+    counts: Counter[str] = Counter()
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    started = time.monotonic()
+    async with Recorder(data, fsync_window=fsync_window, flush_interval=flush_interval) as recorder:
+        if recorder.recovered.total:
+            err_console.print(f"restored {recorder.recovered.total:,} records a previous run had journaled "
+                              f"but not converted")
+        async with _endpoint(connect_kwargs, simulated) as endpoint, \
+                kisfeed.connect(**endpoint, on_frame=recorder.on_frame) as feed:
+            for tr, codes in subscriptions.items():
+                await feed.subscribe(tr, codes)
+            total = sum(len(c) for c in subscriptions.values())
+            err_console.print(f"recording {total} code(s) to {data} "
+                              f"({'until Ctrl-C' if seconds is None else f'for {seconds:g} s'})")
+
+            async def consume() -> None:  # the consumer only counts: the journal is the record
+                while True:
+                    for r in await feed.next_batch(10_000):
+                        counts[r.tr_id] += 1
+
+            consumer = asyncio.create_task(consume())
+            deadline = None if seconds is None else started + seconds
+            next_status = started + status_interval
+            tick = min(0.2, status_interval) if status_interval > 0 else 0.2
+            try:
+                while not stop.is_set() and not consumer.done() and recorder.error is None:
+                    now = time.monotonic()
+                    if deadline is not None and now >= deadline:
+                        break
+                    if status_interval > 0 and now >= next_status:
+                        s = recorder.stats()
+                        err_console.print(f"status frames={s.frames} synced={s.synced} "
+                                          f"records={sum(counts.values())}", markup=False)
+                        next_status = now + status_interval
+                    await asyncio.sleep(tick if deadline is None else max(0.0, min(tick, deadline - now)))
+            finally:
+                consumer.cancel()
+                with contextlib.suppress(asyncio.CancelledError, StopAsyncIteration):
+                    await consumer
+            if consumer.done() and not consumer.cancelled() and consumer.exception() is not None:
+                raise consumer.exception()  # type: ignore[misc]
+    return counts, recorder, time.monotonic() - started
+
+
+def record(
+    codes: Annotated[list[str], typer.Argument(help="Instrument codes: 6 characters = stock futures (H0ZFCNT0), "
+                                                    "9 = stock options (H0ZOCNT0).")],
+    data: DataOption = None,
+    seconds: Annotated[Optional[float], typer.Option(help="Stop after this many seconds (default: Ctrl-C).")] = None,
+    tr: Annotated[Optional[str], typer.Option("--tr", help="TR id for every code (default: by code length).")] = None,
+    app_key: Annotated[Optional[str], typer.Option("--app-key", help="App key (default: KIS_APP_KEY).")] = None,
+    app_secret: Annotated[Optional[str], typer.Option("--app-secret", help="App secret (default: KIS_APP_SECRET).",
+                                                      show_default=False)] = None,
+    ws_url: Annotated[Optional[str], typer.Option("--ws-url", help="WebSocket URL (default: KIS_WS_URL).")] = None,
+    rest_url: Annotated[Optional[str], typer.Option("--rest-url", help="Approval URL (default: KIS_REST_URL).")] = None,
+    fsync_window: Annotated[float, typer.Option(help="Seconds of received frames at risk at most (group fsync).")] = 0.1,
+    flush_interval: Annotated[float, typer.Option(help="Seconds between finalized Parquet files, at most.")] = 5.0,
+    status_interval: Annotated[float, typer.Option(help="Seconds between status lines on stderr (0: none).")] = 10.0,
+    config_file: ConfigOption = None,
+) -> None:
+    """Record trades: every received frame to the journal, typed records to Parquet.
+
+    Runs `rebuild` first, so records a killed run journaled but did not convert are restored.
+    Example: kisfeed record A11612 B11612065 --data ./kisfeed-data --seconds 3600
+    """
+    with errors():
+        config = load_config(config_file, app_key=app_key, app_secret=app_secret, ws_url=ws_url,
+                             rest_url=rest_url, data=data)
+        for warning in config.warnings:
+            err_console.print(f"[yellow]warning:[/] {warning}")
+        subscriptions: dict[str, list[str]] = {}
+        for code in dict.fromkeys(codes):
+            subscriptions.setdefault(tr_for_code(code, tr), []).append(code)
+        simulated = not config.has_credentials
+        if simulated:
+            err_console.print("no credentials (KIS_APP_KEY, KIS_APP_SECRET): recording from the embedded simulator")
+        try:
+            counts, recorder, elapsed = asyncio.run(_record(
+                config.data, subscriptions, config.connect_kwargs(), simulated, seconds,
+                fsync_window, flush_interval, status_interval))
+        except FeedError as exc:
+            raise fail(f"the feed stopped: {exc}; everything received is in the journal under {config.data}",
+                       EXIT_FAILURE) from None
+    s = recorder.stats()
+    total = sum(counts.values())
+    console.print(f"recorded {total:,} records in {elapsed:.1f} s "
+                  f"({', '.join(f'{t}: {n:,}' for t, n in sorted(counts.items())) or 'none'})")
+    console.print(f"journal: {s.synced:,} frames, {s.bytes:,} bytes in {config.data / 'journal'}")
+    console.print(f"dataset: {recorder.converted.total:,} records converted to {config.data.resolve()}")
+    _report_lines("journal lines skipped", recorder.converted.bad_lines)
+    _report_lines("frames not decoded", recorder.converted.errors)
+
+
+# --- rebuild ------------------------------------------------------------------------------------
+
+
+def rebuild(
+    data: DataOption = None,
+    config_file: ConfigOption = None,
+) -> None:
+    """Convert every journal line the Parquet dataset lacks (after a crash or deleted files).
+
+    Never duplicates: each Parquet file records the journal lines it covers."""
+    from ..store import rebuild as do_rebuild
+
+    config = config_from(config_file, data=data)
+    with errors():
+        if not (config.data / "journal").is_dir():
+            raise ConfigError(f"no journal under {config.data}")
+        report = do_rebuild(config.data)
+    console.print(f"rebuilt {report.total:,} records "
+                  f"({', '.join(f'{t}: {n:,}' for t, n in sorted(report.records.items())) or 'nothing missing'}) "
+                  f"from {report.segments} segment(s); {report.files} file(s) written, {report.sealed} compressed")
+    _report_lines("journal lines skipped", report.bad_lines)
+    _report_lines("frames not decoded", report.errors)
+
+
+# --- query --------------------------------------------------------------------------------------
+
+
+def _cell(value: Any) -> str:
+    return "" if value is None else str(value)
+
+
+def query(
+    sql: Annotated[str, typer.Argument(help="SQL over the views futures_trades and option_trades.")],
+    data: DataOption = None,
+    out: Annotated[Optional[Path], typer.Option(help="Write the result to a .csv or .parquet file.")] = None,
+    limit: Annotated[int, typer.Option(help="Rows to print at most.")] = 100,
+    config_file: ConfigOption = None,
+) -> None:
+    """Run DuckDB SQL over the dataset and print a table (or write --out FILE.csv|.parquet).
+
+    Example: kisfeed query "SELECT code, count(*), max(volume) FROM futures_trades GROUP BY code"
+    """
+    from ..store.query import copy_to
+    from ..store.query import query as run_query
+
+    config = config_from(config_file, data=data)
+    with errors():
+        if out is not None:
+            rows = copy_to(sql, out, root=config.data)
+            console.print(f"wrote {rows:,} rows to {out}")
+            return
+        table = run_query(sql, root=config.data)
+    view = Table(show_lines=False)
+    for name in table.column_names:
+        view.add_column(name, overflow="fold")
+    for row in table.slice(0, limit).to_pylist():
+        view.add_row(*(_cell(v) for v in row.values()))
+    console.print(view)
+    more = table.num_rows - min(limit, table.num_rows)
+    console.print(f"{table.num_rows:,} rows" + (f" ({more:,} not shown; --limit or --out)" if more else ""))
+
+
+# --- replay -------------------------------------------------------------------------------------
+
+
+def replay(
+    journals: Annotated[list[Path], typer.Argument(help="Journal segments or directories (a data dir works too).")],
+    speed: Annotated[Optional[float], typer.Option(help="Recorded pace × N (default: as fast as possible).")] = None,
+    summary: Annotated[bool, typer.Option("--summary", help="Print only a summary per code.")] = False,
+) -> None:
+    """Re-emit the recorded records through the live feed's typed iterator, one line each
+    (time, TR, code, price, last volume, volume) or a summary."""
+    from ..store.replay import ReplayStats
+    from ..store.replay import replay as run_replay
+
+    stats = ReplayStats()
+    per_code: dict[tuple[str, str], list] = {}
+
+    async def run() -> None:
+        async for r in run_replay(*journals, speed=speed, stats=stats):
+            if summary:
+                entry = per_code.setdefault((r.tr_id, r.code), [0, r.exchange_time, r.exchange_time])  # type: ignore[attr-defined]
+                entry[0] += 1
+                entry[2] = r.exchange_time
+            else:
+                print(f"{r.exchange_time}\t{r.tr_id}\t{r.code}\t{r.price}\t{r.last_volume}\t{r.volume}")  # type: ignore[attr-defined]
+
+    with errors():
+        try:
+            asyncio.run(run())
+        except BrokenPipeError:  # `kisfeed replay ... | head`
+            return
+    if summary:
+        view = Table("TR", "code", "records", "first", "last")
+        for (tr_id, code), (n, first, last) in sorted(per_code.items()):
+            view.add_row(tr_id, code, f"{n:,}", _cell(first), _cell(last))
+        console.print(view)
+    err_console.print(f"{stats.records:,} records from {stats.frames:,} frames in {stats.journal.segments} segment(s)")
+    _report_lines("journal lines skipped", [str(b) for b in stats.journal.bad])
+    _report_lines("frames not decoded", stats.errors)
+
+
+# --- export -------------------------------------------------------------------------------------
+
+
+def _date(text: str, option: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise UsageError(f"{option} takes a date such as 2026-11-20, not {text!r}") from None
+
+
+def export(
+    start: Annotated[str, typer.Option("--from", help="First trading date (YYYY-MM-DD).")],
+    end: Annotated[str, typer.Option("--to", help="Last trading date (YYYY-MM-DD), included.")],
+    out: Annotated[Path, typer.Option(help="Output directory: one file per TR.")],
+    fmt: Annotated[str, typer.Option("--format", help="parquet or csv.")] = "parquet",
+    tr: Annotated[Optional[list[str]], typer.Option("--tr", help="Only this TR (repeatable).")] = None,
+    data: DataOption = None,
+    config_file: ConfigOption = None,
+) -> None:
+    """Export a date range to Parquet or CSV, one file per TR, with a progress bar."""
+    from ..store.export import export as run_export
+    from ..store.export import plan
+
+    config = config_from(config_file, data=data)
+    with errors():
+        plans = plan(config.data, _date(start, "--from"), _date(end, "--to"), fmt, out, tr)  # type: ignore[arg-type]
+        total = sum(p.rows for p in plans)
+        columns = (TextColumn("exporting"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
+        with Progress(*columns, console=err_console, transient=False) as progress:
+            task = progress.add_task("export", total=total)
+            written = run_export(plans, progress=lambda n: progress.advance(task, n))
+    for p, path in zip(plans, written):
+        console.print(f"{p.tr_id}: {p.rows:,} rows → {path}")

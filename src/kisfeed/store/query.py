@@ -1,0 +1,104 @@
+"""DuckDB over the Parquet dataset: one view per TR, plain SQL.
+
+::
+
+    kisfeed.store.query("SELECT code, count(*) FROM futures_trades GROUP BY code", root="kisfeed-data")
+
+Views (``kisfeed.store.dataset`` documents the columns):
+
+``futures_trades``   H0ZFCNT0 (주식선물 실시간체결가)
+``option_trades``    H0ZOCNT0 (주식옵션 실시간체결가)
+
+Each reads ``<root>/<tr_id>/date=*/*.parquet`` with hive partitioning, so it also has a ``date``
+column (the trading date) that DuckDB uses to skip whole days. A view over no files yet is an
+empty table with the right columns. Timestamps are shown in Asia/Seoul.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+import duckdb
+import pyarrow as pa
+
+from ..exceptions import StoreError, UsageError
+from .dataset import TABLES, dataset_files, schema_for
+
+__all__ = ["connect", "query", "copy_to", "arrow_result", "VIEWS"]
+
+#: View name → TR id.
+VIEWS: dict[str, str] = {view: tr for tr, view in TABLES.items()}
+
+
+def _quote(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def connect(root: str | Path = "kisfeed-data") -> duckdb.DuckDBPyConnection:
+    """An in-memory DuckDB connection with the dataset's views defined."""
+    root = Path(root)
+    con = duckdb.connect()
+    con.execute("SET TimeZone = 'Asia/Seoul'")
+    for view, tr in VIEWS.items():
+        if dataset_files(root, tr):
+            pattern = str(root / tr / "date=*" / "*.parquet")
+            # Hidden temporary files (".name.parquet.tmp") never match: readers see whole files only.
+            con.execute(f"CREATE VIEW {view} AS SELECT * FROM read_parquet({_quote(pattern)}, "
+                        f"hive_partitioning = true, hive_types = {{'date': DATE}}, union_by_name = true)")
+        else:
+            empty = schema_for(tr).empty_table().append_column("date", pa.array([], pa.date32()))
+            con.register(f"_{view}_empty", empty)
+            con.execute(f"CREATE VIEW {view} AS SELECT * FROM _{view}_empty")
+    return con
+
+
+def query(
+    sql: str,
+    *,
+    root: str | Path = "kisfeed-data",
+    as_: Literal["arrow", "pandas", "polars"] = "arrow",
+) -> Any:
+    """Run ``sql`` over the dataset under ``root``; the result as an Arrow table, a pandas
+    DataFrame or a polars DataFrame."""
+    if as_ not in ("arrow", "pandas", "polars"):
+        raise UsageError(f"as_ must be 'arrow', 'pandas' or 'polars', not {as_!r}")
+    con = connect(root)
+    try:
+        table = arrow_result(con.sql(sql))
+    except duckdb.Error as exc:
+        raise StoreError(f"query failed: {exc}") from None
+    finally:
+        con.close()
+    if as_ == "pandas":
+        return table.to_pandas()
+    if as_ == "polars":
+        import polars as pl  # optional: pip install polars
+
+        return pl.from_arrow(table)
+    return table
+
+
+def arrow_result(relation: duckdb.DuckDBPyRelation | None) -> pa.Table:
+    """A relation's rows as an Arrow table (``to_arrow_table`` in newer DuckDB, ``arrow`` in
+    older); an empty table for a statement that returns no rows."""
+    if relation is None:
+        return pa.table({})
+    fetch = getattr(relation, "to_arrow_table", None) or relation.arrow
+    return fetch()
+
+
+def copy_to(sql: str, out: Path, *, root: str | Path = "kisfeed-data") -> int:
+    """Write the result of ``sql`` to ``out`` (``.csv`` or ``.parquet``); returns the row count."""
+    suffix = out.suffix.lower()
+    if suffix not in (".csv", ".parquet"):
+        raise UsageError(f"--out must end in .csv or .parquet, not {out.name!r}")
+    con = connect(root)
+    try:
+        fmt = "CSV, HEADER" if suffix == ".csv" else "PARQUET, COMPRESSION ZSTD"
+        rows = con.execute(f"COPY ({sql}) TO {_quote(str(out))} (FORMAT {fmt})").fetchone()
+    except duckdb.Error as exc:
+        raise StoreError(f"query failed: {exc}") from None
+    finally:
+        con.close()
+    return int(rows[0]) if rows else 0
