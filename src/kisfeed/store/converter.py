@@ -180,11 +180,14 @@ class _SegmentJob:
                 sealed = self.segment.path.with_name(self.segment.path.name[: -len(SUFFIX)] + SEALED_SUFFIX)
                 self.segment = Segment(self.segment.name, sealed)
         got = False
-        for lines in self._new_lines(final):
+        step = max(1, min(self.max_rows, _TABLE_ROWS))  # lines per step: files stay near max_rows
+        for chunk in self._new_lines(final):
             got = True
-            first = self.line + 1
-            self.line += len(lines)
-            self._lines(first, lines)
+            for i in range(0, len(chunk), step):
+                lines = chunk[i : i + step]
+                first = self.line + 1
+                self.line += len(lines)
+                self._lines(first, lines)
         return got
 
     def _new_lines(self, final: bool) -> Iterator[list[bytes]]:

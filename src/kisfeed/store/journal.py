@@ -139,7 +139,8 @@ def parse_line(line: bytes) -> tuple[int, int, str]:
 
 def kst_day(received_ns: int) -> date:
     """The KST date of a receive time: the trading date the journal files a frame under."""
-    return datetime.fromtimestamp(received_ns / 1e9, KST).date()
+    # Integer seconds: ns / 1e9 as a float rounds the last microsecond of a day into the next.
+    return datetime.fromtimestamp(received_ns // 1_000_000_000, KST).date()
 
 
 def _day_bounds(day: date) -> tuple[int, int]:
@@ -311,7 +312,7 @@ class _OpenSegment:
         folder = journal_dir / day.isoformat()
         folder.mkdir(parents=True, exist_ok=True)
         if name is None:
-            clock = datetime.fromtimestamp(first_ns / 1e9, KST)
+            clock = datetime.fromtimestamp(first_ns // 1_000_000_000, KST)
             name = f"{clock:%H%M%S}.{first_ns % 1_000_000_000:09d}-{os.getpid()}"
         n = 1
         stem = name

@@ -1,0 +1,160 @@
+"""Journal → Parquet: rebuild converts exactly what no finalized file covers, never twice."""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import threading
+import time
+
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+import pytest
+
+from kisfeed.exceptions import StoreError
+from kisfeed.store import Converter, read_table, rebuild, segments, table_records
+from kisfeed.store.converter import DONE_SUFFIX, LOCK_NAME
+from kisfeed.store.dataset import dataset_files
+from kisfeed.store.journal import JournalWriter
+
+from ..conftest import seconds
+from .conftest import F, NS0, O, assert_same_records, expected, mixed_frames, write_journal
+
+
+def positions(root, tr):
+    table = read_table(root, tr)
+    return list(zip(table.column("journal_segment").to_pylist(), table.column("journal_line").to_pylist(),
+                    table.column("frame_index").to_pylist()))
+
+
+def assert_complete(root, written):
+    want = expected(written)
+    for tr in (F, O):
+        keys = positions(root, tr)
+        assert len(keys) == len(set(keys)), f"duplicate rows in {tr}"
+        assert_same_records(table_records(read_table(root, tr)), want[tr])
+
+
+def forget_done(root):
+    for marker in (root / "journal").glob(f"*/*{DONE_SUFFIX}"):
+        marker.unlink()
+
+
+def test_rebuild_twice_converts_once_and_marks_segments_done(tmp_path):
+    written = write_journal(tmp_path, mixed_frames(300))
+    first = rebuild(tmp_path)
+    assert first.total > 0 and first.segments == 1
+    [seg] = segments(tmp_path)
+    assert (seg.path.parent / (seg.name.split("/")[1] + DONE_SUFFIX)).exists()
+    second = rebuild(tmp_path)
+    assert second.total == 0 and second.segments == 0
+    forget_done(tmp_path)
+    third = rebuild(tmp_path)  # reads the segment again: every line is covered, nothing is written
+    assert third.total == 0 and third.files == 0 and third.segments == 1
+    assert_complete(tmp_path, written)
+
+
+def test_files_lost_in_a_crash_are_restored_exactly(tmp_path):
+    written = write_journal(tmp_path, mixed_frames(600))
+    Converter(tmp_path, max_rows=100).rebuild()  # many small files
+    files = dataset_files(tmp_path, F)
+    assert len(files) >= 4
+    for lost in (files[1], files[-1]):  # as if the converter died before writing them
+        lost.unlink()
+    forget_done(tmp_path)
+    report = rebuild(tmp_path)
+    assert report.total > 0 and set(report.records) == {F}  # only what was missing
+    assert_complete(tmp_path, written)
+
+
+def test_a_batch_written_for_one_tr_only_is_completed_for_the_other(tmp_path):
+    written = write_journal(tmp_path, mixed_frames(300))
+    Converter(tmp_path, max_rows=120).rebuild()
+    option_file = dataset_files(tmp_path, O)[1]
+    claim = json.loads(pq.read_schema(option_file).metadata[b"kisfeed.journal"])
+    assert set(claim["trs"]) == {F, O}  # its futures sibling exists
+    option_file.unlink()
+    forget_done(tmp_path)
+    report = rebuild(tmp_path)
+    assert report.records == {O: claim["trs"][O]}
+    assert_complete(tmp_path, written)
+
+
+def test_rebuild_removes_temporary_files_and_seals_a_segment_its_writer_left(tmp_path):
+    written = write_journal(tmp_path, mixed_frames(50), compress=False)  # as after kill -9
+    [seg] = segments(tmp_path)
+    assert not seg.sealed
+    stale = tmp_path / F / "date=2026-11-20" / ".x.0000000001-0000000002.parquet.tmp"
+    stale.parent.mkdir(parents=True)
+    stale.write_bytes(b"half a file")
+    report = rebuild(tmp_path)
+    assert report.sealed == 1 and not stale.exists()
+    [seg] = segments(tmp_path)
+    assert seg.sealed and not seg.path.with_name(seg.path.name[:-4]).exists()
+    assert_complete(tmp_path, written)
+
+
+def test_bad_journal_lines_are_reported_by_position_and_skipped(tmp_path):
+    written = write_journal(tmp_path, mixed_frames(30), compress=False)
+    [seg] = segments(tmp_path)
+    lines = seg.path.read_bytes().split(b"\n")[:-1]
+    lines[4] = lines[4][:-3] + b"zzz"  # a broken checksum
+    seg.path.write_bytes(b"\n".join(lines) + b"\n" + lines[0][:30])  # and a cut last line
+    report = rebuild(tmp_path)
+    assert len(report.bad_lines) == 2
+    assert report.bad_lines[0].startswith(f"{seg.name} line 5:")
+    assert report.bad_lines[1].startswith(f"{seg.name} line 31:")
+    del written[4]
+    assert_complete(tmp_path, written)
+
+
+def test_follow_keeps_the_dataset_seconds_behind_a_live_journal(tmp_path):
+    frames = mixed_frames(400)
+    converter = Converter(tmp_path, flush_interval=0.2, poll_interval=0.05)
+    stop = threading.Event()
+    thread = threading.Thread(target=lambda: converter.follow(stop.is_set))
+    writer = JournalWriter(tmp_path, fsync_window=0.05).open()
+    thread.start()
+    try:
+        for i, text in enumerate(frames[:200]):
+            writer.append(text, NS0 + i, 1)
+        deadline = time.monotonic() + seconds(20)
+        while not dataset_files(tmp_path, F) and time.monotonic() < deadline:  # visible while recording
+            time.sleep(0.02)
+        assert dataset_files(tmp_path, F), "no finalized file while the journal was being written"
+        assert segments(tmp_path)[0].sealed is False
+        for i, text in enumerate(frames[200:], 200):
+            writer.append(text, NS0 + i, 1)
+        writer.close()
+    finally:
+        stop.set()
+        thread.join(seconds(30))
+    assert not thread.is_alive()
+    [seg] = segments(tmp_path)
+    assert seg.sealed
+    assert_complete(tmp_path, [(t, NS0 + i, 1) for i, t in enumerate(frames)])
+    assert rebuild(tmp_path).total == 0
+
+
+def test_one_converter_per_data_directory(tmp_path):
+    write_journal(tmp_path, mixed_frames(10))
+    fd = os.open(tmp_path / LOCK_NAME, os.O_RDWR | os.O_CREAT)
+    os.write(fd, b"4242")
+    fcntl.flock(fd, fcntl.LOCK_EX)
+    try:
+        with pytest.raises(StoreError, match="pid 4242"):
+            Converter(tmp_path, lock_wait=0.2).rebuild()
+    finally:
+        os.close(fd)
+    assert rebuild(tmp_path).total > 0
+
+
+def test_rows_are_in_journal_order_with_unique_positions(tmp_path):
+    write_journal(tmp_path, mixed_frames(100))
+    rebuild(tmp_path)
+    table = read_table(tmp_path, O)
+    lines = table.column("journal_line").to_pylist()
+    assert lines == sorted(lines)
+    multi = table.filter(pc.equal(table.column("frame_index"), 1))
+    assert multi.num_rows > 0  # the two-record frames

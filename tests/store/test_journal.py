@@ -1,0 +1,149 @@
+"""The journal: line format, compression, bad lines, appending days, write errors."""
+
+from __future__ import annotations
+
+import errno
+import os
+import zlib
+from pathlib import Path
+
+import pytest
+import zstandard
+
+from kisfeed.exceptions import StoreError
+from kisfeed.store import journal
+from kisfeed.store.journal import JournalStats, JournalWriter, format_line, parse_line, read_journal, segments
+
+from .conftest import F, NS0, PING, futures, mixed_frames, write_journal
+from ..samples import frame
+
+
+def plain_lines(path: Path) -> list[bytes]:
+    """A segment's lines, decompressed as `zstd -d` would, without kisfeed's reader."""
+    data = path.read_bytes()
+    if path.name.endswith(".zst"):
+        data = zstandard.ZstdDecompressor().stream_reader(data).read()
+    assert data.endswith(b"\n")
+    return data[:-1].split(b"\n")
+
+
+def test_the_documented_line_format_read_with_plain_tools(tmp_path):
+    odd = 'line1\nline2\r\ttab \\ backslash 한글'
+    written = write_journal(tmp_path, [frame(F, futures()), PING, odd], session=7)
+    [seg] = segments(tmp_path)
+    assert seg.sealed and seg.path.name.endswith(".kfj.zst")
+    assert seg.path.parent.name == "2026-11-20"  # the KST day of the receive time
+    lines = plain_lines(seg.path)
+    assert len(lines) == 3
+    for line, (text, ns, session) in zip(lines, written):
+        fields = line.split(b"\t")
+        assert len(fields) == 4  # tabs inside the text are escaped
+        assert fields[0] == str(ns).encode() and fields[1] == b"7"
+        assert fields[3] == b"%08x" % zlib.crc32(line[: line.rindex(b"\t")])
+        unescaped = (fields[2].decode().replace("\\\\", "\0").replace("\\n", "\n").replace("\\r", "\r")
+                     .replace("\\t", "\t").replace("\0", "\\"))
+        assert unescaped == text
+    assert [(e.text, e.received_ns, e.session) for e in read_journal(tmp_path)] == written
+
+
+def test_format_and_parse_are_inverse():
+    for text in ["", "0|H0ZFCNT0|001|a^b", "\\n is not a newline", "\n\n", "\t\\\r"]:
+        line = format_line(text, 123, 4)
+        assert line.endswith(b"\n") and line.count(b"\n") == 1
+        assert parse_line(line[:-1]) == (123, 4, text)
+
+
+def test_corrupt_and_truncated_lines_are_reported_with_their_position_and_skipped(tmp_path):
+    write_journal(tmp_path, mixed_frames(20), compress=False)
+    [seg] = segments(tmp_path)
+    lines = seg.path.read_bytes().split(b"\n")[:-1]
+    lines[3] = lines[3][:60] + b"Z" + lines[3][61:]  # one changed character: CRC mismatch
+    lines[7] = lines[7][:40]  # cut short
+    lines.insert(10, b"garbage without tabs")
+    seg.path.write_bytes(b"\n".join(lines) + b"\n" + lines[0][:25])  # and a last line a crash cut
+    stats = JournalStats()
+    entries = list(read_journal(tmp_path, stats=stats))
+    assert stats.lines == 22 and stats.entries == 18 and stats.bad_lines == 4
+    assert [b.line for b in stats.bad] == [4, 8, 11, 22]
+    assert all(b.segment == seg.name for b in stats.bad)
+    assert "checksum mismatch" in stats.bad[0].reason
+    assert [e.line for e in entries] == [n for n in range(1, 22) if n not in (4, 8, 11)]
+
+
+def test_same_day_twice_appends_a_segment_and_never_touches_the_first(tmp_path):
+    write_journal(tmp_path, [frame(F, futures())] * 3)
+    [first] = segments(tmp_path)
+    before = first.path.read_bytes()
+    write_journal(tmp_path, [frame(F, futures())] * 2, start_ns=NS0 + 60_000_000_000)
+    both = segments(tmp_path)
+    assert len(both) == 2 and both[0] == first
+    assert first.path.read_bytes() == before
+    assert len(list(read_journal(tmp_path))) == 5
+
+
+def test_the_same_segment_name_twice_never_overwrites(tmp_path):
+    write_journal(tmp_path, [PING], name="run")
+    write_journal(tmp_path, [PING, PING], name="run")
+    assert [s.name for s in segments(tmp_path)] == ["2026-11-20/run", "2026-11-20/run-2"]
+    assert len(list(read_journal(tmp_path))) == 3
+
+
+def test_a_partial_last_line_does_not_swallow_the_next_frame(tmp_path):
+    write_journal(tmp_path, [PING, PING], name="run", compress=False)
+    [seg] = segments(tmp_path)
+    with open(seg.path, "ab") as f:  # a crash in the middle of a write
+        f.write(format_line(frame(F, futures()), NS0, 1)[:50])
+    write_journal(tmp_path, [frame(F, futures())], name="run", compress=False)  # reopened after the crash
+    stats = JournalStats()
+    entries = list(read_journal(tmp_path, stats=stats))
+    assert [e.text[:1] for e in entries] == ["{", "{", "0"]
+    assert [b.line for b in stats.bad] == [3]
+
+
+def test_a_day_rollover_starts_a_new_segment(tmp_path):
+    midnight = NS0 + (15 * 3600) * 1_000_000_000  # 2026-11-21 00:00 KST
+    with JournalWriter(tmp_path) as writer:
+        writer.append(PING, midnight - 1, 1)
+        writer.append(PING, midnight, 1)
+    assert [s.day.isoformat() for s in segments(tmp_path)] == ["2026-11-20", "2026-11-21"]
+    assert all(s.sealed for s in segments(tmp_path))
+
+
+def test_an_unwritable_data_directory_is_a_clear_error(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("not a directory")
+    with pytest.raises(StoreError, match="cannot write the journal under .*file"):
+        JournalWriter(blocker / "data").open()
+    assert blocker.read_text() == "not a directory"
+
+
+def test_a_full_disk_is_a_clear_error_and_keeps_what_was_written(tmp_path, monkeypatch):
+    writer = JournalWriter(tmp_path, compress=False).open()
+    writer.append(PING, NS0, 1)
+    writer.flush()
+    path = writer.segment.path
+    before = path.read_bytes()
+
+    def full(fd, data):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(journal.os, "write", full)
+    writer.append(PING, NS0 + 1, 1)
+    with pytest.raises(StoreError, match="disk is full"):
+        writer.flush()
+    with pytest.raises(StoreError, match="disk is full"):
+        writer.append(PING, NS0 + 2, 1)
+    with pytest.raises(StoreError):
+        writer.close()
+    monkeypatch.undo()
+    assert path.read_bytes() == before
+    assert [e.received_ns for e in read_journal(tmp_path)] == [NS0]
+
+
+def test_append_only_queues_and_flush_makes_it_durable(tmp_path):
+    with JournalWriter(tmp_path, fsync_window=60) as writer:  # the thread would wait a minute
+        writer.append(PING, NS0, 1)
+        assert writer.synced == 0
+        writer.flush()
+        assert writer.synced == 1
+        assert writer.segment is not None and writer.segment.path.stat().st_size > 0
