@@ -77,9 +77,11 @@ class Board:
 
     def _futures(self) -> Table:
         table = Table(title="stock futures (H0ZFCNT0)", title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False,
-                      collapse_padding=True)
+                      padding=(0, 0))
         for name in ("code", "name", "last", "chg", "chg%", "volume", "OI", "basis", "bid", "ask"):
-            table.add_column(name, justify="left" if name in ("code", "name") else "right", no_wrap=True)
+            # the name gives way first so that numbers are never cut on an 80-column terminal
+            table.add_column(name, justify="left" if name in ("code", "name") else "right", no_wrap=True,
+                             max_width=10 if name == "name" else None)
         for code in sorted(c for c, r in self.last.items() if isinstance(r, FuturesTrade)):
             r = self.last[code]
             entry = self.instruments.get(code)
@@ -92,7 +94,7 @@ class Board:
                 Text(_signed(r.change_rate, 2), style=colour),
                 _num(r.volume),
                 _num(r.open_interest),
-                _signed(r.market_basis, 2),
+                _signed(r.market_basis),  # whole won: price and spot are both in won
                 _num(r.bid1),
                 _num(r.ask1),
             )
@@ -101,7 +103,7 @@ class Board:
     def _options(self) -> Table:
         title, series = self.chain()
         table = Table(title=f"option chain {title or ''} (H0ZOCNT0)".replace("  ", " "), title_justify="left",
-                      box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True)
+                      box=box.SIMPLE_HEAD, pad_edge=False, padding=(0, 0))
         for name in ("call last", "IV", "delta", "vol", "strike", "put last", "IV ", "delta ", "vol "):
             table.add_column(name, justify="center" if name == "strike" else "right", no_wrap=True)
         strikes = sorted({e.strike for e in series})
