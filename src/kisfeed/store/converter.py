@@ -46,6 +46,9 @@ __all__ = ["Converter", "ConvertReport", "rebuild", "DONE_SUFFIX", "LOCK_NAME"]
 DONE_SUFFIX = ".converted"
 LOCK_NAME = ".convert.lock"
 _CHUNK = 8 << 20  # bytes read from a live segment per step
+# Threads that decode and write (Arrow and Parquet release the GIL): two keep two cores busy
+# with the line loop; a file is written only after every table it holds (FIFO), so no deadlock.
+_WORKERS = 2
 _TABLE_ROWS = 200_000  # rows decoded per columnar table (bounds memory during rebuild)
 # Plain data frame headers as bytes, for the hot loop over journal lines.
 _HEADERS = {k.encode(): v for k, v in _PLAIN_HEADERS.items()}
@@ -131,6 +134,7 @@ class _SegmentJob:
                  pool: ThreadPoolExecutor) -> None:
         self.root, self.segment, self.report, self.max_rows = root, segment, report, max_rows
         self.pool = pool
+        self.report_lock = threading.Lock()
         self.writes: list[Future[None]] = []
         self.day = segment.day
         coverage = _coverage(root, segment.name)
@@ -368,8 +372,9 @@ class _SegmentJob:
         claim = Claim(self.segment.name, first, last, counts)
         for tr in sorted(counts):
             write_file(self.root, tr, self.day, tables[tr], claim)
-            self.report.files += 1
-            self.report.records[tr] = self.report.records.get(tr, 0) + counts[tr]
+            with self.report_lock:
+                self.report.files += 1
+                self.report.records[tr] = self.report.records.get(tr, 0) + counts[tr]
 
     def wait(self) -> None:
         """Until every file flushed so far is written; raises the worker's error, if any."""
@@ -470,7 +475,7 @@ class Converter:
     def rebuild(self) -> ConvertReport:
         """One pass: convert every journal line no finalized file covers; seal and mark done
         every segment no writer holds."""
-        with _Lock(self.root, self.lock_wait), ThreadPoolExecutor(1, "kisfeed-convert") as pool:
+        with _Lock(self.root, self.lock_wait), ThreadPoolExecutor(_WORKERS, "kisfeed-convert") as pool:
             self._cleanup()
             for seg in self._pending_segments():
                 job = _SegmentJob(self.root, seg, self.report, self.max_rows, pool)
@@ -489,7 +494,7 @@ class Converter:
 
     def follow(self, stop: Callable[[], bool]) -> ConvertReport:
         """Convert continuously until ``stop()`` is true; then convert what is left and return."""
-        with _Lock(self.root, self.lock_wait), ThreadPoolExecutor(1, "kisfeed-convert") as pool:
+        with _Lock(self.root, self.lock_wait), ThreadPoolExecutor(_WORKERS, "kisfeed-convert") as pool:
             self._cleanup()
             jobs: dict[str, _SegmentJob] = {}
             while True:
@@ -531,6 +536,9 @@ def _main(argv: list[str] | None = None) -> int:
     if args.follow:
         # Ctrl-C reaches the whole process group; the recorder handles it and closes our stdin.
         signal.signal(signal.SIGINT, signal.SIG_IGN)
+        # The feed comes first: when the cores are busy, conversion waits (the journal already
+        # holds everything) and catches up when the market is quiet.
+        os.nice(10)
         closed = threading.Event()
 
         def watch_stdin() -> None:

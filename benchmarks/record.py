@@ -1,0 +1,252 @@
+"""Recording cost and rebuild speed.
+
+1. End to end, records/s with recording off and on, a feed subscribed to 41 instruments
+   consuming with ``next_batch``; "on" adds a ``Recorder`` (journal on the ``on_frame`` hook, the
+   converter in its own process). Two servers, each in another process: the simulator at full
+   speed (``speed=inf``: as fast as the client reads; its market model is the limit), and a
+   frame blaster that replays the simulator's recorded frames as fast as the socket takes them
+   (the client is the limit: this is where recording's cost shows). Each mode runs ``--rounds``
+   times, alternating, best kept.
+2. The hot path alone: ns per ``Recorder.on_frame`` call, and the journal writer thread's CPU
+   per frame (formatting, CRC, write, group fsync).
+3. Journal → Parquet: ``rebuild`` records/s over the journal recorded in (1) (and a larger
+   synthetic one made of its frames, ``--rebuild-records``).
+
+Run: ``python benchmarks/record.py`` (``--records 100000`` for a short run). Prints a table; no
+timing is asserted anywhere.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import math
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+KEY, SECRET = "bench-app-key", "bench-app-secret"
+SUBSCRIPTIONS = 41  # one session's worth (reference 3.1)
+
+
+# --- the simulator, in its own process ------------------------------------------------------------
+
+
+async def serve() -> None:
+    from kisfeed.sim import SimConfig, Simulator
+
+    config = SimConfig(app_keys={KEY: SECRET}, always_open=True, speed=math.inf, ground_truth=False,
+                       ping_interval=10.0, seed=7)
+    async with Simulator(config) as sim:
+        print(sim.ws_url, sim.rest_url, flush=True)
+        await asyncio.Event().wait()
+
+
+async def blast(journal: str) -> None:
+    """A minimal KIS server: acks every subscribe, then sends the journal's data frames in a loop."""
+    import json
+
+    from websockets.asyncio.server import serve as ws_serve
+
+    from kisfeed.store.replay import data_frames
+
+    frames = [text for _, _, text in data_frames(journal)]
+
+    async def handler(ws) -> None:
+        started = asyncio.Event()
+
+        async def send_frames() -> None:
+            await started.wait()
+            while True:
+                for text in frames:
+                    await ws.send(text)
+
+        sender = asyncio.create_task(send_frames())
+        acked = 0
+        try:
+            async for message in ws:
+                body = json.loads(message)["body"]["input"]
+                await ws.send(json.dumps({"header": {"tr_id": body["tr_id"], "tr_key": body["tr_key"], "encrypt": "N"},
+                                          "body": {"rt_cd": "0", "msg_cd": "OPSP0000", "msg1": "SUBSCRIBE SUCCESS"}}))
+                acked += 1
+                if acked == SUBSCRIPTIONS:  # start once every reply is out, as a real market would
+                    started.set()
+        finally:
+            sender.cancel()
+
+    async with ws_serve(handler, "127.0.0.1", 0, ping_interval=None, max_size=None, compression=None) as server:
+        port = next(iter(server.sockets)).getsockname()[1]
+        print(f"ws://127.0.0.1:{port} -", flush=True)
+        await asyncio.Event().wait()
+
+
+# --- the consumer ---------------------------------------------------------------------------------
+
+
+async def run_feed(ws_url: str, rest_url: str, records: int, warmup: int, root: Path | None,
+                   cache: Path) -> dict[str, float]:
+    import httpx
+
+    import kisfeed
+    from kisfeed.sim import SimConfig, Simulator
+    from kisfeed.store import Recorder
+
+    instruments = Simulator(SimConfig(always_open=True)).instruments  # the same universe, for codes
+    futures = [i.code for i in instruments if i.tr_id == "H0ZFCNT0"]
+    options = [i.code for i in instruments if i.tr_id == "H0ZOCNT0"][: SUBSCRIPTIONS - len(futures)]
+    recorder = Recorder(root) if root is not None else None
+    if recorder is not None:
+        await recorder.start()
+    result: dict[str, float] = {}
+    try:
+        transport = None
+        if rest_url == "-":  # the frame blaster has no approval endpoint: answer it here
+            transport = httpx.MockTransport(lambda request: httpx.Response(200, json={"approval_key": "bench"}))
+        async with kisfeed.connect(KEY, SECRET, ws_url=ws_url, rest_url="http://127.0.0.1:9" if transport else rest_url,
+                                   cache_dir=cache, transport=transport,
+                                   on_frame=recorder.on_frame if recorder else None) as feed:
+            await feed.subscribe("H0ZFCNT0", futures)
+            await feed.subscribe("H0ZOCNT0", options)
+            seen = 0
+            while seen < warmup:
+                seen += len(await feed.next_batch(10_000))
+            cpu0, t0, seen = time.process_time(), time.perf_counter(), 0
+            while seen < records:
+                seen += len(await feed.next_batch(10_000))
+            elapsed = time.perf_counter() - t0
+            result = {"records": seen, "seconds": elapsed, "rate": seen / elapsed,
+                      "cpu": (time.process_time() - cpu0) / elapsed, "frames": feed.stats().frames}
+    finally:
+        if recorder is not None:
+            t = time.perf_counter()
+            await recorder.stop()
+            result["stop_seconds"] = time.perf_counter() - t
+            result["journal_cpu_us"] = recorder.journal.sync_seconds / max(recorder.journal.synced, 1) * 1e6
+            result["converted"] = recorder.converted.total
+    return result
+
+
+def hot_path_ns(tmp: Path, n: int = 200_000) -> float:
+    from kisfeed.store import Recorder
+
+    frame = "0|H0ZFCNT0|001|" + "^".join(["1"] * 49)
+    recorder = Recorder(tmp / "hot", convert="off")
+    asyncio.run(recorder.start())
+    hook = recorder.on_frame
+    t = time.perf_counter_ns()
+    for i in range(n):
+        hook(frame, i, 1)
+    per_call = (time.perf_counter_ns() - t) / n
+    asyncio.run(recorder.stop())
+    return per_call
+
+
+def rebuild_rate(root: Path, rounds: int) -> tuple[int, float]:
+    from kisfeed.store import rebuild
+    from kisfeed.store.converter import DONE_SUFFIX
+
+    best, total = math.inf, 0
+    for _ in range(rounds):
+        for tr in ("H0ZFCNT0", "H0ZOCNT0"):
+            shutil.rmtree(root / tr, ignore_errors=True)
+        for marker in (root / "journal").glob(f"*/*{DONE_SUFFIX}"):
+            marker.unlink()
+        t = time.perf_counter()
+        report = rebuild(root)
+        best = min(best, time.perf_counter() - t)
+        total = report.total
+    return total, total / best
+
+
+def synthetic_journal(source: Path, target: Path, records: int) -> None:
+    """A journal of ``records`` records made by repeating the data frames of ``source``."""
+    from kisfeed.store import JournalWriter
+    from kisfeed.store.replay import data_frames
+
+    frames = list(data_frames(source))
+    per_frame = sum(int(t[11:14]) for _, _, t in frames) / len(frames)
+    n = int(records / per_frame)
+    ns0 = frames[0][0]
+    with JournalWriter(target, fsync_window=1.0) as writer:
+        for i in range(n):
+            _, session, text = frames[i % len(frames)]
+            writer.append(text, ns0 + i * 1000, session)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--records", type=int, default=300_000, help="records measured per end-to-end run")
+    parser.add_argument("--warmup", type=int, default=20_000)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--rebuild-records", type=int, default=1_000_000)
+    parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--blast", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.serve:
+        asyncio.run(serve())
+        return
+    if args.blast:
+        asyncio.run(blast(args.blast))
+        return
+
+    tmp = Path(tempfile.mkdtemp(prefix="kisfeed-bench-"))
+    results: dict[str, dict[str, list[dict[str, float]]]] = {}
+    for server in ("simulator", "blaster"):
+        command = [sys.executable, __file__, "--serve"] if server == "simulator" else \
+            [sys.executable, __file__, "--blast", str(tmp / "sim-on-0")]
+        proc = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
+        runs: dict[str, list[dict[str, float]]] = {"off": [], "on": []}
+        try:
+            assert proc.stdout is not None
+            ws_url, rest_url = proc.stdout.readline().split()
+            for r in range(args.rounds):
+                for mode in ("off", "on"):
+                    root = tmp / f"{server[:3]}-on-{r}" if mode == "on" else None
+                    runs[mode].append(asyncio.run(run_feed(ws_url, rest_url, args.records, args.warmup, root,
+                                                           tmp / "cache")))
+        finally:
+            proc.kill()
+            proc.wait()
+        results[server] = runs
+    hot = hot_path_ns(tmp)
+    recorded = tmp / "sim-on-0"
+    rebuilt, rebuild_rps = rebuild_rate(recorded, args.rounds)
+    big = tmp / "big"
+    synthetic_journal(recorded, big, args.rebuild_records)
+    big_total, big_rps = rebuild_rate(big, args.rounds)
+
+    rows = []
+    for server, runs in results.items():
+        off = max(runs["off"], key=lambda x: x["rate"])
+        on = max(runs["on"], key=lambda x: x["rate"])
+        rows += [
+            (f"{server}: recording off", f"{off['rate']:>12,.0f} rec/s", f"consumer CPU {off['cpu']:.0%}, "
+             f"{off['records'] / off['frames'] if off['frames'] else 0:.2f} rec/frame"),
+            (f"{server}: recording on", f"{on['rate']:>12,.0f} rec/s", f"consumer CPU {on['cpu']:.0%}; "
+             f"cost {1 - on['rate'] / off['rate']:.1%} (target <= 25%)"),
+            (f"{server}: every run off | on", "", " / ".join(f"{x['rate']:,.0f}" for x in runs["off"]) + "  |  "
+             + " / ".join(f"{x['rate']:,.0f}" for x in runs["on"])),
+        ]
+    on = max(results["blaster"]["on"], key=lambda x: x["rate"])
+    rows += [
+        ("on_frame hook (hot path)", f"{hot:>12,.0f} ns/call", "deque append in the feed's thread"),
+        ("journal writer thread", f"{on['journal_cpu_us']:>12,.2f} us/frame",
+         "format + CRC + write + fsync, 100 ms groups (blaster run)"),
+        ("stop (fsync, zstd, convert rest)", f"{on['stop_seconds']:>12,.2f} s", ""),
+        ("rebuild, recorded journal", f"{rebuild_rps:>12,.0f} rec/s", f"{rebuilt:,} records (target >= 300,000/s)"),
+        ("rebuild, synthetic journal", f"{big_rps:>12,.0f} rec/s", f"{big_total:,} records"),
+    ]
+    width = max(len(r[0]) for r in rows)
+    print(f"kisfeed record benchmark · {os.cpu_count()} CPUs · load average {os.getloadavg()[0]:.2f} at the end")
+    print(f"{'measure':<{width}}  {'value':>20}  notes")
+    for name, value, note in rows:
+        print(f"{name:<{width}}  {value:>20}  {note}")
+    shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
