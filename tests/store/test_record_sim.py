@@ -79,3 +79,15 @@ async def test_replayed_records_equal_what_the_live_feed_delivered(tmp_path):
     assert len(replayed) == len(sent[1]) >= len(delivered)
     for a, b in zip(replayed, delivered):
         assert same_values(a, b)  # typed records, receive time and trading date included
+
+
+async def test_the_journal_holds_no_secret(tmp_path):
+    from kisfeed.store import read_journal
+
+    from ..client.conftest import APP_KEY, APP_SECRET
+
+    await record_from_simulator(tmp_path, 50, speed=120.0)
+    texts = [e.text for e in read_journal(tmp_path / "data")]
+    assert any(t.startswith("{") for t in texts)  # control replies and PINGPONG are journaled too
+    for text in texts:  # but only what the server sent: never a subscribe request, never a key
+        assert APP_KEY not in text and APP_SECRET not in text and "approval_key" not in text

@@ -50,9 +50,9 @@ _CHUNK = 8 << 20  # bytes read from a live segment per step
 # with the line loop; a file is written only after every table it holds (FIFO), so no deadlock.
 _WORKERS = 2
 _TABLE_ROWS = 200_000  # rows decoded per columnar table (bounds memory during rebuild)
-# Plain data frame headers as bytes, for the hot loop over journal lines.
-_HEADERS = {k.encode(): v for k, v in _PLAIN_HEADERS.items()}
-_WIDTHS = {tr: layout.width for tr, layout in LAYOUTS.items()}
+# Plain data frame headers as bytes, for the hot loop over journal lines: (tr_id, record count,
+# the number of "^" a frame of whole records has).
+_HEADERS = {k.encode(): (tr, n, n * LAYOUTS[tr].width - 1) for k, (tr, n) in _PLAIN_HEADERS.items()}
 
 
 @dataclass
@@ -235,32 +235,41 @@ class _SegmentJob:
     def _lines(self, first: int, lines: list[bytes]) -> None:
         """The hot loop of conversion: check each line's CRC and put plain data frames aside
         for the columnar path; everything else goes through ``_other`` (the protocol)."""
-        crc32, headers, widths, rows = zlib.crc32, _HEADERS, _WIDTHS, self.rows
+        crc32, headers, rows = zlib.crc32, _HEADERS, self.rows
+        # Bound appends of each TR's lists: the common frame (one record) costs five appends.
+        single = {tr: (r.texts.append, r.ns.append, r.sessions.append, r.lines.append, r.index.append)
+                  for tr, r in rows.items()}
         covered = self.covered if self.any_coverage else None
         batch_first, last = self.batch_first, self.batch_last
         n_rows = 0
         for number, line in enumerate(lines, first):
+            head = line[:-9]
             try:
-                if line[-9] != 9 or crc32(line[:-9]) != int(line[-8:], 16):
+                if line[-9] != 9 or crc32(head) != int(line[-8:], 16):
                     raise ValueError
-                ns, session, text = line[:-9].split(b"\t", 2)
+                ns, session, text = head.split(b"\t", 2)
+                ns, session = int(ns), int(session)
             except (ValueError, IndexError):
                 self._bad(number, line)
                 continue
             plain = headers.get(text[:_HEAD])
-            if plain is None or b"\\" in text or text.count(b"^") != plain[1] * widths[plain[0]] - 1:
+            if plain is None or b"\\" in text or text.count(b"^") != plain[2]:
                 self.batch_first, self.batch_last = batch_first, last
                 n_rows += self._other(number, line)
                 batch_first, last = self.batch_first, self.batch_last
                 continue
-            tr, count = plain
+            tr, count, _ = plain
             if covered is not None and number in covered[tr]:
                 continue
-            try:
-                rows[tr].add_plain(text[_HEAD:], count, int(ns), int(session), number)
-            except ValueError:
-                self._bad(number, line)
-                continue
+            if count == 1:
+                add_text, add_ns, add_session, add_line, add_index = single[tr]
+                add_text(text[_HEAD:])
+                add_ns(ns)
+                add_session(session)
+                add_line(number)
+                add_index(0)
+            else:
+                rows[tr].add_plain(text[_HEAD:], count, ns, session, number)
             if batch_first is None:
                 batch_first = number
                 self.batch_started = time.monotonic()
