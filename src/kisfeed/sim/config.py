@@ -95,7 +95,7 @@ class SimConfig:
     into one frame. At 0 only simultaneous prints (one order sweeping several levels) share a frame."""
     max_records_per_frame: int = 50
     """[UNK] ref 8.10: most records packed into one frame (the wire allows 999)."""
-    send_queue_limit: int = 10_000
+    send_queue_limit: int = 1_000
     """Frames queued to one session before the market waits for it to drain (no data is ever
     dropped for a slow reader; a session that stops reading slows the market for everyone)."""
 

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from ..schema.layouts import FUTURES_TRADE, OPTION_TRADE
 from .instruments import MULTIPLIER, Instrument
 
-__all__ = ["Contract", "Quote", "sign_code", "hhmmss"]
+__all__ = ["Contract", "Quote", "sign_code", "hhmmss", "d2", "ratio"]
 
 BUY, SELL, AUCTION = 1, -1, 0  # who initiated a print; the opening print is an auction
 
@@ -42,6 +42,12 @@ def d2(value: float) -> str:
     """Two decimals (``format`` rounds like ``round``), never ``-0.00``."""
     text = f"{value:.2f}"
     return "0.00" if text == "-0.00" else text
+
+
+def dn(value: float, decimals: int) -> str:
+    """``decimals`` places, never a negative zero."""
+    text = f"{value:.{decimals}f}"
+    return text[1:] if text[0] == "-" and not text.strip("-0.") else text
 
 
 def ratio(numerator: float, denominator: float, scale: float = 100.0) -> str:
@@ -108,8 +114,10 @@ class Contract:
         """Last price today, else the previous close."""
         return self.last if self.last is not None else self.prev_close
 
-    def _print(self, time_text: str, price: int, qty: int, side: int, oi_change: int) -> int:
-        """Accumulate one print; returns the OI change it caused."""
+    def record_print(self, time_text: str, price: int, qty: int, side: int, oi_change: int) -> int:
+        """Accumulate one print into the day; returns the OI change it caused (never below 0 OI).
+        Called for every trade, watched or not, so that the day's state never depends on who
+        is subscribed."""
         if self.open is None:
             self.open = self.high = self.low = price
             self.open_time = self.high_time = self.low_time = time_text
@@ -130,26 +138,15 @@ class Contract:
         self.oi += oi_change
         return oi_change
 
-    def _common(self, price: int) -> tuple[int, str, str, str, str, str, str]:
-        change = price - self.prev_close
-        vs_open, vs_high, vs_low = price - self.open, price - self.high, price - self.low  # type: ignore[operator]
-        return (
-            change,
-            ratio(change, self.prev_close),
-            sign_code(vs_open),
-            sign_code(vs_high),
-            sign_code(vs_low),
-            ratio(self.buy_qty, self.volume, 1.0),
-            ratio(self.buy_qty, self.sell_qty),
-        )
+    # The two writers below build the ``^``-joined record in one f-string (the hot path of the
+    # simulator); ``_check_widths`` holds them to the layouts.
 
-    def futures_fields(
+    def futures_text(
         self,
         time_text: str,
         price: int,
         qty: int,
-        side: int,
-        oi_change: int,
+        tick_oi: int,
         *,
         spot: int,
         theo: float,
@@ -158,37 +155,38 @@ class Contract:
         quote: Quote,
         limits: tuple[int, int],
         dynamic: tuple[int, int, str],
-    ) -> list[str]:
-        """The 49 texts of one ``H0ZFCNT0`` trade (layout: reference 4.1)."""
-        tick_oi = self._print(time_text, price, qty, side, oi_change)
-        change, rate, s_open, s_high, s_low, buy_ratio, strength = self._common(price)
+    ) -> str:
+        """The 49 fields of the ``H0ZFCNT0`` trade just recorded (layout: reference 4.1)."""
+        o, h, lo = self.open, self.high, self.low
+        change = price - self.prev_close
         upper, lower = limits
         sign = "1" if price >= upper else "4" if price <= lower else sign_code(change)
         theo_text = d2(theo)
         theo = float(theo_text)  # derived fields use the value as written, so relations hold exactly
         esdg = round(price - theo, 2)
-        return [
-            self.code, time_text, str(price), sign, str(change), rate,
-            str(self.open), str(self.high), str(self.low), str(qty), str(self.volume), str(self.turnover),
-            theo_text, d2(price - spot), ratio(esdg, theo), d2(near), d2(far), d2(far - near),
-            str(self.oi), str(self.oi - self.prev_oi),
-            self.open_time, s_open, str(price - self.open),  # type: ignore[operator]
-            self.high_time, s_high, str(price - self.high),  # type: ignore[operator]
-            self.low_time, s_low, str(price - self.low),  # type: ignore[operator]
-            buy_ratio, strength, d2(esdg), str(tick_oi), d2(theo - spot),
-            str(quote.ask), str(quote.bid), str(quote.ask_qty), str(quote.bid_qty),
-            str(self.sell_count), str(self.buy_count), str(self.buy_count - self.sell_count),
-            str(self.sell_qty), str(self.buy_qty), str(quote.total_ask), str(quote.total_bid),
-            ratio(self.volume, self.prev_volume), str(dynamic[0]), str(dynamic[1]), dynamic[2],
-        ]  # fmt: skip
+        q = quote
+        return (
+            f"{self.code}^{time_text}^{price}^{sign}^{change}^{ratio(change, self.prev_close)}^"
+            f"{o}^{h}^{lo}^{qty}^{self.volume}^{self.turnover}^"
+            f"{theo_text}^{price - spot}.00^{ratio(esdg, theo)}^{near}.00^{far}.00^{far - near}.00^"
+            f"{self.oi}^{self.oi - self.prev_oi}^"
+            f"{self.open_time}^{sign_code(price - o)}^{price - o}^"  # type: ignore[operator]
+            f"{self.high_time}^{sign_code(price - h)}^{price - h}^"  # type: ignore[operator]
+            f"{self.low_time}^{sign_code(price - lo)}^{price - lo}^"  # type: ignore[operator]
+            f"{ratio(self.buy_qty, self.volume, 1.0)}^{ratio(self.buy_qty, self.sell_qty)}^"
+            f"{d2(esdg)}^{tick_oi}^{d2(theo - spot)}^"
+            f"{q.ask}^{q.bid}^{q.ask_qty}^{q.bid_qty}^"
+            f"{self.sell_count}^{self.buy_count}^{self.buy_count - self.sell_count}^"
+            f"{self.sell_qty}^{self.buy_qty}^{q.total_ask}^{q.total_bid}^"
+            f"{ratio(self.volume, self.prev_volume)}^{dynamic[0]}^{dynamic[1]}^{dynamic[2]}"
+        )
 
-    def option_fields(
+    def option_text(
         self,
         time_text: str,
         price: int,
         qty: int,
-        side: int,
-        oi_change: int,
+        tick_oi: int,
         *,
         spot: int,
         theo: float,
@@ -197,54 +195,58 @@ class Contract:
         implied_vol: float,
         hist_vol: float,
         quote: Quote,
-    ) -> list[str]:
-        """The 53 texts of one ``H0ZOCNT0`` trade (layout: reference 4.2). Premiums and every
-        derived value carry 2 decimals, as in the official example."""
-        tick_oi = self._print(time_text, price, qty, side, oi_change)
-        change, rate, s_open, s_high, s_low, buy_ratio, strength = self._common(price)
+    ) -> str:
+        """The 53 fields of the ``H0ZOCNT0`` trade just recorded (layout: reference 4.2).
+        Premiums and every derived value carry 2 decimals, as in the official example."""
+        o, h, lo = self.open, self.high, self.low
+        change = price - self.prev_close
         strike = self.instrument.strike or 0
         intrinsic = max(0, spot - strike) if self.instrument.kind == "call" else max(0, strike - spot)
         theo_text = d2(theo)
         theo = float(theo_text)
         esdg = round(price - theo, 2)
         disparity = ratio(esdg, theo) if theo else "nan"
-        g = [f"{x + 0.0:.{greek_decimals}f}" for x in greeks]
+        delta, gamma, vega, theta, rho = (dn(x, greek_decimals) for x in greeks)
         iv = "nan" if math.isnan(implied_vol) else d2(implied_vol)
-        return [
-            self.code, time_text, d2(price), sign_code(change), d2(change), rate,
-            d2(self.open), d2(self.high), d2(self.low),  # type: ignore[arg-type]
-            str(qty), str(self.volume), str(self.turnover), theo_text,
-            str(self.oi), str(self.oi - self.prev_oi),
-            self.open_time, s_open, d2(price - self.open),  # type: ignore[operator]
-            self.high_time, s_high, d2(price - self.high),  # type: ignore[operator]
-            self.low_time, s_low, d2(price - self.low),  # type: ignore[operator]
-            buy_ratio, d2(price), d2(intrinsic), d2(price - intrinsic),
-            g[0], g[1], g[2], g[3], g[4], iv, d2(esdg), str(tick_oi), d2(theo - spot), d2(hist_vol),
-            strength, disparity, d2(price - spot),
-            d2(quote.ask), d2(quote.bid), str(quote.ask_qty), str(quote.bid_qty),
-            str(self.sell_count), str(self.buy_count), str(self.buy_count - self.sell_count),
-            str(self.sell_qty), str(self.buy_qty), str(quote.total_ask), str(quote.total_bid),
-            ratio(self.volume, self.prev_volume),
-        ]  # fmt: skip
+        q = quote
+        return (
+            f"{self.code}^{time_text}^{price}.00^{sign_code(change)}^{change}.00^"
+            f"{ratio(change, self.prev_close)}^{o}.00^{h}.00^{lo}.00^"
+            f"{qty}^{self.volume}^{self.turnover}^{theo_text}^{self.oi}^{self.oi - self.prev_oi}^"
+            f"{self.open_time}^{sign_code(price - o)}^{price - o}.00^"  # type: ignore[operator]
+            f"{self.high_time}^{sign_code(price - h)}^{price - h}.00^"  # type: ignore[operator]
+            f"{self.low_time}^{sign_code(price - lo)}^{price - lo}.00^"  # type: ignore[operator]
+            f"{ratio(self.buy_qty, self.volume, 1.0)}^{price}.00^{intrinsic}.00^{price - intrinsic}.00^"
+            f"{delta}^{gamma}^{vega}^{theta}^{rho}^{iv}^{d2(esdg)}^{tick_oi}^{d2(theo - spot)}^"
+            f"{d2(hist_vol)}^{ratio(self.buy_qty, self.sell_qty)}^{disparity}^{price - spot}.00^"
+            f"{q.ask}.00^{q.bid}.00^{q.ask_qty}^{q.bid_qty}^"
+            f"{self.sell_count}^{self.buy_count}^{self.buy_count - self.sell_count}^"
+            f"{self.sell_qty}^{self.buy_qty}^{q.total_ask}^{q.total_bid}^"
+            f"{ratio(self.volume, self.prev_volume)}"
+        )
 
 
-# The builders above write fields positionally for speed; this checks them against the layouts
-# (the one place field order is defined) once, at import, so a layout change cannot slip by.
+# The writers above put fields in order by hand for speed; this holds them to the layouts (the
+# one place field order is defined) once, at import, so a layout change cannot slip by.
 def _check_widths() -> None:
-    from .instruments import UNDERLYINGS
     from datetime import date
+
+    from .instruments import UNDERLYINGS
 
     quote = Quote(2, 1, 1, 1, 1, 1)
     fut = Contract(Instrument("A11612", "future", UNDERLYINGS[0], date(2026, 12, 10), 1, None), 1, 1, 1)
     opt = Contract(Instrument("B11612070", "call", UNDERLYINGS[0], date(2026, 12, 10), 1, 70_000), 1, 1, 1)
-    f = fut.futures_fields(
-        "090000", 1, 1, BUY, 0, spot=1, theo=1.0, near=1, far=1, quote=quote, limits=(9, 0), dynamic=(0, 0, "0")
+    fut.record_print("090000", 1, 1, BUY, 0)
+    opt.record_print("090000", 1, 1, BUY, 0)
+    f = fut.futures_text(
+        "090000", 1, 1, 0, spot=1, theo=1.0, near=1, far=1, quote=quote, limits=(9, 0), dynamic=(0, 0, "0")
     )
-    o = opt.option_fields(
-        "090000", 1, 1, BUY, 0, spot=1, theo=1.0, greeks=(0, 0, 0, 0, 0), greek_decimals=2,
+    o = opt.option_text(
+        "090000", 1, 1, 0, spot=1, theo=1.0, greeks=(0, 0, 0, 0, 0), greek_decimals=2,
         implied_vol=0.3, hist_vol=0.3, quote=quote,
     )  # fmt: skip
-    assert len(f) == FUTURES_TRADE.width and len(o) == OPTION_TRADE.width, (len(f), len(o))
+    widths = (len(f.split("^")), len(o.split("^")))
+    assert widths == (FUTURES_TRADE.width, OPTION_TRADE.width), widths
 
 
 _check_widths()

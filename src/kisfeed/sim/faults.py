@@ -7,8 +7,9 @@ without it, every live session. Each call acts at once and returns a ``Applied``
 be awaited (optionally) to wait until the fault has fully taken effect.
 
 =================  ========================================================================
-``drop()``         abrupt TCP close of every live session: no close frame (``transport.abort``)
-``close()``        clean WebSocket close (code 1000 unless given)
+``drop()``         abrupt TCP close of every live session: no close frame (``transport.abort``);
+                   the handle resolves once the simulator has forgotten the sessions
+``close()``        clean WebSocket close (code 1000 unless given); resolves likewise
 ``stall(s)``       send nothing at all (data, replies, PINGPONG) for ``s`` seconds; the trades
                    of that time are never sent (the handle resolves when the stall ends)
 ``malformed(n)``   send ``n`` malformed data frames, cycling through: wrong record count,
@@ -140,8 +141,9 @@ class Applied:
 
 
 # Malformed frames are built from a real record so that only the intended defect is present.
-def malformed_frame(kind: int, tr_id: str, fields: list[str]) -> str:
+def malformed_frame(kind: int, tr_id: str, record: str) -> str:
     """One malformed data frame of ``kind`` (cycled 0..3) from a well-formed record."""
+    fields = record.split("^")
     kind %= 4
     if kind == 0:  # NNN says 2 but one record follows: the field count does not divide
         return encode_frame(tr_id, [fields]).replace("|001|", "|002|", 1)
@@ -198,11 +200,13 @@ class Faults:
         sessions = self._targets(app_key)
         for session in sessions:
             session.ws.transport.abort()
-        return Applied(*(asyncio.ensure_future(s.ws.wait_closed()) for s in sessions))
+        return Applied(*(asyncio.ensure_future(s.ended.wait()) for s in sessions))
 
     def close(self, code: int = 1000, reason: str = "", *, app_key: str | None = None) -> Applied:
-        tasks = [asyncio.ensure_future(s.ws.close(code, reason)) for s in self._targets(app_key)]
-        return Applied(*tasks)
+        sessions = self._targets(app_key)
+        for session in sessions:
+            asyncio.ensure_future(session.ws.close(code, reason))
+        return Applied(*(asyncio.ensure_future(s.ended.wait()) for s in sessions))
 
     def stall(self, seconds: float, *, app_key: str | None = None) -> Applied:
         for session in self._targets(app_key):
@@ -215,10 +219,10 @@ class Faults:
         loop = asyncio.get_running_loop()
         waits = []
         for session in self._targets(app_key):
-            tr_id, fields = session.last_record or self._sim.sample_record()
+            tr_id, record = session.last_record or self._sim.sample_record()
             for _ in range(n):
                 done: asyncio.Future[None] = loop.create_future()
-                session.enqueue(malformed_frame(self._malformed_count, tr_id, fields), done=done)
+                session.enqueue(malformed_frame(self._malformed_count, tr_id, record), done=done)
                 self._malformed_count += 1
                 waits.append(done)
         return Applied(*waits)

@@ -34,7 +34,7 @@ from typing import Callable, Sequence
 from ..schema.records import KST
 from .contracts import AUCTION, BUY, SELL, Contract, Quote, hhmmss
 from .instruments import Instrument, Underlying, futures_tick, stock_tick
-from .pricing import black_scholes, implied_volatility
+from .pricing import Greeks, black_scholes, implied_volatility
 
 __all__ = ["Market", "MarketEvent"]
 
@@ -52,7 +52,7 @@ class MarketEvent:
 
     time: float  # POSIX seconds
     instrument: Instrument
-    records: list[list[str]]
+    records: list[str]  # each record's fields joined with ``^``; empty unless the code is watched
 
 
 class _Spot:
@@ -134,6 +134,9 @@ class Market:
         self.dynamic_band = dynamic_limit_band
         self.dynamic_flags = dynamic_limit_flags
         self.instruments = list(instruments)
+        #: Codes whose record texts are wanted (subscribed somewhere). Only formatting depends
+        #: on it: every instrument trades, and draws the same numbers, whether watched or not.
+        self.watched: set[str] = set()
         self.spots: dict[str, _Spot] = {}
         for inst in self.instruments:
             self.spots.setdefault(inst.underlying.code, _Spot(inst.underlying))
@@ -285,15 +288,18 @@ class Market:
             contract = self._active[bisect.bisect_right(self._cumulative, rng.random() * self._total)]
             return MarketEvent(t, contract.instrument, self._trade(contract, t))
 
-    def _trade(self, c: Contract, t: float) -> list[list[str]]:
+    def _trade(self, c: Contract, t: float) -> list[str]:
+        """Draw one order and its prints; the record texts only if the code is watched (the
+        draws and the contract's day are the same either way, so watching changes nothing)."""
         rng = self.rng
         inst = c.instrument
         spot_state = self.spots[inst.underlying.code]
         self._advance_spot(spot_state, t)
         spot = spot_state.price
         time_text = hhmmss(t)
+        watched = c.code in self.watched
         prints = 1 if rng.random() >= SWEEP_PROBABILITY else 2 + int(rng.random() * 3)
-        records = []
+        records: list[str] = []
         if inst.strike is None:
             grid = _FUTURES_GRID
             theo = self._forward(inst, spot, t)
@@ -301,32 +307,29 @@ class Market:
             bid = grid.snap(theo + (rng.gauss(0.0, 0.6) - 0.5) * grid.tick_of(theo))
             side = self._side(c, theo, grid.tick_of(theo))
             price = grid.up(bid) if side == BUY else bid
-            siblings = self._futures[inst.underlying.code]
             band = self.dynamic_band
             for n in range(prints):
                 price = min(max(price, lower), upper)
                 ref = c.reference
-                dynamic = (
-                    (grid.floor(ref * (1 + band)), grid.ceil(ref * (1 - band)), self.dynamic_flags[1])
-                    if band > 0
-                    else (0, 0, self.dynamic_flags[0])
-                )
                 qty = self._quantity(4.0)
                 # The day's first print is the opening auction's: neither buyer- nor seller-initiated.
-                side_now = AUCTION if c.open is None else side
-                near = next((x.reference for x in siblings if x.instrument.month == 1), c.reference)
-                far = next((x.reference for x in siblings if x.instrument.month == 2), c.reference)
-                if inst.month == 1:
-                    near = price
-                else:
-                    far = price
-                records.append(
-                    c.futures_fields(
-                        time_text, price, qty, side_now, self._oi_change(qty), spot=spot, theo=theo,
-                        near=near, far=far, quote=self._quote(grid, price, side, last=n == prints - 1),
-                        limits=(upper, lower), dynamic=dynamic,
-                    )  # fmt: skip
-                )
+                tick_oi = c.record_print(time_text, price, qty, AUCTION if c.open is None else side, self._oi_change(qty))
+                quote = self._quote(grid, price, side, last=n == prints - 1)
+                if watched:
+                    siblings = self._futures[inst.underlying.code]
+                    near = next((x.reference for x in siblings if x.instrument.month == 1), price)
+                    far = next((x.reference for x in siblings if x.instrument.month == 2), price)
+                    dynamic = (
+                        (grid.floor(ref * (1 + band)), grid.ceil(ref * (1 - band)), self.dynamic_flags[1])
+                        if band > 0
+                        else (0, 0, self.dynamic_flags[0])
+                    )
+                    records.append(
+                        c.futures_text(
+                            time_text, price, qty, tick_oi, spot=spot, theo=theo, near=near, far=far,
+                            quote=quote, limits=(upper, lower), dynamic=dynamic,
+                        )  # fmt: skip
+                    )
                 price = grid.up(price) if side == BUY else grid.down(price)
             return records
         # Options: Black-Scholes with a smile around the forward.
@@ -344,19 +347,31 @@ class Market:
         greeks = (g.delta, g.gamma, g.vega, g.theta, g.rho)
         for n in range(prints):
             qty = self._quantity(6.0)
-            iv = implied_volatility(price, spot, inst.strike, years, self.rate, q, call, guess=vol)
-            records.append(
-                c.option_fields(
-                    time_text, price, qty, side, self._oi_change(qty), spot=spot, theo=g.price,
-                    greeks=greeks, greek_decimals=self.greek_decimals, implied_vol=iv * self.vol_scale,
-                    hist_vol=spot_state.hist_vol * self.vol_scale,
-                    quote=self._quote(grid, price, side, last=n == prints - 1),
-                )  # fmt: skip
-            )
+            tick_oi = c.record_print(time_text, price, qty, side, self._oi_change(qty))
+            quote = self._quote(grid, price, side, last=n == prints - 1)
+            if watched:
+                iv = self._implied_vol(g, price, spot, inst.strike, years, q, call, vol)
+                records.append(
+                    c.option_text(
+                        time_text, price, qty, tick_oi, spot=spot, theo=g.price, greeks=greeks,
+                        greek_decimals=self.greek_decimals, implied_vol=iv * self.vol_scale,
+                        hist_vol=spot_state.hist_vol * self.vol_scale, quote=quote,
+                    )  # fmt: skip
+                )
             if side == SELL and grid.down(price) <= 0:
                 break  # a sell sweep stops at the lowest premium
             price = grid.up(price) if side == BUY else grid.down(price)
         return records
+
+    def _implied_vol(self, g: Greeks, price: int, spot: int, strike: int, years: float, q: float, call: bool, vol: float) -> float:
+        """The traded premium's implied volatility. Within a few ticks of the model value one
+        Newton step from the model's volatility is exact to ~1e-6 (the error is second order in
+        the price gap); further out, the full solve."""
+        gap = price - g.price
+        if g.vega > 0 and abs(gap) <= 0.05 * g.price:
+            first = vol + gap / (g.vega * 100.0)
+            return implied_volatility(price, spot, strike, years, self.rate, q, call, guess=first)
+        return implied_volatility(price, spot, strike, years, self.rate, q, call, guess=vol)
 
     def _side(self, c: Contract, fair: float, tick: int) -> int:
         # Takers lean toward the fair value: buy when the last price is below it.

@@ -77,8 +77,8 @@ def implied_volatility(
     for _ in range(50):  # Newton, kept inside a shrinking bracket (bisection when it jumps out)
         g = black_scholes(spot, strike, t, r, q, vol, call)
         diff = g.price - premium
-        if abs(diff) < 1e-6 * max(1.0, premium):
-            return vol
+        if abs(diff) <= 1e-6 * g.vega * 100.0 or abs(diff) < 1e-9 * premium:
+            return vol  # within 1e-6 of the implied volatility (or of the premium itself)
         if diff > 0:
             hi = vol
         else:

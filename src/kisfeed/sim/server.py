@@ -50,7 +50,7 @@ _TCP_CLOSE = "tcp-close"  # flush, then close TCP without a close frame (client 
 class _Out:
     __slots__ = ("text", "tr_id", "records", "done", "then")
 
-    def __init__(self, text: str, tr_id: str | None = None, records: list[list[str]] | None = None,
+    def __init__(self, text: str, tr_id: str | None = None, records: list[str] | None = None,
                  done: asyncio.Future[None] | None = None, then: str | None = None) -> None:  # fmt: skip
         self.text, self.tr_id, self.records, self.done, self.then = text, tr_id, records, done, then
 
@@ -89,13 +89,14 @@ class SimSession:
         self._wake = asyncio.Event()
         self.room = asyncio.Event()  # set while the send queue is below its limit
         self.room.set()
-        self._pending: dict[str, tuple[float, list[list[str]]]] = {}
+        self._pending: dict[str, tuple[float, list[str]]] = {}  # tr_id -> (first time, record texts)
         self.stalled_until = 0.0
         self._unanswered_since: float | None = None  # loop time of the oldest unanswered PINGPONG
         self._next_ping = self.loop.time() + self.config.ping_interval
         self._heartbeat_wake = asyncio.Event()
         self.closed = False
-        self.last_record: tuple[str, list[str]] | None = None
+        self.ended = asyncio.Event()  # set once the simulator has forgotten this session
+        self.last_record: tuple[str, str] | None = None  # (tr_id, text): base of malformed frames
 
     def __repr__(self) -> str:
         return f"<SimSession {self.id} registrations={len(self.registrations)}>"
@@ -138,8 +139,8 @@ class SimSession:
         else:
             self.enqueue(text)
 
-    def push(self, tr_id: str, fields: list[str], t: float) -> None:
-        """One record of a subscribed code at sim time ``t`` (called by the market loop)."""
+    def push(self, tr_id: str, record: str, t: float) -> None:
+        """One record (``^``-joined fields) of a subscribed code at sim time ``t``."""
         if self.closed or self.loop.time() < self.stalled_until:
             return
         pending = self._pending.get(tr_id)
@@ -148,9 +149,9 @@ class SimSession:
             if t - start > self.config.batch_window or len(records) >= self.config.max_records_per_frame:
                 self.flush(tr_id)
             else:
-                records.append(fields)
+                records.append(record)
                 return
-        self._pending[tr_id] = (t, [fields])
+        self._pending[tr_id] = (t, [record])
         self.sim._batching.add(self)
 
     def flush_due(self, t: float) -> bool:
@@ -168,7 +169,9 @@ class SimSession:
             if pending is None:
                 continue
             records = pending[1]
-            self._out.append(_Out(encode_frame(tr, records), tr, records))
+            # Each record is already ^-joined; as one-element field lists, encode_frame joins
+            # them with ^ and counts them, which is exactly the frame of their fields.
+            self._out.append(_Out(encode_frame(tr, [[text] for text in records]), tr, records))
             if len(self._out) >= self.config.send_queue_limit:
                 self.room.clear()
             self._wake.set()
@@ -373,3 +376,4 @@ class FeedServer:
             abrupt = protocol.close_rcvd is None and protocol.close_sent is None
             session.finish()
             sim._closed(session, abrupt=abrupt)
+            session.ended.set()

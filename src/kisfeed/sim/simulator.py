@@ -33,7 +33,10 @@ from .server import FeedServer, SimSession
 __all__ = ["Simulator"]
 
 log = logging.getLogger("kisfeed.sim")
-_YIELD_EVERY = 32  # events between yields to the event loop at infinite speed
+# At infinite speed the market yields to the event loop after this many events of unwatched
+# codes, or this many dispatched to sessions (so that writers and readers get their turn).
+_YIELD_EVERY = 64
+_YIELD_DISPATCHED = 4
 
 
 class Simulator:
@@ -189,17 +192,18 @@ class Simulator:
         await Applied(*waits)
         return len(waits)
 
-    def sample_record(self) -> tuple[str, list[str]]:
+    def sample_record(self) -> tuple[str, str]:
         """A well-formed record that changes no market state (the base of malformed frames)."""
         inst = self.instruments[0]
         contract = Contract(inst, inst.underlying.price, 1000, 1000)
         quote = Quote(inst.underlying.price + 100, inst.underlying.price, 1, 1, 10, 10)
         price = inst.underlying.price
-        fields = contract.futures_fields(
-            "090000", price, 1, BUY, 0, spot=price, theo=float(price), near=price, far=price,
+        contract.record_print("090000", price, 1, BUY, 0)
+        text = contract.futures_text(
+            "090000", price, 1, 0, spot=price, theo=float(price), near=price, far=price,
             quote=quote, limits=(price * 2, 0), dynamic=(0, 0, self.config.dynamic_limit_flags[0]),
         )  # fmt: skip
-        return inst.tr_id, fields
+        return inst.tr_id, text
 
     # --- sessions (called by the WebSocket server) -------------------------------------------
 
@@ -238,6 +242,7 @@ class Simulator:
 
     def _subscribe(self, session: SimSession, registration: tuple[str, str]) -> None:
         self._subscribers.setdefault(registration, set()).add(session)
+        self.market.watched.add(registration[1])
         self._subscribed.set()
 
     def _unsubscribe(self, session: SimSession, registration: tuple[str, str]) -> None:
@@ -246,16 +251,20 @@ class Simulator:
             holders.discard(session)
             if not holders:
                 del self._subscribers[registration]
+                self.market.watched.discard(registration[1])
         if not self._subscribers:
             self._subscribed.clear()
 
-    def _record_sent(self, session: SimSession, tr_id: str, records: list[list[str]]) -> None:
+    def _record_sent(self, session: SimSession, tr_id: str, records: list[str]) -> None:
         session.last_record = (tr_id, records[-1])
-        if self.config.ground_truth:
-            self.sent.setdefault(session.id, []).extend((tr_id, fields) for fields in records)
         hook = self.config.on_record
+        if not self.config.ground_truth and hook is None:
+            return
+        split = [text.split("^") for text in records]
+        if self.config.ground_truth:
+            self.sent.setdefault(session.id, []).extend((tr_id, fields) for fields in split)
         if hook is not None:
-            for fields in records:
+            for fields in split:
                 hook(session.id, tr_id, fields)
 
     # --- the market loop ---------------------------------------------------------------------
@@ -275,7 +284,7 @@ class Simulator:
         infinite = math.isinf(config.speed)
         loop = asyncio.get_running_loop()
         start = self.start_time.timestamp()
-        count = 0
+        events = dispatched = 0
         while True:
             if infinite and not self._subscribed.is_set():
                 self._flush_all()
@@ -286,24 +295,26 @@ class Simulator:
                 await asyncio.Event().wait()
                 return
             self._flush_due(event.time)
-            if infinite:
-                count += 1
-                if count % _YIELD_EVERY == 0:
-                    await asyncio.sleep(0)
-            else:
+            if not infinite:
                 wait = (event.time - start) / config.speed - (loop.time() - self._wall0)
                 if wait > 0:
                     await asyncio.sleep(wait)
             holders = self._subscribers.get((event.instrument.tr_id, event.instrument.code))
-            if not holders:
+            if not holders or not event.records:
+                events += 1
+                if infinite and events % _YIELD_EVERY == 0:
+                    await asyncio.sleep(0)  # stay responsive while trading unwatched codes
                 continue
             tr_id = event.instrument.tr_id
             for session in list(holders):
-                for fields in event.records:
-                    session.push(tr_id, fields, event.time)
+                for record in event.records:
+                    session.push(tr_id, record, event.time)
                 if not session.room.is_set():  # back-pressure: wait for this reader
                     self._flush_all()
                     await session.room.wait()
+            dispatched += 1
+            if infinite and dispatched % _YIELD_DISPATCHED == 0:
+                await asyncio.sleep(0)  # let the writers send what was queued
 
     async def _schedule(self, fault: ScheduledFault) -> None:
         loop = asyncio.get_running_loop()

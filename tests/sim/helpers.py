@@ -1,0 +1,124 @@
+"""A plain WebSocket/HTTP client for driving the simulator in tests (not kisfeed's client).
+
+Every wait is bounded by a ``seconds()`` safety net, so a broken simulator fails a test instead
+of hanging it. Receives use ``asyncio.timeout`` rather than ``asyncio.wait_for``: same bound, but
+no task per call, so a message already queued is returned without a trip round the event loop;
+with ``wait_for`` a test reading one message per loop turn falls ever further behind a simulator
+at infinite speed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import math
+import urllib.error
+import urllib.request
+from datetime import datetime
+from typing import Any, Awaitable, Callable, TypeVar
+
+import websockets
+from websockets.asyncio.client import ClientConnection
+
+from kisfeed.schema.records import KST
+from kisfeed.sim import DEMO_APP_KEY, DEMO_APP_SECRET, SimConfig, Simulator
+
+from ..conftest import seconds
+
+T = TypeVar("T")
+
+START = datetime(2026, 11, 20, 9, 0, tzinfo=KST)  # a Friday, at the open
+WEEKEND = datetime(2026, 11, 21, 12, 0, tzinfo=KST)  # a Saturday: the market is closed
+FUTURES, OPTIONS = "H0ZFCNT0", "H0ZOCNT0"
+
+
+def run(make: Callable[[], Awaitable[T]], timeout: float = 60) -> T:
+    """Run one async test body with an overall safety timeout."""
+
+    async def bounded() -> T:
+        return await asyncio.wait_for(make(), seconds(timeout))
+
+    return asyncio.run(bounded())
+
+
+def config(**changes: Any) -> SimConfig:
+    """A fast, deterministic, always-open simulator on free ports."""
+    settings: dict[str, Any] = {"seed": 1, "start": START, "speed": math.inf, "always_open": True}
+    settings.update(changes)
+    return SimConfig(**settings)
+
+
+def quiet(**changes: Any) -> SimConfig:
+    """A simulator whose market is closed (real time, on a Saturday): no data frames at all,
+    for tests about control replies."""
+    settings: dict[str, Any] = {"start": WEEKEND, "speed": 1.0, "always_open": False}
+    settings.update(changes)
+    return config(**settings)
+
+
+def post_approval(rest_url: str, body: bytes | dict[str, Any], method: str = "POST", path: str = "/oauth2/Approval") -> tuple[int, dict[str, Any]]:
+    data = body if isinstance(body, bytes) else json.dumps(body).encode()
+    request = urllib.request.Request(
+        rest_url + path, data=data if method == "POST" else None, method=method,
+        headers={"Content-Type": "application/json"},
+    )  # fmt: skip
+    try:
+        with urllib.request.urlopen(request, timeout=seconds(10)) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read())
+
+
+async def approval(sim: Simulator, app_key: str = DEMO_APP_KEY, secret: str = DEMO_APP_SECRET) -> str:
+    """An approval key through the HTTP endpoint, as a client gets it (ref 1.3)."""
+    body = {"grant_type": "client_credentials", "appkey": app_key, "secretkey": secret}
+    status, reply = await asyncio.to_thread(post_approval, sim.rest_url, body)
+    assert status == 200, reply
+    return reply["approval_key"]
+
+
+def request(key: str, tr_id: str, tr_key: str, *, subscribe: bool = True, custtype: str = "P") -> str:
+    return json.dumps(
+        {
+            "header": {"approval_key": key, "custtype": custtype, "tr_type": "1" if subscribe else "2",
+                       "content-type": "utf-8"},
+            "body": {"input": {"tr_id": tr_id, "tr_key": tr_key}},
+        }  # fmt: skip
+    )
+
+
+async def connect(sim: Simulator, path: str = "/") -> ClientConnection:
+    # Library keep-alive pings off, as a KIS client must (ref 2.3); no size limit (ref 2.4). An
+    # unbounded receive queue keeps the socket read while a test is not calling recv(), so the
+    # closing handshake never waits behind unread data frames.
+    return await websockets.connect(
+        sim.ws_url + path, ping_interval=None, max_size=None, max_queue=None, compression=None
+    )
+
+
+async def recv(ws: ClientConnection, timeout: float = 10) -> str:
+    async with asyncio.timeout(seconds(timeout)):
+        message = await ws.recv()
+    assert isinstance(message, str), "KIS sends text frames only"
+    return message
+
+
+async def reply(ws: ClientConnection, timeout: float = 10) -> dict[str, Any]:
+    """The next control reply, skipping data frames and PINGPONG."""
+    while True:
+        message = await recv(ws, timeout)
+        if message.startswith("{"):
+            parsed = json.loads(message)
+            if parsed["header"].get("tr_id") != "PINGPONG":
+                return parsed
+
+
+async def subscribe(ws: ClientConnection, key: str, tr_id: str, tr_key: str) -> dict[str, Any]:
+    await ws.send(request(key, tr_id, tr_key))
+    answer = await reply(ws)
+    assert answer["body"]["msg_cd"] == "OPSP0000", answer
+    return answer
+
+
+def codes(sim: Simulator, tr_id: str) -> list[str]:
+    return [i.code for i in sim.instruments if i.tr_id == tr_id]

@@ -1,0 +1,110 @@
+"""``kisfeed sim``: instrument list, master file, argument errors, and a real serving run."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+import signal
+import subprocess
+import sys
+import time
+
+from typer.testing import CliRunner
+
+from kisfeed.cli import app
+
+from ..conftest import seconds
+from .helpers import recv, request
+
+runner = CliRunner()
+START = ["--start", "2026-11-20T09:00"]
+
+
+def test_list_instruments_prints_one_code_per_line_with_tr_and_underlying():
+    result = runner.invoke(app, ["sim", "--list-instruments", *START])
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert len(lines) == 300
+    first = lines[0].split("\t")
+    assert first[:4] == ["A11612", "H0ZFCNT0", "005930", "삼성전자"]
+    for line in lines:
+        code, tr_id, underlying, name, kind, expiry, strike = line.split("\t")
+        assert tr_id == ("H0ZFCNT0" if kind == "future" else "H0ZOCNT0")
+        assert re.fullmatch(r"\d{6}", underlying) and name
+        assert len(code) == (6 if kind == "future" else 9) and (strike == "") == (kind == "future")
+
+
+def test_write_master_writes_the_kis_master_format(tmp_path):
+    path = tmp_path / "fo_stk_code_mts.mst"
+    result = runner.invoke(app, ["sim", "--write-master", str(path), *START])
+    assert result.exit_code == 0, result.output
+    lines = path.read_bytes().decode("cp949").splitlines()
+    assert len(lines) == 300
+    assert lines[0] == "1|A11612|KR4A116C0003|삼성전자   F 202612 (  10)| |00000.00|1|005930|삼성전자"
+    for line in lines:
+        info, code, standard, name, atm, strike, month, underlying, underlying_name = line.split("|")
+        assert standard.startswith("KR4") and len(standard) == 12
+        assert re.search(r" (F|C|P) 20\d{4} ", name) and name.endswith("(  10)")
+        if info in ("5", "6"):
+            assert atm in ("1", "2", "3") and float(strike) > 0 and len(code) == 9
+        else:
+            assert atm == " " and strike == "00000.00" and len(code) == 6
+
+
+def test_bad_arguments_exit_with_a_usage_error():
+    for args in (["--fault", "explode@1"], ["--fault", "drop"], ["--app-key", "no-secret"],
+                 ["--client-ping", "sometimes"], ["--speed", "0"], ["--start", "yesterday"]):  # fmt: skip
+        result = runner.invoke(app, ["sim", *args])
+        assert result.exit_code == 2, (args, result.output)
+
+
+def test_the_command_serves_prints_its_urls_and_the_demo_pair_and_stops_on_ctrl_c(tmp_path):
+    truth = tmp_path / "truth.jsonl"
+    command = [sys.executable, "-m", "kisfeed", "sim", "--port", "0", "--rest-port", "0", "--speed", "inf",
+               "--always-open", *START, "--ground-truth", str(truth)]  # fmt: skip
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        lines, deadline = [], time.monotonic() + seconds(30)
+        while not any("Serving" in line for line in lines):
+            assert time.monotonic() < deadline and process.poll() is None, lines
+            lines.append(process.stdout.readline())
+        output = "".join(lines)
+        ws_url = re.search(r"ws://127\.0\.0\.1:\d+", output).group(0)
+        approval_url = re.search(r"http://127\.0\.0\.1:\d+/oauth2/Approval", output).group(0)
+        assert "demo-app-key" in output and "demo-app-secret" in output
+
+        async def use() -> list[str]:
+            import urllib.request
+
+            import websockets
+
+            body = json.dumps({"grant_type": "client_credentials", "appkey": "demo-app-key",
+                               "secretkey": "demo-app-secret"}).encode()  # fmt: skip
+            reply = await asyncio.to_thread(
+                lambda: urllib.request.urlopen(urllib.request.Request(approval_url, data=body), timeout=seconds(10)).read()
+            )
+            key = json.loads(reply)["approval_key"]
+            async with websockets.connect(ws_url, ping_interval=None) as ws:
+                await ws.send(request(key, "H0ZFCNT0", "A11612"))
+                frames = []
+                while len(frames) < 5:
+                    message = await recv(ws)
+                    if message[0] == "0":
+                        frames.append(message)
+                return frames
+
+        frames = asyncio.run(use())
+    finally:
+        process.send_signal(signal.SIGINT)
+        try:
+            process.wait(seconds(20))
+        except subprocess.TimeoutExpired:
+            process.kill()
+            raise
+    assert process.returncode == 0
+    assert "stopped" in process.stdout.read()
+    recorded = [json.loads(line) for line in truth.read_text().splitlines()]
+    sent = ["^".join(r["fields"]) for r in recorded if r["tr_id"] == "H0ZFCNT0"]
+    received = "^".join(frame.split("|", 3)[3] for frame in frames)
+    assert "^".join(sent).startswith(received)
