@@ -9,11 +9,11 @@ import msgspec
 
 from kisfeed.protocol import Data, Session
 from kisfeed.schema import KST, Kind, Record, same_values
-from kisfeed.store.journal import JournalWriter
+from kisfeed.store.writer import JournalWriter
 
 from ..samples import frame, texts
 
-F, O = "H0ZFCNT0", "H0ZOCNT0"
+F, O = "H0ZFCNT0", "H0ZOCNT0"  # noqa: E741 - the two TRs, as in the client tests
 DAY = date(2026, 11, 20)
 NS0 = int(datetime(2026, 11, 20, 9, 0, 0, tzinfo=KST).timestamp()) * 1_000_000_000
 PING = '{"header":{"tr_id":"PINGPONG","datetime":"20261120090000"}}'

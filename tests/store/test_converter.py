@@ -16,7 +16,7 @@ from kisfeed.exceptions import StoreError
 from kisfeed.store import Converter, read_table, rebuild, segments, table_records
 from kisfeed.store.converter import DONE_SUFFIX, LOCK_NAME
 from kisfeed.store.dataset import dataset_files
-from kisfeed.store.journal import JournalWriter
+from kisfeed.store.writer import JournalWriter
 
 from ..conftest import seconds
 from .conftest import F, NS0, O, assert_same_records, expected, mixed_frames, write_journal

@@ -14,7 +14,8 @@ from kisfeed.protocol import encode_frame
 from kisfeed.schema import KST, Kind, Sign
 from kisfeed.schema.kinds import parse_value as parse_kind
 from kisfeed.store import read_table, rebuild, table_records
-from kisfeed.store.dataset import _column, dataset_files, schema_for
+from kisfeed.store.columns import _column
+from kisfeed.store.dataset import dataset_files, schema_for
 
 from ..samples import frame
 from .conftest import DAY, F, NS0, O, PING, assert_same_records, expected, futures, mixed_frames, option, write_journal

@@ -11,7 +11,7 @@ from kisfeed.cli.app import app
 from kisfeed.store import read_table, rebuild
 
 from ..samples import frame
-from .conftest import F, NS0, O, futures, mixed_frames, option, write_journal
+from .conftest import F, NS0, O, futures, mixed_frames, write_journal
 
 DAY_NS = 86_400 * 1_000_000_000
 

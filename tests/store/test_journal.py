@@ -11,8 +11,9 @@ import pytest
 import zstandard
 
 from kisfeed.exceptions import StoreError
-from kisfeed.store import journal
-from kisfeed.store.journal import JournalStats, JournalWriter, format_line, parse_line, read_journal, segments
+from kisfeed.store import writer as journal_writer
+from kisfeed.store.journal import JournalStats, format_line, parse_line, read_journal, segments
+from kisfeed.store.writer import JournalWriter
 
 from .conftest import F, NS0, PING, futures, mixed_frames, write_journal
 from ..samples import frame
@@ -127,7 +128,7 @@ def test_a_full_disk_is_a_clear_error_and_keeps_what_was_written(tmp_path, monke
     def full(fd, data):
         raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
 
-    monkeypatch.setattr(journal.os, "write", full)
+    monkeypatch.setattr(journal_writer.os, "write", full)
     writer.append(PING, NS0 + 1, 1)
     with pytest.raises(StoreError, match="disk is full"):
         writer.flush()

@@ -13,12 +13,14 @@ The journal is written first, from the feed's ``on_frame`` hook; the dataset is 
 from __future__ import annotations
 
 from .converter import ConvertReport, Converter, rebuild
-from .dataset import TABLES, Claim, read_table, schema_for, table_records
-from .journal import BadLine, JournalEntry, JournalStats, JournalWriter, Segment, read_journal, segments
+from .columns import table_records
+from .dataset import TABLES, Claim, read_table, schema_for
+from .journal import BadLine, JournalEntry, JournalStats, Segment, read_journal, segments
 from .query import connect as duckdb_connect
 from .query import query
 from .recorder import Recorder, RecorderStats
 from .replay import ReplayStats, data_frames, replay, replay_records
+from .writer import JournalWriter
 
 __all__ = [
     "JournalWriter",

@@ -1,5 +1,50 @@
-"""``python -m kisfeed.store ROOT [--follow]``: the converter the recorder runs as a child process."""
+"""``python -m kisfeed.store ROOT [--follow]``: the converter the recorder runs as a child process.
 
-from .converter import _main
+Without ``--follow`` it is one ``rebuild``; with it, it converts until its standard input closes
+(the recorder closes it to stop it, and a recorder that dies closes it too). It prints its
+``ConvertReport`` as one JSON line at the end.
+"""
 
-raise SystemExit(_main())
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import sys
+import threading
+
+from .converter import Converter
+
+
+def _main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m kisfeed.store")
+    parser.add_argument("root")
+    parser.add_argument("--follow", action="store_true", help="convert until standard input closes")
+    parser.add_argument("--flush-interval", type=float, default=5.0)
+    args = parser.parse_args(argv)
+    converter = Converter(args.root, flush_interval=args.flush_interval)
+    if args.follow:
+        # Ctrl-C reaches the whole process group; the recorder handles it and closes our stdin.
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        # The feed comes first: when the cores are busy, conversion waits (the journal already
+        # holds everything) and catches up when the market is quiet.
+        os.nice(10)
+        closed = threading.Event()
+
+        def watch_stdin() -> None:
+            try:
+                while sys.stdin.buffer.read(1):
+                    pass
+            finally:
+                closed.set()
+
+        threading.Thread(target=watch_stdin, daemon=True).start()
+        report = converter.follow(closed.is_set)
+    else:
+        report = converter.rebuild()
+    print(report.to_json(), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(_main())

@@ -10,20 +10,17 @@ A segment that no writer holds any more (its lock is free) and that is fully con
 compressed (if its writer could not) and marked done with ``<stem>.converted`` beside it, a JSON
 summary; later passes skip it. One converter per data directory at a time: ``.convert.lock``.
 
-``python -m kisfeed.store ROOT --follow`` converts continuously until its standard
-input closes: the recorder runs it as a child process, so conversion never competes with the
-feed for the GIL, and when the recorder dies, the child still finishes what is on disk.
+``python -m kisfeed.store ROOT --follow`` (``__main__.py``) converts continuously until its
+standard input closes: the recorder runs it as a child process, so conversion never competes
+with the feed for the GIL, and when the recorder dies, the child still finishes what is on disk.
 """
 
 from __future__ import annotations
 
-import argparse
 import errno
 import fcntl
 import json
 import os
-import signal
-import sys
 import threading
 import time
 import zlib
@@ -34,17 +31,18 @@ from typing import IO, Callable, Iterator
 
 import pyarrow as pa
 
-from ..exceptions import ParseError, StoreError
+from ..exceptions import ParseError
 from ..protocol import Data, Malformed, Session, decode_frame_lenient
 from ..protocol.frames import _HEAD, _PLAIN_HEADERS
 from ..schema import LAYOUTS
-from .dataset import Claim, DecodeSlow, FrameRows, read_claims, write_file
-from .journal import SEALED_SUFFIX, SUFFIX, BadLine, Segment, iter_lines, parse_line, seal, segments
+from .columns import DecodeSlow, FrameRows
+from .dataset import Claim, read_claims, write_file
+from .lock import LOCK_NAME, ConvertLock
+from .journal import SEALED_SUFFIX, SUFFIX, BadLine, Segment, iter_chunks, parse_line, seal, segments
 
 __all__ = ["Converter", "ConvertReport", "rebuild", "DONE_SUFFIX", "LOCK_NAME"]
 
 DONE_SUFFIX = ".converted"
-LOCK_NAME = ".convert.lock"
 _CHUNK = 8 << 20  # bytes read from a live segment per step
 # Threads that decode and write (Arrow and Parquet release the GIL): two keep two cores busy
 # with the line loop; a file is written only after every table it holds (FIFO), so no deadlock.
@@ -199,21 +197,13 @@ class _SegmentJob:
         if self.file is None:  # sealed: stream it, skipping what was consumed before
             skip = self.line
             with self.segment.open() as stream:
-                rest = b""
-                while True:
-                    data = stream.read(_CHUNK)
-                    if not data:
-                        break
-                    lines = (rest + data).split(b"\n")
-                    rest = lines.pop()
+                for lines in iter_chunks(stream, _CHUNK):
                     if skip:
                         dropped = min(skip, len(lines))
                         del lines[:dropped]
                         skip -= dropped
                     if lines:
                         yield lines
-                if rest and not skip:
-                    yield [rest]
             return
         f = self.file
         while True:
@@ -420,43 +410,6 @@ def _done(segment: Segment) -> bool:
     return (segment.path.parent / (segment.name.split("/", 1)[1] + DONE_SUFFIX)).exists()
 
 
-class _Lock:
-    """``<root>/.convert.lock``: one converter per data directory (flock; freed if it dies)."""
-
-    def __init__(self, root: Path, wait: float) -> None:
-        self.path = root / LOCK_NAME
-        self.wait = wait
-        self.fd: int | None = None
-
-    def __enter__(self) -> _Lock:
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
-        except OSError as exc:
-            raise StoreError(f"cannot use the data directory {self.path.parent}: {exc.strerror or exc}") from exc
-        deadline = time.monotonic() + self.wait
-        while True:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except OSError:
-                if time.monotonic() >= deadline:
-                    holder = os.pread(fd, 32, 0).decode(errors="replace").strip() or "?"
-                    os.close(fd)
-                    raise StoreError(f"another process (pid {holder}) is converting {self.path.parent}; "
-                                     f"waited {self.wait:g} s") from None
-                time.sleep(0.05)
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, str(os.getpid()).encode(), 0)
-        self.fd = fd
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        if self.fd is not None:
-            os.close(self.fd)
-            self.fd = None
-
-
 class Converter:
     """Converts a data directory's journal into its Parquet dataset.
 
@@ -484,7 +437,7 @@ class Converter:
     def rebuild(self) -> ConvertReport:
         """One pass: convert every journal line no finalized file covers; seal and mark done
         every segment no writer holds."""
-        with _Lock(self.root, self.lock_wait), ThreadPoolExecutor(_WORKERS, "kisfeed-convert") as pool:
+        with ConvertLock(self.root, self.lock_wait), ThreadPoolExecutor(_WORKERS, "kisfeed-convert") as pool:
             self._cleanup()
             for seg in self._pending_segments():
                 job = _SegmentJob(self.root, seg, self.report, self.max_rows, pool)
@@ -503,7 +456,7 @@ class Converter:
 
     def follow(self, stop: Callable[[], bool]) -> ConvertReport:
         """Convert continuously until ``stop()`` is true; then convert what is left and return."""
-        with _Lock(self.root, self.lock_wait), ThreadPoolExecutor(_WORKERS, "kisfeed-convert") as pool:
+        with ConvertLock(self.root, self.lock_wait), ThreadPoolExecutor(_WORKERS, "kisfeed-convert") as pool:
             self._cleanup()
             jobs: dict[str, _SegmentJob] = {}
             while True:
@@ -533,33 +486,3 @@ def rebuild(root: str | Path, **settings: float) -> ConvertReport:
     """Convert every journal line of ``root`` that the Parquet dataset lacks (after a crash, or
     to re-derive deleted files). Returns what it did; bad lines are listed, never fatal."""
     return Converter(root, **settings).rebuild()  # type: ignore[arg-type]
-
-
-def _main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m kisfeed.store")
-    parser.add_argument("root")
-    parser.add_argument("--follow", action="store_true", help="convert until standard input closes")
-    parser.add_argument("--flush-interval", type=float, default=5.0)
-    args = parser.parse_args(argv)
-    converter = Converter(args.root, flush_interval=args.flush_interval)
-    if args.follow:
-        # Ctrl-C reaches the whole process group; the recorder handles it and closes our stdin.
-        signal.signal(signal.SIGINT, signal.SIG_IGN)
-        # The feed comes first: when the cores are busy, conversion waits (the journal already
-        # holds everything) and catches up when the market is quiet.
-        os.nice(10)
-        closed = threading.Event()
-
-        def watch_stdin() -> None:
-            try:
-                while sys.stdin.buffer.read(1):
-                    pass
-            finally:
-                closed.set()
-
-        threading.Thread(target=watch_stdin, daemon=True).start()
-        report = converter.follow(closed.is_set)
-    else:
-        report = converter.rebuild()
-    print(report.to_json(), flush=True)
-    return 0

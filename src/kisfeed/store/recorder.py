@@ -30,7 +30,7 @@ from typing import Literal
 
 from ..exceptions import StoreError
 from .converter import Converter, ConvertReport
-from .journal import JournalWriter
+from .writer import JournalWriter
 
 __all__ = ["Recorder", "RecorderStats"]
 
