@@ -73,6 +73,10 @@ def sim(
     batch_window: Annotated[float, typer.Option(help="Sim seconds of trades packed into one frame.")] = 0.0,
     stale_session: Annotated[float, typer.Option(help="Seconds an app key stays in use after an abrupt drop.")] = 0.0,
     fault: Annotated[Optional[list[str]], typer.Option("--fault", help=_FAULT_HELP)] = None,
+    replay: Annotated[
+        Optional[list[Path]],
+        typer.Option(help="Serve the data frames of these kisfeed journals instead of the market. Repeatable."),
+    ] = None,
     ground_truth: Annotated[
         Optional[Path], typer.Option(help="Append every record sent as JSON lines (session, tr_id, fields).")
     ] = None,
@@ -86,6 +90,18 @@ def sim(
     Prints the WebSocket URL, the approval URL and the app key in use, then serves until Ctrl-C.
     """
     keys = _app_keys(app_key or [])
+    source = None
+    if replay:
+        from ..store.replay import data_frames
+
+        for path in replay:
+            if not path.exists():
+                raise _fail(f"--replay: no such journal {path}")
+        paths = list(replay)
+
+        def source():  # type: ignore[no-redef]
+            return ((ns, text) for ns, _session, text in data_frames(*paths))
+
     try:
         faults: tuple[ScheduledFault, ...] = tuple(parse_fault(text) for text in fault or [])
     except ValueError as exc:
@@ -96,12 +112,17 @@ def sim(
             seed=seed, start=_start(start), speed=speed, always_open=always_open,
             ping_interval=ping_interval, pong_timeout=pong_timeout, client_ping=client_ping,  # type: ignore[arg-type]
             max_registrations=max_registrations, batch_window=batch_window,
-            stale_session_seconds=stale_session, faults=faults,
+            stale_session_seconds=stale_session, faults=faults, replay=source,
         )  # fmt: skip
     except ValueError as exc:
         raise _fail(str(exc)) from None
     if list_instruments:
-        for i in Simulator(config).instruments:
+        listing = Simulator(config)
+        if listing.tape is not None:  # a replay serves the codes on its tape
+            for tr_id, code in sorted(listing.served, key=lambda pair: (pair[0], pair[1])):
+                print(f"{code}\t{tr_id}")
+            return
+        for i in listing.instruments:
             strike = "" if i.strike is None else str(i.strike)
             print(f"{i.code}\t{i.tr_id}\t{i.underlying_code}\t{i.underlying_name}\t{i.kind}\t{i.expiry}\t{strike}")
         return
@@ -148,10 +169,14 @@ async def _serve(simulator: Simulator, *, demo: bool) -> None:
         else:  # the user's own credentials: never print a secret
             console.print(f"  App keys    {', '.join(config.app_keys)}   (secrets not shown)")
         pace = "as fast as clients read" if math.isinf(config.speed) else f"{config.speed:g}x real time"
-        hours = "always open" if config.always_open else "KRX hours 09:00-15:45 KST, weekdays"
-        opens = datetime.fromtimestamp(simulator.market.now, KST)
-        console.print(f"  Market      seed {config.seed}, {pace}, {hours}; trading from {opens:%Y-%m-%d %H:%M} KST")
-        console.print(f"  Instruments {len(simulator.instruments)} (kisfeed sim --list-instruments)")
+        if simulator.tape is not None:
+            began = datetime.fromtimestamp(simulator.start_time.timestamp(), KST)
+            console.print(f"  Replay      {len(simulator.served)} codes, {pace}, recorded from {began:%Y-%m-%d %H:%M:%S} KST")
+        else:
+            hours = "always open" if config.always_open else "KRX hours 09:00-15:45 KST, weekdays"
+            opens = datetime.fromtimestamp(simulator.market.now, KST)
+            console.print(f"  Market      seed {config.seed}, {pace}, {hours}; trading from {opens:%Y-%m-%d %H:%M} KST")
+            console.print(f"  Instruments {len(simulator.instruments)} (kisfeed sim --list-instruments)")
         for scheduled in config.faults:
             console.print(f"  Fault       {scheduled.name} at {scheduled.at:g} s")
         console.print("Serving; Ctrl-C to stop.")

@@ -20,7 +20,8 @@ cannot share the client's mistakes.
 Modules: ``config`` (settings), ``instruments`` (universe, codes, master file), ``pricing``
 (Black-Scholes), ``contracts`` (a contract's day and its wire fields), ``market`` (the trade
 stream), ``requests`` (client messages and replies), ``server`` (sessions, PINGPONG),
-``approval`` (``POST /oauth2/Approval``), ``faults`` and ``simulator``.
+``approval`` (``POST /oauth2/Approval``), ``faults``, ``tape`` (replaying recorded frames)
+and ``simulator``.
 """
 
 from .config import DEMO_APP_KEY, DEMO_APP_SECRET, SimConfig
@@ -29,6 +30,7 @@ from .instruments import UNDERLYINGS, Instrument, Underlying, build_universe, ma
 from .market import Market, MarketEvent
 from .server import SimSession
 from .simulator import Simulator
+from .tape import FrameSource, Tape, TapeEvent
 
 __all__ = [
     "Simulator",
@@ -49,4 +51,7 @@ __all__ = [
     "write_master",
     "Market",
     "MarketEvent",
+    "Tape",
+    "TapeEvent",
+    "FrameSource",
 ]

@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import Callable, Literal, Mapping
 
 from .faults import ScheduledFault
+from .tape import FrameSource
 
 __all__ = ["SimConfig", "DEMO_APP_KEY", "DEMO_APP_SECRET", "RecordHook"]
 
@@ -106,6 +107,10 @@ class SimConfig:
     """Called with (session id, tr_id, fields) for every record sent (``--ground-truth PATH``)."""
     faults: tuple[ScheduledFault, ...] = ()
     """Faults to inject at fixed times after start (see ``kisfeed.sim.faults.parse_fault``)."""
+    replay: FrameSource | None = None
+    """Serve recorded data frames instead of the market: a callable returning
+    ``(received_ns, frame_text)`` pairs in order (``kisfeed sim --replay JOURNAL``). The codes on
+    the tape are the ones served; the sim clock starts at the first frame."""
 
     def __post_init__(self) -> None:
         if not self.app_keys:
@@ -121,6 +126,8 @@ class SimConfig:
         for name in ("ping_interval", "pong_timeout", "batch_window", "stale_session_seconds"):
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} must not be negative")
+        if not self.activity > 0:
+            raise ValueError("activity must be > 0")
         if self.ping_interval == 0:
             raise ValueError("ping_interval must be > 0")
 

@@ -54,6 +54,18 @@ class MarketEvent:
     instrument: Instrument
     records: list[str]  # each record's fields joined with ``^``; empty unless the code is watched
 
+    @property
+    def tr_id(self) -> str:
+        return self.instrument.tr_id
+
+    @property
+    def code(self) -> str:
+        return self.instrument.code
+
+    @property
+    def width(self) -> int:
+        return 0  # every market record has its layout's width: one batch per TR
+
 
 class _Spot:
     """One underlying's log-price walk."""

@@ -89,7 +89,8 @@ class SimSession:
         self._wake = asyncio.Event()
         self.room = asyncio.Event()  # set while the send queue is below its limit
         self.room.set()
-        self._pending: dict[str, tuple[float, list[str]]] = {}  # tr_id -> (first time, record texts)
+        # (tr_id, width) -> (sim time of the first record, record texts) of the open batches
+        self._pending: dict[tuple[str, int], tuple[float, list[str]]] = {}
         self.stalled_until = 0.0
         self._unanswered_since: float | None = None  # loop time of the oldest unanswered PINGPONG
         self._next_ping = self.loop.time() + self.config.ping_interval
@@ -139,36 +140,39 @@ class SimSession:
         else:
             self.enqueue(text)
 
-    def push(self, tr_id: str, record: str, t: float) -> None:
-        """One record (``^``-joined fields) of a subscribed code at sim time ``t``."""
+    def push(self, tr_id: str, record: str, t: float, width: int = 0) -> None:
+        """One record (``^``-joined fields) of a subscribed code at sim time ``t``. Records are
+        packed per TR, and per ``width`` when a replayed tape mixes record widths (KIS appends
+        fields, ref 2.5): one frame's records must all have one width to be split again."""
         if self.closed or self.loop.time() < self.stalled_until:
             return
-        pending = self._pending.get(tr_id)
+        key = (tr_id, width)
+        pending = self._pending.get(key)
         if pending is not None:
             start, records = pending
             if t - start > self.config.batch_window or len(records) >= self.config.max_records_per_frame:
-                self.flush(tr_id)
+                self.flush(key)
             else:
                 records.append(record)
                 return
-        self._pending[tr_id] = (t, [record])
+        self._pending[key] = (t, [record])
         self.sim._batching.add(self)
 
     def flush_due(self, t: float) -> bool:
         """Send the batches that a record at sim time ``t`` could no longer join; True if some
         batch is still open."""
         window = self.config.batch_window
-        for tr_id, (start, _) in list(self._pending.items()):
+        for key, (start, _) in list(self._pending.items()):
             if t - start > window:
-                self.flush(tr_id)
+                self.flush(key)
         return bool(self._pending)
 
-    def flush(self, tr_id: str | None = None) -> None:
-        for tr in [tr_id] if tr_id is not None else list(self._pending):
-            pending = self._pending.pop(tr, None)
+    def flush(self, key: tuple[str, int] | None = None) -> None:
+        for batch in [key] if key is not None else list(self._pending):
+            pending = self._pending.pop(batch, None)
             if pending is None:
                 continue
-            records = pending[1]
+            tr, records = batch[0], pending[1]
             # Each record is already ^-joined; as one-element field lists, encode_frame joins
             # them with ^ and counts them, which is exactly the frame of their fields.
             self._out.append(_Out(encode_frame(tr, [[text] for text in records]), tr, records))
@@ -293,7 +297,7 @@ class SimSession:
         if tr_id not in LAYOUTS:
             self.answer(reply("OPSP8991", tr_id, tr_key))
             return
-        if sim.instrument_of(tr_id, tr_key) is None:
+        if not sim.serves(tr_id, tr_key):
             self.answer(reply("OPSP8992", tr_id, tr_key))
             return
         registration = (tr_id, tr_key)

@@ -29,6 +29,7 @@ from .faults import Applied, Faults, ScheduledFault
 from .instruments import Instrument, build_universe
 from .market import Market
 from .server import FeedServer, SimSession
+from .tape import Tape
 
 __all__ = ["Simulator"]
 
@@ -44,12 +45,19 @@ class Simulator:
 
     def __init__(self, config: SimConfig | None = None) -> None:
         self.config = config = config or SimConfig()
-        start = config.start or datetime.now(KST)
+        #: The recorded frames served instead of the market, when ``config.replay`` is set.
+        self.tape = Tape(config.replay) if config.replay is not None else None
+        if self.tape is not None and self.tape.start is not None:
+            start = datetime.fromtimestamp(self.tape.start, KST)
+        else:
+            start = config.start or datetime.now(KST)
         if start.tzinfo is None:
             start = start.replace(tzinfo=KST)
         self.start_time = start
-        self.instruments: list[Instrument] = build_universe(start)
-        self._by_key = {(i.tr_id, i.code): i for i in self.instruments}
+        universe = build_universe(start)
+        #: What is served: the market's universe, or the instruments of it that a tape holds.
+        self.instruments: list[Instrument] = universe
+        self._by_key = {(i.tr_id, i.code): i for i in universe}
         self.market = Market(
             self.instruments,
             seed=config.seed,
@@ -63,6 +71,11 @@ class Simulator:
             dynamic_limit_band=config.dynamic_limit_band,
             dynamic_limit_flags=config.dynamic_limit_flags,
         )
+        self._source: Market | Tape = self.market if self.tape is None else self.tape
+        #: The (tr_id, code) pairs a subscription may name; anything else is OPSP8992.
+        self.served: set[tuple[str, str]] = set(self._by_key) if self.tape is None else set(self.tape.codes)
+        if self.tape is not None:
+            self.instruments = [i for i in universe if (i.tr_id, i.code) in self.served]
         self.keys = ApprovalKeys(config.app_keys, config.approval_key_ttl)
         self.faults = Faults(self)
         #: Ground truth: session id -> [(tr_id, field texts)] of every record sent, in order.
@@ -168,10 +181,14 @@ class Simulator:
     def instrument_of(self, tr_id: str, code: str) -> Instrument | None:
         return self._by_key.get((tr_id, code))
 
+    def serves(self, tr_id: str, code: str) -> bool:
+        """Whether a subscription to ``code`` under ``tr_id`` names something served."""
+        return (tr_id, code) in self.served
+
     def clock(self) -> float:
         """Sim time now (POSIX seconds): wall-clock driven at finite speed, the market's at ∞."""
         if math.isinf(self.config.speed) or not self._running:
-            return self.market.now
+            return self._source.now
         loop = asyncio.get_running_loop()
         return self.start_time.timestamp() + (loop.time() - self._wall0) * self.config.speed
 
@@ -242,7 +259,7 @@ class Simulator:
 
     def _subscribe(self, session: SimSession, registration: tuple[str, str]) -> None:
         self._subscribers.setdefault(registration, set()).add(session)
-        self.market.watched.add(registration[1])
+        self._source.watched.add(registration[1])
         self._subscribed.set()
 
     def _unsubscribe(self, session: SimSession, registration: tuple[str, str]) -> None:
@@ -251,7 +268,7 @@ class Simulator:
             holders.discard(session)
             if not holders:
                 del self._subscribers[registration]
-                self.market.watched.discard(registration[1])
+                self._source.watched.discard(registration[1])
         if not self._subscribers:
             self._subscribed.clear()
 
@@ -280,7 +297,7 @@ class Simulator:
         self._batching.clear()
 
     async def _run_market(self) -> None:
-        market, config = self.market, self.config
+        market, config = self._source, self.config
         infinite = math.isinf(config.speed)
         loop = asyncio.get_running_loop()
         start = self.start_time.timestamp()
@@ -290,7 +307,7 @@ class Simulator:
                 self._flush_all()
                 await self._subscribed.wait()
             event = market.next_event()
-            if event is None:  # every contract expired: nothing will ever trade again
+            if event is None:  # every contract expired (or the tape ended): nothing more to send
                 self._flush_all()
                 await asyncio.Event().wait()
                 return
@@ -299,16 +316,16 @@ class Simulator:
                 wait = (event.time - start) / config.speed - (loop.time() - self._wall0)
                 if wait > 0:
                     await asyncio.sleep(wait)
-            holders = self._subscribers.get((event.instrument.tr_id, event.instrument.code))
+            holders = self._subscribers.get((event.tr_id, event.code))
             if not holders or not event.records:
                 events += 1
                 if infinite and events % _YIELD_EVERY == 0:
                     await asyncio.sleep(0)  # stay responsive while trading unwatched codes
                 continue
-            tr_id = event.instrument.tr_id
+            tr_id, width = event.tr_id, event.width
             for session in list(holders):
                 for record in event.records:
-                    session.push(tr_id, record, event.time)
+                    session.push(tr_id, record, event.time, width)
                 if not session.room.is_set():  # back-pressure: wait for this reader
                     self._flush_all()
                     await session.room.wait()
