@@ -51,6 +51,7 @@ async def blast(journal: str) -> None:
     import json
 
     from websockets.asyncio.server import serve as ws_serve
+    from websockets.exceptions import ConnectionClosed
 
     from kisfeed.store.replay import data_frames
 
@@ -68,15 +69,18 @@ async def blast(journal: str) -> None:
         sender = asyncio.create_task(send_frames())
         acked = 0
         try:
-            async for message in ws:
+            async for message in ws:  # ends with the client's close (it may reset the socket)
                 body = json.loads(message)["body"]["input"]
                 await ws.send(json.dumps({"header": {"tr_id": body["tr_id"], "tr_key": body["tr_key"], "encrypt": "N"},
                                           "body": {"rt_cd": "0", "msg_cd": "OPSP0000", "msg1": "SUBSCRIBE SUCCESS"}}))
                 acked += 1
                 if acked == SUBSCRIPTIONS:  # start once every reply is out, as a real market would
                     started.set()
+        except ConnectionClosed:
+            pass
         finally:
             sender.cancel()
+            await asyncio.gather(sender, return_exceptions=True)
 
     async with ws_serve(handler, "127.0.0.1", 0, ping_interval=None, max_size=None, compression=None) as server:
         port = next(iter(server.sockets)).getsockname()[1]
@@ -98,6 +102,15 @@ async def run_feed(ws_url: str, rest_url: str, records: int, warmup: int, root: 
     instruments = Simulator(SimConfig(always_open=True)).instruments  # the same universe, for codes
     futures = [i.code for i in instruments if i.tr_id == "H0ZFCNT0"]
     options = [i.code for i in instruments if i.tr_id == "H0ZOCNT0"][: SUBSCRIPTIONS - len(futures)]
+    loop = asyncio.get_running_loop()
+
+    def quiet(loop: asyncio.AbstractEventLoop, context: dict) -> None:
+        # Closing a feed fails its pending reply futures with FeedError("the feed was closed");
+        # nobody awaits them then, and asyncio would print each one.
+        if not isinstance(context.get("exception"), kisfeed.FeedError):
+            loop.default_exception_handler(context)
+
+    loop.set_exception_handler(quiet)
     recorder = Recorder(root) if root is not None else None
     if recorder is not None:
         await recorder.start()

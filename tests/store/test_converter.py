@@ -158,3 +158,28 @@ def test_rows_are_in_journal_order_with_unique_positions(tmp_path):
     assert lines == sorted(lines)
     multi = table.filter(pc.equal(table.column("frame_index"), 1))
     assert multi.num_rows > 0  # the two-record frames
+
+
+def test_a_converter_never_seals_a_segment_its_writer_is_opening(tmp_path):
+    # A converter polling as fast as it can, while writers open, write and close segments one
+    # after another: a segment seen between its creation and its lock would be sealed under
+    # its writer (the writer then fails to seal it, or writes into a removed file).
+    converter = Converter(tmp_path, flush_interval=0.0, poll_interval=0.0)
+    stop = threading.Event()
+    thread = threading.Thread(target=lambda: converter.follow(stop.is_set))
+    (tmp_path / "journal").mkdir()
+    thread.start()
+    written = []
+    try:
+        for run in range(30):
+            frames = mixed_frames(5)
+            with JournalWriter(tmp_path, fsync_window=0.01) as writer:
+                for i, text in enumerate(frames):
+                    ns = NS0 + run * 10**9 + i
+                    writer.append(text, ns, 1)
+                    written.append((text, ns, 1))
+    finally:
+        stop.set()
+        thread.join(seconds(30))
+    assert len(segments(tmp_path)) == 30 and all(s.sealed for s in segments(tmp_path))
+    assert_complete(tmp_path, written)

@@ -29,7 +29,7 @@ from .common import EXIT_FAILURE, ConfigOption, DataOption, config_from, console
 
 __all__ = ["record", "rebuild", "query", "replay", "export", "tr_for_code"]
 
-F, O = "H0ZFCNT0", "H0ZOCNT0"
+F, O = "H0ZFCNT0", "H0ZOCNT0"  # noqa: E741 - the two TRs, as in the client tests
 
 
 def tr_for_code(code: str, tr: str | None = None) -> str:

@@ -149,28 +149,28 @@ class _SegmentJob:
         self.line = 0  # lines consumed
         self.offset = 0  # bytes consumed (plain file)
         self.file: IO[bytes] | None = None
+        self.owned = False  # this job holds the segment's lock: its writer is gone
 
     # --- reading ---
 
     def live(self) -> bool:
-        """True while a writer holds the segment (its flock); a sealed segment never is."""
-        if self.segment.sealed and self.file is None:
+        """True while a writer holds the segment. Once it does not, the job takes the lock
+        itself (until it is done), so that no writer reopens the segment while it is sealed."""
+        if self.owned or (self.segment.sealed and self.file is None):
             return False
         try:
             f = self.file or open(self.segment.path, "rb")
         except FileNotFoundError:
             return False
         try:
-            fcntl.flock(f.fileno(), fcntl.LOCK_SH | fcntl.LOCK_NB)
+            fcntl.flock(f.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError as exc:
             if f is not self.file:
                 f.close()
             if exc.errno in (errno.EWOULDBLOCK, errno.EAGAIN):
                 return True
             raise
-        fcntl.flock(f.fileno(), fcntl.LOCK_UN)
-        if self.file is None:
-            self.file = f
+        self.file, self.owned = f, True
         return False
 
     def read(self, final: bool) -> bool:
@@ -385,9 +385,7 @@ class _SegmentJob:
         """The writer is gone and every line is read: seal the segment and mark it done."""
         self.flush()
         self.wait()
-        if self.file is not None:
-            self.file.close()
-            self.file = None
+        # still holding the segment's lock (see live): no writer can reopen it meanwhile
         if not self.segment.sealed and self.segment.path.exists():
             self.segment = seal(self.segment)
             self.report.sealed += 1
@@ -396,6 +394,9 @@ class _SegmentJob:
         partial = marker.with_name("." + marker.name + ".tmp")
         partial.write_text(json.dumps(summary))
         os.replace(partial, marker)
+        if self.file is not None:
+            self.file.close()
+            self.file = None
 
     def close(self) -> None:
         try:

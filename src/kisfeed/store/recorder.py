@@ -45,6 +45,7 @@ class RecorderStats:
     segment: str | None  # the segment being written
     recovered: int  # records a previous run left unconverted, restored on start
     converted: int  # records this run's converter wrote to the dataset (known once stopped)
+    lost: int  # frames offered while the journal could not take them (failed, or not running)
 
 
 class Recorder:
@@ -72,6 +73,7 @@ class Recorder:
         self._stop = threading.Event()
         self._thread_report: ConvertReport | None = None
         self._thread_error: BaseException | None = None
+        self.lost = 0  # frames offered while the journal could not take them
 
     @property
     def error(self) -> StoreError | None:
@@ -81,9 +83,12 @@ class Recorder:
         """The feed's ``on_frame`` hook: queue the frame for the journal (a deque append).
 
         A journal that failed (disk full) does not raise into the feed's connection task; the
-        failure is on ``error`` and ``stop`` raises it."""
-        if self.journal.error is None:
+        failure is on ``error`` and ``stop`` raises it. Frames that arrive when the recorder is
+        not running are counted in ``lost`` (a feed that outlives its recorder)."""
+        try:
             self.journal.append(text, received_ns, session_id)
+        except StoreError:
+            self.lost += 1
 
     # --- lifecycle ---
 
@@ -157,4 +162,5 @@ class Recorder:
             segment=segment.name if segment else None,
             recovered=self.recovered.total,
             converted=self.converted.total,
+            lost=self.lost,
         )

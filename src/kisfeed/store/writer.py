@@ -29,7 +29,8 @@ __all__ = ["JournalWriter"]
 
 
 class _OpenSegment:
-    """The segment file the writer thread appends to, locked so that no converter seals it."""
+    """The segment file the writer thread appends to, locked (flock) for as long as it is open,
+    so that no converter takes it for a dead run's segment and seals it under the writer."""
 
     def __init__(self, journal_dir: Path, day: date, first_ns: int, name: str | None) -> None:
         folder = journal_dir / day.isoformat()
@@ -37,33 +38,65 @@ class _OpenSegment:
         if name is None:
             clock = datetime.fromtimestamp(first_ns // 1_000_000_000, KST)
             name = f"{clock:%H%M%S}.{first_ns % 1_000_000_000:09d}-{os.getpid()}"
-        n = 1
-        stem = name
-        while (folder / (stem + SEALED_SUFFIX)).exists():  # sealed: never reopened, never overwritten
-            n += 1
-            stem = f"{name}-{n}"
-        self.path = folder / (stem + SUFFIX)
-        self.segment = Segment(f"{day.isoformat()}/{stem}", self.path)
         self.day = day
         self.bounds = _day_bounds(day)
-        existed = self.path.exists()
-        self.fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
-        try:
-            fcntl.flock(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            os.close(self.fd)
-            raise StoreError(f"journal segment {self.path} is being written by another process") from None
-        size = os.fstat(self.fd).st_size
-        if size and not _ends_with_newline(self.path, size):
-            # A crash cut the last line short: end it so that it stays one (bad) line and the
-            # next frame starts a line of its own instead of being swallowed by it.
-            os.write(self.fd, b"\n")
-        if not existed:
-            _fsync_dir(folder)
         self.lines = 0
+        for n in range(1, 1000):
+            stem = name if n == 1 else f"{name}-{n}"
+            if (folder / (stem + SEALED_SUFFIX)).exists():  # sealed: never reopened, never overwritten
+                continue
+            path = folder / (stem + SUFFIX)
+            fd = _reopen(path) if path.exists() else _create(path)
+            if fd is not None:
+                break
+        else:
+            raise StoreError(f"no free journal segment name for {name} in {folder}")
+        self.fd, self.path = fd, path
+        self.segment = Segment(f"{day.isoformat()}/{stem}", path)
 
     def close(self) -> None:
         os.close(self.fd)  # releases the lock
+
+
+def _create(path: Path) -> int | None:
+    """A new segment, locked before anyone can see it: created under a hidden name, locked, then
+    linked to its name (which fails if the name was taken meanwhile)."""
+    hidden = path.with_name("." + path.name + ".tmp")
+    try:
+        fd = os.open(hidden, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_APPEND, 0o644)
+    except FileExistsError:  # another writer is creating it (or crashed doing so): another name
+        return None
+    fcntl.flock(fd, fcntl.LOCK_EX)
+    try:
+        os.link(hidden, path)
+    except FileExistsError:
+        os.close(fd)
+        return None
+    finally:
+        hidden.unlink()
+    _fsync_dir(path.parent)
+    return fd
+
+
+def _reopen(path: Path) -> int | None:
+    """An existing segment of a crashed run, if nobody (a converter sealing it) holds it."""
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_APPEND)
+    except FileNotFoundError:
+        return None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        if os.stat(path).st_ino != os.fstat(fd).st_ino:  # sealed and removed meanwhile
+            raise FileNotFoundError
+    except OSError:
+        os.close(fd)
+        return None
+    size = os.fstat(fd).st_size
+    if size and not _ends_with_newline(path, size):
+        # A crash cut the last line short: end it so that it stays one (bad) line and the next
+        # frame starts a line of its own instead of being swallowed by it.
+        os.write(fd, b"\n")
+    return fd
 
 
 def _ends_with_newline(path: Path, size: int) -> bool:
@@ -148,6 +181,8 @@ class JournalWriter:
         """Queue one received frame (the ``on_frame`` hook). Never blocks on the disk."""
         if self.error is not None:
             raise self.error
+        if self._thread is None:
+            raise StoreError("the journal is not open: a frame given to it now would be lost")
         self._queue.append((text, received_ns, session))
         self.frames += 1
 
