@@ -41,6 +41,8 @@ __all__ = ["Market", "MarketEvent"]
 TRADING_SECONDS_PER_YEAR = 252 * 23_400  # variance clock: 252 days of 6.5 stock-trading hours
 YEAR_SECONDS = 365.0 * 86_400  # time to expiry, calendar basis
 MARKET_CORRELATION = 0.5
+_OWN = math.sqrt(1 - MARKET_CORRELATION**2)  # weight of an underlying's own shocks
+_PER_SECOND = 1 / math.sqrt(TRADING_SECONDS_PER_YEAR)  # annual volatility -> per trading second
 SWEEP_PROBABILITY = 0.12
 LIMIT_BAND = 0.30  # final stage of the SSF daily limits (ref 6)
 OPEN, CLOSE, SPOT_CLOSE = time(9, 0), time(15, 45), time(15, 30)
@@ -142,6 +144,8 @@ class Market:
         self.vol_scale = 100.0 if volatility_unit == "percent" else 1.0
         self.greek_decimals = greek_decimals
         self.option_ticks = tuple(option_ticks)
+        self._tick_bounds = [below for below, _ in self.option_ticks[:-1]]
+        self._tick_values = [tick for _, tick in self.option_ticks]
         self._option_grid = _Grid(self._option_tick)
         self.dynamic_band = dynamic_limit_band
         self.dynamic_flags = dynamic_limit_flags
@@ -152,6 +156,8 @@ class Market:
         self.spots: dict[str, _Spot] = {}
         for inst in self.instruments:
             self.spots.setdefault(inst.underlying.code, _Spot(inst.underlying))
+        # Last-trade instants as POSIX seconds, looked up on every trade.
+        self._ends = {inst.code: inst.last_trade.timestamp() for inst in self.instruments}
         self.contracts = [self._listing(inst, start.timestamp()) for inst in self.instruments]
         self.by_code = {c.code: c for c in self.contracts}
         # Each underlying's futures, for the near/far-month fields (NMSC/FMSC_FCTN_STPL_PRC).
@@ -214,7 +220,7 @@ class Market:
         self._cutoff = math.inf  # the next last-trade instant among active contracts
         for c in self.contracts:
             inst = c.instrument
-            end = inst.last_trade.timestamp()
+            end = self._ends[inst.code]
             if end <= t:
                 continue
             self._cutoff = min(self._cutoff, end)
@@ -240,36 +246,32 @@ class Market:
         if t > self._factor_time:  # the common factor is a Brownian motion sampled at event times
             self._factor += math.sqrt(t - self._factor_time) * self.rng.gauss(0.0, 1.0)
             self._factor_time = t
-        sigma = spot.vol / math.sqrt(TRADING_SECONDS_PER_YEAR)
+        sigma = spot.vol * _PER_SECOND
         common = self._factor - spot.factor
         own = math.sqrt(dt) * self.rng.gauss(0.0, 1.0)
-        rho = MARKET_CORRELATION
-        spot.log_price += sigma * (rho * common + math.sqrt(1 - rho * rho) * own) - 0.5 * sigma * sigma * dt
+        spot.log_price += sigma * (MARKET_CORRELATION * common + _OWN * own) - 0.5 * sigma * sigma * dt
         level = math.exp(spot.log_price)
         spot.price = _round_to(level, stock_tick(level))
         spot.updated, spot.factor = t, self._factor
 
     def _years_left(self, inst: Instrument, t: float) -> float:
-        return max(inst.last_trade.timestamp() - t, 0.0) / YEAR_SECONDS
+        return max(self._ends[inst.code] - t, 0.0) / YEAR_SECONDS
 
     def _forward(self, inst: Instrument, spot: int, t: float) -> float:
         return spot * math.exp((self.rate - inst.underlying.dividend_yield) * self._years_left(inst, t))
 
     def _option_tick(self, premium: float) -> int:
-        for below, tick in self.option_ticks:
-            if premium < below:
-                return tick
-        return self.option_ticks[-1][1]
+        return self._tick_values[bisect.bisect_right(self._tick_bounds, premium)]
 
     def _listing(self, inst: Instrument, t: float) -> Contract:
         """Previous-day values of a contract at the start: its fair value as the close."""
         u = inst.underlying
         if inst.strike is None:
-            fair = u.price * math.exp((self.rate - u.dividend_yield) * max(inst.last_trade.timestamp() - t, 0) / YEAR_SECONDS)
+            fair = u.price * math.exp((self.rate - u.dividend_yield) * self._years_left(inst, t))
             close = _round_to(fair, futures_tick(fair))
             rate = u.liquidity * (1.0 if inst.month == 1 else 0.1)
         else:
-            years = max(inst.last_trade.timestamp() - t, 0) / YEAR_SECONDS
+            years = self._years_left(inst, t)
             g = black_scholes(u.price, inst.strike, years, self.rate, u.dividend_yield, u.volatility, inst.kind == "call")
             tick = self._option_tick(g.price)
             close = max(tick, _round_to(g.price, tick))
@@ -284,7 +286,7 @@ class Market:
         rng = self.rng
         while True:
             if not self._active:
-                if all(c.instrument.last_trade.timestamp() <= self.now for c in self.contracts):
+                if all(end <= self.now for end in self._ends.values()):
                     return None
                 self._next_session()
                 continue
@@ -396,7 +398,8 @@ class Market:
 
     def _oi_change(self, qty: int) -> int:
         # Each print opens or closes positions; opening slightly more often (OI builds up).
-        return self.rng.randint(-qty, qty) + (1 if self.rng.random() < 0.1 else 0)
+        r = self.rng.random
+        return int(r() * (2 * qty + 1)) - qty + (1 if r() < 0.1 else 0)
 
     def _quote(self, grid: _Grid, price: int, side: int, last: bool) -> Quote:
         rng = self.rng

@@ -18,6 +18,7 @@ from typing import Callable, Iterable, Iterator
 
 from ..exceptions import FrameError
 from ..protocol.frames import split_frame
+from ..schema.layouts import LAYOUTS
 
 __all__ = ["Tape", "TapeEvent", "FrameSource"]
 
@@ -56,6 +57,13 @@ class Tape:
 
     def _records(self, count_skips: bool) -> Iterator[tuple[float, str, str, str, int]]:
         for received_ns, text in self._source():
+            time = received_ns / 1e9
+            head = text[:15]
+            if head[:2] == "0|" and head[10:15] == "|001|" and head[2:10] in LAYOUTS:
+                # One plain record (the common frame): its payload is the record, verbatim.
+                record = text[15:]
+                yield time, head[2:10], record.split("^", 1)[0], record, record.count("^") + 1
+                continue
             try:
                 tr_id, count, fields = split_frame(text)
             except FrameError as exc:
@@ -64,7 +72,6 @@ class Tape:
                     log.warning("replay: skipped a frame that does not split: %s", exc.reason)
                 continue
             width = len(fields) // count
-            time = received_ns / 1e9
             for start in range(0, len(fields), width):
                 record = fields[start : start + width]
                 yield time, tr_id, record[0], "^".join(record), width
