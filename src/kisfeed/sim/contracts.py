@@ -169,16 +169,10 @@ class Contract:
             f"{self.code}^{time_text}^{price}^{sign}^{change}^{ratio(change, self.prev_close)}^"
             f"{o}^{h}^{lo}^{qty}^{self.volume}^{self.turnover}^"
             f"{theo_text}^{price - spot}.00^{ratio(esdg, theo)}^{near}.00^{far}.00^{far - near}.00^"
-            f"{self.oi}^{self.oi - self.prev_oi}^"
-            f"{self.open_time}^{sign_code(price - o)}^{price - o}^"  # type: ignore[operator]
-            f"{self.high_time}^{sign_code(price - h)}^{price - h}^"  # type: ignore[operator]
-            f"{self.low_time}^{sign_code(price - lo)}^{price - lo}^"  # type: ignore[operator]
+            f"{self.oi}^{self.oi - self.prev_oi}^{self._versus(price, '')}^"
             f"{ratio(self.buy_qty, self.volume, 1.0)}^{ratio(self.buy_qty, self.sell_qty)}^"
             f"{d2(esdg)}^{tick_oi}^{d2(theo - spot)}^"
-            f"{q.ask}^{q.bid}^{q.ask_qty}^{q.bid_qty}^"
-            f"{self.sell_count}^{self.buy_count}^{self.buy_count - self.sell_count}^"
-            f"{self.sell_qty}^{self.buy_qty}^{q.total_ask}^{q.total_bid}^"
-            f"{ratio(self.volume, self.prev_volume)}^{dynamic[0]}^{dynamic[1]}^{dynamic[2]}"
+            f"{q.ask}^{q.bid}^{q.ask_qty}^{q.bid_qty}^{self._flow(q)}^{dynamic[0]}^{dynamic[1]}^{dynamic[2]}"
         )
 
     def option_text(
@@ -213,13 +207,27 @@ class Contract:
             f"{self.code}^{time_text}^{price}.00^{sign_code(change)}^{change}.00^"
             f"{ratio(change, self.prev_close)}^{o}.00^{h}.00^{lo}.00^"
             f"{qty}^{self.volume}^{self.turnover}^{theo_text}^{self.oi}^{self.oi - self.prev_oi}^"
-            f"{self.open_time}^{sign_code(price - o)}^{price - o}.00^"  # type: ignore[operator]
-            f"{self.high_time}^{sign_code(price - h)}^{price - h}.00^"  # type: ignore[operator]
-            f"{self.low_time}^{sign_code(price - lo)}^{price - lo}.00^"  # type: ignore[operator]
+            f"{self._versus(price, '.00')}^"
             f"{ratio(self.buy_qty, self.volume, 1.0)}^{price}.00^{intrinsic}.00^{price - intrinsic}.00^"
             f"{delta}^{gamma}^{vega}^{theta}^{rho}^{iv}^{d2(esdg)}^{tick_oi}^{d2(theo - spot)}^"
             f"{d2(hist_vol)}^{ratio(self.buy_qty, self.sell_qty)}^{disparity}^{price - spot}.00^"
-            f"{q.ask}.00^{q.bid}.00^{q.ask_qty}^{q.bid_qty}^"
+            f"{q.ask}.00^{q.bid}.00^{q.ask_qty}^{q.bid_qty}^{self._flow(q)}"
+        )
+
+    # Field runs both TRs share, in the same order (reference 4.1 and 4.2).
+
+    def _versus(self, price: int, decimals: str) -> str:
+        """OPRC/HGPR/LWPR _HOUR, _VRSS_PRPR_SIGN and the difference, for open, high and low."""
+        o, h, lo = self.open, self.high, self.low
+        return (
+            f"{self.open_time}^{sign_code(price - o)}^{price - o}{decimals}^"  # type: ignore[operator]
+            f"{self.high_time}^{sign_code(price - h)}^{price - h}{decimals}^"  # type: ignore[operator]
+            f"{self.low_time}^{sign_code(price - lo)}^{price - lo}{decimals}"  # type: ignore[operator]
+        )
+
+    def _flow(self, q: Quote) -> str:
+        """SELN/SHNU/NTBY_CNTG_CSNU, SELN/SHNU_CNTG_SMTN, the book totals and the volume rate."""
+        return (
             f"{self.sell_count}^{self.buy_count}^{self.buy_count - self.sell_count}^"
             f"{self.sell_qty}^{self.buy_qty}^{q.total_ask}^{q.total_bid}^"
             f"{ratio(self.volume, self.prev_volume)}"

@@ -167,6 +167,13 @@ class Faults:
         self._withheld: dict[str | None, bool] = {}
         self._refusals: dict[str | None, int | None] = {}
         self._malformed_count = 0
+        self._running: set[asyncio.Future[Any]] = set()  # fire-and-forget work, kept from the GC
+
+    def _start(self, awaitable: Awaitable[Any]) -> asyncio.Future[Any]:
+        task = asyncio.ensure_future(awaitable)
+        self._running.add(task)
+        task.add_done_callback(self._running.discard)
+        return task
 
     # --- switches read by the servers --------------------------------------------------------
 
@@ -200,13 +207,13 @@ class Faults:
         sessions = self._targets(app_key)
         for session in sessions:
             session.ws.transport.abort()
-        return Applied(*(asyncio.ensure_future(s.ended.wait()) for s in sessions))
+        return Applied(*(self._start(s.ended.wait()) for s in sessions))
 
     def close(self, code: int = 1000, reason: str = "", *, app_key: str | None = None) -> Applied:
         sessions = self._targets(app_key)
         for session in sessions:
-            asyncio.ensure_future(session.ws.close(code, reason))
-        return Applied(*(asyncio.ensure_future(s.ended.wait()) for s in sessions))
+            self._start(session.ws.close(code, reason))
+        return Applied(*(self._start(s.ended.wait()) for s in sessions))
 
     def stall(self, seconds: float, *, app_key: str | None = None) -> Applied:
         for session in self._targets(app_key):
@@ -249,7 +256,7 @@ class Faults:
         return Applied()
 
     def restart(self) -> Applied:
-        return Applied(asyncio.ensure_future(self._sim.restart()))
+        return Applied(self._start(self._sim.restart()))
 
     def apply(self, fault: ScheduledFault) -> Applied:
         """Run a scheduled (or parsed) fault now."""

@@ -137,6 +137,8 @@ class Market:
         dynamic_limit_band: float = 0.0,
         dynamic_limit_flags: tuple[str, str] = ("0", "1"),
     ) -> None:
+        if start.tzinfo is None:
+            start = start.replace(tzinfo=KST)  # the sim clock is KST (ref 6)
         self.rng = random.Random(seed)
         self.always_open = always_open
         self.rate = interest_rate
