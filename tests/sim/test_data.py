@@ -4,12 +4,28 @@ per frame when trades cluster, deterministic for a seed, and ground truth equal 
 from __future__ import annotations
 
 import json
+from datetime import datetime
 
 from kisfeed import decode
 from kisfeed.protocol import split_frame
+from kisfeed.schema.records import KST
 from kisfeed.sim import Simulator
 
-from .helpers import FUTURES, OPTIONS, approval, codes, config, connect, quiet, recv, reply, request, run, subscribe
+from .helpers import (
+    FUTURES,
+    OPTIONS,
+    START,
+    approval,
+    codes,
+    config,
+    connect,
+    quiet,
+    recv,
+    reply,
+    request,
+    run,
+    subscribe,
+)
 
 
 async def data_frames(ws, count: int) -> list[str]:
@@ -145,3 +161,33 @@ def test_ground_truth_equals_what_the_client_received():
     assert len(received) >= 3000
     assert received == sent
     assert hooked == sent
+
+
+def test_max_records_per_frame_caps_a_batch():
+    async def body():
+        async with Simulator(config(batch_window=60.0, max_records_per_frame=3)) as sim:
+            key = await approval(sim)
+            async with await connect(sim) as ws:
+                for code in codes(sim, FUTURES)[:6]:
+                    await subscribe(ws, key, FUTURES, code)
+                return [split_frame(frame)[1] for frame in await data_frames(ws, 40)]
+
+    counts = run(body)
+    assert max(counts) == 3 and min(counts) >= 1
+
+
+def test_at_a_finite_speed_records_never_run_ahead_of_the_sim_clock():
+    async def body():
+        async with Simulator(config(speed=600.0)) as sim:  # ten sim minutes per second
+            key = await approval(sim)
+            async with await connect(sim) as ws:
+                await subscribe(ws, key, FUTURES, codes(sim, FUTURES)[0])
+                frames = await data_frames(ws, 20)
+                now = datetime.fromtimestamp(sim.clock(), KST)
+        return frames, now
+
+    frames, now = run(body)
+    times = [r.time for frame in frames for r in decode(frame)]
+    assert times == sorted(times)
+    assert START.time() <= times[0] and times[-1] <= now.time()
+    assert now.date() == START.date()

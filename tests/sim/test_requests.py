@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import uuid
 
@@ -11,6 +12,7 @@ from websockets.exceptions import ConnectionClosed
 from kisfeed.protocol.control import OPSP
 from kisfeed.sim import Simulator
 
+from ..conftest import seconds
 from .helpers import FUTURES, OPTIONS, approval, codes, quiet, connect, reply, request, run, subscribe
 
 
@@ -220,3 +222,25 @@ def test_two_app_keys_hold_two_sessions():
                 return sorted(s.app_key for s in sim.sessions)
 
     assert run(body) == ["key-one", "key-two"]
+
+
+def test_an_expired_approval_key_opens_no_new_session_but_keeps_an_open_one():
+    # Reference 1.4: the key is checked when the session starts; expire_keys_on_open_sessions
+    # is the switch for the other reading.
+    async def body(strict: bool):
+        ttl = seconds(0.5)
+        async with Simulator(quiet(approval_key_ttl=ttl, expire_keys_on_open_sessions=strict)) as sim:
+            key = await approval(sim)
+            futures = codes(sim, FUTURES)
+            async with await connect(sim) as ws:
+                await subscribe(ws, key, FUTURES, futures[0])  # bound while the key is fresh
+                await asyncio.sleep(ttl * 1.5)
+                await ws.send(request(key, FUTURES, futures[1]))
+                open_session = await reply(ws)
+            async with await connect(sim) as fresh:
+                await fresh.send(request(key, FUTURES, futures[1]))
+                new_session = await reply(fresh)
+        return open_session["body"]["msg_cd"], new_session["body"]["msg_cd"]
+
+    assert run(lambda: body(False)) == ("OPSP0000", "OPSP0011")
+    assert run(lambda: body(True)) == ("OPSP0011", "OPSP0011")
