@@ -103,8 +103,19 @@ class RecordCodec:
         self.record_type = record_type
         self.layout = layout = record_type.layout
         self.width = layout.width
-        self._time_index = tuple(f.index for f in layout.fields if f.kind is Kind.TIME)
+        self._time_index = time_index = tuple(f.index for f in layout.fields if f.kind is Kind.TIME)
         self._kinds = tuple(f.kind for f in layout.fields)
+        times, convert = TIMES, msgspec.convert
+
+        def whole(fields: list[Any], trading_date: date | None, received_ns: int | None) -> Record:
+            # One exact-width record, converted in place. A closure: its names are cell
+            # lookups, which saves ~10% of a record's time on this, the hottest path.
+            for i in time_index:
+                fields[i] = times[fields[i]]
+            fields += ((), 0, trading_date, received_ns)
+            return convert(fields, record_type, strict=False)
+
+        self._whole = whole
 
     def decode_fast(
         self,
@@ -116,16 +127,13 @@ class RecordCodec:
         """The ``count`` records of ``fields``, or ``ValueError``/``msgspec.ValidationError``
         if any field is empty or odd, or records are narrower than the layout; then use
         ``decode_carefully``. It consumes ``fields`` (the list is changed in place)."""
+        if count == 1 and len(fields) == self.width:  # the common frame: no copy at all
+            return [self._whole(fields, trading_date, received_ns)]
         width = len(fields) // count
         layout_width = self.width
         if width < layout_width:
             raise ValueError("records narrower than the layout")
         times, convert, record_type = TIMES, msgspec.convert, self.record_type
-        if count == 1 and width == layout_width:  # the common frame: no copy at all
-            for i in self._time_index:
-                fields[i] = times[fields[i]]
-            fields += ((), 0, trading_date, received_ns)
-            return [convert(fields, record_type, strict=False)]
         records = []
         for start in range(0, count * width, width):
             values: list[Any] = fields[start : start + layout_width]
