@@ -10,17 +10,16 @@ from rich.table import Table
 
 from ..exceptions import KisfeedError
 from ..instruments import Master, download_master, read_master, search
-from ..schema.master import parse_master
 from .common import EXIT_USAGE, console, err_console, errors, fail
 
 __all__ = ["codes", "load_instruments", "simulator_master"]
 
 def simulator_master() -> Master:
     """The embedded simulator's universe, in the master format."""
-    from ..sim import Simulator, master_lines
+    from ..sim import Simulator
+    from ..sim.instruments import master_entry
 
-    entries, _ = parse_master("\n".join(master_lines(Simulator().instruments)))
-    return Master(entries, "the simulator's instruments (kisfeed sim)")
+    return Master([master_entry(i) for i in Simulator().instruments], "the simulator's instruments (kisfeed sim)")
 
 def load_instruments(master_file: Path | None, *, offline: bool = False) -> Master:
     """A master file given by the user, else KIS's (cached, downloaded when online), else the

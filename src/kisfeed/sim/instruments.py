@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Iterable, Literal
 
 from ..schema.layouts import FUTURES_TRADE, OPTION_TRADE
+from ..schema.master import MasterEntry, format_master_line
 from ..schema.records import KST
 
 __all__ = [
@@ -29,6 +30,7 @@ __all__ = [
     "expiry_date",
     "futures_tick",
     "stock_tick",
+    "master_entry",
     "master_lines",
     "write_master",
 ]
@@ -237,27 +239,16 @@ def _atm_class(instrument: Instrument) -> str:
     return "2" if itm else "3"
 
 
+def master_entry(i: Instrument) -> MasterEntry:
+    """One instrument as a row of the KIS master (reference 5.4)."""
+    return MasterEntry(_info_type(i), i.code, i.standard_code, i.name, _atm_class(i), float(i.strike or 0),
+                       str(i.month), i.underlying.code, i.underlying.name)
+
+
 def master_lines(instruments: Iterable[Instrument]) -> list[str]:
-    """The universe as ``fo_stk_code_mts.mst`` lines: 9 ``|``-separated columns (ref 5.4)."""
-    lines = []
-    for i in instruments:
-        strike = f"{i.strike or 0:08.2f}"
-        lines.append(
-            "|".join(
-                (
-                    _info_type(i),
-                    i.code,
-                    i.standard_code,
-                    i.name,
-                    _atm_class(i),
-                    strike,
-                    str(i.month),
-                    i.underlying.code,
-                    i.underlying.name,
-                )
-            )
-        )
-    return lines
+    """The universe as ``fo_stk_code_mts.mst`` lines, written by the one master format of
+    ``kisfeed.schema.master`` (which ``kisfeed codes`` reads)."""
+    return [format_master_line(master_entry(i)) for i in instruments]
 
 
 def write_master(path: str | Path, instruments: Iterable[Instrument]) -> Path:
