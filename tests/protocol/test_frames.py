@@ -55,6 +55,9 @@ CASES = [
                                         dynamic_limit_flag="", volume="")),
      [(values(F, theoretical_price=None, open_time=None, vs_open_sign=None, dynamic_limit_flag=None,
               volume=None), (), 0)]),
+    # only a text field empty: the fast path must not keep "" where every other kind gives None
+    ("empty-text-field", F, frame(F, texts(F, dynamic_limit_flag="")),
+     [(values(F, dynamic_limit_flag=None), (), 0)]),
     ("extra-fields", O, frame(O, texts(O) + ["70700.00", "N", "57900.00"]),
      [(values(O), ("70700.00", "N", "57900.00"), 0)]),
     ("extra-fields-2-records", F, frame(F, texts(F) + ["x", ""], FUT2[0] + ["y", "7"]),

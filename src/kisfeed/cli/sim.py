@@ -113,6 +113,7 @@ def sim(
             ping_interval=ping_interval, pong_timeout=pong_timeout, client_ping=client_ping,  # type: ignore[arg-type]
             max_registrations=max_registrations, batch_window=batch_window,
             stale_session_seconds=stale_session, faults=faults, replay=source,
+            ground_truth=False,  # a long-running server keeps nothing in memory; see --ground-truth
         )  # fmt: skip
     except ValueError as exc:
         raise _fail(str(exc)) from None

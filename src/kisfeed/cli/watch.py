@@ -71,7 +71,7 @@ async def _embedded_simulator() -> AsyncIterator[dict]:
     """An in-process simulator (always open, so the demo works at night) and how to reach it."""
     from ..sim import DEMO_APP_KEY, DEMO_APP_SECRET, SimConfig, Simulator
 
-    async with Simulator(SimConfig(always_open=True, port=0, rest_port=0)) as sim:
+    async with Simulator(SimConfig(always_open=True, port=0, rest_port=0, ground_truth=False)) as sim:
         with tempfile.TemporaryDirectory() as cache:  # keys for a throw-away server: do not cache them
             yield {"credentials": [(DEMO_APP_KEY, DEMO_APP_SECRET)], "ws_url": sim.ws_url,
                    "rest_url": sim.rest_url, "cache_dir": Path(cache)}

@@ -52,6 +52,13 @@ class FeedStats:
     last_frame_age: float | None = None  # seconds since the last frame of any kind
 
 
+def _settle(future: asyncio.Future[None], error: BaseException) -> None:
+    """Fail a reply future that its caller may no longer await, without asyncio's
+    "exception was never retrieved" warning: the caller (if any) still sees the error."""
+    future.set_exception(error)
+    future.exception()
+
+
 class Feed:
     """Created by ``kisfeed.connect``; use it as an async context manager."""
 
@@ -113,7 +120,7 @@ class Feed:
             await connection.stop()
         for future in self._replies.values():
             if not future.done():
-                future.set_exception(FeedError("the feed was closed"))
+                _settle(future, FeedError("the feed was closed"))
         self._replies.clear()
         if self._queue is not None:
             self._queue.close(StopAsyncIteration())
@@ -265,7 +272,7 @@ class Feed:
     def _trading_date(self, received_ns: int) -> date:
         start, end, day = self._day
         if not start <= received_ns < end:  # once a day: the KST date of the receive time
-            day = datetime.fromtimestamp(received_ns / 1e9, KST).date()
+            day = datetime.fromtimestamp(received_ns // 1_000_000_000, KST).date()  # no float rounding
             midnight = datetime(day.year, day.month, day.day, tzinfo=KST)
             start = int(midnight.timestamp()) * 1_000_000_000
             self._day = (start, start + 86_400 * 1_000_000_000, day)
@@ -301,7 +308,7 @@ class Feed:
             log.error("feed stopped: %s", error)
         for future in self._replies.values():
             if not future.done():
-                future.set_exception(error)
+                _settle(future, error)
         if self._queue is not None:
             self._queue.close(error)
         for connection in self.connections:

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import math
 from datetime import date, datetime, timedelta, timezone
-from typing import Any, ClassVar, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 import msgspec
 
@@ -73,9 +73,15 @@ class Record(msgspec.Struct, frozen=True, gc=False, array_like=True):
         return {getattr(f, attr): getattr(self, f.name) for f in self.layout.fields}
 
 
+def _annotation(kind: Kind) -> Any:
+    if kind.python_type is str:  # an empty text field is None, as every other kind's: refuse ""
+        return Annotated[str, msgspec.Meta(min_length=1)] | None  # so the careful path decides
+    return kind.python_type | None
+
+
 def _record_type(layout: Layout, name: str) -> type[Record]:
     fields: list[tuple[str, Any, Any]] = [
-        (f.name, f.kind.python_type | None, None) for f in layout.fields
+        (f.name, _annotation(f.kind), None) for f in layout.fields
     ]
     fields += [
         ("extra", tuple[str, ...], ()),
