@@ -154,7 +154,7 @@ def demo(
                   f"({', '.join(f'{tr}: {n:,}' for tr, n in sorted(result.records.items())) or 'none'}) "
                   f"to {config.data.resolve()}")
     console.print(f"reconnects {result.reconnects}, dropped {result.dropped}, parse errors {result.parse_errors}")
-    console.print("query it:")
+    console.print("query it:")  # cumulative volume orders each code's trades, even within one frame
     console.print(f"  kisfeed query --data {config.data} \"SELECT code, count(*) AS trades, max(volume) AS volume, "
-                  "arg_max(price, received_at) AS last FROM futures_trades GROUP BY code ORDER BY code\"")
+                  "arg_max(price, volume) AS last FROM futures_trades GROUP BY code ORDER BY code\"")
 
