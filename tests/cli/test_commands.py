@@ -116,9 +116,9 @@ def test_a_malformed_config_file_is_a_clear_error(tmp_path):
 
 def test_config_precedence_options_over_environment_over_file(tmp_path, monkeypatch):
     path = tmp_path / "kisfeed.toml"
-    path.write_text(f'app_key = "file-key"\napp_secret = "file-secret"\nws_url = "ws://file"\n'
-                    f'rest_url = "http://file"\ndata = "file-data"\n[feed]\nwatchdog = 90\n'
-                    f'[[credentials]]\napp_key = "second"\napp_secret = "second-secret"\n')
+    path.write_text('app_key = "file-key"\napp_secret = "file-secret"\nws_url = "ws://file"\n'
+                    'rest_url = "http://file"\ndata = "file-data"\n[feed]\nwatchdog = 90\n'
+                    '[[credentials]]\napp_key = "second"\napp_secret = "second-secret"\n')
     path.chmod(0o644)
     config = load_config()
     assert config.path == Path("kisfeed.toml") and config.ws_url == "ws://file" and config.data == Path("file-data")
@@ -234,3 +234,13 @@ def test_help_lists_every_command_with_examples():
         assert command in result.output
     assert "Examples" in runner.invoke(app, ["codes", "--help"]).output
 
+
+
+def test_decode_prints_typed_fields_and_names_a_bad_field():
+    wire = frame("H0ZFCNT0", texts("H0ZFCNT0")[:46])  # a short record: flagged, not passed off
+    result = runner.invoke(app, ["decode", wire, "--keys", "kis"])
+    assert result.exit_code == 0, result.output
+    assert "STCK_PRPR" in result.output and "64300" in result.output and "3 fields absent" in result.output
+    result = runner.invoke(app, ["decode"], input=frame("H0ZFCNT0", texts("H0ZFCNT0", price="x")) + "\n")
+    assert result.exit_code == 1 and "field 2" in result.output and "STCK_PRPR" in result.output
+    assert runner.invoke(app, ["decode", wire, "--keys", "french"]).exit_code == 2

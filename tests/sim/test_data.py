@@ -21,7 +21,6 @@ from .helpers import (
     connect,
     quiet,
     recv,
-    reply,
     request,
     run,
     subscribe,

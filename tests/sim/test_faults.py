@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
 
 import pytest
 from websockets.exceptions import ConnectionClosed, ConnectionClosedOK

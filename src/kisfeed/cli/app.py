@@ -44,18 +44,18 @@ def decode_command(
             err_console.print(f"[bold red]error:[/] {exc}", highlight=False)
             status = 1
             continue
-        for record in records:
+        for rec in records:
             try:
-                fields = record.to_dict(keys=keys)  # type: ignore[arg-type]
+                fields = rec.to_dict(keys=keys)  # type: ignore[arg-type]
             except ValueError as exc:
                 raise fail(str(exc), EXIT_USAGE) from None
-            table = Table(title=f"{record.tr_id} {record.code}", show_header=False)
+            table = Table(title=f"{rec.tr_id} {rec.code}", show_header=False)
             for name, value in fields.items():
                 table.add_row(name, "" if value is None else str(value))
-            if record.extra:
-                table.add_row("(extra)", "^".join(record.extra))
-            if record.missing:
-                table.add_row("(missing)", f"{record.missing} fields absent")
+            if rec.extra:
+                table.add_row("(extra)", "^".join(rec.extra))
+            if rec.missing:
+                table.add_row("(missing)", f"{rec.missing} fields absent")
             console.print(table)
     raise typer.Exit(status)
 
