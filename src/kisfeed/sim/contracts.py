@@ -22,8 +22,8 @@ hold exactly, because every derived field is computed here from the values writt
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
+from math import isnan
 
 from ..schema.layouts import FUTURES_TRADE, OPTION_TRADE
 from .instruments import MULTIPLIER, Instrument
@@ -85,6 +85,10 @@ class Contract:
         "instrument", "code", "option", "prev_close", "prev_volume", "prev_oi", "open", "high",
         "low", "open_time", "high_time", "low_time", "last", "volume", "turnover", "buy_count",
         "sell_count", "buy_qty", "sell_qty", "oi", "weight", "vol_factor",
+        # Set by the market once (its per-trade lookups): the underlying's spot walk, strike,
+        # call flag, dividend yield, carry rate, last-trade instant, sibling futures, and the
+        # daily limits with the previous close they were computed for.
+        "spot_state", "strike", "call", "dividend_yield", "carry", "end", "siblings", "limits", "limits_for",
     )  # fmt: skip
 
     def __init__(self, instrument: Instrument, prev_close: int, prev_volume: int, prev_oi: int) -> None:
@@ -95,6 +99,8 @@ class Contract:
         self.oi = prev_oi
         self.weight = 0.0  # trade arrival rate, set by the market each day
         self.vol_factor = 1.0  # this contract's volatility relative to its underlying's (smile)
+        self.strike = instrument.strike
+        self.limits_for = None
         self.new_day()
 
     def new_day(self) -> None:
@@ -147,7 +153,6 @@ class Contract:
         price: int,
         qty: int,
         tick_oi: int,
-        *,
         spot: int,
         theo: float,
         near: int,
@@ -158,7 +163,8 @@ class Contract:
     ) -> str:
         """The 49 fields of the ``H0ZFCNT0`` trade just recorded (layout: reference 4.1)."""
         o, h, lo = self.open, self.high, self.low
-        change = price - self.prev_close
+        prev_close, volume, buy_qty, sell_qty = self.prev_close, self.volume, self.buy_qty, self.sell_qty
+        change = price - prev_close
         upper, lower = limits
         sign = "1" if price >= upper else "4" if price <= lower else sign_code(change)
         theo_text = d2(theo)
@@ -166,11 +172,14 @@ class Contract:
         esdg = round(price - theo, 2)
         q = quote
         return (
-            f"{self.code}^{time_text}^{price}^{sign}^{change}^{ratio(change, self.prev_close)}^"
-            f"{o}^{h}^{lo}^{qty}^{self.volume}^{self.turnover}^"
-            f"{theo_text}^{price - spot}.00^{ratio(esdg, theo)}^{near}.00^{far}.00^{far - near}.00^"
-            f"{self.oi}^{self.oi - self.prev_oi}^{self._versus(price, '')}^"
-            f"{ratio(self.buy_qty, self.volume, 1.0)}^{ratio(self.buy_qty, self.sell_qty)}^"
+            f"{self.code}^{time_text}^{price}^{sign}^{change}^{d2(change / prev_close * 100.0) if prev_close else '0.00'}^"
+            f"{o}^{h}^{lo}^{qty}^{volume}^{self.turnover}^"
+            f"{theo_text}^{price - spot}.00^{d2(esdg / theo * 100.0) if theo else '0.00'}^{near}.00^{far}.00^{far - near}.00^"
+            f"{self.oi}^{self.oi - self.prev_oi}^"
+            f"{self.open_time}^{sign_code(price - o)}^{price - o}^"  # type: ignore[operator]
+            f"{self.high_time}^{sign_code(price - h)}^{price - h}^"  # type: ignore[operator]
+            f"{self.low_time}^{sign_code(price - lo)}^{price - lo}^"  # type: ignore[operator]
+            f"{d2(buy_qty / volume) if volume else '0.00'}^{d2(buy_qty / sell_qty * 100.0) if sell_qty else '0.00'}^"
             f"{d2(esdg)}^{tick_oi}^{d2(theo - spot)}^"
             f"{q.ask}^{q.bid}^{q.ask_qty}^{q.bid_qty}^{self._flow(q)}^{dynamic[0]}^{dynamic[1]}^{dynamic[2]}"
         )
@@ -181,7 +190,6 @@ class Contract:
         price: int,
         qty: int,
         tick_oi: int,
-        *,
         spot: int,
         theo: float,
         greeks: tuple[float, float, float, float, float],
@@ -193,44 +201,39 @@ class Contract:
         """The 53 fields of the ``H0ZOCNT0`` trade just recorded (layout: reference 4.2).
         Premiums and every derived value carry 2 decimals, as in the official example."""
         o, h, lo = self.open, self.high, self.low
-        change = price - self.prev_close
+        prev_close, volume, buy_qty, sell_qty = self.prev_close, self.volume, self.buy_qty, self.sell_qty
+        change = price - prev_close
         strike = self.instrument.strike or 0
         intrinsic = max(0, spot - strike) if self.instrument.kind == "call" else max(0, strike - spot)
         theo_text = d2(theo)
         theo = float(theo_text)
         esdg = round(price - theo, 2)
-        disparity = ratio(esdg, theo) if theo else "nan"
+        disparity = d2(esdg / theo * 100.0) if theo else "nan"
         delta, gamma, vega, theta, rho = (dn(x, greek_decimals) for x in greeks)
-        iv = "nan" if math.isnan(implied_vol) else d2(implied_vol)
+        iv = "nan" if isnan(implied_vol) else d2(implied_vol)
         q = quote
         return (
             f"{self.code}^{time_text}^{price}.00^{sign_code(change)}^{change}.00^"
-            f"{ratio(change, self.prev_close)}^{o}.00^{h}.00^{lo}.00^"
-            f"{qty}^{self.volume}^{self.turnover}^{theo_text}^{self.oi}^{self.oi - self.prev_oi}^"
-            f"{self._versus(price, '.00')}^"
-            f"{ratio(self.buy_qty, self.volume, 1.0)}^{price}.00^{intrinsic}.00^{price - intrinsic}.00^"
+            f"{d2(change / prev_close * 100.0) if prev_close else '0.00'}^{o}.00^{h}.00^{lo}.00^"
+            f"{qty}^{volume}^{self.turnover}^{theo_text}^{self.oi}^{self.oi - self.prev_oi}^"
+            f"{self.open_time}^{sign_code(price - o)}^{price - o}.00^"  # type: ignore[operator]
+            f"{self.high_time}^{sign_code(price - h)}^{price - h}.00^"  # type: ignore[operator]
+            f"{self.low_time}^{sign_code(price - lo)}^{price - lo}.00^"  # type: ignore[operator]
+            f"{d2(buy_qty / volume) if volume else '0.00'}^{price}.00^{intrinsic}.00^{price - intrinsic}.00^"
             f"{delta}^{gamma}^{vega}^{theta}^{rho}^{iv}^{d2(esdg)}^{tick_oi}^{d2(theo - spot)}^"
-            f"{d2(hist_vol)}^{ratio(self.buy_qty, self.sell_qty)}^{disparity}^{price - spot}.00^"
+            f"{d2(hist_vol)}^{d2(buy_qty / sell_qty * 100.0) if sell_qty else '0.00'}^{disparity}^{price - spot}.00^"
             f"{q.ask}.00^{q.bid}.00^{q.ask_qty}^{q.bid_qty}^{self._flow(q)}"
         )
 
-    # Field runs both TRs share, in the same order (reference 4.1 and 4.2).
-
-    def _versus(self, price: int, decimals: str) -> str:
-        """OPRC/HGPR/LWPR _HOUR, _VRSS_PRPR_SIGN and the difference, for open, high and low."""
-        o, h, lo = self.open, self.high, self.low
-        return (
-            f"{self.open_time}^{sign_code(price - o)}^{price - o}{decimals}^"  # type: ignore[operator]
-            f"{self.high_time}^{sign_code(price - h)}^{price - h}{decimals}^"  # type: ignore[operator]
-            f"{self.low_time}^{sign_code(price - lo)}^{price - lo}{decimals}"  # type: ignore[operator]
-        )
+    # The field run both TRs end with, in the same order (reference 4.1 and 4.2).
 
     def _flow(self, q: Quote) -> str:
         """SELN/SHNU/NTBY_CNTG_CSNU, SELN/SHNU_CNTG_SMTN, the book totals and the volume rate."""
+        volume, prev = self.volume, self.prev_volume
         return (
             f"{self.sell_count}^{self.buy_count}^{self.buy_count - self.sell_count}^"
             f"{self.sell_qty}^{self.buy_qty}^{q.total_ask}^{q.total_bid}^"
-            f"{ratio(self.volume, self.prev_volume)}"
+            f"{d2(volume / prev * 100.0) if prev else '0.00'}"
         )
 
 

@@ -34,7 +34,7 @@ from typing import Callable, Sequence
 from ..schema.records import KST
 from .contracts import AUCTION, BUY, SELL, Contract, Quote, hhmmss
 from .instruments import Instrument, Underlying, futures_tick, stock_tick
-from .pricing import Greeks, black_scholes, implied_volatility
+from .pricing import black_scholes, bs_tuple, implied_volatility
 
 __all__ = ["Market", "MarketEvent"]
 
@@ -46,6 +46,7 @@ _PER_SECOND = 1 / math.sqrt(TRADING_SECONDS_PER_YEAR)  # annual volatility -> pe
 SWEEP_PROBABILITY = 0.12
 LIMIT_BAND = 0.30  # final stage of the SSF daily limits (ref 6)
 OPEN, CLOSE, SPOT_CLOSE = time(9, 0), time(15, 45), time(15, 30)
+_ONE_SIXTH = 1.0 / 6.0  # expovariate's rate for a mean option order of 6
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,6 +168,14 @@ class Market:
         for c in self.contracts:
             if c.instrument.strike is None:
                 self._futures.setdefault(c.instrument.underlying.code, []).append(c)
+        for c in self.contracts:  # what every trade of the contract looks up, resolved once
+            inst = c.instrument
+            c.spot_state = self.spots[inst.underlying.code]
+            c.strike, c.call = inst.strike, inst.kind == "call"
+            c.dividend_yield = inst.underlying.dividend_yield
+            c.carry = self.rate - c.dividend_yield
+            c.end = self._ends[inst.code]
+            c.siblings = self._futures.get(inst.underlying.code, [])
         self._factor = 0.0
         self._factor_time = 0.0
         self.now = start.timestamp()
@@ -292,7 +301,7 @@ class Market:
                     return None
                 self._next_session()
                 continue
-            t = self.now + rng.expovariate(self._total)
+            t = self.now + -math.log(1.0 - rng.random()) / self._total  # expovariate, inlined
             if t >= self._close or t >= self._cutoff:
                 if self._cutoff < self._close:  # a contract stops trading inside this session
                     self.now = self._cutoff
@@ -304,113 +313,142 @@ class Market:
             contract = self._active[bisect.bisect_right(self._cumulative, rng.random() * self._total)]
             return MarketEvent(t, contract.instrument, self._trade(contract, t))
 
+    # The two trade writers below are the simulator's hot path (every event of every code goes
+    # through one): helpers are inlined and bound to locals, and each draw is made in the same
+    # order as the model describes, so one seed gives one stream of records.
+
     def _trade(self, c: Contract, t: float) -> list[str]:
         """Draw one order and its prints; the record texts only if the code is watched (the
         draws and the contract's day are the same either way, so watching changes nothing)."""
-        rng = self.rng
-        inst = c.instrument
-        spot_state = self.spots[inst.underlying.code]
-        self._advance_spot(spot_state, t)
-        spot = spot_state.price
+        random = self.rng.random
+        spot_state = c.spot_state
+        if spot_state.updated < t:
+            self._advance_spot(spot_state, t)
         time_text = hhmmss(t)
+        prints = 1 if random() >= SWEEP_PROBABILITY else 2 + int(random() * 3)
+        if c.strike is None:
+            return self._trade_future(c, t, spot_state.price, time_text, prints)
+        return self._trade_option(c, t, spot_state, time_text, prints)
+
+    def _trade_future(self, c: Contract, t: float, spot: int, time_text: str, prints: int) -> list[str]:
+        rng = self.rng
+        random, gauss, log = rng.random, rng.gauss, math.log
+        tick_of = futures_tick
         watched = c.code in self.watched
-        prints = 1 if rng.random() >= SWEEP_PROBABILITY else 2 + int(rng.random() * 3)
         records: list[str] = []
-        if inst.strike is None:
-            grid = _FUTURES_GRID
-            theo = self._forward(inst, spot, t)
-            upper, lower = grid.floor(c.prev_close * (1 + LIMIT_BAND)), grid.ceil(c.prev_close * (1 - LIMIT_BAND))
-            bid = grid.snap(theo + (rng.gauss(0.0, 0.6) - 0.5) * grid.tick_of(theo))
-            side = self._side(c, theo, grid.tick_of(theo))
-            price = grid.up(bid) if side == BUY else bid
-            band = self.dynamic_band
-            for n in range(prints):
-                price = min(max(price, lower), upper)
-                ref = c.reference
-                qty = self._quantity(4.0)
-                # The day's first print is the opening auction's: neither buyer- nor seller-initiated.
-                tick_oi = c.record_print(time_text, price, qty, AUCTION if c.open is None else side, self._oi_change(qty))
-                quote = self._quote(grid, price, side, last=n == prints - 1)
-                if watched:
-                    siblings = self._futures[inst.underlying.code]
-                    near = next((x.reference for x in siblings if x.instrument.month == 1), price)
-                    far = next((x.reference for x in siblings if x.instrument.month == 2), price)
-                    dynamic = (
-                        (grid.floor(ref * (1 + band)), grid.ceil(ref * (1 - band)), self.dynamic_flags[1])
-                        if band > 0
-                        else (0, 0, self.dynamic_flags[0])
-                    )
-                    records.append(
-                        c.futures_text(
-                            time_text, price, qty, tick_oi, spot=spot, theo=theo, near=near, far=far,
-                            quote=quote, limits=(upper, lower), dynamic=dynamic,
-                        )  # fmt: skip
-                    )
-                price = grid.up(price) if side == BUY else grid.down(price)
-            return records
-        # Options: Black-Scholes with a smile around the forward.
-        grid = self._option_grid
-        call = inst.kind == "call"
-        years = self._years_left(inst, t)
-        q = inst.underlying.dividend_yield
-        forward = self._forward(inst, spot, t)
-        m = math.log(inst.strike / forward)
-        vol = min(max(spot_state.vol * (1.0 - 0.25 * m + 1.5 * m * m), 0.05), 3.0)
-        g = black_scholes(spot, inst.strike, years, self.rate, q, vol, call)
-        bid = max(0, grid.snap(g.price + (rng.gauss(0.0, 0.6) - 0.5) * grid.tick_of(g.price)))
-        side = self._side(c, g.price, grid.tick_of(g.price)) if bid > 0 else BUY  # nobody sells at zero
-        price = grid.up(bid) if side == BUY else bid
-        greeks = (g.delta, g.gamma, g.vega, g.theta, g.rho)
+        theo = spot * math.exp(c.carry * (max(c.end - t, 0.0) / YEAR_SECONDS))
+        if c.limits_for != c.prev_close:  # the daily band moves only with the previous close
+            c.limits_for = c.prev_close
+            c.limits = (_FUTURES_GRID.floor(c.prev_close * (1 + LIMIT_BAND)), _FUTURES_GRID.ceil(c.prev_close * (1 - LIMIT_BAND)))
+        upper, lower = c.limits
+        tick = tick_of(theo)
+        value = theo + (gauss(0.0, 0.6) - 0.5) * tick
+        bid = _round_to(value, tick_of(value))
+        bid = _round_to(bid, tick_of(bid))
+        # Takers lean toward the fair value: buy when the last price is below it.
+        reference = c.last if c.last is not None else c.prev_close
+        side = BUY if random() < 0.5 + math.tanh((theo - reference) / tick) * 0.15 else SELL
+        price = bid + tick_of(bid) if side == BUY else bid
+        band = self.dynamic_band
+        last_n = prints - 1
         for n in range(prints):
-            qty = self._quantity(6.0)
-            tick_oi = c.record_print(time_text, price, qty, side, self._oi_change(qty))
-            quote = self._quote(grid, price, side, last=n == prints - 1)
+            price = min(max(price, lower), upper)
+            ref = c.last if c.last is not None else c.prev_close
+            qty = 1 + int(-log(1.0 - random()) / 0.25)  # expovariate(1/4): mean size 4
+            if random() < 0.02:
+                qty *= 10  # the occasional block
+            # Each print opens or closes positions; opening slightly more often (OI builds up).
+            oi_change = int(random() * (2 * qty + 1)) - qty + (1 if random() < 0.1 else 0)
+            # The day's first print is the opening auction's: neither buyer- nor seller-initiated.
+            tick_oi = c.record_print(time_text, price, qty, AUCTION if c.open is None else side, oi_change)
+            # The best quotes after the print: the level hit is gone or partly left at the price.
+            if side == BUY:
+                ask = price if n == last_n and random() < 0.5 else price + tick_of(price)
+                bid = max(0, ask - tick_of(ask - 1))
+            else:
+                bid = price if n == last_n and random() < 0.5 else max(0, price - tick_of(price - 1))
+                ask = bid + tick_of(bid)
+            ask_qty, bid_qty = 1 + int(random() * 30), 1 + int(random() * 30)
+            quote = Quote(ask, bid, ask_qty, bid_qty, ask_qty + int(random() * 300), bid_qty + int(random() * 300))
             if watched:
-                iv = self._implied_vol(g, price, spot, inst.strike, years, q, call, vol)
-                records.append(
-                    c.option_text(
-                        time_text, price, qty, tick_oi, spot=spot, theo=g.price, greeks=greeks,
-                        greek_decimals=self.greek_decimals, implied_vol=iv * self.vol_scale,
-                        hist_vol=spot_state.hist_vol * self.vol_scale, quote=quote,
-                    )  # fmt: skip
+                near = far = price
+                for x in c.siblings:
+                    if x.instrument.month == 1:
+                        near = x.last if x.last is not None else x.prev_close
+                        break
+                for x in c.siblings:
+                    if x.instrument.month == 2:
+                        far = x.last if x.last is not None else x.prev_close
+                        break
+                dynamic = (
+                    (_FUTURES_GRID.floor(ref * (1 + band)), _FUTURES_GRID.ceil(ref * (1 - band)), self.dynamic_flags[1])
+                    if band > 0
+                    else (0, 0, self.dynamic_flags[0])
                 )
-            if side == SELL and grid.down(price) <= 0:
-                break  # a sell sweep stops at the lowest premium
-            price = grid.up(price) if side == BUY else grid.down(price)
+                records.append(c.futures_text(time_text, price, qty, tick_oi, spot, theo, near, far, quote, (upper, lower), dynamic))
+            price = price + tick_of(price) if side == BUY else max(0, price - tick_of(price - 1))
         return records
 
-    def _implied_vol(self, g: Greeks, price: int, spot: int, strike: int, years: float, q: float, call: bool, vol: float) -> float:
+    def _trade_option(self, c: Contract, t: float, spot_state: _Spot, time_text: str, prints: int) -> list[str]:
+        """Options: Black-Scholes with a smile around the forward."""
+        rng = self.rng
+        random, gauss, log = rng.random, rng.gauss, math.log
+        tick_of = self._option_tick
+        watched = c.code in self.watched
+        records: list[str] = []
+        spot, strike, call, q = spot_state.price, c.strike, c.call, c.dividend_yield
+        years = max(c.end - t, 0.0) / YEAR_SECONDS
+        forward = spot * math.exp(c.carry * years)
+        m = log(strike / forward)
+        vol = min(max(spot_state.vol * (1.0 - 0.25 * m + 1.5 * m * m), 0.05), 3.0)
+        g = bs_tuple(spot, strike, years, self.rate, q, vol, call)
+        theo = g[0]
+        tick = tick_of(theo)
+        value = theo + (gauss(0.0, 0.6) - 0.5) * tick
+        bid = _round_to(value, tick_of(value))
+        bid = max(0, _round_to(bid, tick_of(bid)))
+        if bid > 0:
+            reference = c.last if c.last is not None else c.prev_close
+            side = BUY if random() < 0.5 + math.tanh((theo - reference) / tick) * 0.15 else SELL
+        else:
+            side = BUY  # nobody sells at zero
+        price = bid + tick_of(bid) if side == BUY else bid
+        greeks = g[1:]
+        last_n = prints - 1
+        for n in range(prints):
+            qty = 1 + int(-log(1.0 - random()) / _ONE_SIXTH)  # expovariate(1/6): mean size 6
+            if random() < 0.02:
+                qty *= 10
+            oi_change = int(random() * (2 * qty + 1)) - qty + (1 if random() < 0.1 else 0)
+            tick_oi = c.record_print(time_text, price, qty, side, oi_change)
+            if side == BUY:
+                ask = price if n == last_n and random() < 0.5 else price + tick_of(price)
+                bid = max(0, ask - tick_of(ask - 1))
+            else:
+                bid = price if n == last_n and random() < 0.5 else max(0, price - tick_of(price - 1))
+                ask = bid + tick_of(bid)
+            ask_qty, bid_qty = 1 + int(random() * 30), 1 + int(random() * 30)
+            quote = Quote(ask, bid, ask_qty, bid_qty, ask_qty + int(random() * 300), bid_qty + int(random() * 300))
+            if watched:
+                iv = self._implied_vol(g, price, spot, strike, years, q, call, vol)
+                hist_vol = spot_state.hist_vol * self.vol_scale
+                text = c.option_text(
+                    time_text, price, qty, tick_oi, spot, theo, greeks, self.greek_decimals, iv * self.vol_scale, hist_vol, quote
+                )
+                records.append(text)
+            down = max(0, price - tick_of(price - 1))
+            if side == SELL and down <= 0:
+                break  # a sell sweep stops at the lowest premium
+            price = price + tick_of(price) if side == BUY else down
+        return records
+
+    def _implied_vol(self, g: tuple[float, ...], price: int, spot: int, strike: int, years: float, q: float, call: bool, vol: float) -> float:
         """The traded premium's implied volatility. Within a few ticks of the model value one
         Newton step from the model's volatility is exact to ~1e-6 (the error is second order in
         the price gap); further out, the full solve."""
-        gap = price - g.price
-        if g.vega > 0 and abs(gap) <= 0.05 * g.price:
-            first = vol + gap / (g.vega * 100.0)
+        premium, vega = g[0], g[3]
+        gap = price - premium
+        if vega > 0 and abs(gap) <= 0.05 * premium:
+            first = vol + gap / (vega * 100.0)
             return implied_volatility(price, spot, strike, years, self.rate, q, call, guess=first)
         return implied_volatility(price, spot, strike, years, self.rate, q, call, guess=vol)
-
-    def _side(self, c: Contract, fair: float, tick: int) -> int:
-        # Takers lean toward the fair value: buy when the last price is below it.
-        lean = math.tanh((fair - c.reference) / tick) * 0.15
-        return BUY if self.rng.random() < 0.5 + lean else SELL
-
-    def _quantity(self, mean: float) -> int:
-        qty = 1 + int(self.rng.expovariate(1.0 / mean))
-        return qty * 10 if self.rng.random() < 0.02 else qty  # the occasional block
-
-    def _oi_change(self, qty: int) -> int:
-        # Each print opens or closes positions; opening slightly more often (OI builds up).
-        r = self.rng.random
-        return int(r() * (2 * qty + 1)) - qty + (1 if r() < 0.1 else 0)
-
-    def _quote(self, grid: _Grid, price: int, side: int, last: bool) -> Quote:
-        rng = self.rng
-        if side == BUY:  # the ask level was lifted: it is gone or partly left at the print price
-            ask = price if last and rng.random() < 0.5 else grid.up(price)
-            bid = grid.down(ask)
-        else:
-            bid = price if last and rng.random() < 0.5 else grid.down(price)
-            ask = grid.up(bid)
-        r = rng.random
-        ask_qty, bid_qty = 1 + int(r() * 30), 1 + int(r() * 30)
-        return Quote(ask, bid, ask_qty, bid_qty, ask_qty + int(r() * 300), bid_qty + int(r() * 300))

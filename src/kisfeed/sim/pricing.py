@@ -16,6 +16,7 @@ from dataclasses import dataclass
 __all__ = ["Greeks", "black_scholes", "implied_volatility", "norm_cdf"]
 
 _SQRT2 = math.sqrt(2.0)
+_erf = math.erf
 _SQRT2PI = math.sqrt(2.0 * math.pi)
 MIN_TIME = 1e-6  # years; keeps the formulas finite at the expiry instant
 
@@ -36,28 +37,37 @@ class Greeks:
 
 def black_scholes(spot: float, strike: float, t: float, r: float, q: float, vol: float, call: bool) -> Greeks:
     """Premium and Greeks of one option; ``t`` in years."""
+    return Greeks(*bs_tuple(spot, strike, t, r, q, vol, call))
+
+
+def bs_tuple(
+    spot: float, strike: float, t: float, r: float, q: float, vol: float, call: bool
+) -> tuple[float, float, float, float, float, float]:
+    """``(price, delta, gamma, vega, theta, rho)``: ``black_scholes`` without the object, for
+    the market's hot path (a tuple is cheaper to make than a dataclass)."""
     t = max(t, MIN_TIME)
-    sq = vol * math.sqrt(t)
+    root = math.sqrt(t)
+    sq = vol * root
     d1 = (math.log(spot / strike) + (r - q + 0.5 * vol * vol) * t) / sq
     d2 = d1 - sq
     dq, dr = math.exp(-q * t), math.exp(-r * t)
     pdf = math.exp(-0.5 * d1 * d1) / _SQRT2PI
     gamma = dq * pdf / (spot * sq)
-    vega = spot * dq * pdf * math.sqrt(t) / 100.0
-    decay = -spot * dq * pdf * vol / (2.0 * math.sqrt(t))
+    vega = spot * dq * pdf * root / 100.0
+    decay = -spot * dq * pdf * vol / (2.0 * root)
     if call:
-        n1, n2 = norm_cdf(d1), norm_cdf(d2)
+        n1, n2 = 0.5 * (1.0 + _erf(d1 / _SQRT2)), 0.5 * (1.0 + _erf(d2 / _SQRT2))
         price = spot * dq * n1 - strike * dr * n2
         delta = dq * n1
         theta = decay - r * strike * dr * n2 + q * spot * dq * n1
         rho = strike * t * dr * n2 / 100.0
     else:
-        n1, n2 = norm_cdf(-d1), norm_cdf(-d2)
+        n1, n2 = 0.5 * (1.0 + _erf(-d1 / _SQRT2)), 0.5 * (1.0 + _erf(-d2 / _SQRT2))
         price = strike * dr * n2 - spot * dq * n1
         delta = -dq * n1
         theta = decay + r * strike * dr * n2 - q * spot * dq * n1
         rho = -strike * t * dr * n2 / 100.0
-    return Greeks(max(price, 0.0), delta, gamma, vega, theta / 365.0, rho)
+    return max(price, 0.0), delta, gamma, vega, theta / 365.0, rho
 
 
 def implied_volatility(
@@ -75,15 +85,15 @@ def implied_volatility(
     lo, hi = 1e-4, 5.0
     vol = min(max(guess, lo), hi)
     for _ in range(50):  # Newton, kept inside a shrinking bracket (bisection when it jumps out)
-        g = black_scholes(spot, strike, t, r, q, vol, call)
-        diff = g.price - premium
-        if abs(diff) <= 1e-6 * g.vega * 100.0 or abs(diff) < 1e-9 * premium:
+        price, _, _, vega, _, _ = bs_tuple(spot, strike, t, r, q, vol, call)
+        diff = price - premium
+        if abs(diff) <= 1e-6 * vega * 100.0 or abs(diff) < 1e-9 * premium:
             return vol  # within 1e-6 of the implied volatility (or of the premium itself)
         if diff > 0:
             hi = vol
         else:
             lo = vol
-        step = diff / (g.vega * 100.0) if g.vega > 1e-12 else math.inf
+        step = diff / (vega * 100.0) if vega > 1e-12 else math.inf
         vol = vol - step
         if not lo < vol < hi:
             vol = 0.5 * (lo + hi)

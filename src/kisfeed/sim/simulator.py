@@ -324,8 +324,7 @@ class Simulator:
                 continue
             tr_id, width = event.tr_id, event.width
             for session in list(holders):
-                for record in event.records:
-                    session.push(tr_id, record, event.time, width)
+                session.push_all(tr_id, event.records, event.time, width)
                 if not session.room.is_set():  # back-pressure: wait for this reader
                     self._flush_all()
                     await session.room.wait()
