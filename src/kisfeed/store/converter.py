@@ -29,6 +29,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import IO, Callable, Iterator
 
+import numpy as np
 import pyarrow as pa
 
 from ..exceptions import ParseError
@@ -38,7 +39,8 @@ from ..schema import LAYOUTS
 from .columns import DecodeSlow, FrameRows
 from .dataset import Claim, read_claims, write_file
 from .lock import LOCK_NAME, ConvertLock
-from .journal import SEALED_SUFFIX, SUFFIX, BadLine, Segment, iter_chunks, parse_line, seal, segments
+from .journal import SEALED_SUFFIX, SUFFIX, BadLine, Segment, parse_line, seal, segments
+from .scan import Scan, iter_blocks, scan
 
 __all__ = ["Converter", "ConvertReport", "rebuild", "DONE_SUFFIX", "LOCK_NAME"]
 
@@ -123,6 +125,8 @@ def _coverage(root: Path, segment: str) -> dict[str, list[tuple[int, int]]]:
 
 
 _PLAIN_TRS = sorted({tr for tr, _ in _PLAIN_HEADERS.values()})
+# The same for ``scan``, with the TR as its index in _PLAIN_TRS.
+_SCAN_HEADERS = {k: (_PLAIN_TRS.index(tr), n, c) for k, (tr, n, c) in _HEADERS.items()}
 
 
 class _SegmentJob:
@@ -182,28 +186,25 @@ class _SegmentJob:
                 sealed = self.segment.path.with_name(self.segment.path.name[: -len(SUFFIX)] + SEALED_SUFFIX)
                 self.segment = Segment(self.segment.name, sealed)
         got = False
-        step = max(1, min(self.max_rows, _TABLE_ROWS))  # lines per step: files stay near max_rows
-        for chunk in self._new_lines(final):
+        for data in self._new_blocks(final):
             got = True
-            for i in range(0, len(chunk), step):
-                lines = chunk[i : i + step]
-                first = self.line + 1
-                self.line += len(lines)
-                self._lines(first, lines)
+            self._block(data)
         return got
 
-    def _new_lines(self, final: bool) -> Iterator[list[bytes]]:
-        """Chunks of complete lines not consumed yet (plus a last, cut line when ``final``)."""
+    def _new_blocks(self, final: bool) -> Iterator[bytes]:
+        """Blocks of complete lines not consumed yet, without the last LF (plus a last, cut line
+        when ``final``)."""
         if self.file is None:  # sealed: stream it, skipping what was consumed before
             skip = self.line
             with self.segment.open() as stream:
-                for lines in iter_chunks(stream, _CHUNK):
+                for data in iter_blocks(stream, _CHUNK):
                     if skip:
+                        lines = data.split(b"\n")
                         dropped = min(skip, len(lines))
-                        del lines[:dropped]
                         skip -= dropped
-                    if lines:
-                        yield lines
+                        data = b"\n".join(lines[dropped:]) if dropped < len(lines) else None
+                    if data is not None:
+                        yield data
             return
         f = self.file
         while True:
@@ -215,10 +216,53 @@ class _SegmentJob:
             if end < 0:
                 if final and len(data) < _CHUNK:  # a last line a crash cut short
                     self.offset += len(data)
-                    yield [data]
+                    yield data
                 return
             self.offset += end + 1
-            yield data[:end].split(b"\n")
+            yield data[:end]
+
+    def _block(self, data: bytes) -> None:
+        """Convert a block of lines: plain lines in bulk (see ``scan``), others one by one."""
+        step = max(1, min(self.max_rows, _TABLE_ROWS))  # lines per step: files stay near max_rows
+        found = None if self.any_coverage or len(data) < 4096 else scan(data, _SCAN_HEADERS)
+        if found is None or np.count_nonzero(~found.plain) * 8 > len(found.plain):
+            lines = data.split(b"\n")  # few plain lines: the loop is as fast
+            for i in range(0, len(lines), step):
+                first = self.line + 1
+                self.line += len(lines[i : i + step])
+                self._lines(first, lines[i : i + step])
+            return
+        n = len(found.plain)
+        for i in range(0, n, step):
+            j = min(n, i + step)
+            base = self.line + 1 - i  # line number of block line 0
+            self.line += j - i
+            a = i
+            for k in np.flatnonzero(~found.plain[i:j]).tolist() + [j - i]:
+                k += i
+                if a < k:
+                    self._bulk(data, found, a, k, base)
+                if k < j:
+                    self._lines(base + k, [data[found.starts[k] : found.ends[k]]])
+                a = k + 1
+
+    def _bulk(self, data: bytes, found: Scan, a: int, b: int, base: int) -> None:
+        """Lines ``a``–``b - 1`` of a scanned block, all plain: their records in bulk."""
+        n_rows = 0
+        for t, tr in enumerate(_PLAIN_TRS):
+            idx = np.flatnonzero(found.tr[a:b] == t) + a
+            if not len(idx):
+                continue
+            counts = found.count[idx]
+            payloads = list(map(data.__getitem__, map(slice, found.payload[idx].tolist(),
+                                                       found.payload_end[idx].tolist())))
+            self.rows[tr].add_bulk(payloads, counts, found.ns[idx], found.session[idx], idx + base)
+            n_rows += int(counts.sum())
+        if self.batch_first is None:
+            self.batch_first = base + a
+            self.batch_started = time.monotonic()
+        self.batch_last = base + b - 1
+        self._account(n_rows)
 
     # --- lines ---
 
@@ -266,6 +310,9 @@ class _SegmentJob:
             last = number
             n_rows += count
         self.batch_first, self.batch_last = batch_first, last
+        self._account(n_rows)
+
+    def _account(self, n_rows: int) -> None:
         self.pending_rows += n_rows
         self.collected += n_rows
         if self.collected >= _TABLE_ROWS:
