@@ -194,7 +194,7 @@ class FrameRows:
         else:
             for k in np.flatnonzero(counts > 1).tolist():
                 self.frames[int(lines[k])] = (payloads[k], int(counts[k]))
-            self.texts += split_records(payloads, counts)
+            self.texts += split_records(payloads, counts, layout_for(self.tr_id).width - 1)
             starts = np.repeat(np.cumsum(counts) - counts, counts)
             self.index += (np.arange(total) - starts).tolist()
             ns, sessions, lines = (np.repeat(x, counts) for x in (ns, sessions, lines))

@@ -40,7 +40,7 @@ from .columns import DecodeSlow, FrameRows
 from .dataset import Claim, read_claims, write_file
 from .lock import LOCK_NAME, ConvertLock
 from .journal import SEALED_SUFFIX, SUFFIX, BadLine, Segment, parse_line, seal, segments
-from .scan import Scan, iter_blocks, scan
+from .scan import Scan, iter_blocks, prefetch, scan
 
 __all__ = ["Converter", "ConvertReport", "rebuild", "DONE_SUFFIX", "LOCK_NAME"]
 
@@ -197,7 +197,7 @@ class _SegmentJob:
         if self.file is None:  # sealed: stream it, skipping what was consumed before
             skip = self.line
             with self.segment.open() as stream:
-                for data in iter_blocks(stream, _CHUNK):
+                for data in prefetch(iter_blocks(stream, _CHUNK)):
                     if skip:
                         lines = data.split(b"\n")
                         dropped = min(skip, len(lines))

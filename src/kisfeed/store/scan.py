@@ -12,13 +12,16 @@ stricter than the loop: ``int`` accepts ``+``, ``_`` and spaces; the scan only d
 
 from __future__ import annotations
 
+import queue
+import threading
 import zlib
 from dataclasses import dataclass
-from itertools import chain
+from itertools import chain, repeat
+from typing import Iterator
 
 import numpy as np
 
-__all__ = ["Scan", "scan", "split_records"]
+__all__ = ["Scan", "scan", "split_records", "iter_blocks", "prefetch"]
 
 _HEAD = 15  # len("0|H0ZFCNT0|001|")
 _HEX = np.full(256, 255, dtype=np.uint8)
@@ -58,6 +61,20 @@ def _digits(arr: np.ndarray, a: np.ndarray, b: np.ndarray, width: int) -> tuple[
     return values.astype(np.int64), ok
 
 
+_CODES: dict[int, tuple[dict[bytes, int], np.ndarray, np.ndarray, np.ndarray]] = {}
+
+
+def _codes(headers: dict[bytes, tuple[int, int, int]]) -> tuple[dict[bytes, int], np.ndarray, np.ndarray, np.ndarray]:
+    """``headers`` as a code per header (0: none) and arrays by code, so that the lookup of
+    every line is one C-level ``map``."""
+    found = _CODES.get(id(headers))
+    if found is None:
+        rows = [(-1, 0, -1)] + list(headers.values())
+        found = _CODES[id(headers)] = ({k: i for i, k in enumerate(headers, 1)},
+                                       *(np.array(c, dtype=np.int64) for c in zip(*rows)))
+    return found
+
+
 def scan(data: bytes, headers: dict[bytes, tuple[int, int, int]]) -> Scan:
     """Scan the lines of ``data`` (complete lines, LF-separated, no final LF). ``headers`` maps
     a frame header (``b"0|H0ZFCNT0|001|"``) to ``(tr index, record count, number of "^")``."""
@@ -91,11 +108,9 @@ def scan(data: bytes, headers: dict[bytes, tuple[int, int, int]]) -> Scan:
     text = t[:, 1] + 1
     window = arr[np.clip(text[:, None] + np.arange(_HEAD), 0, size - 1)]
     keys = np.ascontiguousarray(window).view(f"S{_HEAD}").ravel().tolist()
-    get = headers.get
-    found = [get(k, (-1, 0, -1)) for k in keys]
-    tr = np.fromiter((f[0] for f in found), dtype=np.int64, count=n)
-    count = np.fromiter((f[1] for f in found), dtype=np.int64, count=n)
-    carets = np.fromiter((f[2] for f in found), dtype=np.int64, count=n)
+    codes = _codes(headers)
+    code = np.fromiter(map(codes[0].get, keys, repeat(0)), dtype=np.int64, count=n)
+    tr, count, carets = codes[1][code], codes[2][code], codes[3][code]
     ok &= tr >= 0
     # No escape anywhere in the line (the loop unescapes through the protocol's path).
     slashes = np.flatnonzero(arr == 92)
@@ -112,20 +127,26 @@ def scan(data: bytes, headers: dict[bytes, tuple[int, int, int]]) -> Scan:
     return Scan(starts, ends, ok, tr, count, ns, session, payload, payload_end)
 
 
-def split_records(payloads: list[bytes], counts: np.ndarray) -> list[bytes]:
+def split_records(payloads: list[bytes], counts: np.ndarray, carets: int) -> list[bytes]:
     """Payloads of frames with ``counts`` records each, as one payload per record, in order
-    (reference 2.4: a multi-record frame has no record separator; each has the layout's width)."""
-    multi = np.flatnonzero(counts > 1).tolist()
-    if not multi:
+    (reference 2.4: a multi-record frame has no record separator; each record has ``carets + 1``
+    fields, which ``scan`` checked). The multi-record frames are split together: the "^" ending
+    each record becomes a LF in one joined buffer, which one ``split`` cuts."""
+    multi = np.flatnonzero(counts > 1)
+    if not len(multi):
         return payloads
+    joined = np.frombuffer(b"\n".join([payloads[k] for k in multi.tolist()]), dtype=np.uint8).copy()
+    at = np.flatnonzero(joined == 94)
+    per = counts[multi] * (carets + 1) - 1  # "^" in each frame
+    ordinal = np.arange(len(at)) - np.repeat(np.cumsum(per) - per, per)
+    joined[at[ordinal % (carets + 1) == carets]] = 10
+    records = joined.tobytes().split(b"\n")
     pieces: list[list[bytes]] = []
-    prev = 0
-    for k in multi:
+    prev = used = 0
+    for k, c in zip(multi.tolist(), counts[multi].tolist()):
         pieces.append(payloads[prev:k])
-        fields = payloads[k].split(b"^")
-        c = int(counts[k])
-        width = len(fields) // c
-        pieces.append([b"^".join(fields[i * width : (i + 1) * width]) for i in range(c)])
+        pieces.append(records[used : used + c])
+        used += c
         prev = k + 1
     pieces.append(payloads[prev:])
     return list(chain.from_iterable(pieces))
@@ -151,3 +172,47 @@ def iter_blocks(stream, size: int):  # type: ignore[no-untyped-def]
             yield b""  # an empty line
     if rest:
         yield rest
+
+
+def prefetch(blocks: Iterator[bytes], depth: int = 2) -> Iterator[bytes]:
+    """``blocks``, produced by a thread up to ``depth`` ahead: zstd decompression releases the
+    GIL, so reading a sealed segment (about 1 µs a record) overlaps the scan instead of adding
+    to the one thread that bounds rebuild speed."""
+    out: queue.Queue = queue.Queue(depth)
+    stop = threading.Event()
+    done = object()
+
+    def produce() -> None:
+        try:
+            for block in blocks:
+                while not stop.is_set():
+                    try:
+                        out.put(block, timeout=0.1)
+                        break
+                    except queue.Full:
+                        continue
+                if stop.is_set():
+                    return
+            item: object = done
+        except BaseException as exc:  # handed to the consumer, raised there
+            item = exc
+        while not stop.is_set():
+            try:
+                out.put(item, timeout=0.1)
+                return
+            except queue.Full:
+                continue
+
+    thread = threading.Thread(target=produce, name="kisfeed-read", daemon=True)
+    thread.start()
+    try:
+        while True:
+            item = out.get()
+            if item is done:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item  # type: ignore[misc]
+    finally:
+        stop.set()
+        thread.join()
