@@ -106,6 +106,12 @@ def _build_schema(tr_id: str) -> pa.Schema:
 
 
 _SCHEMAS = {tr: _build_schema(tr) for tr in LAYOUTS}
+# Columns that take a new value at nearly every trade (receive and trade times, running
+# counters, the row's line): a dictionary there is built, overflows and is dropped, costing
+# ~0.2 µs a row for nothing; zstd alone stores them smaller. Every other column keeps one.
+_UNIQUE = {"time", "volume", "turnover", "sell_trades", "buy_trades", "sell_volume", "buy_volume", "theoretical_price",
+           "exchange_time", "received_at", "journal_line"}
+_DICTIONARY = {tr: [n for n in schema.names if n not in _UNIQUE] for tr, schema in _SCHEMAS.items()}
 
 
 def schema_for(tr_id: str) -> pa.Schema:
@@ -160,7 +166,8 @@ def write_file(root: Path, tr_id: str, day: date, table: pa.Table, claim: Claim)
     try:
         folder.mkdir(parents=True, exist_ok=True)
         with open(partial, "wb") as f:
-            pq.write_table(table, f, compression="zstd", compression_level=1, row_group_size=256 * 1024)
+            pq.write_table(table, f, compression="zstd", compression_level=1, row_group_size=256 * 1024,
+                           use_dictionary=_DICTIONARY[tr_id])
             f.flush()
             os.fsync(f.fileno())
         os.replace(partial, target)
