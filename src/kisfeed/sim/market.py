@@ -149,6 +149,9 @@ class Market:
         self.option_ticks = tuple(option_ticks)
         self._tick_bounds = [below for below, _ in self.option_ticks[:-1]]
         self._tick_values = [tick for _, tick in self.option_ticks]
+        if len(self._tick_bounds) == 1:  # the usual two-level table: one comparison, no bisect
+            bound, (low, high) = self._tick_bounds[0], self._tick_values
+            self._option_tick = lambda premium: low if premium < bound else high  # type: ignore[method-assign]
         self._option_grid = _Grid(self._option_tick)
         self.dynamic_band = dynamic_limit_band
         self.dynamic_flags = dynamic_limit_flags

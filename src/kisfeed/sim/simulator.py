@@ -38,6 +38,9 @@ log = logging.getLogger("kisfeed.sim")
 # codes, or this many dispatched to sessions (so that writers and readers get their turn).
 _YIELD_EVERY = 64
 _YIELD_DISPATCHED = 4
+# Writers send when a run of frames is queued (server._RUN_MIN) or, at the latest, this many
+# seconds after the last kick: one socket write per run instead of one per turn of the loop.
+_KICK_AFTER = 0.002
 
 
 class Simulator:
@@ -91,6 +94,7 @@ class Simulator:
         self._approval = ApprovalServer(self.keys, self.faults.approval_refusal)
         self._tasks: list[asyncio.Task[None]] = []
         self._wall0 = 0.0
+        self._kicked = 0.0  # loop time the writers were last told to send what they hold
         self._running = False
 
     # --- lifecycle ---------------------------------------------------------------------------
@@ -295,6 +299,13 @@ class Simulator:
         for session in self._batching:
             session.flush()
         self._batching.clear()
+        self._kick()
+
+    def _kick(self) -> None:
+        """Have every writer send what is queued now (they otherwise wait for a full run)."""
+        for session in self._sessions.values():
+            session.kick()
+        self._kicked = asyncio.get_running_loop().time()
 
     async def _run_market(self) -> None:
         market, config = self._source, self.config
@@ -302,6 +313,7 @@ class Simulator:
         loop = asyncio.get_running_loop()
         start = self.start_time.timestamp()
         events = dispatched = 0
+        self._kicked = loop.time()
         while True:
             if infinite and not self._subscribed.is_set():
                 self._flush_all()
@@ -315,11 +327,14 @@ class Simulator:
             if not infinite:
                 wait = (event.time - start) / config.speed - (loop.time() - self._wall0)
                 if wait > 0:
+                    self._kick()  # what is due goes out before the market sleeps
                     await asyncio.sleep(wait)
             holders = self._subscribers.get((event.tr_id, event.code))
             if not holders or not event.records:
                 events += 1
                 if infinite and events % _YIELD_EVERY == 0:
+                    if loop.time() - self._kicked > _KICK_AFTER:
+                        self._kick()
                     await asyncio.sleep(0)  # stay responsive while trading unwatched codes
                 continue
             tr_id, width = event.tr_id, event.width
@@ -330,7 +345,9 @@ class Simulator:
                     await session.room.wait()
             dispatched += 1
             if infinite and dispatched % _YIELD_DISPATCHED == 0:
-                await asyncio.sleep(0)  # let the writers send what was queued
+                if loop.time() - self._kicked > _KICK_AFTER:
+                    self._kick()
+                await asyncio.sleep(0)  # let requests in (and writers with a full run send)
 
     async def _schedule(self, fault: ScheduledFault) -> None:
         loop = asyncio.get_running_loop()
