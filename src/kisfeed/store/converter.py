@@ -25,7 +25,6 @@ import threading
 import time
 import zlib
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import IO, Callable, Iterator
 
@@ -37,7 +36,8 @@ from ..protocol import Data, Malformed, Session, decode_frame_lenient
 from ..protocol.frames import _HEAD, _PLAIN_HEADERS
 from ..schema import LAYOUTS
 from .columns import DecodeSlow, FrameRows
-from .dataset import Claim, read_claims, write_file
+from .dataset import Claim, write_file
+from .progress import ConvertReport, _Cursor, coverage
 from .lock import LOCK_NAME, ConvertLock
 from .journal import SEALED_SUFFIX, SUFFIX, BadLine, Segment, parse_line, seal, segments
 from .scan import Scan, iter_blocks, prefetch, scan
@@ -55,75 +55,6 @@ _TABLE_ROWS = 200_000  # rows decoded per columnar table (bounds memory during r
 _HEADERS = {k.encode(): (tr, n, n * LAYOUTS[tr].width - 1) for k, (tr, n) in _PLAIN_HEADERS.items()}
 
 
-@dataclass
-class ConvertReport:
-    """What conversion did: records written per TR, and every line it could not use."""
-
-    segments: int = 0
-    lines: int = 0
-    records: dict[str, int] = field(default_factory=dict)
-    files: int = 0
-    sealed: int = 0
-    bad_lines: list[str] = field(default_factory=list)  # "<segment> line <n>: <reason>"
-    errors: list[str] = field(default_factory=list)  # frames the protocol refused, with position
-
-    @property
-    def total(self) -> int:
-        return sum(self.records.values())
-
-    def to_json(self) -> str:
-        return json.dumps(asdict(self))
-
-    @classmethod
-    def from_json(cls, text: str) -> ConvertReport:
-        return cls(**json.loads(text))
-
-    def add(self, other: ConvertReport) -> None:
-        self.segments += other.segments
-        self.lines += other.lines
-        for tr, n in other.records.items():
-            self.records[tr] = self.records.get(tr, 0) + n
-        self.files += other.files
-        self.sealed += other.sealed
-        self.bad_lines += other.bad_lines
-        self.errors += other.errors
-
-
-class _Cursor:
-    """Membership of increasing line numbers in sorted, merged intervals: O(1) amortized."""
-
-    def __init__(self, intervals: list[tuple[int, int]]) -> None:
-        merged: list[list[int]] = []
-        for a, b in sorted(intervals):
-            if merged and a <= merged[-1][1] + 1:
-                merged[-1][1] = max(merged[-1][1], b)
-            else:
-                merged.append([a, b])
-        self.intervals = merged
-        self.i = 0
-
-    def __contains__(self, n: int) -> bool:
-        iv, i = self.intervals, self.i
-        while i < len(iv) and iv[i][1] < n:
-            i += 1
-        self.i = i
-        return i < len(iv) and iv[i][0] <= n
-
-
-def _coverage(root: Path, segment: str) -> dict[str, list[tuple[int, int]]]:
-    """Per TR, the line ranges whose rows are in finalized files (see ``Claim``)."""
-    batches: dict[tuple[int, int], tuple[Claim, set[str]]] = {}
-    for tr, claim in read_claims(root, segment):
-        entry = batches.setdefault((claim.first, claim.last), (claim, set()))
-        entry[1].add(tr)
-    out: dict[str, list[tuple[int, int]]] = {tr: [] for tr in _PLAIN_TRS}
-    for claim, present in batches.values():
-        for tr in out:
-            if tr not in claim.trs or tr in present:
-                out[tr].append((claim.first, claim.last))
-    return out
-
-
 _PLAIN_TRS = sorted({tr for tr, _ in _PLAIN_HEADERS.values()})
 # The same for ``scan``, with the TR as its index in _PLAIN_TRS.
 _SCAN_HEADERS = {k: (_PLAIN_TRS.index(tr), n, c) for k, (tr, n, c) in _HEADERS.items()}
@@ -139,9 +70,9 @@ class _SegmentJob:
         self.report_lock = threading.Lock()
         self.writes: list[Future[None]] = []
         self.day = segment.day
-        coverage = _coverage(root, segment.name)
-        self.covered = {tr: _Cursor(iv) for tr, iv in coverage.items()}
-        self.any_coverage = any(coverage.values())
+        ranges = coverage(root, segment.name, _PLAIN_TRS)
+        self.covered = {tr: _Cursor(iv) for tr, iv in ranges.items()}
+        self.any_coverage = any(ranges.values())
         self.sessions: dict[int, Session] = {}
         self.rows = {tr: FrameRows(tr, segment.name, self.day) for tr in _PLAIN_TRS}
         self.tables: dict[str, list] = {tr: [] for tr in _PLAIN_TRS}
@@ -409,18 +340,23 @@ class _SegmentJob:
         if self.batch_first is None:
             return
         tables, self.tables = self.tables, {tr: [] for tr in _PLAIN_TRS}
-        self.writes.append(self.pool.submit(self._write, tables, self.batch_first, self.batch_last))
+        # One task per TR, so that the two files are encoded at once (the last flush of a
+        # rebuild is otherwise a serial tail). No deadlock: the pool is FIFO, so every table
+        # a write waits for has started before the write does.
+        for tr in sorted(tr for tr, fs in tables.items() if fs):
+            self.writes.append(self.pool.submit(self._write, tables, tr, self.batch_first, self.batch_last))
         self.batch_first, self.pending_rows = None, 0
 
-    def _write(self, futures: dict[str, list[Future[pa.Table]]], first: int, last: int) -> None:
-        tables = {tr: pa.concat_tables([f.result() for f in fs]) for tr, fs in futures.items() if fs}
-        counts = {tr: t.num_rows for tr, t in tables.items() if t.num_rows}
-        claim = Claim(self.segment.name, first, last, counts)
-        for tr in sorted(counts):
-            write_file(self.root, tr, self.day, tables[tr], claim)
-            with self.report_lock:
-                self.report.files += 1
-                self.report.records[tr] = self.report.records.get(tr, 0) + counts[tr]
+    def _write(self, futures: dict[str, list[Future[pa.Table]]], tr: str, first: int, last: int) -> None:
+        """Write ``tr``'s file of a batch; its claim names every TR of the batch with rows."""
+        counts = {t: n for t, fs in futures.items() if (n := sum(f.result().num_rows for f in fs))}
+        if tr not in counts:
+            return
+        write_file(self.root, tr, self.day, pa.concat_tables([f.result() for f in futures[tr]]),
+                   Claim(self.segment.name, first, last, counts))
+        with self.report_lock:
+            self.report.files += 1
+            self.report.records[tr] = self.report.records.get(tr, 0) + counts[tr]
 
     def wait(self) -> None:
         """Until every file flushed so far is written; raises the worker's error, if any."""
