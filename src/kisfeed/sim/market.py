@@ -27,14 +27,13 @@ from __future__ import annotations
 import bisect
 import math
 import random
-from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from typing import Callable, Sequence
+from typing import Callable, NamedTuple, Sequence
 
 from ..schema.records import KST
 from .contracts import AUCTION, BUY, SELL, Contract, Quote, hhmmss
 from .instruments import Instrument, Underlying, futures_tick, stock_tick
-from .pricing import black_scholes, bs_tuple, implied_volatility
+from .pricing import black_scholes, bs_price, bs_tuple, implied_volatility
 
 __all__ = ["Market", "MarketEvent"]
 
@@ -46,12 +45,16 @@ _PER_SECOND = 1 / math.sqrt(TRADING_SECONDS_PER_YEAR)  # annual volatility -> pe
 SWEEP_PROBABILITY = 0.12
 LIMIT_BAND = 0.30  # final stage of the SSF daily limits (ref 6)
 OPEN, CLOSE, SPOT_CLOSE = time(9, 0), time(15, 45), time(15, 30)
+# instruments.stock_tick as a table lookup: the first tick whose limit is above the price.
+_STOCK_LIMITS = (2_000, 5_000, 20_000, 50_000, 200_000, 500_000)
+_STOCK_TICKS = (1, 5, 10, 50, 100, 500, 1_000)
+_bisect = bisect.bisect_right
 _ONE_SIXTH = 1.0 / 6.0  # expovariate's rate for a mean option order of 6
 
 
-@dataclass(frozen=True, slots=True)
-class MarketEvent:
-    """Prints of one instrument at one instant, as field texts in wire order."""
+class MarketEvent(NamedTuple):
+    """Prints of one instrument at one instant, as field texts in wire order. A named tuple:
+    one is made per trade, and a frozen dataclass costs a setattr call per field."""
 
     time: float  # POSIX seconds
     instrument: Instrument
@@ -323,10 +326,23 @@ class Market:
     def _trade(self, c: Contract, t: float) -> list[str]:
         """Draw one order and its prints; the record texts only if the code is watched (the
         draws and the contract's day are the same either way, so watching changes nothing)."""
-        random = self.rng.random
+        rng = self.rng
+        random = rng.random
         spot_state = c.spot_state
-        if spot_state.updated < t:
-            self._advance_spot(spot_state, t)
+        # The underlying's walk up to t: _advance_spot, inlined (it runs on nearly every event).
+        u = t if t < self._spot_close else self._spot_close
+        dt = u - spot_state.updated
+        if dt > 0:
+            if u > self._factor_time:  # the common factor is a Brownian motion sampled at event times
+                self._factor += math.sqrt(u - self._factor_time) * rng.gauss(0.0, 1.0)
+                self._factor_time = u
+            sigma = spot_state.vol * _PER_SECOND
+            common = self._factor - spot_state.factor
+            own = math.sqrt(dt) * rng.gauss(0.0, 1.0)
+            spot_state.log_price += sigma * (MARKET_CORRELATION * common + _OWN * own) - 0.5 * sigma * sigma * dt
+            level = math.exp(spot_state.log_price)
+            spot_state.price = _round_to(level, _STOCK_TICKS[_bisect(_STOCK_LIMITS, level)])
+            spot_state.updated, spot_state.factor = u, self._factor
         time_text = hhmmss(t)
         prints = 1 if random() >= SWEEP_PROBABILITY else 2 + int(random() * 3)
         if c.strike is None:
@@ -404,8 +420,11 @@ class Market:
         forward = spot * math.exp(c.carry * years)
         m = log(strike / forward)
         vol = min(max(spot_state.vol * (1.0 - 0.25 * m + 1.5 * m * m), 0.05), 3.0)
-        g = bs_tuple(spot, strike, years, self.rate, q, vol, call)
-        theo = g[0]
+        if watched:
+            g = bs_tuple(spot, strike, years, self.rate, q, vol, call)
+            theo = g[0]
+        else:  # the same premium without the Greeks nobody will read
+            theo = bs_price(spot, strike, years, self.rate, q, vol, call)
         tick = tick_of(theo)
         value = theo + (gauss(0.0, 0.6) - 0.5) * tick
         bid = _round_to(value, tick_of(value))
@@ -416,7 +435,6 @@ class Market:
         else:
             side = BUY  # nobody sells at zero
         price = bid + tick_of(bid) if side == BUY else bid
-        greeks = g[1:]
         last_n = prints - 1
         for n in range(prints):
             qty = 1 + int(-log(1.0 - random()) / _ONE_SIXTH)  # expovariate(1/6): mean size 6
@@ -436,7 +454,7 @@ class Market:
                 iv = self._implied_vol(g, price, spot, strike, years, q, call, vol)
                 hist_vol = spot_state.hist_vol * self.vol_scale
                 text = c.option_text(
-                    time_text, price, qty, tick_oi, spot, theo, greeks, self.greek_decimals, iv * self.vol_scale, hist_vol, quote
+                    time_text, price, qty, tick_oi, spot, theo, g[1:], self.greek_decimals, iv * self.vol_scale, hist_vol, quote
                 )
                 records.append(text)
             down = max(0, price - tick_of(price - 1))

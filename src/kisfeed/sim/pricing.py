@@ -70,6 +70,21 @@ def bs_tuple(
     return max(price, 0.0), delta, gamma, vega, theta / 365.0, rho
 
 
+def bs_price(spot: float, strike: float, t: float, r: float, q: float, vol: float, call: bool) -> float:
+    """The premium alone, computed exactly as ``bs_tuple`` does (same operations, same float):
+    what the market needs for a trade nobody watches, where the Greeks would go unwritten."""
+    t = max(t, MIN_TIME)
+    sq = vol * math.sqrt(t)
+    d1 = (math.log(spot / strike) + (r - q + 0.5 * vol * vol) * t) / sq
+    d2 = d1 - sq
+    dq, dr = math.exp(-q * t), math.exp(-r * t)
+    if call:
+        price = spot * dq * (0.5 * (1.0 + _erf(d1 / _SQRT2))) - strike * dr * (0.5 * (1.0 + _erf(d2 / _SQRT2)))
+    else:
+        price = strike * dr * (0.5 * (1.0 + _erf(-d2 / _SQRT2))) - spot * dq * (0.5 * (1.0 + _erf(-d1 / _SQRT2)))
+    return max(price, 0.0)
+
+
 def implied_volatility(
     premium: float, spot: float, strike: float, t: float, r: float, q: float, call: bool, guess: float = 0.3
 ) -> float:

@@ -329,8 +329,9 @@ class Simulator:
                 if wait > 0:
                     self._kick()  # what is due goes out before the market sleeps
                     await asyncio.sleep(wait)
-            holders = self._subscribers.get((event.tr_id, event.code))
-            if not holders or not event.records:
+            records = event.records
+            holders = self._subscribers.get((event.tr_id, event.code)) if records else None
+            if not holders:
                 events += 1
                 if infinite and events % _YIELD_EVERY == 0:
                     if loop.time() - self._kicked > _KICK_AFTER:
@@ -339,7 +340,7 @@ class Simulator:
                 continue
             tr_id, width = event.tr_id, event.width
             for session in list(holders):
-                session.push_all(tr_id, event.records, event.time, width)
+                session.push_all(tr_id, records, event.time, width)
                 if not session.room.is_set():  # back-pressure: wait for this reader
                     self._flush_all()
                     await session.room.wait()
