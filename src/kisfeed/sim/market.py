@@ -52,6 +52,20 @@ _bisect = bisect.bisect_right
 _ONE_SIXTH = 1.0 / 6.0  # expovariate's rate for a mean option order of 6
 
 
+
+def _quote_after(price: int, side: int, last: bool, random: Callable[[], float],
+                 tick_of: Callable[[float], int]) -> Quote:
+    """The best quotes after a print: the level hit is gone, or (the last print of a sweep)
+    partly left at the price. Draws in a fixed order, so a seed gives the same market."""
+    if side == BUY:
+        ask = price if last and random() < 0.5 else price + tick_of(price)
+        bid = max(0, ask - tick_of(ask - 1))
+    else:
+        bid = price if last and random() < 0.5 else max(0, price - tick_of(price - 1))
+        ask = bid + tick_of(bid)
+    ask_qty, bid_qty = 1 + int(random() * 30), 1 + int(random() * 30)
+    return Quote(ask, bid, ask_qty, bid_qty, ask_qty + int(random() * 300), bid_qty + int(random() * 300))
+
 class MarketEvent(NamedTuple):
     """Prints of one instrument at one instant, as field texts in wire order. A named tuple:
     one is made per trade, and a frozen dataclass costs a setattr call per field."""
@@ -380,15 +394,7 @@ class Market:
             oi_change = int(random() * (2 * qty + 1)) - qty + (1 if random() < 0.1 else 0)
             # The day's first print is the opening auction's: neither buyer- nor seller-initiated.
             tick_oi = c.record_print(time_text, price, qty, AUCTION if c.open is None else side, oi_change)
-            # The best quotes after the print: the level hit is gone or partly left at the price.
-            if side == BUY:
-                ask = price if n == last_n and random() < 0.5 else price + tick_of(price)
-                bid = max(0, ask - tick_of(ask - 1))
-            else:
-                bid = price if n == last_n and random() < 0.5 else max(0, price - tick_of(price - 1))
-                ask = bid + tick_of(bid)
-            ask_qty, bid_qty = 1 + int(random() * 30), 1 + int(random() * 30)
-            quote = Quote(ask, bid, ask_qty, bid_qty, ask_qty + int(random() * 300), bid_qty + int(random() * 300))
+            quote = _quote_after(price, side, n == last_n, random, tick_of)
             if watched:
                 near = far = price
                 for x in c.siblings:
@@ -442,14 +448,7 @@ class Market:
                 qty *= 10
             oi_change = int(random() * (2 * qty + 1)) - qty + (1 if random() < 0.1 else 0)
             tick_oi = c.record_print(time_text, price, qty, side, oi_change)
-            if side == BUY:
-                ask = price if n == last_n and random() < 0.5 else price + tick_of(price)
-                bid = max(0, ask - tick_of(ask - 1))
-            else:
-                bid = price if n == last_n and random() < 0.5 else max(0, price - tick_of(price - 1))
-                ask = bid + tick_of(bid)
-            ask_qty, bid_qty = 1 + int(random() * 30), 1 + int(random() * 30)
-            quote = Quote(ask, bid, ask_qty, bid_qty, ask_qty + int(random() * 300), bid_qty + int(random() * 300))
+            quote = _quote_after(price, side, n == last_n, random, tick_of)
             if watched:
                 iv = self._implied_vol(g, price, spot, strike, years, q, call, vol)
                 hist_vol = spot_state.hist_vol * self.vol_scale
