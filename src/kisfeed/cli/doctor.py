@@ -40,16 +40,16 @@ def market_state(now: datetime) -> str:
     return f"closed ({local:%H:%M} KST; regular session 09:00-15:45, holidays not known here)"
 
 
-async def _approval(config: Config, rest_url: str, cache: Path | None) -> tuple[Check, str | None]:
+async def _approval(config: Config, rest_url: str, cache: Path | None) -> Check:
     if not config.credentials:
-        return Check("approval key", "skip", "no credentials to try"), None
+        return Check("approval key", "skip", "no credentials to try")
     try:  # a throw-away cache: the check must not replace the key a running feed relies on
         with tempfile.TemporaryDirectory() as scratch:
-            key = await ApprovalKeys(rest_url, cache_dir=cache or Path(scratch)).get(
+            await ApprovalKeys(rest_url, cache_dir=cache or Path(scratch)).get(
                 Credentials(*config.credentials[0]), fresh=True)
     except KisfeedError as exc:
-        return Check("approval key", "fail", str(exc)), None
-    return Check("approval key", "ok", f"issued by {rest_url}/oauth2/Approval"), key
+        return Check("approval key", "fail", str(exc))
+    return Check("approval key", "ok", f"issued by {rest_url}/oauth2/Approval")
 
 
 async def _websocket(ws_url: str) -> Check:
@@ -83,8 +83,7 @@ async def run_checks(config: Config, *, cache: Path | None = None) -> list[Check
     else:
         checks.append(Check("credentials", "warn", "none: set KIS_APP_KEY and KIS_APP_SECRET "
                                                    "(without them kisfeed uses its simulator)"))
-    approval, _ = await _approval(config, rest_url, cache)
-    checks.append(approval)
+    checks.append(await _approval(config, rest_url, cache))
     checks.append(await _websocket(ws_url))
     checks.append(await _clock(rest_url))
     checks.append(Check("market", "ok", market_state(datetime.now(KST))))
