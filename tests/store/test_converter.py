@@ -72,7 +72,7 @@ def test_a_batch_written_for_one_tr_only_is_completed_for_the_other(tmp_path):
     written = write_journal(tmp_path, mixed_frames(300))
     Converter(tmp_path, max_rows=120).rebuild()
     option_file = dataset_files(tmp_path, O)[1]
-    claim = json.loads(pq.read_schema(option_file).metadata[b"kisfeed.journal"])
+    claim = json.loads(pq.read_metadata(option_file).metadata[b"kisfeed.journal"])
     assert set(claim["trs"]) == {F, O}  # its futures sibling exists
     option_file.unlink()
     forget_done(tmp_path)

@@ -6,6 +6,7 @@ import json
 from datetime import datetime, time
 
 import pyarrow as pa
+import pytest
 import pyarrow.parquet as pq
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -14,7 +15,7 @@ from kisfeed.protocol import encode_frame
 from kisfeed.schema import KST, Kind, Sign
 from kisfeed.schema.kinds import parse_value as parse_kind
 from kisfeed.store import read_table, rebuild, table_records
-from kisfeed.store.columns import _column
+from kisfeed.store.columns import _BadRows, _column
 from kisfeed.store.dataset import dataset_files, schema_for
 
 from ..samples import frame
@@ -46,8 +47,11 @@ ODD_FRAMES = [
 ]
 
 
-def test_rows_equal_the_records_the_protocol_makes(tmp_path):
-    written = write_journal(tmp_path, mixed_frames(200) + ODD_FRAMES + mixed_frames(20))
+# 12,000 frames ahead put the odd ones past the CSV reader's first block (1 MiB): the columnar
+# path reads a batch in chunks and must place a refused row of a later chunk right.
+@pytest.mark.parametrize("before", [200, 12_000])
+def test_rows_equal_the_records_the_protocol_makes(tmp_path, before):
+    written = write_journal(tmp_path, mixed_frames(before) + ODD_FRAMES + mixed_frames(20))
     report = rebuild(tmp_path)
     want = expected(written)
     # The one record a Parquet int64 column cannot hold is refused and reported (below).
@@ -82,8 +86,14 @@ def test_columns_types_and_field_metadata(tmp_path):
     assert schema.field("change_rate").type == pa.float64()
     assert schema.field("exchange_time").type == pa.timestamp("ms", tz="Asia/Seoul")
     assert schema.field("received_at").type == pa.timestamp("ns", tz="Asia/Seoul")
-    claim = json.loads(schema.metadata[b"kisfeed.journal"])
+    footer = pq.read_metadata(path)
+    claim = json.loads(footer.metadata[b"kisfeed.journal"])  # the footer's key-value pairs
     assert claim["first_line"] == 1 and claim["last_line"] == 2 and claim["trs"] == {F: 1, O: 1}
+    # min/max where queries filter (row groups are skipped by them), not on every column
+    stats = {footer.schema.column(i).name: footer.row_group(0).column(i).statistics
+             for i in range(footer.num_columns)}
+    assert stats["exchange_time"].has_min_max and stats["code"].has_min_max
+    assert stats["price"] is None or not stats["price"].has_min_max
     row = pq.read_table(path).to_pylist()[0]
     assert row["time"] == time(9, 30, 15) and row["change_sign"] == int(Sign.DOWN)
     assert row["exchange_time"] == datetime(2026, 11, 20, 9, 30, 15, tzinfo=KST)
@@ -136,3 +146,13 @@ def test_a_journal_of_only_control_messages_makes_no_files(tmp_path):
     report = rebuild(tmp_path)
     assert report.total == 0 and report.files == 0
     assert dataset_files(tmp_path) == []
+
+
+@pytest.mark.parametrize("kind, good, bad", [(Kind.TIME, "091500", "250000"), (Kind.SIGN, "2", "7")])
+def test_a_refused_value_in_a_later_chunk_is_placed_at_its_row(kind, good, bad):
+    col = pa.chunked_array([[good, None], [good, good, bad, None]], pa.string())
+    with pytest.raises(_BadRows) as refused:  # the rows the protocol is to decide about
+        _column(col, kind, False)
+    assert refused.value.mask.tolist() == [False, False, False, False, True, False]
+    typed = _column(pa.chunked_array([[good, None], [good]], pa.string()), kind, False)
+    assert typed.to_pylist() == [parse_kind(kind, good), None, parse_kind(kind, good)]

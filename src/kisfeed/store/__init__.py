@@ -12,8 +12,8 @@ The journal is written first, from the feed's ``on_frame`` hook; the dataset is 
 
 from __future__ import annotations
 
-from .converter import ConvertReport, Converter, rebuild
 from .columns import table_records
+from .converter import Converter, ConvertReport, rebuild
 from .dataset import TABLES, Claim, read_table, schema_for
 from .journal import BadLine, JournalEntry, JournalStats, Segment, read_journal, segments
 from .query import connect as duckdb_connect

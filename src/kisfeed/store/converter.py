@@ -25,27 +25,27 @@ import threading
 import time
 import zlib
 from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import wait as futures_wait
 from pathlib import Path
 from typing import IO, Callable, Iterator
 
 import numpy as np
-import pyarrow as pa
 
 from ..exceptions import ParseError
 from ..protocol import Data, Malformed, Session, decode_frame_lenient
 from ..protocol.frames import _HEAD, _PLAIN_HEADERS
 from ..schema import LAYOUTS
 from .columns import DecodeSlow, FrameRows
-from .dataset import Claim, write_file
-from .progress import ConvertReport, _Cursor, coverage
-from .lock import LOCK_NAME, ConvertLock
+from .dataset import Claim, DatasetFile
 from .journal import SEALED_SUFFIX, SUFFIX, BadLine, Segment, parse_line, seal, segments
+from .lock import LOCK_NAME, ConvertLock
+from .progress import ConvertReport, _Cursor, coverage
 from .scan import Scan, iter_blocks, prefetch, scan
 
 __all__ = ["Converter", "ConvertReport", "rebuild", "DONE_SUFFIX", "LOCK_NAME"]
 
 DONE_SUFFIX = ".converted"
-_CHUNK = 8 << 20  # bytes read from a live segment per step
+_CHUNK = 2 << 20  # bytes read per step (larger blocks cost more in page faults than they save)
 # Threads that decode and write (Arrow and Parquet release the GIL): two keep two cores busy
 # with the line loop; a file is written only after every table it holds (FIFO), so no deadlock.
 _WORKERS = 2
@@ -75,7 +75,8 @@ class _SegmentJob:
         self.any_coverage = any(ranges.values())
         self.sessions: dict[int, Session] = {}
         self.rows = {tr: FrameRows(tr, segment.name, self.day) for tr in _PLAIN_TRS}
-        self.tables: dict[str, list] = {tr: [] for tr in _PLAIN_TRS}
+        self.files: dict[str, DatasetFile] = {}  # the batch's file of each TR, being written
+        self.appends: dict[str, Future[None]] = {}  # the last table handed to each of them
         self.batch_first: int | None = None
         self.batch_last = 0
         self.batch_started = 0.0
@@ -306,27 +307,35 @@ class _SegmentJob:
 
         return decode
 
-    # --- writing (in the worker thread: Arrow and Parquet release the GIL, so decoding and
+    # --- writing (in the worker threads: Arrow and Parquet release the GIL, so decoding and
     # writing overlap the line loop above) ---
 
     def _tabulate(self) -> None:
-        """Hand the collected records to the worker, which makes Arrow tables of them."""
+        """Hand the collected records to a worker, which makes an Arrow table of them and appends
+        it to the batch's file of its TR (in order: each append waits for the one before)."""
         for tr, rows in self.rows.items():
             if len(rows):
-                self.tables[tr].append(self.pool.submit(self._table, tr, rows))
+                assert self.batch_first is not None
+                file = self.files.get(tr)
+                if file is None:
+                    name = f"{self.segment.name.split('/', 1)[1]}.{self.batch_first:010d}"
+                    file = self.files[tr] = DatasetFile(self.root, tr, self.day, name)
+                self.appends[tr] = self.pool.submit(self._append, file, rows, self.appends.get(tr))
                 self.rows[tr] = FrameRows(tr, self.segment.name, self.day)
         self.collected = 0
         self._throttle()
 
-    def _table(self, tr: str, rows: FrameRows) -> pa.Table:
-        table = rows.table(self._decode_refused(tr))
+    def _append(self, file: DatasetFile, rows: FrameRows, before: Future[None] | None) -> None:
+        table = rows.table(self._decode_refused(rows.tr_id))
         for line, why in rows.refused:
             self._error(line, why)
-        return table
+        if before is not None:
+            before.result()
+        file.write(table)
 
     def _throttle(self) -> None:
-        """Bound memory: let the worker catch up when it is more than two tables behind."""
-        waiting = [f for fs in self.tables.values() for f in fs if not f.done()] + [w for w in self.writes if not w.done()]
+        """Bound memory: let the workers catch up when more than two tasks are waiting."""
+        waiting = [f for f in [*self.appends.values(), *self.writes] if not f.done()]
         while len(waiting) > 2:
             waiting.pop(0).result()
 
@@ -334,26 +343,33 @@ class _SegmentJob:
         return 0.0 if self.batch_first is None else time.monotonic() - self.batch_started
 
     def flush(self) -> None:
-        """Finalize one file per TR with rows, all claiming the lines read since the last flush
-        (written by the worker; ``wait`` returns when they are in place)."""
+        """Finalize the batch's file of each TR with rows, all claiming the lines read since the
+        last flush (by the workers; ``wait`` returns when they are in place)."""
         self._tabulate()
         if self.batch_first is None:
             return
-        tables, self.tables = self.tables, {tr: [] for tr in _PLAIN_TRS}
-        # One task per TR, so that the two files are encoded at once (the last flush of a
-        # rebuild is otherwise a serial tail). No deadlock: the pool is FIFO, so every table
-        # a write waits for has started before the write does.
-        for tr in sorted(tr for tr, fs in tables.items() if fs):
-            self.writes.append(self.pool.submit(self._write, tables, tr, self.batch_first, self.batch_last))
+        files, appends = self.files, self.appends
+        self.files, self.appends = {}, {}
+        # One task per TR, so that the files are finished at once. No deadlock: the pool is
+        # FIFO, so every append a close waits for has started before the close does.
+        for tr in sorted(files):
+            self.writes.append(self.pool.submit(self._close, files, appends, tr, self.batch_first, self.batch_last))
         self.batch_first, self.pending_rows = None, 0
 
-    def _write(self, futures: dict[str, list[Future[pa.Table]]], tr: str, first: int, last: int) -> None:
-        """Write ``tr``'s file of a batch; its claim names every TR of the batch with rows."""
-        counts = {t: n for t, fs in futures.items() if (n := sum(f.result().num_rows for f in fs))}
-        if tr not in counts:
+    def _close(self, files: dict[str, DatasetFile], appends: dict[str, Future[None]], tr: str,
+               first: int, last: int) -> None:
+        """Finalize ``tr``'s file of a batch; its claim names every TR of the batch with rows."""
+        try:
+            for done in appends.values():
+                done.result()
+        except BaseException:
+            files[tr].discard()
+            raise
+        counts = {t: f.rows for t, f in files.items() if f.rows}
+        if tr not in counts:  # every record refused: no file, and the claim says so
+            files[tr].discard()
             return
-        write_file(self.root, tr, self.day, pa.concat_tables([f.result() for f in futures[tr]]),
-                   Claim(self.segment.name, first, last, counts))
+        files[tr].close(Claim(self.segment.name, first, last, counts))
         with self.report_lock:
             self.report.files += 1
             self.report.records[tr] = self.report.records.get(tr, 0) + counts[tr]
@@ -385,6 +401,10 @@ class _SegmentJob:
         try:
             self.wait()
         finally:
+            for tr, file in self.files.items():  # a batch never flushed (an error): its files go
+                futures_wait([self.appends[tr]])
+                file.discard()
+            self.files, self.appends = {}, {}
             if self.file is not None:
                 self.file.close()
                 self.file = None

@@ -3,11 +3,13 @@
 The converter's per-line loop (CRC, split, int, header lookup, five appends) cost about 3 µs a
 line in the one thread that cannot overlap anything: it bounded rebuild speed. ``scan`` finds,
 for a block of complete lines, which ones are *plain* (checksum right, ``ns`` and session plain
-digits, a known data header, no escape, the header's number of fields) and where their parts
-are, with numpy over the bytes; only the CRC itself and the payload slices stay per line, as
-C-level ``map`` calls. Every line it does not call plain goes through the per-line loop as
-before, so what a line becomes never depends on which path took it (the scan is only ever
-stricter than the loop: ``int`` accepts ``+``, ``_`` and spaces; the scan only digits).
+digits, a known data header, no escape and, for a frame of several records, the header's
+number of fields) and where their parts are, with numpy over the bytes; only the CRC itself and
+the payload slices stay per line, as C-level ``map`` calls. Every line it does not call plain
+goes through the per-line loop as before, so what a line becomes never depends on which path
+took it: the scan is only ever stricter than the loop (``int`` accepts ``+``, ``_`` and spaces;
+the scan only digits), and a one-record frame of the wrong width, which it lets through, is
+refused by the columnar path and decoded by the protocol (``columns.FrameRows``).
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ import queue
 import threading
 import zlib
 from dataclasses import dataclass
-from itertools import chain, repeat
+from itertools import repeat
 from typing import Iterator
 
 import numpy as np
@@ -118,8 +120,10 @@ def scan(data: bytes, headers: dict[bytes, tuple[int, int, int]]) -> Scan:
         ok[np.unique(np.searchsorted(ends, slashes))] = False
     payload = text + _HEAD
     payload_end = t[:, 2]
-    # Whole records: the header's number of fields (else the protocol decides).
-    idx = np.flatnonzero(ok)
+    # Whole records in a frame of several: the header's number of fields, which split_records
+    # relies on (else the protocol decides). A one-record frame of the wrong width is caught by
+    # the CSV reader instead (columns.FrameRows), which spares counting every line's "^".
+    idx = np.flatnonzero(ok & (count > 1))
     count_in = data.count
     have = np.fromiter(map(count_in, [b"^"] * len(idx), payload[idx].tolist(), payload_end[idx].tolist()),
                        dtype=np.int64, count=len(idx))
@@ -131,25 +135,25 @@ def split_records(payloads: list[bytes], counts: np.ndarray, carets: int) -> lis
     """Payloads of frames with ``counts`` records each, as one payload per record, in order
     (reference 2.4: a multi-record frame has no record separator; each record has ``carets + 1``
     fields, which ``scan`` checked). The multi-record frames are split together: the "^" ending
-    each record becomes a LF in one joined buffer, which one ``split`` cuts."""
+    each record becomes a LF in one joined buffer, which one ``split`` cuts; the records then
+    take their frames' places among the one-record payloads."""
     multi = np.flatnonzero(counts > 1)
     if not len(multi):
         return payloads
+    c = counts[multi]
     joined = np.frombuffer(b"\n".join([payloads[k] for k in multi.tolist()]), dtype=np.uint8).copy()
     at = np.flatnonzero(joined == 94)
-    per = counts[multi] * (carets + 1) - 1  # "^" in each frame
-    ordinal = np.arange(len(at)) - np.repeat(np.cumsum(per) - per, per)
-    joined[at[ordinal % (carets + 1) == carets]] = 10
+    per = c * (carets + 1) - 1  # "^" in each frame
+    cuts = c - 1  # record ends in each frame: its (carets + 1)-th, 2 (carets + 1)-th ... "^"
+    k = np.arange(int(cuts.sum())) - np.repeat(np.cumsum(cuts) - cuts, cuts) + 1
+    joined[at[np.repeat(np.cumsum(per) - per, cuts) + k * (carets + 1) - 1]] = 10
     records = joined.tobytes().split(b"\n")
-    pieces: list[list[bytes]] = []
-    prev = used = 0
-    for k, c in zip(multi.tolist(), counts[multi].tolist()):
-        pieces.append(payloads[prev:k])
-        pieces.append(records[used : used + c])
-        used += c
-        prev = k + 1
-    pieces.append(payloads[prev:])
-    return list(chain.from_iterable(pieces))
+    out = np.empty(int(counts.sum()), dtype=object)
+    start = np.cumsum(counts) - counts  # each frame's first record in the output
+    single = np.flatnonzero(counts == 1)
+    out[start[single]] = [payloads[i] for i in single.tolist()]
+    out[np.repeat(start[multi], c) + np.arange(len(records)) - np.repeat(np.cumsum(c) - c, c)] = records
+    return out.tolist()
 
 
 def iter_blocks(stream, size: int):  # type: ignore[no-untyped-def]
