@@ -50,6 +50,10 @@ _CHUNK = 2 << 20  # bytes read per step (larger blocks cost more in page faults 
 # with the line loop; a file is written only after every table it holds (FIFO), so no deadlock.
 _WORKERS = 2
 _TABLE_ROWS = 200_000  # rows decoded per columnar table (bounds memory during rebuild)
+# The first tables are smaller (doubling up to _TABLE_ROWS), so that the workers start while the
+# line loop is still filling the first full one.
+_FIRST_TABLE_ROWS = 25_000
+_IN_FLIGHT = 4  # tables being made or waiting at most (two workers): bounds memory
 # Plain data frame headers as bytes, for the hot loop over journal lines: (tr_id, record count,
 # the number of "^" a frame of whole records has).
 _HEADERS = {k.encode(): (tr, n, n * LAYOUTS[tr].width - 1) for k, (tr, n) in _PLAIN_HEADERS.items()}
@@ -82,6 +86,8 @@ class _SegmentJob:
         self.batch_started = 0.0
         self.pending_rows = 0  # rows since the last flush
         self.collected = 0  # rows since the last _tabulate
+        self.table_rows = _FIRST_TABLE_ROWS  # rows of the next table
+        self.in_flight: list[Future[None]] = []
         self.line = 0  # lines consumed
         self.offset = 0  # bytes consumed (plain file)
         self.file: IO[bytes] | None = None
@@ -247,7 +253,7 @@ class _SegmentJob:
     def _account(self, n_rows: int) -> None:
         self.pending_rows += n_rows
         self.collected += n_rows
-        if self.collected >= _TABLE_ROWS:
+        if self.collected >= self.table_rows:
             self._tabulate()
         if self.pending_rows >= self.max_rows:
             self.flush()
@@ -321,8 +327,10 @@ class _SegmentJob:
                     name = f"{self.segment.name.split('/', 1)[1]}.{self.batch_first:010d}"
                     file = self.files[tr] = DatasetFile(self.root, tr, self.day, name)
                 self.appends[tr] = self.pool.submit(self._append, file, rows, self.appends.get(tr))
+                self.in_flight.append(self.appends[tr])
                 self.rows[tr] = FrameRows(tr, self.segment.name, self.day)
         self.collected = 0
+        self.table_rows = min(_TABLE_ROWS, self.table_rows * 2)
         self._throttle()
 
     def _append(self, file: DatasetFile, rows: FrameRows, before: Future[None] | None) -> None:
@@ -334,10 +342,10 @@ class _SegmentJob:
         file.write(table)
 
     def _throttle(self) -> None:
-        """Bound memory: let the workers catch up when more than two tasks are waiting."""
-        waiting = [f for f in [*self.appends.values(), *self.writes] if not f.done()]
-        while len(waiting) > 2:
-            waiting.pop(0).result()
+        """Bound memory: let the workers catch up when more than ``_IN_FLIGHT`` tables are pending."""
+        self.in_flight = [f for f in self.in_flight if not f.done()]
+        while len(self.in_flight) > _IN_FLIGHT:
+            self.in_flight.pop(0).result()
 
     def age(self) -> float:
         return 0.0 if self.batch_first is None else time.monotonic() - self.batch_started
