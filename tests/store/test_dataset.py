@@ -44,6 +44,7 @@ ODD_FRAMES = [
     ACK,
     encode_frame(F, [futures(price="70000")], key_iv=(KEY, IV)),  # encrypted, keys from the ack
     frame(F, futures(code="A11612X", price="64301")),  # an X in a code: checked value by value
+    frame(F, futures(price="64302"), futures(time="246000"), futures(price="64303")),  # one bad record of three
 ]
 
 
@@ -63,13 +64,14 @@ def test_rows_equal_the_records_the_protocol_makes(tmp_path, before):
     for what in ("ACML_VOL", "DELTA", "BSOP_HOUR", "PRDY_VRSS_SIGN", "HTS_OTST_STPL_QTY past the int64 range",
                  "H0XXXXX0", "do not divide"):
         assert what in errors, what
-    assert len(report.errors) == 7  # each refused frame once, with its line
+    assert len(report.errors) == 8  # each refused frame once, with its line
     assert all(" line " in e for e in report.errors)
     table = read_table(tmp_path, F)
     wide = table.filter(pa.compute.greater(pa.compute.list_value_length(table.column("extra")), 0))
     assert wide.column("extra").to_pylist() == [["extra1", "extra2"]]
     assert table.filter(pa.compute.equal(table.column("missing"), 2)).num_rows == 1
     assert 70000 in table.column("price").to_pylist()  # the encrypted frame
+    assert {64302, 64303} <= set(table.column("price").to_pylist())  # the good records of that frame
 
 
 def test_columns_types_and_field_metadata(tmp_path):

@@ -20,7 +20,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pcsv
 
 from ..schema import KST, RECORD_TYPES, Kind, Record, Sign, layout_for
-from .dataset import _EPOCH, ARROW_TYPES, TZ, schema_for
+from .dataset import _EPOCH, ARROW_TYPES, TZ, empty_table, schema_for
 from .scan import split_records
 
 __all__ = ["FrameRows", "DecodeSlow", "records_table", "table_records"]
@@ -230,7 +230,6 @@ class FrameRows:
     index: _Ints = field(default_factory=lambda: _Ints(np.int16))  # the record's place in its frame
     records: list[Record] = field(default_factory=list)
     positions: list[tuple[int, int, int]] = field(default_factory=list)  # (line, index, session)
-    frames: dict[int, tuple[bytes, int]] = field(default_factory=dict)  # line -> multi-record payload
     refused: list[tuple[int, str]] = field(default_factory=list)  # (line, why) of records left out
 
     def __len__(self) -> int:
@@ -256,8 +255,6 @@ class FrameRows:
             self.texts += payloads
             self.index.extend(np.zeros(total, dtype=np.int16))
         else:
-            for k in np.flatnonzero(counts > 1).tolist():
-                self.frames[int(lines[k])] = (payloads[k], int(counts[k]))
             self.texts += split_records(payloads, counts, layout_for(self.tr_id).width - 1)
             self.index.extend(np.arange(total) - np.repeat(np.cumsum(counts) - counts, counts))
             ns, sessions, lines = (np.repeat(x, counts) for x in (ns, sessions, lines))
@@ -291,7 +288,7 @@ class FrameRows:
             parts.append(records_table(self.tr_id, self.segment, self.records, self.positions))
         parts = [t for t in parts if t.num_rows]
         if not parts:
-            return schema_for(self.tr_id).empty_table()
+            return empty_table(self.tr_id)
         if len(parts) == 1:
             return parts[0]
         table = pa.concat_tables(parts)
@@ -312,7 +309,7 @@ class FrameRows:
                 strings, suspicious = _read_fields(self.tr_id, [t if k else blank for t, k in zip(self.texts, keep)])
             except pa.ArrowInvalid:  # cannot happen for rows of the layout's width; the protocol decides
                 keep[:] = False
-        table = schema_for(self.tr_id).empty_table()
+        table = empty_table(self.tr_id)
         while keep.any():
             try:
                 assert strings is not None
@@ -321,14 +318,19 @@ class FrameRows:
             except _BadRows as bad:
                 rows = np.flatnonzero(keep)[bad.mask]
                 keep[rows] = False
-        lines, ns, sessions = self.lines.array(), self.ns.array(), self.sessions.array()
+        lines, ns, sessions, index = self.lines.array(), self.ns.array(), self.sessions.array(), self.index.array()
         done: set[int] = set()
         for i in np.flatnonzero(~keep).tolist():  # every record of a refused frame goes the careful way
             line = int(lines[i])
             if line not in done:
                 done.add(line)
-                payload, count = self.frames.get(line, (self.texts[i], 1))
-                self.add_records(decode_slow(payload, count, int(ns[i]), line), int(sessions[i]), line)
+                # The frame's records lie together (index 0, 1, ...); joined by "^" they are its
+                # payload again, as split_records cut it.
+                first = end = i - int(index[i])
+                while end < len(lines) and lines[end] == line and index[end] == end - first:
+                    end += 1
+                payload = b"^".join(self.texts[first:end])
+                self.add_records(decode_slow(payload, end - first, int(ns[i]), line), int(sessions[i]), line)
         return table
 
     def _columnar(self, strings: pa.Table, keep: np.ndarray, suspicious: bool) -> pa.Table:

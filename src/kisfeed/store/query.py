@@ -23,7 +23,7 @@ import duckdb
 import pyarrow as pa
 
 from ..exceptions import StoreError, UsageError
-from .dataset import TABLES, dataset_files, schema_for
+from .dataset import TABLES, dataset_files, empty_table
 
 __all__ = ["connect", "query", "copy_to", "arrow_result", "VIEWS"]
 
@@ -47,7 +47,7 @@ def connect(root: str | Path = "kisfeed-data") -> duckdb.DuckDBPyConnection:
             con.execute(f"CREATE VIEW {view} AS SELECT * FROM read_parquet({_quote(pattern)}, "
                         f"hive_partitioning = true, hive_types = {{'date': DATE}}, union_by_name = true)")
         else:
-            empty = schema_for(tr).empty_table().append_column("date", pa.array([], pa.date32()))
+            empty = empty_table(tr).append_column("date", pa.array([], pa.date32()))
             con.register(f"_{view}_empty", empty)
             con.execute(f"CREATE VIEW {view} AS SELECT * FROM _{view}_empty")
     return con
