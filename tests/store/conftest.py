@@ -28,11 +28,12 @@ def option(**changes: str) -> list[str]:
 
 
 def write_journal(root: Path, frames: list[str], *, start_ns: int = NS0, step_ns: int = 1_000_000,
-                  session: int = 1, name: str | None = None, compress: bool = True) -> list[tuple[str, int, int]]:
+                  session: int = 1, name: str | None = None, compress: bool = True,
+                  mode: str = "thread") -> list[tuple[str, int, int]]:
     """Journal ``frames`` (received ``step_ns`` apart from ``start_ns``); returns what was written
     as (text, received_ns, session)."""
     written = []
-    with JournalWriter(root, name=name, compress=compress) as writer:
+    with JournalWriter(root, name=name, compress=compress, mode=mode) as writer:  # type: ignore[arg-type]
         for i, text in enumerate(frames):
             ns = start_ns + i * step_ns
             writer.append(text, ns, session)

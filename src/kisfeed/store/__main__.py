@@ -28,7 +28,7 @@ def _main(argv: list[str] | None = None) -> int:
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         # The feed comes first: when the cores are busy, conversion waits (the journal already
         # holds everything) and catches up when the market is quiet.
-        os.nice(10)
+        os.nice(19)
         closed = threading.Event()
 
         def watch_stdin() -> None:

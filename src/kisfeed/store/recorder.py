@@ -11,9 +11,11 @@ Parquet dataset a few seconds behind it.
 
 On entry it first runs ``rebuild`` (so the records a crashed run journaled but did not convert
 reach the dataset, issue 5 part 3), then opens the journal and starts the converter. The hot path
-in the feed's process is the journal append only: by default the converter is a child process
-(``python -m kisfeed.store ROOT --follow``), so it never competes with the feed for the GIL;
-``convert="thread"`` keeps it in this process, ``convert="off"`` converts on exit only.
+in the feed's process is the journal append, plus piping the frames' texts every window: by
+default both the journal's lines and the conversion are made in child processes
+(``python -m kisfeed.store.writer`` and ``python -m kisfeed.store ROOT --follow``), so they never
+compete with the feed for the GIL. ``journal="thread"`` writes the journal from a thread of this
+process; ``convert="thread"`` converts in this process, ``convert="off"`` on exit only.
 On exit it closes the journal (fsync, compress), lets the converter finish and runs a last
 ``rebuild`` that converts whatever the converter could not (it died, say).
 """
@@ -31,6 +33,7 @@ from typing import Literal
 from ..exceptions import StoreError
 from .converter import Converter, ConvertReport
 from .writer import JournalWriter
+from .writer import Mode as JournalMode
 
 __all__ = ["Recorder", "RecorderStats"]
 
@@ -59,13 +62,14 @@ class Recorder:
         fsync_window: float = 0.1,
         flush_interval: float = 5.0,
         convert: ConvertMode = "process",
+        journal: JournalMode = "process",
         lock_wait: float = 30.0,
     ) -> None:
         if convert not in ("process", "thread", "off"):
             raise ValueError("convert is 'process', 'thread' or 'off'")
         self.root = Path(root)
         self.flush_interval, self.convert, self.lock_wait = flush_interval, convert, lock_wait
-        self.journal = JournalWriter(self.root, fsync_window=fsync_window)
+        self.journal = JournalWriter(self.root, fsync_window=fsync_window, mode=journal)
         self.recovered = ConvertReport()
         self.converted = ConvertReport()
         self._child: subprocess.Popen[bytes] | None = None
