@@ -158,3 +158,25 @@ def test_a_refused_value_in_a_later_chunk_is_placed_at_its_row(kind, good, bad):
     assert refused.value.mask.tolist() == [False, False, False, False, True, False]
     typed = _column(pa.chunked_array([[good, None], [good]], pa.string()), kind, False)
     assert typed.to_pylist() == [parse_kind(kind, good), None, parse_kind(kind, good)]
+
+
+def test_halves_keep_every_row_in_order_and_never_cut_a_frame():
+    import numpy as np
+
+    from kisfeed.protocol import decode_frame
+    from kisfeed.store.columns import FrameRows
+
+    rows = FrameRows(F, "2026-11-20/x", DAY)
+    payload = "^".join(futures()).encode()
+    counts = np.array([1, 3, 1, 2, 1])  # the frame of three spans the middle row
+    rows.add_bulk([b"^".join([payload] * c) for c in counts.tolist()], counts, np.arange(5) + NS0,
+                  np.ones(5, dtype=np.int64), np.array([1, 2, 4, 5, 6]))
+    careful = decode_frame(frame(F, futures(price="1")), trading_date=DAY)
+    rows.add_records(careful, 1, 3)  # line 3 lies between the plain lines 2 and 4
+    first, second = rows.halves()
+    assert first.texts + second.texts == rows.texts
+    assert first.lines.array().tolist() == [1, 2, 2, 2] and second.lines.array().tolist() == [4, 5, 5, 6]
+    assert second.index.array()[0] == 0
+    assert [p[0] for p in first.positions] == [3] and second.records == []
+    table = pa.concat_tables([first.table(lambda *a: []), second.table(lambda *a: [])])
+    assert table.column("journal_line").to_pylist() == [1, 2, 2, 2, 3, 4, 5, 5, 6]

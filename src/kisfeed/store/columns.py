@@ -262,6 +262,29 @@ class FrameRows:
         self.sessions.extend(sessions)
         self.lines.extend(lines)
 
+    def halves(self) -> list[FrameRows]:
+        """The rows as two in journal order, cut at a frame boundary, so that two workers make a
+        batch's last table together instead of one making it while the other waits."""
+        index = self.index.array()
+        cut = len(self.texts) // 2
+        while cut < len(index) and index[cut]:
+            cut += 1
+        if not 0 < cut < len(index):
+            return [self]
+        line = int(self.lines.array()[cut])
+        parts = [FrameRows(self.tr_id, self.segment, self.day) for _ in range(2)]
+        for part, rows in zip(parts, (slice(0, cut), slice(cut, None))):
+            part.texts = self.texts[rows]
+            for column in ("ns", "sessions", "lines", "index"):
+                getattr(part, column).extend(getattr(self, column).array()[rows])
+        for record, position in zip(self.records, self.positions):  # by line: order is kept
+            part = parts[position[0] >= line]
+            part.records.append(record)
+            part.positions.append(position)
+        for refusal in self.refused:
+            parts[refusal[0] >= line].refused.append(refusal)
+        return parts
+
     def add_records(self, records: Sequence[Record], session: int, line: int) -> list[str]:
         """Add decoded records; returns why any was refused (an integer past int64, which a
         Parquet column cannot hold)."""

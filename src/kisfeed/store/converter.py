@@ -316,19 +316,22 @@ class _SegmentJob:
     # --- writing (in the worker threads: Arrow and Parquet release the GIL, so decoding and
     # writing overlap the line loop above) ---
 
-    def _tabulate(self) -> None:
+    def _tabulate(self, last: bool = False) -> None:
         """Hand the collected records to a worker, which makes an Arrow table of them and appends
-        it to the batch's file of its TR (in order: each append waits for the one before)."""
+        it to the batch's file of its TR (in order: each append waits for the one before). The
+        ``last`` of a batch goes in halves, made at once by the two workers."""
         for tr, rows in self.rows.items():
-            if len(rows):
-                assert self.batch_first is not None
-                file = self.files.get(tr)
-                if file is None:
-                    name = f"{self.segment.name.split('/', 1)[1]}.{self.batch_first:010d}"
-                    file = self.files[tr] = DatasetFile(self.root, tr, self.day, name)
-                self.appends[tr] = self.pool.submit(self._append, file, rows, self.appends.get(tr))
+            if not len(rows):
+                continue
+            assert self.batch_first is not None
+            file = self.files.get(tr)
+            if file is None:
+                name = f"{self.segment.name.split('/', 1)[1]}.{self.batch_first:010d}"
+                file = self.files[tr] = DatasetFile(self.root, tr, self.day, name)
+            for part in rows.halves() if last and len(rows) > _FIRST_TABLE_ROWS else [rows]:
+                self.appends[tr] = self.pool.submit(self._append, file, part, self.appends.get(tr))
                 self.in_flight.append(self.appends[tr])
-                self.rows[tr] = FrameRows(tr, self.segment.name, self.day)
+            self.rows[tr] = FrameRows(tr, self.segment.name, self.day)
         self.collected = 0
         self.table_rows = min(_TABLE_ROWS, self.table_rows * 2)
         self._throttle()
@@ -353,7 +356,7 @@ class _SegmentJob:
     def flush(self) -> None:
         """Finalize the batch's file of each TR with rows, all claiming the lines read since the
         last flush (by the workers; ``wait`` returns when they are in place)."""
-        self._tabulate()
+        self._tabulate(last=True)
         if self.batch_first is None:
             return
         files, appends = self.files, self.appends
