@@ -84,7 +84,7 @@ def export(plans: list[ExportPlan], *, progress: Callable[[int], None] | None = 
                         if progress:
                             progress(table.num_rows)
             else:
-                csv_schema = _for_csv(schema.empty_table()).schema
+                csv_schema = _for_csv(pa.Table.from_batches([], schema)).schema
                 with pcsv.CSVWriter(partial, csv_schema) as writer:
                     for f in p.files:
                         table = pq.read_table(f, schema=schema)
