@@ -204,6 +204,7 @@ def escaped(texts: Sequence[str]) -> str:
 
 
 Mode = Literal["thread", "process"]
+_PIPE_SIZE = 1 << 20
 
 
 class JournalWriter:
@@ -269,6 +270,11 @@ class JournalWriter:
             if not self.compress:
                 command.append("--no-compress")
             self._child = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+            assert self._child.stdin is not None
+            try:  # a window's frames in a few writes, not a context switch per 64 KiB (Linux)
+                fcntl.fcntl(self._child.stdin.fileno(), fcntl.F_SETPIPE_SZ, _PIPE_SIZE)
+            except (AttributeError, OSError):  # not Linux, or above /proc/sys/fs/pipe-max-size
+                pass
             self._reports = threading.Thread(target=self._read_reports, name="kisfeed-journal-reports",
                                              daemon=True)
             self._reports.start()
