@@ -20,7 +20,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pcsv
 
 from ..schema import KST, RECORD_TYPES, Kind, Record, Sign, layout_for
-from .dataset import _EPOCH, ARROW_TYPES, TZ, empty_table, schema_for
+from .dataset import _EPOCH, ARROW_TYPES, MEMORY_POOL, TZ, empty_table, schema_for
 from .scan import split_records
 
 __all__ = ["FrameRows", "DecodeSlow", "records_table", "table_records"]
@@ -175,6 +175,7 @@ def _csv(buffer: pa.Buffer, names: list[str], types: dict[str, pa.DataType]) -> 
         parse_options=_CSV_PARSE,
         convert_options=pcsv.ConvertOptions(column_types=types, null_values=[""], strings_can_be_null=True,
                                             quoted_strings_can_be_null=False),
+        memory_pool=MEMORY_POOL,
     )
 
 
