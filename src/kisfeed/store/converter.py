@@ -47,7 +47,8 @@ __all__ = ["Converter", "ConvertReport", "rebuild", "DONE_SUFFIX", "LOCK_NAME"]
 DONE_SUFFIX = ".converted"
 _CHUNK = 2 << 20  # bytes read per step (larger blocks cost more in page faults than they save)
 # Threads that decode and write (Arrow and Parquet release the GIL): two keep two cores busy
-# with the line loop; a file is written only after every table it holds (FIFO), so no deadlock.
+# with the line loop. A table's append waits for the one before it in the same file, which the
+# FIFO pool has started already, so no deadlock.
 _WORKERS = 2
 _TABLE_ROWS = 200_000  # rows decoded per columnar table (bounds memory during rebuild)
 # The first tables are smaller (doubling up to _TABLE_ROWS), so that the workers start while the

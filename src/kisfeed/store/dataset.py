@@ -7,7 +7,9 @@ Layout::
 e.g. ``kisfeed-data/H0ZFCNT0/date=2026-11-20/090001.123456789-4242.0000000001-0000052113.parquet``
 holds the H0ZFCNT0 records of journal lines 1–52113 of segment
 ``2026-11-20/090001.123456789-4242``. Files are written under a hidden temporary name, fsynced
-and renamed into place, so a reader never sees half a file (issue 5, part 2).
+and renamed into place, so a reader never sees half a file (issue 5, part 2). The range a file
+covers is also in its footer, as JSON under the key ``kisfeed.journal``
+(``pyarrow.parquet.read_metadata(path).metadata``): it is what ``rebuild`` goes by.
 
 Columns, in this order (names are the layouts' English names, ``kisfeed.schema.layouts``):
 
@@ -116,6 +118,9 @@ _UNIQUE = {"time", "volume", "turnover", "sell_trades", "buy_trades", "sell_volu
 _DICTIONARY = {tr: [n for n in schema.names if n not in _UNIQUE] for tr, schema in _SCHEMAS.items()}
 # Min/max statistics only where a query filters or orders (DuckDB skips row groups by them): on
 # every column they cost ~0.2 µs a row of rebuild time for ranges nobody asks about.
+_STATISTICS = ["code", "time", "trading_date", "exchange_time", "received_at", "session", "journal_segment",
+               "journal_line", "frame_index"]
+
 _ROW_GROUP = 256 * 1024
 
 
@@ -133,8 +138,6 @@ def _conversion_pool() -> pa.MemoryPool:
 
 
 MEMORY_POOL = _conversion_pool()
-_STATISTICS = ["code", "time", "trading_date", "exchange_time", "received_at", "session", "journal_segment",
-               "journal_line", "frame_index"]
 
 
 def empty_table(tr_id: str) -> pa.Table:
