@@ -2,7 +2,8 @@
 
 1. End to end, records/s with recording off and on, a feed subscribed to 41 instruments
    consuming with ``next_batch``; "on" adds a ``Recorder`` (journal on the ``on_frame`` hook, its
-   lines written by a child process, the converter in another). Two servers, each in another process: the simulator at full
+   lines written by a child process, the converter in another). Two servers, each in another
+   process: the simulator at full
    speed (``speed=inf``: as fast as the client reads; its market model is the limit), and a
    frame blaster that replays the simulator's recorded frames as fast as the socket takes them
    (the client is the limit: this is where recording's cost shows). Each mode runs ``--rounds``
@@ -208,7 +209,8 @@ def rebuild_measures(recorded: Path, rounds: int, synthetic_records: int) -> lis
     return [
         ("rebuild, recorded journal", f"{rebuild_rps:>12,.0f} rec/s",
          f"{rebuilt:,} records (target >= 300,000/s); {rebuild_cpu:,.0f} rec per CPU-s"),
-        ("rebuild, synthetic journal", f"{big_rps:>12,.0f} rec/s", f"{big_total:,} records; {big_cpu:,.0f} rec per CPU-s"),
+        ("rebuild, synthetic journal", f"{big_rps:>12,.0f} rec/s",
+         f"{big_total:,} records; {big_cpu:,.0f} rec per CPU-s"),
     ]
 
 
@@ -277,9 +279,11 @@ def main() -> None:
         off, on = (statistics.median(x["rate"] for x in runs[m]) for m in ("off", "on"))
         best_off, best_on = (max(runs[m], key=lambda x: x["rate"]) for m in ("off", "on"))
         rows += [
-            (f"{server}: recording off", f"{off:>12,.0f} rec/s", f"median; consumer CPU {best_off['cpu']:.0%}, "
+            (f"{server}: recording off", f"{off:>12,.0f} rec/s",
+             f"median; consumer CPU {best_off['cpu']:.0%}, "
              f"{best_off['records'] / best_off['frames'] if best_off['frames'] else 0:.2f} rec/frame"),
-            (f"{server}: recording on", f"{on:>12,.0f} rec/s", f"median; cost {1 - on / off:.1%} (target <= 25%), "
+            (f"{server}: recording on", f"{on:>12,.0f} rec/s",
+             f"median; cost {1 - on / off:.1%} (target <= 25%), "
              f"best vs best {1 - best_on['rate'] / best_off['rate']:.1%}"),
             (f"{server}: every run off | on", "", " / ".join(f"{x['rate']:,.0f}" for x in runs["off"]) + "  |  "
              + " / ".join(f"{x['rate']:,.0f}" for x in runs["on"])),

@@ -44,7 +44,8 @@ ODD_FRAMES = [
     ACK,
     encode_frame(F, [futures(price="70000")], key_iv=(KEY, IV)),  # encrypted, keys from the ack
     frame(F, futures(code="A11612X", price="64301")),  # an X in a code: checked value by value
-    frame(F, futures(price="64302"), futures(time="246000"), futures(price="64303")),  # one bad record of three
+    # one bad record of three: the frame goes to the protocol, which keeps the other two
+    frame(F, futures(price="64302"), futures(time="246000"), futures(price="64303")),
 ]
 
 

@@ -105,7 +105,8 @@ def test_a_partial_last_line_does_not_swallow_the_next_frame(tmp_path, mode):
     [seg] = segments(tmp_path)
     with open(seg.path, "ab") as f:  # a crash in the middle of a write
         f.write(format_line(frame(F, futures()), NS0, 1)[:50])
-    write_journal(tmp_path, [frame(F, futures())], name="run", compress=False, mode=mode)  # reopened after the crash
+    # reopened after the crash
+    write_journal(tmp_path, [frame(F, futures())], name="run", compress=False, mode=mode)
     stats = JournalStats()
     entries = list(read_journal(tmp_path, stats=stats))
     assert [e.text[:1] for e in entries] == ["{", "{", "0"]

@@ -17,8 +17,8 @@ from .conftest import NS0, PING, expected, mixed_frames
 from .test_converter import assert_complete
 
 
-@pytest.mark.parametrize("convert, journal", [("process", "process"), ("thread", "process"), ("off", "process"),
-                                             ("process", "thread")])
+@pytest.mark.parametrize("convert, journal", [("process", "process"), ("thread", "process"),
+                                             ("off", "process"), ("process", "thread")])
 async def test_every_mode_ends_with_the_whole_dataset(tmp_path, convert, journal):
     frames = [(t, NS0 + i * 1000, 1) for i, t in enumerate(mixed_frames(300))]
     recorder = Recorder(tmp_path, convert=convert, journal=journal, flush_interval=0.1)

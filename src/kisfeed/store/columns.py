@@ -244,7 +244,7 @@ class FrameRows:
             self.sessions.append(session)
             self.lines.append(line)
             return
-        self.add_bulk([payload], np.array([count]), np.array([received_ns]), np.array([session]), np.array([line]))
+        self.add_bulk([payload], *(np.array([x]) for x in (count, received_ns, session, line)))
 
     def add_bulk(self, payloads: list[bytes], counts: np.ndarray, ns: np.ndarray, sessions: np.ndarray,
                  lines: np.ndarray) -> None:
@@ -330,7 +330,8 @@ class FrameRows:
             # Rows of empty fields in their place keep the table aligned with ``texts``.
             blank = b"^" * (width - 1)
             try:
-                strings, suspicious = _read_fields(self.tr_id, [t if k else blank for t, k in zip(self.texts, keep)])
+                aligned = [t if k else blank for t, k in zip(self.texts, keep)]
+                strings, suspicious = _read_fields(self.tr_id, aligned)
             except pa.ArrowInvalid:  # cannot happen for rows of the layout's width; the protocol decides
                 keep[:] = False
         table = empty_table(self.tr_id)
@@ -342,7 +343,7 @@ class FrameRows:
             except _BadRows as bad:
                 rows = np.flatnonzero(keep)[bad.mask]
                 keep[rows] = False
-        lines, ns, sessions, index = self.lines.array(), self.ns.array(), self.sessions.array(), self.index.array()
+        lines, ns, sessions, index = (c.array() for c in (self.lines, self.ns, self.sessions, self.index))
         done: set[int] = set()
         for i in np.flatnonzero(~keep).tolist():  # every record of a refused frame goes the careful way
             line = int(lines[i])

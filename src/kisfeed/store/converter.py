@@ -365,7 +365,8 @@ class _SegmentJob:
         # One task per TR, so that the files are finished at once. No deadlock: the pool is
         # FIFO, so every append a close waits for has started before the close does.
         for tr in sorted(files):
-            self.writes.append(self.pool.submit(self._close, files, appends, tr, self.batch_first, self.batch_last))
+            self.writes.append(self.pool.submit(self._close, files, appends, tr, self.batch_first,
+                                                self.batch_last))
         self.batch_first, self.pending_rows = None, 0
 
     def _close(self, files: dict[str, DatasetFile], appends: dict[str, Future[None]], tr: str,
