@@ -52,6 +52,7 @@ __all__ = [
     "read_journal",
     "segments",
     "format_line",
+    "line_bytes",
     "parse_line",
     "kst_day",
     "seal",
@@ -97,7 +98,12 @@ def format_line(text: str, received_ns: int, session: int) -> bytes:
     """One journal line (with its LF) for one received frame."""
     if _needs_escape(text):
         text = text.translate(_ESCAPES)
-    head = f"{received_ns}\t{session}\t{text}".encode()
+    return line_bytes(text.encode(), received_ns, session)
+
+
+def line_bytes(field: bytes, received_ns: int, session: int) -> bytes:
+    """The line of a frame whose text is already an escaped, UTF-8 encoded field."""
+    head = b"%d\t%d\t%s" % (received_ns, session, field)
     return head + b"\t%08x\n" % zlib.crc32(head)
 
 

@@ -25,7 +25,6 @@ import subprocess
 import sys
 import threading
 import time
-import zlib
 from array import array
 from collections import deque
 from collections.abc import Sequence
@@ -35,7 +34,9 @@ from typing import Literal
 
 from ..exceptions import StoreError
 from ..schema import KST
-from .journal import _ESCAPES, SEALED_SUFFIX, SUFFIX, Segment, _day_bounds, _fsync_dir, kst_day, seal
+from .journal import (
+    _ESCAPES, SEALED_SUFFIX, SUFFIX, Segment, _day_bounds, _fsync_dir, kst_day, line_bytes, seal,
+)
 
 __all__ = ["JournalWriter"]
 
@@ -138,7 +139,6 @@ class _Segments:
         append = out.append
         seg = self.open
         lines = 0
-        crc32 = zlib.crc32
         for text, ns, session in zip(texts, times, sessions):
             if seg is None or not seg.bounds[0] <= ns < seg.bounds[1]:
                 if seg is not None:  # the KST day rolled over: finish the old day's segment
@@ -147,9 +147,7 @@ class _Segments:
                     append = out.append
                     self.close()
                 seg = self.open = _OpenSegment(self.journal_dir, kst_day(ns), ns, self.name)
-            head = b"%d\t%d\t%s" % (ns, session, text)
-            append(head)
-            append(b"\t%08x\n" % crc32(head))
+            append(line_bytes(text, ns, session))
             lines += 1
         assert seg is not None
         self._write(seg, out, lines)
