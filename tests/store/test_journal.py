@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import errno
+import json
 import os
+import struct
 import subprocess
 import sys
 import time
@@ -15,7 +17,8 @@ import zstandard
 
 from kisfeed.exceptions import StoreError
 from kisfeed.store import writer as journal_writer
-from kisfeed.store.journal import JournalStats, format_line, parse_line, read_journal, segments
+from kisfeed.store.journal import (JournalStats, format_line, frame_index, parse_line, read_frames,
+                                   read_journal, seal, segments)
 from kisfeed.store.writer import JournalWriter
 
 from .conftest import F, NS0, PING, futures, mixed_frames, write_journal
@@ -26,11 +29,14 @@ from ..samples import frame
 MODES = pytest.mark.parametrize("mode", ["thread", "process"])
 
 
+def unzstd(data: bytes) -> bytes:
+    """What `zstd -d` gives: every frame's content, skippable frames passed over."""
+    return zstandard.ZstdDecompressor().stream_reader(data, read_across_frames=True).read()
+
+
 def plain_lines(path: Path) -> list[bytes]:
     """A segment's lines, decompressed as `zstd -d` would, without kisfeed's reader."""
-    data = path.read_bytes()
-    if path.name.endswith(".zst"):
-        data = zstandard.ZstdDecompressor().stream_reader(data).read()
+    data = unzstd(path.read_bytes()) if path.name.endswith(".zst") else path.read_bytes()
     assert data.endswith(b"\n")
     return data[:-1].split(b"\n")
 
@@ -211,3 +217,53 @@ def test_the_writer_process_writes_what_it_got_when_the_feed_process_dies(tmp_pa
         assert time.monotonic() < deadline, "the writer process did not finish"
         time.sleep(0.05)
     assert [e.text for e in read_journal(tmp_path)] == [f"frame {i}" for i in range(1000)]
+
+
+def test_a_sealed_segment_is_indexed_zstd_frames_of_whole_lines(tmp_path):
+    write_journal(tmp_path, mixed_frames(400), compress=False)
+    [seg] = segments(tmp_path)
+    plain = seg.path.read_bytes() + b"1763596800000000000\t1\t0|H0ZF"  # a last line a crash cut
+    seg.path.write_bytes(plain)
+    sealed = seal(seg, frame_bytes=4096)
+    assert unzstd(sealed.path.read_bytes()) == plain  # the index is a frame decoders skip
+    frames = frame_index(sealed)
+    assert frames is not None and len(frames) > 10
+    line = 1
+    for i, f in enumerate(frames):
+        data = b"".join(read_frames(sealed, frames[i:i + 1]))
+        assert f.first_line == line and data.count(b"\n") == f.lines
+        assert data.endswith(b"\n") or f is frames[-1]  # whole lines; the cut one ends the last
+        assert plain.split(b"\n")[line - 1] == data.split(b"\n")[0]
+        line += f.lines
+    start = len(b"".join(read_frames(sealed, frames[:3])))
+    assert b"".join(read_frames(sealed, frames[3:])) == plain[start:]  # read from any frame on
+    stats = JournalStats()
+    assert len(list(read_journal(tmp_path, stats=stats))) == 400 and stats.bad_lines == 1
+
+
+def test_a_segment_sealed_without_an_index_or_with_a_damaged_one_is_read_whole(tmp_path):
+    written = write_journal(tmp_path, mixed_frames(50), compress=False)
+    [seg] = segments(tmp_path)
+    old = seg.path.with_name(seg.path.name + ".zst")  # as kisfeed sealed before the index
+    old.write_bytes(zstandard.ZstdCompressor().compress(seg.path.read_bytes()))
+    seg.path.unlink()
+    [seg] = segments(tmp_path)
+    assert seg.sealed and frame_index(seg) is None
+    assert [(e.text, e.received_ns, e.session) for e in read_journal(tmp_path)] == written
+    seg.path.unlink()
+    write_journal(tmp_path, mixed_frames(50), compress=False, name=seg.name.split("/")[1])
+    [seg] = segments(tmp_path)
+    sealed = seal(seg, frame_bytes=1024)
+    data = sealed.path.read_bytes()
+    length = struct.unpack("<I", data[-8:-4])[0]
+    frames, index = data[:-16 - length], json.loads(data[-8 - length:-8])
+    assert frame_index(sealed) is not None and len(index["frames"]) > 2
+    index["frames"][1][0] += 1  # sizes that do not add up to the frames' bytes
+    wrong = json.dumps(index).encode()
+    skippable = struct.pack("<II", 0x184D2A5E, len(wrong) + 8)
+    damaged = [data[:-1] + b"X",  # not the tag
+               frames + skippable + wrong + struct.pack("<I", len(wrong)) + b"KFJI"]
+    for bad in damaged:
+        sealed.path.write_bytes(bad)
+        assert frame_index(sealed) is None
+        assert [(e.text, e.received_ns, e.session) for e in read_journal(tmp_path)] == written
