@@ -176,21 +176,26 @@ def record(
 
 def rebuild(
     data: DataOption = None,
+    processes: Annotated[Optional[int], typer.Option(
+        help="Processes that convert a large segment at once (default: the cores, up to 4).")] = None,
     config_file: ConfigOption = None,
 ) -> None:
     """Convert every journal line the Parquet dataset lacks (after a crash or deleted files).
 
     Never duplicates: each Parquet file records the journal lines it covers."""
-    from ..store import rebuild as do_rebuild
+    from ..store import Converter
 
     config = config_from(config_file, data=data)
     with errors():
         if not (config.data / "journal").is_dir():
             raise ConfigError(f"no journal under {config.data}")
-        report = do_rebuild(config.data)
+        if processes is not None and processes < 1:
+            raise ConfigError(f"--processes must be at least 1, not {processes}")
+        report = Converter(config.data, processes=processes).rebuild()
     console.print(f"rebuilt {report.total:,} records "
                   f"({', '.join(f'{t}: {n:,}' for t, n in sorted(report.records.items())) or 'nothing missing'}) "
-                  f"from {report.segments} segment(s); {report.files} file(s) written, {report.sealed} compressed")
+                  f"from {report.segments} segment(s) with up to {report.processes} process(es); "
+                  f"{report.files} file(s) written, {report.sealed} compressed")
     _report_lines("journal lines skipped", report.bad_lines)
     _report_lines("frames not decoded", report.errors)
 

@@ -10,6 +10,10 @@ A segment that no writer holds any more (its lock is free) and that is fully con
 compressed (if its writer could not) and marked done with ``<stem>.converted`` beside it, a JSON
 summary; later passes skip it. One converter per data directory at a time: ``.convert.lock``.
 
+``rebuild`` converts a large sealed segment in parts, one process each (``Converter._parts``),
+when it can fork: each part's files claim only its lines, so a crash leaves the same kind of
+coverage as one process would, and the next pass converts what is missing.
+
 ``python -m kisfeed.store ROOT --follow`` (``__main__.py``) converts continuously until its
 standard input closes: the recorder runs it as a child process, so conversion never competes
 with the feed for the GIL, and when the recorder dies, the child still finishes what is on disk.
@@ -24,8 +28,11 @@ import os
 import threading
 import time
 import zlib
+from bisect import bisect_left
 from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import wait as futures_wait
+from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import IO, Callable, Iterator
 
@@ -37,7 +44,9 @@ from ..protocol.frames import _HEAD, _PLAIN_HEADERS
 from ..schema import LAYOUTS
 from .columns import DecodeSlow, FrameRows
 from .dataset import Claim, DatasetFile
-from .journal import SEALED_SUFFIX, SUFFIX, BadLine, Segment, parse_line, seal, segments
+from .forked import Forked, can_fork
+from .journal import (SEALED_SUFFIX, SUFFIX, BadLine, Frame, Segment, frame_index, parse_line, read_frames,
+                      seal, segments)
 from .lock import LOCK_NAME, ConvertLock
 from .progress import ConvertReport, _Cursor, coverage
 from .scan import Scan, iter_blocks, prefetch, scan
@@ -55,6 +64,8 @@ _TABLE_ROWS = 200_000  # rows decoded per columnar table (bounds memory during r
 # line loop is still filling the first full one.
 _FIRST_TABLE_ROWS = 25_000
 _IN_FLIGHT = 4  # tables being made or waiting at most (two workers): bounds memory
+_PART_FRAMES = 4  # frames (~2 MiB of lines each) a part has at least: smaller is not worth a fork
+_MAX_PROCESSES = 4  # the default number of processes is the cores, up to this (memory: ~0.5 GB each)
 # Plain data frame headers as bytes, for the hot loop over journal lines: (tr_id, record count,
 # the number of "^" a frame of whole records has).
 _HEADERS = {k.encode(): (tr, n, n * LAYOUTS[tr].width - 1) for k, (tr, n) in _PLAIN_HEADERS.items()}
@@ -65,20 +76,51 @@ _PLAIN_TRS = sorted({tr for tr, _ in _PLAIN_HEADERS.values()})
 _SCAN_HEADERS = {k: (_PLAIN_TRS.index(tr), n, c) for k, (tr, n, c) in _HEADERS.items()}
 
 
+Keys = dict[str, dict[str, list[str]]]  # the AES key and iv per session (as text) and TR
+
+
+@dataclass
+class _Part:
+    """Lines of a sealed segment converted on their own, from line ``first`` (in ``frames[0]``)
+    to the end of ``frames``; none of them is in a finalized file yet."""
+
+    frames: list[Frame]
+    first: int
+    # The AES keys the lines before ``first`` left (Session.keys), or None where another
+    # process converts those lines: the part then stops at an encrypted frame it has no key
+    # for, since the key may be in those lines (``_NeedsKeys``).
+    keys: Keys | None
+
+    def resumed(self, line: int, keys: Keys) -> _Part:
+        """The rest of the part from ``line``, knowing the keys the lines before it left."""
+        frames = self.frames[bisect_left([f.first_line for f in self.frames], line + 1) - 1:]
+        return _Part(frames, line, keys)
+
+
+class _NeedsKeys(Exception):
+    def __init__(self, line: int) -> None:
+        super().__init__(line)
+        self.line = line
+
+
 class _SegmentJob:
-    """Converts one segment, from wherever its coverage stops, possibly while it grows."""
+    """Converts one segment, from wherever its coverage stops, possibly while it grows; or,
+    given a ``part``, only the part's lines."""
 
     def __init__(self, root: Path, segment: Segment, report: ConvertReport, max_rows: int,
-                 pool: ThreadPoolExecutor) -> None:
+                 pool: ThreadPoolExecutor, part: _Part | None = None) -> None:
         self.root, self.segment, self.report, self.max_rows = root, segment, report, max_rows
-        self.pool = pool
+        self.pool, self.part = pool, part
         self.report_lock = threading.Lock()
         self.writes: list[Future[None]] = []
         self.day = segment.day
-        ranges = coverage(root, segment.name, _PLAIN_TRS)
+        ranges = coverage(root, segment.name, _PLAIN_TRS) if part is None else {tr: [] for tr in _PLAIN_TRS}
         self.covered = {tr: _Cursor(iv) for tr, iv in ranges.items()}
         self.any_coverage = any(ranges.values())
         self.sessions: dict[int, Session] = {}
+        for session, keys in (part.keys or {}).items() if part else ():
+            self.sessions[int(session)] = Session("")
+            self.sessions[int(session)].keys.update((tr, (k, iv)) for tr, (k, iv) in keys.items())
         self.rows = {tr: FrameRows(tr, segment.name, self.day) for tr in _PLAIN_TRS}
         self.files: dict[str, DatasetFile] = {}  # the batch's file of each TR, being written
         self.appends: dict[str, Future[None]] = {}  # the last table handed to each of them
@@ -89,7 +131,7 @@ class _SegmentJob:
         self.collected = 0  # rows since the last _tabulate
         self.table_rows = _FIRST_TABLE_ROWS  # rows of the next table
         self.in_flight: list[Future[None]] = []
-        self.line = 0  # lines consumed
+        self.line = part.first - 1 if part else 0  # lines consumed
         self.offset = 0  # bytes consumed (plain file)
         self.file: IO[bytes] | None = None
         self.owned = False  # this job holds the segment's lock: its writer is gone
@@ -133,17 +175,14 @@ class _SegmentJob:
     def _new_blocks(self, final: bool) -> Iterator[bytes]:
         """Blocks of complete lines not consumed yet, without the last LF (plus a last, cut line
         when ``final``)."""
+        if self.part is not None:  # its frames: each holds whole lines
+            frames = self.part.frames
+            yield from _skip(self.line + 1 - frames[0].first_line,
+                             prefetch(map(_without_last_lf, read_frames(self.segment, frames))))
+            return
         if self.file is None:  # sealed: stream it, skipping what was consumed before
-            skip = self.line
             with self.segment.open() as stream:
-                for data in prefetch(iter_blocks(stream, _CHUNK)):
-                    if skip:
-                        lines = data.split(b"\n")
-                        dropped = min(skip, len(lines))
-                        skip -= dropped
-                        data = b"\n".join(lines[dropped:]) if dropped < len(lines) else None
-                    if data is not None:
-                        yield data
+                yield from _skip(self.line, prefetch(iter_blocks(stream, _CHUNK)))
             return
         f = self.file
         while True:
@@ -278,6 +317,9 @@ class _SegmentJob:
         state = self.sessions.get(session)
         if state is None:
             state = self.sessions[session] = Session("")  # for the AES keys of encrypted frames
+        if self.part is not None and self.part.keys is None and text[:2] == "1|" \
+                and text.split("|", 2)[1] not in state.keys:
+            raise _NeedsKeys(number)
         events = state.receive(text, trading_date=self.day, received_ns=ns)
         state.data_to_send()  # PINGPONG answers: nothing is sent from here
         # A line that every TR's files cover was reported by the pass that converted it.
@@ -401,14 +443,14 @@ class _SegmentJob:
         if not self.segment.sealed and self.segment.path.exists():
             self.segment = seal(self.segment)
             self.report.sealed += 1
-        marker = self.segment.path.parent / (self.segment.name.split("/", 1)[1] + DONE_SUFFIX)
-        summary = {"segment": self.segment.name, "lines": self.line}
-        partial = marker.with_name("." + marker.name + ".tmp")
-        partial.write_text(json.dumps(summary))
-        os.replace(partial, marker)
+        _mark_done(self.segment, self.line)
         if self.file is not None:
             self.file.close()
             self.file = None
+
+    def keys(self) -> Keys:
+        """The AES keys its sessions hold now."""
+        return {str(n): {tr: list(k) for tr, k in s.keys.items()} for n, s in self.sessions.items() if s.keys}
 
     def close(self) -> None:
         try:
@@ -423,8 +465,47 @@ class _SegmentJob:
                 self.file = None
 
 
+def _skip(lines: int, blocks: Iterator[bytes]) -> Iterator[bytes]:
+    """``blocks`` without their first ``lines`` lines."""
+    for data in blocks:
+        if lines:
+            rest = data.split(b"\n", lines)
+            if len(rest) <= lines:
+                lines -= len(rest)
+                continue
+            data, lines = rest[-1], 0
+        yield data
+
+
+def _without_last_lf(data: bytes) -> bytes:
+    return data[:-1] if data.endswith(b"\n") else data
+
+
+def _marker(segment: Segment) -> Path:
+    return segment.path.parent / (segment.name.split("/", 1)[1] + DONE_SUFFIX)
+
+
 def _done(segment: Segment) -> bool:
-    return (segment.path.parent / (segment.name.split("/", 1)[1] + DONE_SUFFIX)).exists()
+    return _marker(segment).exists()
+
+
+def _mark_done(segment: Segment, lines: int) -> None:
+    marker = _marker(segment)
+    partial = marker.with_name("." + marker.name + ".tmp")
+    partial.write_text(json.dumps({"segment": segment.name, "lines": lines}))
+    os.replace(partial, marker)
+
+
+def _merged(before: Keys, after: Keys) -> Keys:
+    """The keys ``before`` updated with those a later part's lines set."""
+    out = {session: dict(keys) for session, keys in before.items()}
+    for session, keys in after.items():
+        out.setdefault(session, {}).update(keys)
+    return out
+
+
+def _cores() -> int:
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
 class Converter:
@@ -432,14 +513,16 @@ class Converter:
 
     ``flush_interval``: in ``follow`` mode, a file is finalized at least this often (issue 5:
     "files finalized at least every N seconds", so other processes see all but the last few
-    seconds). ``max_rows``: rows per file at most (bounds memory).
+    seconds). ``max_rows``: rows per file at most (bounds memory). ``processes``: how many
+    processes ``rebuild`` converts a large sealed segment with (default: the cores, up to 4).
     """
 
     def __init__(self, root: str | Path, *, flush_interval: float = 5.0, max_rows: int = 1_000_000,
-                 poll_interval: float = 0.2, lock_wait: float = 30.0) -> None:
+                 poll_interval: float = 0.2, lock_wait: float = 30.0, processes: int | None = None) -> None:
         self.root = Path(root)
         self.flush_interval, self.max_rows = flush_interval, max_rows
         self.poll_interval, self.lock_wait = poll_interval, lock_wait
+        self.processes = min(_cores(), _MAX_PROCESSES) if processes is None else processes
         self.report = ConvertReport()
 
     def _cleanup(self) -> None:
@@ -454,22 +537,94 @@ class Converter:
     def rebuild(self) -> ConvertReport:
         """One pass: convert every journal line no finalized file covers; seal and mark done
         every segment no writer holds."""
-        with ConvertLock(self.root, self.lock_wait), ThreadPoolExecutor(_WORKERS, "kisfeed-convert") as pool:
+        with ConvertLock(self.root, self.lock_wait):
             self._cleanup()
             for seg in self._pending_segments():
-                job = _SegmentJob(self.root, seg, self.report, self.max_rows, pool)
                 self.report.segments += 1
-                try:
-                    live = job.live()
-                    job.read(final=not live)
-                    if live:
-                        job.flush()
-                        job.wait()
-                    else:
-                        job.finish()
-                finally:
-                    job.close()
+                parts = self._parts(seg)
+                if parts:
+                    self._convert_parts(seg, parts)
+                    continue
+                # A pool per segment: no thread is left when the next one forks (forked.can_fork).
+                with ThreadPoolExecutor(_WORKERS, "kisfeed-convert") as pool:
+                    job = _SegmentJob(self.root, seg, self.report, self.max_rows, pool)
+                    try:
+                        live = job.live()
+                        job.read(final=not live)
+                        if live:
+                            job.flush()
+                            job.wait()
+                        else:
+                            job.finish()
+                    finally:
+                        job.close()
         return self.report
+
+    def _parts(self, segment: Segment) -> list[_Part]:
+        """A sealed segment's lines in parts of about equal size, one per process, where that
+        is worth it and safe: nothing of it converted yet, and a fork possible."""
+        if self.processes < 2 or not can_fork():
+            return []
+        frames = frame_index(segment)
+        if frames is None or len(frames) < 2 * _PART_FRAMES:
+            return []
+        if any(coverage(self.root, segment.name, _PLAIN_TRS).values()):
+            return []  # a pass was interrupted: the rest, in one process
+        n = min(self.processes, len(frames) // _PART_FRAMES)
+        lines = frames[-1].first_line + frames[-1].lines
+        firsts = [f.first_line for f in frames]
+        cuts = sorted({0, len(frames)} | {bisect_left(firsts, 1 + lines * k // n) for k in range(1, n)})
+        return [_Part(frames[a:b], frames[a].first_line, {} if a == 0 else None)
+                for a, b in zip(cuts, cuts[1:])]
+
+    def _convert_parts(self, segment: Segment, parts: list[_Part]) -> None:
+        """The first part here, each other in a child process at the same time. A part that
+        stopped for want of a key (``_NeedsKeys``) is finished here, where the keys of the lines
+        before it are known by then."""
+        children: list[Forked] = []
+        try:
+            for part in parts[1:]:
+                children.append(Forked(partial(self._convert_part_alone, segment, part),
+                                       f"the rebuild process for {segment.name} from line {part.first}"))
+            done = self._convert_part(segment, parts[0], self.report)
+            keys = done["keys"]
+            for part, child in zip(parts[1:], children):
+                done = child.result()  # type: ignore[assignment]
+                self.report.add(ConvertReport.from_json(done["report"]))
+                keys = _merged(keys, done["keys"])
+                if done["stop"] is not None:
+                    done = self._convert_part(segment, part.resumed(done["stop"], keys), self.report)
+                    keys = done["keys"]
+        finally:
+            for child in children:
+                child.kill()
+        self.report.processes = max(self.report.processes, len(parts))
+        _mark_done(segment, done["line"])
+
+    def _convert_part(self, segment: Segment, part: _Part, report: ConvertReport) -> dict:
+        """Convert a part's lines, or those before the line it stops at (``"stop"``); returns
+        that, the keys its lines left, and the last line it read."""
+        stop = None
+        # A process per core: one worker thread overlaps the line loop (two cost more than they
+        # gain when the processes share the cores, measured).
+        workers = max(1, min(_WORKERS, _cores() // self.processes))
+        with ThreadPoolExecutor(workers, "kisfeed-convert") as pool:
+            job = _SegmentJob(self.root, segment, report, self.max_rows, pool, part)
+            try:
+                try:
+                    job.read(final=True)
+                except _NeedsKeys as exc:
+                    stop = exc.line
+                job.flush()
+                job.wait()
+            finally:
+                job.close()
+        return {"stop": stop, "keys": job.keys(), "line": job.line}
+
+    def _convert_part_alone(self, segment: Segment, part: _Part) -> dict:
+        """``_convert_part`` in a child process: its report goes back with the rest."""
+        report = ConvertReport()
+        return {**self._convert_part(segment, part, report), "report": report.to_json()}
 
     def follow(self, stop: Callable[[], bool]) -> ConvertReport:
         """Convert continuously until ``stop()`` is true; then convert what is left and return."""

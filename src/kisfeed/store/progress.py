@@ -22,6 +22,7 @@ class ConvertReport:
     sealed: int = 0
     bad_lines: list[str] = field(default_factory=list)  # "<segment> line <n>: <reason>"
     errors: list[str] = field(default_factory=list)  # frames the protocol refused, with position
+    processes: int = 1  # the most that converted one segment at once (see Converter._parts)
 
     @property
     def total(self) -> int:
@@ -41,6 +42,7 @@ class ConvertReport:
             self.records[tr] = self.records.get(tr, 0) + n
         self.files += other.files
         self.sealed += other.sealed
+        self.processes = max(self.processes, other.processes)
         self.bad_lines += other.bad_lines
         self.errors += other.errors
 
