@@ -18,7 +18,8 @@ from kisfeed.exceptions import StoreError
 from kisfeed.protocol import encode_frame
 from kisfeed.store import Converter, ConvertReport, segments
 from kisfeed.store.dataset import dataset_files
-from kisfeed.store.forked import Forked
+from kisfeed.store.converter import _PARTS_PER_PROCESS
+from kisfeed.store.forked import Forked, WorkQueue
 from kisfeed.store.journal import frame_index, seal
 from kisfeed.store.writer import JournalWriter
 
@@ -61,7 +62,7 @@ def test_parts_make_the_rows_one_process_makes(tmp_path, processes):
     assert report.processes == processes
     assert_complete(tmp_path, written)
     parts = claims(tmp_path, F)
-    assert len(parts) == processes  # a file per part, claiming its lines and no other's
+    assert len(parts) == processes * _PARTS_PER_PROCESS  # a file per part, claiming its lines only
     assert parts[0][0] == 1 and all(a[1] < b[0] for a, b in zip(parts, parts[1:]))
     assert parts[-1][1] == max(n for n, (text, _, _) in enumerate(written, 1) if text[0] == "0")
     alone = Converter(tmp_path / "one", processes=1)
@@ -128,3 +129,18 @@ def test_a_child_that_fails_or_dies_is_a_named_error():
         Forked(lambda: (_ for _ in ()).throw(OSError("disk full")), "the test child").result()
     with pytest.raises(StoreError, match="the test child died: SIGKILL"):
         Forked(lambda: os.kill(os.getpid(), signal.SIGKILL), "the test child").result()
+
+
+def test_each_part_is_taken_by_one_process_only():
+    def take_all(queue):
+        taken = []
+        while (i := queue.take()) is not None:
+            taken.append(i)
+        return taken
+
+    with WorkQueue(200) as queue:
+        children = [Forked(lambda: take_all(queue), "a taker") for _ in range(3)]
+        mine = take_all(queue)
+        theirs = [child.result() for child in children]
+    assert sorted(mine + sum(theirs, [])) == list(range(200))
+    assert all(t == sorted(t) for t in theirs)  # in order within each process

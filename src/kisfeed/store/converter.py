@@ -44,7 +44,7 @@ from ..protocol.frames import _HEAD, _PLAIN_HEADERS
 from ..schema import LAYOUTS
 from .columns import DecodeSlow, FrameRows
 from .dataset import Claim, DatasetFile
-from .forked import Forked, can_fork
+from .forked import Forked, WorkQueue, can_fork
 from .journal import (SEALED_SUFFIX, SUFFIX, BadLine, Frame, Segment, frame_index, parse_line, read_frames,
                       seal, segments)
 from .lock import LOCK_NAME, ConvertLock
@@ -65,6 +65,7 @@ _TABLE_ROWS = 200_000  # rows decoded per columnar table (bounds memory during r
 _FIRST_TABLE_ROWS = 25_000
 _IN_FLIGHT = 4  # tables being made or waiting at most (two workers): bounds memory
 _PART_FRAMES = 4  # frames (~2 MiB of lines each) a part has at least: smaller is not worth a fork
+_PARTS_PER_PROCESS = 2  # taken as processes get free, so a slowed one does less (more cost more)
 _MAX_PROCESSES = 4  # the default number of processes is the cores, up to this (memory: ~0.5 GB each)
 # Plain data frame headers as bytes, for the hot loop over journal lines: (tr_id, record count,
 # the number of "^" a frame of whole records has).
@@ -129,7 +130,9 @@ class _SegmentJob:
         self.batch_started = 0.0
         self.pending_rows = 0  # rows since the last flush
         self.collected = 0  # rows since the last _tabulate
-        self.table_rows = _FIRST_TABLE_ROWS  # rows of the next table
+        # rows of the next table: a part's process has a core to itself, which its threads share,
+        # so its workers gain nothing from starting early, and full tables cost less.
+        self.table_rows = _FIRST_TABLE_ROWS if part is None else _TABLE_ROWS
         self.in_flight: list[Future[None]] = []
         self.line = part.first - 1 if part else 0  # lines consumed
         self.offset = 0  # bytes consumed (plain file)
@@ -371,7 +374,8 @@ class _SegmentJob:
             if file is None:
                 name = f"{self.segment.name.split('/', 1)[1]}.{self.batch_first:010d}"
                 file = self.files[tr] = DatasetFile(self.root, tr, self.day, name)
-            for part in rows.halves() if last and len(rows) > _FIRST_TABLE_ROWS else [rows]:
+            halves = last and self.part is None and len(rows) > _FIRST_TABLE_ROWS
+            for part in rows.halves() if halves else [rows]:
                 self.appends[tr] = self.pool.submit(self._append, file, part, self.appends.get(tr))
                 self.in_flight.append(self.appends[tr])
             self.rows[tr] = FrameRows(tr, self.segment.name, self.day)
@@ -522,7 +526,8 @@ class Converter:
         self.root = Path(root)
         self.flush_interval, self.max_rows = flush_interval, max_rows
         self.poll_interval, self.lock_wait = poll_interval, lock_wait
-        self.processes = min(_cores(), _MAX_PROCESSES) if processes is None else processes
+        # At most 64: more than cores only costs, and WorkQueue's pipe holds 16k parts.
+        self.processes = min(_cores(), _MAX_PROCESSES) if processes is None else min(processes, 64)
         self.report = ConvertReport()
 
     def _cleanup(self) -> None:
@@ -561,7 +566,7 @@ class Converter:
         return self.report
 
     def _parts(self, segment: Segment) -> list[_Part]:
-        """A sealed segment's lines in parts of about equal size, one per process, where that
+        """A sealed segment's lines in parts of about equal size, a few per process, where that
         is worth it and safe: nothing of it converted yet, and a fork possible."""
         if self.processes < 2 or not can_fork():
             return []
@@ -570,7 +575,7 @@ class Converter:
             return []
         if any(coverage(self.root, segment.name, _PLAIN_TRS).values()):
             return []  # a pass was interrupted: the rest, in one process
-        n = min(self.processes, len(frames) // _PART_FRAMES)
+        n = min(self.processes * _PARTS_PER_PROCESS, len(frames) // _PART_FRAMES)
         lines = frames[-1].first_line + frames[-1].lines
         firsts = [f.first_line for f in frames]
         cuts = sorted({0, len(frames)} | {bisect_left(firsts, 1 + lines * k // n) for k in range(1, n)})
@@ -578,33 +583,46 @@ class Converter:
                 for a, b in zip(cuts, cuts[1:])]
 
     def _convert_parts(self, segment: Segment, parts: list[_Part]) -> None:
-        """The first part here, each other in a child process at the same time. A part that
-        stopped for want of a key (``_NeedsKeys``) is finished here, where the keys of the lines
-        before it are known by then."""
+        """Convert the parts in this process and in children, each taking the next part when it
+        is done with one (so that a process slowed down does less, not the others wait). A part
+        that stopped for want of a key (``_NeedsKeys``) is finished here, after all, in order,
+        where the keys of the lines before it are known."""
+        processes = min(self.processes, len(parts))
         children: list[Forked] = []
-        try:
-            for part in parts[1:]:
-                children.append(Forked(partial(self._convert_part_alone, segment, part),
-                                       f"the rebuild process for {segment.name} from line {part.first}"))
-            done = self._convert_part(segment, parts[0], self.report)
-            keys = done["keys"]
-            for part, child in zip(parts[1:], children):
-                done = child.result()  # type: ignore[assignment]
-                self.report.add(ConvertReport.from_json(done["report"]))
-                keys = _merged(keys, done["keys"])
-                if done["stop"] is not None:
-                    done = self._convert_part(segment, part.resumed(done["stop"], keys), self.report)
-                    keys = done["keys"]
-        finally:
-            for child in children:
-                child.kill()
-        self.report.processes = max(self.report.processes, len(parts))
-        _mark_done(segment, done["line"])
+        with WorkQueue(len(parts)) as queue:
+            try:
+                for _ in range(processes - 1):
+                    children.append(Forked(partial(self._convert_queued, segment, parts, queue),
+                                           f"a rebuild process for {segment.name}"))
+                done = self._convert_queued(segment, parts, queue)
+                for child in children:
+                    done.update(child.result())  # type: ignore[arg-type]
+            finally:
+                for child in children:
+                    child.kill()
+        keys: Keys = {}
+        for i, part in enumerate(parts):
+            result = done[str(i)]
+            self.report.add(ConvertReport.from_json(result["report"]))
+            keys = _merged(keys, result["keys"])
+            if result["stop"] is not None:
+                result = self._convert_part(segment, part.resumed(result["stop"], keys))
+                self.report.add(ConvertReport.from_json(result["report"]))
+                keys = result["keys"]
+        self.report.processes = max(self.report.processes, processes)
+        _mark_done(segment, result["line"])
 
-    def _convert_part(self, segment: Segment, part: _Part, report: ConvertReport) -> dict:
+    def _convert_queued(self, segment: Segment, parts: list[_Part], queue: WorkQueue) -> dict[str, dict]:
+        """Convert parts taken from ``queue`` until none is left: their results by number."""
+        done = {}
+        while (i := queue.take()) is not None:
+            done[str(i)] = self._convert_part(segment, parts[i])
+        return done
+
+    def _convert_part(self, segment: Segment, part: _Part) -> dict:
         """Convert a part's lines, or those before the line it stops at (``"stop"``); returns
-        that, the keys its lines left, and the last line it read."""
-        stop = None
+        that, the keys its lines left, the last line it read and its report."""
+        stop, report = None, ConvertReport()
         # A process per core: one worker thread overlaps the line loop (two cost more than they
         # gain when the processes share the cores, measured).
         workers = max(1, min(_WORKERS, _cores() // self.processes))
@@ -619,12 +637,7 @@ class Converter:
                 job.wait()
             finally:
                 job.close()
-        return {"stop": stop, "keys": job.keys(), "line": job.line}
-
-    def _convert_part_alone(self, segment: Segment, part: _Part) -> dict:
-        """``_convert_part`` in a child process: its report goes back with the rest."""
-        report = ConvertReport()
-        return {**self._convert_part(segment, part, report), "report": report.to_json()}
+        return {"stop": stop, "keys": job.keys(), "line": job.line, "report": report.to_json()}
 
     def follow(self, stop: Callable[[], bool]) -> ConvertReport:
         """Convert continuously until ``stop()`` is true; then convert what is left and return."""

@@ -12,12 +12,13 @@ from __future__ import annotations
 import json
 import os
 import signal
+import struct
 import threading
 from typing import Callable
 
 from ..exceptions import StoreError
 
-__all__ = ["Forked", "can_fork"]
+__all__ = ["Forked", "WorkQueue", "can_fork"]
 
 
 def can_fork() -> bool:
@@ -81,3 +82,26 @@ class Forked:
     def _wait(self) -> None:
         if self._status is None:
             self._status = os.waitpid(self.pid, 0)[1]
+
+
+class WorkQueue:
+    """The numbers ``0 … n - 1``, each taken once by whichever process (forked after it was made)
+    asks first: a pipe filled up front, from which each ``take`` reads one number (a pipe read
+    of 4 bytes is atomic)."""
+
+    def __init__(self, n: int) -> None:
+        self._read, write = os.pipe()
+        try:
+            os.write(write, b"".join(struct.pack("<I", i) for i in range(n)))  # fits its buffer
+        finally:
+            os.close(write)  # no writer left: an empty pipe reads as the end
+
+    def take(self) -> int | None:
+        data = os.read(self._read, 4)
+        return struct.unpack("<I", data)[0] if data else None
+
+    def __enter__(self) -> WorkQueue:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        os.close(self._read)
