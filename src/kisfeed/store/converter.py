@@ -10,9 +10,10 @@ A segment that no writer holds any more (its lock is free) and that is fully con
 compressed (if its writer could not) and marked done with ``<stem>.converted`` beside it, a JSON
 summary; later passes skip it. One converter per data directory at a time: ``.convert.lock``.
 
-``rebuild`` converts a large sealed segment in parts, one process each (``Converter._parts``),
-when it can fork: each part's files claim only its lines, so a crash leaves the same kind of
-coverage as one process would, and the next pass converts what is missing.
+``rebuild`` converts a large sealed segment in parts (``Converter._parts``), taken by as many
+processes as there are cores when it can fork: one process holds the GIL about half of its CPU
+time, so threads alone use ~85% of two cores. Each part's files claim only its lines, so a crash
+leaves the same kind of coverage as one process would, and the next pass converts what is missing.
 
 ``python -m kisfeed.store ROOT --follow`` (``__main__.py``) converts continuously until its
 standard input closes: the recorder runs it as a child process, so conversion never competes
@@ -64,7 +65,7 @@ _TABLE_ROWS = 200_000  # rows decoded per columnar table (bounds memory during r
 # line loop is still filling the first full one.
 _FIRST_TABLE_ROWS = 25_000
 _IN_FLIGHT = 4  # tables being made or waiting at most (two workers): bounds memory
-_PART_FRAMES = 4  # frames (~2 MiB of lines each) a part has at least: smaller is not worth a fork
+_PART_FRAMES = 4  # frames (~2 MiB of lines each) a part has at least: smaller cost more than they balance
 _PARTS_PER_PROCESS = 2  # taken as processes get free, so a slowed one does less (more cost more)
 _MAX_PROCESSES = 4  # the default number of processes is the cores, up to this (memory: ~0.5 GB each)
 # Plain data frame headers as bytes, for the hot loop over journal lines: (tr_id, record count,
@@ -119,9 +120,9 @@ class _SegmentJob:
         self.covered = {tr: _Cursor(iv) for tr, iv in ranges.items()}
         self.any_coverage = any(ranges.values())
         self.sessions: dict[int, Session] = {}
-        for session, keys in (part.keys or {}).items() if part else ():
-            self.sessions[int(session)] = Session("")
-            self.sessions[int(session)].keys.update((tr, (k, iv)) for tr, (k, iv) in keys.items())
+        for session, keys in (part.keys if part and part.keys else {}).items():
+            state = self.sessions[int(session)] = Session("")
+            state.keys.update({tr: (key, iv) for tr, (key, iv) in keys.items()})
         self.rows = {tr: FrameRows(tr, segment.name, self.day) for tr in _PLAIN_TRS}
         self.files: dict[str, DatasetFile] = {}  # the batch's file of each TR, being written
         self.appends: dict[str, Future[None]] = {}  # the last table handed to each of them
