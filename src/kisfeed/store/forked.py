@@ -13,7 +13,9 @@ import json
 import os
 import signal
 import struct
+import sys
 import threading
+import warnings
 from typing import Callable
 
 from ..exceptions import StoreError
@@ -22,8 +24,9 @@ __all__ = ["Forked", "WorkQueue", "can_fork"]
 
 
 def can_fork() -> bool:
-    """True where a fork is safe: no other Python thread holds a lock the child would inherit."""
-    return hasattr(os, "fork") and threading.active_count() == 1
+    """True where a fork is safe: on Linux (macOS system libraries are not fork-safe), with no
+    other Python thread that could hold a lock the child would inherit."""
+    return sys.platform.startswith("linux") and threading.active_count() == 1
 
 
 class Forked:
@@ -36,7 +39,12 @@ class Forked:
     def __init__(self, fn: Callable[[], object], what: str) -> None:
         self.what = what
         read, write = os.pipe()
-        self.pid = os.fork()
+        with warnings.catch_warnings():
+            # Python 3.12+ warns of any other OS thread. Here those are idle native pools
+            # (OpenBLAS, Arrow) that reset themselves in a child (pthread_atfork); no Python
+            # thread runs (can_fork).
+            warnings.simplefilter("ignore", DeprecationWarning)
+            self.pid = os.fork()
         if self.pid == 0:  # the child: never returns
             code = 1
             try:
