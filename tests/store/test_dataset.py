@@ -181,3 +181,14 @@ def test_halves_keep_every_row_in_order_and_never_cut_a_frame():
     assert [p[0] for p in first.positions] == [3] and second.records == []
     table = pa.concat_tables([first.table(lambda *a: []), second.table(lambda *a: [])])
     assert table.column("journal_line").to_pylist() == [1, 2, 2, 2, 3, 4, 5, 5, 6]
+
+
+def test_a_frame_the_journal_escaped_is_read_unescaped(tmp_path):
+    # Blocks of 4 KiB or more take the bulk scan, which must leave escaped lines to the protocol.
+    odd = [frame(F, futures(code="A1\t1612", price="64001")), frame(O, option(code="B1\\1612065"))]
+    written = write_journal(tmp_path, mixed_frames(100) + odd + mixed_frames(100))
+    rebuild(tmp_path)
+    want = expected(written)
+    for tr in (F, O):
+        assert_same_records(table_records(read_table(tmp_path, tr)), want[tr])
+    assert "A1\t1612" in read_table(tmp_path, F).column("code").to_pylist()
