@@ -18,7 +18,6 @@ from kisfeed.exceptions import StoreError
 from kisfeed.protocol import encode_frame
 from kisfeed.store import Converter, ConvertReport, segments
 from kisfeed.store.dataset import dataset_files
-from kisfeed.store.converter import _PARTS_PER_PROCESS
 from kisfeed.store.forked import Forked, WorkQueue
 from kisfeed.store.journal import frame_index, seal
 from kisfeed.store.writer import JournalWriter
@@ -62,7 +61,7 @@ def test_parts_make_the_rows_one_process_makes(tmp_path, processes):
     assert report.processes == processes
     assert_complete(tmp_path, written)
     parts = claims(tmp_path, F)
-    assert len(parts) == processes * _PARTS_PER_PROCESS  # a file per part, claiming its lines only
+    assert len(parts) >= processes  # a file per part, claiming its lines only
     assert parts[0][0] == 1 and all(a[1] < b[0] for a, b in zip(parts, parts[1:]))
     assert parts[-1][1] == max(n for n, (text, _, _) in enumerate(written, 1) if text[0] == "0")
     alone = Converter(tmp_path / "one", processes=1)

@@ -65,8 +65,13 @@ _TABLE_ROWS = 200_000  # rows decoded per columnar table (bounds memory during r
 # line loop is still filling the first full one.
 _FIRST_TABLE_ROWS = 25_000
 _IN_FLIGHT = 4  # tables being made or waiting at most (two workers): bounds memory
-_PART_FRAMES = 4  # frames (~2 MiB of lines each) a part has at least: smaller cost more than they balance
-_PARTS_PER_PROCESS = 2  # taken as processes get free, so a slowed one does less (more cost more)
+# Parts, taken by processes as they get free so that a slowed one does less: two per process,
+# each of _PART_FRAMES frames (~2 MiB of lines, ~6,500 records each) at least, unless that would
+# leave a process idle, and of _MIN_PART_FRAMES at least. Full tables (_TABLE_ROWS) make fewer
+# Parquet row groups: four parts of a 320,000-record segment cost ~5% more CPU than two.
+_PARTS_PER_PROCESS = 2
+_PART_FRAMES = 32
+_MIN_PART_FRAMES = 4  # smaller is not worth a fork
 _MAX_PROCESSES = 4  # the default number of processes is the cores, up to this (memory: ~0.5 GB each)
 # Plain data frame headers as bytes, for the hot loop over journal lines: (tr_id, record count,
 # the number of "^" a frame of whole records has).
@@ -572,11 +577,12 @@ class Converter:
         if self.processes < 2 or not can_fork():
             return []
         frames = frame_index(segment)
-        if frames is None or len(frames) < 2 * _PART_FRAMES:
+        if frames is None or len(frames) < 2 * _MIN_PART_FRAMES:
             return []
         if any(coverage(self.root, segment.name, _PLAIN_TRS).values()):
             return []  # a pass was interrupted: the rest, in one process
-        n = min(self.processes * _PARTS_PER_PROCESS, len(frames) // _PART_FRAMES)
+        n = min(self.processes * _PARTS_PER_PROCESS, max(self.processes, len(frames) // _PART_FRAMES),
+                len(frames) // _MIN_PART_FRAMES)
         lines = frames[-1].first_line + frames[-1].lines
         firsts = [f.first_line for f in frames]
         cuts = sorted({0, len(frames)} | {bisect_left(firsts, 1 + lines * k // n) for k in range(1, n)})
