@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import errno
 import json
 import os
@@ -256,13 +257,21 @@ def test_a_segment_sealed_without_an_index_or_with_a_damaged_one_is_read_whole(t
     sealed = seal(seg, frame_bytes=1024)
     data = sealed.path.read_bytes()
     length = struct.unpack("<I", data[-8:-4])[0]
-    frames, index = data[:-16 - length], json.loads(data[-8 - length:-8])
-    assert frame_index(sealed) is not None and len(index["frames"]) > 2
-    index["frames"][1][0] += 1  # sizes that do not add up to the frames' bytes
-    wrong = json.dumps(index).encode()
-    skippable = struct.pack("<II", 0x184D2A5E, len(wrong) + 8)
+    frames, index = data[:-20 - length], json.loads(data[-12 - length:-12])
+    assert len(index["frames"]) > 2
+
+    def with_index(table, crc=None):  # the layout the journal's docstring gives
+        text = json.dumps(table).encode()
+        return (frames + struct.pack("<II", 0x184D2A5E, len(text) + 12) + text
+                + struct.pack("<II", zlib.crc32(text) if crc is None else crc, len(text)) + b"KFJI")
+
+    sealed.path.write_bytes(with_index(index))
+    assert frame_index(sealed) is not None
+    sizes, counts = copy.deepcopy(index), copy.deepcopy(index)
+    sizes["frames"][1][0] += 1  # sizes that do not add up to the frames' bytes
+    counts["frames"][1][1] += 1  # a digit changed after the CRC was taken
     damaged = [data[:-1] + b"X",  # not the tag
-               frames + skippable + wrong + struct.pack("<I", len(wrong)) + b"KFJI"]
+               with_index(sizes), with_index(counts, crc=zlib.crc32(json.dumps(index).encode()))]
     for bad in damaged:
         sealed.path.write_bytes(bad)
         assert frame_index(sealed) is None

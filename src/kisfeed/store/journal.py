@@ -14,10 +14,10 @@ over; ``zstd -d`` gives back the plain file.
 
 A sealed segment is a series of zstd frames of whole lines (about 2 MiB of lines each), then a
 zstd *skippable* frame (RFC 8878 §3.1.2: decoders pass over it) that indexes them: a JSON
-``{"frames": [[compressed size, LF count], ...]}``, then its own length (u32, little-endian)
-and ``KFJI``, the file's last eight bytes. With it, a reader starts at any frame knowing the
-line number of its first line, so ``rebuild`` converts a segment's parts in several processes.
-A segment without the index (sealed by an earlier kisfeed) is read from the start.
+``{"frames": [[compressed size, LF count], ...]}``, then its CRC-32 and its length (u32,
+little-endian) and ``KFJI``, the file's last twelve bytes. With it, a reader starts at any frame
+knowing the number of its first line, so ``rebuild`` converts a segment's parts in several
+processes. A segment without a sound index (sealed by an earlier kisfeed) is read from the start.
 
 Line format (UTF-8, one frame per line, four tab-separated fields)::
 
@@ -253,8 +253,8 @@ def _write_frames(src: IO[bytes], dst: IO[bytes], compressor: zstandard.ZstdComp
         if not chunk:
             break
     index = json.dumps({"frames": table}, separators=(",", ":")).encode()
-    dst.write(struct.pack("<II", _SKIPPABLE, len(index) + 8) + index)
-    dst.write(struct.pack("<I", len(index)) + _INDEX_TAG)
+    dst.write(struct.pack("<II", _SKIPPABLE, len(index) + 12) + index)
+    dst.write(struct.pack("<II", zlib.crc32(index), len(index)) + _INDEX_TAG)
 
 
 @dataclass(frozen=True)
@@ -273,18 +273,21 @@ def frame_index(segment: Segment) -> list[Frame] | None:
         return None
     with open(segment.path, "rb") as f:
         end = f.seek(0, os.SEEK_END)
-        if end < 16:
+        if end < 20:
             return None
-        f.seek(end - 8)
-        length, tag = struct.unpack("<I4s", f.read(8))
-        start = end - 16 - length
+        f.seek(end - 12)
+        crc, length, tag = struct.unpack("<II4s", f.read(12))
+        start = end - 20 - length
         if tag != _INDEX_TAG or start < 0:
             return None
         f.seek(start)
-        if struct.unpack("<II", f.read(8)) != (_SKIPPABLE, length + 8):
+        if struct.unpack("<II", f.read(8)) != (_SKIPPABLE, length + 12):
+            return None
+        index = f.read(length)
+        if zlib.crc32(index) != crc:  # a wrong count would number every later line wrong
             return None
         try:
-            table = json.loads(f.read(length))["frames"]
+            table = json.loads(index)["frames"]
         except (ValueError, KeyError, TypeError):
             return None
     frames, offset, line = [], 0, 1
