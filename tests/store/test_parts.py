@@ -10,6 +10,7 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 
 import pyarrow.parquet as pq
 import pytest
@@ -105,6 +106,26 @@ def test_parts_lost_after_a_crash_are_restored_exactly(tmp_path):
     report = rebuild_in_a_process(tmp_path, 2)
     assert report.processes == 1  # part of it is converted: the rest in one process
     assert report.records and all(n < len(written) for n in report.records.values())
+    assert_complete(tmp_path, written)
+
+
+def test_a_part_process_that_dies_is_an_error_and_the_next_rebuild_completes(tmp_path, monkeypatch):
+    written = journal_in_frames(tmp_path, mixed_frames(900))
+    parent, convert = os.getpid(), Converter._convert_part
+
+    def dying(self, segment, part):
+        if os.getpid() != parent:  # the child, with the part it took: killed (out of memory, say)
+            os.kill(os.getpid(), signal.SIGKILL)
+        time.sleep(0.3)  # the child takes a part first
+        return convert(self, segment, part)
+
+    monkeypatch.setattr(Converter, "_convert_part", dying)
+    with pytest.raises(StoreError, match="rebuild process for .* died: SIGKILL"):
+        Converter(tmp_path, processes=2).rebuild()
+    monkeypatch.undo()
+    assert not list((tmp_path / "journal").glob("*/*.converted"))  # not done: a part is missing
+    report = Converter(tmp_path, processes=2).rebuild()
+    assert report.total > 0
     assert_complete(tmp_path, written)
 
 
