@@ -15,6 +15,7 @@ import signal
 import struct
 import sys
 import threading
+import warnings
 from typing import Callable
 
 from ..exceptions import StoreError
@@ -38,7 +39,12 @@ class Forked:
     def __init__(self, fn: Callable[[], object], what: str) -> None:
         self.what = what
         read, write = os.pipe()
-        self.pid = os.fork()  # idle native pools (OpenBLAS, Arrow) reset themselves in a child
+        with warnings.catch_warnings():
+            # Python 3.12+ warns of any other OS thread. Here those are idle native pools
+            # (OpenBLAS, Arrow) that reset themselves in a child (pthread_atfork); no Python
+            # thread runs (can_fork).
+            warnings.simplefilter("ignore", DeprecationWarning)
+            self.pid = os.fork()
         if self.pid == 0:  # the child: never returns
             code = 1
             try:
