@@ -40,9 +40,9 @@ class Forked:
         self.what = what
         read, write = os.pipe()
         with warnings.catch_warnings():
-            # Python 3.12+ warns of any other OS thread. Here those are idle native pools
-            # (OpenBLAS, Arrow) that reset themselves in a child (pthread_atfork); no Python
-            # thread runs (can_fork).
+            # Python 3.12+ warns when the process has any other OS thread (it reads
+            # /proc/self/stat). Here those are idle native pools (OpenBLAS, Arrow, DuckDB), which
+            # take no Python lock; no Python thread runs (can_fork).
             warnings.simplefilter("ignore", DeprecationWarning)
             self.pid = os.fork()
         if self.pid == 0:  # the child: never returns
