@@ -185,26 +185,25 @@ def prefetch(blocks: Iterator[bytes], depth: int = 2) -> Iterator[bytes]:
     stop = threading.Event()
     done = object()
 
+    def put(item: object) -> bool:
+        """Hand ``item`` over, unless the consumer has stopped first."""
+        while not stop.is_set():
+            try:
+                out.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
     def produce() -> None:
         try:
             for block in blocks:
-                while not stop.is_set():
-                    try:
-                        out.put(block, timeout=0.1)
-                        break
-                    except queue.Full:
-                        continue
-                if stop.is_set():
+                if not put(block):
                     return
             item: object = done
         except BaseException as exc:  # handed to the consumer, raised there
             item = exc
-        while not stop.is_set():
-            try:
-                out.put(item, timeout=0.1)
-                return
-            except queue.Full:
-                continue
+        put(item)
 
     thread = threading.Thread(target=produce, name="kisfeed-read", daemon=True)
     thread.start()
