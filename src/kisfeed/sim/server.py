@@ -37,7 +37,7 @@ from .requests import Heartbeat, Refusal, is_pingpong, parse_request, pingpong, 
 if TYPE_CHECKING:
     from .simulator import Simulator
 
-__all__ = ["SimSession", "FeedServer"]
+__all__ = ["SimSession", "FeedServer", "wait_set"]
 
 log = logging.getLogger("kisfeed.sim")
 
@@ -46,6 +46,25 @@ _CLOSE = "close"  # WebSocket close handshake (OPSP8996)
 _TCP_CLOSE = "tcp-close"  # flush, then close TCP without a close frame (client ping, ref 2.3)
 _RUN = 256  # data frames sent in one go at most (one socket write of a few hundred KB at most)
 _RUN_MIN = 32  # data frames that wake the writer by themselves (fewer wait for a kick)
+
+
+async def wait_set(event: asyncio.Event, timeout: float) -> bool:
+    """Wait until ``event`` is set, for ``timeout`` seconds at most; True if it was set.
+
+    A cancel always propagates. ``asyncio.wait_for`` must not be used here: on Python 3.11 it
+    runs the wait in a task of its own, and a cancel that arrives after that task finished but
+    before ``wait_for`` resumed is swallowed (``wait_for`` returns the result instead; fixed in
+    3.12, where ``wait_for`` is built on ``asyncio.timeout``). A heartbeat woken by a stall in
+    the same loop turn as its connection dropped then kept running, ``_handle`` never returned,
+    and the session held its app key (OPSP8996) and the server's ``wait_closed`` for ever.
+    ``asyncio.timeout`` cancels this task itself and tells its own cancel from anyone else's.
+    """
+    try:
+        async with asyncio.timeout(max(0.0, timeout)):
+            await event.wait()
+    except TimeoutError:
+        return False
+    return True
 
 
 class _Out:
@@ -303,10 +322,7 @@ class SimSession:
             if self._unanswered_since is not None:
                 deadline = min(deadline, self._unanswered_since + timeout)
             self._heartbeat_wake.clear()
-            try:
-                await asyncio.wait_for(self._heartbeat_wake.wait(), max(0.0, deadline - loop.time()))
-            except asyncio.TimeoutError:
-                pass
+            await wait_set(self._heartbeat_wake, deadline - loop.time())
 
     # --- requests (ref 2.1, 2.2, 3.1, 3.2) ---------------------------------------------------
 
@@ -427,9 +443,14 @@ class FeedServer:
         finally:
             for task in tasks:
                 task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
-            protocol = ws.protocol
-            abrupt = protocol.close_rcvd is None and protocol.close_sent is None
-            session.finish()
-            sim._closed(session, abrupt=abrupt)
-            session.ended.set()
+            try:
+                outcomes = await asyncio.gather(*tasks, return_exceptions=True)
+            finally:  # even if this handler is cancelled: a session left behind holds its app key
+                protocol = ws.protocol
+                abrupt = protocol.close_rcvd is None and protocol.close_sent is None
+                session.finish()
+                sim._closed(session, abrupt=abrupt)
+                session.ended.set()
+            for outcome in outcomes:
+                if isinstance(outcome, Exception):  # a writer or heartbeat bug: never silent
+                    log.error("session %d: a writer or heartbeat task failed", session.id, exc_info=outcome)
