@@ -168,6 +168,7 @@ class Faults:
         self._refusals: dict[str | None, int | None] = {}
         self._malformed_count = 0
         self._running: set[asyncio.Future[Any]] = set()  # fire-and-forget work, kept from the GC
+        self._restarts: set[asyncio.Future[Any]] = set()  # restarts in flight (``stop`` ends them)
 
     def _start(self, awaitable: Awaitable[Any]) -> asyncio.Future[Any]:
         task = asyncio.ensure_future(awaitable)
@@ -256,7 +257,19 @@ class Faults:
         return Applied()
 
     def restart(self) -> Applied:
-        return Applied(self._start(self._sim.restart()))
+        """Restart both servers. A ``Simulator.stop`` meanwhile cancels the restart (so nothing
+        listens again after the stop), and awaiting this handle then raises ``CancelledError``."""
+        task = self._start(self._sim.restart())
+        self._restarts.add(task)
+        task.add_done_callback(self._restarts.discard)
+        return Applied(task)
+
+    async def cancel_restarts(self) -> None:
+        """Cancel the restarts in flight and wait until they have ended."""
+        restarts = list(self._restarts)
+        for task in restarts:
+            task.cancel()
+        await asyncio.gather(*restarts, return_exceptions=True)
 
     def apply(self, fault: ScheduledFault) -> Applied:
         """Run a scheduled (or parsed) fault now."""

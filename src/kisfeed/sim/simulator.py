@@ -128,6 +128,7 @@ class Simulator:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         self._tasks = []
+        await self.faults.cancel_restarts()  # a restart in flight would listen again after the stop
         await self._stop_servers()
 
     async def _stop_servers(self) -> None:
