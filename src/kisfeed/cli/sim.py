@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import math
+import signal
 from datetime import datetime
 from pathlib import Path
-from typing import IO, Annotated, Optional
+from typing import Annotated, Callable, Optional
 
 import msgspec
 import typer
@@ -15,14 +17,19 @@ from rich.console import Console
 from ..schema.records import KST
 from ..sim import DEMO_APP_KEY, DEMO_APP_SECRET, SimConfig, Simulator, parse_fault, write_master
 from ..sim.faults import FAULT_NAMES, ScheduledFault
+from .common import EXIT_FAILURE, EXIT_INTERRUPTED
 
 __all__ = ["sim"]
+
+# How often the ground-truth file is flushed: what a kill -9 can cost it, at most.
+_FLUSH_EVERY = 0.2
 
 console = Console(highlight=False, soft_wrap=True)
 err_console = Console(stderr=True, highlight=False, soft_wrap=True)
 
 _FAULT_HELP = (
-    "Inject a fault: NAME[=VALUE]@SECONDS[,every=SECONDS][,app_key=KEY], seconds after start. "
+    "Inject a fault: NAME[=VALUE]@SECONDS (seconds after start), then optionally ,every=SECONDS "
+    "and ,app_key=KEY. "
     f"Names: {', '.join(FAULT_NAMES)}. E.g. drop@30, stall=5@60,every=120, malformed=3@10, "
     "delay-acks=2@0, withhold-acks@0, refuse-approval@0, close=1001@20, restart@90. Repeatable."
 )
@@ -78,7 +85,9 @@ def sim(
         typer.Option(help="Serve the data frames of these kisfeed journals instead of the market. Repeatable."),
     ] = None,
     ground_truth: Annotated[
-        Optional[Path], typer.Option(help="Append every record sent as JSON lines (session, tr_id, fields).")
+        Optional[Path],
+        typer.Option(help="Append every record sent as JSON lines (session, tr_id, fields); "
+                          f"flushed every {_FLUSH_EVERY:g} s and on exit."),
     ] = None,
     list_instruments: Annotated[bool, typer.Option("--list-instruments", help="Print the instruments and exit.")] = False,
     write_master_path: Annotated[
@@ -87,7 +96,10 @@ def sim(
 ) -> None:
     """Run a local KIS real-time server (WebSocket + approval endpoint) with a simulated market.
 
-    Prints the WebSocket URL, the approval URL and the app key in use, then serves until Ctrl-C.
+    Prints the WebSocket URL, the approval URL and the app key in use, then serves until Ctrl-C
+    (exit 130) or SIGTERM (exit 0); either way --ground-truth is complete when it exits.
+
+    Examples: kisfeed sim --port 0 --always-open --speed 10 · kisfeed sim --fault drop@30,every=60
     """
     keys = _app_keys(app_key or [])
     source = None
@@ -135,50 +147,130 @@ def sim(
             raise _fail(f"cannot write {write_master_path}: {exc}") from None
         console.print(f"wrote {len(instruments)} instruments to {path}")
         return
-    sink: IO[bytes] | None = None
+    truth: _GroundTruth | None = None
     if ground_truth is not None:
         try:
-            sink = ground_truth.open("ab")
+            truth = _GroundTruth(ground_truth)
         except OSError as exc:
             raise _fail(f"cannot open {ground_truth}: {exc}") from None
-        write, encode = sink.write, msgspec.json.encode
-
-        def record(session_id: int, tr_id: str, fields: list[str]) -> None:
-            write(encode({"session": session_id, "tr_id": tr_id, "fields": fields}) + b"\n")
-
-        config = config.with_(on_record=record)
+        config = config.with_(on_record=truth.record)
     simulator = Simulator(config)
+    why = "interrupted"  # a Ctrl-C before the loop's handler is in place arrives as KeyboardInterrupt
     try:
-        asyncio.run(_serve(simulator, demo=not keys))
+        why = asyncio.run(_serve(simulator, demo=not keys, truth=truth))
     except KeyboardInterrupt:
-        console.print("stopped")
+        pass
     except OSError as exc:  # e.g. the port is taken
         raise _fail(f"cannot listen: {exc}") from None
     finally:
-        if sink is not None:
-            sink.close()
+        if truth is not None:
+            truth.close()  # every line of every record sent, flushed
+    if truth is not None and truth.error is not None:
+        err_console.print(f"[bold red]error:[/] cannot write {ground_truth}: {truth.error.strerror or truth.error}")
+        raise typer.Exit(EXIT_FAILURE)
+    written = "" if truth is None else f"; {truth.lines:,} records in {ground_truth}"
+    console.print(f"stopped ({why}){written}")
+    if why == "interrupted":
+        raise typer.Exit(EXIT_INTERRUPTED)
 
 
-async def _serve(simulator: Simulator, *, demo: bool) -> None:
-    async with simulator:
-        config = simulator.config
-        console.print("[bold]kisfeed simulator[/]")
-        console.print(f"  WebSocket   {simulator.ws_url}")
-        console.print(f"  Approval    {simulator.approval_url}  (REST base {simulator.rest_url})")
-        if demo:
-            console.print(f"  App key     {DEMO_APP_KEY}   secret {DEMO_APP_SECRET}   (demo pair)")
-        else:  # the user's own credentials: never print a secret
-            console.print(f"  App keys    {', '.join(config.app_keys)}   (secrets not shown)")
-        pace = "as fast as clients read" if math.isinf(config.speed) else f"{config.speed:g}x real time"
-        if simulator.tape is not None:
-            began = datetime.fromtimestamp(simulator.start_time.timestamp(), KST)
-            console.print(f"  Replay      {len(simulator.served)} codes, {pace}, recorded from {began:%Y-%m-%d %H:%M:%S} KST")
-        else:
-            hours = "always open" if config.always_open else "KRX hours 09:00-15:45 KST, weekdays"
-            opens = datetime.fromtimestamp(simulator.market.now, KST)
-            console.print(f"  Market      seed {config.seed}, {pace}, {hours}; trading from {opens:%Y-%m-%d %H:%M} KST")
-            console.print(f"  Instruments {len(simulator.instruments)} (kisfeed sim --list-instruments)")
-        for scheduled in config.faults:
-            console.print(f"  Fault       {scheduled.name} at {scheduled.at:g} s")
-        console.print("Serving; Ctrl-C to stop.")
-        await asyncio.Event().wait()
+class _GroundTruth:
+    """``--ground-truth``: one JSON line per record sent (session, tr_id, fields), in the order
+    the records went on the wire.
+
+    Lines are kept in memory and written, whole, every ``_FLUSH_EVERY`` seconds and when the
+    simulator stops (Ctrl-C, SIGTERM): a stop loses no line, a ``kill -9`` the lines of the last
+    ``_FLUSH_EVERY`` seconds at most, and the file never ends in half a line. A write error
+    stops the simulator (exit 1), so a file with a hole is never taken for the whole truth."""
+
+    def __init__(self, path: Path) -> None:
+        self._file = path.open("ab", buffering=0)
+        self._pending: list[bytes] = []
+        self._encode = msgspec.json.encode
+        self.lines = 0
+        self.error: OSError | None = None
+        self.on_error: Callable[[], None] = lambda: None
+
+    def record(self, session_id: int, tr_id: str, fields: list[str]) -> None:
+        self._pending.append(self._encode({"session": session_id, "tr_id": tr_id, "fields": fields}) + b"\n")
+
+    def flush(self) -> None:
+        if not self._pending or self.error is not None:
+            return
+        lines, self._pending = self._pending, []
+        data = memoryview(b"".join(lines))
+        try:
+            while data:  # unbuffered: whole lines, and a short write is finished, not dropped
+                data = data[self._file.write(data) :]
+        except OSError as exc:
+            self.error = exc
+            self.on_error()
+            return
+        self.lines += len(lines)
+
+    async def flush_periodically(self) -> None:
+        while self.error is None:
+            await asyncio.sleep(_FLUSH_EVERY)
+            self.flush()
+
+    def close(self) -> None:
+        self.flush()
+        self._file.close()
+
+
+async def _serve(simulator: Simulator, *, demo: bool, truth: _GroundTruth | None) -> str:
+    """Serve until SIGINT ("interrupted"), SIGTERM ("terminated") or a ground-truth write error
+    ("write error"): the handlers end the loop in order, so ``Simulator.stop`` runs and every
+    record sent reaches the ground-truth file."""
+    loop = asyncio.get_running_loop()
+    stopped: asyncio.Future[str] = loop.create_future()
+
+    def stop(why: str) -> None:
+        if not stopped.done():
+            stopped.set_result(why)
+
+    signals = [(signal.SIGINT, "interrupted"), (signal.SIGTERM, "terminated")]
+    for sig, why in signals:
+        with contextlib.suppress(NotImplementedError, RuntimeError):  # no signal handlers on this platform
+            loop.add_signal_handler(sig, stop, why)
+    flusher: asyncio.Task[None] | None = None
+    if truth is not None:
+        truth.on_error = lambda: stop("write error")
+    try:
+        async with simulator:
+            if truth is not None:
+                flusher = asyncio.create_task(truth.flush_periodically())
+            _banner(simulator, demo=demo)
+            return await stopped
+    finally:
+        if flusher is not None:
+            flusher.cancel()
+        if truth is not None:
+            truth.flush()  # the simulator has stopped: this is the last line, written while a
+            # second SIGTERM still finds the handler (and not the default action, death)
+        for sig, _ in signals:
+            with contextlib.suppress(NotImplementedError, RuntimeError):
+                loop.remove_signal_handler(sig)
+
+
+def _banner(simulator: Simulator, *, demo: bool) -> None:
+    config = simulator.config
+    console.print("[bold]kisfeed simulator[/]")
+    console.print(f"  WebSocket   {simulator.ws_url}")
+    console.print(f"  Approval    {simulator.approval_url}  (REST base {simulator.rest_url})")
+    if demo:
+        console.print(f"  App key     {DEMO_APP_KEY}   secret {DEMO_APP_SECRET}   (demo pair)")
+    else:  # the user's own credentials: never print a secret
+        console.print(f"  App keys    {', '.join(config.app_keys)}   (secrets not shown)")
+    pace = "as fast as clients read" if math.isinf(config.speed) else f"{config.speed:g}x real time"
+    if simulator.tape is not None:
+        began = datetime.fromtimestamp(simulator.start_time.timestamp(), KST)
+        console.print(f"  Replay      {len(simulator.served)} codes, {pace}, recorded from {began:%Y-%m-%d %H:%M:%S} KST")
+    else:
+        hours = "always open" if config.always_open else "KRX hours 09:00-15:45 KST, weekdays"
+        opens = datetime.fromtimestamp(simulator.market.now, KST)
+        console.print(f"  Market      seed {config.seed}, {pace}, {hours}; trading from {opens:%Y-%m-%d %H:%M} KST")
+        console.print(f"  Instruments {len(simulator.instruments)} (kisfeed sim --list-instruments)")
+    for scheduled in config.faults:
+        console.print(f"  Fault       {scheduled.name} at {scheduled.at:g} s")
+    console.print("Serving; Ctrl-C to stop.")
