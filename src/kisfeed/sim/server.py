@@ -24,7 +24,8 @@ import random
 import string
 from collections import deque
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from functools import partial
+from typing import TYPE_CHECKING, Any, Callable
 
 from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.exceptions import ConnectionClosed
@@ -97,14 +98,19 @@ class _Connection(ServerConnection):
             self.protocol.writes = [b"".join(writes)]
         super().send_data()
 
-    async def send_frames(self, texts: list[str]) -> None:
+    async def send_frames(self, texts: list[str], handed: Callable[[], None]) -> None:
         """Send each text as its own text frame, in one send context (what ``send`` does for
-        one): the per-message coroutine and context cost is paid once per run of frames."""
+        one): the per-message coroutine and context cost is paid once per run of frames.
+
+        ``handed()`` runs once the frames are queued, just before they are written: from then on
+        the client may receive them, even if the send then fails or is cancelled while it
+        drains (a drop, a stop), so that is when the ground truth must count them as sent."""
         while self.send_in_progress is not None:  # as send(): never inside a fragmented message
             await asyncio.shield(self.send_in_progress)
         async with self.send_context():
             for text in texts:
                 self.protocol.send_text(text.encode())
+            handed()
 
 
 class SimSession:
@@ -251,23 +257,19 @@ class SimSession:
                 while (wait := self.stalled_until - self.loop.time()) > 0:
                     await asyncio.sleep(wait)
                 item = out.popleft()
-                if item.records is not None and out and out[0].records is not None:
-                    # A run of data frames (the market queued several between two turns of
-                    # the loop): one send for the run, then the ground truth in wire order.
+                if item.records is not None:
+                    # Data frames: the run the market queued between two turns of the loop in
+                    # one send, and the ground truth in wire order as they go to the socket.
                     run = [item]
                     while out and out[0].records is not None and len(run) < _RUN:
                         run.append(out.popleft())
                     if len(out) < limit // 2 + 1:
                         self.room.set()
-                    await ws.send_frames([x.text for x in run])  # type: ignore[attr-defined]
-                    for x in run:
-                        self.sim._record_sent(self, x.tr_id, x.records)  # type: ignore[arg-type]
+                    await ws.send_frames([x.text for x in run], partial(self._sent, run))  # type: ignore[attr-defined]
                     continue
                 if len(out) < limit // 2 + 1:
                     self.room.set()
                 await ws.send(item.text)
-                if item.records is not None:
-                    self.sim._record_sent(self, item.tr_id, item.records)  # type: ignore[arg-type]
                 if item.done is not None and not item.done.done():
                     item.done.set_result(None)
                 if item.then == _CLOSE:
@@ -278,6 +280,10 @@ class SimSession:
                     return
         except ConnectionClosed:
             return
+
+    def _sent(self, run: list[_Out]) -> None:
+        for x in run:
+            self.sim._record_sent(self, x.tr_id, x.records)  # type: ignore[arg-type]
 
     # --- PINGPONG (ref 2.3) ------------------------------------------------------------------
 
