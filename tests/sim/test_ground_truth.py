@@ -8,6 +8,7 @@ import asyncio
 import json
 import re
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -19,9 +20,10 @@ import websockets
 from websockets.exceptions import ConnectionClosed
 
 from kisfeed.protocol.frames import split_frame
+from kisfeed.sim import Simulator
 
 from ..conftest import seconds
-from .helpers import FUTURES, OPTIONS, recv, request
+from .helpers import FUTURES, OPTIONS, approval, codes, config, connect, recv, request, run, subscribe
 
 START = ["--start", "2026-11-20T09:00"]
 CODES = [(FUTURES, "A11612"), (OPTIONS, "B11612070")]
@@ -175,3 +177,43 @@ def test_a_ground_truth_write_error_stops_the_simulator_with_one_line_and_exit_1
     assert code == 1, (out, err)
     assert err.strip() == "error: cannot write /dev/full: No space left on device", err
     assert "Traceback" not in err
+
+
+def test_frames_that_reach_the_client_while_their_send_drains_are_in_the_ground_truth():
+    # The writer blocks in a send (the transport's buffer is above its high-water mark) while its
+    # frames trickle through small socket buffers to the client; then the connection drops. The
+    # frames the client got from that send are sent, though the send never returned.
+    async def body() -> tuple[list[Record], list[Record]]:
+        async with Simulator(config()) as sim:
+            key = await approval(sim)
+            ws = await connect(sim)
+            ws.transport.get_extra_info("socket").setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+            await subscribe(ws, key, FUTURES, codes(sim, FUTURES)[0])
+            (session,) = sim.sessions
+            server_side = session.ws.transport
+            server_side.get_extra_info("socket").setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4096)
+            ws.transport.pause_reading()
+            async with asyncio.timeout(seconds(10)):
+                while server_side.get_write_buffer_size() <= server_side.get_write_buffer_limits()[1]:
+                    await asyncio.sleep(0.01)  # until the writer waits for the buffer to drain
+            # It now waits until the buffer is empty, so its frames reach the client first.
+            server_side.set_write_buffer_limits(high=server_side.get_write_buffer_limits()[1], low=0)
+            recorded = len(sim.sent[session.id])
+            ws.transport.resume_reading()
+            received: list[Record] = []
+            while len(received) <= recorded:
+                message = await recv(ws)
+                if message[0] == "0":
+                    received += records_of(message)
+            await sim.faults.drop()
+            try:
+                while True:
+                    message = await recv(ws)
+                    if message[0] == "0":
+                        received += records_of(message)
+            except ConnectionClosed:
+                pass
+            return received, [(tr_id, tuple(fields)) for tr_id, fields in sim.sent[session.id]]
+
+    received, sent = run(body)
+    assert sent[: len(received)] == received, f"{len(received)} records received, {len(sent)} sent"
