@@ -214,6 +214,7 @@ class _GroundTruth:
             self.flush()
 
     def close(self) -> None:
+        self.on_error = lambda: None  # the loop has ended: nothing left to stop
         self.flush()
         self._file.close()
 
@@ -245,9 +246,8 @@ async def _serve(simulator: Simulator, *, demo: bool, truth: _GroundTruth | None
     finally:
         if flusher is not None:
             flusher.cancel()
-        if truth is not None:
-            truth.flush()  # the simulator has stopped: this is the last line, written while a
-            # second SIGTERM still finds the handler (and not the default action, death)
+        if truth is not None:  # the simulator has stopped: write the tail while the handlers
+            truth.flush()  # are still in place (a second SIGTERM after them would kill the process)
         for sig, _ in signals:
             with contextlib.suppress(NotImplementedError, RuntimeError):
                 loop.remove_signal_handler(sig)
