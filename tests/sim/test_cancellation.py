@@ -11,15 +11,17 @@ every reconnect), the restarted port never reopened and ``Simulator.stop`` never
 from __future__ import annotations
 
 import asyncio
+import json
 from typing import Any, Awaitable
 
 import pytest
+from websockets.exceptions import ConnectionClosed
 
-from kisfeed.sim import Simulator
+from kisfeed.sim import Simulator, parse_fault
 from kisfeed.sim.server import wait_set
 
 from ..conftest import seconds
-from .helpers import FUTURES, approval, codes, config, connect, recv, run, subscribe
+from .helpers import FUTURES, approval, codes, config, connect, recv, request, run, subscribe
 
 
 async def within(what: str, awaitable: Awaitable[Any], timeout: float = 10) -> Any:
@@ -109,3 +111,32 @@ def test_stop_during_a_restart_leaves_nothing_listening():
             await connect(sim)
 
     run(body)
+
+
+def test_scheduled_stalls_and_drops_that_coincide_never_hold_the_app_key():
+    # `--fault stall=3@10,every=29 --fault drop@15,every=31` meet at 387 s; here they meet at
+    # every turn, and a client that reconnects after each drop must never get OPSP8996.
+    every = seconds(0.3)
+    faults = (parse_fault(f"stall={every / 2}@{every},every={every}"), parse_fault(f"drop@{every},every={every}"))
+
+    async def body() -> list[str]:
+        sim = Simulator(config(faults=faults))
+        await sim.start()
+        key = await approval(sim)
+        answers: list[str] = []
+        async with asyncio.timeout(seconds(30)):
+            while answers.count("OPSP0000") < 4 and "OPSP8996" not in answers:
+                try:
+                    async with await connect(sim) as ws:
+                        await ws.send(request(key, FUTURES, codes(sim, FUTURES)[0]))
+                        while True:  # until the next drop
+                            message = await recv(ws)
+                            if message.startswith("{") and "PINGPONG" not in message:
+                                answers.append(json.loads(message)["body"]["msg_cd"])
+                except ConnectionClosed:
+                    pass
+        await within("Simulator.stop()", sim.stop())
+        return answers
+
+    answers = run(body)
+    assert "OPSP8996" not in answers, answers
