@@ -145,6 +145,7 @@ class GapTracker:
             gap.refused = str(error)
             if gap.outage is not None:
                 gap.outage.refused[key] = str(error)
+                gap.outage.resumed.add(event.session)
                 self._report(gap.outage)
             return
         reason = f"registration refused ({error})"
@@ -242,5 +243,5 @@ def describe_outage(outage: Outage) -> str:
     if missing and stop_ns is not None:
         parts.append(f"{_codes(missing)} not received {start}–{_clock(stop_ns)} (the recording stopped)")
     if not outage.keys:
-        parts.append("no code was registered on it")
+        parts.append("nothing was registered on it yet")
     return head + ": " + "; ".join(parts)
