@@ -9,22 +9,26 @@ from __future__ import annotations
 import asyncio
 import fcntl
 import os
+import queue
 import re
 import signal
 import subprocess
 import sys
+import threading
 import time
 
 import pytest
 
 from kisfeed.client import events as ev
 from kisfeed.exceptions import InvalidRequestError
-from kisfeed.store import Converter, query, read_journal, rebuild, replay_records
+# replay first: importing kisfeed.store.replay for another name would leave the package's "replay"
+# bound to the module, not the function, for the tests that run after these (test_record_sim)
+from kisfeed.store import replay, replay_records, ReplayStats  # noqa: F401, I001
+from kisfeed.store import Converter, query, read_journal, rebuild
 from kisfeed.store.gaps import end_note, gap_files, start_note
 from kisfeed.store.journal import NOTE_SESSION, JournalStats, frame_index, seal, segments
 from kisfeed.store.outages import Outage, describe_outage
 from kisfeed.store.recorder import Recorder
-from kisfeed.store.replay import ReplayStats
 from kisfeed.store.writer import JournalWriter
 
 from ..client.conftest import codes, collect, feed_for, running, sim_config
@@ -55,6 +59,13 @@ async def wait_until(predicate, what: str, timeout: float = 10) -> None:
 # --- live: a recorder on a feed, the simulator drops the session -------------------------------------
 
 
+async def traded(feed, wanted: list[str]) -> None:
+    """Until every code of ``wanted`` has had a record."""
+    seen: set[str] = set()
+    while not set(wanted) <= seen:
+        seen |= {r.code for r in await collect(feed, 1)}
+
+
 async def test_a_drop_leaves_one_gap_per_code_that_brackets_the_missing_records(tmp_path):
     data, events, lines = tmp_path / "data", [], []
 
@@ -67,11 +78,9 @@ async def test_a_drop_leaves_one_gap_per_code_that_brackets_the_missing_records(
         recorder = Recorder(data, flush_interval=0.3, on_reconnect=lambda o: lines.append(describe_outage(o)))
         async with recorder, feed_for(sim, tmp_path, on_frame=recorder.on_frame, on_event=on_event) as feed:
             await feed.subscribe(F, wanted)
-            await collect(feed, 30)
+            await traded(feed, wanted)  # so that records of each code come before the gap
             await sim.faults.drop()
-            after: set[str] = set()
-            while after != set(wanted):  # every code traded again after the reconnect
-                after |= {r.code for r in await collect(feed, 1)}
+            await traded(feed, wanted)  # and after it
         stats = recorder.stats()
     [lost] = [e for e in events if isinstance(e, ev.Disconnected)]
     assert stats.reconnects == 1 and stats.gaps == 3
@@ -284,12 +293,20 @@ def test_record_prints_one_line_per_reconnect_and_counts_reconnects_and_gaps(tmp
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path,
             env={**_clean_env(), "HOME": str(tmp_path)})
         # Drops come every few seconds: wait for one that hit the subscribed session and was recovered.
+        stderr_lines: queue.Queue[str] = queue.Queue()
+        reader = threading.Thread(target=lambda: [stderr_lines.put(line) for line in record.stderr], daemon=True)
+        reader.start()
         seen, deadline = [], time.monotonic() + seconds(60)
         while not any("A11612, A50612 not received" in line for line in seen):
-            assert time.monotonic() < deadline and record.poll() is None, seen
-            seen.append(record.stderr.readline())
+            try:
+                seen.append(stderr_lines.get(timeout=max(0.0, deadline - time.monotonic())))
+            except queue.Empty:
+                pytest.fail(f"no reconnect line on stderr: {seen}")
         record.send_signal(signal.SIGINT)
-        out, err = record.communicate(timeout=seconds(30))
+        out = record.stdout.read()
+        record.wait(seconds(30))
+        reader.join(seconds(10))
+        err = "".join(stderr_lines.get() for _ in range(stderr_lines.qsize()))
     finally:
         for process in (record, sim):
             if process is not None and process.poll() is None:
