@@ -87,9 +87,10 @@ async def test_a_drop_leaves_one_gap_per_code_that_brackets_the_missing_records(
 
     rows = gap_rows(data)
     assert [r["code"] for r in rows] == sorted(wanted)
-    for row in rows:
+    seconds_ = query('SELECT code, seconds FROM gaps ORDER BY code', root=data).column("seconds").to_pylist()
+    for row, length in zip(rows, seconds_):
         assert (row["session_id"], row["tr_id"], row["reason"]) == (1, F, lost.reason) and lost.reason
-        assert row["start"] < row["end"]
+        assert row["start"] < row["end"] and length == (row["end"] - row["start"]) / 1e9
         # start and end bracket the absence: the code's records stop at start and resume after end
         counts = query(f"SELECT count(*) FILTER (WHERE t <= {row['start']}) AS before, "
                        f"count(*) FILTER (WHERE t > {row['start']} AND t <= {row['end']}) AS inside, "
@@ -198,6 +199,15 @@ def test_notes_become_rows_and_a_gap_the_recording_did_not_close_ends_at_the_las
          "reason": "no frame for 60 s (watchdog); the recording ended without a clean stop: "
                    "end is its last journaled frame"},
     ]
+
+
+def test_the_gaps_view_is_there_and_empty_without_a_gap(tmp_path):
+    with JournalWriter(tmp_path) as writer:
+        writer.append(frame(F, futures()), NS0, 1)
+    rebuild(tmp_path)
+    table = query("SELECT * FROM gaps", root=tmp_path)
+    assert table.num_rows == 0 and table.column_names == [
+        "session_id", "tr_id", "code", "start", "end", "seconds", "reason", "journal_segment"]
 
 
 def test_a_gap_open_in_a_segment_still_written_has_no_end(tmp_path):

@@ -12,7 +12,7 @@ summary; later passes skip it. One converter per data directory at a time: ``.co
 
 The journal's note lines (session 0) are not frames: the notes of a segment become its file of
 the ``gaps`` table (``gaps.py``), written whole whenever the segment gave new notes. The done
-marker counts them (``"gaps"``), so that ``rebuild`` reads a done segment again when its gaps
+marker counts them (``"notes"``), so that ``rebuild`` reads a done segment again when its gaps
 file was deleted.
 
 ``rebuild`` converts a large sealed segment in parts (``Converter._parts``), taken by as many
@@ -544,7 +544,7 @@ def _done(segment: Segment) -> bool:
 def _gaps_lost(root: Path, segment: Segment) -> bool:
     """A done segment with notes whose gaps file is gone (deleted): it must be read again."""
     try:
-        notes = json.loads(_marker(segment).read_text()).get("gaps", 0)
+        notes = json.loads(_marker(segment).read_text()).get("notes", 0)
     except (OSError, ValueError, AttributeError):
         return False
     return bool(notes) and not gaps_file(root, segment.name).exists()
@@ -553,7 +553,7 @@ def _gaps_lost(root: Path, segment: Segment) -> bool:
 def _mark_done(segment: Segment, lines: int, notes: int = 0) -> None:
     marker = _marker(segment)
     partial = marker.with_name("." + marker.name + ".tmp")
-    partial.write_text(json.dumps({"segment": segment.name, "lines": lines, "gaps": notes}))
+    partial.write_text(json.dumps({"segment": segment.name, "lines": lines, "notes": notes}))
     os.replace(partial, marker)
 
 

@@ -22,7 +22,7 @@ the converter makes of them:
 Times are integer nanoseconds since the Unix epoch, as the journal's receive times. The
 converter turns the notes of each journal segment into ``<root>/gaps/date=<day>/<segment
 stem>.parquet`` (rewritten whole as notes arrive), which the DuckDB view ``gaps`` reads
-(``query``): one row per gap, ``session_id, tr_id, code, start, "end", reason,
+(``query``): one row per gap, ``session_id, tr_id, code, start, "end", seconds, reason,
 journal_segment`` (``end`` is an SQL keyword: quote it). A ``gap-start`` without its
 ``gap-end`` is a gap the recording did not close: ``end`` is null while the segment is still
 being written, and the receive time of the segment's last line once its writer is gone (a

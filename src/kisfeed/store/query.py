@@ -10,8 +10,9 @@ Views (``kisfeed.store.dataset`` documents the columns):
 ``option_trades``    H0ZOCNT0 (주식옵션 실시간체결가)
 ``gaps``             where the data is incomplete: one row per interval in which a subscribed
                      code was not received (a reconnect, a refused registration), with
-                     ``session_id, tr_id, code, start, "end", reason, journal_segment``
-                     (``kisfeed.store.gaps``; ``end`` is an SQL keyword: write ``"end"``)
+                     ``session_id, tr_id, code, start, "end", seconds, reason,
+                     journal_segment`` (``kisfeed.store.gaps``; ``end`` is an SQL keyword:
+                     write ``"end"``; ``seconds`` is its length, null while it is open)
 
 Each trades view reads ``<root>/<tr_id>/date=*/*.parquet`` with hive partitioning, so it also has
 a ``date`` column (the trading date) that DuckDB uses to skip whole days. A view over no files
@@ -66,7 +67,9 @@ def connect(root: str | Path = "kisfeed-data") -> duckdb.DuckDBPyConnection:
 def _gaps_view(con: duckdb.DuckDBPyConnection, root: Path) -> None:
     """The view ``gaps``. A gap open across KST midnight has a row in the files of both days'
     segments: the one that saw its end (``closed``) wins over one cut by its segment's end."""
-    columns = ", ".join(f'"{c}"' for c in GAP_COLUMNS)
+    # The duration as a number: DuckDB cannot subtract two TIMESTAMPTZ_NS.
+    columns = ", ".join(f'"{c}"' for c in GAP_COLUMNS).replace(
+        '"end", ', '"end", (epoch_ns("end") - epoch_ns(start)) / 1e9 AS seconds, ')
     if not gap_files(root):
         con.register("_gaps_empty", empty_gaps())
         con.execute(f"CREATE VIEW gaps AS SELECT {columns} FROM _gaps_empty")
