@@ -39,10 +39,10 @@ from .converter import Converter, ConvertReport
 from .journal import NOTE_SESSION
 from .outages import GapTracker, Outage
 from .writer import JournalWriter
+from .writer import Mode as JournalMode
 
 if TYPE_CHECKING:
     from ..client.events import FeedEvent
-from .writer import Mode as JournalMode
 
 __all__ = ["Recorder", "RecorderStats"]
 
