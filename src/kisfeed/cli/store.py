@@ -74,6 +74,7 @@ async def _record(
 ) -> tuple[Counter[str], Any, float]:
     import kisfeed
     from ..store import Recorder
+    from ..store.outages import describe_outage
 
     counts: Counter[str] = Counter()
     stop = asyncio.Event()
@@ -81,12 +82,16 @@ async def _record(
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     started = time.monotonic()
-    async with Recorder(data, fsync_window=fsync_window, flush_interval=flush_interval) as recorder:
+    def reconnected(outage: Any) -> None:  # one line per lost session, once it is over
+        err_console.print(describe_outage(outage), markup=False, highlight=False)
+
+    async with Recorder(data, fsync_window=fsync_window, flush_interval=flush_interval,
+                        on_reconnect=reconnected) as recorder:
         if recorder.recovered.total:
             err_console.print(f"restored {recorder.recovered.total:,} records a previous run had journaled "
                               f"but not converted")
         async with _endpoint(connect_kwargs, simulated) as endpoint, \
-                kisfeed.connect(**endpoint, on_frame=recorder.on_frame) as feed:
+                kisfeed.connect(**endpoint, on_frame=recorder.on_frame, on_event=recorder.on_event) as feed:
             for tr, codes in subscriptions.items():
                 await feed.subscribe(tr, codes)
             total = sum(len(c) for c in subscriptions.values())
@@ -167,6 +172,7 @@ def record(
                   f"({', '.join(f'{t}: {n:,}' for t, n in sorted(counts.items())) or 'none'})")
     console.print(f"journal: {s.synced:,} frames, {s.bytes:,} bytes in {config.data / 'journal'}")
     console.print(f"dataset: {recorder.converted.total:,} records converted to {config.data.resolve()}")
+    console.print(recorder.gaps.summary(), markup=False, highlight=False)
     _report_lines("journal lines skipped", recorder.converted.bad_lines)
     _report_lines("frames not decoded", recorder.converted.errors)
 

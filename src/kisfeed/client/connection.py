@@ -84,6 +84,7 @@ class Connection:
         self._send_lock = asyncio.Lock()
         self._last_send = 0.0
         self._last_frame = 0.0
+        self.last_frame_ns: int | None = None  # receive time of the last frame, for Disconnected
         self._reissued = False  # a fresh approval key was fetched after OPSP0011
         self._task: asyncio.Task[None] | None = None
         self.up = asyncio.Event()  # set while a session is open
@@ -201,6 +202,7 @@ class Connection:
         session = Session(approval, custtype=settings.custtype, max_registrations=settings.max_registrations)
         self._ws, self.session = ws, session
         self.session_id = self.feed._new_session_id()
+        self.last_frame_ns = None
         self._last_frame = time.monotonic()
         self.up.set()
         self.finished.set()
@@ -236,7 +238,7 @@ class Connection:
 
     async def _receive(self, ws: ClientConnection, session: Session, text: str) -> None:
         self._last_frame = time.monotonic()
-        received_ns = time.time_ns()
+        received_ns = self.last_frame_ns = time.time_ns()
         feed = self.feed
         assert self.session_id is not None
         feed._frame(text, received_ns, self.session_id)  # journal hook: before anything else

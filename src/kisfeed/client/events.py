@@ -39,6 +39,9 @@ class Rejected:
 class Disconnected:
     session: int
     reason: str
+    # Receive time (ns since the epoch) of the last frame of any kind on the session: from
+    # then on its registrations brought nothing. None if no frame came on it.
+    last_frame_ns: int | None = None
 
 
 @dataclass(frozen=True, slots=True)

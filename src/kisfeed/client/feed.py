@@ -217,7 +217,7 @@ class Feed:
     def _connection_lost(self, connection: Connection, reason: str) -> None:
         connection.last_error = reason
         self._reconnects += 1
-        self._emit(ev.Disconnected(connection.session_id or 0, reason))
+        self._emit(ev.Disconnected(connection.session_id or 0, reason, connection.last_frame_ns))
         for key, future in list(self._replies.items()):  # a lost session holds nothing now
             if key[0] == "unsubscribe" and key[1] not in self._owner:
                 self._reply(key, None)

@@ -5,6 +5,7 @@ queries over it and replay of it (issue 5).
 
     <root>/journal/<YYYY-MM-DD>/<segment>.kfj[.zst]      every frame received (journal.py)
     <root>/<tr_id>/date=<YYYY-MM-DD>/<range>.parquet      typed records per TR (dataset.py)
+    <root>/gaps/date=<YYYY-MM-DD>/<segment>.parquet      where codes were not received (gaps.py)
 
 The journal is written first, from the feed's ``on_frame`` hook; the dataset is derived from it
 (converter.py), so a crash can delay the dataset but not corrupt or duplicate it.

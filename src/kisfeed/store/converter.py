@@ -10,6 +10,11 @@ A segment that no writer holds any more (its lock is free) and that is fully con
 compressed (if its writer could not) and marked done with ``<stem>.converted`` beside it, a JSON
 summary; later passes skip it. One converter per data directory at a time: ``.convert.lock``.
 
+The journal's note lines (session 0) are not frames: the notes of a segment become its file of
+the ``gaps`` table (``gaps.py``), written whole whenever the segment gave new notes. The done
+marker counts them (``"notes"``), so that ``rebuild`` reads a done segment again when its gaps
+file was deleted.
+
 ``rebuild`` converts a large sealed segment in parts (``Converter._parts``), taken by as many
 processes as there are cores when it can fork: one process holds the GIL about half of its CPU
 time, so threads alone use ~85% of two cores. Each part's files claim only its lines, so a crash
@@ -46,8 +51,9 @@ from ..schema import LAYOUTS
 from .columns import DecodeSlow, FrameRows
 from .dataset import Claim, DatasetFile
 from .forked import Forked, WorkQueue, can_fork
-from .journal import (SEALED_SUFFIX, SUFFIX, BadLine, Frame, Segment, frame_index, parse_line, read_frames,
-                      seal, segments)
+from .gaps import gaps_file, parse_note, segment_rows, write_gaps
+from .journal import (NOTE_SESSION, SEALED_SUFFIX, SUFFIX, BadLine, Frame, Segment, frame_index, parse_line,
+                      read_frames, seal, segments)
 from .lock import LOCK_NAME, ConvertLock
 from .progress import ConvertReport, _Cursor, coverage
 from .scan import Scan, iter_blocks, prefetch, scan
@@ -144,6 +150,9 @@ class _SegmentJob:
         self.offset = 0  # bytes consumed (plain file)
         self.file: IO[bytes] | None = None
         self.owned = False  # this job holds the segment's lock: its writer is gone
+        self.notes: dict[int, dict] = {}  # line -> the note on it (gaps.parse_note)
+        self.last_ns: int | None = None  # receive time of the last line read (cuts open gaps)
+        self._gaps_written: tuple[int, bool] | None = None  # (notes, final) of the gaps file
 
     # --- reading ---
 
@@ -179,7 +188,19 @@ class _SegmentJob:
         for data in self._new_blocks(final):
             got = True
             self._block(data)
+            self.last_ns = _last_ns(data) or self.last_ns
+        if not final:
+            self.write_gaps(final=False)
         return got
+
+    def write_gaps(self, final: bool) -> None:
+        """The segment's gaps file, if its notes changed since it was written (``final``: the
+        writer is gone, so a gap still open was cut by the end of the recording)."""
+        if self.part is not None or not self.notes or self._gaps_written == (len(self.notes), final):
+            return
+        notes = [self.notes[line] for line in sorted(self.notes)]
+        write_gaps(self.root, self.segment.name, segment_rows(notes, self.segment.name, self.last_ns, final))
+        self._gaps_written = (len(self.notes), final)
 
     def _new_blocks(self, final: bool) -> Iterator[bytes]:
         """Blocks of complete lines not consumed yet, without the last LF (plus a last, cut line
@@ -322,6 +343,12 @@ class _SegmentJob:
         except ValueError as exc:
             self.report.bad_lines.append(str(BadLine(self.segment.name, number, str(exc), line[:60])))
             return 0
+        if session == NOTE_SESSION:  # the recorder's own note, not a frame
+            try:
+                self.notes[number] = parse_note(text)
+            except ValueError as exc:
+                self._error(number, f"{exc}: {text[:60]!r}")
+            return 0
         self.report.lines += 1
         state = self.sessions.get(session)
         if state is None:
@@ -453,7 +480,8 @@ class _SegmentJob:
         if not self.segment.sealed and self.segment.path.exists():
             self.segment = seal(self.segment)
             self.report.sealed += 1
-        _mark_done(self.segment, self.line)
+        self.write_gaps(final=True)
+        _mark_done(self.segment, self.line, len(self.notes))
         if self.file is not None:
             self.file.close()
             self.file = None
@@ -491,6 +519,20 @@ def _without_last_lf(data: bytes) -> bytes:
     return data[:-1] if data.endswith(b"\n") else data
 
 
+def _last_ns(data: bytes) -> int | None:
+    """The receive time of the last sound line of a block (a crash may have cut the last ones)."""
+    end = len(data)
+    for _ in range(8):
+        start = data.rfind(b"\n", 0, end) + 1
+        try:
+            return parse_line(data[start:end])[0]
+        except ValueError:
+            if not start:
+                return None
+            end = start - 1
+    return None
+
+
 def _marker(segment: Segment) -> Path:
     return segment.path.parent / (segment.name.split("/", 1)[1] + DONE_SUFFIX)
 
@@ -499,10 +541,19 @@ def _done(segment: Segment) -> bool:
     return _marker(segment).exists()
 
 
-def _mark_done(segment: Segment, lines: int) -> None:
+def _gaps_lost(root: Path, segment: Segment) -> bool:
+    """A done segment with notes whose gaps file is gone (deleted): it must be read again."""
+    try:
+        notes = json.loads(_marker(segment).read_text()).get("notes", 0)
+    except (OSError, ValueError, AttributeError):
+        return False
+    return bool(notes) and not gaps_file(root, segment.name).exists()
+
+
+def _mark_done(segment: Segment, lines: int, notes: int = 0) -> None:
     marker = _marker(segment)
     partial = marker.with_name("." + marker.name + ".tmp")
-    partial.write_text(json.dumps({"segment": segment.name, "lines": lines}))
+    partial.write_text(json.dumps({"segment": segment.name, "lines": lines, "notes": notes}))
     os.replace(partial, marker)
 
 
@@ -540,17 +591,18 @@ class Converter:
         for tmp in self.root.glob("*/date=*/.*.parquet.tmp"):
             tmp.unlink(missing_ok=True)
 
-    def _pending_segments(self) -> list[Segment]:
+    def _pending_segments(self, gaps: bool = False) -> list[Segment]:
+        """Segments not done; with ``gaps``, also done ones whose gaps file was deleted."""
         if not (self.root / "journal").is_dir():
             return []
-        return [s for s in segments(self.root) if not _done(s)]
+        return [s for s in segments(self.root) if not _done(s) or (gaps and _gaps_lost(self.root, s))]
 
     def rebuild(self) -> ConvertReport:
         """One pass: convert every journal line no finalized file covers; seal and mark done
         every segment no writer holds."""
         with ConvertLock(self.root, self.lock_wait):
             self._cleanup()
-            for seg in self._pending_segments():
+            for seg in self._pending_segments(gaps=True):
                 self.report.segments += 1
                 parts = self._parts(seg)
                 if parts:
@@ -608,16 +660,22 @@ class Converter:
                 for child in children:
                     child.kill()
         keys: Keys = {}
+        notes: dict[int, dict] = {}
         for i, part in enumerate(parts):
             result = done[str(i)]
             self.report.add(ConvertReport.from_json(result["report"]))
             keys = _merged(keys, result["keys"])
+            notes.update((int(line), note) for line, note in result["notes"].items())
             if result["stop"] is not None:
                 result = self._convert_part(segment, part.resumed(result["stop"], keys))
                 self.report.add(ConvertReport.from_json(result["report"]))
                 keys = result["keys"]
+                notes.update((int(line), note) for line, note in result["notes"].items())
         self.report.processes = max(self.report.processes, processes)
-        _mark_done(segment, result["line"])
+        if notes:
+            ordered = [notes[line] for line in sorted(notes)]
+            write_gaps(self.root, segment.name, segment_rows(ordered, segment.name, result["last_ns"], final=True))
+        _mark_done(segment, result["line"], len(notes))
 
     def _convert_queued(self, segment: Segment, parts: list[_Part], queue: WorkQueue) -> dict[str, dict]:
         """Convert parts taken from ``queue`` until none is left: their results by number."""
@@ -644,7 +702,8 @@ class Converter:
                 job.wait()
             finally:
                 job.close()
-        return {"stop": stop, "keys": job.keys(), "line": job.line, "report": report.to_json()}
+        return {"stop": stop, "keys": job.keys(), "line": job.line, "report": report.to_json(),
+                "notes": {str(line): note for line, note in job.notes.items()}, "last_ns": job.last_ns}
 
     def follow(self, stop: Callable[[], bool]) -> ConvertReport:
         """Convert continuously until ``stop()`` is true; then convert what is left and return."""

@@ -34,6 +34,13 @@ crash cut short, is skipped by ``read_journal`` with its segment and line number
 fatal. Only frames *received* from the server are written: the subscribe requests kisfeed sends
 carry the approval key and never reach the journal.
 
+*Notes* are the one other kind of line: what the recorder itself saw happen, in the same format
+with session ``0`` (``NOTE_SESSION``; real sessions count from 1) and a JSON object
+``{"kisfeed": "<kind>", ...}`` as text, ``received_ns`` being when it was noted. The kinds are
+``gap-start`` and ``gap-end`` (``gaps``: where subscribed codes were not received). Readers of
+frames skip them: ``read_journal`` counts them in ``JournalStats.notes`` (``notes=True`` yields
+them), and the converter turns them into the ``gaps`` table, never into records.
+
 Writing is ``writer.JournalWriter`` (group fsync, the durability it gives is documented there).
 """
 
@@ -72,6 +79,7 @@ __all__ = [
     "Frame",
     "frame_index",
     "read_frames",
+    "NOTE_SESSION",
 ]
 
 SUFFIX = ".kfj"
@@ -81,6 +89,7 @@ _READ_CHUNK = 1 << 20
 _FRAME_BYTES = 2 << 20  # plain bytes per frame of a sealed segment: costs nothing in ratio
 _SKIPPABLE = 0x184D2A5E  # a zstd skippable frame's magic number (0x184D2A5?, RFC 8878 §3.1.2)
 _INDEX_TAG = b"KFJI"
+NOTE_SESSION = 0  # the session field of a note line (see the module docstring)
 
 
 # --- the line format ------------------------------------------------------------------------------
@@ -346,6 +355,7 @@ class JournalStats:
     segments: int = 0
     lines: int = 0
     entries: int = 0
+    notes: int = 0  # note lines (session 0): not frames, skipped unless asked for
     bad: list[BadLine] = field(default_factory=list)
 
     @property
@@ -375,9 +385,10 @@ def iter_lines(stream: IO[bytes]) -> Iterator[bytes]:
         yield from lines
 
 
-def read_journal(*paths: str | Path, stats: JournalStats | None = None) -> Iterator[JournalEntry]:
-    """Every entry of the segments under ``paths``, in recording order. Bad lines are skipped,
-    counted and listed in ``stats`` (pass a ``JournalStats`` to see them)."""
+def read_journal(*paths: str | Path, stats: JournalStats | None = None, notes: bool = False) -> Iterator[JournalEntry]:
+    """Every received frame of the segments under ``paths``, in recording order. Bad lines are
+    skipped, counted and listed in ``stats`` (pass a ``JournalStats`` to see them); note lines
+    (session 0) are counted there too, and yielded as well only if ``notes``."""
     stats = stats if stats is not None else JournalStats()
     for seg in segments(*paths):
         stats.segments += 1
@@ -389,7 +400,12 @@ def read_journal(*paths: str | Path, stats: JournalStats | None = None) -> Itera
                 except ValueError as exc:
                     stats.bad.append(BadLine(seg.name, number, str(exc), line[:80]))
                     continue
-                stats.entries += 1
+                if session == NOTE_SESSION:
+                    stats.notes += 1
+                    if not notes:
+                        continue
+                else:
+                    stats.entries += 1
                 yield JournalEntry(seg.name, number, ns, session, text)
 
 

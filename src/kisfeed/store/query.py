@@ -8,10 +8,19 @@ Views (``kisfeed.store.dataset`` documents the columns):
 
 ``futures_trades``   H0ZFCNT0 (주식선물 실시간체결가)
 ``option_trades``    H0ZOCNT0 (주식옵션 실시간체결가)
+``gaps``             where the data is incomplete: one row per interval in which a subscribed
+                     code was not received (a reconnect, a refused registration), with
+                     ``session_id, tr_id, code, start, "end", seconds, reason,
+                     journal_segment`` (``kisfeed.store.gaps``; ``end`` is an SQL keyword:
+                     write ``"end"``; ``seconds`` is its length, null while it is open)
 
-Each reads ``<root>/<tr_id>/date=*/*.parquet`` with hive partitioning, so it also has a ``date``
-column (the trading date) that DuckDB uses to skip whole days. A view over no files yet is an
-empty table with the right columns. Timestamps are shown in Asia/Seoul.
+Each trades view reads ``<root>/<tr_id>/date=*/*.parquet`` with hive partitioning, so it also has
+a ``date`` column (the trading date) that DuckDB uses to skip whole days. A view over no files
+yet is an empty table with the right columns. Timestamps are shown in Asia/Seoul.
+
+::
+
+    SELECT g.code, g.start, g."end", g.reason FROM gaps g WHERE g.code = 'A11612'
 """
 
 from __future__ import annotations
@@ -24,6 +33,7 @@ import pyarrow as pa
 
 from ..exceptions import StoreError, UsageError
 from .dataset import TABLES, dataset_files, empty_table
+from .gaps import GAP_COLUMNS, GAPS_DIR, empty_gaps, gap_files
 
 __all__ = ["connect", "query", "copy_to", "arrow_result", "VIEWS"]
 
@@ -50,7 +60,25 @@ def connect(root: str | Path = "kisfeed-data") -> duckdb.DuckDBPyConnection:
             empty = empty_table(tr).append_column("date", pa.array([], pa.date32()))
             con.register(f"_{view}_empty", empty)
             con.execute(f"CREATE VIEW {view} AS SELECT * FROM _{view}_empty")
+    _gaps_view(con, root)
     return con
+
+
+def _gaps_view(con: duckdb.DuckDBPyConnection, root: Path) -> None:
+    """The view ``gaps``. A gap open across KST midnight has a row in the files of both days'
+    segments: the one that saw its end (``closed``) wins over one cut by its segment's end."""
+    # The duration as a number: DuckDB cannot subtract two TIMESTAMPTZ_NS.
+    columns = ", ".join(f'"{c}"' for c in GAP_COLUMNS).replace(
+        '"end", ', '"end", (epoch_ns("end") - epoch_ns(start)) / 1e9 AS seconds, ')
+    if not gap_files(root):
+        con.register("_gaps_empty", empty_gaps())
+        con.execute(f"CREATE VIEW gaps AS SELECT {columns} FROM _gaps_empty")
+        return
+    pattern = str(root / GAPS_DIR / "date=*" / "*.parquet")
+    con.execute(f"CREATE VIEW gaps AS SELECT {columns} FROM read_parquet({_quote(pattern)}, hive_partitioning = false) "
+                f"QUALIFY row_number() OVER (PARTITION BY session_id, tr_id, code, start "
+                f"ORDER BY CASE state WHEN 'closed' THEN 0 WHEN 'cut' THEN 1 ELSE 2 END) = 1 "
+                f"ORDER BY start, tr_id, code")
 
 
 def query(

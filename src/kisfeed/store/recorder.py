@@ -4,7 +4,7 @@ Parquet dataset a few seconds behind it.
 ::
 
     async with Recorder("kisfeed-data") as recorder:
-        async with kisfeed.connect(on_frame=recorder.on_frame) as feed:
+        async with kisfeed.connect(on_frame=recorder.on_frame, on_event=recorder.on_event) as feed:
             await feed.subscribe("H0ZFCNT0", ["A11612"])
             async for record in feed:
                 ...
@@ -18,6 +18,10 @@ compete with the feed for the GIL. ``journal="thread"`` writes the journal from 
 process; ``convert="thread"`` converts in this process, ``convert="off"`` on exit only.
 On exit it closes the journal (fsync, compress), lets the converter finish and runs a last
 ``rebuild`` that converts whatever the converter could not (it died, say).
+
+``on_event`` (the feed's event hook) follows reconnects: each gap they leave in a subscribed
+code's data is journaled as notes and becomes a row of the ``gaps`` table (``gaps.py``);
+``on_reconnect`` hears of each lost session once it is over (``outages.Outage``).
 """
 
 from __future__ import annotations
@@ -28,12 +32,17 @@ import sys
 import threading
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Callable, Literal
 
 from ..exceptions import StoreError
 from .converter import Converter, ConvertReport
+from .journal import NOTE_SESSION
+from .outages import GapTracker, Outage
 from .writer import JournalWriter
 from .writer import Mode as JournalMode
+
+if TYPE_CHECKING:
+    from ..client.events import FeedEvent
 
 __all__ = ["Recorder", "RecorderStats"]
 
@@ -49,6 +58,8 @@ class RecorderStats:
     recovered: int  # records a previous run left unconverted, restored on start
     converted: int  # records this run's converter wrote to the dataset (known once stopped)
     lost: int  # frames offered while the journal could not take them (failed, or not running)
+    reconnects: int = 0  # sessions lost (seen through on_event)
+    gaps: int = 0  # gaps closed: (code, interval) not received
 
 
 class Recorder:
@@ -64,6 +75,7 @@ class Recorder:
         convert: ConvertMode = "process",
         journal: JournalMode = "process",
         lock_wait: float = 30.0,
+        on_reconnect: Callable[[Outage], None] | None = None,
     ) -> None:
         if convert not in ("process", "thread", "off"):
             raise ValueError("convert is 'process', 'thread' or 'off'")
@@ -78,6 +90,7 @@ class Recorder:
         self._thread_report: ConvertReport | None = None
         self._thread_error: BaseException | None = None
         self.lost = 0  # frames offered while the journal could not take them
+        self.gaps = GapTracker(self._note, on_reconnect)
 
     @property
     def error(self) -> StoreError | None:
@@ -93,6 +106,13 @@ class Recorder:
             self.journal.append(text, received_ns, session_id)
         except StoreError:
             self.lost += 1
+
+    def on_event(self, event: FeedEvent) -> None:
+        """The feed's ``on_event`` hook: follows reconnects and journals the gaps they leave."""
+        self.gaps.on_event(event)
+
+    def _note(self, text: str, noted_ns: int) -> None:
+        self.on_frame(text, noted_ns, NOTE_SESSION)
 
     # --- lifecycle ---
 
@@ -113,6 +133,7 @@ class Recorder:
         """Close the journal, let the converter finish, convert anything left. Raises the
         journal's ``StoreError`` if it failed (what it wrote before is intact and converted)."""
         journal_error: StoreError | None = None
+        self.gaps.close()  # the gaps still open end now, and are journaled before it closes
         try:
             await asyncio.to_thread(self.journal.close)
         except StoreError as exc:
@@ -167,4 +188,6 @@ class Recorder:
             recovered=self.recovered.total,
             converted=self.converted.total,
             lost=self.lost,
+            reconnects=len(self.gaps.outages),
+            gaps=len(self.gaps.gaps),
         )
