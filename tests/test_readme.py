@@ -40,6 +40,7 @@ from __future__ import annotations
 import os
 import queue
 import re
+import shlex
 import shutil
 import signal
 import subprocess
@@ -276,8 +277,8 @@ def substituted(example: Example, path: Path) -> list[str]:
     return commands
 
 
-def check_output(example: Example, command: str, pattern: str, code: int, stdout: str, stderr: str) -> None:
-    shown = f"{example.id}: {command.strip()[:200]}\nexit {code}\n--- stdout\n{stdout[-3000:]}\n--- stderr\n{stderr[-3000:]}"
+def check_output(where: str, command: str, pattern: str, code: int, stdout: str, stderr: str) -> None:
+    shown = f"{where}: {command.strip()[:200]}\nexit {code}\n--- stdout\n{stdout[-3000:]}\n--- stderr\n{stderr[-3000:]}"
     assert code == 0, shown
     assert "Traceback" not in stdout + stderr, shown
     assert any(re.search(pattern, line) for line in (stdout + "\n" + stderr).splitlines()), \
@@ -302,7 +303,7 @@ def run_streaming(example: Example, script: Path, pattern: str, workspace: Works
     finally:
         process.terminate()
         process.wait(seconds(20))
-    check_output(example, script.name, pattern, 0, "\n".join(out), "")
+    check_output(example.id, script.name, pattern, 0, "\n".join(out), "")
 
 
 @pytest.mark.parametrize("example", RUNNABLE, ids=[e.id for e in RUNNABLE])
@@ -318,9 +319,92 @@ def test_readme_example(example: Example, workspace: Workspace) -> None:
             return
         done = subprocess.run([sys.executable, str(script)], check=False, capture_output=True, text=True,
                               env=workspace.env, cwd=workspace.path, timeout=seconds(60))
-        check_output(example, script.name, pattern, done.returncode, done.stdout, done.stderr)
+        check_output(example.id, script.name, pattern, done.returncode, done.stdout, done.stderr)
         return
     for command, pattern in zip(commands, example.values("expect"), strict=True):
         done = subprocess.run([shutil.which("bash") or "/bin/bash", "-c", command], check=False, capture_output=True,
                               text=True, env=workspace.env, cwd=workspace.path, timeout=seconds(60))
-        check_output(example, command, pattern, done.returncode, done.stdout, done.stderr)
+        check_output(example.id, command, pattern, done.returncode, done.stdout, done.stderr)
+
+
+# --- the examples of `kisfeed COMMAND --help` ------------------------------------------------------
+# The README says `kisfeed COMMAND --help` lists examples: those are documented commands too. They
+# run here after the README's examples, in the same workspace (./kisfeed-data exists by then). A
+# help text has no room for markers, so these rules stand in for them: each example exits 0 with
+# some output and no traceback; `--seconds N` runs as `--seconds 2`, and `watch`, `demo` and `record`
+# without `--seconds` (which run until Ctrl-C) get `--seconds 2`; a serving `kisfeed sim` runs until
+# its first line and is then interrupted (exit 0 or 130); `fo_stk_code_mts.mst` (for `--master`)
+# is written first by `kisfeed sim --write-master`.
+UNTIL_CTRL_C = {"watch", "demo", "record"}
+SHORT = "2"
+
+
+def help_examples() -> list[tuple[str, str]]:
+    """(command, example) for every example in the commands' help texts."""
+    import typer.main
+
+    from kisfeed.cli import app
+
+    group = typer.main.get_command(app)
+    found = []
+    for name, command in sorted(group.commands.items()):  # type: ignore[attr-defined]
+        match = re.search(r"Examples?:(.*?)(?:\n\s*\n|\Z)", command.help or "", re.DOTALL)
+        if not match:
+            continue
+        items: list[str] = []
+        for part in re.split(r"\s+·\s*|\n", match.group(1)):
+            part = part.strip()
+            if part.startswith("kisfeed ") or not items:
+                items.append(part)
+            elif part:
+                items[-1] += " " + part  # a long example wrapped onto the next line
+        found += [(name, item) for item in items if item]
+    return found
+
+
+HELP_EXAMPLES = help_examples()
+
+
+def test_the_help_examples_are_commands():
+    assert {name for name, _ in HELP_EXAMPLES} >= {"decode", "record", "query", "codes", "watch"}
+    assert all(example.startswith(f"kisfeed {name}") for name, example in HELP_EXAMPLES), HELP_EXAMPLES
+    # the run rules
+    assert as_run("kisfeed watch --underlying 삼성전자")[1:] == ["watch", "--underlying", "삼성전자", "--seconds", SHORT]
+    assert as_run("kisfeed record A11612 --seconds 3600")[1:] == ["record", "A11612", "--seconds", SHORT]
+    assert as_run("kisfeed decode 'a b'")[1:] == ["decode", "a b"]
+    assert serves_until_interrupted(as_run("kisfeed sim --port 0 --always-open"))
+    assert not serves_until_interrupted(as_run("kisfeed sim --list-instruments"))
+
+
+def as_run(example: str) -> list[str]:
+    argv = shlex.split(re.sub(r"--seconds(\s+|=)\S+", f"--seconds {SHORT}", example))
+    if argv[1] in UNTIL_CTRL_C and "--seconds" not in argv:
+        argv += ["--seconds", SHORT]
+    return [str(BIN / "kisfeed"), *argv[1:]]
+
+
+def serves_until_interrupted(argv: list[str]) -> bool:
+    return argv[1] == "sim" and not {"--list-instruments", "--write-master", "--help"} & set(argv)
+
+
+@pytest.mark.parametrize("name, example", HELP_EXAMPLES, ids=[example for _, example in HELP_EXAMPLES])
+def test_help_example(name: str, example: str, workspace: Workspace) -> None:
+    master = workspace.path / "fo_stk_code_mts.mst"
+    if not master.exists():
+        subprocess.run([str(BIN / "kisfeed"), "sim", "--write-master", str(master)], check=True, capture_output=True,
+                       env=workspace.env, cwd=workspace.path, timeout=seconds(60))
+    argv = as_run(example)
+    if serves_until_interrupted(argv):
+        process = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                   env=workspace.env, cwd=workspace.path)
+        try:
+            first = lines_of(process.stdout).get(timeout=seconds(30))  # type: ignore[arg-type]
+        finally:
+            process.send_signal(signal.SIGINT)
+            process.wait(seconds(20))
+        assert first is not None and process.returncode in (0, 130), (example, process.returncode,
+                                                                      process.stderr.read())  # type: ignore[union-attr]
+        return
+    done = subprocess.run(argv, check=False, capture_output=True, text=True, env=workspace.env, cwd=workspace.path,
+                          timeout=seconds(60))
+    check_output(f"kisfeed {name} --help", example, r"\S", done.returncode, done.stdout, done.stderr)
