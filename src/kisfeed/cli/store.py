@@ -146,7 +146,7 @@ def record(
     """Record trades: every received frame to the journal, typed records to Parquet.
 
     Runs `rebuild` first, so records a killed run journaled but did not convert are restored.
-    Example: kisfeed record A11612 B11612065 --data ./kisfeed-data --seconds 3600
+    Example: kisfeed record A11612 B11612070 --data ./kisfeed-data --seconds 3600
     """
     with errors():
         config = load_config(config_file, app_key=app_key, app_secret=app_secret, ws_url=ws_url,

@@ -1,7 +1,7 @@
 """The field layouts of the real-time TRs, as data: the only place a field index is written.
 
 Each row is (KIS column code, Korean label, English name, kind) in wire order, copied from the
-seed specs (``shared/spec/``) and checked against reference sections 4.1 and 4.2. The parser, the
+seed specs (``tests/data/``) and checked against reference sections 4.1 and 4.2. The parser, the
 simulator's frame writer, the storage columns and the docs all read these tables.
 """
 

@@ -2,7 +2,7 @@
 
 The simulator is part of the product (design principle 7): it is how users try kisfeed without
 an account, how every client test runs, and how load and fault tests are made. It speaks the
-protocol of ``shared/docs/kis-realtime-protocol.md`` ("What a simulator must do") and is built on
+protocol of ``docs/kis-realtime-protocol.md`` ("What a simulator must do") and is built on
 ``kisfeed.schema`` and ``kisfeed.protocol`` only, never on kisfeed's own client, so that it
 cannot share the client's mistakes.
 
