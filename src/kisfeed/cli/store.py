@@ -23,9 +23,10 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from ..config import load_config
-from ..exceptions import ConfigError, FeedError, UsageError
+from ..exceptions import ConfigError, DataDirectoryInUseError, FeedError, StoreError, UsageError
 from ..schema import LAYOUTS
-from .common import EXIT_FAILURE, ConfigOption, DataOption, config_from, console, err_console, errors, fail
+from .common import (EXIT_FAILURE, EXIT_USAGE, ConfigOption, DataOption, config_from, console, err_console,
+                     errors, fail)
 
 __all__ = ["record", "rebuild", "query", "replay", "export", "tr_for_code"]
 
@@ -58,6 +59,26 @@ def _report_lines(title: str, lines: list[str], limit: int = 20) -> None:
 
 
 @contextlib.asynccontextmanager
+async def _running(recorder: Any) -> AsyncIterator[Any]:
+    """The recorder, started and then stopped; a background part's failure stays on its
+    ``errors`` (``record`` reports each in one line and exits 1) instead of being raised."""
+    await recorder.start()
+    try:
+        yield recorder
+    finally:
+        try:
+            await recorder.stop()
+        except StoreError:
+            if not recorder.errors:
+                raise
+
+
+def _print_errors(errors: list[StoreError]) -> None:
+    for error in errors:
+        err_console.print(f"[bold red]error:[/] {error}")
+
+
+@contextlib.asynccontextmanager
 async def _endpoint(connect_kwargs: dict[str, Any], simulated: bool) -> AsyncIterator[dict[str, Any]]:
     if not simulated:
         yield connect_kwargs
@@ -81,7 +102,7 @@ async def _record(
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     started = time.monotonic()
-    async with Recorder(data, fsync_window=fsync_window, flush_interval=flush_interval) as recorder:
+    async with _running(Recorder(data, fsync_window=fsync_window, flush_interval=flush_interval)) as recorder:
         if recorder.recovered.total:
             err_console.print(f"restored {recorder.recovered.total:,} records a previous run had journaled "
                               f"but not converted")
@@ -104,6 +125,7 @@ async def _record(
             tick = min(0.2, status_interval) if status_interval > 0 else 0.2
             try:
                 while not stop.is_set() and not consumer.done() and recorder.error is None:
+                    _print_errors(recorder.new_errors())  # a converter failure: the journal goes on
                     now = time.monotonic()
                     if deadline is not None and now >= deadline:
                         break
@@ -161,6 +183,8 @@ def record(
         except FeedError as exc:
             raise fail(f"the feed stopped: {exc}; everything received is in the journal under {config.data}",
                        EXIT_FAILURE) from None
+        except DataDirectoryInUseError as exc:
+            raise fail(str(exc), EXIT_USAGE) from None
     s = recorder.stats()
     total = sum(counts.values())
     console.print(f"recorded {total:,} records in {elapsed:.1f} s "
@@ -169,6 +193,11 @@ def record(
     console.print(f"dataset: {recorder.converted.total:,} records converted to {config.data.resolve()}")
     _report_lines("journal lines skipped", recorder.converted.bad_lines)
     _report_lines("frames not decoded", recorder.converted.errors)
+    # Every background failure is one line (those seen while recording were printed then);
+    # any of them makes the run a failure, though what the journal holds is intact.
+    _print_errors(recorder.new_errors())
+    if recorder.errors:
+        raise typer.Exit(EXIT_FAILURE)
 
 
 # --- rebuild ------------------------------------------------------------------------------------

@@ -2,7 +2,8 @@
 
 Without ``--follow`` it is one ``rebuild``; with it, it converts until its standard input closes
 (the recorder closes it to stop it, and a recorder that dies closes it too). It prints its
-``ConvertReport`` as one JSON line at the end.
+``ConvertReport`` as one JSON line at the end. A failure is one line on standard error (never
+a traceback) and exit code 1: the recorder relays that line (issue 11, item 23).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import signal
 import sys
 import threading
 
+from ..exceptions import KisfeedError
 from .converter import Converter
 
 
@@ -33,9 +35,13 @@ def _main(argv: list[str] | None = None) -> int:
         closed = threading.Event()
 
         def watch_stdin() -> None:
+            # os.read, not sys.stdin's buffer: a daemon thread blocked in a buffered read makes
+            # the interpreter abort at exit ("Fatal Python error: _enter_buffered_busy").
             try:
-                while sys.stdin.buffer.read(1):
+                while os.read(0, 4096):
                     pass
+            except OSError:
+                pass
             finally:
                 closed.set()
 
@@ -47,5 +53,15 @@ def _main(argv: list[str] | None = None) -> int:
     return 0
 
 
+def main(argv: list[str] | None = None) -> int:
+    try:
+        return _main(argv)
+    except KisfeedError as exc:
+        print(f"error: {exc}", file=sys.stderr, flush=True)
+    except Exception as exc:  # noqa: BLE001 - one line for the recorder to relay, not a traceback
+        print(f"error: {type(exc).__name__}: {exc}", file=sys.stderr, flush=True)
+    return 1
+
+
 if __name__ == "__main__":
-    raise SystemExit(_main())
+    raise SystemExit(main())

@@ -424,6 +424,9 @@ class _SegmentJob:
     def _close(self, files: dict[str, DatasetFile], appends: dict[str, Future[None]], tr: str,
                first: int, last: int) -> None:
         """Finalize ``tr``'s file of a batch; its claim names every TR of the batch with rows."""
+        # Every append first, failed or not: another TR's failure must not discard this TR's
+        # file while its append still writes to it (a ParquetWriter closed under a write crashes).
+        futures_wait(list(appends.values()))
         try:
             for done in appends.values():
                 done.result()
