@@ -44,7 +44,7 @@ from ..protocol import Data, Malformed, Session, decode_frame_lenient
 from ..protocol.frames import _HEAD, _PLAIN_HEADERS
 from ..schema import LAYOUTS
 from .columns import DecodeSlow, FrameRows
-from .dataset import Claim, DatasetFile
+from .dataset import Claim, DatasetFile, dataset_files
 from .forked import Forked, WorkQueue, can_fork
 from .journal import (SEALED_SUFFIX, SUFFIX, BadLine, Frame, Segment, frame_index, parse_line, read_frames,
                       seal, segments)
@@ -456,7 +456,7 @@ class _SegmentJob:
         if not self.segment.sealed and self.segment.path.exists():
             self.segment = seal(self.segment)
             self.report.sealed += 1
-        _mark_done(self.segment, self.line)
+        _mark_done(self.root, self.segment, self.line)
         if self.file is not None:
             self.file.close()
             self.file = None
@@ -498,14 +498,36 @@ def _marker(segment: Segment) -> Path:
     return segment.path.parent / (segment.name.split("/", 1)[1] + DONE_SUFFIX)
 
 
-def _done(segment: Segment) -> bool:
-    return _marker(segment).exists()
+def _done(root: Path, segment: Segment, check_files: bool) -> bool:
+    """Whether a segment needs no pass: it is marked done and, if ``check_files``, every file
+    its marker lists still exists. A deleted file makes it pending again, and the pass then
+    converts exactly what the files that exist do not cover (their claims, ``coverage``):
+    issue 11, item 2. A marker without a file list (an earlier kisfeed) is checked the same way,
+    by a pass over the segment."""
+    try:
+        marker = json.loads(_marker(segment).read_text())
+    except FileNotFoundError:
+        return False
+    except (OSError, ValueError):
+        return False  # unreadable: a pass rewrites it
+    if not check_files:
+        return True
+    files = marker.get("files")
+    return isinstance(files, list) and all((root / f).is_file() for f in files)
 
 
-def _mark_done(segment: Segment, lines: int) -> None:
+def _segment_files(root: Path, segment: Segment) -> list[str]:
+    """The dataset files of a segment, relative to ``root`` (what its marker lists)."""
+    stem = segment.name.split("/", 1)[1]
+    return [p.relative_to(root).as_posix()
+            for tr in sorted(LAYOUTS) for p in dataset_files(root, tr, segment.day, prefix=stem + ".")]
+
+
+def _mark_done(root: Path, segment: Segment, lines: int) -> None:
     marker = _marker(segment)
     partial = marker.with_name("." + marker.name + ".tmp")
-    partial.write_text(json.dumps({"segment": segment.name, "lines": lines}))
+    partial.write_text(json.dumps({"segment": segment.name, "lines": lines,
+                                   "files": _segment_files(root, segment)}))
     os.replace(partial, marker)
 
 
@@ -543,17 +565,19 @@ class Converter:
         for tmp in self.root.glob("*/date=*/.*.parquet.tmp"):
             tmp.unlink(missing_ok=True)
 
-    def _pending_segments(self) -> list[Segment]:
+    def _pending_segments(self, check_files: bool = False) -> list[Segment]:
+        """Segments not marked done; with ``check_files`` (``rebuild``), also those with a file
+        deleted since. ``follow`` polls often and goes by the markers alone."""
         if not (self.root / "journal").is_dir():
             return []
-        return [s for s in segments(self.root) if not _done(s)]
+        return [s for s in segments(self.root) if not _done(self.root, s, check_files)]
 
     def rebuild(self) -> ConvertReport:
         """One pass: convert every journal line no finalized file covers; seal and mark done
         every segment no writer holds."""
         with ConvertLock(self.root, self.lock_wait):
             self._cleanup()
-            for seg in self._pending_segments():
+            for seg in self._pending_segments(check_files=True):
                 self.report.segments += 1
                 parts = self._parts(seg)
                 if parts:
@@ -620,7 +644,7 @@ class Converter:
                 self.report.add(ConvertReport.from_json(result["report"]))
                 keys = result["keys"]
         self.report.processes = max(self.report.processes, processes)
-        _mark_done(segment, result["line"])
+        _mark_done(self.root, segment, result["line"])
 
     def _convert_queued(self, segment: Segment, parts: list[_Part], queue: WorkQueue) -> dict[str, dict]:
         """Convert parts taken from ``queue`` until none is left: their results by number."""
