@@ -14,8 +14,8 @@ import pytest
 from typer.testing import CliRunner
 
 from kisfeed.cli.app import app
-from kisfeed.exceptions import DataDirectoryInUseError, StoreError
-from kisfeed.store import Recorder, read_journal, rebuild
+from kisfeed.exceptions import ConfigError, DataDirectoryInUseError, StoreError
+from kisfeed.store import Recorder, query, read_journal, rebuild
 from kisfeed.store.dataset import dataset_files, read_table
 
 from ..client.conftest import codes, running, sim_config
@@ -201,3 +201,51 @@ async def test_a_full_disk_shows_each_failure_in_one_line_the_journal_included(t
     assert len(journal) == 1 and "File too large" in journal[0], lines
     assert len(converter) == 1 and "File too large" in converter[0], lines
     assert len(lines) == 2, lines
+
+
+# --- item 5: wrong paths and empty selections ------------------------------------------------------
+
+
+def test_query_on_a_missing_data_directory_is_a_usage_error(tmp_path):
+    missing = tmp_path / "no-such-dir"
+    result = runner.invoke(app, ["query", "--data", str(missing), "SELECT count(*) FROM futures_trades"])
+    assert result.exit_code == 2 and f"no data directory at {missing}" in result.output
+    assert len(result.output.strip().splitlines()) == 1
+    with pytest.raises(ConfigError, match="no data directory"):
+        query("SELECT 1", root=missing)
+    assert not missing.exists()
+    out = runner.invoke(app, ["query", "--data", str(missing), "--out", str(tmp_path / "x.csv"), "SELECT 1"])
+    assert out.exit_code == 2 and not (tmp_path / "x.csv").exists()
+
+
+def test_export_of_nothing_says_so_and_writes_no_file(tmp_path):
+    write_journal(tmp_path, mixed_frames(30))
+    rebuild(tmp_path)
+    out = tmp_path / "out"
+    result = runner.invoke(app, ["export", "--data", str(tmp_path), "--from", "2026-01-01", "--to", "2026-01-31",
+                                 "--out", str(out)])
+    assert result.exit_code == 1, result.output
+    assert "nothing to export" in result.output and f"{DAY} to {DAY}" in result.output
+    assert not out.exists() or not list(out.iterdir())
+    missing = runner.invoke(app, ["export", "--data", str(tmp_path / "nope"), "--from", str(DAY), "--to", str(DAY),
+                                  "--out", str(out)])
+    assert missing.exit_code == 2 and "no data directory" in missing.output
+
+
+def test_export_writes_no_empty_file_for_a_tr_without_rows(tmp_path):
+    write_journal(tmp_path, [t for t in mixed_frames(30) if f"|{F}|" in t])
+    rebuild(tmp_path)
+    out = tmp_path / "out"
+    result = runner.invoke(app, ["export", "--data", str(tmp_path), "--from", str(DAY), "--to", str(DAY),
+                                 "--out", str(out), "--format", "csv"])
+    assert result.exit_code == 0, result.output
+    assert [p.name for p in out.iterdir()] == [f"futures_trades_{DAY}_{DAY}.csv"]
+    assert f"{O}: no rows from {DAY} to {DAY}; no file written" in result.output
+
+
+def test_replay_of_a_missing_path_is_a_usage_error(tmp_path):
+    result = runner.invoke(app, ["replay", str(tmp_path / "nope")])
+    assert result.exit_code == 2 and "no journal at" in result.output
+    (tmp_path / "empty").mkdir()
+    empty = runner.invoke(app, ["replay", str(tmp_path / "empty")])
+    assert empty.exit_code == 2 and "no journal segments" in empty.output

@@ -277,9 +277,16 @@ def replay(
 ) -> None:
     """Re-emit the recorded records through the live feed's typed iterator, one line each
     (time, TR, code, price, last volume, volume) or a summary."""
+    from ..store.journal import segments
     from ..store.replay import ReplayStats
     from ..store.replay import replay as run_replay
 
+    with errors():  # a wrong path is the caller's: exit 2, not a replay of nothing
+        for path in journals:
+            if not path.exists():
+                raise UsageError(f"no journal at {path}: no such file or directory")
+        if not segments(*journals):
+            raise UsageError(f"no journal segments under {', '.join(map(str, journals))}")
     stats = ReplayStats()
     per_code: dict[tuple[str, str], list] = {}
 
@@ -327,12 +334,22 @@ def export(
     config_file: ConfigOption = None,
 ) -> None:
     """Export a date range to Parquet or CSV, one file per TR, with a progress bar."""
+    from ..store.dataset import dataset_days
     from ..store.export import export as run_export
     from ..store.export import plan
 
     config = config_from(config_file, data=data)
     with errors():
-        plans = plan(config.data, _date(start, "--from"), _date(end, "--to"), fmt, out, tr)  # type: ignore[arg-type]
+        first, last = _date(start, "--from"), _date(end, "--to")
+        planned = plan(config.data, first, last, fmt, out, tr)  # type: ignore[arg-type]
+        # A TR with no rows in the range gets no file (an empty file reads as "exported");
+        # nothing at all is a failure, so that a script notices (issue 11, item 5).
+        plans = [p for p in planned if p.rows]
+        if not plans:
+            days = dataset_days(config.data)
+            held = f"it holds {days[0]} to {days[-1]}" if days else "it holds no Parquet files yet"
+            raise StoreError(f"nothing to export: no rows from {first} to {last} under {config.data} "
+                             f"({held}); no file written")
         total = sum(p.rows for p in plans)
         columns = (TextColumn("exporting"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
         with Progress(*columns, console=err_console, transient=False) as progress:
@@ -340,3 +357,6 @@ def export(
             written = run_export(plans, progress=lambda n: progress.advance(task, n))
     for p, path in zip(plans, written):
         console.print(f"{p.tr_id}: {p.rows:,} rows → {path}")
+    for p in planned:
+        if not p.rows:
+            console.print(f"{p.tr_id}: no rows from {first} to {last}; no file written")

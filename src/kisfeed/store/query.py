@@ -11,7 +11,8 @@ Views (``kisfeed.store.dataset`` documents the columns):
 
 Each reads ``<root>/<tr_id>/date=*/*.parquet`` with hive partitioning, so it also has a ``date``
 column (the trading date) that DuckDB uses to skip whole days. A view over no files yet is an
-empty table with the right columns. Timestamps are shown in Asia/Seoul.
+empty table with the right columns; a ``root`` that is not a data directory is a
+``ConfigError``. Timestamps are shown in Asia/Seoul.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ import duckdb
 import pyarrow as pa
 
 from ..exceptions import StoreError, UsageError
-from .dataset import TABLES, dataset_files, empty_table
+from .dataset import TABLES, dataset_files, empty_table, require_data_dir
 
 __all__ = ["connect", "query", "copy_to", "arrow_result", "VIEWS"]
 
@@ -36,8 +37,9 @@ def _quote(text: str) -> str:
 
 
 def connect(root: str | Path = "kisfeed-data") -> duckdb.DuckDBPyConnection:
-    """An in-memory DuckDB connection with the dataset's views defined."""
-    root = Path(root)
+    """An in-memory DuckDB connection with the dataset's views defined. A ``root`` that is not a
+    data directory is a ``ConfigError`` (a view over a mistyped path would read as no rows)."""
+    root = require_data_dir(root)
     con = duckdb.connect()
     con.execute("SET TimeZone = 'Asia/Seoul'")
     for view, tr in VIEWS.items():
