@@ -241,11 +241,13 @@ class Recorder:
         return Converter(self.root, lock_wait=self.lock_wait).rebuild()
 
     def _follow(self) -> None:
+        converter = Converter(self.root, flush_interval=self.flush_interval, lock_wait=self.lock_wait)
         try:
-            self._thread_report = Converter(self.root, flush_interval=self.flush_interval,
-                                            lock_wait=self.lock_wait).follow(self._stop.is_set)
+            converter.follow(self._stop.is_set)
         except BaseException as exc:  # noqa: BLE001 - on errors, raised by stop()
             self._failed(exc, "the converter stopped: ")
+        finally:
+            self._thread_report = converter.report  # what it finished, also if it failed after
 
     def _stop_converter(self) -> None:
         if self._child is not None:
@@ -257,9 +259,12 @@ class Recorder:
             self._child_ended(child, stopping=True)
             self._child = None
             lines = out.decode(errors="replace").strip().splitlines()
-            if child.returncode == 0 and lines:
-                self.converted.add(ConvertReport.from_json(lines[-1]))
-            # else: the final rebuild converts what the child did not
+            if lines:  # what it finished, even if it failed after (``__main__``)
+                try:
+                    self.converted.add(ConvertReport.from_json(lines[-1]))
+                except (ValueError, TypeError):
+                    pass  # it died mid-line: the final rebuild converts what it did not
+            # the final rebuild converts what the child did not
         if self._thread is not None:
             self._stop.set()
             self._thread.join()
