@@ -22,6 +22,7 @@
     │   └── ControlMessageError     a JSON control message that is not JSON or not shaped like one
     ├── FeedError                   the live feed itself (connection lost for good, queue overflow)
     └── StoreError                  the local data directory: unwritable, disk full, in use by another process
+        └── DataDirectoryInUseError another recorder (pid on .pid) is recording to the same directory
 
 ``retryable`` on every error says whether the same request can succeed later without a change
 on the caller's side. Server errors are chosen by ``msg_cd`` only, never by message text
@@ -51,6 +52,7 @@ __all__ = [
     "ControlMessageError",
     "FeedError",
     "StoreError",
+    "DataDirectoryInUseError",
 ]
 
 _RAW_SHOWN = 200  # characters of offending text kept in messages; the full text stays on .raw
@@ -206,3 +208,15 @@ class FeedError(KisfeedError):
 class StoreError(KisfeedError):
     """The journal or the dataset cannot be written or read as asked (the data directory is
     unwritable or full, or another process holds it). Files already written are left intact."""
+
+
+class DataDirectoryInUseError(StoreError):
+    """A second recorder on a data directory another one is recording to: refused at once, since
+    the two would share one converter lock and the second would record nothing (issue 11, item 1).
+    ``pid`` is the other recorder's process id (None if it could not be read)."""
+
+    def __init__(self, root: object, pid: int | None) -> None:
+        self.root, self.pid = root, pid
+        who = f"pid {pid}" if pid is not None else "a process whose pid could not be read"
+        super().__init__(f"the data directory {root} is in use by another recorder ({who}); "
+                         f"one recorder per data directory")

@@ -69,4 +69,4 @@ def test_the_replay_command(tmp_path):
     result = runner.invoke(app, ["replay", "--summary", str(tmp_path / "journal")])
     assert result.exit_code == 0 and "A11612" in result.stdout
     result = runner.invoke(app, ["replay", str(tmp_path / "nope")])
-    assert result.exit_code == 1 and "no journal" in result.output
+    assert result.exit_code == 2 and "no journal" in result.output

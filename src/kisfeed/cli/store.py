@@ -23,9 +23,10 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from ..config import load_config
-from ..exceptions import ConfigError, FeedError, UsageError
+from ..exceptions import ConfigError, DataDirectoryInUseError, FeedError, StoreError, UsageError
 from ..schema import LAYOUTS
-from .common import EXIT_FAILURE, ConfigOption, DataOption, config_from, console, err_console, errors, fail
+from .common import (EXIT_FAILURE, EXIT_USAGE, ConfigOption, DataOption, config_from, console, err_console,
+                     errors, fail)
 
 __all__ = ["record", "rebuild", "query", "replay", "export", "tr_for_code"]
 
@@ -58,6 +59,26 @@ def _report_lines(title: str, lines: list[str], limit: int = 20) -> None:
 
 
 @contextlib.asynccontextmanager
+async def _running(recorder: Any) -> AsyncIterator[Any]:
+    """The recorder, started and then stopped; a background part's failure stays on its
+    ``errors`` (``record`` reports each in one line and exits 1) instead of being raised."""
+    await recorder.start()
+    try:
+        yield recorder
+    finally:
+        try:
+            await recorder.stop()
+        except StoreError:
+            if not recorder.errors:
+                raise
+
+
+def _print_errors(errors: list[StoreError]) -> None:
+    for error in errors:
+        err_console.print(f"[bold red]error:[/] {error}")
+
+
+@contextlib.asynccontextmanager
 async def _endpoint(connect_kwargs: dict[str, Any], simulated: bool) -> AsyncIterator[dict[str, Any]]:
     if not simulated:
         yield connect_kwargs
@@ -85,8 +106,8 @@ async def _record(
     def reconnected(outage: Any) -> None:  # one line per lost session, once it is over
         err_console.print(describe_outage(outage), markup=False, highlight=False)
 
-    async with Recorder(data, fsync_window=fsync_window, flush_interval=flush_interval,
-                        on_reconnect=reconnected) as recorder:
+    async with _running(Recorder(data, fsync_window=fsync_window, flush_interval=flush_interval,
+                                 on_reconnect=reconnected)) as recorder:
         if recorder.recovered.total:
             err_console.print(f"restored {recorder.recovered.total:,} records a previous run had journaled "
                               f"but not converted")
@@ -109,6 +130,7 @@ async def _record(
             tick = min(0.2, status_interval) if status_interval > 0 else 0.2
             try:
                 while not stop.is_set() and not consumer.done() and recorder.error is None:
+                    _print_errors(recorder.new_errors())  # a converter failure: the journal goes on
                     now = time.monotonic()
                     if deadline is not None and now >= deadline:
                         break
@@ -166,6 +188,8 @@ def record(
         except FeedError as exc:
             raise fail(f"the feed stopped: {exc}; everything received is in the journal under {config.data}",
                        EXIT_FAILURE) from None
+        except DataDirectoryInUseError as exc:
+            raise fail(str(exc), EXIT_USAGE) from None
     s = recorder.stats()
     total = sum(counts.values())
     console.print(f"recorded {total:,} records in {elapsed:.1f} s "
@@ -175,6 +199,11 @@ def record(
     console.print(recorder.gaps.summary(), markup=False, highlight=False)
     _report_lines("journal lines skipped", recorder.converted.bad_lines)
     _report_lines("frames not decoded", recorder.converted.errors)
+    # Every background failure is one line (those seen while recording were printed then);
+    # any of them makes the run a failure, though what the journal holds is intact.
+    _print_errors(recorder.new_errors())
+    if recorder.errors:
+        raise typer.Exit(EXIT_FAILURE)
 
 
 # --- rebuild ------------------------------------------------------------------------------------
@@ -254,9 +283,16 @@ def replay(
 ) -> None:
     """Re-emit the recorded records through the live feed's typed iterator, one line each
     (time, TR, code, price, last volume, volume) or a summary."""
+    from ..store.journal import segments
     from ..store.replay import ReplayStats
     from ..store.replay import replay as run_replay
 
+    with errors():  # a wrong path is the caller's: exit 2, not a replay of nothing
+        for path in journals:
+            if not path.exists():
+                raise UsageError(f"no journal at {path}: no such file or directory")
+        if not segments(*journals):
+            raise UsageError(f"no journal segments under {', '.join(map(str, journals))}")
     stats = ReplayStats()
     per_code: dict[tuple[str, str], list] = {}
 
@@ -304,12 +340,22 @@ def export(
     config_file: ConfigOption = None,
 ) -> None:
     """Export a date range to Parquet or CSV, one file per TR, with a progress bar."""
+    from ..store.dataset import dataset_days
     from ..store.export import export as run_export
     from ..store.export import plan
 
     config = config_from(config_file, data=data)
     with errors():
-        plans = plan(config.data, _date(start, "--from"), _date(end, "--to"), fmt, out, tr)  # type: ignore[arg-type]
+        first, last = _date(start, "--from"), _date(end, "--to")
+        planned = plan(config.data, first, last, fmt, out, tr)  # type: ignore[arg-type]
+        # A TR with no rows in the range gets no file (an empty file reads as "exported");
+        # nothing at all is a failure, so that a script notices (issue 11, item 5).
+        plans = [p for p in planned if p.rows]
+        if not plans:
+            days = dataset_days(config.data)
+            held = f"it holds {days[0]} to {days[-1]}" if days else "it holds no Parquet files yet"
+            raise StoreError(f"nothing to export: no rows from {first} to {last} under {config.data} "
+                             f"({held}); no file written")
         total = sum(p.rows for p in plans)
         columns = (TextColumn("exporting"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
         with Progress(*columns, console=err_console, transient=False) as progress:
@@ -317,3 +363,6 @@ def export(
             written = run_export(plans, progress=lambda n: progress.advance(task, n))
     for p, path in zip(plans, written):
         console.print(f"{p.tr_id}: {p.rows:,} rows → {path}")
+    for p in planned:
+        if not p.rows:
+            console.print(f"{p.tr_id}: no rows from {first} to {last}; no file written")

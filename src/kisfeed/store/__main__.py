@@ -2,7 +2,9 @@
 
 Without ``--follow`` it is one ``rebuild``; with it, it converts until its standard input closes
 (the recorder closes it to stop it, and a recorder that dies closes it too). It prints its
-``ConvertReport`` as one JSON line at the end.
+``ConvertReport`` as one JSON line at the end, also after a failure. A failure is one line on
+standard error (never a traceback) and exit code 1: the recorder relays that line (issue 11,
+item 23).
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import signal
 import sys
 import threading
 
+from ..exceptions import KisfeedError
 from .converter import Converter
 
 
@@ -24,28 +27,48 @@ def _main(argv: list[str] | None = None) -> int:
     parser.add_argument("--processes", type=int, help="for one rebuild (see Converter)")
     args = parser.parse_args(argv)
     converter = Converter(args.root, flush_interval=args.flush_interval, processes=args.processes)
-    if args.follow:
-        # Ctrl-C reaches the whole process group; the recorder handles it and closes our stdin.
-        signal.signal(signal.SIGINT, signal.SIG_IGN)
-        # The feed comes first: when the cores are busy, conversion waits (the journal already
-        # holds everything) and catches up when the market is quiet.
-        os.nice(19)
-        closed = threading.Event()
-
-        def watch_stdin() -> None:
-            try:
-                while sys.stdin.buffer.read(1):
-                    pass
-            finally:
-                closed.set()
-
-        threading.Thread(target=watch_stdin, daemon=True).start()
-        report = converter.follow(closed.is_set)
-    else:
-        report = converter.rebuild()
-    print(report.to_json(), flush=True)
+    try:
+        if args.follow:
+            _follow(converter)
+        else:
+            converter.rebuild()
+    finally:  # what it finished, also when it fails: the recorder counts those records
+        print(converter.report.to_json(), flush=True)
     return 0
 
 
+def _follow(converter: Converter) -> None:
+    # Ctrl-C reaches the whole process group; the recorder handles it and closes our stdin.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # The feed comes first: when the cores are busy, conversion waits (the journal already
+    # holds everything) and catches up when the market is quiet.
+    os.nice(19)
+    closed = threading.Event()
+
+    def watch_stdin() -> None:
+        # os.read, not sys.stdin's buffer: a daemon thread blocked in a buffered read makes
+        # the interpreter abort at exit ("Fatal Python error: _enter_buffered_busy").
+        try:
+            while os.read(0, 4096):
+                pass
+        except OSError:
+            pass
+        finally:
+            closed.set()
+
+    threading.Thread(target=watch_stdin, daemon=True).start()
+    converter.follow(closed.is_set)
+
+
+def main(argv: list[str] | None = None) -> int:
+    try:
+        return _main(argv)
+    except KisfeedError as exc:
+        print(f"error: {exc}", file=sys.stderr, flush=True)
+    except Exception as exc:  # noqa: BLE001 - one line for the recorder to relay, not a traceback
+        print(f"error: {type(exc).__name__}: {exc}", file=sys.stderr, flush=True)
+    return 1
+
+
 if __name__ == "__main__":
-    raise SystemExit(_main())
+    raise SystemExit(main())

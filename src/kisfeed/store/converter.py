@@ -49,7 +49,7 @@ from ..protocol import Data, Malformed, Session, decode_frame_lenient
 from ..protocol.frames import _HEAD, _PLAIN_HEADERS
 from ..schema import LAYOUTS
 from .columns import DecodeSlow, FrameRows
-from .dataset import Claim, DatasetFile
+from .dataset import Claim, DatasetFile, dataset_files
 from .forked import Forked, WorkQueue, can_fork
 from .gaps import gaps_file, parse_note, segment_rows, write_gaps
 from .journal import (NOTE_SESSION, SEALED_SUFFIX, SUFFIX, BadLine, Frame, Segment, frame_index, parse_line,
@@ -451,6 +451,9 @@ class _SegmentJob:
     def _close(self, files: dict[str, DatasetFile], appends: dict[str, Future[None]], tr: str,
                first: int, last: int) -> None:
         """Finalize ``tr``'s file of a batch; its claim names every TR of the batch with rows."""
+        # Every append first, failed or not: another TR's failure must not discard this TR's
+        # file while its append still writes to it (a ParquetWriter closed under a write crashes).
+        futures_wait(list(appends.values()))
         try:
             for done in appends.values():
                 done.result()
@@ -481,7 +484,7 @@ class _SegmentJob:
             self.segment = seal(self.segment)
             self.report.sealed += 1
         self.write_gaps(final=True)
-        _mark_done(self.segment, self.line, len(self.notes))
+        _mark_done(self.root, self.segment, self.line, len(self.notes))
         if self.file is not None:
             self.file.close()
             self.file = None
@@ -537,8 +540,22 @@ def _marker(segment: Segment) -> Path:
     return segment.path.parent / (segment.name.split("/", 1)[1] + DONE_SUFFIX)
 
 
-def _done(segment: Segment) -> bool:
-    return _marker(segment).exists()
+def _done(root: Path, segment: Segment, check_files: bool) -> bool:
+    """Whether a segment needs no pass: it is marked done and, if ``check_files``, every file
+    its marker lists still exists. A deleted file makes it pending again, and the pass then
+    converts exactly what the files that exist do not cover (their claims, ``coverage``):
+    issue 11, item 2. A marker without a file list (an earlier kisfeed) is checked the same way,
+    by a pass over the segment."""
+    try:
+        marker = json.loads(_marker(segment).read_text())
+    except FileNotFoundError:
+        return False
+    except (OSError, ValueError):
+        return False  # unreadable: a pass rewrites it
+    if not check_files:
+        return True
+    files = marker.get("files")
+    return isinstance(files, list) and all((root / f).is_file() for f in files)
 
 
 def _gaps_lost(root: Path, segment: Segment) -> bool:
@@ -550,10 +567,18 @@ def _gaps_lost(root: Path, segment: Segment) -> bool:
     return bool(notes) and not gaps_file(root, segment.name).exists()
 
 
-def _mark_done(segment: Segment, lines: int, notes: int = 0) -> None:
+def _segment_files(root: Path, segment: Segment) -> list[str]:
+    """The dataset files of a segment, relative to ``root`` (what its marker lists)."""
+    stem = segment.name.split("/", 1)[1]
+    return [p.relative_to(root).as_posix()
+            for tr in sorted(LAYOUTS) for p in dataset_files(root, tr, segment.day, prefix=stem + ".")]
+
+
+def _mark_done(root: Path, segment: Segment, lines: int, notes: int = 0) -> None:
     marker = _marker(segment)
     partial = marker.with_name("." + marker.name + ".tmp")
-    partial.write_text(json.dumps({"segment": segment.name, "lines": lines, "notes": notes}))
+    partial.write_text(json.dumps({"segment": segment.name, "lines": lines, "notes": notes,
+                                   "files": _segment_files(root, segment)}))
     os.replace(partial, marker)
 
 
@@ -591,18 +616,21 @@ class Converter:
         for tmp in self.root.glob("*/date=*/.*.parquet.tmp"):
             tmp.unlink(missing_ok=True)
 
-    def _pending_segments(self, gaps: bool = False) -> list[Segment]:
-        """Segments not done; with ``gaps``, also done ones whose gaps file was deleted."""
+    def _pending_segments(self, check_files: bool = False) -> list[Segment]:
+        """Segments not marked done; with ``check_files`` (``rebuild``), also those with a
+        dataset file or their gaps file deleted since. ``follow`` polls often and goes by the
+        markers alone."""
         if not (self.root / "journal").is_dir():
             return []
-        return [s for s in segments(self.root) if not _done(s) or (gaps and _gaps_lost(self.root, s))]
+        return [s for s in segments(self.root)
+                if not _done(self.root, s, check_files) or (check_files and _gaps_lost(self.root, s))]
 
     def rebuild(self) -> ConvertReport:
         """One pass: convert every journal line no finalized file covers; seal and mark done
         every segment no writer holds."""
         with ConvertLock(self.root, self.lock_wait):
             self._cleanup()
-            for seg in self._pending_segments(gaps=True):
+            for seg in self._pending_segments(check_files=True):
                 self.report.segments += 1
                 parts = self._parts(seg)
                 if parts:
@@ -675,7 +703,7 @@ class Converter:
         if notes:
             ordered = [notes[line] for line in sorted(notes)]
             write_gaps(self.root, segment.name, segment_rows(ordered, segment.name, result["last_ns"], final=True))
-        _mark_done(segment, result["line"], len(notes))
+        _mark_done(self.root, segment, result["line"], len(notes))
 
     def _convert_queued(self, segment: Segment, parts: list[_Part], queue: WorkQueue) -> dict[str, dict]:
         """Convert parts taken from ``queue`` until none is left: their results by number."""

@@ -53,7 +53,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from ..exceptions import StoreError
+from ..exceptions import ConfigError, StoreError
 from ..schema import LAYOUTS, Kind, layout_for
 
 __all__ = [
@@ -67,6 +67,8 @@ __all__ = [
     "empty_table",
     "read_claims",
     "read_table",
+    "require_data_dir",
+    "dataset_days",
 ]
 
 #: DuckDB view name of each TR's table.
@@ -249,7 +251,28 @@ class DatasetFile:
             except (OSError, pa.ArrowException):
                 pass
         self._writer = self._file = None
-        self.partial.unlink(missing_ok=True)
+        try:
+            self.partial.unlink(missing_ok=True)
+        except OSError:  # its folder cannot be made (a file in its way): the write says why
+            pass
+
+
+def require_data_dir(root: str | Path) -> Path:
+    """``root`` if it is a directory; else a ``ConfigError`` naming it, so that a mistyped
+    ``--data`` is not read as an empty dataset (issue 11, item 5). An empty directory is a data
+    directory with nothing recorded yet."""
+    root = Path(root)
+    if not root.is_dir():
+        raise ConfigError(f"no data directory at {root}" + (" (it is a file)" if root.exists() else ""))
+    return root
+
+
+def dataset_days(root: Path, tr_id: str | None = None) -> list[date]:
+    """The trading dates that have finalized files (of one TR, or of any)."""
+    days = {folder.name.removeprefix("date=")
+            for tr in ([tr_id] if tr_id else sorted(LAYOUTS)) for folder in (root / tr).glob("date=*")
+            if any(not p.name.startswith(".") for p in folder.glob("*.parquet"))}
+    return sorted(date.fromisoformat(d) for d in days)
 
 
 def dataset_files(root: Path, tr_id: str | None = None, day: date | None = None, prefix: str = "") -> list[Path]:

@@ -21,7 +21,7 @@ import pyarrow.parquet as pq
 
 from ..exceptions import StoreError, UsageError
 from ..schema import LAYOUTS
-from .dataset import TABLES, dataset_files, schema_for
+from .dataset import TABLES, dataset_files, require_data_dir, schema_for
 
 __all__ = ["export", "plan", "ExportPlan"]
 
@@ -50,7 +50,7 @@ def plan(root: str | Path, start: date, end: date, fmt: Format, out: str | Path,
         raise UsageError(f"format must be parquet or csv, not {fmt!r}")
     if end < start:
         raise UsageError(f"--to {end} is before --from {start}")
-    root, out = Path(root), Path(out)
+    root, out = require_data_dir(root), Path(out)
     plans = []
     for tr in sorted(trs or LAYOUTS):
         if tr not in LAYOUTS:

@@ -16,7 +16,8 @@ Views (``kisfeed.store.dataset`` documents the columns):
 
 Each trades view reads ``<root>/<tr_id>/date=*/*.parquet`` with hive partitioning, so it also has
 a ``date`` column (the trading date) that DuckDB uses to skip whole days. A view over no files
-yet is an empty table with the right columns. Timestamps are shown in Asia/Seoul.
+yet is an empty table with the right columns; a ``root`` that is not a data directory is a
+``ConfigError``. Timestamps are shown in Asia/Seoul.
 
 ::
 
@@ -32,7 +33,7 @@ import duckdb
 import pyarrow as pa
 
 from ..exceptions import StoreError, UsageError
-from .dataset import TABLES, dataset_files, empty_table
+from .dataset import TABLES, dataset_files, empty_table, require_data_dir
 from .gaps import GAP_COLUMNS, GAPS_DIR, empty_gaps, gap_files
 
 __all__ = ["connect", "query", "copy_to", "arrow_result", "VIEWS"]
@@ -46,8 +47,9 @@ def _quote(text: str) -> str:
 
 
 def connect(root: str | Path = "kisfeed-data") -> duckdb.DuckDBPyConnection:
-    """An in-memory DuckDB connection with the dataset's views defined."""
-    root = Path(root)
+    """An in-memory DuckDB connection with the dataset's views defined. A ``root`` that is not a
+    data directory is a ``ConfigError`` (a view over a mistyped path would read as no rows)."""
+    root = require_data_dir(root)
     con = duckdb.connect()
     con.execute("SET TimeZone = 'Asia/Seoul'")
     for view, tr in VIEWS.items():

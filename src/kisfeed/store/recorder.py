@@ -22,14 +22,24 @@ On exit it closes the journal (fsync, compress), lets the converter finish and r
 ``on_event`` (the feed's event hook) follows reconnects: each gap they leave in a subscribed
 code's data is journaled as notes and becomes a row of the ``gaps`` table (``gaps.py``);
 ``on_reconnect`` hears of each lost session once it is over (``outages.Outage``).
+
+One recorder per data directory: ``<root>/.record.lock`` (``lock.RecordLock``), held from
+``start`` to the end of ``stop``; a second one raises ``DataDirectoryInUseError`` at once.
+
+Every failure of a background part (the journal writer, the converter thread or process, the
+last ``rebuild``) is collected in one place, ``_failed``, and is on ``errors``; ``stop`` raises
+the first (issue 11, items 4 and 23). A converter failure does not stop the journal: the frames
+keep going to disk, and ``kisfeed rebuild`` converts them once the cause is fixed.
 """
 
 from __future__ import annotations
 
 import asyncio
+import signal
 import subprocess
 import sys
 import threading
+from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Literal
@@ -37,6 +47,7 @@ from typing import TYPE_CHECKING, Callable, Literal
 from ..exceptions import StoreError
 from .converter import Converter, ConvertReport
 from .journal import NOTE_SESSION
+from .lock import RecordLock
 from .outages import GapTracker, Outage
 from .writer import JournalWriter
 from .writer import Mode as JournalMode
@@ -64,7 +75,8 @@ class RecorderStats:
 
 class Recorder:
     """Records every received frame under ``root`` (see ``kisfeed.store``). ``on_frame`` is the
-    hook to give ``kisfeed.connect``; ``error`` is set if the journal cannot be written."""
+    hook to give ``kisfeed.connect``; ``error`` is set if the journal cannot be written (the
+    recording cannot go on), ``errors`` lists every failure of a background part so far."""
 
     def __init__(
         self,
@@ -84,17 +96,38 @@ class Recorder:
         self.journal = JournalWriter(self.root, fsync_window=fsync_window, mode=journal)
         self.recovered = ConvertReport()
         self.converted = ConvertReport()
+        self._lock = RecordLock(self.root)
         self._child: subprocess.Popen[bytes] | None = None
+        self._child_stderr: deque[str] = deque(maxlen=20)
+        self._child_reader: threading.Thread | None = None
         self._thread: threading.Thread | None = None
         self._stop = threading.Event()
         self._thread_report: ConvertReport | None = None
-        self._thread_error: BaseException | None = None
+        self._errors: list[StoreError] = []
+        self._errors_lock = threading.Lock()
+        self._errors_taken = 0  # how many of _errors new_errors handed out
         self.lost = 0  # frames offered while the journal could not take them
         self.gaps = GapTracker(self._note, on_reconnect)
 
     @property
     def error(self) -> StoreError | None:
+        """The journal's failure: nothing more can be recorded."""
         return self.journal.error
+
+    @property
+    def errors(self) -> list[StoreError]:
+        """Every failure of a background part found so far, in the order found (the journal's
+        first when both fail at once: it is the root cause a user can act on)."""
+        self._check()
+        with self._errors_lock:
+            return list(self._errors)
+
+    def new_errors(self) -> list[StoreError]:
+        """The failures found since the last call: for a caller that reports each one once
+        while recording (``kisfeed record`` prints each as one line)."""
+        errors = self.errors
+        new, self._errors_taken = errors[self._errors_taken:], len(errors)
+        return new
 
     def on_frame(self, text: str, received_ns: int, session_id: int) -> None:
         """The feed's ``on_frame`` hook: queue the frame for the journal (a deque append).
@@ -117,58 +150,142 @@ class Recorder:
     # --- lifecycle ---
 
     async def start(self) -> None:
-        self.recovered = await asyncio.to_thread(self._rebuild)
-        self.journal.open()
+        """Take the data directory (``DataDirectoryInUseError`` if another recorder has it),
+        convert what a previous run left, open the journal and start the converter."""
+        self._lock.acquire()
+        try:
+            self.recovered = await asyncio.to_thread(self._rebuild)
+            self.journal.open()
+        except BaseException:
+            self._lock.release()
+            raise
         if self.convert == "process":
             self._child = subprocess.Popen(
                 [sys.executable, "-m", "kisfeed.store", str(self.root), "--follow",
                  "--flush-interval", str(self.flush_interval)],
-                stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
             )
+            # Read its stderr as it comes, so that a chatty child never blocks on a full pipe;
+            # its last line is its error (``__main__``).
+            self._child_reader = threading.Thread(target=self._read_child_stderr, args=(self._child,),
+                                                  name="kisfeed-converter-stderr", daemon=True)
+            self._child_reader.start()
         elif self.convert == "thread":
             self._thread = threading.Thread(target=self._follow, name="kisfeed-converter", daemon=True)
             self._thread.start()
 
     async def stop(self) -> None:
-        """Close the journal, let the converter finish, convert anything left. Raises the
-        journal's ``StoreError`` if it failed (what it wrote before is intact and converted)."""
-        journal_error: StoreError | None = None
+        """Close the journal, let the converter finish, convert anything left, free the data
+        directory. Raises the first background failure (``errors``), if any; what the journal
+        wrote before it is intact."""
         self.gaps.close()  # the gaps still open end now, and are journaled before it closes
         try:
-            await asyncio.to_thread(self.journal.close)
-        except StoreError as exc:
-            journal_error = exc
-        await asyncio.to_thread(self._stop_converter)
-        final = await asyncio.to_thread(self._rebuild)
-        self.converted.add(final)
-        if journal_error is not None:
-            raise journal_error
+            try:
+                await asyncio.to_thread(self.journal.close)
+            except Exception as exc:  # noqa: BLE001 - collected, raised below
+                self._failed(exc)
+            try:
+                await asyncio.to_thread(self._stop_converter)
+            except Exception as exc:  # noqa: BLE001 - collected, raised below
+                self._failed(exc, "the converter stopped: ")
+            try:
+                final = await asyncio.to_thread(self._rebuild)
+            except Exception as exc:  # noqa: BLE001 - collected, raised below
+                self._failed(exc, "the last conversion failed: ")
+            else:
+                self.converted.add(final)
+        finally:
+            self._lock.release()
+        errors = self.errors
+        if errors:
+            raise errors[0]
 
     async def __aenter__(self) -> Recorder:
         await self.start()
         return self
 
-    async def __aexit__(self, *exc_info: object) -> None:
-        await self.stop()
+    async def __aexit__(self, exc_type: type[BaseException] | None, *rest: object) -> None:
+        if exc_type is None:
+            await self.stop()
+            return
+        # The body's exception goes on; this one's failures stay on ``errors``.
+        try:
+            await self.stop()
+        except StoreError:
+            pass
+
+    # --- background failures: the one place they are collected ---
+
+    def _failed(self, exc: BaseException, part: str = "") -> None:
+        """Record a background part's failure once (the same cause found again, by the last
+        ``rebuild`` say, is not a second error)."""
+        message = str(exc) or type(exc).__name__
+        if not isinstance(exc, StoreError):
+            message = f"{type(exc).__name__}: {message}"
+        with self._errors_lock:
+            if any(message in str(e) for e in self._errors):
+                return
+            error = exc if isinstance(exc, StoreError) and not part else StoreError(f"{part}{message}")
+            self._errors.append(error)
+
+    def _check(self) -> None:
+        """Look at every background part; note the failures not yet noted."""
+        if self.journal.error is not None:
+            self._failed(self.journal.error)
+        child = self._child
+        if child is not None and child.poll() is not None:
+            self._child_ended(child, stopping=False)
+
+    def _child_ended(self, child: subprocess.Popen[bytes], stopping: bool) -> None:
+        if child.returncode == 0 and stopping:
+            return
+        if self._child_reader is not None:
+            self._child_reader.join(timeout=5)
+        # Its own one-line error (``__main__``) if it printed one, else how it ended.
+        said = next((line for line in reversed(self._child_stderr) if line.startswith("error: ")), None)
+        if said is not None:
+            cause = said.removeprefix("error: ")
+        elif child.returncode < 0:
+            cause = f"killed by {signal.Signals(-child.returncode).name}"
+        elif child.returncode == 0:
+            cause = "ended before the recorder stopped it"
+        else:
+            cause = f"exited with code {child.returncode}"
+        self._failed(StoreError(cause), "the converter process stopped: ")
+
+    def _read_child_stderr(self, child: subprocess.Popen[bytes]) -> None:
+        assert child.stderr is not None
+        for raw in child.stderr:
+            self._child_stderr.append(raw.decode(errors="replace").strip())
 
     def _rebuild(self) -> ConvertReport:
         return Converter(self.root, lock_wait=self.lock_wait).rebuild()
 
     def _follow(self) -> None:
+        converter = Converter(self.root, flush_interval=self.flush_interval, lock_wait=self.lock_wait)
         try:
-            self._thread_report = Converter(self.root, flush_interval=self.flush_interval,
-                                            lock_wait=self.lock_wait).follow(self._stop.is_set)
-        except BaseException as exc:  # noqa: BLE001 - reported by stop()
-            self._thread_error = exc
+            converter.follow(self._stop.is_set)
+        except BaseException as exc:  # noqa: BLE001 - on errors, raised by stop()
+            self._failed(exc, "the converter stopped: ")
+        finally:
+            self._thread_report = converter.report  # what it finished, also if it failed after
 
     def _stop_converter(self) -> None:
         if self._child is not None:
-            child, self._child = self._child, None
-            out, _ = child.communicate()  # closing its stdin tells it to finish
+            child = self._child
+            assert child.stdin is not None and child.stdout is not None
+            child.stdin.close()  # tells it to finish
+            out = child.stdout.read()
+            child.wait()
+            self._child_ended(child, stopping=True)
+            self._child = None
             lines = out.decode(errors="replace").strip().splitlines()
-            if child.returncode == 0 and lines:
-                self.converted.add(ConvertReport.from_json(lines[-1]))
-            # else: the final rebuild converts what the child did not
+            if lines:  # what it finished, even if it failed after (``__main__``)
+                try:
+                    self.converted.add(ConvertReport.from_json(lines[-1]))
+                except (ValueError, TypeError):
+                    pass  # it died mid-line: the final rebuild converts what it did not
+            # the final rebuild converts what the child did not
         if self._thread is not None:
             self._stop.set()
             self._thread.join()
