@@ -86,12 +86,12 @@ class ApprovalKeys:
         rest_url: str,
         *,
         transport: httpx.AsyncBaseTransport | None = None,
-        cache_dir: Path | None = None,
+        cache_dir: str | os.PathLike[str] | None = None,
         reuse: float = DEFAULT_REUSE,
         timeout: float = 10.0,
     ) -> None:
         self.rest_url = rest_url.rstrip("/")
-        self.cache_dir = cache_dir if cache_dir is not None else default_cache_dir()
+        self.cache_dir = Path(cache_dir) if cache_dir is not None else default_cache_dir()
         self.reuse = min(reuse, KEY_LIFETIME)
         self._transport = transport
         self._timeout = timeout

@@ -148,6 +148,20 @@ class Connection:
     # --- the loop ----------------------------------------------------------------------------
 
     async def _run(self) -> None:
+        """The connection's task. Whatever ends it other than ``stop`` ends the feed, with the
+        error raised to the consumer: an exception left in a task nobody awaits would leave the
+        consumer waiting for records forever."""
+        try:
+            await self._loop()
+        except Fatal as exc:
+            self.feed._fail(exc.error)
+        except Exception as exc:  # noqa: BLE001 - a bug, a raising setting (backoff), anything unforeseen
+            self.feed._fail(exc)
+        finally:
+            self._close_session()
+            self.finished.set()
+
+    async def _loop(self) -> None:
         settings = self.feed.settings
         delays = settings.backoff()
         fresh = False
@@ -172,9 +186,6 @@ class Connection:
                 reason = "closed by the server"
             except _Restart as exc:
                 reason, delay, fresh = exc.reason, exc.delay, exc.fresh_key
-            except Fatal as exc:
-                self.feed._fail(exc.error)
-                return
             except websockets.InvalidURI as exc:
                 self.feed._fail(ConfigError(f"invalid WebSocket URL: {exc}"))
                 return
@@ -202,10 +213,10 @@ class Connection:
         self._ws, self.session = ws, session
         self.session_id = self.feed._new_session_id()
         self._last_frame = time.monotonic()
-        self.up.set()
+        self.feed._emit(ev.Connected(self.session_id, self.index))  # first: if on_event raises,
+        self.up.set()  # the feed must not look connected to ``async with`` in the meantime
         self.finished.set()
-        self.feed._emit(ev.Connected(self.session_id, self.index))
-        restore = asyncio.create_task(self._restore())
+        restore = self.feed._background(self._restore())
         watchdog = asyncio.create_task(self._watch(ws))
         try:
             async for text in ws:

@@ -28,6 +28,17 @@ def exponential_backoff(
 
 @dataclass(frozen=True)
 class FeedSettings:
+    """Tunables of ``kisfeed.connect``.
+
+    A feed reconnects after network and server trouble without limit. It ends, raising the
+    error to the consumer (``async for``, ``next_batch``, ``run``, a waiting ``subscribe``, the
+    blocking iterator), on: ``overflow="raise"`` with a full queue (``FeedError``);
+    ``on_malformed="raise"`` and a malformed frame (``ParseError``); credentials the server
+    refuses (``AuthError``, ``InvalidApprovalError``); an ``on_frame``/``on_event`` callback that
+    raises (``CallbackError``, the callback's exception as ``__cause__``); and any unexpected
+    error (a bug, a ``backoff`` that raises), raised as itself.
+    """
+
     #: records held for a slow consumer before the overflow policy applies
     queue_size: int = 100_000
     #: ``block``: stop reading the socket until there is room (nothing lost, but a consumer
