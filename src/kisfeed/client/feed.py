@@ -104,7 +104,7 @@ class Feed:
     async def __aenter__(self) -> Feed:
         """Connect every app key. Raises if none could connect within ``open_timeout``
         (after that, connections are kept up by reconnecting, without limit)."""
-        self._queue = RecordQueue(self.settings.queue_size, self.settings.overflow)
+        self._queue = RecordQueue(self.settings.queue_size, self.settings.overflow, self.settings.reply_overfill)
         for connection in self.connections:
             connection.start()
         waits = [asyncio.create_task(c.finished.wait()) for c in self.connections]
@@ -164,10 +164,14 @@ class Feed:
                 connection = min(self.connections, key=lambda c: (len(c.wanted), c.index))
             self._assign(key, connection)
         waiting = [k for k in keys if not self._held(k)]
-        futures = [self._expect(("subscribe", k)) for k in waiting]
-        for key in waiting:
-            await self._owner[key].send_subscribe(key)
-        await self._await_replies(futures, "subscribe")
+        requests = [("subscribe", k) for k in waiting]
+        futures = [self._expect(r) for r in requests]
+        try:
+            for key in waiting:
+                await self._owner[key].send_subscribe(key)
+            await self._await_replies(futures, "subscribe")
+        finally:
+            self._forget(requests, futures)
 
     def _held(self, key: Key) -> bool:
         session = self._owner[key].session
@@ -177,12 +181,16 @@ class Feed:
         """Release codes and wait for the server's replies (codes not subscribed are ignored)."""
         self._raise_if_ended()
         keys = [k for k in self._keys(tr_id, codes) if k in self._owner]
-        futures = [self._expect(("unsubscribe", k)) for k in keys]
-        for key in keys:
-            connection = self._owner.pop(key)
-            connection.wanted.discard(key)
-            await connection.send_unsubscribe(key)
-        await self._await_replies(futures, "unsubscribe")
+        requests = [("unsubscribe", k) for k in keys]
+        futures = [self._expect(r) for r in requests]
+        try:
+            for key in keys:
+                connection = self._owner.pop(key)
+                connection.wanted.discard(key)
+                await connection.send_unsubscribe(key)
+            await self._await_replies(futures, "unsubscribe")
+        finally:
+            self._forget(requests, futures)
 
     def _raise_if_ended(self) -> None:
         """A request to a feed that has ended gets its error at once: no reply will come."""
@@ -221,6 +229,13 @@ class Feed:
                 future.set_result(None)
             else:
                 future.set_exception(error)
+
+    def _forget(self, requests: list[tuple[str, Key]], futures: list[asyncio.Future[None]]) -> None:
+        """Stop expecting replies nobody awaits any more (timed out, cancelled): a future left in
+        ``_replies`` would keep the queue overfilled for good."""
+        for request, future in zip(requests, futures):
+            if self._replies.get(request) is future:
+                del self._replies[request]
 
     async def _await_replies(self, futures: list[asyncio.Future[None]], what: str) -> None:
         if not futures:
@@ -316,7 +331,8 @@ class Feed:
         self._records += len(records)
         dropped = queue.dropped
         # While a subscribe/unsubscribe awaits its reply the reader must go on reading, or the
-        # reply would wait behind data nobody consumes yet: "block" then lets the queue grow.
+        # reply would wait behind data nobody consumes yet: the queue may then grow, by at most
+        # reply_overfill (see RecordQueue). _replies holds only replies someone still awaits.
         overfill = bool(self._replies)
         if queue.offer(records, overfill=overfill):  # the usual case: room for the whole frame
             return

@@ -43,9 +43,15 @@ class FeedSettings:
     queue_size: int = 100_000
     #: ``block``: stop reading the socket until there is room (nothing lost, but a consumer
     #: stuck for ~100 s gets the session closed by the server; while a subscribe waits for its
-    #: reply the queue may grow past its size); ``drop-oldest``: discard the oldest queued
-    #: record, counted; ``raise``: fail the feed with ``FeedError``
+    #: reply the queue may grow by ``reply_overfill``); ``drop-oldest``: discard the oldest queued
+    #: record, counted (the queue never exceeds ``queue_size``); ``raise``: fail the feed with
+    #: ``FeedError`` (past ``queue_size + reply_overfill`` while a reply is awaited)
     overflow: Overflow = "block"
+    #: records the queue may hold beyond ``queue_size`` while a subscribe/unsubscribe awaits its
+    #: reply (``block``, ``raise``): the reply may sit behind data in the socket while the
+    #: consumer is busy awaiting it. A bound, so that a reply that never comes cannot let the
+    #: queue grow without limit (issue 11, item 20)
+    reply_overfill: int = 10_000
     #: a malformed frame is counted and skipped, or raised to the consumer (tests)
     on_malformed: OnMalformed = "skip"
     #: pause between subscribe messages (reference 3.3: 50–100 ms; no documented limit)
@@ -76,6 +82,8 @@ class FeedSettings:
             raise ConfigError(f"on_malformed must be skip or raise, not {self.on_malformed!r}")
         if self.queue_size < 1 or self.max_registrations < 1:
             raise ConfigError("queue_size and max_registrations must be at least 1")
+        if self.reply_overfill < 0:
+            raise ConfigError("reply_overfill cannot be negative")
         if min(self.subscribe_interval, self.watchdog, self.reply_timeout, self.open_timeout) < 0:
             raise ConfigError("intervals and timeouts cannot be negative")
         if self.custtype not in ("P", "B"):
