@@ -180,7 +180,7 @@ class ParseError(KisfeedError):
             where.append(f"field {self.field_index}")
         raw = self.raw if len(self.raw) <= _RAW_SHOWN else self.raw[:_RAW_SHOWN] + "…"
         prefix = f"{' '.join(where)}: " if where else ""
-        return f"{prefix}{self.reason}: {raw!r}"
+        return f"{prefix}{self.reason}: {raw!r}" if self.raw else f"{prefix}{self.reason}"  # no text read
 
 
 class FrameError(ParseError):

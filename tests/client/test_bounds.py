@@ -1,5 +1,5 @@
 """What a peer can make the client hold: the record queue stays bounded when replies never
-come (issue 11, item 20). Real simulator, real sockets."""
+come (issue 11, item 20), and a frame is bounded in size (item 26). Real simulator, real sockets."""
 
 from __future__ import annotations
 
@@ -9,10 +9,12 @@ import math
 
 import pytest
 
-from kisfeed.exceptions import FeedError
+import kisfeed
+from kisfeed.client import events as ev
+from kisfeed.exceptions import FeedError, FrameError
 
 from ..conftest import seconds
-from .conftest import assert_exact_prefix, codes, feed_for, running, sim_config
+from .conftest import assert_exact_prefix, codes, collect, feed_for, running, sim_config
 from .test_feed import wait_until
 
 F, O = "H0ZFCNT0", "H0ZOCNT0"
@@ -91,3 +93,53 @@ async def test_a_cancelled_subscribe_does_not_leave_the_queue_overfilled(tmp_pat
             await asyncio.sleep(0)
         stats = feed.stats()
     assert stats.queued <= QUEUE and stats.dropped == 0
+
+
+# --- frame size (issue 11, item 26) ------------------------------------------------------------
+
+LIMIT = 64 * 1024
+
+
+def frame_of(sim, size: int) -> str:
+    """A well-formed data frame of as many copies of one record as fit in ``size`` bytes."""
+    tr_id, record = sim.sample_record()
+    head = f"0|{tr_id}|"
+    count = (size - len(head) - 4) // (len(record) + 1)
+    text = f"{head}{count:03d}|" + "^".join([record] * count)
+    assert len(text) <= size and count <= 999
+    return text
+
+
+def test_the_default_frame_limit_is_finite_and_above_the_largest_kis_frame():
+    limit = kisfeed.client.FeedSettings().max_frame_size
+    assert 999 * 53 * 21 * 4 // 3 < limit <= 16 * 1024 * 1024
+
+
+async def test_a_frame_over_max_frame_size_is_counted_and_the_connection_reopened(tmp_path, events):
+    async with running() as sim, \
+            feed_for(sim, tmp_path, max_frame_size=LIMIT, on_event=events.append) as feed:
+        await feed.subscribe(F, codes(sim, F)[:2])
+        await collect(feed, 5)
+        await sim.broadcast(frame_of(sim, LIMIT))  # at the limit: accepted
+        await sim.broadcast("0|H0ZFCNT0|001|" + "^" * LIMIT)  # over it: refused unread
+        await wait_until(lambda: len(sim.sessions) == 1 and feed.stats().reconnects == 1
+                         and all(len(s.registrations) == 2 for s in sim.sessions), what="a new session")
+        await collect(feed, 20)  # and the data flows again
+        stats = feed.stats()
+    assert stats.parse_errors == 1 and stats.reconnects == 1
+    (lost,) = [e for e in events if isinstance(e, ev.Disconnected)]
+    assert "max_frame_size (65,536 bytes)" in lost.reason
+
+
+async def test_a_frame_over_max_frame_size_can_be_raised(tmp_path):
+    async with running() as sim, \
+            feed_for(sim, tmp_path, max_frame_size=LIMIT, on_malformed="raise") as feed:
+        await feed.subscribe(F, codes(sim, F)[:1])
+        await sim.broadcast("0|H0ZFCNT0|001|" + "^" * LIMIT)
+        with pytest.raises(FrameError, match="max_frame_size"):
+            await asyncio.wait_for(consume_all(feed), seconds(10))
+
+
+async def consume_all(feed) -> None:
+    async for _ in feed:
+        pass

@@ -19,12 +19,14 @@ from typing import TYPE_CHECKING
 
 import websockets
 from websockets.asyncio.client import ClientConnection
+from websockets.frames import CloseCode
 
 from ..auth import Credentials
 from ..exceptions import (
     AppKeyInUseError,
     AuthError,
     ConfigError,
+    FrameError,
     InvalidApprovalError,
     KisfeedError,
     SubscriptionLimitError,
@@ -176,7 +178,7 @@ class Connection:
                     ping_interval=None,  # no library keep-alive pings: KIS drops such sessions
                     ping_timeout=None,
                     close_timeout=2,
-                    max_size=None,  # multi-record frames can be large (reference 2.4)
+                    max_size=settings.max_frame_size,  # multi-record frames can be large (reference 2.4)
                     compression=None,
                     open_timeout=settings.open_timeout,
                     logger=_ws_log,
@@ -221,7 +223,9 @@ class Connection:
         try:
             async for text in ws:
                 await self._receive(ws, session, text if isinstance(text, str) else text.decode("utf-8", "replace"))
-        except websockets.ConnectionClosed:
+        except websockets.ConnectionClosed as exc:
+            if exc.sent is not None and exc.sent.code == CloseCode.MESSAGE_TOO_BIG:
+                self._too_large()
             if not watchdog.done():
                 raise
         finally:
@@ -229,6 +233,13 @@ class Connection:
             watchdog.cancel()
         if watchdog.done() and not watchdog.cancelled():
             raise _Restart(f"no frame for {settings.watchdog:g} s (watchdog)")
+
+    def _too_large(self) -> None:
+        """websockets refused a frame over ``max_frame_size`` before reading it, and closed the
+        connection (1009): count it as malformed input, then start a new connection."""
+        limit = self.feed.settings.max_frame_size
+        self.feed._malformed(FrameError(f"a frame larger than max_frame_size ({limit:,} bytes) was refused"))
+        raise _Restart(f"a frame larger than max_frame_size ({limit:,} bytes)")
 
     async def _restore(self) -> None:
         """Register everything this connection holds: the server forgets it all on a

@@ -70,6 +70,14 @@ class FeedSettings:
     reply_timeout: float = 30.0
     #: time to open the WebSocket
     open_timeout: float = 10.0
+    #: the largest frame accepted, in bytes; a larger one is a ``FrameError`` (counted as a parse
+    #: error, or raised with ``on_malformed="raise"``) and the connection is reopened. Sized from
+    #: the reference: at most 999 records a frame (``NNN``, 2.4) of the widest layout (H0ZOCNT0,
+    #: 53 fields, 4.2), each field at most 20 characters (an int64 with its sign) plus its ``^``:
+    #: 999 × 53 × 21 = 1,111,887 bytes, or 1.48 MB as the base64 of an ``E=1`` frame. 2 MiB
+    #: covers both; a client in the reference (2.4) needed 512 KB. Unbounded, one frame from a
+    #: broken or hostile peer could take all memory.
+    max_frame_size: int = 2 * 1024 * 1024
     #: also answer PINGPONG with a pong control frame, as the official runtime does (reference 2.3)
     pong_frame: bool = False
     #: "P" individual, "B" corporate (spec request header)
@@ -82,6 +90,8 @@ class FeedSettings:
             raise ConfigError(f"on_malformed must be skip or raise, not {self.on_malformed!r}")
         if self.queue_size < 1 or self.max_registrations < 1:
             raise ConfigError("queue_size and max_registrations must be at least 1")
+        if self.max_frame_size < 1024:
+            raise ConfigError("max_frame_size is in bytes and must be at least 1024")
         if self.reply_overfill < 0:
             raise ConfigError("reply_overfill cannot be negative")
         if min(self.subscribe_interval, self.watchdog, self.reply_timeout, self.open_timeout) < 0:
