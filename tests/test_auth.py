@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import stat
 import time
 
@@ -72,6 +73,48 @@ def test_a_corrupt_cache_file_is_replaced(tmp_path):
     (path,) = (tmp_path / "cache").iterdir()
     path.write_text("{not json")
     assert asyncio.run(approvals.get(Credentials(KEY, SECRET))).endswith("2")
+
+
+def test_a_changed_secret_is_never_answered_from_the_cache(tmp_path):
+    server = Server()
+    asyncio.run(keys(tmp_path, server).get(Credentials(KEY, SECRET)))
+    with pytest.raises(AuthError):  # a wrong secret is asked about, and refused, at once
+        asyncio.run(keys(tmp_path, server).get(Credentials(KEY, "wrong-secret")))
+    assert [call["secretkey"] for call in server.calls] == [SECRET, "wrong-secret"]
+    assert asyncio.run(keys(tmp_path, server).get(Credentials(KEY, SECRET))).endswith("1")  # still cached
+    assert len(server.calls) == 2
+    for path in (tmp_path / "cache").iterdir():
+        for secret in (SECRET, "wrong-secret"):
+            assert secret not in path.name and secret not in path.read_text()
+
+
+def test_a_new_secret_gets_its_own_key(tmp_path):
+    issued: list[str] = []
+
+    def any_secret(request: httpx.Request) -> httpx.Response:
+        issued.append(json.loads(request.content)["secretkey"])
+        return httpx.Response(200, json={"approval_key": f"key-{len(issued)}"})
+
+    approvals = ApprovalKeys("https://kis.example:9443", transport=httpx.MockTransport(any_secret),
+                             cache_dir=tmp_path / "cache")
+    assert asyncio.run(approvals.get(Credentials(KEY, "secret-A"))) == "key-1"
+    assert asyncio.run(approvals.get(Credentials(KEY, "secret-B"))) == "key-2"
+    assert asyncio.run(approvals.get(Credentials(KEY, "secret-A"))) == "key-1"
+    assert issued == ["secret-A", "secret-B"]
+
+
+def test_nothing_secret_is_logged(tmp_path, caplog):
+    caplog.set_level(logging.DEBUG)
+    server = Server()
+    key = asyncio.run(keys(tmp_path, server).get(Credentials(KEY, SECRET)))
+    with pytest.raises(AuthError):
+        asyncio.run(keys(tmp_path, server).get(Credentials(KEY, "wrong-secret")))
+    (tmp_path / "file").write_text("")
+    asyncio.run(ApprovalKeys("https://kis.example:9443", transport=httpx.MockTransport(server),
+                             cache_dir=tmp_path / "file" / "cache").get(Credentials(KEY, SECRET)))
+    assert "issued an approval key" in caplog.text and "cannot cache" in caplog.text
+    for secret in (KEY, SECRET, "wrong-secret", key):
+        assert secret not in caplog.text
 
 
 def test_wrong_credentials_are_a_clear_error_without_secrets(tmp_path):

@@ -1,8 +1,8 @@
 """Approval keys (웹소켓 접속키) from ``POST /oauth2/Approval`` (reference 1.3, 1.4).
 
 A key is valid for 24 hours and is only checked when a session starts, so it is cached on disk
-(one small JSON file per app key and host, mode 0600, in the user cache directory) and reused
-for ``reuse`` (default 23 h, an hour of margin) across program starts. ``OPSP0011`` makes the
+(one small JSON file per host, app key and app secret, mode 0600, in the user cache directory)
+and reused for ``reuse`` (default 23 h, an hour of margin) across program starts. ``OPSP0011`` makes the
 client ask for a fresh one once. The HTTP transport is injectable (``httpx.MockTransport`` in
 tests). Neither the app secret nor an approval key ever reaches a log line, an exception or a
 repr: files hold them, messages name the app key only by a masked label.
@@ -86,19 +86,22 @@ class ApprovalKeys:
         rest_url: str,
         *,
         transport: httpx.AsyncBaseTransport | None = None,
-        cache_dir: Path | None = None,
+        cache_dir: str | os.PathLike[str] | None = None,
         reuse: float = DEFAULT_REUSE,
         timeout: float = 10.0,
     ) -> None:
         self.rest_url = rest_url.rstrip("/")
-        self.cache_dir = cache_dir if cache_dir is not None else default_cache_dir()
+        self.cache_dir = Path(cache_dir) if cache_dir is not None else default_cache_dir()
         self.reuse = min(reuse, KEY_LIFETIME)
         self._transport = transport
         self._timeout = timeout
         self.issued = 0  # keys fetched over HTTP by this object (tests and stats read it)
 
     def _path(self, credentials: Credentials) -> Path:
-        digest = hashlib.sha256(f"{self.rest_url}\0{credentials.app_key}".encode()).hexdigest()[:24]
+        # The secret is part of the name (hashed with the rest, never stored): keyed by the app
+        # key alone, a cached approval key hid a wrong or changed secret until it expired.
+        identity = f"{self.rest_url}\0{credentials.app_key}\0{credentials.app_secret}"
+        digest = hashlib.sha256(identity.encode()).hexdigest()[:24]
         return self.cache_dir / f"approval-{digest}.json"
 
     async def get(self, credentials: Credentials, *, fresh: bool = False) -> str:

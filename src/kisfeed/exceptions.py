@@ -21,6 +21,7 @@
     │   ├── FieldError              one field whose text does not fit its kind
     │   └── ControlMessageError     a JSON control message that is not JSON or not shaped like one
     ├── FeedError                   the live feed itself (connection lost for good, queue overflow)
+    │   └── CallbackError           an on_frame/on_event callback raised; the original is __cause__
     └── StoreError                  the local data directory: unwritable, disk full, in use by another process
         └── DataDirectoryInUseError another recorder (pid on .pid) is recording to the same directory
 
@@ -51,6 +52,7 @@ __all__ = [
     "FieldError",
     "ControlMessageError",
     "FeedError",
+    "CallbackError",
     "StoreError",
     "DataDirectoryInUseError",
 ]
@@ -180,7 +182,7 @@ class ParseError(KisfeedError):
             where.append(f"field {self.field_index}")
         raw = self.raw if len(self.raw) <= _RAW_SHOWN else self.raw[:_RAW_SHOWN] + "…"
         prefix = f"{' '.join(where)}: " if where else ""
-        return f"{prefix}{self.reason}: {raw!r}"
+        return f"{prefix}{self.reason}: {raw!r}" if self.raw else f"{prefix}{self.reason}"  # no text read
 
 
 class FrameError(ParseError):
@@ -200,6 +202,16 @@ class ControlMessageError(ParseError):
 
 class FeedError(KisfeedError):
     """The feed cannot go on (for example the queue overflowed under the ``raise`` policy)."""
+
+
+class CallbackError(FeedError):
+    """A callback given to ``kisfeed.connect`` (``on_frame`` or ``on_event``) raised, so the feed
+    ended. ``callback`` names it; the callback's own exception is ``__cause__``."""
+
+    def __init__(self, callback: str, error: Exception) -> None:
+        self.callback = callback
+        super().__init__(f"the {callback} callback raised {type(error).__name__}: {error}")
+        self.__cause__ = error
 
 
 # --- local storage -------------------------------------------------------------------------------

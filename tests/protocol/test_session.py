@@ -138,6 +138,15 @@ def test_data_frames_become_records_and_bad_input_becomes_malformed_events():
     assert isinstance(bad, Malformed) and isinstance(bad.error, ControlMessageError)
 
 
+def test_control_text_with_a_lone_surrogate_is_malformed_and_nothing_is_answered():
+    # No WebSocket text frame can carry it (it is not UTF-8), but a str can: issue 11, item 22.
+    session = Session(APPROVAL)
+    (bad,) = session.receive('{"header\udcff":{"tr_id":"PINGPONG"}}')
+    assert isinstance(bad, Malformed) and isinstance(bad.error, ControlMessageError)
+    assert "not UTF-8" in str(bad.error)
+    assert session.data_to_send() == []
+
+
 def test_encrypted_frames_use_the_key_from_the_ack():
     session = Session(APPROVAL)
     wire = f"1|{F}|001|" + crypto.encrypt("^".join(texts(F)), KEY, IV)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-from pathlib import Path
 from typing import Any, Callable, Sequence
 
 import httpx
@@ -47,7 +46,7 @@ def connect(
     on_frame: FrameHook | None = None,
     on_event: Callable[[FeedEvent], None] | None = None,
     transport: httpx.AsyncBaseTransport | None = None,
-    cache_dir: Path | None = None,
+    cache_dir: str | os.PathLike[str] | None = None,
     **overrides: Any,
 ) -> Feed:
     """A live feed of H0ZFCNT0/H0ZOCNT0 records: ``async with kisfeed.connect(...) as feed``.
@@ -58,7 +57,14 @@ def connect(
     (a simulator, say). ``settings`` or keyword overrides (``queue_size=...``,
     ``overflow="drop-oldest"``, ...) tune the feed: see ``FeedSettings``. ``on_frame(text,
     received_ns, session)`` sees every raw frame first (the recorder's hook); ``on_event`` sees
-    connection events.
+    connection events. ``cache_dir`` (a path or str) holds cached approval keys.
+
+    Both callbacks run on the feed's event loop, in the middle of reading the socket, so they
+    must be quick and must not raise: a callback that raises ends the feed, and the consumer
+    (``async for``, ``next_batch``, ``run``, a waiting ``subscribe``, the blocking iterator) gets
+    ``CallbackError`` with the callback's exception as ``__cause__``. A named error rather than
+    the bare exception, because the code that meets it is not the code that raised it: it says
+    which callback failed, and ``except FeedError`` catches every way a feed ends.
     """
     if paper:
         # H0ZFCNT0/H0ZOCNT0 and their siblings are real-only: "모의투자 미지원" (reference 1.1).

@@ -19,12 +19,14 @@ from typing import TYPE_CHECKING
 
 import websockets
 from websockets.asyncio.client import ClientConnection
+from websockets.frames import CloseCode
 
 from ..auth import Credentials
 from ..exceptions import (
     AppKeyInUseError,
     AuthError,
     ConfigError,
+    FrameError,
     InvalidApprovalError,
     KisfeedError,
     SubscriptionLimitError,
@@ -149,6 +151,20 @@ class Connection:
     # --- the loop ----------------------------------------------------------------------------
 
     async def _run(self) -> None:
+        """The connection's task. Whatever ends it other than ``stop`` ends the feed, with the
+        error raised to the consumer: an exception left in a task nobody awaits would leave the
+        consumer waiting for records forever."""
+        try:
+            await self._loop()
+        except Fatal as exc:
+            self.feed._fail(exc.error)
+        except Exception as exc:  # noqa: BLE001 - a bug, a raising setting (backoff), anything unforeseen
+            self.feed._fail(exc)
+        finally:
+            self._close_session()
+            self.finished.set()
+
+    async def _loop(self) -> None:
         settings = self.feed.settings
         delays = settings.backoff()
         fresh = False
@@ -163,7 +179,7 @@ class Connection:
                     ping_interval=None,  # no library keep-alive pings: KIS drops such sessions
                     ping_timeout=None,
                     close_timeout=2,
-                    max_size=None,  # multi-record frames can be large (reference 2.4)
+                    max_size=settings.max_frame_size,  # multi-record frames can be large (reference 2.4)
                     compression=None,
                     open_timeout=settings.open_timeout,
                     logger=_ws_log,
@@ -173,9 +189,6 @@ class Connection:
                 reason = "closed by the server"
             except _Restart as exc:
                 reason, delay, fresh = exc.reason, exc.delay, exc.fresh_key
-            except Fatal as exc:
-                self.feed._fail(exc.error)
-                return
             except websockets.InvalidURI as exc:
                 self.feed._fail(ConfigError(f"invalid WebSocket URL: {exc}"))
                 return
@@ -204,15 +217,17 @@ class Connection:
         self.session_id = self.feed._new_session_id()
         self.last_frame_ns = None
         self._last_frame = time.monotonic()
-        self.up.set()
+        self.feed._emit(ev.Connected(self.session_id, self.index))  # first: if on_event raises,
+        self.up.set()  # the feed must not look connected to ``async with`` in the meantime
         self.finished.set()
-        self.feed._emit(ev.Connected(self.session_id, self.index))
-        restore = asyncio.create_task(self._restore())
+        restore = self.feed._background(self._restore())
         watchdog = asyncio.create_task(self._watch(ws))
         try:
             async for text in ws:
                 await self._receive(ws, session, text if isinstance(text, str) else text.decode("utf-8", "replace"))
-        except websockets.ConnectionClosed:
+        except websockets.ConnectionClosed as exc:
+            if exc.sent is not None and exc.sent.code == CloseCode.MESSAGE_TOO_BIG:
+                self._too_large()
             if not watchdog.done():
                 raise
         finally:
@@ -220,6 +235,13 @@ class Connection:
             watchdog.cancel()
         if watchdog.done() and not watchdog.cancelled():
             raise _Restart(f"no frame for {settings.watchdog:g} s (watchdog)")
+
+    def _too_large(self) -> None:
+        """websockets refused a frame over ``max_frame_size`` before reading it, and closed the
+        connection (1009): count it as malformed input, then start a new connection."""
+        limit = self.feed.settings.max_frame_size
+        self.feed._malformed(FrameError(f"a frame larger than max_frame_size ({limit:,} bytes) was refused"))
+        raise _Restart(f"a frame larger than max_frame_size ({limit:,} bytes)")
 
     async def _restore(self) -> None:
         """Register everything this connection holds: the server forgets it all on a

@@ -20,10 +20,17 @@ import logging
 import time
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import AsyncIterator, Awaitable, Callable, Iterable, Sequence
+from typing import Any, AsyncIterator, Awaitable, Callable, Coroutine, Iterable, Sequence
 
 from ..auth import ApprovalKeys, Credentials
-from ..exceptions import FeedError, KisfeedError, ParseError, SubscriptionLimitError, UsageError
+from ..exceptions import (
+    CallbackError,
+    FeedError,
+    KisfeedError,
+    ParseError,
+    SubscriptionLimitError,
+    UsageError,
+)
 from ..schema import KST, Record, layout_for
 from . import events as ev
 from .connection import Connection, Fatal
@@ -60,7 +67,12 @@ def _settle(future: asyncio.Future[None], error: BaseException) -> None:
 
 
 class Feed:
-    """Created by ``kisfeed.connect``; use it as an async context manager."""
+    """Created by ``kisfeed.connect``; use it as an async context manager.
+
+    Whatever ends the feed (see ``FeedSettings``) is raised to the consumer: by ``async for``,
+    ``next_batch`` and ``run`` once the records queued before it are consumed, by a pending
+    ``subscribe``/``unsubscribe``, by ``async with`` while connecting, and by the blocking wrapper.
+    """
 
     def __init__(
         self,
@@ -92,7 +104,7 @@ class Feed:
     async def __aenter__(self) -> Feed:
         """Connect every app key. Raises if none could connect within ``open_timeout``
         (after that, connections are kept up by reconnecting, without limit)."""
-        self._queue = RecordQueue(self.settings.queue_size, self.settings.overflow)
+        self._queue = RecordQueue(self.settings.queue_size, self.settings.overflow, self.settings.reply_overfill)
         for connection in self.connections:
             connection.start()
         waits = [asyncio.create_task(c.finished.wait()) for c in self.connections]
@@ -141,6 +153,7 @@ class Feed:
         Raises ``SubscriptionLimitError`` before anything is sent if the app keys together
         cannot hold them all (41 each), and the named ``ServerError`` of the first rejected
         code (the others stay subscribed)."""
+        self._raise_if_ended()
         keys = self._keys(tr_id, codes)
         new = [k for k in keys if k not in self._owner]
         if len(self._owner) + len(new) > self.capacity:
@@ -151,10 +164,14 @@ class Feed:
                 connection = min(self.connections, key=lambda c: (len(c.wanted), c.index))
             self._assign(key, connection)
         waiting = [k for k in keys if not self._held(k)]
-        futures = [self._expect(("subscribe", k)) for k in waiting]
-        for key in waiting:
-            await self._owner[key].send_subscribe(key)
-        await self._await_replies(futures, "subscribe")
+        requests = [("subscribe", k) for k in waiting]
+        futures = [self._expect(r) for r in requests]
+        try:
+            for key in waiting:
+                await self._owner[key].send_subscribe(key)
+            await self._await_replies(futures, "subscribe")
+        finally:
+            self._forget(requests, futures)
 
     def _held(self, key: Key) -> bool:
         session = self._owner[key].session
@@ -162,13 +179,23 @@ class Feed:
 
     async def unsubscribe(self, tr_id: str, codes: str | Iterable[str]) -> None:
         """Release codes and wait for the server's replies (codes not subscribed are ignored)."""
+        self._raise_if_ended()
         keys = [k for k in self._keys(tr_id, codes) if k in self._owner]
-        futures = [self._expect(("unsubscribe", k)) for k in keys]
-        for key in keys:
-            connection = self._owner.pop(key)
-            connection.wanted.discard(key)
-            await connection.send_unsubscribe(key)
-        await self._await_replies(futures, "unsubscribe")
+        requests = [("unsubscribe", k) for k in keys]
+        futures = [self._expect(r) for r in requests]
+        try:
+            for key in keys:
+                connection = self._owner.pop(key)
+                connection.wanted.discard(key)
+                await connection.send_unsubscribe(key)
+            await self._await_replies(futures, "unsubscribe")
+        finally:
+            self._forget(requests, futures)
+
+    def _raise_if_ended(self) -> None:
+        """A request to a feed that has ended gets its error at once: no reply will come."""
+        if self._error is not None:
+            raise self._error
 
     @staticmethod
     def _keys(tr_id: str, codes: str | Iterable[str]) -> list[Key]:
@@ -203,6 +230,13 @@ class Feed:
             else:
                 future.set_exception(error)
 
+    def _forget(self, requests: list[tuple[str, Key]], futures: list[asyncio.Future[None]]) -> None:
+        """Stop expecting replies nobody awaits any more (timed out, cancelled): a future left in
+        ``_replies`` would keep the queue overfilled for good."""
+        for request, future in zip(requests, futures):
+            if self._replies.get(request) is future:
+                del self._replies[request]
+
     async def _await_replies(self, futures: list[asyncio.Future[None]], what: str) -> None:
         if not futures:
             return
@@ -231,9 +265,19 @@ class Feed:
             target = min(room, key=lambda c: (len(c.wanted), c.index))
             connection.wanted.discard(key)
             self._assign(key, target)
-            task = asyncio.get_running_loop().create_task(target.send_subscribe(key))
-            self._tasks.add(task)  # keep a reference until done (asyncio holds tasks weakly)
-            task.add_done_callback(self._tasks.discard)
+            self._background(target.send_subscribe(key))
+
+    def _background(self, work: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
+        """Run ``work`` in a task of the feed; an error it ends with ends the feed."""
+        task = asyncio.get_running_loop().create_task(work)
+        self._tasks.add(task)  # keep a reference until done (asyncio holds tasks weakly)
+        task.add_done_callback(self._background_done)
+        return task
+
+    def _background_done(self, task: asyncio.Task[None]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and (error := task.exception()) is not None:
+            self._fail(error.error if isinstance(error, Fatal) else error)
 
     # --- records -------------------------------------------------------------------------------
 
@@ -267,7 +311,10 @@ class Feed:
         self._bytes += len(text)
         self._last_frame_ns = received_ns
         if self._on_frame is not None:
-            self._on_frame(text, received_ns, session_id)
+            try:
+                self._on_frame(text, received_ns, session_id)
+            except Exception as exc:
+                raise Fatal(CallbackError("on_frame", exc)) from exc
 
     def _trading_date(self, received_ns: int) -> date:
         start, end, day = self._day
@@ -284,7 +331,8 @@ class Feed:
         self._records += len(records)
         dropped = queue.dropped
         # While a subscribe/unsubscribe awaits its reply the reader must go on reading, or the
-        # reply would wait behind data nobody consumes yet: "block" then lets the queue grow.
+        # reply would wait behind data nobody consumes yet: the queue may then grow, by at most
+        # reply_overfill (see RecordQueue). _replies holds only replies someone still awaits.
         overfill = bool(self._replies)
         if queue.offer(records, overfill=overfill):  # the usual case: room for the whole frame
             return
@@ -302,22 +350,31 @@ class Feed:
             raise Fatal(error)
         log.warning("skipped malformed input (%d so far): %s", self._parse_errors, error)
 
-    def _fail(self, error: KisfeedError) -> None:
+    def _fail(self, error: BaseException) -> None:
+        """End the feed: ``error`` goes to every consumer and waiter, and the connections stop
+        (none may go on calling ``on_frame`` for a feed that has ended)."""
         if self._error is None:
             self._error = error
-            log.error("feed stopped: %s", error)
+            log.error("feed stopped: %s", error if isinstance(error, KisfeedError)
+                      else f"{type(error).__name__}: {error}")
         for future in self._replies.values():
             if not future.done():
                 _settle(future, error)
         if self._queue is not None:
             self._queue.close(error)
+        current = asyncio.current_task()
         for connection in self.connections:
             connection.finished.set()
+            if connection._task is not None and connection._task is not current:
+                connection._task.cancel()
 
     def _emit(self, event: ev.FeedEvent) -> None:
         log.info("%s", event)
         if self._on_event is not None:
-            self._on_event(event)
+            try:
+                self._on_event(event)
+            except Exception as exc:
+                raise Fatal(CallbackError("on_event", exc)) from exc
 
     # --- observability -------------------------------------------------------------------------
 

@@ -16,10 +16,18 @@ T = TypeVar("T")
 
 class RecordQueue(Generic[T]):
     """A FIFO of at most ``maxsize`` items. ``put`` applies the overflow policy; ``get`` raises
-    the error the queue was closed with once the items before it are consumed."""
+    the error the queue was closed with once the items before it are consumed.
 
-    def __init__(self, maxsize: int, overflow: Overflow) -> None:
-        self.maxsize, self.overflow = maxsize, overflow
+    ``overfill``: a put or offer that says ``overfill=True`` may take the queue up to
+    ``maxsize + overfill`` items before the policy applies, under ``block`` and ``raise``. The
+    feed asks for it while a subscribe/unsubscribe awaits its reply: the consumer may be the one
+    awaiting it, and the reply may sit behind data in the socket, so stopping the reader at
+    ``maxsize`` would wait out the reply timeout. ``drop-oldest`` never stops the reader, so it
+    keeps to ``maxsize``. Either way the queue never holds more than ``maxsize + overfill``.
+    """
+
+    def __init__(self, maxsize: int, overflow: Overflow, overfill: int = 0) -> None:
+        self.maxsize, self.overflow, self.overfill = maxsize, overflow, overfill
         self._items: deque[T] = deque()
         self._readable = asyncio.Event()
         self._writable = asyncio.Event()
@@ -30,17 +38,23 @@ class RecordQueue(Generic[T]):
     def __len__(self) -> int:
         return len(self._items)
 
+    def bound(self, overfill: bool = False) -> int:
+        """The most items a put or offer with this ``overfill`` leaves in the queue."""
+        if overfill and self.overflow != "drop-oldest":
+            return self.maxsize + self.overfill
+        return self.maxsize
+
     async def put(self, item: T, *, overfill: bool = False) -> None:
-        """Queue ``item``, applying the policy when full; ``overfill`` queues it regardless."""
+        """Queue ``item``, applying the policy when the queue holds ``bound(overfill)``."""
         if self._closed is not None:
             return
-        while len(self._items) >= self.maxsize and not overfill:
+        while len(self._items) >= self.bound(overfill):
             if self.overflow == "drop-oldest":
                 self._items.popleft()
                 self.dropped += 1
             elif self.overflow == "raise":
                 self.dropped += 1
-                raise FeedError(f"record queue full ({self.maxsize} records): the consumer is too slow")
+                raise FeedError(f"record queue full ({len(self._items)} records): the consumer is too slow")
             else:  # block: wait for the consumer
                 self._writable.clear()
                 await self._writable.wait()
@@ -50,10 +64,11 @@ class RecordQueue(Generic[T]):
         self._readable.set()
 
     def offer(self, items: tuple[T, ...] | list[T], *, overfill: bool = False) -> bool:
-        """Queue all ``items`` at once if they fit (or ``overfill``); False, queuing none, if not."""
+        """Queue all ``items`` at once if they fit within ``bound(overfill)``; False, queuing
+        none, if not."""
         if self._closed is not None:
             return True
-        if not overfill and len(self._items) + len(items) > self.maxsize:
+        if len(self._items) + len(items) > self.bound(overfill):
             return False
         self._items.extend(items)
         self._readable.set()

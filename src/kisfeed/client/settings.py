@@ -28,13 +28,30 @@ def exponential_backoff(
 
 @dataclass(frozen=True)
 class FeedSettings:
+    """Tunables of ``kisfeed.connect``.
+
+    A feed reconnects after network and server trouble without limit. It ends, raising the
+    error to the consumer (``async for``, ``next_batch``, ``run``, a waiting ``subscribe``, the
+    blocking iterator), on: ``overflow="raise"`` with a full queue (``FeedError``);
+    ``on_malformed="raise"`` and a malformed frame (``ParseError``); credentials the server
+    refuses (``AuthError``, ``InvalidApprovalError``); an ``on_frame``/``on_event`` callback that
+    raises (``CallbackError``, the callback's exception as ``__cause__``); and any unexpected
+    error (a bug, a ``backoff`` that raises), raised as itself.
+    """
+
     #: records held for a slow consumer before the overflow policy applies
     queue_size: int = 100_000
     #: ``block``: stop reading the socket until there is room (nothing lost, but a consumer
     #: stuck for ~100 s gets the session closed by the server; while a subscribe waits for its
-    #: reply the queue may grow past its size); ``drop-oldest``: discard the oldest queued
-    #: record, counted; ``raise``: fail the feed with ``FeedError``
+    #: reply the queue may grow by ``reply_overfill``); ``drop-oldest``: discard the oldest queued
+    #: record, counted (the queue never exceeds ``queue_size``); ``raise``: fail the feed with
+    #: ``FeedError`` (past ``queue_size + reply_overfill`` while a reply is awaited)
     overflow: Overflow = "block"
+    #: records the queue may hold beyond ``queue_size`` while a subscribe/unsubscribe awaits its
+    #: reply (``block``, ``raise``): the reply may sit behind data in the socket while the
+    #: consumer is busy awaiting it. A bound, so that a reply that never comes cannot let the
+    #: queue grow without limit (issue 11, item 20)
+    reply_overfill: int = 10_000
     #: a malformed frame is counted and skipped, or raised to the consumer (tests)
     on_malformed: OnMalformed = "skip"
     #: pause between subscribe messages (reference 3.3: 50–100 ms; no documented limit)
@@ -53,6 +70,14 @@ class FeedSettings:
     reply_timeout: float = 30.0
     #: time to open the WebSocket
     open_timeout: float = 10.0
+    #: the largest frame accepted, in bytes; a larger one is a ``FrameError`` (counted as a parse
+    #: error, or raised with ``on_malformed="raise"``) and the connection is reopened. Sized from
+    #: the reference: at most 999 records a frame (``NNN``, 2.4) of the widest layout (H0ZOCNT0,
+    #: 53 fields, 4.2), each field at most 20 characters (an int64 with its sign) plus its ``^``:
+    #: 999 × 53 × 21 = 1,111,887 bytes, or 1.48 MB as the base64 of an ``E=1`` frame. 2 MiB
+    #: covers both; a client in the reference (2.4) needed 512 KB. Unbounded, one frame from a
+    #: broken or hostile peer could take all memory.
+    max_frame_size: int = 2 * 1024 * 1024
     #: also answer PINGPONG with a pong control frame, as the official runtime does (reference 2.3)
     pong_frame: bool = False
     #: "P" individual, "B" corporate (spec request header)
@@ -65,6 +90,10 @@ class FeedSettings:
             raise ConfigError(f"on_malformed must be skip or raise, not {self.on_malformed!r}")
         if self.queue_size < 1 or self.max_registrations < 1:
             raise ConfigError("queue_size and max_registrations must be at least 1")
+        if self.max_frame_size < 1024:
+            raise ConfigError("max_frame_size is in bytes and must be at least 1024")
+        if self.reply_overfill < 0:
+            raise ConfigError("reply_overfill cannot be negative")
         if min(self.subscribe_interval, self.watchdog, self.reply_timeout, self.open_timeout) < 0:
             raise ConfigError("intervals and timeouts cannot be negative")
         if self.custtype not in ("P", "B"):

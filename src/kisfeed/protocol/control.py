@@ -120,7 +120,14 @@ def _string(obj: dict, name: str, text: str) -> str:
 def parse_control(text: str) -> ControlReply | Ping:
     """A JSON control message; ``ControlMessageError`` if it is not JSON or has no header."""
     try:
-        message = msgspec.json.decode(text)
+        # msgspec encodes a str argument to UTF-8 itself and lets UnicodeEncodeError escape for
+        # lone surrogates, which no WebSocket text frame can carry (RFC 6455 5.6: UTF-8): encode
+        # here, so that such text is one more kind of malformed input.
+        data = text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise ControlMessageError(f"not UTF-8 text ({exc.reason} at character {exc.start})", raw=text) from None
+    try:
+        message = msgspec.json.decode(data)
     except msgspec.DecodeError as exc:
         raise ControlMessageError(f"not JSON ({exc})", raw=text) from None
     header = message.get("header") if isinstance(message, dict) else None

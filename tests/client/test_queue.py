@@ -1,0 +1,104 @@
+"""RecordQueue on its own: the bound holds under every policy, overfill or not (issue 11, item 20)."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from kisfeed.client.queue import RecordQueue
+from kisfeed.exceptions import FeedError
+
+from ..conftest import seconds
+
+POLICIES = ["block", "drop-oldest", "raise"]
+
+
+def test_the_bound_is_maxsize_and_overfill_adds_a_fixed_amount_except_for_drop_oldest():
+    assert RecordQueue(10, "block", 5).bound() == 10
+    assert RecordQueue(10, "block", 5).bound(overfill=True) == 15
+    assert RecordQueue(10, "raise", 5).bound(overfill=True) == 15
+    assert RecordQueue(10, "drop-oldest", 5).bound(overfill=True) == 10  # never stops the reader
+
+
+@settings(max_examples=200, deadline=None)
+@given(policy=st.sampled_from(["drop-oldest", "raise"]), maxsize=st.integers(1, 8), overfill=st.integers(0, 8),
+       steps=st.lists(st.tuples(st.sampled_from(["put", "offer", "get"]), st.booleans(), st.integers(1, 5)),
+                      max_size=60))
+def test_no_sequence_of_puts_offers_and_gets_exceeds_the_bound(policy, maxsize, overfill, steps):
+    async def run() -> None:
+        queue: RecordQueue[int] = RecordQueue(maxsize, policy, overfill)
+        n = dropped = 0
+        for op, over, size in steps:
+            before = len(queue)
+            if op == "put":
+                try:
+                    await queue.put(n, overfill=over)
+                except FeedError:
+                    assert policy == "raise" and before >= queue.bound(over)
+            elif op == "offer":
+                if not queue.offer(list(range(n, n + size)), overfill=over):
+                    assert before + size > queue.bound(over) and len(queue) == before
+            elif len(queue):
+                await queue.get()
+            n += size
+            assert len(queue) <= maxsize + (overfill if policy != "drop-oldest" else 0)
+            if op != "get" and policy == "drop-oldest":
+                assert queue.dropped >= dropped
+                dropped = queue.dropped
+
+    asyncio.run(run())
+
+
+async def test_drop_oldest_drops_and_counts_even_when_asked_to_overfill():
+    queue: RecordQueue[int] = RecordQueue(3, "drop-oldest", overfill=100)
+    for i in range(10):
+        await queue.put(i, overfill=True)
+    assert len(queue) == 3 and queue.dropped == 7
+    assert [await queue.get() for _ in range(3)] == [7, 8, 9]
+
+
+async def test_block_overfills_up_to_the_cap_then_waits_for_the_consumer():
+    queue: RecordQueue[int] = RecordQueue(2, "block", overfill=3)
+    for i in range(5):
+        await queue.put(i, overfill=True)
+    assert len(queue) == 5
+    assert not queue.offer([5], overfill=True)  # a whole frame that does not fit: none of it
+    blocked = asyncio.create_task(queue.put(5, overfill=True))
+    await asyncio.sleep(0)
+    assert not blocked.done() and len(queue) == 5
+    assert await queue.get() == 0
+    await asyncio.wait_for(blocked, seconds(5))
+    assert len(queue) == 5 and queue.dropped == 0
+    # without overfill the same queue is full at maxsize: a put waits until it is below
+    waiting = asyncio.create_task(queue.put(6))
+    await asyncio.sleep(0)
+    assert not waiting.done()
+    for _ in range(4):
+        await queue.get()
+    await asyncio.wait_for(waiting, seconds(5))
+    assert [await queue.get() for _ in range(2)] == [5, 6]
+
+
+async def test_raise_fails_at_the_bound():
+    queue: RecordQueue[int] = RecordQueue(2, "raise", overfill=1)
+    await queue.put(0)
+    await queue.put(1)
+    await queue.put(2, overfill=True)
+    with pytest.raises(FeedError, match="queue full"):
+        await queue.put(3, overfill=True)
+    assert len(queue) == 3 and queue.dropped == 1
+
+
+async def test_close_wakes_a_blocked_put_and_get_raises_after_the_queued_items():
+    queue: RecordQueue[int] = RecordQueue(1, "block")
+    await queue.put(1)
+    blocked = asyncio.create_task(queue.put(2))
+    await asyncio.sleep(0)
+    queue.close(FeedError("ended"))
+    await asyncio.wait_for(blocked, seconds(5))
+    assert await queue.get() == 1
+    with pytest.raises(FeedError, match="ended"):
+        await queue.get()
