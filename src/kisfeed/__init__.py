@@ -15,7 +15,7 @@ from .schema import FuturesTrade, OptionTrade, Record, Sign
 
 __version__ = "0.1.0"
 
-__all__ = ["decode", "connect", "connect_blocking", "Session", "Record", "FuturesTrade", "OptionTrade", "Sign", "__version__", *_exceptions]
+__all__ = ["decode", "connect", "connect_blocking", "to_frame", "Session", "Record", "FuturesTrade", "OptionTrade", "Sign", "__version__", *_exceptions]
 
 
 def __getattr__(name: str) -> object:
@@ -24,4 +24,8 @@ def __getattr__(name: str) -> object:
         from . import client
 
         return getattr(client, name)
+    if name == "to_frame":  # pyarrow and DuckDB, on first use
+        from .store.tables import to_frame
+
+        return to_frame
     raise AttributeError(f"module 'kisfeed' has no attribute {name!r}")

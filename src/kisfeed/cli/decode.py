@@ -18,8 +18,8 @@ from __future__ import annotations
 import os
 import re
 import sys
-from dataclasses import dataclass
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Annotated, BinaryIO, Optional
 
 import typer
