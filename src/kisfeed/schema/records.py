@@ -63,7 +63,8 @@ class Record(msgspec.Struct, frozen=True, gc=False, array_like=True):
 
     @property
     def exchange_time(self) -> datetime | None:
-        """Trading date (KST) + ``BSOP_HOUR``, timezone-aware; None if either is unknown."""
+        """Trading date (KST) + ``BSOP_HOUR``, timezone-aware; None if either is unknown (a
+        ``BSOP_HOUR`` of ``000000`` is "not set", ``kinds.NOT_SET``)."""
         day: date | None = self.trading_date  # type: ignore[attr-defined]
         hour = self.time  # type: ignore[attr-defined]
         if day is None or hour is None:

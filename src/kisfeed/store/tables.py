@@ -20,7 +20,7 @@ from ..exceptions import UsageError
 from ..schema import Record, layout_for
 from .dataset import TZ, schema_for
 
-__all__ = ["records_to_arrow", "to_frame", "FRAME_COLUMNS"]
+__all__ = ["FRAME_COLUMNS", "records_to_arrow", "to_frame"]
 
 #: The dataset's columns a record carries besides its layout fields (no journal position).
 FRAME_COLUMNS = ("extra", "missing", "trading_date", "exchange_time", "received_at")
