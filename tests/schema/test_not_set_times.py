@@ -16,9 +16,11 @@ import pytest
 
 import kisfeed
 from kisfeed.schema import CODECS
-from kisfeed.store import rebuild
+from kisfeed.store import (
+    rebuild,
+    replay,  # the public name: importing the module kisfeed.store.replay would shadow it
+)
 from kisfeed.store.dataset import read_table
-from kisfeed.store.replay import replay
 
 from ..samples import frame, texts
 from ..store.conftest import DAY, F, O, write_journal

@@ -36,7 +36,7 @@ HOSTILE = [
     "0x10", "١٢", "٥", "inf", "-inf", "Infinity", "INF", "nan", "-nan", "NaN", "NAN", "+nan", "nan(1)",
     "99999999999999999999", str(2**63), str(2**63 - 1), str(-(2**63)), str(-(2**63) - 1), "1" * 400, "",
     "5.", ".5", "-.5", ".", "-", "007", "1_000", "000000", "235959", "240000", "095960", "0", "5", "6", "-5",
-    "A11612", "N", "1,000",
+    "A11612", "N", "1,000", "A1E6I0U8",
 ]
 FIELDS = [(tr, f.index) for tr, layout in LAYOUTS.items() for f in layout.fields]
 SEGMENT = "2026-11-20/090000.000000000-1"
@@ -141,6 +141,8 @@ def test_the_definition_refuses_what_the_issue_lists():
     assert math.isnan(parse_value(Kind.DECIMAL, "-NaN"))
     assert parse_value(Kind.TIME, "000000") is None  # item 12: "not set"
     assert set(WIRE) == set(Kind)
+    # records.screened looks for capitals past the first field only: it must be the code
+    assert all(layout.fields[0].kind is Kind.CODE for layout in LAYOUTS.values())
 
 
 def test_a_journal_of_hostile_frames_rebuilds_to_the_same_answers(tmp_path: Path):

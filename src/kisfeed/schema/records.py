@@ -127,10 +127,12 @@ def screened(source: str) -> bool:
     read as None, an exponent (``1e5``, ``1e-400``) or ``inf``/``Infinity`` read as a number,
     each of which holds a ``u``/``U``, an ``e``/``E`` or an ``i``/``I`` (no frame header does).
     ``RecordCodec`` checks the rest per record. Everything else the conversion reads, it reads
-    as ``parse_value`` does; what it refuses goes the careful way. A code holding one of these
-    letters costs its frame the fast path only, never a value."""
-    return not ("e" in source or "E" in source or "u" in source or "U" in source or "i" in source
-                or "I" in source)
+    as ``parse_value`` does; what it refuses goes the careful way. Capitals are looked for past
+    the first field only: codes hold capitals (reference 5.1, 5.3), and a later record's code
+    holding one costs its frame the fast path only, never a value."""
+    start = source.find("^")
+    return not ("e" in source or "u" in source or "i" in source or source.find("E", start) >= 0
+                or source.find("U", start) >= 0 or source.find("I", start) >= 0)
 
 
 class RecordCodec:
