@@ -23,7 +23,7 @@ import kisfeed
 from kisfeed.exceptions import ParseError
 from kisfeed.protocol import decode_frame_lenient
 from kisfeed.schema import LAYOUTS, Kind
-from kisfeed.schema.kinds import WIRE, parse_value
+from kisfeed.schema.kinds import WIRE, format_value, parse_value
 from kisfeed.store import rebuild, table_records
 from kisfeed.store.columns import FrameRows
 from kisfeed.store.dataset import read_table
@@ -180,3 +180,10 @@ def test_generated_texts_get_the_same_answer_on_every_path(field, text):
     assert _same(_protocol(tr, i, text, force=False), want)
     assert _same(_protocol(tr, i, text, force=True), want)
     assert _same(_store(tr, [(i, text)])[0], want)
+
+
+@pytest.mark.parametrize("value", [1.5e-07, 0.00001, 123456789.125, -2.5e-05, 1e22])
+def test_format_value_writes_what_the_definition_reads(value):
+    # repr(1e-05) is "1e-05", an exponent WIRE refuses: encode_frame must not write one
+    text = format_value(Kind.DECIMAL, value)
+    assert "e" not in text.lower() and parse_value(Kind.DECIMAL, text) == value
