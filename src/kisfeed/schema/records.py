@@ -130,9 +130,12 @@ def screened(source: str) -> bool:
     as ``parse_value`` does; what it refuses goes the careful way. Capitals are looked for past
     the first field only: codes hold capitals (reference 5.1, 5.3), and a later record's code
     holding one costs its frame the fast path only, never a value."""
-    start = source.find("^")
-    return not ("e" in source or "u" in source or "i" in source or source.find("E", start) >= 0
-                or source.find("U", start) >= 0 or source.find("I", start) >= 0)
+    if "e" in source or "u" in source or "i" in source:
+        return False
+    if "E" in source or "U" in source or "I" in source:  # rare: a code's capital, or a misread
+        start = source.find("^")
+        return not (source.find("E", start) >= 0 or source.find("U", start) >= 0 or source.find("I", start) >= 0)
+    return True
 
 
 class RecordCodec:
