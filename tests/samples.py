@@ -31,7 +31,7 @@ FUTURES_FIELDS: list[tuple[str, object]] = [
     ("500.00", 500.0),  # SPEAD_PRC
     ("23456", 23456),  # HTS_OTST_STPL_QTY
     ("-120", -120),  # OTST_STPL_QTY_ICDC
-    ("000000", time(0, 0, 0)),  # OPRC_HOUR (000000 as in the official examples)
+    ("000000", None),  # OPRC_HOUR: 000000 as in the official examples, "not set" (reference 2.5)
     ("5", Sign.DOWN),  # OPRC_VRSS_PRPR_SIGN
     ("-200", -200),  # OPRC_VRSS_PRPR
     ("091500", time(9, 15, 0)),  # HGPR_HOUR

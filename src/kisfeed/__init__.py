@@ -22,6 +22,7 @@ if TYPE_CHECKING:  # what the lazy attributes below resolve to, for type checker
     from . import sim as sim
     from . import store as store
     from .client import connect, connect_blocking
+    from .store.tables import to_frame
 
 __version__ = "0.1.0"
 
@@ -29,7 +30,8 @@ __version__ = "0.1.0"
 # works after a bare ``import kisfeed`` (as the README writes it), without making that import slow.
 _LAZY_SUBPACKAGES = ("client", "store", "sim")
 
-__all__ = ["decode", "connect", "connect_blocking", "Session", "Record", "FuturesTrade", "OptionTrade", "Sign", "__version__", *_exceptions]
+__all__ = ["decode", "connect", "connect_blocking", "to_frame", "Session", "Record", "FuturesTrade", "OptionTrade",
+           "Sign", "__version__", *_exceptions]
 
 
 def __getattr__(name: str) -> object:
@@ -38,6 +40,10 @@ def __getattr__(name: str) -> object:
         from . import client
 
         return getattr(client, name)
+    if name == "to_frame":  # pyarrow and DuckDB, on first use
+        from .store.tables import to_frame
+
+        return to_frame
     if name in _LAZY_SUBPACKAGES:
         # import_module binds the submodule as an attribute of the package: __getattr__ runs once.
         return importlib.import_module(f".{name}", __name__)

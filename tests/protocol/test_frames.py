@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from datetime import date, datetime, time
 
+import msgspec
 import pytest
 
 import kisfeed
@@ -45,16 +46,21 @@ CASES = [
                                      open_interest_change="-7", net_buy_trades="-44")),
      [(values(F, change=-1250, change_rate=-1.91, vs_high=-3000, open_interest_change=-7,
               net_buy_trades=-44), (), 0)]),
+    # 000000 is "not set" (reference 2.5, 4.4: the portal examples' OPRC/HGPR/LWPR_HOUR), in the
+    # trade time too (reference 6: no stock F/O session spans midnight)
     ("times-000000", F, frame(F, texts(F, open_time="000000", high_time="000000", low_time="000000")),
-     [(values(F, open_time=time(0), high_time=time(0), low_time=time(0)), (), 0)]),
+     [(values(F, open_time=None, high_time=None, low_time=None), (), 0)]),
+    ("trade-time-000000", O, frame(O, texts(O, time="000000", open_time="000000")),
+     [(values(O, time=None, open_time=None), (), 0)]),
     ("nan", O, frame(O, texts(O, theoretical_price="-nan", delta="-nan", gamma="-nan", theta="nan",
                                historical_volatility="nan", disparity_rate="-nan")),
      [(values(O, theoretical_price=NAN, delta=NAN, gamma=NAN, theta=NAN, historical_volatility=NAN,
               disparity_rate=NAN), (), 0)]),
-    ("empty-fields", F, frame(F, texts(F, theoretical_price="", open_time="", vs_open_sign="",
+    ("empty-fields", F, frame(F, texts(F, theoretical_price="", vs_open_sign="",
                                         dynamic_limit_flag="", volume="")),
-     [(values(F, theoretical_price=None, open_time=None, vs_open_sign=None, dynamic_limit_flag=None,
+     [(values(F, theoretical_price=None, vs_open_sign=None, dynamic_limit_flag=None,
               volume=None), (), 0)]),
+    ("empty-time", F, frame(F, texts(F, high_time="")), [(values(F, high_time=None), (), 0)]),
     # only a text field empty: the fast path must not keep "" where every other kind gives None
     ("empty-text-field", F, frame(F, texts(F, dynamic_limit_flag="")),
      [(values(F, dynamic_limit_flag=None), (), 0)]),
@@ -93,7 +99,8 @@ def test_decode_table(case_id, tr_id, wire, expected):
 
 
 # Short records encode at full width (test_truncated_encodes_padded); the rest give back their text.
-FULL_WIDTH = [c for c in CASES if not c[0].startswith("truncated")]
+# An empty time field is None, which is written back as KIS writes a time not set: 000000.
+FULL_WIDTH = [c for c in CASES if not c[0].startswith("truncated") and c[0] != "empty-time"]
 
 
 @pytest.mark.parametrize("case_id, tr_id, wire, expected", FULL_WIDTH, ids=[c[0] for c in FULL_WIDTH])
@@ -185,12 +192,24 @@ def test_receive_metadata_and_exchange_time():
 def test_to_dict_by_english_kis_and_korean_keys():
     (record,) = kisfeed.decode(frame(O, texts(O)))
     english, kis, korean = (record.to_dict(keys=k) for k in ("english", "kis", "korean"))
-    assert len(english) == len(kis) == len(korean) == 53
+    assert len(english) == len(kis) == len(korean) == 53 + 3  # the layout, then the times
     assert english["price"] == kis["OPTN_PRPR"] == korean["옵션현재가"] == 1250.0
     assert english["implied_volatility"] == kis["HTS_INTS_VLTL"] == korean["HTS내재변동성"] == 31.42
     assert list(kis)[:3] == ["OPTN_SHRN_ISCD", "BSOP_HOUR", "OPTN_PRPR"]
     with pytest.raises(ValueError):
         record.to_dict(keys="french")  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("keys", ["english", "kis", "korean"])
+def test_to_dict_carries_the_trading_date_exchange_time_and_receive_time(keys):
+    # issue 11 item 13: without them pd.DataFrame([r.to_dict() ...]) has no timestamp
+    (record,) = kisfeed.decode(frame(F, texts(F)), trading_date=date(2026, 11, 20))
+    record = msgspec.structs.replace(record, received_ns=1_763_600_000_000_000_000)
+    out = record.to_dict(keys=keys)
+    assert out["trading_date"] == date(2026, 11, 20)
+    assert out["exchange_time"] == datetime(2026, 11, 20, 9, 30, 15, tzinfo=KST)
+    assert out["received_ns"] == 1_763_600_000_000_000_000
+    assert list(out)[-3:] == ["trading_date", "exchange_time", "received_ns"]
 
 
 def test_records_are_frozen_and_hashable():
@@ -202,7 +221,7 @@ def test_records_are_frozen_and_hashable():
 
 def test_fast_and_careful_paths_agree():
     wire = frame(O, *[w for w, _ in OPTS])
-    fast = CODECS[O].decode_fast(wire.split("|", 3)[3].split("^"), 4)
+    fast = CODECS[O].decode_fast(wire.split("|", 3)[3].split("^"), 4, source=wire)
     careful, errors = CODECS[O].decode_carefully(wire.split("|", 3)[3].split("^"), 4)
     assert not errors
     assert fast == careful

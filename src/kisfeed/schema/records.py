@@ -10,19 +10,22 @@ by its kind, ``None`` when the field was empty or absent), then four attributes 
 
 Decoding takes a fast path (one ``msgspec.convert`` call per record, about a microsecond for 49
 fields) and falls back to a field-by-field path only when that fails, which handles empty fields
-and short records and finds the exact field at fault.
+and short records and finds the exact field at fault. The field-by-field path is the definition
+(``kinds.parse_value``, ``kinds.WIRE``); the fast path takes a record only where it gives the
+same values, which ``RecordCodec.__init__`` explains.
 """
 
 from __future__ import annotations
 
 import math
+import operator
 from datetime import date, datetime, timedelta, timezone
 from typing import Annotated, Any, ClassVar, Literal
 
 import msgspec
 
 from ..exceptions import FieldError
-from .kinds import TIMES, Kind, format_value, parse_value
+from .kinds import INT64, TIMES, Kind, format_value, parse_value
 from .layouts import FUTURES_TRADE, OPTION_TRADE, Layout
 
 __all__ = [
@@ -39,6 +42,9 @@ KST = timezone(timedelta(hours=9), "KST")
 
 KeyStyle = Literal["english", "kis", "korean"]
 _META = ("extra", "missing", "trading_date", "received_ns")
+#: What ``to_dict`` adds after the layout fields, under these names whatever the key style:
+#: they are kisfeed's, not KIS columns.
+DICT_META = ("trading_date", "exchange_time", "received_ns")
 
 
 class Record(msgspec.Struct, frozen=True, gc=False, array_like=True):
@@ -57,7 +63,8 @@ class Record(msgspec.Struct, frozen=True, gc=False, array_like=True):
 
     @property
     def exchange_time(self) -> datetime | None:
-        """Trading date (KST) + ``BSOP_HOUR``, timezone-aware; None if either is unknown."""
+        """Trading date (KST) + ``BSOP_HOUR``, timezone-aware; None if either is unknown (a
+        ``BSOP_HOUR`` of ``000000`` is "not set", ``kinds.NOT_SET``)."""
         day: date | None = self.trading_date  # type: ignore[attr-defined]
         hour = self.time  # type: ignore[attr-defined]
         if day is None or hour is None:
@@ -66,16 +73,28 @@ class Record(msgspec.Struct, frozen=True, gc=False, array_like=True):
 
     def to_dict(self, keys: KeyStyle = "english") -> dict[str, Any]:
         """The layout fields as a dict keyed by English name, KIS code (``STCK_PRPR``) or
-        Korean label (``주식현재가``), in wire order. Metadata stays on the attributes."""
+        Korean label (``주식현재가``), in wire order, then ``trading_date``, ``exchange_time``
+        and ``received_ns`` (under these names in every key style). ``extra`` and ``missing``
+        stay on the attributes."""
         attr = {"english": "name", "kis": "kis", "korean": "korean"}.get(keys)
         if attr is None:
             raise ValueError(f"keys must be 'english', 'kis' or 'korean', not {keys!r}")
-        return {getattr(f, attr): getattr(self, f.name) for f in self.layout.fields}
+        out = {getattr(f, attr): getattr(self, f.name) for f in self.layout.fields}
+        for name in DICT_META:
+            out[name] = getattr(self, name)
+        return out
+
+
+_INTEGERS = (Kind.INT, Kind.SIGNED, Kind.PRICE)
 
 
 def _annotation(kind: Kind) -> Any:
-    if kind.python_type is str:  # an empty text field is None, as every other kind's: refuse ""
-        return Annotated[str, msgspec.Meta(min_length=1)] | None  # so the careful path decides
+    # The constraints send to the careful path what it alone decides: an empty text field is
+    # None as every other kind's, and an integer past int64 is refused (kinds.INT64).
+    if kind.python_type is str:
+        return Annotated[str, msgspec.Meta(min_length=1)] | None
+    if kind in _INTEGERS:
+        return Annotated[int, msgspec.Meta(ge=INT64[0], le=INT64[1])] | None
     return kind.python_type | None
 
 
@@ -102,6 +121,23 @@ OptionTrade = _record_type(OPTION_TRADE, "OptionTrade")
 RECORD_TYPES: dict[str, type[Record]] = {FUTURES_TRADE.tr_id: FuturesTrade, OPTION_TRADE.tr_id: OptionTrade}
 
 
+def screened(source: str) -> bool:
+    """False if ``source``, a text holding every field of a frame, may hold a text that the fast
+    path's lax ``msgspec.convert`` reads although ``kinds.WIRE`` refuses it: ``null`` (any case)
+    read as None, an exponent (``1e5``, ``1e-400``) or ``inf``/``Infinity`` read as a number,
+    each of which holds a ``u``/``U``, an ``e``/``E`` or an ``i``/``I`` (no frame header does).
+    ``RecordCodec`` checks the rest per record. Everything else the conversion reads, it reads
+    as ``parse_value`` does; what it refuses goes the careful way. Capitals are looked for past
+    the first field only: codes hold capitals (reference 5.1, 5.3), and a later record's code
+    holding one costs its frame the fast path only, never a value."""
+    if "e" in source or "u" in source or "i" in source:
+        return False
+    if "E" in source or "U" in source or "I" in source:  # rare: a code's capital, or a misread
+        start = source.find("^")
+        return not (source.find("E", start) >= 0 or source.find("U", start) >= 0 or source.find("I", start) >= 0)
+    return True
+
+
 class RecordCodec:
     """Field texts ⇄ records for one layout."""
 
@@ -111,17 +147,28 @@ class RecordCodec:
         self.width = layout.width
         self._time_index = time_index = tuple(f.index for f in layout.fields if f.kind is Kind.TIME)
         self._kinds = tuple(f.kind for f in layout.fields)
-        times, convert = TIMES, msgspec.convert
+        # The fast path: one lax ``msgspec.convert`` (see ``screened``); a record takes it only
+        # if its sign and integer fields, joined, start with one digit per sign field (not
+        # "-0") and hold no "." (no integral fraction, "1630.00").
+        signs = [f.index for f in layout.fields if f.kind is Kind.SIGN]
+        integers = operator.itemgetter(*signs, *(f.index for f in layout.fields if f.kind in _INTEGERS))
+        n_signs = len(signs)
+        times, convert, join = TIMES, msgspec.convert, "".join
 
         def whole(fields: list[Any], trading_date: date | None, received_ns: int | None) -> Record:
-            # One exact-width record, converted in place. A closure: its names are cell
-            # lookups, which saves ~10% of a record's time on this, the hottest path.
+            # One exact-width record of a screened frame, converted in place. A closure: its
+            # names are cell lookups, which saves ~10% of a record's time on this, the hottest path.
+            numbers = join(integers(fields))
+            if "." in numbers or not numbers[:n_signs].isdigit():
+                raise ValueError("a text the fast path would misread")
             for i in time_index:
                 fields[i] = times[fields[i]]
             fields += ((), 0, trading_date, received_ns)
             return convert(fields, record_type, strict=False)
 
-        self._whole = whole
+        #: ``whole(fields, trading_date, received_ns)``: one record of exactly the layout's width
+        #: from a frame that ``screened`` passed, or ``ValueError``/``msgspec.ValidationError``.
+        self.whole = whole
 
     def decode_fast(
         self,
@@ -129,25 +176,28 @@ class RecordCodec:
         count: int,
         trading_date: date | None = None,
         received_ns: int | None = None,
+        *,
+        source: str,
     ) -> list[Record]:
         """The ``count`` records of ``fields``, or ``ValueError``/``msgspec.ValidationError``
         if any field is empty or odd, or records are narrower than the layout; then use
-        ``decode_carefully``. It consumes ``fields`` (the list is changed in place)."""
+        ``decode_carefully``. ``source`` is a text holding every field (the plain frame, or the
+        fields joined), for ``screened``. It consumes ``fields`` (the list is changed in place)."""
+        if not screened(source):
+            raise ValueError("a text the fast path would misread")
         if count == 1 and len(fields) == self.width:  # the common frame: no copy at all
-            return [self._whole(fields, trading_date, received_ns)]
+            return [self.whole(fields, trading_date, received_ns)]
         width = len(fields) // count
         layout_width = self.width
         if width < layout_width:
             raise ValueError("records narrower than the layout")
-        times, convert, record_type = TIMES, msgspec.convert, self.record_type
+        whole = self.whole
         records = []
         for start in range(0, count * width, width):
-            values: list[Any] = fields[start : start + layout_width]
-            for i in self._time_index:
-                values[i] = times[values[i]]
-            extra = tuple(fields[start + layout_width : start + width]) if width > layout_width else ()
-            values += (extra, 0, trading_date, received_ns)
-            records.append(convert(values, record_type, strict=False))
+            record = whole(fields[start : start + layout_width], trading_date, received_ns)
+            if width > layout_width:
+                record = msgspec.structs.replace(record, extra=tuple(fields[start + layout_width : start + width]))
+            records.append(record)
         return records
 
     def decode_carefully(

@@ -33,15 +33,18 @@ class _BadRows(Exception):
         self.mask = mask
 
 
-# Arrow's casts read these exactly as kisfeed.schema.kinds does. Beyond them Arrow also takes hex
-# integers ("0x10") and "nan(...)", which the protocol refuses, so a column holding an "x" or a
-# "(" is checked value by value (test_dataset checks the equivalence over generated texts).
+# The texts Arrow's casts read exactly as the protocol does: kinds.WIRE's patterns, bounded so
+# that the value fits (int64: 18 digits; float64: 300 digits before the point). Arrow reads more
+# (hex "0x10", "+5", "1e5", "inf", "nan(...)", a 400-digit inf), which WIRE refuses, so a batch
+# holding any byte of _SUSPICIOUS is checked value by value against these, and a DECIMAL column
+# that came out infinite goes back to the protocol. test_wire and test_dataset hold them to WIRE.
 _SAFE = {
     Kind.INT: r"^-?[0-9]{1,18}$",
     Kind.SIGNED: r"^-?[0-9]{1,18}$",
     Kind.PRICE: r"^-?[0-9]{1,18}$",
-    Kind.DECIMAL: r"^-?[0-9]{1,300}(\.[0-9]{1,30})?$|^-?nan$",
+    Kind.DECIMAL: r"^-?([0-9]{1,300}(\.[0-9]{0,30})?|\.[0-9]{1,30})$|^-?[nN][aA][nN]$",
 }
+_SUSPICIOUS = (b"x", b"X", b"(", b"+", b"e", b"E", b"i", b"I")
 
 
 def _mask(values: pa.Array) -> np.ndarray:
@@ -89,7 +92,7 @@ def _spread(values: np.ndarray, valid: np.ndarray, fill: int = 0) -> np.ndarray:
 
 def _column(col: pa.Array | pa.ChunkedArray, kind: Kind, suspicious: bool) -> pa.Array | pa.ChunkedArray:
     """One column of field texts as its Arrow type; ``_BadRows`` for texts to leave to the
-    protocol. ``suspicious``: the batch holds an ``x`` or ``(`` somewhere."""
+    protocol. ``suspicious``: the batch holds a byte of ``_SUSPICIOUS`` somewhere."""
     if kind is Kind.CODE or kind is Kind.FLAG:
         return col  # empty fields are already null (read_csv)
     if kind is Kind.TIME or kind is Kind.SIGN:
@@ -117,20 +120,32 @@ def _column(col: pa.Array | pa.ChunkedArray, kind: Kind, suspicious: bool) -> pa
         if wrong.any():
             raise _BadRows(_spread(wrong, valid))
         ms = _spread((h * 3600 + m * 60 + sec) * 1000, valid)
-        return pa.array(ms, pa.int32(), mask=~valid).cast(pa.time32("ms"))
+        unset = ms == 0  # 000000: "not set", null (kinds.NOT_SET)
+        return pa.array(ms, pa.int32(), mask=~valid | unset).cast(pa.time32("ms"))
     if col.type != pa.string():  # typed by the CSV reader (see _TYPED)
-        return col
+        return _finite(col, kind)
     if suspicious:
         bad = _unsafe_rows(col, kind)
         if bad.any():
             raise _BadRows(bad)
     try:
-        return pc.cast(col, ARROW_TYPES[kind])
+        return _finite(pc.cast(col, ARROW_TYPES[kind]), kind)
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
         bad = _unsafe_rows(col, kind)
         if not bad.any():
             raise
         raise _BadRows(bad) from None
+
+
+def _finite(col: pa.Array | pa.ChunkedArray, kind: Kind) -> pa.Array | pa.ChunkedArray:
+    """``col``, or ``_BadRows`` for the DECIMAL values that came out infinite: Arrow reads a text
+    of 400 digits as inf, which the protocol refuses (kinds.WIRE: finite unless NaN)."""
+    if kind is Kind.DECIMAL:
+        inf = pc.is_inf(col)
+        if pc.any(inf).as_py():
+            raise _BadRows(_mask(pc.fill_null(inf, False) if isinstance(inf, pa.Array)
+                                 else pc.fill_null(inf, False).combine_chunks()))
+    return col
 
 
 _CSV_PARSE = pcsv.ParseOptions(delimiter="^", quote_char=False, double_quote=False, escape_char=False,
@@ -147,12 +162,12 @@ _TYPED = (Kind.INT, Kind.SIGNED, Kind.PRICE, Kind.DECIMAL)
 def _read_fields(tr_id: str, lines: list[bytes]) -> tuple[pa.Table, bool]:
     """Records of ``^``-joined field texts (one per line) as a table of columns (Arrow's CSV
     reader splits them in C++ without the GIL: the fastest way from journal text to columns),
-    and whether an ``x``, ``X`` or ``(`` occurs anywhere (see ``_SAFE``). Numeric columns come
+    and whether a byte of ``_SUSPICIOUS`` occurs anywhere (see ``_SAFE``). Numeric columns come
     typed when nothing in the batch could parse differently; else every column is a string."""
     layout = layout_for(tr_id)
     names = [f.name for f in layout.fields]
     data = b"\n".join(lines)
-    suspicious = b"x" in data or b"X" in data or b"(" in data
+    suspicious = any(b in data for b in _SUSPICIOUS)
     buffer = pa.py_buffer(data)
     if not suspicious and b" " not in data:
         try:
