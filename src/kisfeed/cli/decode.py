@@ -100,11 +100,11 @@ def decode_command(
 ) -> None:
     """Decode captured data frames or journal lines into typed fields, one table per record.
 
-    Control messages (PINGPONG, subscribe replies) are skipped and counted; a line that does not decode is one error line on stderr, and the exit code is then 1.
+    Control messages (PINGPONG, subscribe replies) are skipped and counted; a line that does not
+    decode is one error line on stderr, and the exit code is then 1. A recorded journal decodes
+    from stdin: zstd -dc SEGMENT.kfj.zst | kisfeed decode
 
-    Examples:
-      kisfeed decode '0|H0ZFCNT0|001|A11612^093015^64300^5^-300'
-      zstd -dc SEGMENT.kfj.zst | kisfeed decode
+    Example: kisfeed decode '0|H0ZFCNT0|001|A11612^093015^64300^5^-300'
     """
     if keys not in KEY_STYLES:
         raise fail(f"--keys must be english, kis or korean, not {keys!r}", EXIT_USAGE)
