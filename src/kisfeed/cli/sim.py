@@ -152,6 +152,8 @@ def sim(
         asyncio.run(_serve(simulator, demo=not keys))
     except KeyboardInterrupt:
         console.print("stopped")
+        err_console.print("interrupted")
+        raise typer.Exit(130) from None  # Ctrl-C: 130, as for every kisfeed command
     except OSError as exc:  # e.g. the port is taken
         raise _fail(f"cannot listen: {exc}") from None
     finally:
