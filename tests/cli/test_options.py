@@ -83,3 +83,13 @@ def test_every_command_help_has_an_example_whose_options_exist(name):
                 assert word.split("=")[0] in result.output, f"{example}: {word} is not an option of {name}"
     assert "<bool>" not in result.output  # a flag takes no value
     assert "(s)" not in result.output
+
+
+def test_the_command_list_gives_each_command_one_whole_line():
+    result = runner.invoke(app, ["--help"], env={"COLUMNS": "80"})
+    assert result.exit_code == 0
+    listing = result.output.split("Commands:")[1].splitlines()[1:]
+    names = [line.split()[0] for line in listing if line.startswith("  ") and not line.startswith("  Example:")]
+    assert names == list(_commands())  # no line is a continuation of the one above
+    assert "..." not in result.output.split("Commands:")[1]  # no summary cut short
+    assert "<bool>" not in result.output and "--version" in result.output

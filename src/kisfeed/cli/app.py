@@ -22,7 +22,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     # plain help: paragraphs wrapped at word boundaries, flags without a "<bool>" type
     rich_markup_mode=None,
-    epilog="Example: kisfeed demo --seconds 30   (no account needed; then kisfeed query ...)",
+    epilog="Example: kisfeed demo --seconds 30   (no account needed)",
 )
 
 
