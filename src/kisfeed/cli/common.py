@@ -2,7 +2,8 @@
 
 Exit codes: 0 success; 1 a failure while running (server unreachable, refused, I/O error);
 2 a usage or configuration error (bad option, unknown code, malformed config, no credentials
-where they are needed); 130 interrupted by Ctrl-C.
+where they are needed); 130 interrupted by Ctrl-C (record, watch and demo print their summary
+first). SIGTERM asks record, watch and demo for a normal stop: summary, exit 0.
 """
 
 from __future__ import annotations
@@ -267,6 +268,22 @@ class _Redact(logging.Filter):
 
 
 redact = _Redact()
+
+
+class _Stderr(logging.StreamHandler):  # type: ignore[type-arg]
+    """A handler on whatever ``sys.stderr`` is when a line is logged (a command run in-process,
+    as the tests do, gets a new one each time)."""
+
+    def __init__(self) -> None:
+        super().__init__(sys.stderr)
+
+    @property  # type: ignore[override]
+    def stream(self) -> Any:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value: Any) -> None:  # StreamHandler.__init__ assigns it
+        pass
 _LOG_LEVELS = ("debug", "info", "warning", "error")
 _handler: logging.Handler | None = None
 
@@ -282,11 +299,10 @@ def configure_logging(level: str | int) -> None:
     root = logging.getLogger("kisfeed")
     if _handler is not None:
         root.removeHandler(_handler)
-    _handler = logging.StreamHandler(sys.stderr)  # the stderr of now (tests swap it per command)
+    _handler = _Stderr()
     _handler.addFilter(redact)
     verbose = level < logging.WARNING
     _handler.setFormatter(logging.Formatter(
         "%(asctime)s %(levelname)s %(name)s: %(message)s" if verbose else "%(levelname)s: %(message)s"))
     root.addHandler(_handler)
     root.setLevel(level)
-    root.propagate = False  # one line per message, not one more from a handler on the root logger
