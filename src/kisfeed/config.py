@@ -55,17 +55,37 @@ class Config:
         return {"credentials": self.credentials, "ws_url": self.ws_url, "rest_url": self.rest_url, **self.feed}
 
 
-def config_path(explicit: str | Path | None = None) -> Path | None:
+def _is_file(path: Path) -> bool:
+    """Whether ``path`` is a file; an error other than "not there" (EACCES on an unreadable
+    home, ENAMETOOLONG, ...) is raised as OSError for the caller to report."""
+    try:
+        return stat.S_ISREG(path.stat().st_mode)
+    except (FileNotFoundError, NotADirectoryError):
+        return False
+
+
+def config_path(explicit: str | Path | None = None, warnings: list[str] | None = None) -> Path | None:
+    """The config file to read: ``explicit``, else ``$KISFEED_CONFIG``, else the first default
+    location that is a file. A default location that cannot be checked (an unreadable home) is
+    skipped with a note appended to ``warnings``; a named file that cannot be read is an error."""
     if explicit:
         path = Path(explicit)
-        if not path.is_file():
+        try:
+            found = _is_file(path)
+        except OSError as exc:
+            raise ConfigError(f"cannot read config file {path}: {exc.strerror or exc}") from None
+        if not found:
             raise ConfigError(f"config file {path} not found")
         return path
     if env := os.environ.get("KISFEED_CONFIG"):
         return config_path(env)
     for candidate in (Path("kisfeed.toml"), Path.home() / ".config" / "kisfeed" / "config.toml"):
-        if candidate.is_file():
-            return candidate
+        try:
+            if _is_file(candidate):
+                return candidate
+        except OSError as exc:
+            if warnings is not None:
+                warnings.append(f"cannot check {candidate} ({exc.strerror or exc}); no config read from there")
     return None
 
 
@@ -96,14 +116,14 @@ def load_config(
     data: str | Path | None = None,
 ) -> Config:
     """Options given here win over the environment, which wins over the file."""
-    file = config_path(path)
+    warnings: list[str] = []
+    file = config_path(path, warnings)
     raw = _read(file) if file else {}
-    warnings = []
     if file and raw.get("app_secret") and stat.S_IMODE(file.stat().st_mode) & 0o077:
         warnings.append(f"{file} holds an app secret but others can read it: chmod 600 {file}")
     unknown = set(raw) - {"app_key", "app_secret", "ws_url", "rest_url", "data", "feed", "credentials"}
     if unknown:
-        raise ConfigError(f"{file}: unknown setting(s) {', '.join(sorted(unknown))}")
+        raise ConfigError(f"{file}: unknown setting{'s' if len(unknown) > 1 else ''} {', '.join(sorted(unknown))}")
 
     # A key and its secret come as a pair from one place, never a key from here and a secret
     # from there: options, else the environment, else the file.
@@ -126,7 +146,7 @@ def load_config(
     feed = raw.get("feed", {})
     if not isinstance(feed, dict) or set(feed) - _FEED_FIELDS:
         bad = sorted(set(feed) - _FEED_FIELDS) if isinstance(feed, dict) else ["(not a table)"]
-        raise ConfigError(f"{file}: unknown [feed] setting(s) {', '.join(bad)}; "
+        raise ConfigError(f"{file}: unknown [feed] setting{'s' if len(bad) > 1 else ''} {', '.join(bad)}; "
                           f"known: {', '.join(sorted(_FEED_FIELDS))}")
     try:
         FeedSettings(**feed)

@@ -71,20 +71,20 @@ def test_codes_finds_instruments_in_a_kis_master_file(master_file):
     assert result.exit_code == 0, result.output
     assert "C11608070" in result.output and "C11608072" in result.output
     assert "B11608070" not in result.output and "A11608" not in result.output
-    assert "2 instrument(s)" in result.output and str(master_file) in result.output
+    assert "2 instruments" in result.output and str(master_file) in result.output
     result = runner.invoke(app, ["codes", "--master", str(master_file), "000660"])
     assert "A50608" in result.output and "SK하이닉스" in result.output
     result = runner.invoke(app, ["codes", "--master", str(master_file), "삼성", "--expiry", "2026-09"])
-    assert "A11609" in result.output and "1 instrument(s)" in result.output
+    assert "A11609" in result.output and "1 instrument" in result.output
     result = runner.invoke(app, ["codes", "--master", str(master_file), "--strike", "72000"])
-    assert "C11608072" in result.output and "1 instrument(s)" in result.output
+    assert "C11608072" in result.output and "1 instrument" in result.output
 
 
 def test_codes_without_network_or_file_uses_the_simulator_and_says_so():
     result = runner.invoke(app, ["codes", "--offline", "삼성전자", "--type", "future"])
     assert result.exit_code == 0, result.output
     assert "simulator" in result.output
-    assert "future" in result.output and "2 instrument(s)" in result.output
+    assert "future" in result.output and "2 instruments" in result.output
 
 
 @pytest.mark.parametrize("args, message", [
@@ -111,7 +111,7 @@ def test_a_malformed_config_file_is_a_clear_error(tmp_path):
     result = runner.invoke(app, ["watch", "A11612", "--seconds", "1"])
     assert result.exit_code == 2 and "overflow must be" in result.output
     (tmp_path / "kisfeed.toml").write_text('colour = "red"\n')
-    assert "unknown setting(s) colour" in runner.invoke(app, ["doctor"]).output
+    assert "unknown setting colour" in runner.invoke(app, ["doctor"]).output
 
 
 def test_config_precedence_options_over_environment_over_file(tmp_path, monkeypatch):
@@ -208,7 +208,7 @@ def test_doctor_and_watch_against_a_server_never_print_secrets(monkeypatch, tmp_
     assert doctor.exit_code == 0, doctor.output
     for name in ("configuration", "credentials", "approval key", "websocket", "clock", "market"):
         assert name in doctor.output
-    assert "1 app key(s) configured (values hidden)" in doctor.output
+    assert "1 app key configured (values hidden)" in doctor.output
     assert watch.exit_code == 0, watch.output
     assert "kisfeed · KIS" in watch.output and future in watch.output
     for output in (doctor.output, watch.output):

@@ -68,6 +68,6 @@ def test_the_command_replays_a_kisfeed_journal(tmp_path):
             segment.write(format_line(text, ns, 1))
     result = CliRunner().invoke(app, ["sim", "--replay", str(tmp_path), "--list-instruments"])
     assert result.exit_code == 0, result.output
-    assert result.output.splitlines() == ["A11612\tH0ZFCNT0", "B11612072\tH0ZOCNT0"]
+    assert result.output.splitlines() == ["code\ttr_id", "A11612\tH0ZFCNT0", "B11612072\tH0ZOCNT0"]
     missing = CliRunner().invoke(app, ["sim", "--replay", str(tmp_path / "nowhere")])
     assert missing.exit_code == 2

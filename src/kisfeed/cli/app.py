@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import os
+from typing import Annotated, Optional
+
 import typer
 
 from .. import __version__
-from .common import console
+from .common import checked, configure_logging, console
 
 app = typer.Typer(
     name="kisfeed",
@@ -13,10 +16,40 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    # plain help: paragraphs wrapped at word boundaries, flags without a "<bool>" type
+    rich_markup_mode=None,
+    epilog="Example: kisfeed demo --seconds 30   (no account needed)",
 )
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        console.print(__version__)
+        raise typer.Exit()
+
+
+@app.callback()
+def _options(
+    version: Annotated[bool, typer.Option("--version", is_eager=True, callback=_print_version,
+                                          help="Print the kisfeed version and exit.")] = False,
+    verbose: Annotated[int, typer.Option("--verbose", "-v", count=True, show_default=False,
+                                         help="Log to stderr: -v info, -vv debug (secrets are redacted).")] = 0,
+    log_level: Annotated[Optional[str], typer.Option(
+        "--log-level", metavar="LEVEL", show_default=False,
+        help="Log level on stderr: debug, info, warning or error (default: $KISFEED_LOG, else warning).")] = None,
+) -> None:
+    """Real-time KRX stock futures (H0ZFCNT0) and options (H0ZOCNT0) from KIS."""
+    del version  # handled by its eager callback
+    level = log_level or {0: None, 1: "info"}.get(verbose, "debug") or os.environ.get("KISFEED_LOG") or "warning"
+    configure_logging(level)
+
+
 @app.command()
 def version() -> None:
-    """Print the kisfeed version."""
+    """Print the kisfeed version (also: kisfeed --version).
+
+    Example: kisfeed version
+    """
     console.print(__version__)
 
 
@@ -28,17 +61,19 @@ from .sim import sim as _sim_command  # noqa: E402
 from .store import export, query, rebuild, record, replay  # noqa: E402
 from .watch import demo, watch  # noqa: E402
 
-app.command("decode")(decode_command)
-app.command("demo")(demo)
-app.command("watch")(watch)
-app.command("codes")(codes)
-app.command("doctor")(doctor)
-app.command("sim")(_sim_command)
-app.command("record")(record)
-app.command("query")(query)
-app.command("replay")(replay)
-app.command("export")(export)
-app.command("rebuild")(rebuild)
+# The one-line summaries --help lists (a docstring's first sentence would be cut with "...").
+app.command("decode", short_help="Decode captured frames or journal lines into typed fields.")(checked(decode_command))
+app.command("demo", short_help="A tour with no account: simulator, live board, recording.")(checked(demo))
+app.command("watch", short_help="A live board of futures and an option chain.")(checked(watch))
+app.command("codes", short_help="Find instrument codes by name, expiry, strike, call/put.")(checked(codes))
+app.command("doctor", short_help="Check config, credentials, approval, WebSocket, clock.")(checked(doctor))
+app.command("sim", short_help="Run a local KIS real-time server with a simulated market.",
+            epilog="Example: kisfeed sim --port 0 --rest-port 0 --speed 10 --fault drop@30")(checked(_sim_command))
+app.command("record", short_help="Record trades to the journal and the Parquet dataset.")(checked(record))
+app.command("query", short_help="Run DuckDB SQL over the dataset.")(checked(query))
+app.command("replay", short_help="Re-emit recorded records, paced or as fast as possible.")(checked(replay))
+app.command("export", short_help="Export a date range to Parquet or CSV files.")(checked(export))
+app.command("rebuild", short_help="Convert journal lines the Parquet dataset lacks.")(checked(rebuild))
 
 
 def main() -> None:

@@ -7,7 +7,8 @@ from collections import deque
 from dataclasses import dataclass
 
 from rich import box
-from rich.console import Group
+from rich.console import Console, ConsoleOptions, RenderResult
+from rich.measure import Measurement
 from rich.table import Table
 from rich.text import Text
 
@@ -72,16 +73,21 @@ class Board:
                   and e.underlying_code == first.underlying_code and e.expiry_month == first.expiry_month]
         return f"{first.underlying_name} {first.expiry_month}", sorted(series, key=lambda e: e.strike)
 
-    def render(self) -> Group:
-        return Group(self._futures(), self._options(), self._status())
+    def render(self) -> Board:
+        """The board as a renderable: it lays itself out for the width it is given."""
+        return self
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        width = options.max_width
+        yield _fit(console, options, self._futures(), _FUTURES_DROP, width)
+        yield _fit(console, options, self._options(), _OPTIONS_DROP, width)
+        yield self._status(width)
 
     def _futures(self) -> Table:
         table = Table(title="stock futures (H0ZFCNT0)", title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False,
                       padding=(0, 0))
-        for name in ("code", "name", "last", "chg", "chg%", "volume", "OI", "basis", "bid", "ask"):
-            # the name gives way first so that numbers are never cut on an 80-column terminal
-            table.add_column(name, justify="left" if name in ("code", "name") else "right", no_wrap=True,
-                             max_width=10 if name == "name" else None)
+        for name in _FUTURES_COLUMNS:
+            table.add_column(name, justify="left" if name in ("code", "name") else "right", no_wrap=True)
         for code in sorted(c for c, r in self.last.items() if isinstance(r, FuturesTrade)):
             r = self.last[code]
             entry = self.instruments.get(code)
@@ -104,7 +110,7 @@ class Board:
         title, series = self.chain()
         table = Table(title=f"option chain {title or ''} (H0ZOCNT0)".replace("  ", " "), title_justify="left",
                       box=box.SIMPLE_HEAD, pad_edge=False, padding=(0, 0))
-        for name in ("call last", "IV", "delta", "vol", "strike", "put last", "IV ", "delta ", "vol "):
+        for name in _OPTIONS_COLUMNS:
             table.add_column(name, justify="center" if name == "strike" else "right", no_wrap=True)
         strikes = sorted({e.strike for e in series})
         by_side = {(e.kind, e.strike): self.last.get(e.code) for e in series}
@@ -123,15 +129,45 @@ class Board:
             table.add_row(*cells)
         return table
 
-    def _status(self) -> Text:
+    def _status(self, width: int = 80) -> Text:
+        """One line of at most ``min(width, 80)`` cells: the least telling parts are left out
+        whole when they do not fit (never cut)."""
         s = self.stats
         if s is None:
-            return Text(f"{self.title} · {self.state}")
+            return Text(_join([self.title, self.state], min(width, 80)), style="dim", overflow="crop", no_wrap=True)
         rate = self._rate(s.records)
-        return Text(
-            f"{self.title} · {self.state} · {rate:,.0f} rec/s · {s.records:,} records · "
-            f"reconnects {s.reconnects} · drops {s.dropped} · errors {s.parse_errors} · "
-            f"sessions {sum(s.connected.values())}/{len(s.connected)}",
-            style="dim", overflow="fold",
-        )
+        # in the order shown; the number is the rank to keep (0 kept first)
+        parts = [(1, self.title), (0, self.state), (7, f"{rate:,.0f} rec/s"), (2, f"{s.records:,} records"),
+                 (3, f"reconnects {s.reconnects}"), (4, f"drops {s.dropped}"), (5, f"errors {s.parse_errors}"),
+                 (6, f"sessions {sum(s.connected.values())}/{len(s.connected)}")]
+        limit = min(width, 80)
+        kept: set[int] = set()
+        for rank, _ in sorted(parts):
+            if len(_join([t for r, t in parts if r in kept | {rank}], limit + 1)) <= limit:
+                kept.add(rank)
+        return Text(_join([t for r, t in parts if r in kept], limit), style="dim", overflow="crop", no_wrap=True)
 
+
+# Columns in the order shown, and the order in which they give way on a narrow terminal (least
+# telling first); code and last price always stay.
+_FUTURES_COLUMNS = ("code", "name", "last", "chg", "chg%", "volume", "OI", "basis", "bid", "ask")
+_FUTURES_DROP = (("name",), ("basis",), ("OI",), ("bid",), ("ask",), ("chg%",), ("volume",), ("chg",))
+_OPTIONS_COLUMNS = ("call last", "IV", "delta", "vol", "strike", "put last", "IV ", "delta ", "vol ")
+_OPTIONS_DROP = (("delta", "delta "), ("vol", "vol "), ("IV", "IV "))  # both sides of the chain at once
+
+
+def _join(parts: list[str], limit: int) -> str:
+    text = " · ".join(p for p in parts if p)
+    return text if len(text) <= limit else text[:limit]
+
+
+def _fit(console: Console, options: ConsoleOptions, table: Table, drop: tuple[tuple[str, ...], ...],
+         width: int) -> Table:
+    """``table`` without its least telling columns until its natural width fits ``width``: a
+    column is left out whole rather than any value cut."""
+    unbounded = options.update_width(1_000_000)  # the table's natural width, not one clamped to ours
+    for names in drop:
+        if Measurement.get(console, unbounded, table).maximum <= width:
+            break
+        table.columns[:] = [c for c in table.columns if c.header not in names]
+    return table

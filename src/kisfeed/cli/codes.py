@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+import difflib
 from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
 from rich.table import Table
 
-from ..exceptions import KisfeedError
+from ..exceptions import ConfigError, KisfeedError
 from ..instruments import Master, download_master, read_master, search
-from .common import EXIT_USAGE, console, err_console, errors, fail
+from ..schema.master import MasterEntry
+from .common import EXIT_USAGE, console, err_console, errors, fail, plural
 
-__all__ = ["codes", "load_instruments", "simulator_master"]
+__all__ = ["codes", "load_instruments", "simulator_master", "resolve_codes", "master_for_recording"]
 
 def simulator_master() -> Master:
     """The embedded simulator's universe, in the master format."""
@@ -34,6 +36,41 @@ def load_instruments(master_file: Path | None, *, offline: bool = False) -> Mast
                               "showing the simulator's instruments instead")
     return simulator_master()
 
+def resolve_codes(master: Master, codes: list[str]) -> list[MasterEntry]:
+    """The entries of ``codes``; an unknown code or a spread is a ConfigError (exit 2) naming
+    the codes, where they were looked up and the closest known codes. The one check of codes
+    for every command (watch, record)."""
+    known = master.by_code()
+    unknown = [c for c in codes if c not in known]
+    if unknown:
+        close = sorted({m for c in unknown for m in difflib.get_close_matches(c, known, n=3, cutoff=0.7)})
+        raise ConfigError(f"unknown instrument code{'s' if len(unknown) > 1 else ''} {', '.join(unknown)} "
+                          f"in {master.source}" + (f"; close: {', '.join(close)}" if close else "")
+                          + "; find codes with: kisfeed codes QUERY")
+    entries = [known[c] for c in codes]
+    spreads = [e.code for e in entries if e.tr_id is None]
+    if spreads:
+        raise ConfigError(f"{', '.join(spreads)}: spreads have no real-time trade TR in kisfeed")
+    return entries
+
+
+def master_for_recording(simulated: bool, master_file: Path | None) -> Master | None:
+    """Where ``record`` checks its codes: the simulator's universe when simulated, else the
+    given master file, else KIS's master (cached, or downloaded). None when KIS's master cannot
+    be had: then only the code's form is checked and the server answers for the rest (OPSP8992),
+    since a recorder must not refuse a real code only because the master server is down."""
+    if master_file is not None:
+        return read_master(master_file)
+    if simulated:
+        return simulator_master()
+    try:
+        return download_master()
+    except (KisfeedError, OSError) as exc:
+        err_console.print(f"[yellow]note:[/] KIS master unavailable ({exc}); codes are checked by the server",
+                          highlight=False)
+        return None
+
+
 def codes(
     query: Annotated[str, typer.Argument(help="Underlying name or code, or part of an instrument code.")] = "",
     expiry: Annotated[Optional[str], typer.Option(help="Expiry month, YYYYMM or YYYY-MM.")] = None,
@@ -44,15 +81,18 @@ def codes(
 ) -> None:
     """Find instruments by underlying name or code, expiry, strike and call/put.
 
-    Examples: kisfeed codes 삼성전자 --type call --expiry 202612 ·
-    kisfeed codes 005930 --type future · kisfeed codes --master fo_stk_code_mts.mst SK
+    \b
+    Examples:
+      kisfeed codes 삼성전자 --type call --expiry 202612
+      kisfeed codes 005930 --type future
+      kisfeed codes --master fo_stk_code_mts.mst SK
     """
     if kind is not None and kind not in ("future", "call", "put", "spread"):
         raise fail(f"--type is future, call, put or spread, not {kind!r}", EXIT_USAGE)
     with errors():
         found = load_instruments(master, offline=offline)
         matches = search(found, query, expiry=expiry, strike=strike, kind=kind)
-    console.print(f"source: {found.source}" + (f" ({found.skipped} unreadable lines skipped)" if found.skipped else ""))
+    console.print(f"source: {found.source}" + (f" ({plural(found.skipped, 'unreadable line')} skipped)" if found.skipped else ""))
     if not matches:
         raise fail(f"no instrument matches {query!r}" + (" with those filters" if expiry or strike or kind else "")
                    + "; try a shorter query or kisfeed codes without arguments", EXIT_USAGE)
@@ -63,4 +103,4 @@ def codes(
         table.add_row(e.code, e.tr_id or "-", e.kind, e.underlying_name, e.underlying_code,
                       e.expiry_month or "-", f"{e.strike:,.0f}" if e.strike else "")
     console.print(table)
-    console.print(f"{len(matches)} instrument(s)")
+    console.print(plural(len(matches), "instrument"))

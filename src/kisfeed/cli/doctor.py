@@ -17,7 +17,7 @@ from ..auth import REAL_REST_URL, REAL_WS_URL, ApprovalKeys, Credentials
 from ..config import Config
 from ..exceptions import KisfeedError
 from ..schema import KST
-from .common import ConfigOption, config_from, console, errors
+from .common import ConfigOption, config_from, console, errors, plural
 
 __all__ = ["doctor", "Check", "run_checks"]
 
@@ -79,7 +79,7 @@ async def run_checks(config: Config, *, cache: Path | None = None) -> list[Check
     checks = [Check("configuration", "ok", f"read {config.path}" if config.path else "no config file; defaults")]
     checks += [Check("configuration", "warn", w) for w in config.warnings]
     if config.credentials:
-        checks.append(Check("credentials", "ok", f"{len(config.credentials)} app key(s) configured (values hidden)"))
+        checks.append(Check("credentials", "ok", f"{plural(len(config.credentials), 'app key')} configured (values hidden)"))
     else:
         checks.append(Check("credentials", "warn", "none: set KIS_APP_KEY and KIS_APP_SECRET "
                                                    "(without them kisfeed uses its simulator)"))
@@ -95,7 +95,10 @@ _MARKS = {"ok": "[green]ok  [/]", "warn": "[yellow]warn[/]", "fail": "[red]FAIL[
 
 def doctor(config_file: ConfigOption = None) -> None:
     """Check configuration, credentials (never their values), approval key issuance, WebSocket
-    reachability, the clock against KST and whether the market is open. Exit 1 if a check fails."""
+    reachability, the clock against KST and whether the market is open. Exit 1 if a check fails.
+
+    Example: kisfeed doctor --config ~/.config/kisfeed/config.toml
+    """
     import typer
 
     config = config_from(config_file)

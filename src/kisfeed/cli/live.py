@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import signal
 import time
 from collections import Counter
 from dataclasses import dataclass, field
@@ -18,6 +16,7 @@ import kisfeed
 from ..client import events as ev
 from ..schema.master import MasterEntry
 from .board import Board
+from .common import err_console, plural, signals
 
 __all__ = ["LiveResult", "run_board"]
 
@@ -53,14 +52,11 @@ async def run_board(
     on_frame: Callable[[str, int, int], None] | None = None,
     refresh: float = 0.25,
 ) -> LiveResult:
-    """Connect, subscribe, show the board until Ctrl-C, SIGTERM or ``seconds``; then report."""
+    """Connect, subscribe, show the board until Ctrl-C, SIGTERM or ``seconds``; then report
+    (the caller ends with ``signals.exit_status()``: 130 after Ctrl-C)."""
     board = Board(instruments, title=title)
     result = LiveResult()
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        with contextlib.suppress(NotImplementedError, RuntimeError):
-            loop.add_signal_handler(sig, stop.set)
+    stop = signals.stop_event()
 
     def on_event(event: ev.FeedEvent) -> None:
         if (state := _state(event)) is not None:
@@ -68,28 +64,25 @@ async def run_board(
 
     started = time.monotonic()
     deadline = None if seconds is None else started + seconds
-    try:
-        async with kisfeed.connect(**connect_kwargs, on_frame=on_frame, on_event=on_event) as feed:
-            board.state = "subscribing"
-            for tr_id, codes in subscriptions:
-                await feed.subscribe(tr_id, codes)
-            board.state = "connected"
-            with Live(board.render(), console=console, refresh_per_second=1 / refresh, transient=False) as live:
-                while not stop.is_set() and (deadline is None or time.monotonic() < deadline):
-                    try:
-                        batch = await asyncio.wait_for(feed.next_batch(5000), refresh)
-                    except asyncio.TimeoutError:
-                        batch = []
-                    for record in batch:
-                        board.update(record)
-                        result.records[record.tr_id] += 1
-                    board.stats = feed.stats()
-                    live.update(board.render())
-            stats = feed.stats()
-            result.reconnects, result.dropped, result.parse_errors = stats.reconnects, stats.dropped, stats.parse_errors
-    finally:
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            with contextlib.suppress(NotImplementedError, RuntimeError):
-                loop.remove_signal_handler(sig)
+    async with kisfeed.connect(**connect_kwargs, on_frame=on_frame, on_event=on_event) as feed:
+        board.state = "subscribing"
+        for tr_id, codes in subscriptions:
+            await feed.subscribe(tr_id, codes)
+        board.state = "connected"
+        err_console.print(f"connected: {plural(sum(len(c) for _, c in subscriptions), 'code')} subscribed; "
+                          "Ctrl-C to stop")
+        with Live(board.render(), console=console, refresh_per_second=1 / refresh, transient=False) as live:
+            while not stop.is_set() and (deadline is None or time.monotonic() < deadline):
+                try:
+                    batch = await asyncio.wait_for(feed.next_batch(5000), refresh)
+                except asyncio.TimeoutError:
+                    batch = []
+                for record in batch:
+                    board.update(record)
+                    result.records[record.tr_id] += 1
+                board.stats = feed.stats()
+                live.update(board.render())
+        stats = feed.stats()
+        result.reconnects, result.dropped, result.parse_errors = stats.reconnects, stats.dropped, stats.parse_errors
     result.seconds = time.monotonic() - started
     return result

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import signal
 import time
 from collections import Counter
 from datetime import date
@@ -22,11 +21,21 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from ..config import load_config
 from ..exceptions import ConfigError, DataDirectoryInUseError, FeedError, StoreError, UsageError
 from ..schema import LAYOUTS
-from .common import (EXIT_FAILURE, EXIT_USAGE, ConfigOption, DataOption, config_from, console, err_console,
-                     errors, fail)
+from .common import (
+    EXIT_FAILURE,
+    EXIT_USAGE,
+    ConfigOption,
+    DataOption,
+    config_from,
+    console,
+    err_console,
+    errors,
+    fail,
+    plural,
+    signals,
+)
 
 __all__ = ["record", "rebuild", "query", "replay", "export", "tr_for_code"]
 
@@ -98,11 +107,8 @@ async def _record(
     from ..store.outages import describe_outage
 
     counts: Counter[str] = Counter()
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
-    started = time.monotonic()
+    stop = signals.stop_event()  # Ctrl-C and SIGTERM stop the run; record() decides the exit code
+
     def reconnected(outage: Any) -> None:  # one line per lost session, once it is over
         err_console.print(describe_outage(outage), markup=False, highlight=False)
 
@@ -116,8 +122,9 @@ async def _record(
             for tr, codes in subscriptions.items():
                 await feed.subscribe(tr, codes)
             total = sum(len(c) for c in subscriptions.values())
-            err_console.print(f"recording {total} code(s) to {data} "
+            err_console.print(f"recording {plural(total, 'code')} to {data} "
                               f"({'until Ctrl-C' if seconds is None else f'for {seconds:g} s'})")
+            started = time.monotonic()  # --seconds counts recording time, not connecting
 
             async def consume() -> None:  # the consumer only counts: the journal is the record
                 while True:
@@ -141,12 +148,14 @@ async def _record(
                         next_status = now + status_interval
                     await asyncio.sleep(tick if deadline is None else max(0.0, min(tick, deadline - now)))
             finally:
+                recorded = time.monotonic() - started
                 consumer.cancel()
                 with contextlib.suppress(asyncio.CancelledError, StopAsyncIteration):
                     await consumer
+            err_console.print("stopping: closing the journal and converting the last records…")
             if consumer.done() and not consumer.cancelled() and consumer.exception() is not None:
                 raise consumer.exception()  # type: ignore[misc]
-    return counts, recorder, time.monotonic() - started
+    return counts, recorder, recorded
 
 
 def record(
@@ -163,26 +172,36 @@ def record(
     fsync_window: Annotated[float, typer.Option(help="Seconds of received frames at risk at most (group fsync).")] = 0.1,
     flush_interval: Annotated[float, typer.Option(help="Seconds between finalized Parquet files, at most.")] = 5.0,
     status_interval: Annotated[float, typer.Option(help="Seconds between status lines on stderr (0: none).")] = 10.0,
+    master: Annotated[Optional[Path], typer.Option(
+        help="A local fo_stk_code_mts.mst to check the codes against (default: KIS's, cached).")] = None,
     config_file: ConfigOption = None,
 ) -> None:
     """Record trades: every received frame to the journal, typed records to Parquet.
 
     Runs `rebuild` first, so records a killed run journaled but did not convert are restored.
+    Codes are checked before connecting: against the simulator's instruments when simulated,
+    else against --master or KIS's master file. --seconds counts from the subscription; closing
+    the journal and converting the last records take a moment more, announced on stderr.
+    Ctrl-C stops with exit 130 after the summary; SIGTERM (systemd) stops with exit 0.
+
     Example: kisfeed record A11612 B11612070 --data ./kisfeed-data --seconds 3600
     """
+    from .codes import master_for_recording, resolve_codes
+
+    config = config_from(config_file, data=data, app_key=app_key, app_secret=app_secret, ws_url=ws_url,
+                         rest_url=rest_url)
     with errors():
-        config = load_config(config_file, app_key=app_key, app_secret=app_secret, ws_url=ws_url,
-                             rest_url=rest_url, data=data)
-        for warning in config.warnings:
-            err_console.print(f"[yellow]warning:[/] {warning}")
-        subscriptions: dict[str, list[str]] = {}
-        for code in dict.fromkeys(codes):
-            subscriptions.setdefault(tr_for_code(code, tr), []).append(code)
         simulated = not config.has_credentials
         if simulated:
             err_console.print("no credentials (KIS_APP_KEY, KIS_APP_SECRET): recording from the embedded simulator")
+        known = master_for_recording(simulated, master)
+        subscriptions: dict[str, list[str]] = {}
+        for code in dict.fromkeys(codes):
+            subscriptions.setdefault(tr_for_code(code, tr), []).append(code)
+        if known is not None:
+            resolve_codes(known, list(dict.fromkeys(codes)))
         try:
-            counts, recorder, elapsed = asyncio.run(_record(
+            _counts, recorder, elapsed = asyncio.run(_record(
                 config.data, subscriptions, config.connect_kwargs(), simulated, seconds,
                 fsync_window, flush_interval, status_interval))
         except FeedError as exc:
@@ -191,11 +210,13 @@ def record(
         except DataDirectoryInUseError as exc:
             raise fail(str(exc), EXIT_USAGE) from None
     s = recorder.stats()
-    total = sum(counts.values())
-    console.print(f"recorded {total:,} records in {elapsed:.1f} s "
-                  f"({', '.join(f'{t}: {n:,}' for t, n in sorted(counts.items())) or 'none'})")
-    console.print(f"journal: {s.synced:,} frames, {s.bytes:,} bytes in {config.data / 'journal'}")
-    console.print(f"dataset: {recorder.converted.total:,} records converted to {config.data.resolve()}")
+    # what reached the dataset (the journal's records, converted), not what the consumer counted:
+    # frames still queued when the run stops are journaled and converted all the same
+    written = recorder.converted.records
+    console.print(f"recorded {plural(sum(written.values()), 'record')} in {elapsed:.1f} s "
+                  f"({', '.join(f'{t}: {n:,}' for t, n in sorted(written.items())) or 'none'})")
+    console.print(f"journal: {plural(s.synced, 'frame')}, {s.bytes:,} bytes in {config.data / 'journal'}")
+    console.print(f"dataset: {plural(recorder.converted.total, 'record')} converted to {config.data.resolve()}")
     console.print(recorder.gaps.summary(), markup=False, highlight=False)
     _report_lines("journal lines skipped", recorder.converted.bad_lines)
     _report_lines("frames not decoded", recorder.converted.errors)
@@ -204,6 +225,7 @@ def record(
     _print_errors(recorder.new_errors())
     if recorder.errors:
         raise typer.Exit(EXIT_FAILURE)
+    signals.exit_status()
 
 
 # --- rebuild ------------------------------------------------------------------------------------
@@ -217,7 +239,10 @@ def rebuild(
 ) -> None:
     """Convert every journal line the Parquet dataset lacks (after a crash or deleted files).
 
-    Never duplicates: each Parquet file records the journal lines it covers."""
+    Never duplicates: each Parquet file records the journal lines it covers.
+
+    Example: kisfeed rebuild --data ./kisfeed-data --processes 2
+    """
     from ..store import Converter
 
     config = config_from(config_file, data=data)
@@ -227,10 +252,10 @@ def rebuild(
         if processes is not None and processes < 1:
             raise ConfigError(f"--processes must be at least 1, not {processes}")
         report = Converter(config.data, processes=processes).rebuild()
-    console.print(f"rebuilt {report.total:,} records "
+    console.print(f"rebuilt {plural(report.total, 'record')} "
                   f"({', '.join(f'{t}: {n:,}' for t, n in sorted(report.records.items())) or 'nothing missing'}) "
-                  f"from {report.segments} segment(s) with up to {report.processes} process(es); "
-                  f"{report.files} file(s) written, {report.sealed} compressed")
+                  f"from {plural(report.segments, 'segment')} with up to {plural(report.processes, 'process', 'processes')}; "
+                  f"{plural(report.files, 'file')} written, {report.sealed:,} compressed")
     _report_lines("journal lines skipped", report.bad_lines)
     _report_lines("frames not decoded", report.errors)
 
@@ -247,30 +272,48 @@ def query(
     data: DataOption = None,
     out: Annotated[Optional[Path], typer.Option(help="Write the result to a .csv or .parquet file.")] = None,
     limit: Annotated[int, typer.Option(help="Rows to print at most.")] = 100,
+    fmt: Annotated[str, typer.Option(
+        "--format", help="stdout format: table (falls back to line when too wide), csv, json (one object "
+                         "per line) or line (one 'column : value' line per field).")] = "table",
     config_file: ConfigOption = None,
 ) -> None:
-    """Run DuckDB SQL over the dataset and print a table (or write --out FILE.csv|.parquet).
+    """Run DuckDB SQL over the dataset and print it (or write --out FILE.csv|.parquet).
 
-    Example: kisfeed query "SELECT code, count(*), max(volume) FROM futures_trades GROUP BY code"
+    Tables right-align numbers and never cut a value: a result too wide for the terminal is
+    printed one line per field instead. The row count goes to stderr except for --format table.
+
+    \b
+    Examples:
+      kisfeed query "SELECT code, count(*), max(volume) FROM futures_trades GROUP BY code"
+      kisfeed query "SELECT * FROM futures_trades LIMIT 3" --format line
     """
+    import sys
+
     from ..store.query import copy_to
     from ..store.query import query as run_query
+    from .output import FORMATS, write_rows
 
+    if fmt not in FORMATS:
+        raise fail(f"--format is {', '.join(FORMATS)}, not {fmt!r}", EXIT_USAGE)
     config = config_from(config_file, data=data)
     with errors():
         if out is not None:
             rows = copy_to(sql, out, root=config.data)
-            console.print(f"wrote {rows:,} rows to {out}")
+            console.print(f"wrote {plural(rows, 'row')} to {out}")
             return
         table = run_query(sql, root=config.data)
-    view = Table(show_lines=False)
-    for name in table.column_names:
-        view.add_column(name, overflow="fold")
-    for row in table.slice(0, limit).to_pylist():
-        view.add_row(*(_cell(v) for v in row.values()))
-    console.print(view)
-    more = table.num_rows - min(limit, table.num_rows)
-    console.print(f"{table.num_rows:,} rows" + (f" ({more:,} not shown; --limit or --out)" if more else ""))
+    shown = table.slice(0, limit).to_pylist()
+    try:
+        fitted = write_rows(sys.stdout, fmt, table.column_names, [tuple(r.values()) for r in shown],  # type: ignore[arg-type]
+                            console.width)
+        sys.stdout.flush()
+    except BrokenPipeError:  # `kisfeed query ... | head`
+        return
+    more = table.num_rows - len(shown)
+    footer = plural(table.num_rows, "row") + (f" ({more:,} not shown; --limit or --out)" if more else "")
+    if not fitted:
+        footer += f"; {len(table.column_names)} columns do not fit {console.width}: one line per field"
+    (console if fmt == "table" else err_console).print(footer)
 
 
 # --- replay -------------------------------------------------------------------------------------
@@ -281,8 +324,11 @@ def replay(
     speed: Annotated[Optional[float], typer.Option(help="Recorded pace × N (default: as fast as possible).")] = None,
     summary: Annotated[bool, typer.Option("--summary", help="Print only a summary per code.")] = False,
 ) -> None:
-    """Re-emit the recorded records through the live feed's typed iterator, one line each
-    (time, TR, code, price, last volume, volume) or a summary."""
+    """Re-emit the recorded records through the live feed's typed iterator: a header line, then
+    one tab-separated line each (time, TR, code, price, last volume, volume); or a summary.
+
+    Example: kisfeed replay ./kisfeed-data --speed 10
+    """
     from ..store.journal import segments
     from ..store.replay import ReplayStats
     from ..store.replay import replay as run_replay
@@ -297,6 +343,8 @@ def replay(
     per_code: dict[tuple[str, str], list] = {}
 
     async def run() -> None:
+        if not summary:  # the header names the columns of the lines below (tab-separated)
+            print("time\ttr_id\tcode\tprice\tlast_volume\tvolume", flush=True)
         async for r in run_replay(*journals, speed=speed, stats=stats):
             if summary:
                 entry = per_code.setdefault((r.tr_id, r.code), [0, r.exchange_time, r.exchange_time])  # type: ignore[attr-defined]
@@ -315,7 +363,8 @@ def replay(
         for (tr_id, code), (n, first, last) in sorted(per_code.items()):
             view.add_row(tr_id, code, f"{n:,}", _cell(first), _cell(last))
         console.print(view)
-    err_console.print(f"{stats.records:,} records from {stats.frames:,} frames in {stats.journal.segments} segment(s)")
+    err_console.print(f"{plural(stats.records, 'record')} from {plural(stats.frames, 'frame')} "
+                      f"in {plural(stats.journal.segments, 'segment')}")
     _report_lines("journal lines skipped", [str(b) for b in stats.journal.bad])
     _report_lines("frames not decoded", stats.errors)
 
@@ -339,7 +388,10 @@ def export(
     data: DataOption = None,
     config_file: ConfigOption = None,
 ) -> None:
-    """Export a date range to Parquet or CSV, one file per TR, with a progress bar."""
+    """Export a date range to Parquet or CSV, one file per TR, with a progress bar.
+
+    Example: kisfeed export --from 2026-11-20 --to 2026-11-27 --out ./export --format csv
+    """
     from ..store.dataset import dataset_days
     from ..store.export import export as run_export
     from ..store.export import plan

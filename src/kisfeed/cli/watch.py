@@ -14,8 +14,8 @@ from ..config import Config
 from ..exceptions import ConfigError
 from ..instruments import Master
 from ..schema.master import MasterEntry
-from .codes import load_instruments, simulator_master
-from .common import ConfigOption, DataOption, config_from, console, err_console, errors
+from .codes import load_instruments, resolve_codes, simulator_master
+from .common import ConfigOption, DataOption, config_from, console, err_console, errors, plural, signals
 from .live import LiveResult, run_board
 
 __all__ = ["watch", "demo", "chain_for", "resolve_codes"]
@@ -43,19 +43,6 @@ def chain_for(master: Master, name: str) -> list[MasterEntry]:
     options = [e for e in mine if e.kind in ("call", "put")]
     front = min((e.expiry_month or "999999" for e in options), default=None)
     return futures + sorted((e for e in options if e.expiry_month == front), key=lambda e: (e.strike, e.kind))
-
-
-def resolve_codes(master: Master, codes: list[str]) -> list[MasterEntry]:
-    known = master.by_code()
-    unknown = [c for c in codes if c not in known]
-    if unknown:
-        raise ConfigError(f"unknown instrument code(s) {', '.join(unknown)} in {master.source}; "
-                          "find codes with: kisfeed codes QUERY")
-    entries = [known[c] for c in codes]
-    spreads = [e.code for e in entries if e.tr_id is None]
-    if spreads:
-        raise ConfigError(f"{', '.join(spreads)}: spreads have no real-time trade TR in kisfeed")
-    return entries
 
 
 def _subscriptions(entries: list[MasterEntry]) -> list[tuple[str, list[str]]]:
@@ -102,7 +89,10 @@ def watch(
     """A live board: futures (last, change, volume, OI, basis, bid/ask), an option chain (last, IV,
     delta, volume) and the connection status. Real server with credentials, else the simulator.
 
-    Examples: kisfeed watch --underlying 삼성전자 · kisfeed watch A11612 A50612 --seconds 60
+    \b
+    Examples:
+      kisfeed watch --underlying 삼성전자
+      kisfeed watch A11612 A50612 --seconds 60
     """
     config = config_from(config_file)
     simulated = simulator or not config.has_credentials
@@ -117,8 +107,9 @@ def watch(
             raise ConfigError("give instrument codes or --underlying NAME (e.g. --underlying 삼성전자)")
         entries = resolve_codes(found, codes or []) + (chain_for(found, underlying) if underlying else [])
         result = asyncio.run(_watch(config, entries, found, seconds, simulated))
-    console.print(f"\n{sum(result.records.values()):,} records in {result.seconds:.0f} s, "
-                  f"{result.reconnects} reconnects, {result.dropped} dropped")
+    console.print(f"\n{plural(sum(result.records.values()), 'record')} in {result.seconds:.0f} s, "
+                  f"{plural(result.reconnects, 'reconnect')}, {result.dropped:,} dropped")
+    signals.exit_status()
 
 
 def demo(
@@ -128,7 +119,10 @@ def demo(
 ) -> None:
     """The five-minute tour, with no account: the embedded simulator, a live board of stock
     futures and one option chain, everything recorded to the data directory; then a summary
-    with a ready-to-run query. Stop with Ctrl-C (or --seconds N)."""
+    with a ready-to-run query. Stop with Ctrl-C (exit 130 after the summary) or --seconds N.
+
+    Example: kisfeed demo --seconds 30 --data ./kisfeed-data
+    """
     from ..store import Recorder
 
     config = config_from(config_file, data=data)
@@ -143,18 +137,21 @@ def demo(
     console.print(f"kisfeed demo: embedded simulator, {len(fronts)} stock futures and the {DEMO_CHAIN} "
                   f"option chain, recording to {config.data}")
 
-    async def run() -> LiveResult:
+    async def run() -> tuple[LiveResult, dict[str, int]]:
         async with Recorder(config.data) as recorder:
-            return await _watch(config, entries, found, seconds, True, on_frame=recorder.on_frame)
+            result = await _watch(config, entries, found, seconds, True, on_frame=recorder.on_frame)
+        # what reached the dataset, not what the board drew: frames still queued for the board
+        # when the run stops are journaled and converted all the same
+        return result, recorder.converted.records
 
     with errors():
-        result = asyncio.run(run())
-    total = sum(result.records.values())
-    console.print(f"\nrecorded {total:,} records in {result.seconds:.0f} s "
-                  f"({', '.join(f'{tr}: {n:,}' for tr, n in sorted(result.records.items())) or 'none'}) "
+        result, written = asyncio.run(run())
+    console.print(f"\nrecorded {plural(sum(written.values()), 'record')} in {result.seconds:.0f} s "
+                  f"({', '.join(f'{tr}: {n:,}' for tr, n in sorted(written.items())) or 'none'}) "
                   f"to {config.data.resolve()}")
     console.print(f"reconnects {result.reconnects}, dropped {result.dropped}, parse errors {result.parse_errors}")
     console.print("query it:")  # cumulative volume orders each code's trades, even within one frame
     console.print(f"  kisfeed query --data {config.data} \"SELECT code, count(*) AS trades, max(volume) AS volume, "
                   "arg_max(price, volume) AS last FROM futures_trades GROUP BY code ORDER BY code\"")
+    signals.exit_status()
 
