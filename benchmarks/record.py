@@ -59,7 +59,7 @@ async def blast(journal: str) -> None:
     from websockets.asyncio.server import serve as ws_serve
     from websockets.exceptions import ConnectionClosed
 
-    from kisfeed.store.replay import data_frames
+    from kisfeed.store.playback import data_frames
 
     frames = [text for _, _, text in data_frames(journal)]
 
@@ -198,7 +198,7 @@ def rebuild_rate(root: Path, rounds: int) -> tuple[int, float, float, int]:
 def synthetic_journal(source: Path, target: Path, records: int) -> None:
     """A journal of ``records`` records made by repeating the data frames of ``source``."""
     from kisfeed.store import JournalWriter
-    from kisfeed.store.replay import data_frames
+    from kisfeed.store.playback import data_frames
 
     frames = list(data_frames(source))
     per_frame = sum(int(t[11:14]) for _, _, t in frames) / len(frames)

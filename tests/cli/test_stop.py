@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from kisfeed.store import query  # the package name: importing the submodule first would shadow it
+from kisfeed.store import query
 
 from ..conftest import seconds
 

@@ -16,10 +16,7 @@ import pytest
 
 import kisfeed
 from kisfeed.schema import CODECS
-from kisfeed.store import (
-    rebuild,
-    replay,  # the public name: importing the module kisfeed.store.replay would shadow it
-)
+from kisfeed.store import rebuild, replay
 from kisfeed.store.dataset import read_table
 
 from ..samples import frame, texts

@@ -21,10 +21,7 @@ import pytest
 
 from kisfeed.client import events as ev
 from kisfeed.exceptions import InvalidRequestError
-# replay first: importing kisfeed.store.replay for another name would leave the package's "replay"
-# bound to the module, not the function, for the tests that run after these (test_record_sim)
-from kisfeed.store import replay, replay_records, ReplayStats  # noqa: F401, I001
-from kisfeed.store import Converter, query, read_journal, rebuild
+from kisfeed.store import Converter, ReplayStats, query, read_journal, rebuild, replay_records
 from kisfeed.store.gaps import end_note, gap_files, start_note
 from kisfeed.store.journal import NOTE_SESSION, JournalStats, frame_index, seal, segments
 from kisfeed.store.outages import Outage, describe_outage

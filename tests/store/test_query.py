@@ -13,7 +13,7 @@ from kisfeed.cli.app import app
 from kisfeed.exceptions import StoreError
 from kisfeed.schema import KST
 from kisfeed.store import query, rebuild
-from kisfeed.store.query import copy_to
+from kisfeed.store.views import copy_to
 
 from ..samples import frame
 from .conftest import F, NS0, O, PING, futures, option, write_journal

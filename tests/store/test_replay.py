@@ -9,7 +9,7 @@ from typer.testing import CliRunner
 
 from kisfeed.cli.app import app
 from kisfeed.store import data_frames, replay
-from kisfeed.store.replay import ReplayStats
+from kisfeed.store.playback import ReplayStats
 
 from ..conftest import seconds
 from .conftest import F, O, PING, assert_same_records, expected, mixed_frames, write_journal

@@ -104,7 +104,7 @@ def sim(
     keys = _app_keys(app_key or [])
     source = None
     if replay:
-        from ..store.replay import data_frames
+        from ..store.playback import data_frames
 
         for path in replay:
             if not path.exists():

@@ -289,8 +289,8 @@ def query(
     """
     import sys
 
-    from ..store.query import copy_to
-    from ..store.query import query as run_query
+    from ..store.views import copy_to
+    from ..store.views import query as run_query
     from .output import FORMATS, write_rows
 
     if fmt not in FORMATS:
@@ -330,8 +330,8 @@ def replay(
     Example: kisfeed replay ./kisfeed-data --speed 10
     """
     from ..store.journal import segments
-    from ..store.replay import ReplayStats
-    from ..store.replay import replay as run_replay
+    from ..store.playback import ReplayStats
+    from ..store.playback import replay as run_replay
 
     with errors():  # a wrong path is the caller's: exit 2, not a replay of nothing
         for path in journals:

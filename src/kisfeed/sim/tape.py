@@ -1,7 +1,7 @@
 """Recorded data frames served instead of the market (``kisfeed sim --replay``).
 
 A tape is a source of ``(received_ns, frame_text)`` pairs, for instance a kisfeed journal read by
-``kisfeed.store.replay.data_frames`` (the command line wires that in, so that this package keeps
+``kisfeed.store.playback.data_frames`` (the command line wires that in, so that this package keeps
 to schema and protocol). The simulator serves it over the real protocol: clients subscribe to the
 codes the tape holds, and each recorded record goes to the sessions subscribed to its code
 (field 0; frames carry no ``tr_key``, ref 2.4), at the recorded pace divided by ``speed``.

@@ -81,7 +81,7 @@ def _as_queried(table: pa.Table) -> pa.Table:
     """``table`` as DuckDB reads it back, in the time zone ``store.query`` sets."""
     import duckdb
 
-    from .query import arrow_result
+    from .views import arrow_result
 
     con = duckdb.connect()
     try:
