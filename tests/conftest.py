@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import logging
 import os
+from collections.abc import Iterator
+
+import pytest
 
 TIME_SCALE = float(os.environ.get("KISFEED_TEST_TIME_SCALE", "1"))
 
@@ -10,3 +14,14 @@ TIME_SCALE = float(os.environ.get("KISFEED_TEST_TIME_SCALE", "1"))
 def seconds(units: float) -> float:
     """A test timeout: ``units`` × the environment's scale (slow machines set a scale > 1)."""
     return units * TIME_SCALE
+
+
+@pytest.fixture(autouse=True)
+def _kisfeed_logging_as_found() -> Iterator[None]:
+    """A command run in-process (typer's CliRunner) configures the ``kisfeed`` logger for its
+    stderr, as it should for a real process; undo that so a later test's caplog sees DEBUG."""
+    logger = logging.getLogger("kisfeed")
+    level, handlers = logger.level, list(logger.handlers)
+    yield
+    logger.setLevel(level)
+    logger.handlers[:] = handlers

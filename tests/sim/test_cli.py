@@ -24,7 +24,8 @@ START = ["--start", "2026-11-20T09:00"]
 def test_list_instruments_prints_one_code_per_line_with_tr_and_underlying():
     result = runner.invoke(app, ["sim", "--list-instruments", *START])
     assert result.exit_code == 0, result.output
-    lines = result.output.splitlines()
+    header, *lines = result.output.splitlines()
+    assert header.split("\t") == ["code", "tr_id", "underlying_code", "underlying_name", "kind", "expiry", "strike"]
     assert len(lines) == 300
     first = lines[0].split("\t")
     assert first[:4] == ["A11612", "H0ZFCNT0", "005930", "삼성전자"]

@@ -132,9 +132,11 @@ def sim(
     if list_instruments:
         listing = Simulator(config)
         if listing.tape is not None:  # a replay serves the codes on its tape
+            print("code\ttr_id")
             for tr_id, code in sorted(listing.served, key=lambda pair: (pair[0], pair[1])):
                 print(f"{code}\t{tr_id}")
             return
+        print("code\ttr_id\tunderlying_code\tunderlying_name\tkind\texpiry\tstrike")
         for i in listing.instruments:
             strike = "" if i.strike is None else str(i.strike)
             print(f"{i.code}\t{i.tr_id}\t{i.underlying_code}\t{i.underlying_name}\t{i.kind}\t{i.expiry}\t{strike}")
@@ -171,6 +173,7 @@ def sim(
     written = "" if truth is None else f"; {truth.lines:,} records in {ground_truth}"
     console.print(f"stopped ({why}){written}")
     if why == "interrupted":
+        err_console.print("interrupted")  # as every kisfeed command says it on Ctrl-C
         raise typer.Exit(EXIT_INTERRUPTED)
 
 
