@@ -42,7 +42,7 @@ def test_rebuild_reports_what_it_restored_and_the_bad_lines(tmp_path):
     result = runner.invoke(app, ["rebuild", "--data", str(tmp_path)])
     assert result.exit_code == 0, result.output
     assert "rebuilt" in result.output and "1 compressed" in result.output
-    assert "1 journal lines skipped" in result.output and "line 41" in result.output
+    assert "1 journal line skipped" in result.output and "line 41" in result.output
     again = runner.invoke(app, ["rebuild", "--data", str(tmp_path)])
     assert again.exit_code == 0 and "rebuilt 0 records" in again.output
 

@@ -26,7 +26,7 @@ from .test_converter import assert_complete
 from .test_record_kill import clean_env, recorder_args
 
 runner = CliRunner()
-REPORT = re.compile(r"\d+ (journal lines skipped|frames not decoded)")
+REPORT = re.compile(r"\d+ (journal lines? skipped|frames? not decoded)")
 
 
 def _frames(n: int) -> list[tuple[str, int, int]]:
@@ -172,7 +172,7 @@ def _error_lines(err: bytes) -> list[str]:
     assert "Traceback" not in text and "Fatal Python error" not in text, text
     lines = text.strip().splitlines()
     # one line per error; the run's report of journal lines it skipped (a line the limit cut) may be there too
-    assert all(line.startswith(("recording ", "error: ", "  ")) or REPORT.match(line) for line in lines), text
+    assert all(line.startswith(("recording ", "stopping: ", "error: ", "  ")) or REPORT.match(line) for line in lines), text
     return [line for line in lines if line.startswith("error: ")]
 
 

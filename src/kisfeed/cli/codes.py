@@ -9,6 +9,7 @@ from typing import Annotated, Optional
 import typer
 from rich.table import Table
 
+from ..auth import REAL_WS_URL
 from ..exceptions import ConfigError, KisfeedError
 from ..instruments import Master, download_master, read_master, search
 from ..schema.master import MasterEntry
@@ -54,15 +55,19 @@ def resolve_codes(master: Master, codes: list[str]) -> list[MasterEntry]:
     return entries
 
 
-def master_for_recording(simulated: bool, master_file: Path | None) -> Master | None:
+def master_for_recording(simulated: bool, master_file: Path | None, ws_url: str | None = None) -> Master | None:
     """Where ``record`` checks its codes: the simulator's universe when simulated, else the
-    given master file, else KIS's master (cached, or downloaded). None when KIS's master cannot
-    be had: then only the code's form is checked and the server answers for the rest (OPSP8992),
-    since a recorder must not refuse a real code only because the master server is down."""
+    given master file, else KIS's master (cached, or downloaded) when the server is KIS's own.
+    None when the server is another one (a ``kisfeed sim`` at ``--ws-url``, whose universe is
+    not KIS's), or KIS's master cannot be had: then only the code's form is checked and the
+    server answers for the rest (OPSP8992), since a recorder must not refuse a real code only
+    because the master server is down."""
     if master_file is not None:
         return read_master(master_file)
     if simulated:
         return simulator_master()
+    if ws_url not in (None, REAL_WS_URL):
+        return None
     try:
         return download_master()
     except (KisfeedError, OSError) as exc:

@@ -56,10 +56,12 @@ def tr_for_code(code: str, tr: str | None = None) -> str:
     raise UsageError(f"{code!r}: cannot tell futures (6 characters) from options (9); give --tr {F} or --tr {O}")
 
 
-def _report_lines(title: str, lines: list[str], limit: int = 20) -> None:
+def _report_lines(noun: str, what: str, lines: list[str], limit: int = 20) -> None:
+    """``3 journal lines skipped (first 20):`` then one indented line each."""
     if not lines:
         return
-    err_console.print(f"[yellow]{len(lines)} {title}[/]" + (f" (first {limit})" if len(lines) > limit else "") + ":")
+    err_console.print(f"[yellow]{plural(len(lines), noun)} {what}[/]" + (f" (first {limit})" if len(lines) > limit else "")
+                      + ":")
     for line in lines[:limit]:
         err_console.print(f"  {line}", markup=False)
 
@@ -194,7 +196,7 @@ def record(
         simulated = not config.has_credentials
         if simulated:
             err_console.print("no credentials (KIS_APP_KEY, KIS_APP_SECRET): recording from the embedded simulator")
-        known = master_for_recording(simulated, master)
+        known = master_for_recording(simulated, master, config.ws_url)
         subscriptions: dict[str, list[str]] = {}
         for code in dict.fromkeys(codes):
             subscriptions.setdefault(tr_for_code(code, tr), []).append(code)
@@ -218,8 +220,8 @@ def record(
     console.print(f"journal: {plural(s.synced, 'frame')}, {s.bytes:,} bytes in {config.data / 'journal'}")
     console.print(f"dataset: {plural(recorder.converted.total, 'record')} converted to {config.data.resolve()}")
     console.print(recorder.gaps.summary(), markup=False, highlight=False)
-    _report_lines("journal lines skipped", recorder.converted.bad_lines)
-    _report_lines("frames not decoded", recorder.converted.errors)
+    _report_lines("journal line", "skipped", recorder.converted.bad_lines)
+    _report_lines("frame", "not decoded", recorder.converted.errors)
     # Every background failure is one line (those seen while recording were printed then);
     # any of them makes the run a failure, though what the journal holds is intact.
     _print_errors(recorder.new_errors())
@@ -256,8 +258,8 @@ def rebuild(
                   f"({', '.join(f'{t}: {n:,}' for t, n in sorted(report.records.items())) or 'nothing missing'}) "
                   f"from {plural(report.segments, 'segment')} with up to {plural(report.processes, 'process', 'processes')}; "
                   f"{plural(report.files, 'file')} written, {report.sealed:,} compressed")
-    _report_lines("journal lines skipped", report.bad_lines)
-    _report_lines("frames not decoded", report.errors)
+    _report_lines("journal line", "skipped", report.bad_lines)
+    _report_lines("frame", "not decoded", report.errors)
 
 
 # --- query --------------------------------------------------------------------------------------
@@ -365,8 +367,8 @@ def replay(
         console.print(view)
     err_console.print(f"{plural(stats.records, 'record')} from {plural(stats.frames, 'frame')} "
                       f"in {plural(stats.journal.segments, 'segment')}")
-    _report_lines("journal lines skipped", [str(b) for b in stats.journal.bad])
-    _report_lines("frames not decoded", stats.errors)
+    _report_lines("journal line", "skipped", [str(b) for b in stats.journal.bad])
+    _report_lines("frame", "not decoded", stats.errors)
 
 
 # --- export -------------------------------------------------------------------------------------
