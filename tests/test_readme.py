@@ -334,7 +334,8 @@ def test_readme_example(example: Example, workspace: Workspace) -> None:
 # some output and no traceback; `--seconds N` runs as `--seconds 2`, and `watch`, `demo` and `record`
 # without `--seconds` (which run until Ctrl-C) get `--seconds 2`; a serving `kisfeed sim` runs until
 # its first line and is then interrupted (exit 0 or 130); `fo_stk_code_mts.mst` (for `--master`)
-# is written first by `kisfeed sim --write-master`.
+# is written first by `kisfeed sim --write-master`; the dates of `--from D --to D` become the
+# latest trading date recorded in ./kisfeed-data (an export of a range with no rows exits 1).
 UNTIL_CTRL_C = {"watch", "demo", "record"}
 SHORT = "2"
 
@@ -376,8 +377,11 @@ def test_the_help_examples_are_commands():
     assert not serves_until_interrupted(as_run("kisfeed sim --list-instruments"))
 
 
-def as_run(example: str) -> list[str]:
-    argv = shlex.split(re.sub(r"--seconds(\s+|=)\S+", f"--seconds {SHORT}", example))
+def as_run(example: str, recorded: list[str] | None = None) -> list[str]:
+    example = re.sub(r"--seconds(\s+|=)\S+", f"--seconds {SHORT}", example)
+    if recorded:
+        example = re.sub(r"(--(?:from|to)(?:\s+|=))\d{4}-\d{2}-\d{2}", lambda m: m.group(1) + recorded[-1], example)
+    argv = shlex.split(example)
     if argv[1] in UNTIL_CTRL_C and "--seconds" not in argv:
         argv += ["--seconds", SHORT]
     return [str(BIN / "kisfeed"), *argv[1:]]
@@ -393,7 +397,7 @@ def test_help_example(name: str, example: str, workspace: Workspace) -> None:
     if not master.exists():
         subprocess.run([str(BIN / "kisfeed"), "sim", "--write-master", str(master)], check=True, capture_output=True,
                        env=workspace.env, cwd=workspace.path, timeout=seconds(60))
-    argv = as_run(example)
+    argv = as_run(example, sorted(p.name.removeprefix("date=") for p in workspace.path.glob("kisfeed-data/*/date=*")))
     if serves_until_interrupted(argv):
         process = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                                    env=workspace.env, cwd=workspace.path)

@@ -97,7 +97,7 @@ def doctor(config_file: ConfigOption = None) -> None:
     """Check configuration, credentials (never their values), approval key issuance, WebSocket
     reachability, the clock against KST and whether the market is open. Exit 1 if a check fails.
 
-    Example: kisfeed doctor --config ~/.config/kisfeed/config.toml
+    Example: kisfeed doctor
     """
     import typer
 
