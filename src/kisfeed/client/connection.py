@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import re
 import time
 from typing import TYPE_CHECKING
 
@@ -32,6 +31,7 @@ from ..exceptions import (
     SubscriptionLimitError,
 )
 from ..protocol import Data, Malformed, PingPong, Rejected, Session, Subscribed, Unsubscribed
+from ..wslog import websockets_logger
 from . import events as ev
 
 if TYPE_CHECKING:
@@ -42,20 +42,9 @@ __all__ = ["Connection", "Fatal"]
 log = logging.getLogger("kisfeed.client")
 
 
-class _RedactApprovalKeys(logging.Filter):
-    """websockets logs every frame at DEBUG, and subscribe messages carry the approval key."""
-
-    _KEY = re.compile(r'("approval_key"\s*:\s*")[^"]*')  # the log line may cut the key short
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
-        if "approval_key" in message:
-            record.msg, record.args = self._KEY.sub(r"\1***", message), None
-        return True
-
-
-_ws_log = logging.getLogger("kisfeed.websockets")
-_ws_log.addFilter(_RedactApprovalKeys())
+#: websockets' log of the client's connections: its frames (approval keys), the replies with the
+#: session's AES key and iv and non-handshake headers never shown (``kisfeed.wslog``).
+_ws_log = websockets_logger("kisfeed.websockets", client=True)
 
 
 class _Restart(Exception):

@@ -33,7 +33,7 @@ from websockets.frames import Frame, Opcode
 
 from ..schema.layouts import LAYOUTS
 from ..schema.records import KST
-from .logs import WEBSOCKETS_LOG
+from ..wslog import websockets_logger
 from .requests import Heartbeat, Refusal, is_pingpong, parse_request, pingpong, reply
 
 if TYPE_CHECKING:
@@ -421,7 +421,7 @@ class FeedServer:
             ping_interval=None,  # KIS sends no WebSocket pings: its heartbeat is PINGPONG text
             compression=None,  # no permessage-deflate (ref 3.4)
             max_size=2**20,
-            logger=WEBSOCKETS_LOG,  # frames and headers without approval keys or AES keys
+            logger=websockets_logger("kisfeed.sim.websockets", client=False),  # frames and headers without approval keys or AES keys
         )
         self.port = next(iter(self._server.sockets)).getsockname()[1]
         return self.port
