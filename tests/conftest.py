@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
 
@@ -14,6 +15,19 @@ TIME_SCALE = float(os.environ.get("KISFEED_TEST_TIME_SCALE", "1"))
 def seconds(units: float) -> float:
     """A test timeout: ``units`` × the environment's scale (slow machines set a scale > 1)."""
     return units * TIME_SCALE
+
+
+async def wait_until(predicate: Callable[[], object], what: str, timeout: float = 10) -> None:
+    """Poll ``predicate`` until it holds; fail the test naming ``what`` after ``timeout`` units."""
+
+    async def poll() -> None:
+        while not predicate():
+            await asyncio.sleep(0.02)
+
+    try:
+        await asyncio.wait_for(poll(), seconds(timeout))
+    except asyncio.TimeoutError:
+        pytest.fail(f"timed out waiting for {what}")
 
 
 @pytest.fixture(autouse=True)

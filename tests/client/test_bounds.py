@@ -13,9 +13,8 @@ import kisfeed
 from kisfeed.client import events as ev
 from kisfeed.exceptions import FeedError, FrameError
 
-from ..conftest import seconds
+from ..conftest import seconds, wait_until
 from .conftest import assert_exact_prefix, codes, collect, feed_for, running, sim_config
-from .test_feed import wait_until
 
 F, O = "H0ZFCNT0", "H0ZOCNT0"
 QUEUE, OVERFILL = 50, 200

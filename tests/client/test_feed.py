@@ -25,7 +25,7 @@ from kisfeed.exceptions import (
 )
 from kisfeed.schema import FuturesTrade, OptionTrade
 
-from ..conftest import seconds
+from ..conftest import seconds, wait_until
 from .conftest import (
     APP_KEY,
     APP_SECRET,
@@ -43,17 +43,6 @@ F, O = "H0ZFCNT0", "H0ZOCNT0"
 
 async def maybe(result):
     return await result if inspect.isawaitable(result) else result
-
-
-async def wait_until(predicate, timeout: float = 10, what: str = "condition") -> None:
-    async def poll():
-        while not predicate():
-            await asyncio.sleep(0.02)
-
-    try:
-        await asyncio.wait_for(poll(), seconds(timeout))
-    except asyncio.TimeoutError:
-        pytest.fail(f"timed out waiting for {what}")
 
 
 async def test_both_trs_are_received_decoded_and_equal_to_what_was_sent(tmp_path):

@@ -6,7 +6,6 @@ note lines themselves, with known times, as the recorder writes them."""
 
 from __future__ import annotations
 
-import asyncio
 import fcntl
 import os
 import queue
@@ -29,7 +28,7 @@ from kisfeed.store.recorder import Recorder
 from kisfeed.store.writer import JournalWriter
 
 from ..client.conftest import codes, collect, feed_for, running, sim_config
-from ..conftest import seconds
+from ..conftest import seconds, wait_until
 from ..samples import frame
 from .conftest import NS0, F, futures
 from .test_parts import rebuild_in_a_process
@@ -40,17 +39,6 @@ GAPS_SQL = 'SELECT session_id, tr_id, code, epoch_ns(start) AS start, epoch_ns("
 
 def gap_rows(root) -> list[dict]:
     return query(GAPS_SQL + " ORDER BY code, start", root=root).to_pylist()
-
-
-async def wait_until(predicate, what: str, timeout: float = 10) -> None:
-    async def poll() -> None:
-        while not predicate():
-            await asyncio.sleep(0.02)
-
-    try:
-        await asyncio.wait_for(poll(), seconds(timeout))
-    except asyncio.TimeoutError:
-        pytest.fail(f"timed out waiting for {what}")
 
 
 # --- live: a recorder on a feed, the simulator drops the session -------------------------------------

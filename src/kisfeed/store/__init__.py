@@ -39,10 +39,10 @@ if TYPE_CHECKING:  # the same names for type checkers, which do not run __getatt
     from .converter import Converter, ConvertReport, rebuild  # noqa: F401
     from .dataset import TABLES, Claim, read_table, schema_for  # noqa: F401
     from .journal import BadLine, JournalEntry, JournalStats, Segment, read_journal, segments  # noqa: F401
+    from .playback import ReplayStats, data_frames, replay, replay_records  # noqa: F401
+    from .recorder import Recorder, RecorderStats  # noqa: F401
     from .views import connect as duckdb_connect  # noqa: F401
     from .views import query  # noqa: F401
-    from .recorder import Recorder, RecorderStats  # noqa: F401
-    from .playback import ReplayStats, data_frames, replay, replay_records  # noqa: F401
     from .writer import JournalWriter  # noqa: F401
 
 

@@ -55,6 +55,7 @@ import pyarrow.parquet as pq
 
 from ..exceptions import ConfigError, StoreError
 from ..schema import LAYOUTS, Kind, layout_for
+from .journal import fsync_dir
 
 __all__ = [
     "TABLES",
@@ -232,11 +233,7 @@ class DatasetFile:
             os.fsync(self._file.fileno())
             self._file.close()
             os.replace(self.partial, target)
-            fd = os.open(self.folder, os.O_RDONLY)
-            try:
-                os.fsync(fd)
-            finally:
-                os.close(fd)
+            fsync_dir(self.folder)
         except OSError as exc:
             self.discard()
             raise StoreError(f"cannot write {target}: {exc.strerror or exc}") from exc

@@ -40,6 +40,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from ..exceptions import StoreError
+from .journal import fsync_dir
 
 __all__ = ["start_note", "end_note", "parse_note", "segment_rows", "write_gaps", "gaps_file", "gap_files",
            "empty_gaps", "GAPS_SCHEMA", "GAPS_DIR", "GAP_COLUMNS"]
@@ -157,11 +158,7 @@ def write_gaps(root: Path, segment: str, rows: list[dict]) -> Path:
             f.flush()
             os.fsync(f.fileno())
         os.replace(partial, target)
-        fd = os.open(target.parent, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
+        fsync_dir(target.parent)
     except OSError as exc:
         partial.unlink(missing_ok=True)
         raise StoreError(f"cannot write {target}: {exc.strerror or exc}") from exc

@@ -62,6 +62,7 @@ from ..schema import KST
 
 __all__ = [
     "JournalEntry",
+    "fsync_dir",
     "JournalStats",
     "BadLine",
     "Segment",
@@ -237,7 +238,7 @@ def seal(segment: Segment, *, level: int = 3, frame_bytes: int = _FRAME_BYTES) -
             dst.flush()
             os.fsync(dst.fileno())
         os.replace(partial, target)
-        _fsync_dir(target.parent)
+        fsync_dir(target.parent)
         segment.path.unlink()
     except OSError as exc:
         partial.unlink(missing_ok=True)
@@ -315,7 +316,8 @@ def read_frames(segment: Segment, frames: list[Frame]) -> Iterator[bytes]:
             yield decompressor.decompress(f.read(frame.size))
 
 
-def _fsync_dir(path: Path) -> None:
+def fsync_dir(path: Path) -> None:
+    """Make a rename or a new file in ``path`` durable (the directory entry, not only the data)."""
     fd = os.open(path, os.O_RDONLY)
     try:
         os.fsync(fd)

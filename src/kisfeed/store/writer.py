@@ -35,7 +35,7 @@ from typing import Literal
 from ..exceptions import StoreError
 from ..schema import KST
 from .journal import (
-    _ESCAPES, SEALED_SUFFIX, SUFFIX, Segment, _day_bounds, _fsync_dir, kst_day, line_bytes, seal,
+    _ESCAPES, SEALED_SUFFIX, SUFFIX, Segment, _day_bounds, fsync_dir, kst_day, line_bytes, seal,
 )
 
 __all__ = ["JournalWriter"]
@@ -87,7 +87,7 @@ def _create(path: Path) -> int | None:
         return None
     finally:
         hidden.unlink()
-    _fsync_dir(path.parent)
+    fsync_dir(path.parent)
     return fd
 
 
