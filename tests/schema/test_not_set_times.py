@@ -66,3 +66,15 @@ def test_replay_gives_none(tmp_path: Path):
     record = asyncio.run(first())
     assert record.time is None and record.low_time is None and record.exchange_time is None
     assert record.trading_date == date(2026, 11, 20)
+
+
+def test_replay_lines_show_a_time_not_set_as_an_empty_cell(tmp_path: Path):
+    from typer.testing import CliRunner
+
+    from kisfeed.cli import app
+
+    write_journal(tmp_path, [frame(O, _wire(O))])
+    result = CliRunner().invoke(app, ["replay", str(tmp_path / "journal")])
+    assert result.exit_code == 0, result.output
+    header, line = result.stdout.splitlines()[:2]
+    assert header.startswith("time\t") and line.startswith(f"\t{O}\t"), line  # not "None"

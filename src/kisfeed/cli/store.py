@@ -270,7 +270,7 @@ def _cell(value: Any) -> str:
 
 
 def query(
-    sql: Annotated[str, typer.Argument(help="SQL over the views futures_trades and option_trades.")],
+    sql: Annotated[str, typer.Argument(help="SQL over the views futures_trades, option_trades and gaps.")],
     data: DataOption = None,
     out: Annotated[Optional[Path], typer.Option(help="Write the result to a .csv or .parquet file.")] = None,
     limit: Annotated[int, typer.Option(help="Rows to print at most.")] = 100,
@@ -351,9 +351,9 @@ def replay(
             if summary:
                 entry = per_code.setdefault((r.tr_id, r.code), [0, r.exchange_time, r.exchange_time])  # type: ignore[attr-defined]
                 entry[0] += 1
-                entry[2] = r.exchange_time
+                entry[2] = r.exchange_time or entry[2]  # None: a 000000 trade time (not set)
             else:
-                print(f"{r.exchange_time}\t{r.tr_id}\t{r.code}\t{r.price}\t{r.last_volume}\t{r.volume}")  # type: ignore[attr-defined]
+                print(f"{_cell(r.exchange_time)}\t{r.tr_id}\t{r.code}\t{r.price}\t{r.last_volume}\t{r.volume}")  # type: ignore[attr-defined]
 
     with errors():
         try:
