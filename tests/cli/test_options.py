@@ -93,3 +93,27 @@ def test_the_command_list_gives_each_command_one_whole_line():
     assert names == list(_commands())  # no line is a continuation of the one above
     assert "..." not in result.output.split("Commands:")[1]  # no summary cut short
     assert "<bool>" not in result.output and "--version" in result.output
+
+
+@pytest.mark.parametrize(("argv", "line"), [
+    (["record", "A11612", "--seconds", "abc"], "error: Invalid value for '--seconds'"),
+    (["record"], "error: Missing argument 'codes'."),
+    (["no-such-command"], "error: No such command 'no-such-command'."),
+])
+def test_clicks_own_refusals_are_one_line_and_exit_2(tmp_path, argv, line):
+    # through the console script's main(), as a user runs it (CliRunner bypasses main)
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-m", "kisfeed", *argv], capture_output=True, text=True, cwd=tmp_path,
+                          timeout=60)
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.startswith(line) and len(done.stderr.strip().splitlines()) == 1, done.stderr
+
+
+def test_bare_kisfeed_prints_the_help_and_exits_2(tmp_path):
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-m", "kisfeed"], capture_output=True, text=True, cwd=tmp_path, timeout=60)
+    assert done.returncode == 2 and done.stdout.startswith("Usage: kisfeed") and "error" not in done.stderr

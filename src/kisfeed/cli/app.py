@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import os
+import sys
 from typing import Annotated, Optional
 
 import typer
+import typer.main
 
 from .. import __version__
-from .common import checked, configure_logging, console
+from .common import EXIT_INTERRUPTED, EXIT_USAGE, checked, configure_logging, console, err_console
 
 app = typer.Typer(
     name="kisfeed",
@@ -76,5 +78,30 @@ app.command("export", short_help="Export a date range to Parquet or CSV files.")
 app.command("rebuild", short_help="Convert journal lines the Parquet dataset lacks.")(checked(rebuild))
 
 
+# Click's exception classes, reached through typer's public BadParameter: typer 0.12-0.2x runs on
+# the click package, later releases on a copy of it of their own (typer._click).
+_UsageError = next(c for c in typer.BadParameter.__mro__ if c.__name__ == "UsageError")
+_ClickException = next(c for c in typer.BadParameter.__mro__ if c.__name__ == "ClickException")
+
+
 def main() -> None:
-    app()
+    """The console script. Click's own refusals (a value that is not a number, a missing argument,
+    an unknown option or command) become one line and exit 2, as kisfeed's own checks do,
+    instead of click's usage block."""
+    command = typer.main.get_command(app)
+    try:
+        status = command.main(prog_name="kisfeed", standalone_mode=False)
+    except _UsageError as exc:
+        if type(exc).__name__ == "NoArgsIsHelpError":  # bare `kisfeed`: the help is the message
+            console.print(exc.format_message(), markup=False)
+            sys.exit(EXIT_USAGE)
+        where = exc.ctx.command_path if exc.ctx is not None else "kisfeed"
+        err_console.print(f"[bold red]error:[/] {exc.format_message()} (see '{where} --help')", markup=True)
+        sys.exit(EXIT_USAGE)
+    except _ClickException as exc:
+        err_console.print(f"[bold red]error:[/] {exc.format_message()}")
+        sys.exit(exc.exit_code)
+    except typer.Abort:  # Ctrl-C while click itself was reading (a prompt)
+        err_console.print("interrupted")
+        sys.exit(EXIT_INTERRUPTED)
+    sys.exit(status if isinstance(status, int) else 0)
