@@ -12,10 +12,11 @@ import pytest
 
 import kisfeed
 from kisfeed.client import events as ev
-from kisfeed.exceptions import CallbackError
+from kisfeed.exceptions import CallbackError, FeedError
+from kisfeed.sim import Simulator
 
 from ..conftest import seconds
-from .conftest import APP_KEY, APP_SECRET, codes, collect, feed_for, running
+from .conftest import APP_KEY, APP_SECRET, codes, collect, feed_for, running, sim_config
 
 F = "H0ZFCNT0"
 
@@ -177,3 +178,20 @@ def test_the_blocking_iterator_raises_callback_error(tmp_path, caplog):
     error = asyncio.run(main())
     assert error.callback == "on_frame" and isinstance(error.__cause__, HookFailed)
     assert "never retrieved" not in caplog.text
+
+
+async def test_a_backoff_that_runs_out_ends_the_feed_saying_so(tmp_path):
+    """A finite ``backoff`` is the user's limit on reconnecting: when it runs out the feed ends
+    with a FeedError that says so (it used to be "coroutine raised StopIteration")."""
+    sim = Simulator(sim_config())
+    await sim.start()
+    try:
+        feed = feed_for(sim, tmp_path, backoff=lambda: iter([0.01, 0.01]))
+        async with feed:
+            await feed.subscribe(F, codes(sim, F)[:1])
+            assert await collect(feed, 1)
+            await sim.stop()  # nothing listens any more: every reconnect fails at once
+            with pytest.raises(FeedError, match=r"gave up reconnecting after 2 attempts"):
+                await asyncio.wait_for(consume(feed, "async for"), seconds(10))
+    finally:
+        await sim.stop()

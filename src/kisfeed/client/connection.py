@@ -25,6 +25,7 @@ from ..exceptions import (
     AppKeyInUseError,
     AuthError,
     ConfigError,
+    FeedError,
     FrameError,
     InvalidApprovalError,
     KisfeedError,
@@ -195,7 +196,10 @@ class Connection:
             if up_since is not None and time.monotonic() - up_since >= settings.stable_after:
                 delays, self.attempts = settings.backoff(), 0
             self.attempts += 1
-            wait = next(delays) if delay is None else delay
+            wait = next(delays, None) if delay is None else delay
+            if wait is None:  # a finite ``backoff`` (the default never ends): the user's limit
+                raise Fatal(FeedError(f"gave up reconnecting after {self.attempts - 1} attempts, as the "
+                                      f"backoff setting's delays ran out; last: {reason}"))
             self.feed._emit(ev.Reconnecting(self.index, self.attempts, wait))
             await asyncio.sleep(wait)
 
