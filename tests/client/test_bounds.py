@@ -142,3 +142,17 @@ async def test_a_frame_over_max_frame_size_can_be_raised(tmp_path):
 async def consume_all(feed) -> None:
     async for _ in feed:
         pass
+
+
+async def test_a_reply_two_calls_await_reaches_the_second_after_the_first_gave_up():
+    # Two subscribes of one code share one reply future; the first one's timeout used to take
+    # it out of the feed's book, so the reply, when it came, reached nobody and the second timed
+    # out too. Bookkeeping only: no connection is needed to see it.
+    feed = kisfeed.connect("app-key", "app-secret")
+    request = ("subscribe", ("H0ZFCNT0", "A11612"))
+    first, second = feed._expect(request), feed._expect(request)
+    feed._forget([request])  # the first call timed out
+    feed._reply(request, None)  # the server's answer arrives
+    assert second.done() and second.result() is None and first is second
+    feed._forget([request])
+    assert feed._replies == {} and not feed._awaiting  # nothing left to overfill the queue for

@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, AsyncIterator, Awaitable, Callable, Coroutine, Iterable, Sequence
@@ -91,6 +92,9 @@ class Feed:
         self.connections = [Connection(self, i, c) for i, c in enumerate(credentials)]
         self._owner: dict[Key, Connection] = {}
         self._replies: dict[tuple[str, Key], asyncio.Future[None]] = {}
+        # how many calls await each request's reply: two subscribes of one code share a future,
+        # and the first one's timeout must not take it from the second
+        self._awaiting: Counter[tuple[str, Key]] = Counter()
         self._queue: RecordQueue[Record] | None = None
         self._error: BaseException | None = None
         self._sessions = 0
@@ -171,7 +175,7 @@ class Feed:
                 await self._owner[key].send_subscribe(key)
             await self._await_replies(futures, "subscribe")
         finally:
-            self._forget(requests, futures)
+            self._forget(requests)
 
     def _held(self, key: Key) -> bool:
         session = self._owner[key].session
@@ -190,7 +194,7 @@ class Feed:
                 await connection.send_unsubscribe(key)
             await self._await_replies(futures, "unsubscribe")
         finally:
-            self._forget(requests, futures)
+            self._forget(requests)
 
     def _raise_if_ended(self) -> None:
         """A request to a feed that has ended gets its error at once: no reply will come."""
@@ -217,6 +221,7 @@ class Feed:
             connection.wanted.discard(key)
 
     def _expect(self, request: tuple[str, Key]) -> asyncio.Future[None]:
+        self._awaiting[request] += 1
         future = self._replies.get(request)
         if future is None or future.done():
             future = self._replies[request] = asyncio.get_running_loop().create_future()
@@ -230,12 +235,15 @@ class Feed:
             else:
                 future.set_exception(error)
 
-    def _forget(self, requests: list[tuple[str, Key]], futures: list[asyncio.Future[None]]) -> None:
+    def _forget(self, requests: list[tuple[str, Key]]) -> None:
         """Stop expecting replies nobody awaits any more (timed out, cancelled): a future left in
-        ``_replies`` would keep the queue overfilled for good."""
-        for request, future in zip(requests, futures):
-            if self._replies.get(request) is future:
-                del self._replies[request]
+        ``_replies`` would keep the queue overfilled for good. A request another call still
+        awaits stays."""
+        for request in requests:
+            self._awaiting[request] -= 1
+            if self._awaiting[request] <= 0:
+                del self._awaiting[request]
+                self._replies.pop(request, None)
 
     async def _await_replies(self, futures: list[asyncio.Future[None]], what: str) -> None:
         if not futures:
@@ -245,7 +253,7 @@ class Feed:
         if errors:
             raise errors[0]  # type: ignore[misc]
         if pending:
-            raise FeedError(f"no reply to {len(pending)} {what} request(s) within "
+            raise FeedError(f"no reply to {len(pending)} {what} {'request' if len(pending) == 1 else 'requests'} within "
                             f"{self.settings.reply_timeout:g} s; they are kept and retried on reconnect")
 
     def _connection_lost(self, connection: Connection, reason: str) -> None:
