@@ -108,7 +108,7 @@ def decode_command(
     """
     if keys not in KEY_STYLES:
         raise fail(f"--keys must be english, kis or korean, not {keys!r}", EXIT_USAGE)
-    from ..store.journal import kst_day
+    from ..schema import kst_day
 
     counts = _Counts()
     sessions: dict[int, Session] = {}  # one per recorded session, which keeps its AES keys

@@ -32,7 +32,7 @@ from ..exceptions import (
     SubscriptionLimitError,
     UsageError,
 )
-from ..schema import KST, Record, layout_for
+from ..schema import KST, Record, kst_day, layout_for
 from . import events as ev
 from .connection import Connection, Fatal
 from .queue import RecordQueue
@@ -327,7 +327,7 @@ class Feed:
     def _trading_date(self, received_ns: int) -> date:
         start, end, day = self._day
         if not start <= received_ns < end:  # once a day: the KST date of the receive time
-            day = datetime.fromtimestamp(received_ns // 1_000_000_000, KST).date()  # no float rounding
+            day = kst_day(received_ns)
             midnight = datetime(day.year, day.month, day.day, tzinfo=KST)
             start = int(midnight.timestamp()) * 1_000_000_000
             self._day = (start, start + 86_400 * 1_000_000_000, day)

@@ -19,14 +19,19 @@ from ..exceptions import FrameError, ParseError
 from ..schema.records import CODECS, Record, screened
 from . import crypto
 
-__all__ = ["split_frame", "decode_frame", "decode_frame_lenient", "encode_frame", "decode"]
+__all__ = [
+    "split_frame", "decode_frame", "decode_frame_lenient", "encode_frame", "decode",
+    "MAX_RECORDS", "HEADER_LENGTH", "PLAIN_HEADERS",
+]
 
 MAX_RECORDS = 999  # NNN is three digits
 
 
-_HEAD = len("0|H0ZFCNT0|001|")  # every TR id kisfeed knows is 8 characters
-# Every valid plain header, so that one dict lookup replaces eight checks on the hot path.
-_PLAIN_HEADERS = {f"0|{tr}|{n:03d}|": (tr, n) for tr in CODECS for n in range(1, MAX_RECORDS + 1)}
+#: Length of a plain data frame's header ``0|TR_ID|NNN|``: every TR id kisfeed knows is 8 characters.
+HEADER_LENGTH = len("0|H0ZFCNT0|001|")
+#: Every valid plain header → (TR id, record count), so that one dict lookup replaces eight
+#: checks on the hot path (the store's bulk scan uses it too).
+PLAIN_HEADERS = {f"0|{tr}|{n:03d}|": (tr, n) for tr in CODECS for n in range(1, MAX_RECORDS + 1)}
 # The plain one-record headers, by codec: the hot path (_decode_single).
 _SINGLE = {f"0|{tr}|001|": codec for tr, codec in CODECS.items()}
 
@@ -39,11 +44,11 @@ def split_frame(
     Raises ``FrameError`` if the text is not shaped like a frame, names a TR without a layout,
     cannot be decrypted, or holds a field count that does not divide into its record count.
     """
-    plain = _PLAIN_HEADERS.get(text[:_HEAD])
+    plain = PLAIN_HEADERS.get(text[:HEADER_LENGTH])
     if plain is not None:  # the common frame: split once, no copy of the payload
         tr_id, count = plain
         fields = text.split("^")
-        fields[0] = fields[0][_HEAD:]
+        fields[0] = fields[0][HEADER_LENGTH:]
     else:
         tr_id, count, fields = _split_carefully(text, keys)
     if count == 0:
@@ -94,11 +99,11 @@ def decode_frame_lenient(
     A bad field spoils its own record only: the others of the frame are still delivered.
     A bad envelope raises ``FrameError`` (no record can be trusted then).
     """
-    codec = _SINGLE.get(text[:_HEAD])
+    codec = _SINGLE.get(text[:HEADER_LENGTH])
     if codec is not None and screened(text):  # the hot path, spelled out (a call is ~3% of it)
         fields = text.split("^")
         if len(fields) == codec.width:
-            fields[0] = fields[0][_HEAD:]
+            fields[0] = fields[0][HEADER_LENGTH:]
             try:
                 return [codec.whole(fields, trading_date, received_ns)], []
             except (ValueError, msgspec.ValidationError):
@@ -122,11 +127,11 @@ def decode_frame(
     received_ns: int | None = None,
 ) -> list[Record]:
     """Every record of one data frame, or the ``ParseError`` of the first thing wrong in it."""
-    codec = _SINGLE.get(text[:_HEAD])
+    codec = _SINGLE.get(text[:HEADER_LENGTH])
     if codec is not None and screened(text):  # the hot path, spelled out as in decode_frame_lenient
         fields = text.split("^")
         if len(fields) == codec.width:
-            fields[0] = fields[0][_HEAD:]
+            fields[0] = fields[0][HEADER_LENGTH:]
             try:
                 return [codec.whole(fields, trading_date, received_ns)]
             except (ValueError, msgspec.ValidationError):

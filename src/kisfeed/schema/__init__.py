@@ -2,7 +2,7 @@
 
 from .kinds import Kind, Sign
 from .layouts import FUTURES_TRADE, LAYOUTS, OPTION_TRADE, Field, Layout, layout_for
-from .records import CODECS, KST, RECORD_TYPES, FuturesTrade, OptionTrade, Record, RecordCodec, same_values
+from .records import CODECS, KST, RECORD_TYPES, kst_day, FuturesTrade, OptionTrade, Record, RecordCodec, same_values
 
 __all__ = [
     "Kind",
@@ -14,6 +14,7 @@ __all__ = [
     "LAYOUTS",
     "layout_for",
     "KST",
+    "kst_day",
     "Record",
     "FuturesTrade",
     "OptionTrade",

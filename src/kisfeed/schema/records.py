@@ -30,6 +30,7 @@ from .layouts import FUTURES_TRADE, OPTION_TRADE, Layout
 
 __all__ = [
     "KST",
+    "kst_day",
     "Record",
     "FuturesTrade",
     "OptionTrade",
@@ -40,8 +41,16 @@ __all__ = [
 
 KST = timezone(timedelta(hours=9), "KST")
 
+
+def kst_day(received_ns: int) -> date:
+    """The KST date of a receive time: the trading date kisfeed attaches to a record (frames
+    carry ``HHMMSS`` only, reference 2.4) and files its journal line under. The one place this
+    is decided; the feed caches it per day."""
+    # Integer seconds: ns / 1e9 as a float rounds the last microsecond of a day into the next.
+    return datetime.fromtimestamp(received_ns // 1_000_000_000, KST).date()
+
+
 KeyStyle = Literal["english", "kis", "korean"]
-_META = ("extra", "missing", "trading_date", "received_ns")
 #: What ``to_dict`` adds after the layout fields, under these names whatever the key style:
 #: they are kisfeed's, not KIS columns.
 DICT_META = ("trading_date", "exchange_time", "received_ns")

@@ -46,7 +46,7 @@ import numpy as np
 
 from ..exceptions import ParseError
 from ..protocol import Data, Malformed, Session, decode_frame_lenient
-from ..protocol.frames import _HEAD, _PLAIN_HEADERS
+from ..protocol.frames import HEADER_LENGTH, PLAIN_HEADERS
 from ..schema import LAYOUTS
 from .columns import DecodeSlow, FrameRows
 from .dataset import Claim, DatasetFile, dataset_files
@@ -81,10 +81,10 @@ _MIN_PART_FRAMES = 4  # smaller is not worth a fork
 _MAX_PROCESSES = 4  # the default number of processes is the cores, up to this (memory: ~0.5 GB each)
 # Plain data frame headers as bytes, for the hot loop over journal lines: (tr_id, record count,
 # the number of "^" a frame of whole records has).
-_HEADERS = {k.encode(): (tr, n, n * LAYOUTS[tr].width - 1) for k, (tr, n) in _PLAIN_HEADERS.items()}
+_HEADERS = {k.encode(): (tr, n, n * LAYOUTS[tr].width - 1) for k, (tr, n) in PLAIN_HEADERS.items()}
 
 
-_PLAIN_TRS = sorted({tr for tr, _ in _PLAIN_HEADERS.values()})
+_PLAIN_TRS = sorted({tr for tr, _ in PLAIN_HEADERS.values()})
 # The same for ``scan``, with the TR as its index in _PLAIN_TRS.
 _SCAN_HEADERS = {k: (_PLAIN_TRS.index(tr), n, c) for k, (tr, n, c) in _HEADERS.items()}
 
@@ -294,7 +294,7 @@ class _SegmentJob:
             except (ValueError, IndexError):
                 self._bad(number, line)
                 continue
-            plain = headers.get(text[:_HEAD])
+            plain = headers.get(text[:HEADER_LENGTH])
             if plain is None or b"\\" in text or text.count(b"^") != plain[2]:
                 self.batch_first, self.batch_last = batch_first, last
                 n_rows += self._other(number, line)
@@ -305,13 +305,13 @@ class _SegmentJob:
                 continue
             if count == 1:
                 add_text, add_ns, add_session, add_line, add_index = single[tr]
-                add_text(text[_HEAD:])
+                add_text(text[HEADER_LENGTH:])
                 add_ns(ns)
                 add_session(session)
                 add_line(number)
                 add_index(0)
             else:
-                rows[tr].add_plain(text[_HEAD:], count, ns, session, number)
+                rows[tr].add_plain(text[HEADER_LENGTH:], count, ns, session, number)
             if batch_first is None:
                 batch_first = number
                 self.batch_started = time.monotonic()

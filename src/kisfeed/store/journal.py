@@ -71,7 +71,6 @@ __all__ = [
     "format_line",
     "line_bytes",
     "parse_line",
-    "kst_day",
     "seal",
     "iter_chunks",
     "iter_lines",
@@ -158,12 +157,6 @@ def parse_line(line: bytes) -> tuple[int, int, str]:
 
 
 # --- days and segments ----------------------------------------------------------------------------
-
-
-def kst_day(received_ns: int) -> date:
-    """The KST date of a receive time: the trading date the journal files a frame under."""
-    # Integer seconds: ns / 1e9 as a float rounds the last microsecond of a day into the next.
-    return datetime.fromtimestamp(received_ns // 1_000_000_000, KST).date()
 
 
 def _day_bounds(day: date) -> tuple[int, int]:

@@ -25,8 +25,8 @@ from pathlib import Path
 from typing import AsyncIterator, Iterator
 
 from ..protocol import Data, Malformed, Session
-from ..schema import Record
-from .journal import JournalStats, kst_day, read_journal
+from ..schema import Record, kst_day
+from .journal import JournalStats, read_journal
 
 __all__ = ["replay", "replay_records", "data_frames", "ReplayStats"]
 

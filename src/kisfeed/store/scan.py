@@ -23,9 +23,10 @@ from typing import Iterator
 
 import numpy as np
 
+from ..protocol.frames import HEADER_LENGTH
+
 __all__ = ["Scan", "scan", "split_records", "iter_blocks", "prefetch"]
 
-_HEAD = 15  # len("0|H0ZFCNT0|001|")
 _HEX = np.full(256, 255, dtype=np.uint8)
 for _i, _c in enumerate(b"0123456789abcdef"):
     _HEX[_c] = _i
@@ -108,8 +109,8 @@ def scan(data: bytes, headers: dict[bytes, tuple[int, int, int]]) -> Scan:
     ok &= ok_ns & ok_session
     # The frame header: a plain data frame of a known TR (a TAB in the window cannot match).
     text = t[:, 1] + 1
-    window = arr[np.clip(text[:, None] + np.arange(_HEAD), 0, size - 1)]
-    keys = np.ascontiguousarray(window).view(f"S{_HEAD}").ravel().tolist()
+    window = arr[np.clip(text[:, None] + np.arange(HEADER_LENGTH), 0, size - 1)]
+    keys = np.ascontiguousarray(window).view(f"S{HEADER_LENGTH}").ravel().tolist()
     codes = _codes(headers)
     code = np.fromiter(map(codes[0].get, keys, repeat(0)), dtype=np.int64, count=n)
     tr, count, carets = codes[1][code], codes[2][code], codes[3][code]
@@ -117,7 +118,7 @@ def scan(data: bytes, headers: dict[bytes, tuple[int, int, int]]) -> Scan:
     # No escape anywhere in the line (the loop unescapes through the protocol's path).
     if b"\\" in data:  # rare: a C-level search spares a numpy pass over the block
         ok[np.unique(np.searchsorted(ends, np.flatnonzero(arr == 92)))] = False
-    payload = text + _HEAD
+    payload = text + HEADER_LENGTH
     payload_end = t[:, 2]
     # Whole records in a frame of several: the header's number of fields, which split_records
     # relies on (else the protocol decides). A one-record frame of the wrong width is caught by
