@@ -24,9 +24,7 @@ from .exceptions import AuthError, ConfigError
 
 __all__ = [
     "REAL_REST_URL",
-    "PAPER_REST_URL",
     "REAL_WS_URL",
-    "PAPER_WS_URL",
     "Credentials",
     "ApprovalKeys",
     "default_cache_dir",
@@ -34,11 +32,10 @@ __all__ = [
 
 log = logging.getLogger("kisfeed.auth")
 
-# Reference 1.1 (official kis_devlp.yaml). The WebSocket is plain ws:// on both.
+# Reference 1.1 (official kis_devlp.yaml); the WebSocket is plain ws://. The paper-trading
+# endpoints are not here: H0ZFCNT0/H0ZOCNT0 do not exist there (모의투자 미지원).
 REAL_REST_URL = "https://openapi.koreainvestment.com:9443"
-PAPER_REST_URL = "https://openapivts.koreainvestment.com:29443"
 REAL_WS_URL = "ws://ops.koreainvestment.com:21000"
-PAPER_WS_URL = "ws://ops.koreainvestment.com:31000"
 
 KEY_LIFETIME = 24 * 3600.0  # PORTAL-TXT: valid for 24 hours
 DEFAULT_REUSE = 23 * 3600.0

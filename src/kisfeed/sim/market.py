@@ -115,10 +115,6 @@ class _Grid:
     def __init__(self, tick_of: Callable[[float], int]) -> None:
         self.tick_of = tick_of
 
-    def snap(self, value: float) -> int:
-        price = _round_to(value, self.tick_of(value))
-        return _round_to(price, self.tick_of(price))  # rounding may cross into a coarser level
-
     def floor(self, value: float) -> int:
         tick = self.tick_of(value)
         return int(value // tick) * tick
@@ -126,12 +122,6 @@ class _Grid:
     def ceil(self, value: float) -> int:
         tick = self.tick_of(value)
         return -int(-value // tick) * tick
-
-    def up(self, price: int) -> int:
-        return price + self.tick_of(price)
-
-    def down(self, price: int) -> int:
-        return max(0, price - self.tick_of(price - 1))
 
 
 _FUTURES_GRID = _Grid(futures_tick)
@@ -169,7 +159,6 @@ class Market:
         if len(self._tick_bounds) == 1:  # the usual two-level table: one comparison, no bisect
             bound, (low, high) = self._tick_bounds[0], self._tick_values
             self._option_tick = lambda premium: low if premium < bound else high  # type: ignore[method-assign]
-        self._option_grid = _Grid(self._option_tick)
         self.dynamic_band = dynamic_limit_band
         self.dynamic_flags = dynamic_limit_flags
         self.instruments = list(instruments)
@@ -269,27 +258,8 @@ class Market:
 
     # --- prices ------------------------------------------------------------------------------
 
-    def _advance_spot(self, spot: _Spot, t: float) -> None:
-        t = min(t, self._spot_close)
-        dt = t - spot.updated
-        if dt <= 0:
-            return
-        if t > self._factor_time:  # the common factor is a Brownian motion sampled at event times
-            self._factor += math.sqrt(t - self._factor_time) * self.rng.gauss(0.0, 1.0)
-            self._factor_time = t
-        sigma = spot.vol * _PER_SECOND
-        common = self._factor - spot.factor
-        own = math.sqrt(dt) * self.rng.gauss(0.0, 1.0)
-        spot.log_price += sigma * (MARKET_CORRELATION * common + _OWN * own) - 0.5 * sigma * sigma * dt
-        level = math.exp(spot.log_price)
-        spot.price = _round_to(level, stock_tick(level))
-        spot.updated, spot.factor = t, self._factor
-
     def _years_left(self, inst: Instrument, t: float) -> float:
         return max(self._ends[inst.code] - t, 0.0) / YEAR_SECONDS
-
-    def _forward(self, inst: Instrument, spot: int, t: float) -> float:
-        return spot * math.exp((self.rate - inst.underlying.dividend_yield) * self._years_left(inst, t))
 
     def _option_tick(self, premium: float) -> int:
         return self._tick_values[bisect.bisect_right(self._tick_bounds, premium)]
@@ -343,7 +313,8 @@ class Market:
         rng = self.rng
         random = rng.random
         spot_state = c.spot_state
-        # The underlying's walk up to t: _advance_spot, inlined (it runs on nearly every event).
+        # The underlying's walk up to t, a correlated geometric Brownian motion on the stock tick
+        # grid; inline because it runs on nearly every event.
         u = t if t < self._spot_close else self._spot_close
         dt = u - spot_state.updated
         if dt > 0:

@@ -13,16 +13,12 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-__all__ = ["Greeks", "black_scholes", "implied_volatility", "norm_cdf"]
+__all__ = ["Greeks", "black_scholes", "implied_volatility"]
 
 _SQRT2 = math.sqrt(2.0)
 _erf = math.erf
 _SQRT2PI = math.sqrt(2.0 * math.pi)
 MIN_TIME = 1e-6  # years; keeps the formulas finite at the expiry instant
-
-
-def norm_cdf(x: float) -> float:
-    return 0.5 * (1.0 + math.erf(x / _SQRT2))
 
 
 @dataclass(frozen=True, slots=True)

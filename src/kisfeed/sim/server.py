@@ -152,10 +152,6 @@ class SimSession:
     def stalled(self) -> bool:
         return self.loop.time() < self.stalled_until
 
-    @property
-    def backlog(self) -> int:
-        return len(self._out)
-
     def stall(self, seconds: float) -> None:
         """Send nothing (no data, no reply, no PINGPONG) for ``seconds``; data that trades in
         the meantime is never sent to this session (the feed just goes silent, ref 3.4)."""

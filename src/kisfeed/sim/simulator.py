@@ -183,9 +183,6 @@ class Simulator:
                 return found
         raise KeyError(code)
 
-    def instrument_of(self, tr_id: str, code: str) -> Instrument | None:
-        return self._by_key.get((tr_id, code))
-
     def serves(self, tr_id: str, code: str) -> bool:
         """Whether a subscription to ``code`` under ``tr_id`` names something served."""
         return (tr_id, code) in self.served
@@ -196,10 +193,6 @@ class Simulator:
             return self._source.now
         loop = asyncio.get_running_loop()
         return self.start_time.timestamp() + (loop.time() - self._wall0) * self.config.speed
-
-    def issue_approval_key(self, app_key: str | None = None) -> str:
-        """An approval key without the HTTP round trip (for tests); default: the first app key."""
-        return self.keys.issue(app_key if app_key is not None else next(iter(self.config.app_keys)))
 
     async def broadcast(self, text: str, *, app_key: str | None = None) -> int:
         """Send ``text`` verbatim to every live session (of ``app_key``), in order with its other

@@ -33,9 +33,9 @@ from pathlib import Path
 from typing import Literal
 
 from ..exceptions import StoreError
-from ..schema import KST
+from ..schema import KST, kst_day
 from .journal import (
-    _ESCAPES, SEALED_SUFFIX, SUFFIX, Segment, _day_bounds, fsync_dir, kst_day, line_bytes, seal,
+    _ESCAPES, SEALED_SUFFIX, SUFFIX, Segment, _day_bounds, fsync_dir, line_bytes, seal,
 )
 
 __all__ = ["JournalWriter"]
@@ -126,7 +126,6 @@ class _Segments:
     def __init__(self, journal_dir: Path, name: str | None, compress: bool) -> None:
         self.journal_dir, self.name, self.compress = journal_dir, name, compress
         self.open: _OpenSegment | None = None
-        self.closed: list[Segment] = []
         self.synced = self.bytes = self.syncs = 0
         self.cpu = 0.0  # seconds of CPU spent formatting and writing
 
@@ -173,14 +172,12 @@ class _Segments:
             return
         if not self.compress:
             seg.close()
-            self.closed.append(seg.segment)
             return
         try:
             # Seal while still holding the lock, so that no converter seals it at the same time.
-            sealed = seal(seg.segment)
+            seal(seg.segment)
         finally:
             seg.close()
-        self.closed.append(sealed)
 
     def abandon(self) -> None:
         """After a failed write: close the file as it is on disk (never truncate)."""
@@ -240,7 +237,6 @@ class JournalWriter:
         self._reports: threading.Thread | None = None
         self._segment: Segment | None = None  # as the child last reported it
         self.error: StoreError | None = None
-        self.closed_segments: list[Segment] = self._segments.closed  # the child's reports replace it
         self.frames = 0  # appended
         self.synced = 0  # written and fsynced
         self.bytes = 0
@@ -406,7 +402,6 @@ class JournalWriter:
             self.sync_seconds = report["cpu"]
             segment = report.get("segment")
             self._segment = Segment(segment[0], Path(segment[1])) if segment else None
-            self.closed_segments = [Segment(name, Path(path)) for name, path in report["closed"]]
 
 
 def _store_error(exc: OSError, where: Path | str) -> StoreError:

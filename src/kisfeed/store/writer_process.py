@@ -35,7 +35,6 @@ def _serve(root: Path, name: str | None, compress: bool) -> int:
         try:
             out.write(json.dumps({"synced": segments.synced, "bytes": segments.bytes, "syncs": segments.syncs,
                                   "cpu": segments.cpu, "segment": [seg.name, str(seg.path)] if seg else None,
-                                  "closed": [[s.name, str(s.path)] for s in segments.closed],
                                   **extra}) + "\n")
             out.flush()
         except OSError:  # the feed process is gone: nobody to tell, but the frames still go to disk
