@@ -155,7 +155,7 @@ _CSV_PARSE = pcsv.ParseOptions(delimiter="^", quote_char=False, double_quote=Fal
 # Kinds the CSV reader may type itself when a batch holds nothing suspicious: its numeric
 # parsing is the cast's (same ParseValue) except that it trims spaces, so a batch holding a space
 # goes the string way. Typing while splitting saves building ~45 string columns and casting them
-# (about 4 µs per record of worker CPU). TIME and SIGN keep their checks (``_column``).
+# (the rebuild figures of benchmarks/record.py). TIME and SIGN keep their checks (``_column``).
 _TYPED = (Kind.INT, Kind.SIGNED, Kind.PRICE, Kind.DECIMAL)
 
 

@@ -114,13 +114,13 @@ def _build_schema(tr_id: str) -> pa.Schema:
 
 _SCHEMAS = {tr: _build_schema(tr) for tr in LAYOUTS}
 # Columns that take a new value at nearly every trade (receive and trade times, running
-# counters, the row's line): a dictionary there is built, overflows and is dropped, costing
-# ~0.2 µs a row for nothing; zstd alone stores them smaller. Every other column keeps one.
+# counters, the row's line): a dictionary there is built, overflows and is dropped, work for
+# nothing; zstd alone stores them smaller. Every other column keeps one.
 _UNIQUE = {"time", "volume", "turnover", "sell_trades", "buy_trades", "sell_volume", "buy_volume", "theoretical_price",
            "exchange_time", "received_at", "journal_line"}
 _DICTIONARY = {tr: [n for n in schema.names if n not in _UNIQUE] for tr, schema in _SCHEMAS.items()}
 # Min/max statistics only where a query filters or orders (DuckDB skips row groups by them): on
-# every column they cost ~0.2 µs a row of rebuild time for ranges nobody asks about.
+# every column they cost rebuild time for ranges nobody asks about (benchmarks/record.py).
 _STATISTICS = ["code", "time", "trading_date", "exchange_time", "received_at", "session", "journal_segment",
                "journal_line", "frame_index"]
 
