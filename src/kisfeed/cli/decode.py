@@ -51,7 +51,7 @@ class _Counts:
 def _text_of(line: bytes) -> tuple[str, int | None, int]:
     """``(frame text, received_ns or None, session)`` of one input line; ``ValueError`` saying
     why for a journal line that is corrupt or text that is not UTF-8."""
-    from ..store.journal import _unescape, parse_line
+    from ..store.journal import parse_line, unescape
 
     if _JOURNAL_LINE.fullmatch(line):
         received_ns, session, text = parse_line(line)
@@ -62,7 +62,7 @@ def _text_of(line: bytes) -> tuple[str, int | None, int]:
         raise ValueError("not UTF-8 text") from None
     if "\\" in text:  # a journal's text column (cut -f3) keeps the journal's escapes
         try:
-            text = _unescape(text)
+            text = unescape(text)
         except ValueError:
             pass  # not escaped after all: the protocol decides about the text as it is
     return text, None, 0

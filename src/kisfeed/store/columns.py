@@ -23,7 +23,7 @@ from ..schema import KST, RECORD_TYPES, Kind, Record, Sign, layout_for
 from .dataset import _EPOCH, ARROW_TYPES, MEMORY_POOL, TZ, empty_table, schema_for
 from .scan import split_records
 
-__all__ = ["FrameRows", "DecodeSlow", "records_table", "table_records"]
+__all__ = ["FrameRows", "DecodeSlow", "layout_columns", "records_table", "table_records"]
 
 
 class _BadRows(Exception):
@@ -416,18 +416,24 @@ def _meta_columns(
     }
 
 
-def records_table(
-    tr_id: str, segment: str, records: Sequence[Record], positions: Sequence[tuple[int, int, int]]
-) -> pa.Table:
-    """Typed records (one TR, one segment) as a table; ``positions`` holds each record's
-    ``(journal line, index in frame, session)``. The slow path: about 50 µs per record."""
-    layout = layout_for(tr_id)
+def layout_columns(tr_id: str, records: Sequence[Record]) -> dict[str, pa.Array]:
+    """The layout fields of typed records as the dataset's columns (an empty code or flag is
+    null, as on the bulk path): what the store's slow path and ``to_frame`` share."""
     columns: dict[str, pa.Array] = {}
-    for f in layout.fields:
+    for f in layout_for(tr_id).fields:
         values = [getattr(r, f.name) for r in records]
         if f.kind is Kind.CODE or f.kind is Kind.FLAG:
             values = [v if v != "" else None for v in values]
         columns[f.name] = pa.array(values, ARROW_TYPES[f.kind])
+    return columns
+
+
+def records_table(
+    tr_id: str, segment: str, records: Sequence[Record], positions: Sequence[tuple[int, int, int]]
+) -> pa.Table:
+    """Typed records (one TR, one segment) as a table; ``positions`` holds each record's
+    ``(journal line, index in frame, session)``. The slow path of the converter."""
+    columns = layout_columns(tr_id, records)
     day = records[0].trading_date if records else _EPOCH  # type: ignore[attr-defined]
     ns = np.array([r.received_ns or 0 for r in records], dtype=np.int64)  # type: ignore[attr-defined]
     meta = _meta_columns(

@@ -40,6 +40,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from ..exceptions import StoreError
+from .dataset import TZ
 from .journal import fsync_dir
 
 __all__ = ["start_note", "end_note", "parse_note", "segment_rows", "write_gaps", "gaps_file", "gap_files",
@@ -47,7 +48,6 @@ __all__ = ["start_note", "end_note", "parse_note", "segment_rows", "write_gaps",
 
 Key = tuple[str, str]  # (tr_id, code)
 GAPS_DIR = "gaps"
-TZ = "Asia/Seoul"
 #: The Parquet columns; the view ``gaps`` shows all but ``state`` (``closed``: the recorder saw
 #: the gap end or stopped; ``cut``: the segment ended with the gap open; ``open``: still open).
 GAPS_SCHEMA = pa.schema([

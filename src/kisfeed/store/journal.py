@@ -71,6 +71,7 @@ __all__ = [
     "format_line",
     "line_bytes",
     "parse_line",
+    "unescape",
     "seal",
     "iter_chunks",
     "iter_lines",
@@ -102,7 +103,8 @@ def _needs_escape(text: str) -> bool:
     return "\\" in text or "\n" in text or "\r" in text or "\t" in text
 
 
-def _unescape(text: str) -> str:
+def unescape(text: str) -> str:
+    """A frame's text as received, from its escaped form in a journal line (``\\ \\n \\r \\t``)."""
     out: list[str] = []
     i, n = 0, len(text)
     while i < n:
@@ -152,7 +154,7 @@ def parse_line(line: bytes) -> tuple[int, int, str]:
     except UnicodeDecodeError:
         raise ValueError("text is not UTF-8") from None
     if "\\" in text:
-        text = _unescape(text)
+        text = unescape(text)
     return int(ns), int(session), text
 
 

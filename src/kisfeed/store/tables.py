@@ -17,7 +17,8 @@ from typing import Any, Literal
 import pyarrow as pa
 
 from ..exceptions import UsageError
-from ..schema import Record, layout_for
+from ..schema import Record
+from .columns import layout_columns
 from .dataset import TZ, schema_for
 
 __all__ = ["FRAME_COLUMNS", "records_to_arrow", "to_frame"]
@@ -38,17 +39,19 @@ def records_to_arrow(records: Iterable[Record], tr_id: str | None = None) -> pa.
         raise UsageError(f"records of {' and '.join(trs)}: make one frame per TR, e.g. "
                          f"[r for r in records if r.tr_id == {trs[0]!r}]")
     schema = schema_for(trs[0])
-    columns: dict[str, list[Any]] = {f.name: [getattr(r, f.name) for r in records] for f in layout_for(trs[0]).fields}
-    columns["extra"] = [list(r.extra) for r in records]  # type: ignore[attr-defined]
-    columns["missing"] = [r.missing for r in records]  # type: ignore[attr-defined]
-    columns["trading_date"] = [r.trading_date for r in records]  # type: ignore[attr-defined]
-    columns["exchange_time"] = [r.exchange_time for r in records]
+    # Per record, not per batch as in the store (a batch may cross KST midnight).
+    meta: dict[str, list[Any]] = {
+        "extra": [list(r.extra) for r in records],  # type: ignore[attr-defined]
+        "missing": [r.missing for r in records],  # type: ignore[attr-defined]
+        "trading_date": [r.trading_date for r in records],  # type: ignore[attr-defined]
+        "exchange_time": [r.exchange_time for r in records],
+    }
+    columns = layout_columns(trs[0], records)
+    columns.update((name, pa.array(values, schema.field(name).type)) for name, values in meta.items())
     received = pa.array([r.received_ns for r in records], pa.int64())  # type: ignore[attr-defined]
-    fields = [schema.field(name).with_nullable(True) for name in columns] + [
-        schema.field("received_at").with_nullable(True)]
-    arrays = [pa.array(values, f.type) for values, f in zip(columns.values(), fields)]
-    arrays.append(received.cast(fields[-1].type))
-    return pa.Table.from_arrays(arrays, schema=pa.schema(fields, metadata=schema.metadata))
+    columns["received_at"] = received.cast(schema.field("received_at").type)
+    fields = [schema.field(name).with_nullable(True) for name in columns]
+    return pa.Table.from_arrays(list(columns.values()), schema=pa.schema(fields, metadata=schema.metadata))
 
 
 def to_frame(
