@@ -224,8 +224,8 @@ def describe_outage(outage: Outage) -> str:
     back = [k for k in outage.keys if k in outage.ended and k not in outage.refused]
     resumed = ", ".join(str(s) for s in sorted(outage.resumed))
     stop_ns = outage.stopped_ns
-    ends = [outage.ended[k] for k in back if stop_ns is None or outage.ended[k] < stop_ns]
     returned = [k for k in back if stop_ns is None or outage.ended[k] < stop_ns]
+    ends = [outage.ended[k] for k in returned]
     if outage.resumed:
         last = max(ends, default=outage.reconnected_ns or outage.start_ns)
         head = (f"reconnected session {outage.session} → {resumed} after {(last - outage.start_ns) / 1e9:.1f} s "
