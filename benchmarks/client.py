@@ -41,10 +41,19 @@ async def feed_clients(port: int, records: int, batch: int, rate: float) -> None
     async def handler(ws) -> None:
         message = json.loads(await ws.recv())
         tr_id, tr_key = message["body"]["input"]["tr_id"], message["body"]["input"]["tr_key"]
-        await ws.send(json.dumps({
-            "header": {"tr_id": tr_id, "tr_key": tr_key, "encrypt": "N"},
-            "body": {"rt_cd": "0", "msg_cd": "OPSP0000", "msg1": "SUBSCRIBE SUCCESS",
-                     "output": {"iv": "0123456789abcdef", "key": "abcdefghijklmnopabcdefghijklmnop"}}}))
+        await ws.send(
+            json.dumps(
+                {
+                    "header": {"tr_id": tr_id, "tr_key": tr_key, "encrypt": "N"},
+                    "body": {
+                        "rt_cd": "0",
+                        "msg_cd": "OPSP0000",
+                        "msg1": "SUBSCRIBE SUCCESS",
+                        "output": {"iv": "0123456789abcdef", "key": "abcdefghijklmnopabcdefghijklmnop"},
+                    },
+                }
+            )
+        )
         head = f"0|H0ZFCNT0|{batch:03d}|"
         start, sent = time.perf_counter(), 0
         while sent < records:
@@ -79,9 +88,14 @@ async def consume(port: int, records: int, measure_latency: bool) -> dict[str, f
     latencies: list[int] = []
     rss_start = rss_end = 0.0
     with tempfile.TemporaryDirectory() as cache:
-        async with kisfeed.connect("bench-key", "bench-secret", ws_url=f"ws://127.0.0.1:{port}",
-                                   rest_url="http://approval.invalid", transport=httpx.MockTransport(approval),
-                                   cache_dir=Path(cache)) as feed:
+        async with kisfeed.connect(
+            "bench-key",
+            "bench-secret",
+            ws_url=f"ws://127.0.0.1:{port}",
+            rest_url="http://approval.invalid",
+            transport=httpx.MockTransport(approval),
+            cache_dir=Path(cache),
+        ) as feed:
             await feed.subscribe("H0ZFCNT0", "A11612")
             count, started = 0, 0.0
             async for record in feed:
@@ -106,9 +120,21 @@ async def consume(port: int, records: int, measure_latency: bool) -> dict[str, f
 def run_phase(records: int, batch: int, rate: float, latency: bool) -> dict[str, float]:
     port = 29000 + os.getpid() % 1000
     feeder = subprocess.Popen(
-        [sys.executable, __file__, "--feeder", str(port), "--records", str(records), "--batch", str(batch),
-         "--rate", str(rate)],
-        stdout=subprocess.PIPE, text=True)
+        [
+            sys.executable,
+            __file__,
+            "--feeder",
+            str(port),
+            "--records",
+            str(records),
+            "--batch",
+            str(batch),
+            "--rate",
+            str(rate),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert feeder.stdout is not None and feeder.stdout.readline().strip() == "ready"
         return asyncio.run(consume(port, records, latency))
@@ -130,9 +156,13 @@ def main() -> None:
     throughput = run_phase(args.records, args.batch, 0.0, latency=False)
     paced = run_phase(min(args.records, 300_000), 1, 10_000.0, latency=True)
     print(f"{'measure':<44}{'value':>14}")
-    print(f"{'records/s end to end (' + str(args.batch) + '-record frames)':<44}{throughput['records/s']:>14,.0f}")
+    print(
+        f"{'records/s end to end (' + str(args.batch) + '-record frames)':<44}{throughput['records/s']:>14,.0f}"
+    )
     print(f"{'RSS after warm-up (MB)':<44}{throughput['rss_start']:>14.1f}")
-    print(f"{'RSS at the end of ' + format(args.records, ',') + ' records (MB)':<44}{throughput['rss_end']:>14.1f}")
+    print(
+        f"{'RSS at the end of ' + format(args.records, ',') + ' records (MB)':<44}{throughput['rss_end']:>14.1f}"
+    )
     print(f"{'RSS growth (MB)':<44}{throughput['rss_end'] - throughput['rss_start']:>14.1f}")
     print(f"{'latency p50 at 10,000 records/s (ms)':<44}{paced['p50_ms']:>14.3f}")
     print(f"{'latency p99 at 10,000 records/s (ms)':<44}{paced['p99_ms']:>14.3f}")

@@ -74,7 +74,7 @@ def main() -> None:
             text = frame(tr_id, record, count)
             assert len(decode_frame(text)) == count
             ours = rate(decode_frame, text, count, seconds)
-            theirs = rate(lambda t: naive(t, columns), text, count, seconds / 2)
+            theirs = rate(lambda t, columns=columns: naive(t, columns), text, count, seconds / 2)
             label = f"{tr_id} x{count}"
             print(f"{label:<22}{ours:>15,.0f}{1e6 / ours:>9.2f}{theirs:>14,.0f}{ours / theirs:>8.0f}x")
 

@@ -46,8 +46,14 @@ SUBSCRIPTIONS = 41  # one session's worth (reference 3.1)
 async def serve() -> None:
     from kisfeed.sim import SimConfig, Simulator
 
-    config = SimConfig(app_keys={KEY: SECRET}, always_open=True, speed=math.inf, ground_truth=False,
-                       ping_interval=10.0, seed=7)
+    config = SimConfig(
+        app_keys={KEY: SECRET},
+        always_open=True,
+        speed=math.inf,
+        ground_truth=False,
+        ping_interval=10.0,
+        seed=7,
+    )
     async with Simulator(config) as sim:
         print(sim.ws_url, sim.rest_url, flush=True)
         await asyncio.Event().wait()
@@ -77,8 +83,14 @@ async def blast(journal: str) -> None:
         try:
             async for message in ws:  # ends with the client's close (it may reset the socket)
                 body = json.loads(message)["body"]["input"]
-                await ws.send(json.dumps({"header": {"tr_id": body["tr_id"], "tr_key": body["tr_key"], "encrypt": "N"},
-                                          "body": {"rt_cd": "0", "msg_cd": "OPSP0000", "msg1": "SUBSCRIBE SUCCESS"}}))
+                await ws.send(
+                    json.dumps(
+                        {
+                            "header": {"tr_id": body["tr_id"], "tr_key": body["tr_key"], "encrypt": "N"},
+                            "body": {"rt_cd": "0", "msg_cd": "OPSP0000", "msg1": "SUBSCRIBE SUCCESS"},
+                        }
+                    )
+                )
                 acked += 1
                 if acked == SUBSCRIPTIONS:  # start once every reply is out, as a real market would
                     started.set()
@@ -88,7 +100,9 @@ async def blast(journal: str) -> None:
             sender.cancel()
             await asyncio.gather(sender, return_exceptions=True)
 
-    async with ws_serve(handler, "127.0.0.1", 0, ping_interval=None, max_size=None, compression=None) as server:
+    async with ws_serve(
+        handler, "127.0.0.1", 0, ping_interval=None, max_size=None, compression=None
+    ) as server:
         port = next(iter(server.sockets)).getsockname()[1]
         print(f"ws://127.0.0.1:{port} -", flush=True)
         await asyncio.Event().wait()
@@ -97,8 +111,9 @@ async def blast(journal: str) -> None:
 # --- the consumer ---------------------------------------------------------------------------------
 
 
-async def run_feed(ws_url: str, rest_url: str, records: int, warmup: int, root: Path | None,
-                   cache: Path) -> dict[str, float]:
+async def run_feed(
+    ws_url: str, rest_url: str, records: int, warmup: int, root: Path | None, cache: Path
+) -> dict[str, float]:
     import httpx
 
     import kisfeed
@@ -124,10 +139,18 @@ async def run_feed(ws_url: str, rest_url: str, records: int, warmup: int, root: 
     try:
         transport = None
         if rest_url == "-":  # the frame blaster has no approval endpoint: answer it here
-            transport = httpx.MockTransport(lambda request: httpx.Response(200, json={"approval_key": "bench"}))
-        async with kisfeed.connect(KEY, SECRET, ws_url=ws_url, rest_url="http://127.0.0.1:9" if transport else rest_url,
-                                   cache_dir=cache, transport=transport,
-                                   on_frame=recorder.on_frame if recorder else None) as feed:
+            transport = httpx.MockTransport(
+                lambda request: httpx.Response(200, json={"approval_key": "bench"})
+            )
+        async with kisfeed.connect(
+            KEY,
+            SECRET,
+            ws_url=ws_url,
+            rest_url="http://127.0.0.1:9" if transport else rest_url,
+            cache_dir=cache,
+            transport=transport,
+            on_frame=recorder.on_frame if recorder else None,
+        ) as feed:
             await feed.subscribe("H0ZFCNT0", futures)
             await feed.subscribe("H0ZOCNT0", options)
             seen = 0
@@ -137,8 +160,13 @@ async def run_feed(ws_url: str, rest_url: str, records: int, warmup: int, root: 
             while seen < records:
                 seen += len(await feed.next_batch(10_000))
             elapsed = time.perf_counter() - t0
-            result = {"records": seen, "seconds": elapsed, "rate": seen / elapsed,
-                      "cpu": (time.process_time() - cpu0) / elapsed, "frames": feed.stats().frames}
+            result = {
+                "records": seen,
+                "seconds": elapsed,
+                "rate": seen / elapsed,
+                "cpu": (time.process_time() - cpu0) / elapsed,
+                "frames": feed.stats().frames,
+            }
     finally:
         if recorder is not None:
             t = time.perf_counter()
@@ -168,8 +196,11 @@ def hot_path_ns(tmp: Path, n: int = 200_000) -> float:
 
 def _cpu_seconds() -> float:
     """CPU time of this process and of its children that ended (rebuild's forked parts)."""
-    return sum(getattr(resource.getrusage(who), f) for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)
-               for f in ("ru_utime", "ru_stime"))
+    return sum(
+        getattr(resource.getrusage(who), f)
+        for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)
+        for f in ("ru_utime", "ru_stime")
+    )
 
 
 def rebuild_rate(root: Path, rounds: int) -> tuple[int, float, float, int]:
@@ -216,11 +247,17 @@ def rebuild_measures(recorded: Path, rounds: int, synthetic_records: int) -> lis
     synthetic_journal(recorded, big, synthetic_records)
     big_total, big_rps, big_cpu, big_processes = rebuild_rate(big, rounds)
     return [
-        ("rebuild, recorded journal", f"{rebuild_rps:>12,.0f} rec/s",
-         f"{rebuilt:,} records, {processes} process(es) (target >= 300,000/s); "
-         f"{rebuild_cpu:,.0f} rec per CPU-s"),
-        ("rebuild, synthetic journal", f"{big_rps:>12,.0f} rec/s",
-         f"{big_total:,} records, {big_processes} process(es); {big_cpu:,.0f} rec per CPU-s"),
+        (
+            "rebuild, recorded journal",
+            f"{rebuild_rps:>12,.0f} rec/s",
+            f"{rebuilt:,} records, {processes} process(es) (target >= 300,000/s); "
+            f"{rebuild_cpu:,.0f} rec per CPU-s",
+        ),
+        (
+            "rebuild, synthetic journal",
+            f"{big_rps:>12,.0f} rec/s",
+            f"{big_total:,} records, {big_processes} process(es); {big_cpu:,.0f} rec per CPU-s",
+        ),
     ]
 
 
@@ -230,8 +267,11 @@ def main() -> None:
     parser.add_argument("--warmup", type=int, default=20_000)
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--rebuild-records", type=int, default=1_000_000)
-    parser.add_argument("--rebuild-only", action="store_true",
-                        help="only the rebuild measures, over a short simulator recording")
+    parser.add_argument(
+        "--rebuild-only",
+        action="store_true",
+        help="only the rebuild measures, over a short simulator recording",
+    )
     parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--blast", help=argparse.SUPPRESS)
     parser.add_argument("--rebuild-from", help=argparse.SUPPRESS)
@@ -252,8 +292,11 @@ def main() -> None:
     if args.rebuild_only:  # one recording to rebuild from, nothing measured end to end
         args.rounds, rounds = 1, args.rounds
     for server in servers:
-        command = [sys.executable, __file__, "--serve"] if server == "simulator" else \
-            [sys.executable, __file__, "--blast", str(tmp / "sim-on-0")]
+        command = (
+            [sys.executable, __file__, "--serve"]
+            if server == "simulator"
+            else [sys.executable, __file__, "--blast", str(tmp / "sim-on-0")]
+        )
         proc = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
         runs: dict[str, list[dict[str, float]]] = {"off": [], "on": []}
         try:
@@ -263,8 +306,11 @@ def main() -> None:
                 for mode in ("on",) if args.rebuild_only else ("off", "on"):
                     root = tmp / f"{server[:3]}-on-{r}" if mode == "on" else None
                     os.sync()
-                    runs[mode].append(asyncio.run(run_feed(ws_url, rest_url, args.records, args.warmup, root,
-                                                           tmp / "cache")))
+                    runs[mode].append(
+                        asyncio.run(
+                            run_feed(ws_url, rest_url, args.records, args.warmup, root, tmp / "cache")
+                        )
+                    )
         finally:
             proc.kill()
             proc.wait()
@@ -273,9 +319,26 @@ def main() -> None:
         args.rounds = rounds
     # Rebuild is what `kisfeed rebuild` and a recorder's start run: measured in a fresh process,
     # not in this one after ten feeds and recorders (its heap and threads cost it ~10%).
-    rebuild_rows = [tuple(row) for row in json.loads(subprocess.run(
-        [sys.executable, __file__, "--rebuild-from", str(tmp / "sim-on-0"), "--rounds", str(args.rounds),
-         "--rebuild-records", str(args.rebuild_records)], check=True, capture_output=True, text=True).stdout)]
+    rebuild_rows = [
+        tuple(row)
+        for row in json.loads(
+            subprocess.run(
+                [
+                    sys.executable,
+                    __file__,
+                    "--rebuild-from",
+                    str(tmp / "sim-on-0"),
+                    "--rounds",
+                    str(args.rounds),
+                    "--rebuild-records",
+                    str(args.rebuild_records),
+                ],
+                check=True,
+                capture_output=True,
+                text=True,
+            ).stdout
+        )
+    ]
     if args.rebuild_only:
         _print(rebuild_rows)
         shutil.rmtree(tmp, ignore_errors=True)
@@ -289,22 +352,39 @@ def main() -> None:
         off, on = (statistics.median(x["rate"] for x in runs[m]) for m in ("off", "on"))
         best_off, best_on = (max(runs[m], key=lambda x: x["rate"]) for m in ("off", "on"))
         rows += [
-            (f"{server}: recording off", f"{off:>12,.0f} rec/s",
-             f"median; consumer CPU {best_off['cpu']:.0%}, "
-             f"{best_off['records'] / best_off['frames'] if best_off['frames'] else 0:.2f} rec/frame"),
-            (f"{server}: recording on", f"{on:>12,.0f} rec/s",
-             f"median; cost {1 - on / off:.1%} (target <= 25%), "
-             f"best vs best {1 - best_on['rate'] / best_off['rate']:.1%}"),
-            (f"{server}: every run off | on", "", " / ".join(f"{x['rate']:,.0f}" for x in runs["off"]) + "  |  "
-             + " / ".join(f"{x['rate']:,.0f}" for x in runs["on"])),
+            (
+                f"{server}: recording off",
+                f"{off:>12,.0f} rec/s",
+                f"median; consumer CPU {best_off['cpu']:.0%}, "
+                f"{best_off['records'] / best_off['frames'] if best_off['frames'] else 0:.2f} rec/frame",
+            ),
+            (
+                f"{server}: recording on",
+                f"{on:>12,.0f} rec/s",
+                f"median; cost {1 - on / off:.1%} (target <= 25%), "
+                f"best vs best {1 - best_on['rate'] / best_off['rate']:.1%}",
+            ),
+            (
+                f"{server}: every run off | on",
+                "",
+                " / ".join(f"{x['rate']:,.0f}" for x in runs["off"])
+                + "  |  "
+                + " / ".join(f"{x['rate']:,.0f}" for x in runs["on"]),
+            ),
         ]
     on = max(results["blaster"]["on"], key=lambda x: x["rate"])
     rows += [
         ("on_frame hook (hot path)", f"{hot:>12,.0f} ns/call", "deque append in the feed's thread"),
-        ("journal, feed process side", f"{on['journal_feed_us']:>12,.2f} us/frame",
-         "writer thread: join and pipe the texts, every 100 ms (blaster run)"),
-        ("journal, writer process", f"{on['journal_cpu_us']:>12,.2f} us/frame",
-         "format + CRC + write + fsync, 100 ms groups (blaster run)"),
+        (
+            "journal, feed process side",
+            f"{on['journal_feed_us']:>12,.2f} us/frame",
+            "writer thread: join and pipe the texts, every 100 ms (blaster run)",
+        ),
+        (
+            "journal, writer process",
+            f"{on['journal_cpu_us']:>12,.2f} us/frame",
+            "format + CRC + write + fsync, 100 ms groups (blaster run)",
+        ),
         ("stop (fsync, zstd, convert rest)", f"{on['stop_seconds']:>12,.2f} s", ""),
     ] + rebuild_rows
     _print(rows)
@@ -313,7 +393,9 @@ def main() -> None:
 
 def _print(rows: list[tuple[str, str, str]]) -> None:
     width = max(len(r[0]) for r in rows)
-    print(f"kisfeed record benchmark · {os.cpu_count()} CPUs · load average {os.getloadavg()[0]:.2f} at the end")
+    print(
+        f"kisfeed record benchmark · {os.cpu_count()} CPUs · load average {os.getloadavg()[0]:.2f} at the end"
+    )
     print(f"{'measure':<{width}}  {'value':>20}  notes")
     for name, value, note in rows:
         print(f"{name:<{width}}  {value:>20}  {note}")

@@ -79,8 +79,10 @@ async def consume(ws_url: str, rest_url: str, records: int) -> tuple[float, int,
     import websockets
 
     body = json.dumps({"grant_type": "client_credentials", "appkey": KEY, "secretkey": SECRET}).encode()
-    request = urllib.request.Request(rest_url + "/oauth2/Approval", data=body, headers={"Content-Type": "application/json"})
-    key = json.loads(urllib.request.urlopen(request, timeout=10).read())["approval_key"]
+    request = urllib.request.Request(
+        rest_url + "/oauth2/Approval", data=body, headers={"Content-Type": "application/json"}
+    )
+    key = json.loads(urllib.request.urlopen(request, timeout=10).read())["approval_key"]  # noqa: ASYNC210 - once, before the clock starts
     async with websockets.connect(ws_url, ping_interval=None, max_size=None, compression=None) as ws:
         for tr_id, code in chosen_codes():
             await ws.send(json.dumps({
@@ -103,7 +105,14 @@ async def consume(ws_url: str, rest_url: str, records: int) -> tuple[float, int,
 
 def through_socket(batch_window: float, records: int, replay: bool = False) -> tuple[float, float]:
     """(records/s, records per frame) of one run against a simulator in another process."""
-    command = [sys.executable, __file__, "--serve", str(batch_window), "--replay", str(records + 1000 if replay else 0)]
+    command = [
+        sys.executable,
+        __file__,
+        "--serve",
+        str(batch_window),
+        "--replay",
+        str(records + 1000 if replay else 0),
+    ]
     server = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
     try:
         ws_url, rest_url = server.stdout.readline().split()
@@ -142,17 +151,24 @@ def main() -> None:
     if args.serve is not None:
         asyncio.run(serve(args.serve, args.replay))
         return
-    rows = [("market model alone, every code watched", f"{market_alone(args.records):,.0f} rec/s", "no sockets")]
+    rows = [
+        ("market model alone, every code watched", f"{market_alone(args.records):,.0f} rec/s", "no sockets")
+    ]
     for window in (0.0, 0.01, 0.1):
         best = max((through_socket(window, args.records) for _ in range(args.rounds)), key=lambda r: r[0])
         rows.append((f"market to one client, 41 codes, batch window {window:g} s", f"{best[0]:,.0f} rec/s",
                      f"{best[1]:.2f} records/frame"))  # fmt: skip
     for window in (0.0, 0.1):
-        best = max((through_socket(window, args.records, replay=True) for _ in range(args.rounds)), key=lambda r: r[0])
+        best = max(
+            (through_socket(window, args.records, replay=True) for _ in range(args.rounds)),
+            key=lambda r: r[0],
+        )
         rows.append((f"replay (--replay) to one client, batch window {window:g} s", f"{best[0]:,.0f} rec/s",
                      f"{best[1]:.2f} records/frame; frames made ahead"))  # fmt: skip
     width = max(len(name) for name, _, _ in rows)
-    print(f"kisfeed simulator benchmark · {os.cpu_count()} CPUs · {args.records:,} records per run, best of {args.rounds}")
+    print(
+        f"kisfeed simulator benchmark · {os.cpu_count()} CPUs · {args.records:,} records per run, best of {args.rounds}"
+    )
     print(f"{'measure':<{width}}  {'value':>16}  notes")
     for name, value, note in rows:
         print(f"{name:<{width}}  {value:>16}  {note}")

@@ -26,7 +26,7 @@ async def wait_until(predicate: Callable[[], object], what: str, timeout: float 
 
     try:
         await asyncio.wait_for(poll(), seconds(timeout))
-    except asyncio.TimeoutError:
+    except TimeoutError:
         pytest.fail(f"timed out waiting for {what}")
 
 

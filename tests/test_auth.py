@@ -28,14 +28,24 @@ class Server:
         body = json.loads(request.content)
         self.calls.append(body)
         assert request.url.path == "/oauth2/Approval" and request.method == "POST"
-        if self.status != 200 or body != {"grant_type": "client_credentials", "appkey": KEY, "secretkey": SECRET}:
-            return httpx.Response(403, json={"error_code": "EGW00103", "error_description": "유효하지 않은 AppKey입니다."})
+        if self.status != 200 or body != {
+            "grant_type": "client_credentials",
+            "appkey": KEY,
+            "secretkey": SECRET,
+        }:
+            return httpx.Response(
+                403, json={"error_code": "EGW00103", "error_description": "유효하지 않은 AppKey입니다."}
+            )
         return httpx.Response(200, json={"approval_key": f"aaaaaaaa-bbbb-cccc-dddd-{len(self.calls):012d}"})
 
 
 def keys(tmp_path, server, **kwargs) -> ApprovalKeys:
-    return ApprovalKeys("https://kis.example:9443", transport=httpx.MockTransport(server),
-                        cache_dir=tmp_path / "cache", **kwargs)
+    return ApprovalKeys(
+        "https://kis.example:9443",
+        transport=httpx.MockTransport(server),
+        cache_dir=tmp_path / "cache",
+        **kwargs,
+    )
 
 
 def test_issued_once_then_cached_on_disk_with_mode_0600(tmp_path):
@@ -95,8 +105,9 @@ def test_a_new_secret_gets_its_own_key(tmp_path):
         issued.append(json.loads(request.content)["secretkey"])
         return httpx.Response(200, json={"approval_key": f"key-{len(issued)}"})
 
-    approvals = ApprovalKeys("https://kis.example:9443", transport=httpx.MockTransport(any_secret),
-                             cache_dir=tmp_path / "cache")
+    approvals = ApprovalKeys(
+        "https://kis.example:9443", transport=httpx.MockTransport(any_secret), cache_dir=tmp_path / "cache"
+    )
     assert asyncio.run(approvals.get(Credentials(KEY, "secret-A"))) == "key-1"
     assert asyncio.run(approvals.get(Credentials(KEY, "secret-B"))) == "key-2"
     assert asyncio.run(approvals.get(Credentials(KEY, "secret-A"))) == "key-1"
@@ -110,8 +121,13 @@ def test_nothing_secret_is_logged(tmp_path, caplog):
     with pytest.raises(AuthError):
         asyncio.run(keys(tmp_path, server).get(Credentials(KEY, "wrong-secret")))
     (tmp_path / "file").write_text("")
-    asyncio.run(ApprovalKeys("https://kis.example:9443", transport=httpx.MockTransport(server),
-                             cache_dir=tmp_path / "file" / "cache").get(Credentials(KEY, SECRET)))
+    asyncio.run(
+        ApprovalKeys(
+            "https://kis.example:9443",
+            transport=httpx.MockTransport(server),
+            cache_dir=tmp_path / "file" / "cache",
+        ).get(Credentials(KEY, SECRET))
+    )
     assert "issued an approval key" in caplog.text and "cannot cache" in caplog.text
     for secret in (KEY, SECRET, "wrong-secret", key):
         assert secret not in caplog.text
@@ -146,7 +162,10 @@ def test_credentials_never_show_in_repr_and_come_from_the_environment(monkeypatc
 
 def test_an_unusable_cache_directory_does_not_stop_the_feed(tmp_path, caplog):
     (tmp_path / "file").write_text("")  # a cache dir below a regular file cannot be created
-    approvals = ApprovalKeys("https://kis.example:9443", transport=httpx.MockTransport(Server()),
-                             cache_dir=tmp_path / "file" / "cache")
+    approvals = ApprovalKeys(
+        "https://kis.example:9443",
+        transport=httpx.MockTransport(Server()),
+        cache_dir=tmp_path / "file" / "cache",
+    )
     assert asyncio.run(approvals.get(Credentials(KEY, SECRET))).endswith("1")
     assert "cannot cache the approval key" in caplog.text

@@ -6,7 +6,16 @@ import json
 import subprocess
 import sys
 
-HEAVY = ["asyncio", "websockets", "httpx", "duckdb", "pyarrow", "kisfeed.client", "kisfeed.store", "kisfeed.sim"]
+HEAVY = [
+    "asyncio",
+    "websockets",
+    "httpx",
+    "duckdb",
+    "pyarrow",
+    "kisfeed.client",
+    "kisfeed.store",
+    "kisfeed.sim",
+]
 
 
 def fresh(code: str) -> str:
@@ -45,8 +54,10 @@ def test_no_store_name_is_shadowed_by_a_submodule_of_the_same_name():
 
     modules = {m.name for m in pkgutil.iter_modules(kisfeed.store.__path__)}
     assert modules.isdisjoint(kisfeed.store.__all__), modules & set(kisfeed.store.__all__)
-    code = ("import importlib, kisfeed.store as s\n"
-            "for m in " + repr(sorted(modules)) + ":\n"
-            "    importlib.import_module('kisfeed.store.' + m)\n"
-            "print(callable(s.query), callable(s.replay))")
+    code = (
+        "import importlib, kisfeed.store as s\n"
+        "for m in " + repr(sorted(modules)) + ":\n"
+        "    importlib.import_module('kisfeed.store.' + m)\n"
+        "print(callable(s.query), callable(s.replay))"
+    )
     assert fresh(code).split() == ["True", "True"]

@@ -95,9 +95,15 @@ def parse_examples(text: str) -> list[Example]:
         if not opening:
             i += 1
             continue
-        end = next((j for j in range(i + 1, len(lines)) if FENCE.match(lines[j]) and not FENCE.match(lines[j]).group(1)),
-                   len(lines))
-        body, lang = lines[i + 1:end], opening.group(1).lower()
+        end = next(
+            (
+                j
+                for j in range(i + 1, len(lines))
+                if FENCE.match(lines[j]) and not FENCE.match(lines[j]).group(1)
+            ),
+            len(lines),
+        )
+        body, lang = lines[i + 1 : end], opening.group(1).lower()
         markers = []
         k = i - 1
         while k >= 0 and (m := MARKER.match(lines[k])):
@@ -135,8 +141,10 @@ def problems(example: Example) -> list[str]:
     wanted = 1 if example.lang == "python" else len(example.commands)
     expects = example.values("expect")
     if len(expects) != wanted:
-        found.append(f"{len(expects)} <!-- expect: REGEX --> marker(s) for {wanted} command(s): "
-                     "put one per command on the lines right above the fence")
+        found.append(
+            f"{len(expects)} <!-- expect: REGEX --> marker(s) for {wanted} command(s): "
+            "put one per command on the lines right above the fence"
+        )
     for pattern in expects:
         try:
             re.compile(pattern)
@@ -169,18 +177,41 @@ def test_every_example_carries_its_checks():
 
 def test_an_example_without_its_checks_is_refused():
     # The rule this module exists for: a new example with no expect marker fails the suite.
-    text = "\n".join([
-        "<!-- expect: ^ok -->", "```sh", "kisfeed one", "```", "",
-        "```sh", "kisfeed two  # no marker", "kisfeed three", "```", "",
-        "```", "$ kisfeed four", "output, not run", "```", "",
-        "```", "just output", "```", "",
-        "<!-- stop-after: 2 lines -->", "<!-- expect: [ -->", "<!-- run-with: 2026-11-20 -->", "```python",
-        "print(1)", "```",
-    ])
+    text = "\n".join(
+        [
+            "<!-- expect: ^ok -->",
+            "```sh",
+            "kisfeed one",
+            "```",
+            "",
+            "```sh",
+            "kisfeed two  # no marker",
+            "kisfeed three",
+            "```",
+            "",
+            "```",
+            "$ kisfeed four",
+            "output, not run",
+            "```",
+            "",
+            "```",
+            "just output",
+            "```",
+            "",
+            "<!-- stop-after: 2 lines -->",
+            "<!-- expect: [ -->",
+            "<!-- run-with: 2026-11-20 -->",
+            "```python",
+            "print(1)",
+            "```",
+        ]
+    )
     examples = parse_examples(text)
     assert [(e.line, e.lang, e.commands) for e in examples] == [
-        (2, "sh", ["kisfeed one"]), (6, "sh", ["kisfeed two  # no marker", "kisfeed three"]),
-        (11, "", ["kisfeed four"]), (23, "python", ["print(1)\n"]),
+        (2, "sh", ["kisfeed one"]),
+        (6, "sh", ["kisfeed two  # no marker", "kisfeed three"]),
+        (11, "", ["kisfeed four"]),
+        (23, "python", ["print(1)\n"]),
     ]
     assert problems(examples[0]) == []
     assert "0 <!-- expect: REGEX --> marker(s) for 2 command(s)" in problems(examples[1])[0]
@@ -195,9 +226,18 @@ def test_the_quick_start_commands():
         steps = example.commands[0].split(" && ")
         assert steps[0] == SETUP[0] and steps[1].startswith(SETUP[1]), (example.id, steps)
     assert main.commands[0].split(" && ")[1] == ".venv/bin/pip install -e ."
-    assert test.commands[0] == "python3 -m venv .venv && .venv/bin/pip install -e '.[test]' && .venv/bin/python -m pytest"
+    assert (
+        test.commands[0]
+        == "python3 -m venv .venv && .venv/bin/pip install -e '.[test]' && .venv/bin/python -m pytest"
+    )
     # CI runs what the README says: .ci/run extracts the line after <!-- test-command -->.
-    ci = subprocess.run([str(REPO / ".ci" / "run"), "--print"], check=False, capture_output=True, text=True, timeout=seconds(30))
+    ci = subprocess.run(
+        [str(REPO / ".ci" / "run"), "--print"],
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=seconds(30),
+    )
     assert ci.returncode == 0, ci.stderr
     assert ci.stdout.strip() == test.commands[0]
 
@@ -231,16 +271,32 @@ def workspace(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Workspace]:
     assert kisfeed.exists(), f"{kisfeed} missing: install kisfeed in the venv that runs the suite"
     path = tmp_path_factory.mktemp("readme")
     env = {name: value for name, value in os.environ.items() if not name.startswith(("KIS_", "KISFEED_"))}
-    env.update({
-        "PATH": f"{BIN}{os.pathsep}{env.get('PATH', '/usr/bin:/bin')}",
-        "HOME": str(path / "home"),  # no user config, no user key cache
-        "KISFEED_CACHE_DIR": str(path / "cache"),
-        "PYTHONUNBUFFERED": "1",
-        "COLUMNS": "100",
-    })
+    env.update(
+        {
+            "PATH": f"{BIN}{os.pathsep}{env.get('PATH', '/usr/bin:/bin')}",
+            "HOME": str(path / "home"),  # no user config, no user key cache
+            "KISFEED_CACHE_DIR": str(path / "cache"),
+            "PYTHONUNBUFFERED": "1",
+            "COLUMNS": "100",
+        }
+    )
     sim = subprocess.Popen(
-        [str(kisfeed), "sim", "--port", "0", "--rest-port", "0", "--always-open", "--app-key", f"{APP_KEY}:{APP_SECRET}"],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env, cwd=path,
+        [
+            str(kisfeed),
+            "sim",
+            "--port",
+            "0",
+            "--rest-port",
+            "0",
+            "--always-open",
+            "--app-key",
+            f"{APP_KEY}:{APP_SECRET}",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=env,
+        cwd=path,
     )
     try:
         banner, output = lines_of(sim.stdout), []  # type: ignore[arg-type]
@@ -251,7 +307,9 @@ def workspace(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Workspace]:
             output.append(line)
             ws = ws or (m.group(0) if (m := re.search(r"ws://[\w.]+:\d+", line)) else None)
             rest = rest or (m.group(0) if (m := re.search(r"http://[\w.]+:\d+", line)) else None)
-        env.update({"KIS_WS_URL": ws, "KIS_REST_URL": rest, "KIS_APP_KEY": APP_KEY, "KIS_APP_SECRET": APP_SECRET})
+        env.update(
+            {"KIS_WS_URL": ws, "KIS_REST_URL": rest, "KIS_APP_KEY": APP_KEY, "KIS_APP_SECRET": APP_SECRET}
+        )
         yield Workspace(path, env)
     finally:
         sim.send_signal(signal.SIGINT)
@@ -268,7 +326,9 @@ def substituted(example: Example, path: Path) -> list[str]:
         old, new = rule.split(" => ", 1)
         if "{recorded_date}" in new:
             dates = sorted(p.name.removeprefix("date=") for p in path.glob("kisfeed-data/*/date=*"))
-            assert dates, f"{example.id}: run-with {{recorded_date}}, but nothing is recorded in ./kisfeed-data yet"
+            assert dates, (
+                f"{example.id}: run-with {{recorded_date}}, but nothing is recorded in ./kisfeed-data yet"
+            )
             new = new.replace("{recorded_date}", dates[-1])
         commands = [command.replace(old, new) for command in commands]
     if example.role == "main-command":  # set-up steps checked in test_the_quick_start_commands
@@ -281,15 +341,22 @@ def check_output(where: str, command: str, pattern: str, code: int, stdout: str,
     shown = f"{where}: {command.strip()[:200]}\nexit {code}\n--- stdout\n{stdout[-3000:]}\n--- stderr\n{stderr[-3000:]}"
     assert code == 0, shown
     assert "Traceback" not in stdout + stderr, shown
-    assert any(re.search(pattern, line) for line in (stdout + "\n" + stderr).splitlines()), \
+    assert any(re.search(pattern, line) for line in (stdout + "\n" + stderr).splitlines()), (
         f"no line matches {pattern!r}\n{shown}"
+    )
 
 
 def run_streaming(example: Example, script: Path, pattern: str, workspace: Workspace) -> None:
     """A Python example that runs until interrupted: N lines of output, then terminated."""
     wanted = int(example.values("stop-after")[0].split()[0])
-    process = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                               text=True, env=workspace.env, cwd=workspace.path)
+    process = subprocess.Popen(
+        [sys.executable, str(script)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=workspace.env,
+        cwd=workspace.path,
+    )
     try:
         out, lines = [], lines_of(process.stdout)  # type: ignore[arg-type]
         while len(out) < wanted:
@@ -297,8 +364,10 @@ def run_streaming(example: Example, script: Path, pattern: str, workspace: Works
             if line is None:  # it ended by itself before its N lines: an error, or a wrong example
                 process.wait(seconds(10))
                 stderr = process.stderr.read()  # type: ignore[union-attr]
-                pytest.fail(f"{example.id}: ended (exit {process.returncode}) after {len(out)} of {wanted} lines"
-                            f"\n--- stdout\n" + "\n".join(out) + f"\n--- stderr\n{stderr[-3000:]}")
+                pytest.fail(
+                    f"{example.id}: ended (exit {process.returncode}) after {len(out)} of {wanted} lines"
+                    f"\n--- stdout\n" + "\n".join(out) + f"\n--- stderr\n{stderr[-3000:]}"
+                )
             out.append(line)
     finally:
         process.terminate()
@@ -317,13 +386,27 @@ def test_readme_example(example: Example, workspace: Workspace) -> None:
         if example.values("stop-after"):
             run_streaming(example, script, pattern, workspace)
             return
-        done = subprocess.run([sys.executable, str(script)], check=False, capture_output=True, text=True,
-                              env=workspace.env, cwd=workspace.path, timeout=seconds(60))
+        done = subprocess.run(
+            [sys.executable, str(script)],
+            check=False,
+            capture_output=True,
+            text=True,
+            env=workspace.env,
+            cwd=workspace.path,
+            timeout=seconds(60),
+        )
         check_output(example.id, script.name, pattern, done.returncode, done.stdout, done.stderr)
         return
     for command, pattern in zip(commands, example.values("expect"), strict=True):
-        done = subprocess.run([shutil.which("bash") or "/bin/bash", "-c", command], check=False, capture_output=True,
-                              text=True, env=workspace.env, cwd=workspace.path, timeout=seconds(60))
+        done = subprocess.run(
+            [shutil.which("bash") or "/bin/bash", "-c", command],
+            check=False,
+            capture_output=True,
+            text=True,
+            env=workspace.env,
+            cwd=workspace.path,
+            timeout=seconds(60),
+        )
         check_output(example.id, command, pattern, done.returncode, done.stdout, done.stderr)
 
 
@@ -370,7 +453,13 @@ def test_the_help_examples_are_commands():
     assert {name for name, _ in HELP_EXAMPLES} >= {"decode", "record", "query", "codes", "watch"}
     assert all(example.startswith(f"kisfeed {name}") for name, example in HELP_EXAMPLES), HELP_EXAMPLES
     # the run rules
-    assert as_run("kisfeed watch --underlying 삼성전자")[1:] == ["watch", "--underlying", "삼성전자", "--seconds", SHORT]
+    assert as_run("kisfeed watch --underlying 삼성전자")[1:] == [
+        "watch",
+        "--underlying",
+        "삼성전자",
+        "--seconds",
+        SHORT,
+    ]
     assert as_run("kisfeed record A11612 --seconds 3600")[1:] == ["record", "A11612", "--seconds", SHORT]
     assert as_run("kisfeed decode 'a b'")[1:] == ["decode", "a b"]
     assert serves_until_interrupted(as_run("kisfeed sim --port 0 --always-open"))
@@ -380,7 +469,9 @@ def test_the_help_examples_are_commands():
 def as_run(example: str, recorded: list[str] | None = None) -> list[str]:
     example = re.sub(r"--seconds(\s+|=)\S+", f"--seconds {SHORT}", example)
     if recorded:
-        example = re.sub(r"(--(?:from|to)(?:\s+|=))\d{4}-\d{2}-\d{2}", lambda m: m.group(1) + recorded[-1], example)
+        example = re.sub(
+            r"(--(?:from|to)(?:\s+|=))\d{4}-\d{2}-\d{2}", lambda m: m.group(1) + recorded[-1], example
+        )
     argv = shlex.split(example)
     if argv[1] in UNTIL_CTRL_C and "--seconds" not in argv:
         argv += ["--seconds", SHORT]
@@ -395,20 +486,44 @@ def serves_until_interrupted(argv: list[str]) -> bool:
 def test_help_example(name: str, example: str, workspace: Workspace) -> None:
     master = workspace.path / "fo_stk_code_mts.mst"
     if not master.exists():
-        subprocess.run([str(BIN / "kisfeed"), "sim", "--write-master", str(master)], check=True, capture_output=True,
-                       env=workspace.env, cwd=workspace.path, timeout=seconds(60))
-    argv = as_run(example, sorted(p.name.removeprefix("date=") for p in workspace.path.glob("kisfeed-data/*/date=*")))
+        subprocess.run(
+            [str(BIN / "kisfeed"), "sim", "--write-master", str(master)],
+            check=True,
+            capture_output=True,
+            env=workspace.env,
+            cwd=workspace.path,
+            timeout=seconds(60),
+        )
+    argv = as_run(
+        example, sorted(p.name.removeprefix("date=") for p in workspace.path.glob("kisfeed-data/*/date=*"))
+    )
     if serves_until_interrupted(argv):
-        process = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                                   env=workspace.env, cwd=workspace.path)
+        process = subprocess.Popen(
+            argv,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=workspace.env,
+            cwd=workspace.path,
+        )
         try:
             first = lines_of(process.stdout).get(timeout=seconds(30))  # type: ignore[arg-type]
         finally:
             process.send_signal(signal.SIGINT)
             process.wait(seconds(20))
-        assert first is not None and process.returncode in (0, 130), (example, process.returncode,
-                                                                      process.stderr.read())  # type: ignore[union-attr]
+        assert first is not None and process.returncode in (0, 130), (
+            example,
+            process.returncode,
+            process.stderr.read(),
+        )  # type: ignore[union-attr]
         return
-    done = subprocess.run(argv, check=False, capture_output=True, text=True, env=workspace.env, cwd=workspace.path,
-                          timeout=seconds(60))
+    done = subprocess.run(
+        argv,
+        check=False,
+        capture_output=True,
+        text=True,
+        env=workspace.env,
+        cwd=workspace.path,
+        timeout=seconds(60),
+    )
     check_output(f"kisfeed {name} --help", example, r"\S", done.returncode, done.stdout, done.stderr)

@@ -30,8 +30,19 @@ __version__ = "0.1.0"
 # works after a bare ``import kisfeed`` (as the README writes it), without making that import slow.
 _LAZY_SUBPACKAGES = ("client", "store", "sim")
 
-__all__ = ["decode", "connect", "connect_blocking", "to_frame", "Session", "Record", "FuturesTrade", "OptionTrade",
-           "Sign", "__version__", *_exceptions]
+__all__ = [
+    "decode",
+    "connect",
+    "connect_blocking",
+    "to_frame",
+    "Session",
+    "Record",
+    "FuturesTrade",
+    "OptionTrade",
+    "Sign",
+    "__version__",
+    *_exceptions,
+]
 
 
 def __getattr__(name: str) -> object:

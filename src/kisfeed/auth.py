@@ -61,9 +61,7 @@ class Credentials:
     def from_env(cls) -> Credentials:
         key, secret = os.environ.get("KIS_APP_KEY", ""), os.environ.get("KIS_APP_SECRET", "")
         if not key or not secret:
-            raise ConfigError(
-                "no credentials: pass app_key/app_secret or set KIS_APP_KEY and KIS_APP_SECRET"
-            )
+            raise ConfigError("no credentials: pass app_key/app_secret or set KIS_APP_KEY and KIS_APP_SECRET")
         return cls(key, secret)
 
 
@@ -136,13 +134,19 @@ class ApprovalKeys:
             os.chmod(tmp, 0o600)  # in case the file existed with wider permissions
             os.replace(tmp, path)
         except OSError as exc:  # a read-only home must not stop trading: work without the cache
-            log.warning("cannot cache the approval key in %s (%s); continuing without the cache",
-                        self.cache_dir, exc.strerror or exc)
+            log.warning(
+                "cannot cache the approval key in %s (%s); continuing without the cache",
+                self.cache_dir,
+                exc.strerror or exc,
+            )
 
     async def _issue(self, credentials: Credentials) -> str:
         url = f"{self.rest_url}/oauth2/Approval"
-        body = {"grant_type": "client_credentials", "appkey": credentials.app_key,
-                "secretkey": credentials.app_secret}  # "secretkey", not "appsecret" (reference 1.3)
+        body = {
+            "grant_type": "client_credentials",
+            "appkey": credentials.app_key,
+            "secretkey": credentials.app_secret,
+        }  # "secretkey", not "appsecret" (reference 1.3)
         try:
             async with httpx.AsyncClient(transport=self._transport, timeout=self._timeout) as http:
                 response = await http.post(url, json=body, headers={"content-type": "application/json"})

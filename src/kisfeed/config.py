@@ -52,7 +52,12 @@ class Config:
 
     def connect_kwargs(self) -> dict[str, Any]:
         """Arguments for ``kisfeed.connect`` (credentials, endpoints, feed settings)."""
-        return {"credentials": self.credentials, "ws_url": self.ws_url, "rest_url": self.rest_url, **self.feed}
+        return {
+            "credentials": self.credentials,
+            "ws_url": self.ws_url,
+            "rest_url": self.rest_url,
+            **self.feed,
+        }
 
 
 def _is_file(path: Path) -> bool:
@@ -85,7 +90,9 @@ def config_path(explicit: str | Path | None = None, warnings: list[str] | None =
                 return candidate
         except OSError as exc:
             if warnings is not None:
-                warnings.append(f"cannot check {candidate} ({exc.strerror or exc}); no config read from there")
+                warnings.append(
+                    f"cannot check {candidate} ({exc.strerror or exc}); no config read from there"
+                )
     return None
 
 
@@ -100,8 +107,11 @@ def _read(path: Path) -> dict[str, Any]:
 
 
 def _pair(table: Any, where: str) -> tuple[str, str]:
-    if not isinstance(table, dict) or not isinstance(table.get("app_key"), str) \
-            or not isinstance(table.get("app_secret"), str):
+    if (
+        not isinstance(table, dict)
+        or not isinstance(table.get("app_key"), str)
+        or not isinstance(table.get("app_secret"), str)
+    ):
         raise ConfigError(f"{where} needs app_key and app_secret strings")
     return table["app_key"], table["app_secret"]
 
@@ -123,7 +133,9 @@ def load_config(
         warnings.append(f"{file} holds an app secret but others can read it: chmod 600 {file}")
     unknown = set(raw) - {"app_key", "app_secret", "ws_url", "rest_url", "data", "feed", "credentials"}
     if unknown:
-        raise ConfigError(f"{file}: unknown setting{'s' if len(unknown) > 1 else ''} {', '.join(sorted(unknown))}")
+        raise ConfigError(
+            f"{file}: unknown setting{'s' if len(unknown) > 1 else ''} {', '.join(sorted(unknown))}"
+        )
 
     # A key and its secret come as a pair from one place, never a key from here and a secret
     # from there: options, else the environment, else the file.
@@ -146,8 +158,10 @@ def load_config(
     feed = raw.get("feed", {})
     if not isinstance(feed, dict) or set(feed) - _FEED_FIELDS:
         bad = sorted(set(feed) - _FEED_FIELDS) if isinstance(feed, dict) else ["(not a table)"]
-        raise ConfigError(f"{file}: unknown [feed] setting{'s' if len(bad) > 1 else ''} {', '.join(bad)}; "
-                          f"known: {', '.join(sorted(_FEED_FIELDS))}")
+        raise ConfigError(
+            f"{file}: unknown [feed] setting{'s' if len(bad) > 1 else ''} {', '.join(bad)}; "
+            f"known: {', '.join(sorted(_FEED_FIELDS))}"
+        )
     try:
         FeedSettings(**feed)
     except TypeError as exc:

@@ -230,5 +230,7 @@ class DataDirectoryInUseError(StoreError):
     def __init__(self, root: object, pid: int | None) -> None:
         self.root, self.pid = root, pid
         who = f"pid {pid}" if pid is not None else "a process whose pid could not be read"
-        super().__init__(f"the data directory {root} is in use by another recorder ({who}); "
-                         f"one recorder per data directory")
+        super().__init__(
+            f"the data directory {root} is in use by another recorder ({who}); "
+            f"one recorder per data directory"
+        )

@@ -26,11 +26,14 @@ NUMBER = re.compile(r"[+-]?\d[\d,]*(?:\.\d+)?%?")
 def board(tmp_path_factory) -> Board:
     master = simulator_master()
     entries = [e for e in master.entries if e.kind == "future"] + [
-        e for e in chain_for(master, "삼성전자") if e.kind != "future"]
+        e for e in chain_for(master, "삼성전자") if e.kind != "future"
+    ]
 
     async def receive():
-        async with running(sim_config(speed=600.0)) as sim, \
-                feed_for(sim, tmp_path_factory.mktemp("board")) as feed:
+        async with (
+            running(sim_config(speed=600.0)) as sim,
+            feed_for(sim, tmp_path_factory.mktemp("board")) as feed,
+        ):
             for tr_id in ("H0ZFCNT0", "H0ZOCNT0"):
                 await feed.subscribe(tr_id, [e.code for e in entries if e.tr_id == tr_id][:20])
             return await collect(feed, 400)
@@ -40,9 +43,18 @@ def board(tmp_path_factory) -> Board:
     for record in records:
         board.update(record)
     board.state = "connected"
-    board.stats = FeedStats(frames=123_456, records=1_234_567, bytes=99_999_999, parse_errors=12, dropped=3_456,
-                            reconnects=17, queued=0, subscriptions={0: 40, 1: 40}, connected={0: True, 1: True},
-                            last_frame_age=0.1)
+    board.stats = FeedStats(
+        frames=123_456,
+        records=1_234_567,
+        bytes=99_999_999,
+        parse_errors=12,
+        dropped=3_456,
+        reconnects=17,
+        queued=0,
+        subscriptions={0: 40, 1: 40},
+        connected={0: True, 1: True},
+        last_frame_age=0.1,
+    )
     return board
 
 
@@ -74,8 +86,11 @@ def test_every_number_on_the_board_is_whole_at_any_width(board, width):
     status = lines[-1]
     assert "connected" in status and len(status.rstrip()) <= 80
     for part in status.split(" · "):
-        assert re.fullmatch(r"connected|[\d,]+ records|[\d,]+ rec/s|reconnects \d+|drops \d+|errors \d+|"
-                            r"sessions \d+/\d+|kisfeed|simulator", part.strip()), part  # no part cut short
+        assert re.fullmatch(
+            r"connected|[\d,]+ records|[\d,]+ rec/s|reconnects \d+|drops \d+|errors \d+|"
+            r"sessions \d+/\d+|kisfeed|simulator",
+            part.strip(),
+        ), part  # no part cut short
     known = _shown_values(board)
     table_lines = [line for line in lines[:-1] if "(H0Z" not in line and not set(line.strip()) <= {"─"}]
     codes = set(board.last)
@@ -92,7 +107,9 @@ def test_narrow_boards_drop_columns_least_telling_first(board):
     def header(width: int) -> list[str]:
         console = Console(width=width, height=200, file=io.StringIO(), record=True, color_system=None)
         console.print(board.render())
-        return next(line for line in console.export_text().splitlines() if line.split()[:1] == ["code"]).split()
+        return next(
+            line for line in console.export_text().splitlines() if line.split()[:1] == ["code"]
+        ).split()
 
     assert header(120) == ["code", "name", "last", "chg", "chg%", "volume", "OI", "basis", "bid", "ask"]
     assert "name" not in header(60) and {"code", "last"} <= set(header(60))

@@ -15,7 +15,14 @@ runner = CliRunner()
 
 @pytest.fixture(autouse=True)
 def no_credentials(monkeypatch, tmp_path):
-    for name in ("KIS_APP_KEY", "KIS_APP_SECRET", "KIS_WS_URL", "KIS_REST_URL", "KISFEED_CONFIG", "KISFEED_DATA"):
+    for name in (
+        "KIS_APP_KEY",
+        "KIS_APP_SECRET",
+        "KIS_WS_URL",
+        "KIS_REST_URL",
+        "KISFEED_CONFIG",
+        "KISFEED_DATA",
+    ):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("KISFEED_CACHE_DIR", str(tmp_path / "cache"))
     monkeypatch.chdir(tmp_path)
@@ -28,16 +35,22 @@ def _error(result) -> str:
 
 def test_record_and_watch_refuse_an_unknown_code_alike_with_the_closest_codes(tmp_path):
     # B11612065 is the code the README once used: not in the simulator's universe
-    record = runner.invoke(app, ["record", "A11612", "B11612065", "--data", str(tmp_path / "d"), "--seconds", "1"])
+    record = runner.invoke(
+        app, ["record", "A11612", "B11612065", "--data", str(tmp_path / "d"), "--seconds", "1"]
+    )
     watch = runner.invoke(app, ["watch", "A11612", "B11612065", "--seconds", "1"])
     assert record.exit_code == watch.exit_code == 2, record.output + watch.output
     assert _error(record) == _error(watch)
-    assert _error(record).startswith("error: unknown instrument code B11612065 in the simulator's instruments")
+    assert _error(record).startswith(
+        "error: unknown instrument code B11612065 in the simulator's instruments"
+    )
     assert "close: B11612" in _error(record) and "kisfeed codes" in _error(record)
     assert not (tmp_path / "d").exists()  # refused before the recorder started
 
 
 def test_record_checks_codes_against_a_given_master_file(tmp_path, master_file):  # noqa: F811
-    record = runner.invoke(app, ["record", "A11612", "--master", str(master_file), "--data", str(tmp_path / "d"),
-                                 "--seconds", "1"])
+    record = runner.invoke(
+        app,
+        ["record", "A11612", "--master", str(master_file), "--data", str(tmp_path / "d"), "--seconds", "1"],
+    )
     assert record.exit_code == 2 and f"unknown instrument code A11612 in {master_file}" in record.output

@@ -28,17 +28,19 @@ from ..samples import frame, texts
 runner = CliRunner()
 KEY, SECRET = "PSrecognisable-app-key-7f3a", "recognisable-app-secret-9c1e"
 
-MASTER = "\n".join([
-    # the realistic line of reference 5.3, then options and a spread in the same format
-    "1|A11608|KR4A11680001|삼성전자   F 202608 (  10)| |00000.00|1|005930|삼성전자",
-    "1|A11609|KR4A11690009|삼성전자   F 202609 (  10)| |00000.00|2|005930|삼성전자",
-    "5|B11608070|KR4B11687002|삼성전자   C 202608    70,000 (  10)|1|70000.00|1|005930|삼성전자",
-    "6|C11608070|KR4C11687000|삼성전자   P 202608    70,000 (  10)|1|70000.00|1|005930|삼성전자",
-    "6|C11608072|KR4C11687208|삼성전자   P 202608    72,000 (  10)|2|72000.00|1|005930|삼성전자",
-    "2|D116869S|KR4D116869S1|삼성전자   SP 202608-09 (  10)| |00000.00|0|005930|삼성전자",
-    "1|A50608|KR4A50680006|SK하이닉스 F 202608 (  10)| |00000.00|1|000660|SK하이닉스",
-    "this line is not a master line",
-])
+MASTER = "\n".join(
+    [
+        # the realistic line of reference 5.3, then options and a spread in the same format
+        "1|A11608|KR4A11680001|삼성전자   F 202608 (  10)| |00000.00|1|005930|삼성전자",
+        "1|A11609|KR4A11690009|삼성전자   F 202609 (  10)| |00000.00|2|005930|삼성전자",
+        "5|B11608070|KR4B11687002|삼성전자   C 202608    70,000 (  10)|1|70000.00|1|005930|삼성전자",
+        "6|C11608070|KR4C11687000|삼성전자   P 202608    70,000 (  10)|1|70000.00|1|005930|삼성전자",
+        "6|C11608072|KR4C11687208|삼성전자   P 202608    72,000 (  10)|2|72000.00|1|005930|삼성전자",
+        "2|D116869S|KR4D116869S1|삼성전자   SP 202608-09 (  10)| |00000.00|0|005930|삼성전자",
+        "1|A50608|KR4A50680006|SK하이닉스 F 202608 (  10)| |00000.00|1|000660|SK하이닉스",
+        "this line is not a master line",
+    ]
+)
 
 
 @pytest.fixture
@@ -50,7 +52,14 @@ def master_file(tmp_path) -> Path:
 
 @pytest.fixture(autouse=True)
 def clean_environment(monkeypatch, tmp_path):
-    for name in ("KIS_APP_KEY", "KIS_APP_SECRET", "KIS_WS_URL", "KIS_REST_URL", "KISFEED_CONFIG", "KISFEED_DATA"):
+    for name in (
+        "KIS_APP_KEY",
+        "KIS_APP_SECRET",
+        "KIS_WS_URL",
+        "KIS_REST_URL",
+        "KISFEED_CONFIG",
+        "KISFEED_DATA",
+    ):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("KISFEED_CACHE_DIR", str(tmp_path / "cache"))
     monkeypatch.chdir(tmp_path)
@@ -58,11 +67,25 @@ def clean_environment(monkeypatch, tmp_path):
 
 def test_master_lines_parse_into_entries():
     entries, bad = parse_master(MASTER)
-    assert [e.code for e in entries] == ["A11608", "A11609", "B11608070", "C11608070", "C11608072", "D116869S", "A50608"]
+    assert [e.code for e in entries] == [
+        "A11608",
+        "A11609",
+        "B11608070",
+        "C11608070",
+        "C11608072",
+        "D116869S",
+        "A50608",
+    ]
     assert bad == [(8, "this line is not a master line")]
     call = entries[2]
-    assert (call.kind, call.tr_id, call.strike, call.expiry_month, call.multiplier, call.atm) == \
-        ("call", "H0ZOCNT0", 70000.0, "202608", 10, "1")
+    assert (call.kind, call.tr_id, call.strike, call.expiry_month, call.multiplier, call.atm) == (
+        "call",
+        "H0ZOCNT0",
+        70000.0,
+        "202608",
+        10,
+        "1",
+    )
     assert entries[5].kind == "spread" and entries[5].tr_id is None and entries[5].expiry_month == "202608"
 
 
@@ -87,14 +110,17 @@ def test_codes_without_network_or_file_uses_the_simulator_and_says_so():
     assert "future" in result.output and "2 instruments" in result.output
 
 
-@pytest.mark.parametrize("args, message", [
-    (["codes", "--offline", "no-such-thing"], "no instrument matches"),
-    (["codes", "--offline", "--type", "swap"], "--type is future, call, put or spread"),
-    (["codes", "--master", "/nonexistent/master.mst"], "cannot read master file"),
-    (["watch", "Z99999", "--seconds", "1"], "unknown instrument code"),
-    (["watch", "--underlying", "없는회사", "--seconds", "1"], "is not an underlying"),
-    (["watch", "--seconds", "1"], "give instrument codes or --underlying"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["codes", "--offline", "no-such-thing"], "no instrument matches"),
+        (["codes", "--offline", "--type", "swap"], "--type is future, call, put or spread"),
+        (["codes", "--master", "/nonexistent/master.mst"], "cannot read master file"),
+        (["watch", "Z99999", "--seconds", "1"], "unknown instrument code"),
+        (["watch", "--underlying", "없는회사", "--seconds", "1"], "is not an underlying"),
+        (["watch", "--seconds", "1"], "give instrument codes or --underlying"),
+    ],
+)
 def test_bad_input_is_one_line_and_exit_2(args, message):
     result = runner.invoke(app, args)
     assert result.exit_code == 2, result.output
@@ -116,12 +142,18 @@ def test_a_malformed_config_file_is_a_clear_error(tmp_path):
 
 def test_config_precedence_options_over_environment_over_file(tmp_path, monkeypatch):
     path = tmp_path / "kisfeed.toml"
-    path.write_text('app_key = "file-key"\napp_secret = "file-secret"\nws_url = "ws://file"\n'
-                    'rest_url = "http://file"\ndata = "file-data"\n[feed]\nwatchdog = 90\n'
-                    '[[credentials]]\napp_key = "second"\napp_secret = "second-secret"\n')
+    path.write_text(
+        'app_key = "file-key"\napp_secret = "file-secret"\nws_url = "ws://file"\n'
+        'rest_url = "http://file"\ndata = "file-data"\n[feed]\nwatchdog = 90\n'
+        '[[credentials]]\napp_key = "second"\napp_secret = "second-secret"\n'
+    )
     path.chmod(0o644)
     config = load_config()
-    assert config.path == Path("kisfeed.toml") and config.ws_url == "ws://file" and config.data == Path("file-data")
+    assert (
+        config.path == Path("kisfeed.toml")
+        and config.ws_url == "ws://file"
+        and config.data == Path("file-data")
+    )
     assert config.credentials == [("file-key", "file-secret"), ("second", "second-secret")]
     assert config.feed == {"watchdog": 90}
     assert any("chmod 600" in w for w in config.warnings)  # a secret in a world-readable file
@@ -146,18 +178,46 @@ def test_the_board_renders_futures_and_the_option_chain_in_a_fixed_console():
     board.update(__import__("kisfeed").decode(frame("H0ZFCNT0", texts("H0ZFCNT0", code=future.code)))[0])
     board.update(__import__("kisfeed").decode(frame("H0ZOCNT0", texts("H0ZOCNT0", code=call.code)))[0])
     board.state = "connected"
-    board.stats = FeedStats(frames=2, records=2, bytes=900, parse_errors=0, dropped=3, reconnects=1, queued=0,
-                            subscriptions={0: 2}, connected={0: True}, last_frame_age=0.1)
+    board.stats = FeedStats(
+        frames=2,
+        records=2,
+        bytes=900,
+        parse_errors=0,
+        dropped=3,
+        reconnects=1,
+        queued=0,
+        subscriptions={0: 2},
+        connected={0: True},
+        last_frame_age=0.1,
+    )
     console = Console(width=120, height=60, file=io.StringIO(), record=True, color_system=None)
     console.print(board.render())
     text = console.export_text()
-    for column in ("code", "name", "last", "chg", "chg%", "volume", "OI", "basis", "bid", "ask",
-                   "call last", "IV", "delta", "vol", "strike", "put last"):
+    for column in (
+        "code",
+        "name",
+        "last",
+        "chg",
+        "chg%",
+        "volume",
+        "OI",
+        "basis",
+        "bid",
+        "ask",
+        "call last",
+        "IV",
+        "delta",
+        "vol",
+        "strike",
+        "put last",
+    ):
         assert column in text, column
     row = next(line for line in text.splitlines() if future.code in line)
     for value in ("삼성전자", "64,300", "-300", "-0.46", "12,345", "23,456", "+250", "64,400"):
         assert value in row, (value, row)
-    strike_row = next(line for line in text.splitlines() if f"{call.strike:,.0f}" in line and "1,250.00" in line)
+    strike_row = next(
+        line for line in text.splitlines() if f"{call.strike:,.0f}" in line and "1,250.00" in line
+    )
     assert "31.42" in strike_row and "0.551" in strike_row and "842" in strike_row
     assert "connected" in text and "reconnects 1" in text and "drops 3" in text
 
@@ -233,7 +293,6 @@ def test_help_lists_every_command_with_examples():
     for command in ("demo", "watch", "codes", "doctor", "sim", "decode"):
         assert command in result.output
     assert "Examples" in runner.invoke(app, ["codes", "--help"]).output
-
 
 
 def test_decode_prints_typed_fields_and_names_a_bad_field():

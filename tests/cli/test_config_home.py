@@ -40,15 +40,36 @@ def test_every_command_that_loads_config_runs_with_an_unreadable_home(tmp_path, 
     env = {k: v for k, v in os.environ.items() if not k.startswith(("KIS_", "KISFEED_"))}
     env["HOME"] = unreadable_home
     (tmp_path / "data").mkdir()
-    done = subprocess.run([sys.executable, "-m", "kisfeed", "query", "--data", str(tmp_path / "data"),
-                           "SELECT 42 AS answer", "--format", "csv"], capture_output=True, text=True,
-                          cwd=tmp_path, env=env, timeout=seconds(60))
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "kisfeed",
+            "query",
+            "--data",
+            str(tmp_path / "data"),
+            "SELECT 42 AS answer",
+            "--format",
+            "csv",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env=env,
+        timeout=seconds(60),
+    )
     assert done.returncode == 0, done.stderr
     assert done.stdout.splitlines() == ["answer", "42"]
     assert "Traceback" not in done.stderr and "warning: cannot check" in done.stderr
-    named = subprocess.run([sys.executable, "-m", "kisfeed", "query", "--config", unreadable_home + "/c.toml",
-                            "SELECT 1"], capture_output=True, text=True, cwd=tmp_path, env=env,
-                           timeout=seconds(60))
+    named = subprocess.run(
+        [sys.executable, "-m", "kisfeed", "query", "--config", unreadable_home + "/c.toml", "SELECT 1"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env=env,
+        timeout=seconds(60),
+    )
     assert named.returncode == 2 and "Traceback" not in named.stderr
-    assert [line for line in named.stderr.splitlines() if line.startswith("error:")] == \
-        [f"error: cannot read config file {unreadable_home}/c.toml: File name too long"]
+    assert [line for line in named.stderr.splitlines() if line.startswith("error:")] == [
+        f"error: cannot read config file {unreadable_home}/c.toml: File name too long"
+    ]

@@ -22,9 +22,17 @@ from ..store.conftest import PING, write_journal
 
 F, O = "H0ZFCNT0", "H0ZOCNT0"
 KEY, IV = "k" * 32, "i" * 16
-ACK = json.dumps({"header": {"tr_id": F, "tr_key": "A11612", "encrypt": "Y"},
-                  "body": {"rt_cd": "0", "msg_cd": "OPSP0000", "msg1": "SUBSCRIBE SUCCESS",
-                           "output": {"iv": IV, "key": KEY}}})
+ACK = json.dumps(
+    {
+        "header": {"tr_id": F, "tr_key": "A11612", "encrypt": "Y"},
+        "body": {
+            "rt_cd": "0",
+            "msg_cd": "OPSP0000",
+            "msg1": "SUBSCRIBE SUCCESS",
+            "output": {"iv": IV, "key": KEY},
+        },
+    }
+)
 FRAMES = [
     ACK,
     frame(F, texts(F)),
@@ -39,8 +47,14 @@ SUMMARY = "decoded 5 records from 4 frames; skipped 3 control frames, 0 errors"
 
 def kisfeed(*args: str, stdin: bytes = b"") -> subprocess.CompletedProcess:
     env = {**os.environ, "COLUMNS": "200"}
-    return subprocess.run([sys.executable, "-m", "kisfeed", *args], input=stdin, capture_output=True, env=env, check=False,
-                          timeout=60 * float(os.environ.get("KISFEED_TEST_TIME_SCALE", "1")))
+    return subprocess.run(
+        [sys.executable, "-m", "kisfeed", *args],
+        input=stdin,
+        capture_output=True,
+        env=env,
+        check=False,
+        timeout=60 * float(os.environ.get("KISFEED_TEST_TIME_SCALE", "1")),
+    )
 
 
 def journal_bytes(root: Path) -> bytes:
@@ -81,7 +95,9 @@ def test_bad_lines_are_named_counted_and_the_rest_still_decodes(tmp_path):
     assert "line 2: not a frame or journal line: checksum mismatch" in err
     assert "line 8: " in err and "STCK_PRPR" in err and "64,300" in err
     assert "line 9: " in err
-    assert err.strip().splitlines()[-1] == "decoded 4 records from 5 frames; skipped 3 control frames, 3 errors"
+    assert (
+        err.strip().splitlines()[-1] == "decoded 4 records from 5 frames; skipped 3 control frames, 3 errors"
+    )
     assert "Traceback" not in err
 
 
@@ -91,4 +107,6 @@ def test_the_help_example_runs_as_written():
     result = kisfeed("decode", example)
     assert result.returncode == 0, result.stderr.decode()
     assert "A11612" in result.stdout.decode() and "64300" in result.stdout.decode()
-    assert result.stderr.decode().strip() == "decoded 1 record from 1 frame; skipped 0 control frames, 0 errors"
+    assert (
+        result.stderr.decode().strip() == "decoded 1 record from 1 frame; skipped 0 control frames, 0 errors"
+    )

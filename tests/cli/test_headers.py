@@ -24,5 +24,13 @@ def test_sim_list_instruments_starts_with_a_header():
     result = runner.invoke(app, ["sim", "--list-instruments", "--start", "2026-11-20T09:00"])
     assert result.exit_code == 0, result.output
     header, first, *_ = result.stdout.splitlines()
-    assert header.split("\t") == ["code", "tr_id", "underlying_code", "underlying_name", "kind", "expiry", "strike"]
+    assert header.split("\t") == [
+        "code",
+        "tr_id",
+        "underlying_code",
+        "underlying_name",
+        "kind",
+        "expiry",
+        "strike",
+    ]
     assert len(first.split("\t")) == 7

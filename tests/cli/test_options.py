@@ -21,19 +21,33 @@ def _commands() -> dict[str, object]:
     return {info.name or info.callback.__name__: info.callback for info in app.registered_commands}
 
 
-NUMERIC = [(name, flag, bound, kind) for name, callback in _commands().items()
-           for flag, bound, kind in numeric_options(inspect.unwrap(callback)).values()]
+NUMERIC = [
+    (name, flag, bound, kind)
+    for name, callback in _commands().items()
+    for flag, bound, kind in numeric_options(inspect.unwrap(callback)).values()
+]
 
 
 # what each command needs before it looks at its options (its required arguments)
-REQUIRED = {"record": ["A11612"], "query": ["SELECT 1"], "replay": ["no-such-journal"],
-            "export": ["--from", "2026-11-20", "--to", "2026-11-20", "--out", "out"]}
+REQUIRED = {
+    "record": ["A11612"],
+    "query": ["SELECT 1"],
+    "replay": ["no-such-journal"],
+    "export": ["--from", "2026-11-20", "--to", "2026-11-20", "--out", "out"],
+}
 
 
 def test_the_walk_finds_the_numeric_options():
     flags = {(name, flag) for name, flag, _, _ in NUMERIC}
-    assert {("record", "--seconds"), ("record", "--fsync-window"), ("sim", "--port"), ("replay", "--speed"),
-            ("rebuild", "--processes"), ("query", "--limit"), ("demo", "--seconds")} <= flags
+    assert {
+        ("record", "--seconds"),
+        ("record", "--fsync-window"),
+        ("sim", "--port"),
+        ("replay", "--speed"),
+        ("rebuild", "--processes"),
+        ("query", "--limit"),
+        ("demo", "--seconds"),
+    } <= flags
 
 
 @pytest.mark.parametrize("command, flag, bound, kind", NUMERIC, ids=[f"{c} {f}" for c, f, _, _ in NUMERIC])
@@ -71,8 +85,9 @@ def test_every_command_help_has_an_example_whose_options_exist(name):
     lines = result.output.splitlines()
     at = next((n for n, line in enumerate(lines) if re.match(r"\s*Examples?:", line)), None)
     assert at is not None, f"kisfeed {name} --help shows no 'Example:' line:\n{result.output}"
-    examples = [lines[at].split(":", 1)[1].strip()] + [line.strip() for line in lines[at + 1:]
-                                                       if line.strip().startswith("kisfeed ")]
+    examples = [lines[at].split(":", 1)[1].strip()] + [
+        line.strip() for line in lines[at + 1 :] if line.strip().startswith("kisfeed ")
+    ]
     examples = [e.split("   ")[0] for e in examples if e]  # text after three spaces is a comment
     assert examples
     for example in examples:
@@ -89,24 +104,30 @@ def test_the_command_list_gives_each_command_one_whole_line():
     result = runner.invoke(app, ["--help"], env={"COLUMNS": "80"})
     assert result.exit_code == 0
     listing = result.output.split("Commands:")[1].splitlines()[1:]
-    names = [line.split()[0] for line in listing if line.startswith("  ") and not line.startswith("  Example:")]
+    names = [
+        line.split()[0] for line in listing if line.startswith("  ") and not line.startswith("  Example:")
+    ]
     assert names == list(_commands())  # no line is a continuation of the one above
     assert "..." not in result.output.split("Commands:")[1]  # no summary cut short
     assert "<bool>" not in result.output and "--version" in result.output
 
 
-@pytest.mark.parametrize(("argv", "line"), [
-    (["record", "A11612", "--seconds", "abc"], "error: Invalid value for '--seconds'"),
-    (["record"], "error: Missing argument 'codes'."),
-    (["no-such-command"], "error: No such command 'no-such-command'."),
-])
+@pytest.mark.parametrize(
+    ("argv", "line"),
+    [
+        (["record", "A11612", "--seconds", "abc"], "error: Invalid value for '--seconds'"),
+        (["record"], "error: Missing argument 'codes'."),
+        (["no-such-command"], "error: No such command 'no-such-command'."),
+    ],
+)
 def test_clicks_own_refusals_are_one_line_and_exit_2(tmp_path, argv, line):
     # through the console script's main(), as a user runs it (CliRunner bypasses main)
     import subprocess
     import sys
 
-    done = subprocess.run([sys.executable, "-m", "kisfeed", *argv], capture_output=True, text=True, cwd=tmp_path,
-                          timeout=60)
+    done = subprocess.run(
+        [sys.executable, "-m", "kisfeed", *argv], capture_output=True, text=True, cwd=tmp_path, timeout=60
+    )
     assert done.returncode == 2, done.stderr
     assert done.stderr.startswith(line) and len(done.stderr.strip().splitlines()) == 1, done.stderr
 
@@ -115,5 +136,7 @@ def test_bare_kisfeed_prints_the_help_and_exits_2(tmp_path):
     import subprocess
     import sys
 
-    done = subprocess.run([sys.executable, "-m", "kisfeed"], capture_output=True, text=True, cwd=tmp_path, timeout=60)
+    done = subprocess.run(
+        [sys.executable, "-m", "kisfeed"], capture_output=True, text=True, cwd=tmp_path, timeout=60
+    )
     assert done.returncode == 2 and done.stdout.startswith("Usage: kisfeed") and "error" not in done.stderr

@@ -32,8 +32,13 @@ def data(tmp_path_factory) -> Path:
 def kisfeed(data: Path, *args: str, columns: int = 100) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("KIS_", "KISFEED_"))}
     env["COLUMNS"] = str(columns)
-    done = subprocess.run([sys.executable, "-m", "kisfeed", "query", "--data", str(data), *args],
-                          capture_output=True, text=True, timeout=seconds(60), env=env)
+    done = subprocess.run(
+        [sys.executable, "-m", "kisfeed", "query", "--data", str(data), *args],
+        capture_output=True,
+        text=True,
+        timeout=seconds(60),
+        env=env,
+    )
     assert done.returncode == 0, done.stdout + done.stderr
     assert "Traceback" not in done.stderr
     return done
@@ -65,7 +70,7 @@ def test_a_table_that_fits_right_aligns_numbers_and_cuts_nothing(data, columns):
     done = kisfeed(data, sql, columns=columns)
     header, rule, row, footer = done.stdout.splitlines()
     assert header.split() == ["code", "trades", "volume", "price"] and set(rule) <= {"─", " "}
-    code, trades, volume, price = row.split()
+    _code, trades, volume, price = row.split()
     expected = _values_of(data, sql)
     assert (trades, volume, price) == tuple(str(expected[k]) for k in ("trades", "volume", "price"))
     assert row.endswith(price) and len(row) == len(header) == len(rule)  # the last column is right-aligned
@@ -91,6 +96,11 @@ def test_csv_and_json_and_line_formats_parse(data):
 
 def test_an_unknown_format_is_a_usage_error(data):
     env = {k: v for k, v in os.environ.items() if not k.startswith(("KIS_", "KISFEED_"))}
-    done = subprocess.run([sys.executable, "-m", "kisfeed", "query", "--data", str(data), "SELECT 1", "--format", "xml"],
-                          capture_output=True, text=True, timeout=seconds(60), env=env)
+    done = subprocess.run(
+        [sys.executable, "-m", "kisfeed", "query", "--data", str(data), "SELECT 1", "--format", "xml"],
+        capture_output=True,
+        text=True,
+        timeout=seconds(60),
+        env=env,
+    )
     assert done.returncode == 2 and "--format is table, csv, json, line, not 'xml'" in done.stderr

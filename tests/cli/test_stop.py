@@ -29,8 +29,14 @@ class Command:
     def __init__(self, args: list[str], cwd: Path) -> None:
         env = {k: v for k, v in os.environ.items() if not k.startswith(("KIS_", "KISFEED_"))}
         env.update(HOME=str(cwd), KISFEED_CACHE_DIR=str(cwd / "cache"), COLUMNS="120")
-        self.process = subprocess.Popen([sys.executable, "-m", "kisfeed", *args], cwd=cwd, env=env, text=True,
-                                        stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "kisfeed", *args],
+            cwd=cwd,
+            env=env,
+            text=True,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
         self.lines: queue.Queue[tuple[str, str]] = queue.Queue()
         self.seen: dict[str, list[str]] = {"out": [], "err": []}
         for name, stream in (("out", self.process.stdout), ("err", self.process.stderr)):
@@ -83,8 +89,10 @@ def _recorded(out: str) -> int:
 
 
 def _dataset_rows(data: Path) -> int:
-    return sum(query(f"SELECT count(*) AS n FROM {view}", root=data).column("n")[0].as_py()
-               for view in ("futures_trades", "option_trades"))
+    return sum(
+        query(f"SELECT count(*) AS n FROM {view}", root=data).column("n")[0].as_py()
+        for view in ("futures_trades", "option_trades")
+    )
 
 
 def test_ctrl_c_stops_record_with_130_after_the_summary_and_the_count_is_the_dataset(tmp_path):
@@ -131,9 +139,24 @@ def test_ctrl_c_stops_sim_with_130(tmp_path):
 @pytest.fixture(scope="module")
 def journal(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("recorded")
-    done = subprocess.run([sys.executable, "-m", "kisfeed", "record", "A11612", "A50612", "--data", str(root / "d"),
-                           "--seconds", "2"], capture_output=True, text=True, timeout=seconds(120),
-                          env={**os.environ, "KIS_APP_KEY": "", "KIS_APP_SECRET": "", "HOME": str(root)})
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "kisfeed",
+            "record",
+            "A11612",
+            "A50612",
+            "--data",
+            str(root / "d"),
+            "--seconds",
+            "2",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=seconds(120),
+        env={**os.environ, "KIS_APP_KEY": "", "KIS_APP_SECRET": "", "HOME": str(root)},
+    )
     assert done.returncode == 0, done.stdout + done.stderr
     assert _recorded(done.stdout) > 0, done.stdout
     return root / "d"

@@ -5,8 +5,8 @@ from __future__ import annotations
 import asyncio
 import itertools
 from collections import defaultdict
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import AsyncIterator
 
 import pytest
 
@@ -24,8 +24,14 @@ def quick_backoff():
 
 
 def sim_config(**changes) -> SimConfig:
-    base = dict(app_keys={APP_KEY: APP_SECRET}, always_open=True, speed=60.0, seed=11,
-                ping_interval=0.2, pong_timeout=2.0)
+    base = dict(
+        app_keys={APP_KEY: APP_SECRET},
+        always_open=True,
+        speed=60.0,
+        seed=11,
+        ping_interval=0.2,
+        pong_timeout=2.0,
+    )
     base.update(changes)
     return SimConfig(**base)
 
@@ -36,12 +42,24 @@ async def running(config: SimConfig | None = None) -> AsyncIterator[Simulator]:
         yield sim
 
 
-def feed_for(sim: Simulator, tmp_path, credentials=((APP_KEY, APP_SECRET),), **settings) -> kisfeed.client.Feed:
-    defaults = dict(backoff=quick_backoff, subscribe_interval=0.0, watchdog=seconds(5), reply_timeout=seconds(10),
-                    key_in_use_delay=0.2)
+def feed_for(
+    sim: Simulator, tmp_path, credentials=((APP_KEY, APP_SECRET),), **settings
+) -> kisfeed.client.Feed:
+    defaults = dict(
+        backoff=quick_backoff,
+        subscribe_interval=0.0,
+        watchdog=seconds(5),
+        reply_timeout=seconds(10),
+        key_in_use_delay=0.2,
+    )
     defaults.update(settings)
-    return kisfeed.connect(credentials=list(credentials), ws_url=sim.ws_url, rest_url=sim.rest_url,
-                           cache_dir=tmp_path / "cache", **defaults)
+    return kisfeed.connect(
+        credentials=list(credentials),
+        ws_url=sim.ws_url,
+        rest_url=sim.rest_url,
+        cache_dir=tmp_path / "cache",
+        **defaults,
+    )
 
 
 def codes(sim: Simulator, tr_id: str) -> list[str]:

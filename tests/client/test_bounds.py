@@ -48,9 +48,17 @@ async def subscribe_without_reply(sim, feed) -> None:
 
 
 async def test_drop_oldest_keeps_to_queue_size_after_a_reply_timeout(tmp_path):
-    async with running(sim_config(speed=math.inf)) as sim, \
-            feed_for(sim, tmp_path, queue_size=QUEUE, reply_overfill=OVERFILL, overflow="drop-oldest",
-                     reply_timeout=0.5) as feed:
+    async with (
+        running(sim_config(speed=math.inf)) as sim,
+        feed_for(
+            sim,
+            tmp_path,
+            queue_size=QUEUE,
+            reply_overfill=OVERFILL,
+            overflow="drop-oldest",
+            reply_timeout=0.5,
+        ) as feed,
+    ):
         async with largest_queue(feed) as most:
             await subscribe_without_reply(sim, feed)
             after_timeout = feed.stats().records
@@ -63,9 +71,12 @@ async def test_drop_oldest_keeps_to_queue_size_after_a_reply_timeout(tmp_path):
 
 async def test_block_overfills_by_reply_overfill_at_most_and_loses_nothing(tmp_path):
     got = []
-    async with running(sim_config(speed=math.inf)) as sim, \
-            feed_for(sim, tmp_path, queue_size=QUEUE, reply_overfill=OVERFILL, overflow="block",
-                     reply_timeout=0.5) as feed:
+    async with (
+        running(sim_config(speed=math.inf)) as sim,
+        feed_for(
+            sim, tmp_path, queue_size=QUEUE, reply_overfill=OVERFILL, overflow="block", reply_timeout=0.5
+        ) as feed,
+    ):
         async with largest_queue(feed) as most:
             await subscribe_without_reply(sim, feed)
             # the reply will never come: the queue is back to queue_size once the consumer
@@ -82,8 +93,10 @@ async def test_block_overfills_by_reply_overfill_at_most_and_loses_nothing(tmp_p
 
 async def test_a_cancelled_subscribe_does_not_leave_the_queue_overfilled(tmp_path):
     got = []
-    async with running(sim_config(speed=math.inf)) as sim, \
-            feed_for(sim, tmp_path, queue_size=QUEUE, reply_overfill=OVERFILL, overflow="block") as feed:
+    async with (
+        running(sim_config(speed=math.inf)) as sim,
+        feed_for(sim, tmp_path, queue_size=QUEUE, reply_overfill=OVERFILL, overflow="block") as feed,
+    ):
         sim.faults.withhold_acks()
         with pytest.raises(asyncio.TimeoutError):  # the caller gives up before reply_timeout
             await asyncio.wait_for(feed.subscribe(O, codes(sim, O)[:20]), 0.5)
@@ -115,14 +128,22 @@ def test_the_default_frame_limit_is_finite_and_above_the_largest_kis_frame():
 
 
 async def test_a_frame_over_max_frame_size_is_counted_and_the_connection_reopened(tmp_path, events):
-    async with running() as sim, \
-            feed_for(sim, tmp_path, max_frame_size=LIMIT, on_event=events.append) as feed:
+    async with (
+        running() as sim,
+        feed_for(sim, tmp_path, max_frame_size=LIMIT, on_event=events.append) as feed,
+    ):
         await feed.subscribe(F, codes(sim, F)[:2])
         await collect(feed, 5)
         await sim.broadcast(frame_of(sim, LIMIT))  # at the limit: accepted
         await sim.broadcast("0|H0ZFCNT0|001|" + "^" * LIMIT)  # over it: refused unread
-        await wait_until(lambda: len(sim.sessions) == 1 and feed.stats().reconnects == 1
-                         and all(len(s.registrations) == 2 for s in sim.sessions), what="a new session")
+        await wait_until(
+            lambda: (
+                len(sim.sessions) == 1
+                and feed.stats().reconnects == 1
+                and all(len(s.registrations) == 2 for s in sim.sessions)
+            ),
+            what="a new session",
+        )
         await collect(feed, 20)  # and the data flows again
         stats = feed.stats()
     assert stats.parse_errors == 1 and stats.reconnects == 1
@@ -131,8 +152,7 @@ async def test_a_frame_over_max_frame_size_is_counted_and_the_connection_reopene
 
 
 async def test_a_frame_over_max_frame_size_can_be_raised(tmp_path):
-    async with running() as sim, \
-            feed_for(sim, tmp_path, max_frame_size=LIMIT, on_malformed="raise") as feed:
+    async with running() as sim, feed_for(sim, tmp_path, max_frame_size=LIMIT, on_malformed="raise") as feed:
         await feed.subscribe(F, codes(sim, F)[:1])
         await sim.broadcast("0|H0ZFCNT0|001|" + "^" * LIMIT)
         with pytest.raises(FrameError, match="max_frame_size"):

@@ -65,7 +65,13 @@ async def test_multi_record_frames_are_split_into_every_record(tmp_path):
         if text[0] == "0":
             counts.append(int(text.split("|")[2]))
 
-    async with running(sim_config(batch_window=1.0)) as sim, feed_for(sim, tmp_path, ) as feed:
+    async with (
+        running(sim_config(batch_window=1.0)) as sim,
+        feed_for(
+            sim,
+            tmp_path,
+        ) as feed,
+    ):
         feed._on_frame = on_frame
         await feed.subscribe(O, codes(sim, O)[:20])
         await feed.subscribe(F, codes(sim, F))
@@ -169,8 +175,10 @@ async def test_100_subscriptions_over_3_app_keys_survive_a_lost_session(tmp_path
             assert sorted(per_session) == [33, 33, 34] and sum(per_session) == 100
             before = await collect(feed, 200)
             await maybe(sim.faults.drop(app_key="PSkey-1"))
-            await wait_until(lambda: sum(len(s.registrations) for s in sim.sessions) == 100
-                             and len(sim.sessions) == 3, what="all 100 registered again")
+            await wait_until(
+                lambda: sum(len(s.registrations) for s in sim.sessions) == 100 and len(sim.sessions) == 3,
+                what="all 100 registered again",
+            )
             assert all(len(s.registrations) <= 41 for s in sim.sessions)
             assert len(feed.subscriptions) == 100
             after = await collect(feed, 300)
@@ -181,8 +189,10 @@ async def test_100_subscriptions_over_3_app_keys_survive_a_lost_session(tmp_path
 @pytest.mark.parametrize("policy", ["block", "drop-oldest", "raise"])
 async def test_a_slow_consumer_under_each_overflow_policy(tmp_path, policy):
     got: list = []
-    async with running(sim_config(speed=math.inf)) as sim, \
-            feed_for(sim, tmp_path, queue_size=20, overflow=policy) as feed:
+    async with (
+        running(sim_config(speed=math.inf)) as sim,
+        feed_for(sim, tmp_path, queue_size=20, overflow=policy) as feed,
+    ):
         try:
             await feed.subscribe(F, codes(sim, F)[:10])
             await feed.subscribe(O, codes(sim, O)[:30])  # data floods in while this waits
@@ -330,8 +340,12 @@ def test_blocking_iterator_for_plain_scripts(tmp_path):
             return await loop.run_in_executor(None, blocking, sim)
 
     def blocking(sim):
-        with kisfeed.connect_blocking(credentials=[(APP_KEY, APP_SECRET)], ws_url=sim.ws_url,
-                                      rest_url=sim.rest_url, cache_dir=tmp_path / "cache") as feed:
+        with kisfeed.connect_blocking(
+            credentials=[(APP_KEY, APP_SECRET)],
+            ws_url=sim.ws_url,
+            rest_url=sim.rest_url,
+            cache_dir=tmp_path / "cache",
+        ) as feed:
             feed.subscribe(F, codes(sim, F)[:2])
             records = []
             for record in feed:

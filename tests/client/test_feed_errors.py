@@ -93,7 +93,8 @@ async def test_a_callback_that_raises_while_connecting_fails_async_with(tmp_path
     async with running() as sim:
         with pytest.raises(CallbackError) as caught:
             await asyncio.wait_for(
-                feed_for(sim, tmp_path, on_event=raising_on_event(ev.Connected)).__aenter__(), seconds(10))
+                feed_for(sim, tmp_path, on_event=raising_on_event(ev.Connected)).__aenter__(), seconds(10)
+            )
         gc.collect()
     assert isinstance(caught.value.__cause__, HookFailed)
     assert reported == []
@@ -118,8 +119,7 @@ async def test_a_callback_that_raises_fails_a_waiting_subscribe_and_any_later_on
 
 
 async def test_a_raising_on_event_on_reconnect_ends_the_feed(tmp_path):
-    async with running() as sim, \
-            feed_for(sim, tmp_path, on_event=raising_on_event(ev.Disconnected)) as feed:
+    async with running() as sim, feed_for(sim, tmp_path, on_event=raising_on_event(ev.Disconnected)) as feed:
         await feed.subscribe(F, codes(sim, F)[:2])
         await collect(feed, 5)
         await sim.faults.drop()
@@ -146,8 +146,9 @@ async def test_an_unexpected_error_is_raised_as_itself_at_once(tmp_path):
 async def test_cache_dir_may_be_a_str(tmp_path):
     async with running() as sim:
         cache = tmp_path / "str-cache"
-        async with kisfeed.connect(APP_KEY, APP_SECRET, ws_url=sim.ws_url, rest_url=sim.rest_url,
-                                   cache_dir=str(cache)) as feed:
+        async with kisfeed.connect(
+            APP_KEY, APP_SECRET, ws_url=sim.ws_url, rest_url=sim.rest_url, cache_dir=str(cache)
+        ) as feed:
             await feed.subscribe(F, codes(sim, F)[:1])
             assert await collect(feed, 3)
     assert [p.name.startswith("approval-") for p in cache.iterdir()] == [True]
@@ -167,8 +168,14 @@ def test_the_blocking_iterator_raises_callback_error(tmp_path, caplog):
             return await asyncio.wait_for(loop.run_in_executor(None, blocking, sim), seconds(20))
 
     def blocking(sim):
-        with kisfeed.connect_blocking(APP_KEY, APP_SECRET, ws_url=sim.ws_url, rest_url=sim.rest_url,
-                                      cache_dir=tmp_path / "cache", on_frame=raising_on_frame(after=3)) as feed:
+        with kisfeed.connect_blocking(
+            APP_KEY,
+            APP_SECRET,
+            ws_url=sim.ws_url,
+            rest_url=sim.rest_url,
+            cache_dir=tmp_path / "cache",
+            on_frame=raising_on_frame(after=3),
+        ) as feed:
             feed.subscribe(F, codes(sim, F)[:1])
             with pytest.raises(CallbackError) as caught:
                 for _ in feed:

@@ -24,9 +24,14 @@ def test_the_bound_is_maxsize_and_overfill_adds_a_fixed_amount_except_for_drop_o
 
 
 @settings(max_examples=200, deadline=None)
-@given(policy=st.sampled_from(["drop-oldest", "raise"]), maxsize=st.integers(1, 8), overfill=st.integers(0, 8),
-       steps=st.lists(st.tuples(st.sampled_from(["put", "offer", "get"]), st.booleans(), st.integers(1, 5)),
-                      max_size=60))
+@given(
+    policy=st.sampled_from(["drop-oldest", "raise"]),
+    maxsize=st.integers(1, 8),
+    overfill=st.integers(0, 8),
+    steps=st.lists(
+        st.tuples(st.sampled_from(["put", "offer", "get"]), st.booleans(), st.integers(1, 5)), max_size=60
+    ),
+)
 def test_no_sequence_of_puts_offers_and_gets_exceeds_the_bound(policy, maxsize, overfill, steps):
     async def run() -> None:
         queue: RecordQueue[int] = RecordQueue(maxsize, policy, overfill)

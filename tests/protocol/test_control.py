@@ -52,11 +52,23 @@ def test_the_table_covers_every_listed_code():
 
 
 def test_subscribe_success_carries_key_and_iv():
-    text = reply("OPSP0000", "0", "SUBSCRIBE SUCCESS",
-                 output={"iv": "0123456789abcdef", "key": "abcdefghijklmnopabcdefghijklmnop"})
+    text = reply(
+        "OPSP0000",
+        "0",
+        "SUBSCRIBE SUCCESS",
+        output={"iv": "0123456789abcdef", "key": "abcdefghijklmnopabcdefghijklmnop"},
+    )
     message = parse_control(text)
-    assert message == ControlReply("H0ZFCNT0", "A11612", "N", "0", "OPSP0000", "SUBSCRIBE SUCCESS",
-                                   key="abcdefghijklmnopabcdefghijklmnop", iv="0123456789abcdef")
+    assert message == ControlReply(
+        "H0ZFCNT0",
+        "A11612",
+        "N",
+        "0",
+        "OPSP0000",
+        "SUBSCRIBE SUCCESS",
+        key="abcdefghijklmnopabcdefghijklmnop",
+        iv="0123456789abcdef",
+    )
     assert message.ok and server_error(message) is None
 
 
@@ -79,8 +91,10 @@ def test_every_error_code_maps_to_its_named_error(msg_cd, error):
 
 def test_app_key_in_use_as_captured():
     # The reply captured in 2025-11 (reference 2.2): header tr_id "(null)", rt_cd "9".
-    text = ('{"header":{"tr_id":"(null)","tr_key":"","encrypt":"N"},'
-            '"body":{"rt_cd":"9","msg_cd":"OPSP8996","msg1":"ALREADY IN USE appkey"}}')
+    text = (
+        '{"header":{"tr_id":"(null)","tr_key":"","encrypt":"N"},'
+        '"body":{"rt_cd":"9","msg_cd":"OPSP8996","msg1":"ALREADY IN USE appkey"}}'
+    )
     exc = server_error(parse_control(text))
     assert isinstance(exc, ex.AppKeyInUseError) and exc.retryable
     assert exc.tr_id is None and exc.tr_key is None and exc.rt_cd == "9"
@@ -94,20 +108,32 @@ def test_unknown_code_is_kept_verbatim():
     assert parse_control(reply("OPSP0100", "0", "NEW SUCCESS")).ok
 
 
-@pytest.mark.parametrize("text, stamp", [
-    ('{"header":{"tr_id":"PINGPONG","datetime":"20261120093015"}}', "20261120093015"),
-    ('{"header":{"tr_id":"PINGPONG"}}', None),
-    ('{"header": {"tr_id": "PINGPONG", "datetime": "20261120093015"}}', "20261120093015"),
-])
+@pytest.mark.parametrize(
+    "text, stamp",
+    [
+        ('{"header":{"tr_id":"PINGPONG","datetime":"20261120093015"}}', "20261120093015"),
+        ('{"header":{"tr_id":"PINGPONG"}}', None),
+        ('{"header": {"tr_id": "PINGPONG", "datetime": "20261120093015"}}', "20261120093015"),
+    ],
+)
 def test_pingpong_with_or_without_datetime(text, stamp):
     assert parse_control(text) == Ping(text, stamp)
 
 
-@pytest.mark.parametrize("text", [
-    "{", "{}", "[]", '{"header": 1}', '{"header": {"tr_id": "H0ZFCNT0"}}',
-    '{"header": {"tr_id": "H0ZFCNT0"}, "body": {"rt_cd": "0"}}', '{"header": {"tr_id": []}, "body": {}}',
-    "null", '"PINGPONG"',
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "{",
+        "{}",
+        "[]",
+        '{"header": 1}',
+        '{"header": {"tr_id": "H0ZFCNT0"}}',
+        '{"header": {"tr_id": "H0ZFCNT0"}, "body": {"rt_cd": "0"}}',
+        '{"header": {"tr_id": []}, "body": {}}',
+        "null",
+        '"PINGPONG"',
+    ],
+)
 def test_malformed_control_messages_raise_the_named_error(text):
     with pytest.raises(ex.ControlMessageError) as caught:
         parse_control(text)
@@ -120,7 +146,9 @@ def test_subscribe_and_unsubscribe_requests_follow_the_spec_tables():
         "header": {"approval_key": "approval-0000", "custtype": "P", "tr_type": "1", "content-type": "utf-8"},
         "body": {"input": {"tr_id": "H0ZOCNT0", "tr_key": "B11612065"}},
     }
-    unsub = json.loads(subscribe_request("approval-0000", "H0ZFCNT0", "A11612", subscribe=False, custtype="B"))
+    unsub = json.loads(
+        subscribe_request("approval-0000", "H0ZFCNT0", "A11612", subscribe=False, custtype="B")
+    )
     assert unsub["header"]["tr_type"] == "2" and unsub["header"]["custtype"] == "B"
 
 

@@ -20,10 +20,28 @@ NAN = float("nan")
 
 
 def second_future() -> tuple[list[str], dict]:
-    wire = texts(F, code="A11703", time="093016", price="64400", change_sign="3", change="0",
-                 change_rate="0.00", last_volume="10", volume="12355")
-    return wire, values(F, code="A11703", time=time(9, 30, 16), price=64400, change_sign=Sign.UNCHANGED,
-                        change=0, change_rate=0.0, last_volume=10, volume=12355)
+    wire = texts(
+        F,
+        code="A11703",
+        time="093016",
+        price="64400",
+        change_sign="3",
+        change="0",
+        change_rate="0.00",
+        last_volume="10",
+        volume="12355",
+    )
+    return wire, values(
+        F,
+        code="A11703",
+        time=time(9, 30, 16),
+        price=64400,
+        change_sign=Sign.UNCHANGED,
+        change=0,
+        change_rate=0.0,
+        last_volume=10,
+        volume=12355,
+    )
 
 
 def nth_option(n: int) -> tuple[list[str], dict]:
@@ -38,40 +56,126 @@ OPTS = [nth_option(n) for n in range(4)]
 # (id, TR, wire text, expected: list of (values, extra, missing))
 CASES = [
     ("futures-1", F, frame(F, texts(F)), [(values(F), (), 0)]),
-    ("futures-4", F, frame(F, texts(F), FUT2[0], texts(F), FUT2[0]),
-     [(values(F), (), 0), (FUT2[1], (), 0), (values(F), (), 0), (FUT2[1], (), 0)]),
+    (
+        "futures-4",
+        F,
+        frame(F, texts(F), FUT2[0], texts(F), FUT2[0]),
+        [(values(F), (), 0), (FUT2[1], (), 0), (values(F), (), 0), (FUT2[1], (), 0)],
+    ),
     ("options-1", O, frame(O, texts(O)), [(values(O), (), 0)]),
     ("options-4", O, frame(O, *[w for w, _ in OPTS]), [(v, (), 0) for _, v in OPTS]),
-    ("negatives", F, frame(F, texts(F, change="-1250", change_rate="-1.91", vs_high="-3000",
-                                     open_interest_change="-7", net_buy_trades="-44")),
-     [(values(F, change=-1250, change_rate=-1.91, vs_high=-3000, open_interest_change=-7,
-              net_buy_trades=-44), (), 0)]),
+    (
+        "negatives",
+        F,
+        frame(
+            F,
+            texts(
+                F,
+                change="-1250",
+                change_rate="-1.91",
+                vs_high="-3000",
+                open_interest_change="-7",
+                net_buy_trades="-44",
+            ),
+        ),
+        [
+            (
+                values(
+                    F,
+                    change=-1250,
+                    change_rate=-1.91,
+                    vs_high=-3000,
+                    open_interest_change=-7,
+                    net_buy_trades=-44,
+                ),
+                (),
+                0,
+            )
+        ],
+    ),
     # 000000 is "not set" (reference 2.5, 4.4: the portal examples' OPRC/HGPR/LWPR_HOUR), in the
     # trade time too (reference 6: no stock F/O session spans midnight)
-    ("times-000000", F, frame(F, texts(F, open_time="000000", high_time="000000", low_time="000000")),
-     [(values(F, open_time=None, high_time=None, low_time=None), (), 0)]),
-    ("trade-time-000000", O, frame(O, texts(O, time="000000", open_time="000000")),
-     [(values(O, time=None, open_time=None), (), 0)]),
-    ("nan", O, frame(O, texts(O, theoretical_price="-nan", delta="-nan", gamma="-nan", theta="nan",
-                               historical_volatility="nan", disparity_rate="-nan")),
-     [(values(O, theoretical_price=NAN, delta=NAN, gamma=NAN, theta=NAN, historical_volatility=NAN,
-              disparity_rate=NAN), (), 0)]),
-    ("empty-fields", F, frame(F, texts(F, theoretical_price="", vs_open_sign="",
-                                        dynamic_limit_flag="", volume="")),
-     [(values(F, theoretical_price=None, vs_open_sign=None, dynamic_limit_flag=None,
-              volume=None), (), 0)]),
+    (
+        "times-000000",
+        F,
+        frame(F, texts(F, open_time="000000", high_time="000000", low_time="000000")),
+        [(values(F, open_time=None, high_time=None, low_time=None), (), 0)],
+    ),
+    (
+        "trade-time-000000",
+        O,
+        frame(O, texts(O, time="000000", open_time="000000")),
+        [(values(O, time=None, open_time=None), (), 0)],
+    ),
+    (
+        "nan",
+        O,
+        frame(
+            O,
+            texts(
+                O,
+                theoretical_price="-nan",
+                delta="-nan",
+                gamma="-nan",
+                theta="nan",
+                historical_volatility="nan",
+                disparity_rate="-nan",
+            ),
+        ),
+        [
+            (
+                values(
+                    O,
+                    theoretical_price=NAN,
+                    delta=NAN,
+                    gamma=NAN,
+                    theta=NAN,
+                    historical_volatility=NAN,
+                    disparity_rate=NAN,
+                ),
+                (),
+                0,
+            )
+        ],
+    ),
+    (
+        "empty-fields",
+        F,
+        frame(F, texts(F, theoretical_price="", vs_open_sign="", dynamic_limit_flag="", volume="")),
+        [(values(F, theoretical_price=None, vs_open_sign=None, dynamic_limit_flag=None, volume=None), (), 0)],
+    ),
     ("empty-time", F, frame(F, texts(F, high_time="")), [(values(F, high_time=None), (), 0)]),
     # only a text field empty: the fast path must not keep "" where every other kind gives None
-    ("empty-text-field", F, frame(F, texts(F, dynamic_limit_flag="")),
-     [(values(F, dynamic_limit_flag=None), (), 0)]),
-    ("extra-fields", O, frame(O, texts(O) + ["70700.00", "N", "57900.00"]),
-     [(values(O), ("70700.00", "N", "57900.00"), 0)]),
-    ("extra-fields-2-records", F, frame(F, texts(F) + ["x", ""], FUT2[0] + ["y", "7"]),
-     [(values(F), ("x", ""), 0), (FUT2[1], ("y", "7"), 0)]),
-    ("truncated", F, frame(F, texts(F)[:46]),
-     [(values(F, dynamic_upper_limit=None, dynamic_lower_limit=None, dynamic_limit_flag=None), (), 3)]),
-    ("truncated-2-records", O, frame(O, texts(O)[:50], texts(O)[:50]),
-     [(values(O, total_ask_qty=None, total_bid_qty=None, volume_rate=None), (), 3)] * 2),
+    (
+        "empty-text-field",
+        F,
+        frame(F, texts(F, dynamic_limit_flag="")),
+        [(values(F, dynamic_limit_flag=None), (), 0)],
+    ),
+    (
+        "extra-fields",
+        O,
+        frame(O, texts(O) + ["70700.00", "N", "57900.00"]),
+        [(values(O), ("70700.00", "N", "57900.00"), 0)],
+    ),
+    (
+        "extra-fields-2-records",
+        F,
+        frame(F, texts(F) + ["x", ""], FUT2[0] + ["y", "7"]),
+        [(values(F), ("x", ""), 0), (FUT2[1], ("y", "7"), 0)],
+    ),
+    (
+        "truncated",
+        F,
+        frame(F, texts(F)[:46]),
+        [(values(F, dynamic_upper_limit=None, dynamic_lower_limit=None, dynamic_limit_flag=None), (), 3)],
+    ),
+    (
+        "truncated-2-records",
+        O,
+        frame(O, texts(O)[:50], texts(O)[:50]),
+        [(values(O, total_ask_qty=None, total_bid_qty=None, volume_rate=None), (), 3)] * 2,
+    ),
     # NNN says 1 but two records' worth came: the reference rule (width = fields ÷ count) keeps
     # the surplus raw on the one record instead of guessing boundaries.
     ("count-1-for-2-records", F, frame(F, texts(F), FUT2[0], count=1), [(values(F), tuple(FUT2[0]), 0)]),

@@ -32,12 +32,15 @@ LONE_SURROGATE_PING = '{"header\udcff":{"tr_id":"PINGPONG"}}'
 
 valid_text = {
     Kind.CODE: st.from_regex(r"[A-C][0-9A-Z]{2}[0-9](0[1-9]|1[0-2])([0-9]{3})?", fullmatch=True),
-    Kind.TIME: st.builds(lambda h, m, s: f"{h:02d}{m:02d}{s:02d}", st.integers(0, 23), st.integers(0, 59),
-                         st.integers(0, 59)),
+    Kind.TIME: st.builds(
+        lambda h, m, s: f"{h:02d}{m:02d}{s:02d}", st.integers(0, 23), st.integers(0, 59), st.integers(0, 59)
+    ),
     Kind.INT: st.integers(0, 10**12).map(str),
-    Kind.SIGNED: st.integers(-10**9, 10**9).map(str),
+    Kind.SIGNED: st.integers(-(10**9), 10**9).map(str),
     Kind.PRICE: st.integers(0, 10**7).map(str),
-    Kind.DECIMAL: st.one_of(st.integers(-10**9, 10**9).map(lambda n: f"{n / 100:.2f}"), st.sampled_from(["nan", "-nan"])),
+    Kind.DECIMAL: st.one_of(
+        st.integers(-(10**9), 10**9).map(lambda n: f"{n / 100:.2f}"), st.sampled_from(["nan", "-nan"])
+    ),
     Kind.SIGN: st.sampled_from("12345"),
     Kind.FLAG: st.sampled_from(["Y", "N", "0", "1"]),
 }
@@ -56,8 +59,9 @@ def frames(draw):
         record = []
         for i in range(width):
             kind = layout.fields[i].kind if i < layout.width else Kind.CODE
-            record.append(draw(st.one_of(valid_text[kind], junk) if draw(st.integers(0, 20)) == 0
-                               else valid_text[kind]))
+            record.append(
+                draw(st.one_of(valid_text[kind], junk) if draw(st.integers(0, 20)) == 0 else valid_text[kind])
+            )
         records.append("^".join(record))
     stated = count if draw(st.integers(0, 5)) else draw(st.integers(0, 999))
     return f"{draw(st.sampled_from('0001'))}|{tr_id}|{stated:03d}|" + "^".join(records)
@@ -108,8 +112,11 @@ def test_lenient_decode_accounts_for_every_record(text):
 
 
 @FUZZ
-@given(st.lists(st.sampled_from(sorted(LAYOUTS)), min_size=1, max_size=1).flatmap(
-    lambda trs: st.tuples(st.just(trs[0]), st.lists(st.just(None), min_size=1, max_size=10))))
+@given(
+    st.lists(st.sampled_from(sorted(LAYOUTS)), min_size=1, max_size=1).flatmap(
+        lambda trs: st.tuples(st.just(trs[0]), st.lists(st.just(None), min_size=1, max_size=10))
+    )
+)
 def test_valid_frames_round_trip(args):
     tr_id, slots = args
     wire = f"0|{tr_id}|{len(slots):03d}|" + "^".join("^".join(texts(tr_id)) for _ in slots)
@@ -120,17 +127,35 @@ def test_valid_frames_round_trip(args):
 
 json_values = st.recursive(
     st.one_of(st.none(), st.booleans(), st.integers(), st.floats(allow_nan=False), any_text(max_size=10)),
-    lambda inner: st.one_of(st.lists(inner, max_size=3), st.dictionaries(any_text(max_size=8), inner,
-                                                                         max_size=3)),
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=3), st.dictionaries(any_text(max_size=8), inner, max_size=3)
+    ),
     max_leaves=10,
 )
 control_like = st.fixed_dictionaries(
-    {"header": st.one_of(json_values, st.fixed_dictionaries(
-        {"tr_id": st.one_of(st.sampled_from(["PINGPONG", "H0ZFCNT0", "(null)", ""]), json_values)},
-        optional={"tr_key": json_values, "encrypt": json_values, "datetime": json_values}))},
-    optional={"body": st.one_of(json_values, st.fixed_dictionaries(
-        {}, optional={"rt_cd": json_values, "msg_cd": json_values, "msg1": json_values,
-                      "output": json_values}))},
+    {
+        "header": st.one_of(
+            json_values,
+            st.fixed_dictionaries(
+                {"tr_id": st.one_of(st.sampled_from(["PINGPONG", "H0ZFCNT0", "(null)", ""]), json_values)},
+                optional={"tr_key": json_values, "encrypt": json_values, "datetime": json_values},
+            ),
+        )
+    },
+    optional={
+        "body": st.one_of(
+            json_values,
+            st.fixed_dictionaries(
+                {},
+                optional={
+                    "rt_cd": json_values,
+                    "msg_cd": json_values,
+                    "msg1": json_values,
+                    "output": json_values,
+                },
+            ),
+        )
+    },
 )
 
 

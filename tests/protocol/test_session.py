@@ -107,17 +107,22 @@ def test_unsubscribe_of_something_not_registered():
 def test_session_level_error_has_no_request():
     session = Session(APPROVAL)
     session.subscribe(F, "A11612")
-    text = ('{"header":{"tr_id":"(null)","tr_key":"","encrypt":"N"},'
-            '"body":{"rt_cd":"9","msg_cd":"OPSP8996","msg1":"ALREADY IN USE appkey"}}')
+    text = (
+        '{"header":{"tr_id":"(null)","tr_key":"","encrypt":"N"},'
+        '"body":{"rt_cd":"9","msg_cd":"OPSP8996","msg1":"ALREADY IN USE appkey"}}'
+    )
     (event,) = session.receive(text)
     assert isinstance(event, Rejected) and event.request is None
     assert isinstance(event.error, AppKeyInUseError)
 
 
-@pytest.mark.parametrize("text", [
-    '{"header":{"tr_id":"PINGPONG","datetime":"20261120093015"}}',
-    '{"header":{"tr_id":"PINGPONG"}}',
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        '{"header":{"tr_id":"PINGPONG","datetime":"20261120093015"}}',
+        '{"header":{"tr_id":"PINGPONG"}}',
+    ],
+)
 def test_pingpong_is_answered_with_the_received_text_unchanged(text):
     session = Session(APPROVAL)
     (event,) = session.receive(text)

@@ -11,7 +11,16 @@ import msgspec
 import pytest
 
 from kisfeed.exceptions import UnknownTRError
-from kisfeed.schema import FUTURES_TRADE, LAYOUTS, OPTION_TRADE, FuturesTrade, Kind, OptionTrade, Sign, layout_for
+from kisfeed.schema import (
+    FUTURES_TRADE,
+    LAYOUTS,
+    OPTION_TRADE,
+    FuturesTrade,
+    Kind,
+    OptionTrade,
+    Sign,
+    layout_for,
+)
 
 # The KIS portal's spec pages (주식선물 실시간체결가 [실시간-029], 주식옵션 실시간체결가 [실시간-044]),
 # copied verbatim from the project's seed specs (shared/spec/ in the workspace the project was
@@ -81,12 +90,18 @@ def test_record_types_have_the_layout_fields_then_metadata():
 
 def test_sign_codes():
     assert [(s.value, s.name) for s in Sign][1:] == [
-        (1, "LIMIT_UP"), (2, "UP"), (3, "UNCHANGED"), (4, "LIMIT_DOWN"), (5, "DOWN")]
+        (1, "LIMIT_UP"),
+        (2, "UP"),
+        (3, "UNCHANGED"),
+        (4, "LIMIT_DOWN"),
+        (5, "DOWN"),
+    ]
 
 
 def test_records_convert_to_builtins_for_json():
-    record = FuturesTrade(code="A11612", time=time(9, 0, 1), price=64300, change_sign=Sign.UP,
-                          trading_date=date(2026, 11, 20))
+    record = FuturesTrade(
+        code="A11612", time=time(9, 0, 1), price=64300, change_sign=Sign.UP, trading_date=date(2026, 11, 20)
+    )
     assert msgspec.to_builtins(record)[:4] == ["A11612", "09:00:01", 64300, 2]
 
 

@@ -18,8 +18,12 @@ from kisfeed.store.tables import FRAME_COLUMNS
 from ..samples import frame, texts
 from ..store.conftest import F, O, expected, write_journal
 
-FRAMES = [frame(F, texts(F)), frame(F, texts(F, time="000000", price="64400", volume="")),
-          frame(F, texts(F, price="64500") + ["extra1"]), frame(O, texts(O))]
+FRAMES = [
+    frame(F, texts(F)),
+    frame(F, texts(F, time="000000", price="64400", volume="")),
+    frame(F, texts(F, price="64500") + ["extra1"]),
+    frame(O, texts(O)),
+]
 
 
 @pytest.fixture
@@ -69,13 +73,15 @@ def test_wrong_uses_are_named():
 
 
 def test_without_pandas_the_error_says_what_to_install():
-    code = ("import sys; sys.modules['pandas'] = None\n"
-            "import kisfeed\n"
-            "from tests.samples import frame, texts\n"
-            "try:\n"
-            "    kisfeed.to_frame(kisfeed.decode(frame('H0ZFCNT0', texts('H0ZFCNT0'))), as_='pandas')\n"
-            "except kisfeed.UsageError as exc:\n"
-            "    print(exc)\n")
+    code = (
+        "import sys; sys.modules['pandas'] = None\n"
+        "import kisfeed\n"
+        "from tests.samples import frame, texts\n"
+        "try:\n"
+        "    kisfeed.to_frame(kisfeed.decode(frame('H0ZFCNT0', texts('H0ZFCNT0'))), as_='pandas')\n"
+        "except kisfeed.UsageError as exc:\n"
+        "    print(exc)\n"
+    )
     root = Path(__file__).parents[2]
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=root, check=True)
     assert out.stdout.strip() == "pandas is not installed: pip install pandas (or use as_='arrow')"

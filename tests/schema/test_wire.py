@@ -32,11 +32,60 @@ from ..samples import frame, texts
 from ..store.conftest import DAY, NS0, write_journal
 
 HOSTILE = [
-    "null", "NULL", "Null", "1e5", "1E5", "1e-400", "1.5e3", "0.00", "1630.00", "5.0", "-0", "+5", "+0", " 5", "5 ",
-    "0x10", "١٢", "٥", "inf", "-inf", "Infinity", "INF", "nan", "-nan", "NaN", "NAN", "+nan", "nan(1)",
-    "99999999999999999999", str(2**63), str(2**63 - 1), str(-(2**63)), str(-(2**63) - 1), "1" * 400, "",
-    "5.", ".5", "-.5", ".", "-", "007", "1_000", "000000", "235959", "240000", "095960", "0", "5", "6", "-5",
-    "A11612", "N", "1,000", "A1E6I0U8",
+    "null",
+    "NULL",
+    "Null",
+    "1e5",
+    "1E5",
+    "1e-400",
+    "1.5e3",
+    "0.00",
+    "1630.00",
+    "5.0",
+    "-0",
+    "+5",
+    "+0",
+    " 5",
+    "5 ",
+    "0x10",
+    "١٢",
+    "٥",
+    "inf",
+    "-inf",
+    "Infinity",
+    "INF",
+    "nan",
+    "-nan",
+    "NaN",
+    "NAN",
+    "+nan",
+    "nan(1)",
+    "99999999999999999999",
+    str(2**63),
+    str(2**63 - 1),
+    str(-(2**63)),
+    str(-(2**63) - 1),
+    "1" * 400,
+    "",
+    "5.",
+    ".5",
+    "-.5",
+    ".",
+    "-",
+    "007",
+    "1_000",
+    "000000",
+    "235959",
+    "240000",
+    "095960",
+    "0",
+    "5",
+    "6",
+    "-5",
+    "A11612",
+    "N",
+    "1,000",
+    "A1E6I0U8",
 ]
 FIELDS = [(tr, f.index) for tr, layout in LAYOUTS.items() for f in layout.fields]
 SEGMENT = "2026-11-20/090000.000000000-1"
@@ -72,8 +121,9 @@ def _store(tr: str, cases: list[tuple[int, str]]) -> list[tuple[str, Any]]:
     refused: set[int] = set()
 
     def decode_slow(payload: bytes, count: int, received_ns: int, line: int) -> list:
-        records, errors = decode_frame_lenient(f"0|{tr}|{count:03d}|" + payload.decode(), received_ns=received_ns,
-                                               trading_date=DAY)
+        records, errors = decode_frame_lenient(
+            f"0|{tr}|{count:03d}|" + payload.decode(), received_ns=received_ns, trading_date=DAY
+        )
         if errors:
             refused.add(line)
         return records
@@ -127,8 +177,22 @@ def test_every_path_gives_the_same_answer_for_a_hostile_text_in_every_field(text
 def test_the_definition_refuses_what_the_issue_lists():
     # issue 11 item 21, read by the definition itself
     for kind in (Kind.INT, Kind.SIGNED, Kind.PRICE):
-        for text in ("null", "1e5", "1E5", "1e-400", "0.00", "1630.00", "+5", " 5", "5 ", "0x10", "١٢", "inf", "nan",
-                     str(2**63)):
+        for text in (
+            "null",
+            "1e5",
+            "1E5",
+            "1e-400",
+            "0.00",
+            "1630.00",
+            "+5",
+            " 5",
+            "5 ",
+            "0x10",
+            "١٢",
+            "inf",
+            "nan",
+            str(2**63),
+        ):
             with pytest.raises(ValueError):
                 parse_value(kind, text)
     for text in ("null", "1e5", "inf", "-inf", "Infinity", "+5", " 5", "1" * 400):
@@ -147,8 +211,11 @@ def test_the_definition_refuses_what_the_issue_lists():
 
 def test_a_journal_of_hostile_frames_rebuilds_to_the_same_answers(tmp_path: Path):
     # End to end: journal → rebuild → Parquet; a refused frame is one counted error, no row.
-    cases = [(tr, i, text) for text in ("null", "1e5", "1630.00", "-0", "0x10", "inf", "000000", "+5", "nan", "007")
-             for tr, i in FIELDS]
+    cases = [
+        (tr, i, text)
+        for text in ("null", "1e5", "1630.00", "-0", "0x10", "inf", "000000", "+5", "nan", "007")
+        for tr, i in FIELDS
+    ]
     write_journal(tmp_path, [frame(tr, _wire(tr, i, text, False)) for tr, i, text in cases])
     report = rebuild(tmp_path)
     got: dict[int, Any] = {}

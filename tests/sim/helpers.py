@@ -14,8 +14,9 @@ import json
 import math
 import urllib.error
 import urllib.request
+from collections.abc import Awaitable, Callable
 from datetime import datetime
-from typing import Any, Awaitable, Callable, TypeVar
+from typing import Any, TypeVar
 
 import websockets
 from websockets.asyncio.client import ClientConnection
@@ -56,7 +57,9 @@ def quiet(**changes: Any) -> SimConfig:
     return config(**settings)
 
 
-def post_approval(rest_url: str, body: bytes | dict[str, Any], method: str = "POST", path: str = "/oauth2/Approval") -> tuple[int, dict[str, Any]]:
+def post_approval(
+    rest_url: str, body: bytes | dict[str, Any], method: str = "POST", path: str = "/oauth2/Approval"
+) -> tuple[int, dict[str, Any]]:
     data = body if isinstance(body, bytes) else json.dumps(body).encode()
     request = urllib.request.Request(
         rest_url + path, data=data if method == "POST" else None, method=method,
@@ -80,10 +83,14 @@ async def approval(sim: Simulator, app_key: str = DEMO_APP_KEY, secret: str = DE
 def request(key: str, tr_id: str, tr_key: str, *, subscribe: bool = True, custtype: str = "P") -> str:
     return json.dumps(
         {
-            "header": {"approval_key": key, "custtype": custtype, "tr_type": "1" if subscribe else "2",
-                       "content-type": "utf-8"},
+            "header": {
+                "approval_key": key,
+                "custtype": custtype,
+                "tr_type": "1" if subscribe else "2",
+                "content-type": "utf-8",
+            },
             "body": {"input": {"tr_id": tr_id, "tr_key": tr_key}},
-        }  # fmt: skip
+        }
     )
 
 

@@ -33,9 +33,7 @@ def test_good_credentials_get_a_fresh_36_character_approval_key_each_time():
 
 
 def test_unknown_app_key_and_wrong_secret_get_kis_error_codes():
-    unknown, wrong = approvals(
-        ({**GOOD, "appkey": "nobody"},), ({**GOOD, "secretkey": "not-the-secret"},)
-    )
+    unknown, wrong = approvals(({**GOOD, "appkey": "nobody"},), ({**GOOD, "secretkey": "not-the-secret"},))
     assert unknown == (403, {"error_description": "유효하지 않은 AppKey입니다.", "error_code": "EGW00103"})
     assert wrong == (403, {"error_description": "유효하지 않은 AppSecret입니다.", "error_code": "EGW00105"})
 

@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import asyncio
 import json
-from typing import Any, Awaitable
+from collections.abc import Awaitable
+from typing import Any
 
 import pytest
 from websockets.exceptions import ConnectionClosed
@@ -117,7 +118,10 @@ def test_scheduled_stalls_and_drops_that_coincide_never_hold_the_app_key():
     # `--fault stall=3@10,every=29 --fault drop@15,every=31` meet at 387 s; here they meet at
     # every turn, and a client that reconnects after each drop must never get OPSP8996.
     every = seconds(0.3)
-    faults = (parse_fault(f"stall={every / 2}@{every},every={every}"), parse_fault(f"drop@{every},every={every}"))
+    faults = (
+        parse_fault(f"stall={every / 2}@{every},every={every}"),
+        parse_fault(f"drop@{every},every={every}"),
+    )
 
     async def body() -> list[str]:
         sim = Simulator(config(faults=faults))

@@ -25,12 +25,20 @@ def test_list_instruments_prints_one_code_per_line_with_tr_and_underlying():
     result = runner.invoke(app, ["sim", "--list-instruments", *START])
     assert result.exit_code == 0, result.output
     header, *lines = result.output.splitlines()
-    assert header.split("\t") == ["code", "tr_id", "underlying_code", "underlying_name", "kind", "expiry", "strike"]
+    assert header.split("\t") == [
+        "code",
+        "tr_id",
+        "underlying_code",
+        "underlying_name",
+        "kind",
+        "expiry",
+        "strike",
+    ]
     assert len(lines) == 300
     first = lines[0].split("\t")
     assert first[:4] == ["A11612", "H0ZFCNT0", "005930", "삼성전자"]
     for line in lines:
-        code, tr_id, underlying, name, kind, expiry, strike = line.split("\t")
+        code, tr_id, underlying, name, kind, _expiry, strike = line.split("\t")
         assert tr_id == ("H0ZFCNT0" if kind == "future" else "H0ZOCNT0")
         assert re.fullmatch(r"\d{6}", underlying) and name
         assert len(code) == (6 if kind == "future" else 9) and (strike == "") == (kind == "future")
@@ -44,7 +52,7 @@ def test_write_master_writes_the_kis_master_format(tmp_path):
     assert len(lines) == 300
     assert lines[0] == "1|A11612|KR4A116C0003|삼성전자   F 202612 (  10)| |00000.00|1|005930|삼성전자"
     for line in lines:
-        info, code, standard, name, atm, strike, month, underlying, underlying_name = line.split("|")
+        info, code, standard, name, atm, strike, _month, _underlying, _underlying_name = line.split("|")
         assert standard.startswith("KR4") and len(standard) == 12
         assert re.search(r" (F|C|P) 20\d{4} ", name) and name.endswith("(  10)")
         if info in ("5", "6"):
@@ -83,7 +91,9 @@ def test_the_command_serves_prints_its_urls_and_the_demo_pair_and_stops_on_ctrl_
             body = json.dumps({"grant_type": "client_credentials", "appkey": "demo-app-key",
                                "secretkey": "demo-app-secret"}).encode()  # fmt: skip
             reply = await asyncio.to_thread(
-                lambda: urllib.request.urlopen(urllib.request.Request(approval_url, data=body), timeout=seconds(10)).read()
+                lambda: urllib.request.urlopen(
+                    urllib.request.Request(approval_url, data=body), timeout=seconds(10)
+                ).read()
             )
             key = json.loads(reply)["approval_key"]
             async with websockets.connect(ws_url, ping_interval=None) as ws:

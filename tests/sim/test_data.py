@@ -80,7 +80,7 @@ def test_a_batch_window_packs_several_records_into_one_frame():
     frames = run(body)
     counts = []
     for frame in frames:
-        tr_id, count, fields = split_frame(frame)
+        _tr_id, count, fields = split_frame(frame)
         records = decode(frame)
         assert frame.startswith(f"0|{FUTURES}|{count:03d}|")
         assert len(records) == count and len(fields) == 49 * count

@@ -95,7 +95,10 @@ def test_close_is_a_clean_websocket_close_with_the_code():
             async with await connect(sim) as three:
                 await sim.faults.close(4001, "maintenance")
                 await until_closed(three)
-            return [(ws.close_code, ws.close_reason, ws.protocol.close_rcvd is not None) for ws in (one, two, three)]
+            return [
+                (ws.close_code, ws.close_reason, ws.protocol.close_rcvd is not None)
+                for ws in (one, two, three)
+            ]
 
     assert run(body) == [(1000, "", True), (1000, "", True), (4001, "maintenance", True)]
 

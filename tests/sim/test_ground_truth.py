@@ -73,7 +73,9 @@ async def subscribed(ws_url: str, approval_url: str) -> tuple[websockets.ClientC
     body = json.dumps({"grant_type": "client_credentials", "appkey": "demo-app-key",
                        "secretkey": "demo-app-secret"}).encode()  # fmt: skip
     reply = await asyncio.to_thread(
-        lambda: urllib.request.urlopen(urllib.request.Request(approval_url, data=body), timeout=seconds(10)).read()
+        lambda: urllib.request.urlopen(
+            urllib.request.Request(approval_url, data=body), timeout=seconds(10)
+        ).read()
     )
     key = json.loads(reply)["approval_key"]
     ws = await websockets.connect(ws_url, ping_interval=None, max_size=None)
@@ -145,7 +147,9 @@ def test_the_ground_truth_is_on_disk_while_serving_so_kill_9_loses_nothing_sent_
             # more to send, so only the periodic flush can bring the tail to disk.
             deadline = time.monotonic() + seconds(10)
             while ground_truth(truth) != received:
-                assert time.monotonic() < deadline, f"{len(ground_truth(truth))} of {len(received)} records on disk"
+                assert time.monotonic() < deadline, (
+                    f"{len(ground_truth(truth))} of {len(received)} records on disk"
+                )
                 await asyncio.sleep(0.05)
         return received
 

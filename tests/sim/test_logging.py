@@ -95,7 +95,9 @@ def test_no_secret_in_the_simulators_logs_through_approval_subscribe_and_reconne
     assert any(r.getMessage().startswith("< CLOSE") for r in logged)  # the reason was the approval key
     assert len(secrets) >= 2 + 2 * 3 + 2  # app key, secret, key/iv of 3 sessions, 2 approval keys
     for record in logged:
-        text = record.getMessage() + (logging.Formatter().formatException(record.exc_info) if record.exc_info else "")
+        text = record.getMessage() + (
+            logging.Formatter().formatException(record.exc_info) if record.exc_info else ""
+        )
         found = [piece for secret in secrets for piece in pieces(secret) if piece in text]
         assert not found, f"{record.name} {record.levelname}: {text!r} holds {found[0]!r}"
 
@@ -114,7 +116,7 @@ def test_the_simulators_websocket_log_keeps_what_debugging_needs(caplog, path, s
     run(body)
     lines = [r.getMessage() for r in caplog.records if r.name == "kisfeed.sim.websockets"]
     assert "< TEXT [8 bytes, not logged: may carry a key]" in lines
-    assert any(line.startswith("> TEXT '{\"header\":{\"tr_id\":\"(null)\"") for line in lines), lines
+    assert any(line.startswith('> TEXT \'{"header":{"tr_id":"(null)"') for line in lines), lines
     assert f"< GET {shown} HTTP/1.1" in lines
     assert "< CLOSE 1000 [reason not logged]" in lines
     assert "> CLOSE 1000 [reason not logged]" in lines  # the close reply echoes the client's reason

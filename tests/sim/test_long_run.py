@@ -114,7 +114,7 @@ def check_sequence(before, r) -> None:
 
 
 def test_a_long_run_decodes_completely_and_every_relation_holds():
-    sim, chosen, frames, state, day = collect()
+    _sim, chosen, frames, state, day = collect()
     assert day == START.date()  # one trading day: previous-day values are constant throughout
     by_code = {i.code: i for i in chosen}
     last: dict[str, object] = {}

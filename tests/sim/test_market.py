@@ -43,7 +43,16 @@ def test_the_universe_has_real_underlyings_two_expiries_and_strikes_around_the_m
     universe = build_universe(START)
     assert len(UNDERLYINGS) >= 8
     names = {i.underlying_name for i in universe}
-    assert {"삼성전자", "SK하이닉스", "현대차", "LG에너지솔루션", "기아", "NAVER", "셀트리온", "KB금융"} <= names
+    assert {
+        "삼성전자",
+        "SK하이닉스",
+        "현대차",
+        "LG에너지솔루션",
+        "기아",
+        "NAVER",
+        "셀트리온",
+        "KB금융",
+    } <= names
     for u in UNDERLYINGS:
         mine = [i for i in universe if i.underlying is u]
         futures = [i for i in mine if i.kind == "future"]
@@ -63,7 +72,9 @@ def test_the_universe_has_real_underlyings_two_expiries_and_strikes_around_the_m
 def test_expiry_is_the_second_thursday():
     assert expiry_date(2026, 8) == date(2026, 8, 13)
     assert expiry_date(2026, 10) == date(2026, 10, 8)
-    assert all(expiry_date(2027, m).weekday() == 3 and 8 <= expiry_date(2027, m).day <= 14 for m in range(1, 13))
+    assert all(
+        expiry_date(2027, m).weekday() == 3 and 8 <= expiry_date(2027, m).day <= 14 for m in range(1, 13)
+    )
 
 
 def test_front_month_rolls_after_the_last_trading_day_closes():
@@ -98,11 +109,17 @@ def test_the_same_seed_gives_the_same_trades_whatever_is_watched():
     a, b = market(), market()
     b.watched.clear()
     b.watched.add("A11612")
-    wanted = [(e.time, e.records) for e in (a.next_event() for _ in range(3000)) if e.instrument.code == "A11612"]
-    only = [(e.time, e.records) for e in (b.next_event() for _ in range(3000)) if e.instrument.code == "A11612"]
+    wanted = [
+        (e.time, e.records) for e in (a.next_event() for _ in range(3000)) if e.instrument.code == "A11612"
+    ]
+    only = [
+        (e.time, e.records) for e in (b.next_event() for _ in range(3000)) if e.instrument.code == "A11612"
+    ]
     assert wanted == only and wanted
     other = market(seed=2)
-    assert [e.records for e in (other.next_event() for _ in range(50))] != [e.records for e in (market().next_event() for _ in range(50))]
+    assert [e.records for e in (other.next_event() for _ in range(50))] != [
+        e.records for e in (market().next_event() for _ in range(50))
+    ]
 
 
 def test_krx_hours_weekdays_and_the_last_trading_day():

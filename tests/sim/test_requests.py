@@ -13,7 +13,7 @@ from kisfeed.protocol.control import OPSP
 from kisfeed.sim import Simulator
 
 from ..conftest import seconds
-from .helpers import FUTURES, OPTIONS, approval, codes, quiet, connect, reply, request, run, subscribe
+from .helpers import FUTURES, OPTIONS, approval, codes, connect, quiet, reply, request, run, subscribe
 
 
 def test_subscribe_ack_has_the_reference_shape_and_an_iv_and_key():
@@ -104,7 +104,11 @@ def test_unknown_approval_key_is_opsp0011():
                 legacy = await reply(ws)  # the old appkey/appsecret header form (ref 2.1) is refused
         for answer in (unknown, legacy):
             assert answer["header"] == {"tr_id": FUTURES, "tr_key": code, "encrypt": "N"}
-            assert answer["body"] == {"rt_cd": "1", "msg_cd": "OPSP0011", "msg1": "invalid approval : NOT FOUND"}
+            assert answer["body"] == {
+                "rt_cd": "1",
+                "msg_cd": "OPSP0011",
+                "msg1": "invalid approval : NOT FOUND",
+            }
 
     run(body)
 

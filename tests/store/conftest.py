@@ -13,7 +13,7 @@ from kisfeed.store.writer import JournalWriter
 
 from ..samples import frame, texts
 
-F, O = "H0ZFCNT0", "H0ZOCNT0"  # noqa: E741 - the two TRs, as in the client tests
+F, O = "H0ZFCNT0", "H0ZOCNT0"
 DAY = date(2026, 11, 20)
 NS0 = int(datetime(2026, 11, 20, 9, 0, 0, tzinfo=KST).timestamp()) * 1_000_000_000
 PING = '{"header":{"tr_id":"PINGPONG","datetime":"20261120090000"}}'
@@ -27,9 +27,17 @@ def option(**changes: str) -> list[str]:
     return texts(O, **changes)
 
 
-def write_journal(root: Path, frames: list[str], *, start_ns: int = NS0, step_ns: int = 1_000_000,
-                  session: int = 1, name: str | None = None, compress: bool = True,
-                  mode: str = "thread") -> list[tuple[str, int, int]]:
+def write_journal(
+    root: Path,
+    frames: list[str],
+    *,
+    start_ns: int = NS0,
+    step_ns: int = 1_000_000,
+    session: int = 1,
+    name: str | None = None,
+    compress: bool = True,
+    mode: str = "thread",
+) -> list[tuple[str, int, int]]:
     """Journal ``frames`` (received ``step_ns`` apart from ``start_ns``); returns what was written
     as (text, received_ns, session)."""
     written = []
@@ -58,8 +66,11 @@ def expected(written: list[tuple[str, int, int]]) -> dict[str, list[Record]]:
 def nulls_for_empty(record: Record) -> Record:
     """The dataset stores an empty wire field as null whatever its kind; the protocol's fast path
     keeps an empty code or flag as "" (its careful path gives None)."""
-    changes = {f.name: None for f in record.layout.fields
-               if f.kind in (Kind.CODE, Kind.FLAG) and getattr(record, f.name) == ""}
+    changes = {
+        f.name: None
+        for f in record.layout.fields
+        if f.kind in (Kind.CODE, Kind.FLAG) and getattr(record, f.name) == ""
+    }
     return msgspec.structs.replace(record, **changes) if changes else record
 
 
@@ -76,7 +87,9 @@ def mixed_frames(n: int) -> list[str]:
         if i % 10 == 9:
             out.append(PING)
         elif i % 3:
-            out.append(frame(F, futures(last_volume=str(i + 1), volume=str(1000 + i), price=str(64000 + i % 300))))
+            out.append(
+                frame(F, futures(last_volume=str(i + 1), volume=str(1000 + i), price=str(64000 + i % 300)))
+            )
         elif i % 2:
             out.append(frame(O, option(volume=str(i)), option(volume=str(i + 1), price="1255.00")))
         else:

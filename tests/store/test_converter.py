@@ -19,13 +19,18 @@ from kisfeed.store.dataset import dataset_files
 from kisfeed.store.writer import JournalWriter
 
 from ..conftest import seconds
-from .conftest import F, NS0, O, assert_same_records, expected, mixed_frames, write_journal
+from .conftest import NS0, F, O, assert_same_records, expected, mixed_frames, write_journal
 
 
 def positions(root, tr):
     table = read_table(root, tr)
-    return list(zip(table.column("journal_segment").to_pylist(), table.column("journal_line").to_pylist(),
-                    table.column("frame_index").to_pylist()))
+    return list(
+        zip(
+            table.column("journal_segment").to_pylist(),
+            table.column("journal_line").to_pylist(),
+            table.column("frame_index").to_pylist(),
+        )
+    )
 
 
 def assert_complete(root, written):

@@ -6,8 +6,8 @@ import json
 from datetime import datetime, time
 
 import pyarrow as pa
-import pytest
 import pyarrow.parquet as pq
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -19,12 +19,32 @@ from kisfeed.store.columns import _SUSPICIOUS, _BadRows, _column
 from kisfeed.store.dataset import dataset_files, schema_for
 
 from ..samples import frame
-from .conftest import DAY, F, NS0, O, PING, assert_same_records, expected, futures, mixed_frames, option, write_journal
+from .conftest import (
+    DAY,
+    NS0,
+    PING,
+    F,
+    O,
+    assert_same_records,
+    expected,
+    futures,
+    mixed_frames,
+    option,
+    write_journal,
+)
 
 KEY, IV = "k" * 32, "i" * 16
-ACK = json.dumps({"header": {"tr_id": F, "tr_key": "A11612", "encrypt": "Y"},
-                  "body": {"rt_cd": "0", "msg_cd": "OPSP0000", "msg1": "SUBSCRIBE SUCCESS",
-                           "output": {"iv": IV, "key": KEY}}})
+ACK = json.dumps(
+    {
+        "header": {"tr_id": F, "tr_key": "A11612", "encrypt": "Y"},
+        "body": {
+            "rt_cd": "0",
+            "msg_cd": "OPSP0000",
+            "msg1": "SUBSCRIBE SUCCESS",
+            "output": {"iv": IV, "key": KEY},
+        },
+    }
+)
 
 ODD_FRAMES = [
     frame(F, futures(change_rate="", dynamic_limit_flag="")),  # empty fields: null
@@ -60,8 +80,17 @@ def test_rows_equal_the_records_the_protocol_makes(tmp_path, before):
         assert_same_records(table_records(read_table(tmp_path, tr)), want[tr])
     assert report.records == {F: len(want[F]), O: len(want[O])}
     errors = "\n".join(report.errors)
-    for what in ("ACML_VOL", "DELTA", "BSOP_HOUR", "PRDY_VRSS_SIGN", "HTS_OTST_STPL_QTY (int): past the int64 range",
-                 "H0XXXXX0", "do not divide", "'+5'", "'5.0'"):
+    for what in (
+        "ACML_VOL",
+        "DELTA",
+        "BSOP_HOUR",
+        "PRDY_VRSS_SIGN",
+        "HTS_OTST_STPL_QTY (int): past the int64 range",
+        "H0XXXXX0",
+        "do not divide",
+        "'+5'",
+        "'5.0'",
+    ):
         assert what in errors, what
     assert len(report.errors) == 10  # each refused frame once, with its line
     assert all(" line " in e for e in report.errors)
@@ -81,7 +110,12 @@ def test_columns_types_and_field_metadata(tmp_path):
     schema = pq.read_schema(path)
     price = schema.field("price")
     assert price.type == pa.int64()
-    assert price.metadata == {b"kis": b"STCK_PRPR", b"korean": "주식현재가".encode(), b"kind": b"price", b"index": b"2"}
+    assert price.metadata == {
+        b"kis": b"STCK_PRPR",
+        b"korean": "주식현재가".encode(),
+        b"kind": b"price",
+        b"index": b"2",
+    }
     assert schema.field("time").type == pa.time32("ms")
     assert schema.field("change_sign").type == pa.int8()
     assert schema.field("change_rate").type == pa.float64()
@@ -91,8 +125,10 @@ def test_columns_types_and_field_metadata(tmp_path):
     claim = json.loads(footer.metadata[b"kisfeed.journal"])  # the footer's key-value pairs
     assert claim["first_line"] == 1 and claim["last_line"] == 2 and claim["trs"] == {F: 1, O: 1}
     # min/max where queries filter (row groups are skipped by them), not on every column
-    stats = {footer.schema.column(i).name: footer.row_group(0).column(i).statistics
-             for i in range(footer.num_columns)}
+    stats = {
+        footer.schema.column(i).name: footer.row_group(0).column(i).statistics
+        for i in range(footer.num_columns)
+    }
     assert stats["exchange_time"].has_min_max and stats["code"].has_min_max
     assert stats["price"] is None or not stats["price"].has_min_max
     row = pq.read_table(path).to_pylist()[0]
@@ -122,7 +158,7 @@ def _arrow_reads(text: str, kind: Kind):
     suspicious = any(c.encode() in _SUSPICIOUS for c in text)
     try:
         col = _column(pa.array([None if text == "" else text], pa.string()), kind, suspicious)
-    except Exception:  # noqa: BLE001 - refused: the protocol decides
+    except Exception:
         return None
     return col.to_pylist()[0]
 
@@ -168,8 +204,13 @@ def test_halves_keep_every_row_in_order_and_never_cut_a_frame():
     rows = FrameRows(F, "2026-11-20/x", DAY)
     payload = "^".join(futures()).encode()
     counts = np.array([1, 3, 1, 2, 1])  # the frame of three spans the middle row
-    rows.add_bulk([b"^".join([payload] * c) for c in counts.tolist()], counts, np.arange(5) + NS0,
-                  np.ones(5, dtype=np.int64), np.array([1, 2, 4, 5, 6]))
+    rows.add_bulk(
+        [b"^".join([payload] * c) for c in counts.tolist()],
+        counts,
+        np.arange(5) + NS0,
+        np.ones(5, dtype=np.int64),
+        np.array([1, 2, 4, 5, 6]),
+    )
     careful = decode_frame(frame(F, futures(price="1")), trading_date=DAY)
     rows.add_records(careful, 1, 3)  # line 3 lies between the plain lines 2 and 4
     first, second = rows.halves()

@@ -35,6 +35,7 @@ def _frames(n: int) -> list[tuple[str, int, int]]:
 
 async def _until(condition, what: str, timeout: float = 30) -> None:
     """Wait for an observable condition (a background part's state), polling."""
+
     async def poll() -> None:
         while not condition():
             await asyncio.sleep(0.02)
@@ -72,15 +73,23 @@ async def test_a_second_record_command_refuses_with_one_line_naming_the_other(tm
     data, env = tmp_path / "data", clean_env(tmp_path)
     async with running(sim_config()) as sim:
         first = await asyncio.create_subprocess_exec(
-            *recorder_args(sim, data, codes(sim, F)[:2], "--status-interval", "0"), cwd=tmp_path, env=env,
-            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+            *recorder_args(sim, data, codes(sim, F)[:2], "--status-interval", "0"),
+            cwd=tmp_path,
+            env=env,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+        )
         try:
             assert first.stderr is not None
             line = await asyncio.wait_for(first.stderr.readline(), seconds(30))
             assert line.startswith(b"recording"), line  # the first one holds the directory now
             second = await asyncio.create_subprocess_exec(
-                *recorder_args(sim, data, codes(sim, O)[:2], "--seconds", "10"), cwd=tmp_path, env=env,
-                stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+                *recorder_args(sim, data, codes(sim, O)[:2], "--seconds", "10"),
+                cwd=tmp_path,
+                env=env,
+                stdout=asyncio.subprocess.PIPE,
+                stderr=asyncio.subprocess.PIPE,
+            )
             out, err = await asyncio.wait_for(second.communicate(), seconds(20))
         finally:
             first.terminate()
@@ -102,13 +111,17 @@ def _rows(root, tr):
 
 def _identities(root, tr) -> list[tuple[str, int, int]]:
     table = read_table(root, tr)
-    return list(zip(*(table.column(c).to_pylist() for c in ("journal_segment", "journal_line", "frame_index"))))
+    return list(
+        zip(*(table.column(c).to_pylist() for c in ("journal_segment", "journal_line", "frame_index")))
+    )
 
 
 def _rows(root, tr) -> list[dict]:
     """The rows of a TR, NaN as a string so that equal rows compare equal."""
-    return [{k: "nan" if isinstance(v, float) and math.isnan(v) else v for k, v in row.items()}
-            for row in read_table(root, tr).to_pylist()]
+    return [
+        {k: "nan" if isinstance(v, float) and math.isnan(v) else v for k, v in row.items()}
+        for row in read_table(root, tr).to_pylist()
+    ]
 
 
 @pytest.mark.parametrize("delete", ["one file", "every file of a TR"])
@@ -127,8 +140,10 @@ def test_rebuild_restores_deleted_files_exactly(tmp_path, delete):
     assert result.exit_code == 0, result.output
     assert f"rebuilt {lost:,} records ({F}: {lost:,})" in result.output  # exactly those rows
     for tr in (F, O):
-        identities = [(r["journal_segment"], r["journal_line"], r["frame_index"])
-                      for r in read_table(tmp_path, tr).to_pylist()]
+        identities = [
+            (r["journal_segment"], r["journal_line"], r["frame_index"])
+            for r in read_table(tmp_path, tr).to_pylist()
+        ]
         assert len(identities) == len(set(identities))  # no duplicate
         assert _rows(tmp_path, tr) == before[tr]  # the same rows, field by field
     assert_complete(tmp_path, written)
@@ -151,7 +166,7 @@ async def test_a_converter_failure_is_raised_by_stop_and_the_journal_goes_on(tmp
     assert recorder.error is None  # the journal is fine: recording goes on
     for text, ns, session in frames[50:]:
         recorder.on_frame(text, ns, session)
-    with pytest.raises(StoreError, match="the converter .*stopped: cannot write .*Not a directory"):
+    with pytest.raises(StoreError, match=r"the converter .*stopped: cannot write .*Not a directory"):
         await asyncio.wait_for(recorder.stop(), seconds(60))
     assert len(recorder.errors) == 1  # the last rebuild's same failure is not a second error
     assert [e.received_ns for e in read_journal(tmp_path)] == [ns for _, ns, _ in frames]
@@ -163,8 +178,12 @@ def _record(tmp_path, sim, data, *extra: str, limit_bytes: int | None = None):
 
     return asyncio.create_subprocess_exec(
         *recorder_args(sim, data, codes(sim, F)[:2] + codes(sim, O)[:2], "--status-interval", "0", *extra),
-        cwd=tmp_path, env=clean_env(tmp_path), stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
-        preexec_fn=limit if limit_bytes else None)
+        cwd=tmp_path,
+        env=clean_env(tmp_path),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        preexec_fn=limit if limit_bytes else None,
+    )
 
 
 def _error_lines(err: bytes) -> list[str]:
@@ -172,7 +191,9 @@ def _error_lines(err: bytes) -> list[str]:
     assert "Traceback" not in text and "Fatal Python error" not in text, text
     lines = text.strip().splitlines()
     # one line per error; the run's report of journal lines it skipped (a line the limit cut) may be there too
-    assert all(line.startswith(("recording ", "stopping: ", "error: ", "  ")) or REPORT.match(line) for line in lines), text
+    assert all(
+        line.startswith(("recording ", "stopping: ", "error: ", "  ")) or REPORT.match(line) for line in lines
+    ), text
     return [line for line in lines if line.startswith("error: ")]
 
 
@@ -194,8 +215,9 @@ async def test_a_full_disk_shows_each_failure_in_one_line_the_journal_included(t
     # segment passes the limit within seconds, and a Parquet file (footer alone > 4 kB) at once.
     data = tmp_path / "data"
     async with running(sim_config(speed=20.0)) as sim:
-        process = await _record(tmp_path, sim, data, "--seconds", "60", "--flush-interval", "0.1",
-                                limit_bytes=4000)
+        process = await _record(
+            tmp_path, sim, data, "--seconds", "60", "--flush-interval", "0.1", limit_bytes=4000
+        )
         _, err = await asyncio.wait_for(process.communicate(), seconds(90))
     assert process.returncode == 1, err.decode()
     lines = _error_lines(err)
@@ -225,13 +247,17 @@ def test_export_of_nothing_says_so_and_writes_no_file(tmp_path):
     write_journal(tmp_path, mixed_frames(30))
     rebuild(tmp_path)
     out = tmp_path / "out"
-    result = runner.invoke(app, ["export", "--data", str(tmp_path), "--from", "2026-01-01", "--to", "2026-01-31",
-                                 "--out", str(out)])
+    result = runner.invoke(
+        app,
+        ["export", "--data", str(tmp_path), "--from", "2026-01-01", "--to", "2026-01-31", "--out", str(out)],
+    )
     assert result.exit_code == 1, result.output
     assert "nothing to export" in result.output and f"{DAY} to {DAY}" in result.output
     assert not out.exists() or not list(out.iterdir())
-    missing = runner.invoke(app, ["export", "--data", str(tmp_path / "nope"), "--from", str(DAY), "--to", str(DAY),
-                                  "--out", str(out)])
+    missing = runner.invoke(
+        app,
+        ["export", "--data", str(tmp_path / "nope"), "--from", str(DAY), "--to", str(DAY), "--out", str(out)],
+    )
     assert missing.exit_code == 2 and "no data directory" in missing.output
 
 
@@ -239,8 +265,22 @@ def test_export_writes_no_empty_file_for_a_tr_without_rows(tmp_path):
     write_journal(tmp_path, [t for t in mixed_frames(30) if f"|{F}|" in t])
     rebuild(tmp_path)
     out = tmp_path / "out"
-    result = runner.invoke(app, ["export", "--data", str(tmp_path), "--from", str(DAY), "--to", str(DAY),
-                                 "--out", str(out), "--format", "csv"])
+    result = runner.invoke(
+        app,
+        [
+            "export",
+            "--data",
+            str(tmp_path),
+            "--from",
+            str(DAY),
+            "--to",
+            str(DAY),
+            "--out",
+            str(out),
+            "--format",
+            "csv",
+        ],
+    )
     assert result.exit_code == 0, result.output
     assert [p.name for p in out.iterdir()] == [f"futures_trades_{DAY}_{DAY}.csv"]
     assert f"{O}: no rows from {DAY} to {DAY}; no file written" in result.output

@@ -11,7 +11,7 @@ from kisfeed.cli.app import app
 from kisfeed.store import read_table, rebuild
 
 from ..samples import frame
-from .conftest import F, NS0, O, futures, mixed_frames, write_journal
+from .conftest import NS0, F, O, futures, mixed_frames, write_journal
 
 DAY_NS = 86_400 * 1_000_000_000
 
@@ -19,7 +19,9 @@ DAY_NS = 86_400 * 1_000_000_000
 def make(tmp_path):
     root = tmp_path / "data"
     for d in range(3):  # 2026-11-20, -21, -22
-        write_journal(root, mixed_frames(40) + [frame(F, futures(code=f"A1161{d}"))], start_ns=NS0 + d * DAY_NS)
+        write_journal(
+            root, mixed_frames(40) + [frame(F, futures(code=f"A1161{d}"))], start_ns=NS0 + d * DAY_NS
+        )
     rebuild(root)
     return root
 
@@ -27,8 +29,22 @@ def make(tmp_path):
 def test_export_parquet_of_a_date_range(tmp_path):
     root = make(tmp_path)
     out = tmp_path / "out"
-    result = CliRunner().invoke(app, ["export", "--data", str(root), "--from", "2026-11-21", "--to", "2026-11-22",
-                                      "--format", "parquet", "--out", str(out)])
+    result = CliRunner().invoke(
+        app,
+        [
+            "export",
+            "--data",
+            str(root),
+            "--from",
+            "2026-11-21",
+            "--to",
+            "2026-11-22",
+            "--format",
+            "parquet",
+            "--out",
+            str(out),
+        ],
+    )
     assert result.exit_code == 0, result.output
     futures_file = out / "futures_trades_2026-11-21_2026-11-22.parquet"
     table = pq.read_table(futures_file)
@@ -45,8 +61,24 @@ def test_export_parquet_of_a_date_range(tmp_path):
 def test_export_csv_of_one_tr(tmp_path):
     root = make(tmp_path)
     out = tmp_path / "csv"
-    result = CliRunner().invoke(app, ["export", "--data", str(root), "--from", "2026-11-20", "--to", "2026-11-20",
-                                      "--format", "csv", "--tr", O, "--out", str(out)])
+    result = CliRunner().invoke(
+        app,
+        [
+            "export",
+            "--data",
+            str(root),
+            "--from",
+            "2026-11-20",
+            "--to",
+            "2026-11-20",
+            "--format",
+            "csv",
+            "--tr",
+            O,
+            "--out",
+            str(out),
+        ],
+    )
     assert result.exit_code == 0, result.output
     assert [p.name for p in out.iterdir()] == ["option_trades_2026-11-20_2026-11-20.csv"]
     with open(out / "option_trades_2026-11-20_2026-11-20.csv") as f:
@@ -59,6 +91,18 @@ def test_export_csv_of_one_tr(tmp_path):
 
 
 def test_export_refuses_a_backwards_range(tmp_path):
-    result = CliRunner().invoke(app, ["export", "--data", str(tmp_path), "--from", "2026-11-21", "--to", "2026-11-20",
-                                      "--out", str(tmp_path / "o")])
+    result = CliRunner().invoke(
+        app,
+        [
+            "export",
+            "--data",
+            str(tmp_path),
+            "--from",
+            "2026-11-21",
+            "--to",
+            "2026-11-20",
+            "--out",
+            str(tmp_path / "o"),
+        ],
+    )
     assert result.exit_code == 2 and "before" in result.output

@@ -34,7 +34,9 @@ from .conftest import NS0, F, futures
 from .test_parts import rebuild_in_a_process
 
 S = 1_000_000_000
-GAPS_SQL = 'SELECT session_id, tr_id, code, epoch_ns(start) AS start, epoch_ns("end") AS "end", reason FROM gaps'
+GAPS_SQL = (
+    'SELECT session_id, tr_id, code, epoch_ns(start) AS start, epoch_ns("end") AS "end", reason FROM gaps'
+)
 
 
 def gap_rows(root) -> list[dict]:
@@ -72,16 +74,18 @@ async def test_a_drop_leaves_one_gap_per_code_that_brackets_the_missing_records(
 
     rows = gap_rows(data)
     assert [r["code"] for r in rows] == sorted(wanted)
-    seconds_ = query('SELECT code, seconds FROM gaps ORDER BY code', root=data).column("seconds").to_pylist()
+    seconds_ = query("SELECT code, seconds FROM gaps ORDER BY code", root=data).column("seconds").to_pylist()
     for row, length in zip(rows, seconds_):
         assert (row["session_id"], row["tr_id"], row["reason"]) == (1, F, lost.reason) and lost.reason
         assert row["start"] < row["end"] and length == (row["end"] - row["start"]) / 1e9
         # start and end bracket the absence: the code's records stop at start and resume after end
-        counts = query(f"SELECT count(*) FILTER (WHERE t <= {row['start']}) AS before, "
-                       f"count(*) FILTER (WHERE t > {row['start']} AND t <= {row['end']}) AS inside, "
-                       f"count(*) FILTER (WHERE t > {row['end']}) AS after "
-                       f"FROM (SELECT epoch_ns(received_at) AS t FROM futures_trades WHERE code = '{row['code']}')",
-                       root=data).to_pylist()[0]
+        counts = query(
+            f"SELECT count(*) FILTER (WHERE t <= {row['start']}) AS before, "
+            f"count(*) FILTER (WHERE t > {row['start']} AND t <= {row['end']}) AS inside, "
+            f"count(*) FILTER (WHERE t > {row['end']}) AS after "
+            f"FROM (SELECT epoch_ns(received_at) AS t FROM futures_trades WHERE code = '{row['code']}')",
+            root=data,
+        ).to_pylist()[0]
         before, inside, after_end = counts["before"], counts["inside"], counts["after"]
         assert before > 0 and inside == 0 and after_end > 0, row
         # the start is the receive time of the lost session's last frame
@@ -89,9 +93,11 @@ async def test_a_drop_leaves_one_gap_per_code_that_brackets_the_missing_records(
 
     # one line for the reconnect, naming the sessions, the cause, the codes and the interval
     [line] = lines
-    assert re.fullmatch(rf"reconnected session 1 → 2 after \d+\.\d s \({re.escape(lost.reason)}\): "
-                        rf"{', '.join(sorted(wanted))} not received \d\d:\d\d:\d\d\.\d{{3}}–\d\d:\d\d:\d\d\.\d{{3}}",
-                        line), line
+    assert re.fullmatch(
+        rf"reconnected session 1 → 2 after \d+\.\d s \({re.escape(lost.reason)}\): "
+        rf"{', '.join(sorted(wanted))} not received \d\d:\d\d:\d\d\.\d{{3}}–\d\d:\d\d:\d\d\.\d{{3}}",
+        line,
+    ), line
 
     # the notes are no data: every reader skips them, nothing is reported as bad or undecodable
     assert not recorder.converted.errors and not recorder.converted.bad_lines
@@ -99,8 +105,10 @@ async def test_a_drop_leaves_one_gap_per_code_that_brackets_the_missing_records(
     assert all(e.session != NOTE_SESSION for e in read_journal(data, stats=journal))
     assert journal.notes == 4 and not journal.bad  # one gap-start, three gap-ends
     replayed = ReplayStats()
-    assert sum(1 for _ in replay_records(data, stats=replayed)) == query(
-        "SELECT count(*) AS n FROM futures_trades", root=data).column("n")[0].as_py()
+    assert (
+        sum(1 for _ in replay_records(data, stats=replayed))
+        == query("SELECT count(*) AS n FROM futures_trades", root=data).column("n")[0].as_py()
+    )
     assert replayed.errors == []
 
     # the gaps file can be deleted: rebuild derives it again from the journal
@@ -116,8 +124,10 @@ async def test_a_gap_still_open_when_the_recording_stops_ends_there(tmp_path):
     async with running(sim_config()) as sim:
         wanted = codes(sim, F)[:2]
         recorder = Recorder(data, flush_interval=0.3, on_reconnect=lambda o: lines.append(describe_outage(o)))
-        async with recorder, feed_for(sim, tmp_path, on_frame=recorder.on_frame,
-                                      on_event=recorder.on_event) as feed:
+        async with (
+            recorder,
+            feed_for(sim, tmp_path, on_frame=recorder.on_frame, on_event=recorder.on_event) as feed,
+        ):
             await feed.subscribe(F, wanted)
             await collect(feed, 10)
             await sim.stop()  # the server is gone: every reconnect attempt fails
@@ -138,8 +148,10 @@ async def test_a_refused_registration_is_a_gap_until_the_recording_stops(tmp_pat
     data = tmp_path / "data"
     async with running(sim_config()) as sim:
         recorder = Recorder(data, flush_interval=0.3)
-        async with recorder, feed_for(sim, tmp_path, on_frame=recorder.on_frame,
-                                      on_event=recorder.on_event) as feed:
+        async with (
+            recorder,
+            feed_for(sim, tmp_path, on_frame=recorder.on_frame, on_event=recorder.on_event) as feed,
+        ):
             await feed.subscribe(F, codes(sim, F)[:1])
             with pytest.raises(InvalidRequestError):
                 await feed.subscribe(F, "A99999")  # not in the simulator's universe: OPSP8992
@@ -157,16 +169,33 @@ def journal_with_notes(root, *, end_second: bool, compress: bool = True) -> list
     lines = []
     for second in range(20):
         code = "A11612" if second < 10 and second % 2 == 0 else "A11701"
-        lines.append((frame(F, futures(code=code, volume=str(100 + second))), NS0 + second * S, 1 if second < 5 else 2))
+        lines.append(
+            (frame(F, futures(code=code, volume=str(100 + second))), NS0 + second * S, 1 if second < 5 else 2)
+        )
         if second == 4:
-            lines.append((start_note(1, NS0 + second * S, "closed by the server", [(F, "A11612")]),
-                          NS0 + second * S + S // 2, NOTE_SESSION))
+            lines.append(
+                (
+                    start_note(1, NS0 + second * S, "closed by the server", [(F, "A11612")]),
+                    NS0 + second * S + S // 2,
+                    NOTE_SESSION,
+                )
+            )
         if second == 7:
-            lines.append((end_note(1, (F, "A11612"), NS0 + 4 * S, NS0 + 7 * S + S // 2, "closed by the server", 2),
-                          NS0 + 7 * S + S // 2, NOTE_SESSION))
+            lines.append(
+                (
+                    end_note(1, (F, "A11612"), NS0 + 4 * S, NS0 + 7 * S + S // 2, "closed by the server", 2),
+                    NS0 + 7 * S + S // 2,
+                    NOTE_SESSION,
+                )
+            )
         if second == 14 and end_second:
-            lines.append((start_note(2, NS0 + 14 * S, "no frame for 60 s (watchdog)", [(F, "A11701")]),
-                          NS0 + 14 * S + S // 2, NOTE_SESSION))
+            lines.append(
+                (
+                    start_note(2, NS0 + 14 * S, "no frame for 60 s (watchdog)", [(F, "A11701")]),
+                    NS0 + 14 * S + S // 2,
+                    NOTE_SESSION,
+                )
+            )
     with JournalWriter(root, compress=compress) as writer:
         for text, ns, session in lines:
             writer.append(text, ns, session)
@@ -178,11 +207,23 @@ def test_notes_become_rows_and_a_gap_the_recording_did_not_close_ends_at_the_las
     report = rebuild(tmp_path)
     assert report.total == 20 and not report.errors and not report.bad_lines
     assert gap_rows(tmp_path) == [
-        {"session_id": 1, "tr_id": F, "code": "A11612", "start": NS0 + 4 * S, "end": NS0 + 7 * S + S // 2,
-         "reason": "closed by the server"},
-        {"session_id": 2, "tr_id": F, "code": "A11701", "start": NS0 + 14 * S, "end": NS0 + 19 * S,
-         "reason": "no frame for 60 s (watchdog); the recording ended without a clean stop: "
-                   "end is its last journaled frame"},
+        {
+            "session_id": 1,
+            "tr_id": F,
+            "code": "A11612",
+            "start": NS0 + 4 * S,
+            "end": NS0 + 7 * S + S // 2,
+            "reason": "closed by the server",
+        },
+        {
+            "session_id": 2,
+            "tr_id": F,
+            "code": "A11701",
+            "start": NS0 + 14 * S,
+            "end": NS0 + 19 * S,
+            "reason": "no frame for 60 s (watchdog); the recording ended without a clean stop: "
+            "end is its last journaled frame",
+        },
     ]
 
 
@@ -192,7 +233,15 @@ def test_the_gaps_view_is_there_and_empty_without_a_gap(tmp_path):
     rebuild(tmp_path)
     table = query("SELECT * FROM gaps", root=tmp_path)
     assert table.num_rows == 0 and table.column_names == [
-        "session_id", "tr_id", "code", "start", "end", "seconds", "reason", "journal_segment"]
+        "session_id",
+        "tr_id",
+        "code",
+        "start",
+        "end",
+        "seconds",
+        "reason",
+        "journal_segment",
+    ]
 
 
 def test_a_gap_open_in_a_segment_still_written_has_no_end(tmp_path):
@@ -224,22 +273,39 @@ def test_a_gap_across_kst_midnight_is_one_row(tmp_path):
     midnight = NS0 + 15 * 3600 * S  # 2026-11-21 00:00 KST
     with JournalWriter(tmp_path) as writer:
         writer.append(frame(F, futures(code="A11612")), midnight - 2 * S, 1)
-        writer.append(start_note(1, midnight - 2 * S, "closed by the server", [(F, "A11612")]), midnight - S, 0)
-        writer.append(end_note(1, (F, "A11612"), midnight - 2 * S, midnight + 2 * S, "closed by the server", 2),
-                      midnight + 2 * S, 0)
+        writer.append(
+            start_note(1, midnight - 2 * S, "closed by the server", [(F, "A11612")]), midnight - S, 0
+        )
+        writer.append(
+            end_note(1, (F, "A11612"), midnight - 2 * S, midnight + 2 * S, "closed by the server", 2),
+            midnight + 2 * S,
+            0,
+        )
         writer.append(frame(F, futures(code="A11612")), midnight + 3 * S, 2)
     rebuild(tmp_path)
     assert len(segments(tmp_path)) == len(gap_files(tmp_path)) == 2
-    assert gap_rows(tmp_path) == [{"session_id": 1, "tr_id": F, "code": "A11612", "start": midnight - 2 * S,
-                                   "end": midnight + 2 * S, "reason": "closed by the server"}]
+    assert gap_rows(tmp_path) == [
+        {
+            "session_id": 1,
+            "tr_id": F,
+            "code": "A11612",
+            "start": midnight - 2 * S,
+            "end": midnight + 2 * S,
+            "reason": "closed by the server",
+        }
+    ]
 
 
 @pytest.mark.parametrize("processes", [1, 2])
 def test_notes_in_a_segment_converted_in_parts(tmp_path, processes):
     """Notes spread over the parts of a large sealed segment give the rows one process gives."""
     frames = [frame(F, futures(code="A11612", volume=str(1000 + i))) for i in range(900)]
-    notes = {300: start_note(1, NS0 + 299 * 1_000_000, "closed by the server", [(F, "A11612"), (F, "A11701")]),
-             600: end_note(1, (F, "A11612"), NS0 + 299 * 1_000_000, NS0 + 600 * 1_000_000, "closed by the server", 2)}
+    notes = {
+        300: start_note(1, NS0 + 299 * 1_000_000, "closed by the server", [(F, "A11612"), (F, "A11701")]),
+        600: end_note(
+            1, (F, "A11612"), NS0 + 299 * 1_000_000, NS0 + 600 * 1_000_000, "closed by the server", 2
+        ),
+    }
     with JournalWriter(tmp_path, compress=False) as writer:
         for i, text in enumerate(frames):
             if i in notes:
@@ -257,11 +323,14 @@ def test_notes_in_a_segment_converted_in_parts(tmp_path, processes):
 
 def test_one_line_per_reconnect_lists_many_codes_compactly():
     keys = tuple((F, f"A{n:05d}") for n in range(10))
-    outage = Outage(2, 0, "closed by the server", NS0, keys, ended={k: NS0 + 13_200_000_000 for k in keys},
-                    resumed={3})
-    assert describe_outage(outage) == ("reconnected session 2 → 3 after 13.2 s (closed by the server): A00000, "
-                                       "A00001, A00002, A00003, A00004, A00005 and 4 more not received "
-                                       "09:00:00.000–09:00:13.200")
+    outage = Outage(
+        2, 0, "closed by the server", NS0, keys, ended={k: NS0 + 13_200_000_000 for k in keys}, resumed={3}
+    )
+    assert describe_outage(outage) == (
+        "reconnected session 2 → 3 after 13.2 s (closed by the server): A00000, "
+        "A00001, A00002, A00003, A00004, A00005 and 4 more not received "
+        "09:00:00.000–09:00:13.200"
+    )
 
 
 # --- the command: kisfeed sim --fault drop, kisfeed record -------------------------------------------
@@ -269,9 +338,27 @@ def test_one_line_per_reconnect_lists_many_codes_compactly():
 
 def test_record_prints_one_line_per_reconnect_and_counts_reconnects_and_gaps(tmp_path):
     sim = subprocess.Popen(
-        [sys.executable, "-m", "kisfeed", "sim", "--port", "0", "--rest-port", "0", "--speed", "60", "--always-open",
-         "--start", "2026-11-20T09:00", "--fault", f"drop@1,every={seconds(3):g}"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        [
+            sys.executable,
+            "-m",
+            "kisfeed",
+            "sim",
+            "--port",
+            "0",
+            "--rest-port",
+            "0",
+            "--speed",
+            "60",
+            "--always-open",
+            "--start",
+            "2026-11-20T09:00",
+            "--fault",
+            f"drop@1,every={seconds(3):g}",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     record = None
     try:
         lines, deadline = [], time.monotonic() + seconds(30)
@@ -282,14 +369,39 @@ def test_record_prints_one_line_per_reconnect_and_counts_reconnects_and_gaps(tmp
         ws_url = re.search(r"ws://127\.0\.0\.1:\d+", output).group(0)
         rest_url = re.search(r"http://127\.0\.0\.1:\d+", output).group(0)
         record = subprocess.Popen(
-            [sys.executable, "-m", "kisfeed", "record", "A11612", "A50612", "--data", str(tmp_path / "data"),
-             "--ws-url", ws_url, "--rest-url", rest_url, "--app-key", "demo-app-key",
-             "--app-secret", "demo-app-secret", "--status-interval", "0", "--flush-interval", "0.3"],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path,
-            env={**_clean_env(), "HOME": str(tmp_path)})
+            [
+                sys.executable,
+                "-m",
+                "kisfeed",
+                "record",
+                "A11612",
+                "A50612",
+                "--data",
+                str(tmp_path / "data"),
+                "--ws-url",
+                ws_url,
+                "--rest-url",
+                rest_url,
+                "--app-key",
+                "demo-app-key",
+                "--app-secret",
+                "demo-app-secret",
+                "--status-interval",
+                "0",
+                "--flush-interval",
+                "0.3",
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            cwd=tmp_path,
+            env={**_clean_env(), "HOME": str(tmp_path)},
+        )
         # Drops come every few seconds: wait for one that hit the subscribed session and was recovered.
         stderr_lines: queue.Queue[str] = queue.Queue()
-        reader = threading.Thread(target=lambda: [stderr_lines.put(line) for line in record.stderr], daemon=True)
+        reader = threading.Thread(
+            target=lambda: [stderr_lines.put(line) for line in record.stderr], daemon=True
+        )
         reader.start()
         seen, deadline = [], time.monotonic() + seconds(60)
         while not any("A11612, A50612 not received" in line for line in seen):
@@ -309,11 +421,20 @@ def test_record_prints_one_line_per_reconnect_and_counts_reconnects_and_gaps(tmp
                 process.wait()
     assert record.returncode in (0, 130), err  # Ctrl-C: the exit code is item 8's to decide
     stderr = "".join(seen) + err
-    reconnects = [line for line in stderr.splitlines() if "not received" in line or "nothing was registered" in line]
-    assert any(re.fullmatch(r"reconnected session \d+ → \d+ after \d+\.\d s \(.+\): A11612, A50612 not received "
-                            r"\d\d:\d\d:\d\d\.\d{3}–\d\d:\d\d:\d\d\.\d{3}", line) for line in reconnects), stderr
-    summary = re.search(r"^reconnects (\d+), gaps (\d+) \(([\d.,]+) s of codes not received\); see the gaps view",
-                        out, re.M)
+    reconnects = [
+        line for line in stderr.splitlines() if "not received" in line or "nothing was registered" in line
+    ]
+    assert any(
+        re.fullmatch(
+            r"reconnected session \d+ → \d+ after \d+\.\d s \(.+\): A11612, A50612 not received "
+            r"\d\d:\d\d:\d\d\.\d{3}–\d\d:\d\d:\d\d\.\d{3}",
+            line,
+        )
+        for line in reconnects
+    ), stderr
+    summary = re.search(
+        r"^reconnects (\d+), gaps (\d+) \(([\d.,]+) s of codes not received\); see the gaps view", out, re.M
+    )
     assert summary, out
     assert int(summary[1]) == len(reconnects) >= 1 and int(summary[2]) >= 2
     rows = gap_rows(tmp_path / "data")

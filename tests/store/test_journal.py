@@ -18,13 +18,20 @@ import zstandard
 
 from kisfeed.exceptions import StoreError
 from kisfeed.store import writer as journal_writer
-from kisfeed.store.journal import (JournalStats, format_line, frame_index, parse_line, read_frames,
-                                   read_journal, seal, segments)
+from kisfeed.store.journal import (
+    JournalStats,
+    format_line,
+    frame_index,
+    parse_line,
+    read_frames,
+    read_journal,
+    seal,
+    segments,
+)
 from kisfeed.store.writer import JournalWriter
 
-from .conftest import F, NS0, PING, futures, mixed_frames, write_journal
 from ..samples import frame
-
+from .conftest import NS0, PING, F, futures, mixed_frames, write_journal
 
 # Where the lines are made: in the writer thread, or in the writer process (Recorder's choice).
 MODES = pytest.mark.parametrize("mode", ["thread", "process"])
@@ -44,20 +51,27 @@ def plain_lines(path: Path) -> list[bytes]:
 
 @MODES
 def test_the_documented_line_format_read_with_plain_tools(tmp_path, mode):
-    odd = 'line1\nline2\r\ttab \\ backslash 한글'
+    odd = "line1\nline2\r\ttab \\ backslash 한글"
     written = write_journal(tmp_path, [frame(F, futures()), PING, odd], session=7, mode=mode)
     [seg] = segments(tmp_path)
     assert seg.sealed and seg.path.name.endswith(".kfj.zst")
     assert seg.path.parent.name == "2026-11-20"  # the KST day of the receive time
     lines = plain_lines(seg.path)
     assert len(lines) == 3
-    for line, (text, ns, session) in zip(lines, written):
+    for line, (text, ns, _session) in zip(lines, written):
         fields = line.split(b"\t")
         assert len(fields) == 4  # tabs inside the text are escaped
         assert fields[0] == str(ns).encode() and fields[1] == b"7"
         assert fields[3] == b"%08x" % zlib.crc32(line[: line.rindex(b"\t")])
-        unescaped = (fields[2].decode().replace("\\\\", "\0").replace("\\n", "\n").replace("\\r", "\r")
-                     .replace("\\t", "\t").replace("\0", "\\"))
+        unescaped = (
+            fields[2]
+            .decode()
+            .replace("\\\\", "\0")
+            .replace("\\n", "\n")
+            .replace("\\r", "\r")
+            .replace("\\t", "\t")
+            .replace("\0", "\\")
+        )
         assert unescaped == text
     assert [(e.text, e.received_ns, e.session) for e in read_journal(tmp_path)] == written
 
@@ -133,7 +147,7 @@ def test_a_day_rollover_starts_a_new_segment(tmp_path, mode):
 def test_an_unwritable_data_directory_is_a_clear_error(tmp_path):
     blocker = tmp_path / "file"
     blocker.write_text("not a directory")
-    with pytest.raises(StoreError, match="cannot write the journal under .*file"):
+    with pytest.raises(StoreError, match=r"cannot write the journal under .*file"):
         JournalWriter(blocker / "data").open()
     assert blocker.read_text() == "not a directory"
 
@@ -231,7 +245,7 @@ def test_a_sealed_segment_is_indexed_zstd_frames_of_whole_lines(tmp_path):
     assert frames is not None and len(frames) > 10
     line = 1
     for i, f in enumerate(frames):
-        data = b"".join(read_frames(sealed, frames[i:i + 1]))
+        data = b"".join(read_frames(sealed, frames[i : i + 1]))
         assert f.first_line == line and data.count(b"\n") == f.lines
         assert data.endswith(b"\n") or f is frames[-1]  # whole lines; the cut one ends the last
         assert plain.split(b"\n")[line - 1] == data.split(b"\n")[0]
@@ -257,21 +271,29 @@ def test_a_segment_sealed_without_an_index_or_with_a_damaged_one_is_read_whole(t
     sealed = seal(seg, frame_bytes=1024)
     data = sealed.path.read_bytes()
     length = struct.unpack("<I", data[-8:-4])[0]
-    frames, index = data[:-20 - length], json.loads(data[-12 - length:-12])
+    frames, index = data[: -20 - length], json.loads(data[-12 - length : -12])
     assert len(index["frames"]) > 2
 
     def with_index(table, crc=None):  # the layout the journal's docstring gives
         text = json.dumps(table).encode()
-        return (frames + struct.pack("<II", 0x184D2A5E, len(text) + 12) + text
-                + struct.pack("<II", zlib.crc32(text) if crc is None else crc, len(text)) + b"KFJI")
+        return (
+            frames
+            + struct.pack("<II", 0x184D2A5E, len(text) + 12)
+            + text
+            + struct.pack("<II", zlib.crc32(text) if crc is None else crc, len(text))
+            + b"KFJI"
+        )
 
     sealed.path.write_bytes(with_index(index))
     assert frame_index(sealed) is not None
     sizes, counts = copy.deepcopy(index), copy.deepcopy(index)
     sizes["frames"][1][0] += 1  # sizes that do not add up to the frames' bytes
     counts["frames"][1][1] += 1  # a digit changed after the CRC was taken
-    damaged = [data[:-1] + b"X",  # not the tag
-               with_index(sizes), with_index(counts, crc=zlib.crc32(json.dumps(index).encode()))]
+    damaged = [
+        data[:-1] + b"X",  # not the tag
+        with_index(sizes),
+        with_index(counts, crc=zlib.crc32(json.dumps(index).encode())),
+    ]
     for bad in damaged:
         sealed.path.write_bytes(bad)
         assert frame_index(sealed) is None

@@ -4,7 +4,10 @@ part holds."""
 
 from __future__ import annotations
 
+import functools
+import itertools
 import json
+import operator
 import os
 import signal
 import subprocess
@@ -23,16 +26,24 @@ from kisfeed.store.forked import Forked, WorkQueue
 from kisfeed.store.journal import frame_index, seal
 from kisfeed.store.writer import JournalWriter
 
-from .conftest import F, NS0, O, futures, mixed_frames, write_journal
+from .conftest import NS0, F, O, futures, mixed_frames, write_journal
 from .test_converter import assert_complete, forget_done
 
 KEY, IV = "k" * 32, "i" * 16
 
 
 def ack(key: str, iv: str) -> str:
-    return json.dumps({"header": {"tr_id": F, "tr_key": "A11612", "encrypt": "Y"},
-                       "body": {"rt_cd": "0", "msg_cd": "OPSP0000", "msg1": "SUBSCRIBE SUCCESS",
-                                "output": {"iv": iv, "key": key}}})
+    return json.dumps(
+        {
+            "header": {"tr_id": F, "tr_key": "A11612", "encrypt": "Y"},
+            "body": {
+                "rt_cd": "0",
+                "msg_cd": "OPSP0000",
+                "msg1": "SUBSCRIBE SUCCESS",
+                "output": {"iv": iv, "key": key},
+            },
+        }
+    )
 
 
 def journal_in_frames(root, frames, **kwargs):
@@ -45,8 +56,12 @@ def journal_in_frames(root, frames, **kwargs):
 
 def rebuild_in_a_process(root, processes: int) -> ConvertReport:
     """``kisfeed rebuild`` as it runs: a process of its own, with no other thread (so it forks)."""
-    out = subprocess.run([sys.executable, "-m", "kisfeed.store", str(root), "--processes", str(processes)],
-                         check=True, capture_output=True, text=True).stdout
+    out = subprocess.run(
+        [sys.executable, "-m", "kisfeed.store", str(root), "--processes", str(processes)],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
     return ConvertReport.from_json(out)
 
 
@@ -63,7 +78,7 @@ def test_parts_make_the_rows_one_process_makes(tmp_path, processes):
     assert_complete(tmp_path, written)
     parts = claims(tmp_path, F)
     assert len(parts) >= processes  # a file per part, claiming its lines only
-    assert parts[0][0] == 1 and all(a[1] < b[0] for a, b in zip(parts, parts[1:]))
+    assert parts[0][0] == 1 and all(a[1] < b[0] for a, b in itertools.pairwise(parts))
     assert parts[-1][1] == max(n for n, (text, _, _) in enumerate(written, 1) if text[0] == "0")
     alone = Converter(tmp_path / "one", processes=1)
     journal_in_frames(tmp_path / "one", mixed_frames(900))
@@ -77,9 +92,14 @@ def test_encrypted_frames_whose_key_is_in_an_earlier_part(tmp_path):
     # Session 2's key and frame are both in another, small segment converted in one process.
     other, third = "j" * 32, "m" * 32
     sessions = [1] * 801 + [3, 1, 1, 3] + [1] * 50
-    frames = ([ack(KEY, IV)] + mixed_frames(800) + [ack(third, IV)]
-              + [encode_frame(F, [futures(price=str(70000 + i))], key_iv=(KEY, IV)) for i in range(2)]
-              + [encode_frame(F, [futures(price="73000")], key_iv=(third, IV))] + mixed_frames(50))
+    frames = (
+        [ack(KEY, IV)]
+        + mixed_frames(800)
+        + [ack(third, IV)]
+        + [encode_frame(F, [futures(price=str(70000 + i))], key_iv=(KEY, IV)) for i in range(2)]
+        + [encode_frame(F, [futures(price="73000")], key_iv=(third, IV))]
+        + mixed_frames(50)
+    )
     written = []
     with JournalWriter(tmp_path, compress=False) as writer:
         for i, (text, session) in enumerate(zip(frames, sessions)):
@@ -87,9 +107,13 @@ def test_encrypted_frames_whose_key_is_in_an_earlier_part(tmp_path):
             written.append((text, NS0 + i, session))
     [seg] = segments(tmp_path)
     assert len(frame_index(seal(seg, frame_bytes=2048))) >= 12
-    written += write_journal(tmp_path, [ack(other, IV)] + mixed_frames(5) + [
-        encode_frame(F, [futures(price="72000")], key_iv=(other, IV))], session=2, start_ns=NS0 + len(frames),
-        name="zz-session-2")
+    written += write_journal(
+        tmp_path,
+        [ack(other, IV)] + mixed_frames(5) + [encode_frame(F, [futures(price="72000")], key_iv=(other, IV))],
+        session=2,
+        start_ns=NS0 + len(frames),
+        name="zz-session-2",
+    )
     report = rebuild_in_a_process(tmp_path, 2)
     assert report.processes == 2 and report.errors == []
     assert_complete(tmp_path, written)
@@ -120,7 +144,7 @@ def test_a_part_process_that_dies_is_an_error_and_the_next_rebuild_completes(tmp
         return convert(self, segment, part)
 
     monkeypatch.setattr(Converter, "_convert_part", dying)
-    with pytest.raises(StoreError, match="rebuild process for .* died: SIGKILL"):
+    with pytest.raises(StoreError, match=r"rebuild process for .* died: SIGKILL"):
         Converter(tmp_path, processes=2).rebuild()
     monkeypatch.undo()
     assert not list((tmp_path / "journal").glob("*/*.converted"))  # not done: a part is missing
@@ -162,5 +186,5 @@ def test_each_part_is_taken_by_one_process_only():
         children = [Forked(lambda: take_all(queue), "a taker") for _ in range(3)]
         mine = take_all(queue)
         theirs = [child.result() for child in children]
-    assert sorted(mine + sum(theirs, [])) == list(range(200))
+    assert sorted(mine + functools.reduce(operator.iadd, theirs, [])) == list(range(200))
     assert all(t == sorted(t) for t in theirs)  # in order within each process

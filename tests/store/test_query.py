@@ -16,7 +16,7 @@ from kisfeed.store import query, rebuild
 from kisfeed.store.views import copy_to
 
 from ..samples import frame
-from .conftest import F, NS0, O, PING, futures, option, write_journal
+from .conftest import NS0, PING, F, O, futures, option, write_journal
 
 DAY2_NS = NS0 + 86_400 * 1_000_000_000
 
@@ -35,30 +35,42 @@ def data(tmp_path_factory):
         frame(O, option(code="B11612065", price="1250.00"), option(code="B11612065", price="1300.00")),
     ]
     write_journal(root, day1)
-    write_journal(root, [frame(F, futures(code="A11612", price="65000", last_volume="4", time="090000"))],
-                  start_ns=DAY2_NS)
+    write_journal(
+        root,
+        [frame(F, futures(code="A11612", price="65000", last_volume="4", time="090000"))],
+        start_ns=DAY2_NS,
+    )
     rebuild(root)
     return root
 
 
 def test_views_return_the_known_aggregates(data):
-    table = query("SELECT code, count(*) AS trades, sum(last_volume) AS volume, max(price) AS high, "
-                  "arg_max(price, exchange_time) AS last FROM futures_trades WHERE date = DATE '2026-11-20' "
-                  "GROUP BY code ORDER BY code", root=data)
+    table = query(
+        "SELECT code, count(*) AS trades, sum(last_volume) AS volume, max(price) AS high, "
+        "arg_max(price, exchange_time) AS last FROM futures_trades WHERE date = DATE '2026-11-20' "
+        "GROUP BY code ORDER BY code",
+        root=data,
+    )
     assert table.to_pylist() == [
         {"code": "A11612", "trades": 3, "volume": 6, "high": 64200, "last": 64200},
         {"code": "A11703", "trades": 1, "volume": 10, "high": 50000, "last": 50000},
     ]
     days = query("SELECT date, count(*) AS n FROM futures_trades GROUP BY date ORDER BY date", root=data)
     assert days.to_pylist() == [{"date": date(2026, 11, 20), "n": 4}, {"date": date(2026, 11, 21), "n": 1}]
-    options = query("SELECT sum(price) AS s, count(*) AS n, min(frame_index) AS i0, max(frame_index) AS i1 "
-                    "FROM option_trades", root=data)
+    options = query(
+        "SELECT sum(price) AS s, count(*) AS n, min(frame_index) AS i0, max(frame_index) AS i1 "
+        "FROM option_trades",
+        root=data,
+    )
     assert options.to_pylist() == [{"s": 2550.0, "n": 2, "i0": 0, "i1": 1}]
 
 
 def test_times_and_positions_come_back_typed(data):
-    row = query("SELECT time, exchange_time, received_at, session, journal_line FROM futures_trades "
-                "WHERE code = 'A11703'", root=data).to_pylist()[0]
+    row = query(
+        "SELECT time, exchange_time, received_at, session, journal_line FROM futures_trades "
+        "WHERE code = 'A11703'",
+        root=data,
+    ).to_pylist()[0]
     assert row["time"] == time(9, 0, 3)
     assert row["exchange_time"] == datetime(2026, 11, 20, 9, 0, 3, tzinfo=KST)
     assert row["received_at"].timestamp() == pytest.approx((NS0 + 3_000_000) / 1e9)
@@ -67,9 +79,14 @@ def test_times_and_positions_come_back_typed(data):
 
 def test_pandas_polars_and_arrow(data):
     sql = "SELECT code, count(*) AS n FROM futures_trades GROUP BY code ORDER BY code"
-    assert query(sql, root=data, as_="pandas").to_dict("records") == [{"code": "A11612", "n": 4},
-                                                                      {"code": "A11703", "n": 1}]
-    assert query(sql, root=data, as_="polars").to_dicts() == [{"code": "A11612", "n": 4}, {"code": "A11703", "n": 1}]
+    assert query(sql, root=data, as_="pandas").to_dict("records") == [
+        {"code": "A11612", "n": 4},
+        {"code": "A11703", "n": 1},
+    ]
+    assert query(sql, root=data, as_="polars").to_dicts() == [
+        {"code": "A11612", "n": 4},
+        {"code": "A11703", "n": 1},
+    ]
     assert query(sql, root=data).num_rows == 2
 
 
@@ -92,17 +109,32 @@ def test_results_to_csv_and_parquet(data, tmp_path):
         rows = list(csv.DictReader(f))
     assert [r["price"] for r in rows] == ["64000", "64100", "50000", "64200", "65000"]
     assert copy_to(sql, tmp_path / "out.parquet", root=data) == 5
-    assert pq.read_table(tmp_path / "out.parquet").column("price").to_pylist() == [64000, 64100, 50000, 64200, 65000]
+    assert pq.read_table(tmp_path / "out.parquet").column("price").to_pylist() == [
+        64000,
+        64100,
+        50000,
+        64200,
+        65000,
+    ]
 
 
 def test_the_query_command(data, tmp_path):
     runner = CliRunner()
-    result = runner.invoke(app, ["query", "--data", str(data), "SELECT code, sum(last_volume) AS v FROM futures_trades "
-                                 "GROUP BY code ORDER BY code"])
+    result = runner.invoke(
+        app,
+        [
+            "query",
+            "--data",
+            str(data),
+            "SELECT code, sum(last_volume) AS v FROM futures_trades GROUP BY code ORDER BY code",
+        ],
+    )
     assert result.exit_code == 0, result.output
     assert "A11612" in result.output and "10" in result.output and "2 rows" in result.output
     out = tmp_path / "q.csv"
-    result = runner.invoke(app, ["query", "--data", str(data), "--out", str(out), "SELECT * FROM option_trades"])
+    result = runner.invoke(
+        app, ["query", "--data", str(data), "--out", str(out), "SELECT * FROM option_trades"]
+    )
     assert result.exit_code == 0 and "wrote 2 rows" in result.output
     result = runner.invoke(app, ["query", "--data", str(data), "SELECT broken"])
     assert result.exit_code == 1 and "query failed" in result.output

@@ -35,9 +35,28 @@ STATUS = re.compile(rb"status frames=(\d+) synced=(\d+)")
 
 
 def recorder_args(sim, data, codes_: list[str], *extra: str) -> list[str]:
-    return [sys.executable, "-m", "kisfeed", "record", *codes_, "--data", str(data),
-            "--app-key", APP_KEY, "--app-secret", APP_SECRET, "--ws-url", sim.ws_url, "--rest-url", sim.rest_url,
-            "--status-interval", "0.1", "--flush-interval", "0.3", *extra]
+    return [
+        sys.executable,
+        "-m",
+        "kisfeed",
+        "record",
+        *codes_,
+        "--data",
+        str(data),
+        "--app-key",
+        APP_KEY,
+        "--app-secret",
+        APP_SECRET,
+        "--ws-url",
+        sim.ws_url,
+        "--rest-url",
+        sim.rest_url,
+        "--status-interval",
+        "0.1",
+        "--flush-interval",
+        "0.3",
+        *extra,
+    ]
 
 
 def clean_env(home) -> dict[str, str]:
@@ -56,8 +75,13 @@ async def test_kill_9_mid_stream_then_restart_restores_everything_synced_exactly
     async with running(sim_config(speed=120.0, batch_window=0.5)) as sim:
         codes_ = codes(sim, F)[:3] + codes(sim, O)[:4]
         killed = await asyncio.create_subprocess_exec(
-            *recorder_args(sim, data, codes_), cwd=tmp_path, env=env, start_new_session=True,
-            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+            *recorder_args(sim, data, codes_),
+            cwd=tmp_path,
+            env=env,
+            start_new_session=True,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+        )
         synced = 0
 
         async def until_mid_stream() -> None:
@@ -88,9 +112,13 @@ async def test_kill_9_mid_stream_then_restart_restores_everything_synced_exactly
 
         await asyncio.wait_for(until_session_closed(), seconds(10))
         restarted = await asyncio.create_subprocess_exec(
-            *recorder_args(sim, data, codes_, "--seconds", "2"), cwd=tmp_path, env=env,
-            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
-        out, err = await asyncio.wait_for(restarted.communicate(), seconds(60))
+            *recorder_args(sim, data, codes_, "--seconds", "2"),
+            cwd=tmp_path,
+            env=env,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+        )
+        _out, err = await asyncio.wait_for(restarted.communicate(), seconds(60))
         assert restarted.returncode == 0, err.decode()
         sent = dict(sim.sent)
 
@@ -118,9 +146,11 @@ async def test_kill_9_mid_stream_then_restart_restores_everything_synced_exactly
     assert_equal_to_sent(run2, sent[2][: len(run2)])
     assert len(run1) > 0 and len(run2) > 0
     lost = len(sent[1]) - len(run1)
-    print(f"killed run: {len(run1)} records kept of {len(sent[1])} sent ({lost} sent after the last sync "
-          f"or in flight), {len(run1) - converted_before_restart} restored on restart; "
-          f"restarted run: {len(run2)} of {len(sent[2])}")
+    print(
+        f"killed run: {len(run1)} records kept of {len(sent[1])} sent ({lost} sent after the last sync "
+        f"or in flight), {len(run1) - converted_before_restart} restored on restart; "
+        f"restarted run: {len(run2)} of {len(sent[2])}"
+    )
     # the restart restored exactly the rows the killed converter had not written
     restored = re.search(rb"restored ([\d,]+) records", err)
     missing = len(run1) - converted_before_restart
@@ -134,6 +164,11 @@ def _row_lines(data) -> list[tuple[str, int]]:
     keys = []
     for tr in (F, O):
         table = read_table(data, tr)
-        keys += list(zip(table.column("journal_segment").to_pylist(), table.column("journal_line").to_pylist(),
-                         table.column("frame_index").to_pylist()))
+        keys += list(
+            zip(
+                table.column("journal_segment").to_pylist(),
+                table.column("journal_line").to_pylist(),
+                table.column("frame_index").to_pylist(),
+            )
+        )
     return [(s, line) for s, line, _ in sorted(keys)]

@@ -33,8 +33,12 @@ def assert_equal_to_sent(records: list[Record], sent: list[tuple[str, list[str]]
     assert len(records) == len(sent)
     for n, (record, (tr_id, fields)) in enumerate(zip(records, sent)):
         assert record.tr_id == tr_id, n
-        [want], errors = CODECS[tr_id].decode_carefully(list(fields), 1, record.trading_date,  # type: ignore[attr-defined]
-                                                        record.received_ns)  # type: ignore[attr-defined]
+        [want], errors = CODECS[tr_id].decode_carefully(
+            list(fields),
+            1,
+            record.trading_date,  # type: ignore[attr-defined]
+            record.received_ns,
+        )  # type: ignore[attr-defined]
         assert not errors
         assert same_values(record, nulls_for_empty(want)), (n, record, fields)
 
@@ -58,7 +62,9 @@ async def record_from_simulator(tmp_path, count: int, **sim_changes) -> tuple[li
 
 @pytest.mark.parametrize("batch_window", [0.0, 2.0], ids=["one-record-frames", "multi-record-frames"])
 async def test_the_dataset_holds_exactly_the_records_the_simulator_sent(tmp_path, batch_window):
-    delivered, sent, recorder = await record_from_simulator(tmp_path, 400, speed=120.0, batch_window=batch_window)
+    delivered, sent, recorder = await record_from_simulator(
+        tmp_path, 400, speed=120.0, batch_window=batch_window
+    )
     data = tmp_path / "data"
     assert list(sent) == [1], "one session, no reconnect"
     rows = dataset_in_receive_order(data)

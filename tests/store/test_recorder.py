@@ -17,8 +17,10 @@ from .conftest import NS0, PING, expected, mixed_frames
 from .test_converter import assert_complete
 
 
-@pytest.mark.parametrize("convert, journal", [("process", "process"), ("thread", "process"),
-                                             ("off", "process"), ("process", "thread")])
+@pytest.mark.parametrize(
+    "convert, journal",
+    [("process", "process"), ("thread", "process"), ("off", "process"), ("process", "thread")],
+)
 async def test_every_mode_ends_with_the_whole_dataset(tmp_path, convert, journal):
     frames = [(t, NS0 + i * 1000, 1) for i, t in enumerate(mixed_frames(300))]
     recorder = Recorder(tmp_path, convert=convert, journal=journal, flush_interval=0.1)
@@ -38,8 +40,11 @@ async def test_a_journal_that_fails_stops_cleanly_and_says_so(tmp_path, monkeypa
     await recorder.start()
     recorder.on_frame(PING, NS0, 1)
     recorder.journal.flush()
-    monkeypatch.setattr(journal_writer.os, "write",
-                        lambda fd, data: (_ for _ in ()).throw(OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))))
+    monkeypatch.setattr(
+        journal_writer.os,
+        "write",
+        lambda fd, data: (_ for _ in ()).throw(OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))),
+    )
     recorder.on_frame(PING, NS0 + 1, 1)
     with pytest.raises(StoreError):
         recorder.journal.flush()

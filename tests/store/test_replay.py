@@ -12,8 +12,8 @@ from kisfeed.store import data_frames, replay
 from kisfeed.store.playback import ReplayStats
 
 from ..conftest import seconds
-from .conftest import F, O, PING, assert_same_records, expected, mixed_frames, write_journal
 from ..samples import frame
+from .conftest import PING, F, O, assert_same_records, expected, mixed_frames, write_journal
 
 
 async def collect(*paths, **kwargs):
@@ -24,7 +24,7 @@ async def test_replayed_records_equal_the_originals(tmp_path):
     written = write_journal(tmp_path, mixed_frames(300))
     written += write_journal(tmp_path, mixed_frames(50), start_ns=written[-1][1] + 10**9)  # a second run
     got = await asyncio.wait_for(collect(tmp_path), seconds(20))
-    want = expected(written[:300]) , expected(written[300:])
+    want = expected(written[:300]), expected(written[300:])
     originals = [r for part in want for tr in (F, O) for r in part[tr]]
     originals.sort(key=lambda r: r.received_ns)  # recorded order
     assert_same_records(got, originals)

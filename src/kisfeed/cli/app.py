@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 import typer.main
@@ -32,17 +32,37 @@ def _print_version(value: bool) -> None:
 
 @app.callback()
 def _options(
-    version: Annotated[bool, typer.Option("--version", is_eager=True, callback=_print_version,
-                                          help="Print the kisfeed version and exit.")] = False,
-    verbose: Annotated[int, typer.Option("--verbose", "-v", count=True, show_default=False,
-                                         help="Log to stderr: -v info, -vv debug (secrets are redacted).")] = 0,
-    log_level: Annotated[Optional[str], typer.Option(
-        "--log-level", metavar="LEVEL", show_default=False,
-        help="Log level on stderr: debug, info, warning or error (default: $KISFEED_LOG, else warning).")] = None,
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", is_eager=True, callback=_print_version, help="Print the kisfeed version and exit."
+        ),
+    ] = False,
+    verbose: Annotated[
+        int,
+        typer.Option(
+            "--verbose",
+            "-v",
+            count=True,
+            show_default=False,
+            help="Log to stderr: -v info, -vv debug (secrets are redacted).",
+        ),
+    ] = 0,
+    log_level: Annotated[
+        str | None,
+        typer.Option(
+            "--log-level",
+            metavar="LEVEL",
+            show_default=False,
+            help="Log level on stderr: debug, info, warning or error (default: $KISFEED_LOG, else warning).",
+        ),
+    ] = None,
 ) -> None:
     """Real-time KRX stock futures (H0ZFCNT0) and options (H0ZOCNT0) from KIS."""
     del version  # handled by its eager callback
-    level = log_level or {0: None, 1: "info"}.get(verbose, "debug") or os.environ.get("KISFEED_LOG") or "warning"
+    level = (
+        log_level or {0: None, 1: "info"}.get(verbose, "debug") or os.environ.get("KISFEED_LOG") or "warning"
+    )
     configure_logging(level)
 
 
@@ -64,13 +84,18 @@ from .store import export, query, rebuild, record, replay  # noqa: E402
 from .watch import demo, watch  # noqa: E402
 
 # The one-line summaries --help lists (a docstring's first sentence would be cut with "...").
-app.command("decode", short_help="Decode captured frames or journal lines into typed fields.")(checked(decode_command))
+app.command("decode", short_help="Decode captured frames or journal lines into typed fields.")(
+    checked(decode_command)
+)
 app.command("demo", short_help="A tour with no account: simulator, live board, recording.")(checked(demo))
 app.command("watch", short_help="A live board of futures and an option chain.")(checked(watch))
 app.command("codes", short_help="Find instrument codes by name, expiry, strike, call/put.")(checked(codes))
 app.command("doctor", short_help="Check config, credentials, approval, WebSocket, clock.")(checked(doctor))
-app.command("sim", short_help="Run a local KIS real-time server with a simulated market.",
-            epilog="Example: kisfeed sim --port 0 --rest-port 0 --speed 10 --fault drop@30")(checked(_sim_command))
+app.command(
+    "sim",
+    short_help="Run a local KIS real-time server with a simulated market.",
+    epilog="Example: kisfeed sim --port 0 --rest-port 0 --speed 10 --fault drop@30",
+)(checked(_sim_command))
 app.command("record", short_help="Record trades to the journal and the Parquet dataset.")(checked(record))
 app.command("query", short_help="Run DuckDB SQL over the dataset.")(checked(query))
 app.command("replay", short_help="Re-emit recorded records, paced or as fast as possible.")(checked(replay))

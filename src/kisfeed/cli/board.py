@@ -18,8 +18,13 @@ from ..schema.master import MasterEntry
 
 __all__ = ["Board"]
 
-_COLOURS = {Sign.LIMIT_UP: "bold red", Sign.UP: "red", Sign.UNCHANGED: "white",
-            Sign.LIMIT_DOWN: "bold blue", Sign.DOWN: "blue"}  # Korean convention: up red, down blue
+_COLOURS = {
+    Sign.LIMIT_UP: "bold red",
+    Sign.UP: "red",
+    Sign.UNCHANGED: "white",
+    Sign.LIMIT_DOWN: "bold blue",
+    Sign.DOWN: "blue",
+}  # Korean convention: up red, down blue
 
 
 def _num(value: float | int | None, digits: int = 0) -> str:
@@ -64,13 +69,21 @@ class Board:
 
     def chain(self) -> tuple[str | None, list[MasterEntry]]:
         """The option chain on screen: the underlying and expiry of the options seen, strikes sorted."""
-        options = [self.instruments[c] for c in self.last if c in self.instruments
-                   and self.instruments[c].kind in ("call", "put")]
+        options = [
+            self.instruments[c]
+            for c in self.last
+            if c in self.instruments and self.instruments[c].kind in ("call", "put")
+        ]
         if not options:
             return None, []
         first = min(options, key=lambda e: (e.expiry_month or "", e.underlying_name))
-        series = [e for e in self.instruments.values() if e.kind in ("call", "put")
-                  and e.underlying_code == first.underlying_code and e.expiry_month == first.expiry_month]
+        series = [
+            e
+            for e in self.instruments.values()
+            if e.kind in ("call", "put")
+            and e.underlying_code == first.underlying_code
+            and e.expiry_month == first.expiry_month
+        ]
         return f"{first.underlying_name} {first.expiry_month}", sorted(series, key=lambda e: e.strike)
 
     def render(self) -> Board:
@@ -84,8 +97,13 @@ class Board:
         yield self._status(width)
 
     def _futures(self) -> Table:
-        table = Table(title="stock futures (H0ZFCNT0)", title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False,
-                      padding=(0, 0))
+        table = Table(
+            title="stock futures (H0ZFCNT0)",
+            title_justify="left",
+            box=box.SIMPLE_HEAD,
+            pad_edge=False,
+            padding=(0, 0),
+        )
         for name in _FUTURES_COLUMNS:
             table.add_column(name, justify="left" if name in ("code", "name") else "right", no_wrap=True)
         for code in sorted(c for c, r in self.last.items() if isinstance(r, FuturesTrade)):
@@ -108,8 +126,13 @@ class Board:
 
     def _options(self) -> Table:
         title, series = self.chain()
-        table = Table(title=f"option chain {title or ''} (H0ZOCNT0)".replace("  ", " "), title_justify="left",
-                      box=box.SIMPLE_HEAD, pad_edge=False, padding=(0, 0))
+        table = Table(
+            title=f"option chain {title or ''} (H0ZOCNT0)".replace("  ", " "),
+            title_justify="left",
+            box=box.SIMPLE_HEAD,
+            pad_edge=False,
+            padding=(0, 0),
+        )
         for name in _OPTIONS_COLUMNS:
             table.add_column(name, justify="center" if name == "strike" else "right", no_wrap=True)
         strikes = sorted({e.strike for e in series})
@@ -118,10 +141,12 @@ class Board:
             cells: list[str | Text] = []
             for side in ("call", "put"):
                 r = by_side.get((side, strike))
-                side_cells = [Text(_num(r.price, 2), style=_COLOURS.get(r.change_sign, "white")) if r else "-",
-                              _num(r.implied_volatility, 2) if r else "-",
-                              _num(r.delta, 3) if r else "-",
-                              _num(r.volume) if r else "-"]
+                side_cells = [
+                    Text(_num(r.price, 2), style=_COLOURS.get(r.change_sign, "white")) if r else "-",
+                    _num(r.implied_volatility, 2) if r else "-",
+                    _num(r.delta, 3) if r else "-",
+                    _num(r.volume) if r else "-",
+                ]
                 if side == "call":
                     cells += side_cells + [Text(_num(strike), style="bold")]
                 else:
@@ -134,18 +159,29 @@ class Board:
         whole when they do not fit (never cut)."""
         s = self.stats
         if s is None:
-            return Text(_join([self.title, self.state], min(width, 80)), style="dim", overflow="crop", no_wrap=True)
+            return Text(
+                _join([self.title, self.state], min(width, 80)), style="dim", overflow="crop", no_wrap=True
+            )
         rate = self._rate(s.records)
         # in the order shown; the number is the rank to keep (0 kept first)
-        parts = [(1, self.title), (0, self.state), (7, f"{rate:,.0f} rec/s"), (2, f"{s.records:,} records"),
-                 (3, f"reconnects {s.reconnects}"), (4, f"drops {s.dropped}"), (5, f"errors {s.parse_errors}"),
-                 (6, f"sessions {sum(s.connected.values())}/{len(s.connected)}")]
+        parts = [
+            (1, self.title),
+            (0, self.state),
+            (7, f"{rate:,.0f} rec/s"),
+            (2, f"{s.records:,} records"),
+            (3, f"reconnects {s.reconnects}"),
+            (4, f"drops {s.dropped}"),
+            (5, f"errors {s.parse_errors}"),
+            (6, f"sessions {sum(s.connected.values())}/{len(s.connected)}"),
+        ]
         limit = min(width, 80)
         kept: set[int] = set()
         for rank, _ in sorted(parts):
             if len(_join([t for r, t in parts if r in kept | {rank}], limit + 1)) <= limit:
                 kept.add(rank)
-        return Text(_join([t for r, t in parts if r in kept], limit), style="dim", overflow="crop", no_wrap=True)
+        return Text(
+            _join([t for r, t in parts if r in kept], limit), style="dim", overflow="crop", no_wrap=True
+        )
 
 
 # Columns in the order shown, and the order in which they give way on a narrow terminal (least
@@ -161,8 +197,9 @@ def _join(parts: list[str], limit: int) -> str:
     return text if len(text) <= limit else text[:limit]
 
 
-def _fit(console: Console, options: ConsoleOptions, table: Table, drop: tuple[tuple[str, ...], ...],
-         width: int) -> Table:
+def _fit(
+    console: Console, options: ConsoleOptions, table: Table, drop: tuple[tuple[str, ...], ...], width: int
+) -> Table:
     """``table`` without its least telling columns until its natural width fits ``width``: a
     column is left out whole rather than any value cut."""
     unbounded = options.update_width(1_000_000)  # the table's natural width, not one clamped to ours

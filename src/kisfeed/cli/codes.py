@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import difflib
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 from rich.table import Table
@@ -17,12 +17,16 @@ from .common import EXIT_USAGE, console, err_console, errors, fail, plural
 
 __all__ = ["codes", "load_instruments", "simulator_master", "resolve_codes", "master_for_recording"]
 
+
 def simulator_master() -> Master:
     """The embedded simulator's universe, in the master format."""
     from ..sim import Simulator
     from ..sim.instruments import master_entry
 
-    return Master([master_entry(i) for i in Simulator().instruments], "the simulator's instruments (kisfeed sim)")
+    return Master(
+        [master_entry(i) for i in Simulator().instruments], "the simulator's instruments (kisfeed sim)"
+    )
+
 
 def load_instruments(master_file: Path | None, *, offline: bool = False) -> Master:
     """A master file given by the user, else KIS's (cached, downloaded when online), else the
@@ -33,9 +37,12 @@ def load_instruments(master_file: Path | None, *, offline: bool = False) -> Mast
         try:
             return download_master()
         except (KisfeedError, OSError) as exc:
-            err_console.print(f"[yellow]note:[/] KIS master unavailable ({exc}); "
-                              "showing the simulator's instruments instead")
+            err_console.print(
+                f"[yellow]note:[/] KIS master unavailable ({exc}); "
+                "showing the simulator's instruments instead"
+            )
     return simulator_master()
+
 
 def resolve_codes(master: Master, codes: list[str]) -> list[MasterEntry]:
     """The entries of ``codes``; an unknown code or a spread is a ConfigError (exit 2) naming
@@ -45,9 +52,12 @@ def resolve_codes(master: Master, codes: list[str]) -> list[MasterEntry]:
     unknown = [c for c in codes if c not in known]
     if unknown:
         close = sorted({m for c in unknown for m in difflib.get_close_matches(c, known, n=3, cutoff=0.7)})
-        raise ConfigError(f"unknown instrument code{'s' if len(unknown) > 1 else ''} {', '.join(unknown)} "
-                          f"in {master.source}" + (f"; close: {', '.join(close)}" if close else "")
-                          + "; find codes with: kisfeed codes QUERY")
+        raise ConfigError(
+            f"unknown instrument code{'s' if len(unknown) > 1 else ''} {', '.join(unknown)} "
+            f"in {master.source}"
+            + (f"; close: {', '.join(close)}" if close else "")
+            + "; find codes with: kisfeed codes QUERY"
+        )
     entries = [known[c] for c in codes]
     spreads = [e.code for e in entries if e.tr_id is None]
     if spreads:
@@ -55,7 +65,9 @@ def resolve_codes(master: Master, codes: list[str]) -> list[MasterEntry]:
     return entries
 
 
-def master_for_recording(simulated: bool, master_file: Path | None, ws_url: str | None = None) -> Master | None:
+def master_for_recording(
+    simulated: bool, master_file: Path | None, ws_url: str | None = None
+) -> Master | None:
     """Where ``record`` checks its codes: the simulator's universe when simulated, else the
     given master file, else KIS's master (cached, or downloaded) when the server is KIS's own.
     None when the server is another one (a ``kisfeed sim`` at ``--ws-url``, whose universe is
@@ -71,17 +83,21 @@ def master_for_recording(simulated: bool, master_file: Path | None, ws_url: str 
     try:
         return download_master()
     except (KisfeedError, OSError) as exc:
-        err_console.print(f"[yellow]note:[/] KIS master unavailable ({exc}); codes are checked by the server",
-                          highlight=False)
+        err_console.print(
+            f"[yellow]note:[/] KIS master unavailable ({exc}); codes are checked by the server",
+            highlight=False,
+        )
         return None
 
 
 def codes(
-    query: Annotated[str, typer.Argument(help="Underlying name or code, or part of an instrument code.")] = "",
-    expiry: Annotated[Optional[str], typer.Option(help="Expiry month, YYYYMM or YYYY-MM.")] = None,
-    strike: Annotated[Optional[float], typer.Option(help="Strike price (options).")] = None,
-    kind: Annotated[Optional[str], typer.Option("--type", help="future, call, put or spread.")] = None,
-    master: Annotated[Optional[Path], typer.Option(help="A local fo_stk_code_mts.mst file.")] = None,
+    query: Annotated[
+        str, typer.Argument(help="Underlying name or code, or part of an instrument code.")
+    ] = "",
+    expiry: Annotated[str | None, typer.Option(help="Expiry month, YYYYMM or YYYY-MM.")] = None,
+    strike: Annotated[float | None, typer.Option(help="Strike price (options).")] = None,
+    kind: Annotated[str | None, typer.Option("--type", help="future, call, put or spread.")] = None,
+    master: Annotated[Path | None, typer.Option(help="A local fo_stk_code_mts.mst file.")] = None,
     offline: Annotated[bool, typer.Option("--offline", help="Do not download the KIS master.")] = False,
 ) -> None:
     """Find instruments by underlying name or code, expiry, strike and call/put.
@@ -97,15 +113,29 @@ def codes(
     with errors():
         found = load_instruments(master, offline=offline)
         matches = search(found, query, expiry=expiry, strike=strike, kind=kind)
-    console.print(f"source: {found.source}" + (f" ({plural(found.skipped, 'unreadable line')} skipped)" if found.skipped else ""))
+    console.print(
+        f"source: {found.source}"
+        + (f" ({plural(found.skipped, 'unreadable line')} skipped)" if found.skipped else "")
+    )
     if not matches:
-        raise fail(f"no instrument matches {query!r}" + (" with those filters" if expiry or strike or kind else "")
-                   + "; try a shorter query or kisfeed codes without arguments", EXIT_USAGE)
+        raise fail(
+            f"no instrument matches {query!r}"
+            + (" with those filters" if expiry or strike or kind else "")
+            + "; try a shorter query or kisfeed codes without arguments",
+            EXIT_USAGE,
+        )
     table = Table(show_edge=False)
     for column in ("code", "TR", "kind", "underlying", "stock", "expiry", "strike"):
         table.add_column(column, justify="right" if column == "strike" else "left", no_wrap=True)
     for e in matches:
-        table.add_row(e.code, e.tr_id or "-", e.kind, e.underlying_name, e.underlying_code,
-                      e.expiry_month or "-", f"{e.strike:,.0f}" if e.strike else "")
+        table.add_row(
+            e.code,
+            e.tr_id or "-",
+            e.kind,
+            e.underlying_name,
+            e.underlying_code,
+            e.expiry_month or "-",
+            f"{e.strike:,.0f}" if e.strike else "",
+        )
     console.print(table)
     console.print(plural(len(matches), "instrument"))

@@ -18,9 +18,10 @@ import signal
 import sys
 import types
 import typing
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any, Callable, Iterator, Optional, Union
+from typing import Annotated, Any, Union
 
 import typer
 from rich.console import Console
@@ -78,14 +79,20 @@ def errors() -> Iterator[None]:
 
 
 ConfigOption = Annotated[
-    Optional[Path],
-    typer.Option("--config", help="TOML config file (default: $KISFEED_CONFIG, ./kisfeed.toml, "
-                                  "~/.config/kisfeed/config.toml).", show_default=False),
+    Path | None,
+    typer.Option(
+        "--config",
+        help="TOML config file (default: $KISFEED_CONFIG, ./kisfeed.toml, ~/.config/kisfeed/config.toml).",
+        show_default=False,
+    ),
 ]
 DataOption = Annotated[
-    Optional[Path],
-    typer.Option("--data", help="Data directory (default: $KISFEED_DATA, the config's data, ./kisfeed-data).",
-                 show_default=False),
+    Path | None,
+    typer.Option(
+        "--data",
+        help="Data directory (default: $KISFEED_DATA, the config's data, ./kisfeed-data).",
+        show_default=False,
+    ),
 ]
 
 
@@ -163,8 +170,12 @@ class Bound:
         return f"greater than {self.low:g}" if self.open_low else f"at least {self.low:g}"
 
     def accepts(self, value: float) -> bool:
-        return not (math.isnan(value) or value < self.low or (self.open_low and value == self.low)
-                    or (self.high is not None and value > self.high))
+        return not (
+            math.isnan(value)
+            or value < self.low
+            or (self.open_low and value == self.low)
+            or (self.high is not None and value > self.high)
+        )
 
     def invalid(self) -> str:
         """A value this bound refuses (for tests that walk every option)."""
@@ -284,6 +295,8 @@ class _Stderr(logging.StreamHandler):  # type: ignore[type-arg]
     @stream.setter
     def stream(self, value: Any) -> None:  # StreamHandler.__init__ assigns it
         pass
+
+
 _LOG_LEVELS = ("debug", "info", "warning", "error")
 _handler: logging.Handler | None = None
 
@@ -302,7 +315,10 @@ def configure_logging(level: str | int) -> None:
     _handler = _Stderr()
     _handler.addFilter(redact)
     verbose = level < logging.WARNING
-    _handler.setFormatter(logging.Formatter(
-        "%(asctime)s %(levelname)s %(name)s: %(message)s" if verbose else "%(levelname)s: %(message)s"))
+    _handler.setFormatter(
+        logging.Formatter(
+            "%(asctime)s %(levelname)s %(name)s: %(message)s" if verbose else "%(levelname)s: %(message)s"
+        )
+    )
     root.addHandler(_handler)
     root.setLevel(level)

@@ -20,7 +20,7 @@ import re
 import sys
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Annotated, BinaryIO, Optional
+from typing import Annotated, BinaryIO
 
 import typer
 from rich.markup import escape
@@ -43,9 +43,11 @@ class _Counts:
     errors: int = 0
 
     def line(self) -> str:
-        return (f"decoded {self.records:,} record{'s' * (self.records != 1)} from {self.frames:,} "
-                f"frame{'s' * (self.frames != 1)}; skipped {self.control:,} control "
-                f"frame{'s' * (self.control != 1)}, {self.errors:,} error{'s' * (self.errors != 1)}")
+        return (
+            f"decoded {self.records:,} record{'s' * (self.records != 1)} from {self.frames:,} "
+            f"frame{'s' * (self.frames != 1)}; skipped {self.control:,} control "
+            f"frame{'s' * (self.control != 1)}, {self.errors:,} error{'s' * (self.errors != 1)}"
+        )
 
 
 def _text_of(line: bytes) -> tuple[str, int | None, int]:
@@ -94,8 +96,12 @@ def _error(message: str) -> None:
 
 
 def decode_command(
-    frame: Annotated[Optional[str], typer.Argument(
-        help="A data frame; without it, lines from stdin: frames, journal lines or their text column.")] = None,
+    frame: Annotated[
+        str | None,
+        typer.Argument(
+            help="A data frame; without it, lines from stdin: frames, journal lines or their text column."
+        ),
+    ] = None,
     keys: Annotated[str, typer.Option(help="Key style: english, kis or korean.")] = "english",
 ) -> None:
     """Decode captured data frames or journal lines into typed fields, one table per record.

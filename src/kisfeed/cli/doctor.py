@@ -7,7 +7,8 @@ import email.utils
 import tempfile
 import time
 from dataclasses import dataclass
-from datetime import datetime, time as clock
+from datetime import datetime
+from datetime import time as clock
 from pathlib import Path
 
 import httpx
@@ -46,7 +47,8 @@ async def _approval(config: Config, rest_url: str, cache: Path | None) -> Check:
     try:  # a throw-away cache: the check must not replace the key a running feed relies on
         with tempfile.TemporaryDirectory() as scratch:
             await ApprovalKeys(rest_url, cache_dir=cache or Path(scratch)).get(
-                Credentials(*config.credentials[0]), fresh=True)
+                Credentials(*config.credentials[0]), fresh=True
+            )
     except KisfeedError as exc:
         return Check("approval key", "fail", str(exc))
     return Check("approval key", "ok", f"issued by {rest_url}/oauth2/Approval")
@@ -56,7 +58,7 @@ async def _websocket(ws_url: str) -> Check:
     try:
         async with websockets.connect(ws_url, ping_interval=None, open_timeout=5, close_timeout=1):
             pass
-    except (OSError, asyncio.TimeoutError, websockets.WebSocketException) as exc:
+    except (TimeoutError, OSError, websockets.WebSocketException) as exc:
         return Check("websocket", "fail", f"{ws_url} unreachable: {type(exc).__name__}: {exc}")
     return Check("websocket", "ok", f"{ws_url} accepts connections")
 
@@ -68,7 +70,9 @@ async def _clock(rest_url: str) -> Check:
         server = email.utils.parsedate_to_datetime(response.headers["date"]).timestamp()
     except (httpx.HTTPError, KeyError, TypeError, ValueError):
         now = datetime.now(KST)
-        return Check("clock", "warn", f"local clock says {now:%Y-%m-%d %H:%M:%S} KST; no server Date to compare")
+        return Check(
+            "clock", "warn", f"local clock says {now:%Y-%m-%d %H:%M:%S} KST; no server Date to compare"
+        )
     offset = time.time() - server
     verdict = "ok" if abs(offset) < 2 else "warn"
     return Check("clock", verdict, f"{offset:+.1f} s against {rest_url} (KST {datetime.now(KST):%H:%M:%S})")
@@ -76,13 +80,26 @@ async def _clock(rest_url: str) -> Check:
 
 async def run_checks(config: Config, *, cache: Path | None = None) -> list[Check]:
     rest_url, ws_url = config.rest_url or REAL_REST_URL, config.ws_url or REAL_WS_URL
-    checks = [Check("configuration", "ok", f"read {config.path}" if config.path else "no config file; defaults")]
+    checks = [
+        Check("configuration", "ok", f"read {config.path}" if config.path else "no config file; defaults")
+    ]
     checks += [Check("configuration", "warn", w) for w in config.warnings]
     if config.credentials:
-        checks.append(Check("credentials", "ok", f"{plural(len(config.credentials), 'app key')} configured (values hidden)"))
+        checks.append(
+            Check(
+                "credentials",
+                "ok",
+                f"{plural(len(config.credentials), 'app key')} configured (values hidden)",
+            )
+        )
     else:
-        checks.append(Check("credentials", "warn", "none: set KIS_APP_KEY and KIS_APP_SECRET "
-                                                   "(without them kisfeed uses its simulator)"))
+        checks.append(
+            Check(
+                "credentials",
+                "warn",
+                "none: set KIS_APP_KEY and KIS_APP_SECRET (without them kisfeed uses its simulator)",
+            )
+        )
     checks.append(await _approval(config, rest_url, cache))
     checks.append(await _websocket(ws_url))
     checks.append(await _clock(rest_url))

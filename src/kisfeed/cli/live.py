@@ -5,8 +5,9 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 from rich.console import Console
 from rich.live import Live
@@ -69,13 +70,14 @@ async def run_board(
         for tr_id, codes in subscriptions:
             await feed.subscribe(tr_id, codes)
         board.state = "connected"
-        err_console.print(f"connected: {plural(sum(len(c) for _, c in subscriptions), 'code')} subscribed; "
-                          "Ctrl-C to stop")
+        err_console.print(
+            f"connected: {plural(sum(len(c) for _, c in subscriptions), 'code')} subscribed; Ctrl-C to stop"
+        )
         with Live(board.render(), console=console, refresh_per_second=1 / refresh, transient=False) as live:
             while not stop.is_set() and (deadline is None or time.monotonic() < deadline):
                 try:
                     batch = await asyncio.wait_for(feed.next_batch(5000), refresh)
-                except asyncio.TimeoutError:
+                except TimeoutError:
                     batch = []
                 for record in batch:
                     board.update(record)
@@ -83,6 +85,10 @@ async def run_board(
                 board.stats = feed.stats()
                 live.update(board.render())
         stats = feed.stats()
-        result.reconnects, result.dropped, result.parse_errors = stats.reconnects, stats.dropped, stats.parse_errors
+        result.reconnects, result.dropped, result.parse_errors = (
+            stats.reconnects,
+            stats.dropped,
+            stats.parse_errors,
+        )
     result.seconds = time.monotonic() - started
     return result

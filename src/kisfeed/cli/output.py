@@ -73,8 +73,12 @@ def table_fits(columns: Sequence[str], rows: Sequence[Sequence[Any]], width: int
 def _table(out: TextIO, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
     cells = [[_text(v) for v in row] for row in rows]
     widths = _widths(columns, cells)
-    numeric = [bool(rows) and all(_is_number(row[i]) or row[i] is None for row in rows)
-               and any(_is_number(row[i]) for row in rows) for i in range(len(columns))]
+    numeric = [
+        bool(rows)
+        and all(_is_number(row[i]) or row[i] is None for row in rows)
+        and any(_is_number(row[i]) for row in rows)
+        for i in range(len(columns))
+    ]
     out.write(GAP.join(_pad(n, w, r) for n, w, r in zip(columns, widths, numeric)).rstrip() + "\n")
     out.write(GAP.join("─" * w for w in widths) + "\n")
     for row in cells:
@@ -89,8 +93,9 @@ def _lines(out: TextIO, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -
             out.write(f"{_pad(name, width, False)} : {_text(value)}\n")
 
 
-def write_rows(out: TextIO, fmt: Format, columns: Sequence[str], rows: Iterable[Sequence[Any]],
-               width: int) -> bool:
+def write_rows(
+    out: TextIO, fmt: Format, columns: Sequence[str], rows: Iterable[Sequence[Any]], width: int
+) -> bool:
     """Write ``rows`` in ``fmt``; returns False when a table did not fit ``width`` and was
     written one line per field instead."""
     rows = list(rows)
@@ -100,7 +105,9 @@ def write_rows(out: TextIO, fmt: Format, columns: Sequence[str], rows: Iterable[
         writer.writerows([["" if v is None else _text(v) for v in row] for row in rows])
     elif fmt == "json":
         for row in rows:
-            out.write(json.dumps({c: _json_value(v) for c, v in zip(columns, row)}, ensure_ascii=False) + "\n")
+            out.write(
+                json.dumps({c: _json_value(v) for c, v in zip(columns, row)}, ensure_ascii=False) + "\n"
+            )
     elif fmt == "line":
         _lines(out, columns, rows)
     elif table_fits(columns, rows, width):

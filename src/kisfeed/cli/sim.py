@@ -6,9 +6,10 @@ import asyncio
 import contextlib
 import math
 import signal
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated, Callable, Optional
+from typing import Annotated
 
 import msgspec
 import typer
@@ -65,33 +66,51 @@ def sim(
     rest_port: Annotated[int, typer.Option(help="Approval endpoint port (0 picks a free one).")] = 9443,
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
     app_key: Annotated[
-        Optional[list[str]], typer.Option("--app-key", help="KEY:SECRET accepted by the approval endpoint. Repeatable.")
+        list[str] | None,
+        typer.Option("--app-key", help="KEY:SECRET accepted by the approval endpoint. Repeatable."),
     ] = None,
     seed: Annotated[int, typer.Option(help="Market seed: same seed and start, same trades.")] = 1,
-    speed: Annotated[float, typer.Option(help="Sim seconds per second; 'inf' = as fast as clients read.")] = 1.0,
-    start: Annotated[Optional[str], typer.Option(help="Sim clock at start, ISO (KST if no zone); default now.")] = None,
+    speed: Annotated[
+        float, typer.Option(help="Sim seconds per second; 'inf' = as fast as clients read.")
+    ] = 1.0,
+    start: Annotated[
+        str | None, typer.Option(help="Sim clock at start, ISO (KST if no zone); default now.")
+    ] = None,
     always_open: Annotated[bool, typer.Option("--always-open", help="Trade around the clock.")] = False,
     ping_interval: Annotated[
         float, typer.Option("--ping-interval", "--pingpong-interval", help="Seconds between PINGPONGs.")
     ] = 10.0,
-    pong_timeout: Annotated[float, typer.Option(help="Close a session whose PINGPONG goes unanswered this long.")] = 100.0,
-    client_ping: Annotated[str, typer.Option(help="Client ping frames: tolerate or error-and-close.")] = "tolerate",
+    pong_timeout: Annotated[
+        float, typer.Option(help="Close a session whose PINGPONG goes unanswered this long.")
+    ] = 100.0,
+    client_ping: Annotated[
+        str, typer.Option(help="Client ping frames: tolerate or error-and-close.")
+    ] = "tolerate",
     max_registrations: Annotated[int, typer.Option(help="Registrations per session (KIS: 41).")] = 41,
     batch_window: Annotated[float, typer.Option(help="Sim seconds of trades packed into one frame.")] = 0.0,
-    stale_session: Annotated[float, typer.Option(help="Seconds an app key stays in use after an abrupt drop.")] = 0.0,
-    fault: Annotated[Optional[list[str]], typer.Option("--fault", help=_FAULT_HELP)] = None,
+    stale_session: Annotated[
+        float, typer.Option(help="Seconds an app key stays in use after an abrupt drop.")
+    ] = 0.0,
+    fault: Annotated[list[str] | None, typer.Option("--fault", help=_FAULT_HELP)] = None,
     replay: Annotated[
-        Optional[list[Path]],
-        typer.Option(help="Serve the data frames of these kisfeed journals instead of the market. Repeatable."),
+        list[Path] | None,
+        typer.Option(
+            help="Serve the data frames of these kisfeed journals instead of the market. Repeatable."
+        ),
     ] = None,
     ground_truth: Annotated[
-        Optional[Path],
-        typer.Option(help="Append every record sent as JSON lines (session, tr_id, fields); "
-                          f"flushed every {_FLUSH_EVERY:g} s and on exit."),
+        Path | None,
+        typer.Option(
+            help="Append every record sent as JSON lines (session, tr_id, fields); "
+            f"flushed every {_FLUSH_EVERY:g} s and on exit."
+        ),
     ] = None,
-    list_instruments: Annotated[bool, typer.Option("--list-instruments", help="Print the instruments and exit.")] = False,
+    list_instruments: Annotated[
+        bool, typer.Option("--list-instruments", help="Print the instruments and exit.")
+    ] = False,
     write_master_path: Annotated[
-        Optional[Path], typer.Option("--write-master", help="Write the universe as fo_stk_code_mts.mst and exit.")
+        Path | None,
+        typer.Option("--write-master", help="Write the universe as fo_stk_code_mts.mst and exit."),
     ] = None,
 ) -> None:
     """Run a local KIS real-time server (WebSocket + approval endpoint) with a simulated market.
@@ -139,7 +158,9 @@ def sim(
         print("code\ttr_id\tunderlying_code\tunderlying_name\tkind\texpiry\tstrike")
         for i in listing.instruments:
             strike = "" if i.strike is None else str(i.strike)
-            print(f"{i.code}\t{i.tr_id}\t{i.underlying_code}\t{i.underlying_name}\t{i.kind}\t{i.expiry}\t{strike}")
+            print(
+                f"{i.code}\t{i.tr_id}\t{i.underlying_code}\t{i.underlying_name}\t{i.kind}\t{i.expiry}\t{strike}"
+            )
         return
     if write_master_path is not None:
         instruments = Simulator(config).instruments
@@ -168,7 +189,9 @@ def sim(
         if truth is not None:
             truth.close()  # every line of every record sent, flushed
     if truth is not None and truth.error is not None:
-        err_console.print(f"[bold red]error:[/] cannot write {ground_truth}: {truth.error.strerror or truth.error}")
+        err_console.print(
+            f"[bold red]error:[/] cannot write {ground_truth}: {truth.error.strerror or truth.error}"
+        )
         raise typer.Exit(EXIT_FAILURE)
     written = "" if truth is None else f"; {truth.lines:,} records in {ground_truth}"
     console.print(f"stopped ({why}){written}")
@@ -268,11 +291,15 @@ def _banner(simulator: Simulator, *, demo: bool) -> None:
     pace = "as fast as clients read" if math.isinf(config.speed) else f"{config.speed:g}x real time"
     if simulator.tape is not None:
         began = datetime.fromtimestamp(simulator.start_time.timestamp(), KST)
-        console.print(f"  Replay      {len(simulator.served)} codes, {pace}, recorded from {began:%Y-%m-%d %H:%M:%S} KST")
+        console.print(
+            f"  Replay      {len(simulator.served)} codes, {pace}, recorded from {began:%Y-%m-%d %H:%M:%S} KST"
+        )
     else:
         hours = "always open" if config.always_open else "KRX hours 09:00-15:45 KST, weekdays"
         opens = datetime.fromtimestamp(simulator.market.now, KST)
-        console.print(f"  Market      seed {config.seed}, {pace}, {hours}; trading from {opens:%Y-%m-%d %H:%M} KST")
+        console.print(
+            f"  Market      seed {config.seed}, {pace}, {hours}; trading from {opens:%Y-%m-%d %H:%M} KST"
+        )
         console.print(f"  Instruments {len(simulator.instruments)} (kisfeed sim --list-instruments)")
     for scheduled in config.faults:
         console.print(f"  Fault       {scheduled.name} at {scheduled.at:g} s")

@@ -13,9 +13,10 @@ import asyncio
 import contextlib
 import time
 from collections import Counter
+from collections.abc import AsyncIterator
 from datetime import date
 from pathlib import Path
-from typing import Annotated, Any, AsyncIterator, Optional
+from typing import Annotated, Any
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
@@ -53,15 +54,20 @@ def tr_for_code(code: str, tr: str | None = None) -> str:
         return F
     if len(code) == 9:
         return O
-    raise UsageError(f"{code!r}: cannot tell futures (6 characters) from options (9); give --tr {F} or --tr {O}")
+    raise UsageError(
+        f"{code!r}: cannot tell futures (6 characters) from options (9); give --tr {F} or --tr {O}"
+    )
 
 
 def _report_lines(noun: str, what: str, lines: list[str], limit: int = 20) -> None:
     """``3 journal lines skipped (first 20):`` then one indented line each."""
     if not lines:
         return
-    err_console.print(f"[yellow]{plural(len(lines), noun)} {what}[/]" + (f" (first {limit})" if len(lines) > limit else "")
-                      + ":")
+    err_console.print(
+        f"[yellow]{plural(len(lines), noun)} {what}[/]"
+        + (f" (first {limit})" if len(lines) > limit else "")
+        + ":"
+    )
     for line in lines[:limit]:
         err_console.print(f"  {line}", markup=False)
 
@@ -101,10 +107,17 @@ async def _endpoint(connect_kwargs: dict[str, Any], simulated: bool) -> AsyncIte
 
 
 async def _record(
-    data: Path, subscriptions: dict[str, list[str]], connect_kwargs: dict[str, Any], simulated: bool,
-    seconds: float | None, fsync_window: float, flush_interval: float, status_interval: float,
+    data: Path,
+    subscriptions: dict[str, list[str]],
+    connect_kwargs: dict[str, Any],
+    simulated: bool,
+    seconds: float | None,
+    fsync_window: float,
+    flush_interval: float,
+    status_interval: float,
 ) -> tuple[Counter[str], Any, float]:
     import kisfeed
+
     from ..store import Recorder
     from ..store.outages import describe_outage
 
@@ -114,18 +127,25 @@ async def _record(
     def reconnected(outage: Any) -> None:  # one line per lost session, once it is over
         err_console.print(describe_outage(outage), markup=False, highlight=False)
 
-    async with _running(Recorder(data, fsync_window=fsync_window, flush_interval=flush_interval,
-                                 on_reconnect=reconnected)) as recorder:
+    async with _running(
+        Recorder(data, fsync_window=fsync_window, flush_interval=flush_interval, on_reconnect=reconnected)
+    ) as recorder:
         if recorder.recovered.total:
-            err_console.print(f"restored {recorder.recovered.total:,} records a previous run had journaled "
-                              f"but not converted")
-        async with _endpoint(connect_kwargs, simulated) as endpoint, \
-                kisfeed.connect(**endpoint, on_frame=recorder.on_frame, on_event=recorder.on_event) as feed:
+            err_console.print(
+                f"restored {recorder.recovered.total:,} records a previous run had journaled "
+                f"but not converted"
+            )
+        async with (
+            _endpoint(connect_kwargs, simulated) as endpoint,
+            kisfeed.connect(**endpoint, on_frame=recorder.on_frame, on_event=recorder.on_event) as feed,
+        ):
             for tr, codes in subscriptions.items():
                 await feed.subscribe(tr, codes)
             total = sum(len(c) for c in subscriptions.values())
-            err_console.print(f"recording {plural(total, 'code')} to {data} "
-                              f"({'until Ctrl-C' if seconds is None else f'for {seconds:g} s'})")
+            err_console.print(
+                f"recording {plural(total, 'code')} to {data} "
+                f"({'until Ctrl-C' if seconds is None else f'for {seconds:g} s'})"
+            )
             started = time.monotonic()  # --seconds counts recording time, not connecting
 
             async def consume() -> None:  # the consumer only counts: the journal is the record
@@ -145,8 +165,10 @@ async def _record(
                         break
                     if status_interval > 0 and now >= next_status:
                         s = recorder.stats()
-                        err_console.print(f"status frames={s.frames} synced={s.synced} "
-                                          f"records={sum(counts.values())}", markup=False)
+                        err_console.print(
+                            f"status frames={s.frames} synced={s.synced} records={sum(counts.values())}",
+                            markup=False,
+                        )
                         next_status = now + status_interval
                     await asyncio.sleep(tick if deadline is None else max(0.0, min(tick, deadline - now)))
             finally:
@@ -161,21 +183,43 @@ async def _record(
 
 
 def record(
-    codes: Annotated[list[str], typer.Argument(help="Instrument codes: 6 characters = stock futures (H0ZFCNT0), "
-                                                    "9 = stock options (H0ZOCNT0).")],
+    codes: Annotated[
+        list[str],
+        typer.Argument(
+            help="Instrument codes: 6 characters = stock futures (H0ZFCNT0), 9 = stock options (H0ZOCNT0)."
+        ),
+    ],
     data: DataOption = None,
-    seconds: Annotated[Optional[float], typer.Option(help="Stop after this many seconds (default: Ctrl-C).")] = None,
-    tr: Annotated[Optional[str], typer.Option("--tr", help="TR id for every code (default: by code length).")] = None,
-    app_key: Annotated[Optional[str], typer.Option("--app-key", help="App key (default: KIS_APP_KEY).")] = None,
-    app_secret: Annotated[Optional[str], typer.Option("--app-secret", help="App secret (default: KIS_APP_SECRET).",
-                                                      show_default=False)] = None,
-    ws_url: Annotated[Optional[str], typer.Option("--ws-url", help="WebSocket URL (default: KIS_WS_URL).")] = None,
-    rest_url: Annotated[Optional[str], typer.Option("--rest-url", help="Approval URL (default: KIS_REST_URL).")] = None,
-    fsync_window: Annotated[float, typer.Option(help="Seconds of received frames at risk at most (group fsync).")] = 0.1,
-    flush_interval: Annotated[float, typer.Option(help="Seconds between finalized Parquet files, at most.")] = 5.0,
-    status_interval: Annotated[float, typer.Option(help="Seconds between status lines on stderr (0: none).")] = 10.0,
-    master: Annotated[Optional[Path], typer.Option(
-        help="A local fo_stk_code_mts.mst to check the codes against (default: KIS's, cached).")] = None,
+    seconds: Annotated[
+        float | None, typer.Option(help="Stop after this many seconds (default: Ctrl-C).")
+    ] = None,
+    tr: Annotated[
+        str | None, typer.Option("--tr", help="TR id for every code (default: by code length).")
+    ] = None,
+    app_key: Annotated[str | None, typer.Option("--app-key", help="App key (default: KIS_APP_KEY).")] = None,
+    app_secret: Annotated[
+        str | None,
+        typer.Option("--app-secret", help="App secret (default: KIS_APP_SECRET).", show_default=False),
+    ] = None,
+    ws_url: Annotated[
+        str | None, typer.Option("--ws-url", help="WebSocket URL (default: KIS_WS_URL).")
+    ] = None,
+    rest_url: Annotated[
+        str | None, typer.Option("--rest-url", help="Approval URL (default: KIS_REST_URL).")
+    ] = None,
+    fsync_window: Annotated[
+        float, typer.Option(help="Seconds of received frames at risk at most (group fsync).")
+    ] = 0.1,
+    flush_interval: Annotated[
+        float, typer.Option(help="Seconds between finalized Parquet files, at most.")
+    ] = 5.0,
+    status_interval: Annotated[
+        float, typer.Option(help="Seconds between status lines on stderr (0: none).")
+    ] = 10.0,
+    master: Annotated[
+        Path | None,
+        typer.Option(help="A local fo_stk_code_mts.mst to check the codes against (default: KIS's, cached)."),
+    ] = None,
     config_file: ConfigOption = None,
 ) -> None:
     """Record trades: every received frame to the journal, typed records to Parquet.
@@ -190,12 +234,15 @@ def record(
     """
     from .codes import master_for_recording, resolve_codes
 
-    config = config_from(config_file, data=data, app_key=app_key, app_secret=app_secret, ws_url=ws_url,
-                         rest_url=rest_url)
+    config = config_from(
+        config_file, data=data, app_key=app_key, app_secret=app_secret, ws_url=ws_url, rest_url=rest_url
+    )
     with errors():
         simulated = not config.has_credentials
         if simulated:
-            err_console.print("no credentials (KIS_APP_KEY, KIS_APP_SECRET): recording from the embedded simulator")
+            err_console.print(
+                "no credentials (KIS_APP_KEY, KIS_APP_SECRET): recording from the embedded simulator"
+            )
         known = master_for_recording(simulated, master, config.ws_url)
         subscriptions: dict[str, list[str]] = {}
         for code in dict.fromkeys(codes):
@@ -203,22 +250,37 @@ def record(
         if known is not None:
             resolve_codes(known, list(dict.fromkeys(codes)))
         try:
-            _counts, recorder, elapsed = asyncio.run(_record(
-                config.data, subscriptions, config.connect_kwargs(), simulated, seconds,
-                fsync_window, flush_interval, status_interval))
+            _counts, recorder, elapsed = asyncio.run(
+                _record(
+                    config.data,
+                    subscriptions,
+                    config.connect_kwargs(),
+                    simulated,
+                    seconds,
+                    fsync_window,
+                    flush_interval,
+                    status_interval,
+                )
+            )
         except FeedError as exc:
-            raise fail(f"the feed stopped: {exc}; everything received is in the journal under {config.data}",
-                       EXIT_FAILURE) from None
+            raise fail(
+                f"the feed stopped: {exc}; everything received is in the journal under {config.data}",
+                EXIT_FAILURE,
+            ) from None
         except DataDirectoryInUseError as exc:
             raise fail(str(exc), EXIT_USAGE) from None
     s = recorder.stats()
     # what reached the dataset (the journal's records, converted), not what the consumer counted:
     # frames still queued when the run stops are journaled and converted all the same
     written = recorder.converted.records
-    console.print(f"recorded {plural(sum(written.values()), 'record')} in {elapsed:.1f} s "
-                  f"({', '.join(f'{t}: {n:,}' for t, n in sorted(written.items())) or 'none'})")
+    console.print(
+        f"recorded {plural(sum(written.values()), 'record')} in {elapsed:.1f} s "
+        f"({', '.join(f'{t}: {n:,}' for t, n in sorted(written.items())) or 'none'})"
+    )
     console.print(f"journal: {plural(s.synced, 'frame')}, {s.bytes:,} bytes in {config.data / 'journal'}")
-    console.print(f"dataset: {plural(recorder.converted.total, 'record')} converted to {config.data.resolve()}")
+    console.print(
+        f"dataset: {plural(recorder.converted.total, 'record')} converted to {config.data.resolve()}"
+    )
     console.print(recorder.gaps.summary(), markup=False, highlight=False)
     _report_lines("journal line", "skipped", recorder.converted.bad_lines)
     _report_lines("frame", "not decoded", recorder.converted.errors)
@@ -235,8 +297,10 @@ def record(
 
 def rebuild(
     data: DataOption = None,
-    processes: Annotated[Optional[int], typer.Option(
-        help="Processes that convert a large segment at once (default: the cores, up to 4).")] = None,
+    processes: Annotated[
+        int | None,
+        typer.Option(help="Processes that convert a large segment at once (default: the cores, up to 4)."),
+    ] = None,
     config_file: ConfigOption = None,
 ) -> None:
     """Convert every journal line the Parquet dataset lacks (after a crash or deleted files).
@@ -254,10 +318,12 @@ def rebuild(
         if processes is not None and processes < 1:
             raise ConfigError(f"--processes must be at least 1, not {processes}")
         report = Converter(config.data, processes=processes).rebuild()
-    console.print(f"rebuilt {plural(report.total, 'record')} "
-                  f"({', '.join(f'{t}: {n:,}' for t, n in sorted(report.records.items())) or 'nothing missing'}) "
-                  f"from {plural(report.segments, 'segment')} with up to {plural(report.processes, 'process', 'processes')}; "
-                  f"{plural(report.files, 'file')} written, {report.sealed:,} compressed")
+    console.print(
+        f"rebuilt {plural(report.total, 'record')} "
+        f"({', '.join(f'{t}: {n:,}' for t, n in sorted(report.records.items())) or 'nothing missing'}) "
+        f"from {plural(report.segments, 'segment')} with up to {plural(report.processes, 'process', 'processes')}; "
+        f"{plural(report.files, 'file')} written, {report.sealed:,} compressed"
+    )
     _report_lines("journal line", "skipped", report.bad_lines)
     _report_lines("frame", "not decoded", report.errors)
 
@@ -272,11 +338,16 @@ def _cell(value: Any) -> str:
 def query(
     sql: Annotated[str, typer.Argument(help="SQL over the views futures_trades, option_trades and gaps.")],
     data: DataOption = None,
-    out: Annotated[Optional[Path], typer.Option(help="Write the result to a .csv or .parquet file.")] = None,
+    out: Annotated[Path | None, typer.Option(help="Write the result to a .csv or .parquet file.")] = None,
     limit: Annotated[int, typer.Option(help="Rows to print at most.")] = 100,
-    fmt: Annotated[str, typer.Option(
-        "--format", help="stdout format: table (falls back to line when too wide), csv, json (one object "
-                         "per line) or line (one 'column : value' line per field).")] = "table",
+    fmt: Annotated[
+        str,
+        typer.Option(
+            "--format",
+            help="stdout format: table (falls back to line when too wide), csv, json (one object "
+            "per line) or line (one 'column : value' line per field).",
+        ),
+    ] = "table",
     config_file: ConfigOption = None,
 ) -> None:
     """Run DuckDB SQL over the dataset and print it (or write --out FILE.csv|.parquet).
@@ -306,8 +377,13 @@ def query(
         table = run_query(sql, root=config.data)
     shown = table.slice(0, limit).to_pylist()
     try:
-        fitted = write_rows(sys.stdout, fmt, table.column_names, [tuple(r.values()) for r in shown],  # type: ignore[arg-type]
-                            console.width)
+        fitted = write_rows(
+            sys.stdout,
+            fmt,
+            table.column_names,
+            [tuple(r.values()) for r in shown],  # type: ignore[arg-type]
+            console.width,
+        )
         sys.stdout.flush()
     except BrokenPipeError:  # `kisfeed query ... | head`
         return
@@ -322,8 +398,12 @@ def query(
 
 
 def replay(
-    journals: Annotated[list[Path], typer.Argument(help="Journal segments or directories (a data dir works too).")],
-    speed: Annotated[Optional[float], typer.Option(help="Recorded pace × N (default: as fast as possible).")] = None,
+    journals: Annotated[
+        list[Path], typer.Argument(help="Journal segments or directories (a data dir works too).")
+    ],
+    speed: Annotated[
+        float | None, typer.Option(help="Recorded pace × N (default: as fast as possible).")
+    ] = None,
     summary: Annotated[bool, typer.Option("--summary", help="Print only a summary per code.")] = False,
 ) -> None:
     """Re-emit the recorded records through the live feed's typed iterator: a header line, then
@@ -353,7 +433,9 @@ def replay(
                 entry[0] += 1
                 entry[2] = r.exchange_time or entry[2]  # None: a 000000 trade time (not set)
             else:
-                print(f"{_cell(r.exchange_time)}\t{r.tr_id}\t{r.code}\t{r.price}\t{r.last_volume}\t{r.volume}")  # type: ignore[attr-defined]
+                print(
+                    f"{_cell(r.exchange_time)}\t{r.tr_id}\t{r.code}\t{r.price}\t{r.last_volume}\t{r.volume}"
+                )  # type: ignore[attr-defined]
 
     with errors():
         try:
@@ -365,8 +447,10 @@ def replay(
         for (tr_id, code), (n, first, last) in sorted(per_code.items()):
             view.add_row(tr_id, code, f"{n:,}", _cell(first), _cell(last))
         console.print(view)
-    err_console.print(f"{plural(stats.records, 'record')} from {plural(stats.frames, 'frame')} "
-                      f"in {plural(stats.journal.segments, 'segment')}")
+    err_console.print(
+        f"{plural(stats.records, 'record')} from {plural(stats.frames, 'frame')} "
+        f"in {plural(stats.journal.segments, 'segment')}"
+    )
     _report_lines("journal line", "skipped", [str(b) for b in stats.journal.bad])
     _report_lines("frame", "not decoded", stats.errors)
 
@@ -386,7 +470,7 @@ def export(
     end: Annotated[str, typer.Option("--to", help="Last trading date (YYYY-MM-DD), included.")],
     out: Annotated[Path, typer.Option(help="Output directory: one file per TR.")],
     fmt: Annotated[str, typer.Option("--format", help="parquet or csv.")] = "parquet",
-    tr: Annotated[Optional[list[str]], typer.Option("--tr", help="Only this TR (repeatable).")] = None,
+    tr: Annotated[list[str] | None, typer.Option("--tr", help="Only this TR (repeatable).")] = None,
     data: DataOption = None,
     config_file: ConfigOption = None,
 ) -> None:
@@ -408,8 +492,10 @@ def export(
         if not plans:
             days = dataset_days(config.data)
             held = f"it holds {days[0]} to {days[-1]}" if days else "it holds no Parquet files yet"
-            raise StoreError(f"nothing to export: no rows from {first} to {last} under {config.data} "
-                             f"({held}); no file written")
+            raise StoreError(
+                f"nothing to export: no rows from {first} to {last} under {config.data} "
+                f"({held}); no file written"
+            )
         total = sum(p.rows for p in plans)
         columns = (TextColumn("exporting"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
         with Progress(*columns, console=err_console, transient=False) as progress:

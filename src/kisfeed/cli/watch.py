@@ -5,8 +5,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import tempfile
+from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Annotated, AsyncIterator, Optional
+from typing import Annotated
 
 import typer
 
@@ -60,30 +61,50 @@ async def _embedded_simulator() -> AsyncIterator[dict]:
 
     async with Simulator(SimConfig(always_open=True, port=0, rest_port=0, ground_truth=False)) as sim:
         with tempfile.TemporaryDirectory() as cache:  # keys for a throw-away server: do not cache them
-            yield {"credentials": [(DEMO_APP_KEY, DEMO_APP_SECRET)], "ws_url": sim.ws_url,
-                   "rest_url": sim.rest_url, "cache_dir": Path(cache)}
+            yield {
+                "credentials": [(DEMO_APP_KEY, DEMO_APP_SECRET)],
+                "ws_url": sim.ws_url,
+                "rest_url": sim.rest_url,
+                "cache_dir": Path(cache),
+            }
 
 
-async def _watch(config: Config, entries: list[MasterEntry], master: Master, seconds: float | None,
-                 simulated: bool, on_frame=None) -> LiveResult:
-    board_args = dict(subscriptions=_subscriptions(entries), instruments=master.by_code(), console=console,
-                      seconds=seconds, on_frame=on_frame)
+async def _watch(
+    config: Config,
+    entries: list[MasterEntry],
+    master: Master,
+    seconds: float | None,
+    simulated: bool,
+    on_frame=None,
+) -> LiveResult:
+    board_args = dict(
+        subscriptions=_subscriptions(entries),
+        instruments=master.by_code(),
+        console=console,
+        seconds=seconds,
+        on_frame=on_frame,
+    )
     if simulated:
         async with _embedded_simulator() as endpoint:
-            return await run_board(connect_kwargs={**endpoint, **config.feed}, title="kisfeed · simulator",
-                                   **board_args)
+            return await run_board(
+                connect_kwargs={**endpoint, **config.feed}, title="kisfeed · simulator", **board_args
+            )
     return await run_board(connect_kwargs=config.connect_kwargs(), title="kisfeed · KIS", **board_args)
 
 
-SecondsOption = Annotated[Optional[float], typer.Option(help="Stop after this many seconds (default: Ctrl-C).")]
+SecondsOption = Annotated[float | None, typer.Option(help="Stop after this many seconds (default: Ctrl-C).")]
 
 
 def watch(
-    codes: Annotated[Optional[list[str]], typer.Argument(help="Instrument codes (see kisfeed codes).")] = None,
-    underlying: Annotated[Optional[str], typer.Option(help="Watch an underlying: its futures and option chain.")] = None,
+    codes: Annotated[list[str] | None, typer.Argument(help="Instrument codes (see kisfeed codes).")] = None,
+    underlying: Annotated[
+        str | None, typer.Option(help="Watch an underlying: its futures and option chain.")
+    ] = None,
     seconds: SecondsOption = None,
-    master: Annotated[Optional[Path], typer.Option(help="A local fo_stk_code_mts.mst file.")] = None,
-    simulator: Annotated[bool, typer.Option("--simulator", help="Use the embedded simulator even with credentials.")] = False,
+    master: Annotated[Path | None, typer.Option(help="A local fo_stk_code_mts.mst file.")] = None,
+    simulator: Annotated[
+        bool, typer.Option("--simulator", help="Use the embedded simulator even with credentials.")
+    ] = False,
     config_file: ConfigOption = None,
 ) -> None:
     """A live board: futures (last, change, volume, OI, basis, bid/ask), an option chain (last, IV,
@@ -98,8 +119,11 @@ def watch(
     simulated = simulator or not config.has_credentials
     with errors():
         if simulated:
-            err_console.print("no credentials (KIS_APP_KEY, KIS_APP_SECRET): watching the embedded simulator"
-                              if not simulator else "watching the embedded simulator")
+            err_console.print(
+                "no credentials (KIS_APP_KEY, KIS_APP_SECRET): watching the embedded simulator"
+                if not simulator
+                else "watching the embedded simulator"
+            )
             found = simulator_master()
         else:
             found = load_instruments(master)
@@ -107,8 +131,10 @@ def watch(
             raise ConfigError("give instrument codes or --underlying NAME (e.g. --underlying 삼성전자)")
         entries = resolve_codes(found, codes or []) + (chain_for(found, underlying) if underlying else [])
         result = asyncio.run(_watch(config, entries, found, seconds, simulated))
-    console.print(f"\n{plural(sum(result.records.values()), 'record')} in {result.seconds:.0f} s, "
-                  f"{plural(result.reconnects, 'reconnect')}, {result.dropped:,} dropped")
+    console.print(
+        f"\n{plural(sum(result.records.values()), 'record')} in {result.seconds:.0f} s, "
+        f"{plural(result.reconnects, 'reconnect')}, {result.dropped:,} dropped"
+    )
     signals.exit_status()
 
 
@@ -129,13 +155,18 @@ def demo(
     found = simulator_master()
     fronts: dict[str, MasterEntry] = {}
     for e in found.entries:
-        if e.kind == "future" and (e.underlying_code not in fronts
-                                   or (e.expiry_month or "") < (fronts[e.underlying_code].expiry_month or "")):
+        if e.kind == "future" and (
+            e.underlying_code not in fronts
+            or (e.expiry_month or "") < (fronts[e.underlying_code].expiry_month or "")
+        ):
             fronts[e.underlying_code] = e
     entries = sorted(fronts.values(), key=lambda e: e.code) + [
-        e for e in chain_for(found, DEMO_CHAIN) if e.kind != "future"]
-    console.print(f"kisfeed demo: embedded simulator, {len(fronts)} stock futures and the {DEMO_CHAIN} "
-                  f"option chain, recording to {config.data}")
+        e for e in chain_for(found, DEMO_CHAIN) if e.kind != "future"
+    ]
+    console.print(
+        f"kisfeed demo: embedded simulator, {len(fronts)} stock futures and the {DEMO_CHAIN} "
+        f"option chain, recording to {config.data}"
+    )
 
     async def run() -> tuple[LiveResult, dict[str, int]]:
         async with Recorder(config.data) as recorder:
@@ -146,12 +177,17 @@ def demo(
 
     with errors():
         result, written = asyncio.run(run())
-    console.print(f"\nrecorded {plural(sum(written.values()), 'record')} in {result.seconds:.0f} s "
-                  f"({', '.join(f'{tr}: {n:,}' for tr, n in sorted(written.items())) or 'none'}) "
-                  f"to {config.data.resolve()}")
-    console.print(f"reconnects {result.reconnects}, dropped {result.dropped}, parse errors {result.parse_errors}")
+    console.print(
+        f"\nrecorded {plural(sum(written.values()), 'record')} in {result.seconds:.0f} s "
+        f"({', '.join(f'{tr}: {n:,}' for tr, n in sorted(written.items())) or 'none'}) "
+        f"to {config.data.resolve()}"
+    )
+    console.print(
+        f"reconnects {result.reconnects}, dropped {result.dropped}, parse errors {result.parse_errors}"
+    )
     console.print("query it:")  # cumulative volume orders each code's trades, even within one frame
-    console.print(f"  kisfeed query --data {config.data} \"SELECT code, count(*) AS trades, max(volume) AS volume, "
-                  "arg_max(price, volume) AS last FROM futures_trades GROUP BY code ORDER BY code\"")
+    console.print(
+        f'  kisfeed query --data {config.data} "SELECT code, count(*) AS trades, max(volume) AS volume, '
+        'arg_max(price, volume) AS last FROM futures_trades GROUP BY code ORDER BY code"'
+    )
     signals.exit_status()
-

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import os
-from typing import Any, Callable, Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import httpx
 
@@ -68,8 +69,10 @@ def connect(
     """
     if paper:
         # H0ZFCNT0/H0ZOCNT0 and their siblings are real-only: "모의투자 미지원" (reference 1.1).
-        raise ConfigError("stock futures/options real-time TRs exist on the real server only "
-                          "(모의투자 미지원); connect without paper=True")
+        raise ConfigError(
+            "stock futures/options real-time TRs exist on the real server only "
+            "(모의투자 미지원); connect without paper=True"
+        )
     pairs = list(credentials or [])
     if app_key is not None or app_secret is not None:
         pairs.insert(0, (app_key or "", app_secret or ""))

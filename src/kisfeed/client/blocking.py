@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from typing import Any, Coroutine, Iterable, Iterator, TypeVar
+from collections.abc import Coroutine, Iterable, Iterator
+from typing import Any, TypeVar
 
 from ..schema import Record
 from .feed import Feed, FeedStats

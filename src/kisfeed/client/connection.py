@@ -148,7 +148,7 @@ class Connection:
             await self._loop()
         except Fatal as exc:
             self.feed._fail(exc.error)
-        except Exception as exc:  # noqa: BLE001 - a bug, a raising setting (backoff), anything unforeseen
+        except Exception as exc:
             self.feed._fail(exc)
         finally:
             self._close_session()
@@ -187,7 +187,7 @@ class Connection:
                     self.feed._fail(exc)
                     return
                 reason = str(exc)
-            except (OSError, asyncio.TimeoutError, websockets.WebSocketException) as exc:
+            except (TimeoutError, OSError, websockets.WebSocketException) as exc:
                 reason = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
             finally:
                 self._close_session()
@@ -198,8 +198,12 @@ class Connection:
             self.attempts += 1
             wait = next(delays, None) if delay is None else delay
             if wait is None:  # a finite ``backoff`` (the default never ends): the user's limit
-                raise Fatal(FeedError(f"gave up reconnecting after {self.attempts - 1} attempts, as the "
-                                      f"backoff setting's delays ran out; last: {reason}"))
+                raise Fatal(
+                    FeedError(
+                        f"gave up reconnecting after {self.attempts - 1} attempts, as the "
+                        f"backoff setting's delays ran out; last: {reason}"
+                    )
+                )
             self.feed._emit(ev.Reconnecting(self.index, self.attempts, wait))
             await asyncio.sleep(wait)
 
@@ -217,7 +221,9 @@ class Connection:
         watchdog = asyncio.create_task(self._watch(ws))
         try:
             async for text in ws:
-                await self._receive(ws, session, text if isinstance(text, str) else text.decode("utf-8", "replace"))
+                await self._receive(
+                    ws, session, text if isinstance(text, str) else text.decode("utf-8", "replace")
+                )
         except websockets.ConnectionClosed as exc:
             if exc.sent is not None and exc.sent.code == CloseCode.MESSAGE_TOO_BIG:
                 self._too_large()
@@ -286,12 +292,19 @@ class Connection:
                 raise Fatal(error)
             self._reissued = True
             self.feed.approvals.forget(self.credentials)
-            raise _Restart(f"approval key refused (OPSP0011); issuing a new one for {self.credentials.label}",
-                           delay=0, fresh_key=True)
+            raise _Restart(
+                f"approval key refused (OPSP0011); issuing a new one for {self.credentials.label}",
+                delay=0,
+                fresh_key=True,
+            )
         if isinstance(error, AppKeyInUseError):
             delay = feed.settings.key_in_use_delay
-            log.warning("%s is in use by another session (OPSP8996): is another kisfeed or KIS program "
-                        "running with it? retrying in %g s", self.credentials.label, delay)
+            log.warning(
+                "%s is in use by another session (OPSP8996): is another kisfeed or KIS program "
+                "running with it? retrying in %g s",
+                self.credentials.label,
+                delay,
+            )
             for key in self.wanted:  # callers learn why; the subscriptions stay and are restored
                 feed._reply(("subscribe", key), error)
             raise _Restart("OPSP8996 app key in use", delay=delay)
@@ -306,4 +319,3 @@ class Connection:
     def _close_session(self) -> None:
         self._ws, self.session = None, None
         self.up.clear()
-

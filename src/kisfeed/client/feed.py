@@ -19,9 +19,10 @@ import asyncio
 import logging
 import time
 from collections import Counter
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any, AsyncIterator, Awaitable, Callable, Coroutine, Iterable, Sequence
+from typing import Any
 
 from ..auth import ApprovalKeys, Credentials
 from ..exceptions import (
@@ -108,7 +109,9 @@ class Feed:
     async def __aenter__(self) -> Feed:
         """Connect every app key. Raises if none could connect within ``open_timeout``
         (after that, connections are kept up by reconnecting, without limit)."""
-        self._queue = RecordQueue(self.settings.queue_size, self.settings.overflow, self.settings.reply_overfill)
+        self._queue = RecordQueue(
+            self.settings.queue_size, self.settings.overflow, self.settings.reply_overfill
+        )
         for connection in self.connections:
             connection.start()
         waits = [asyncio.create_task(c.finished.wait()) for c in self.connections]
@@ -253,21 +256,26 @@ class Feed:
         if errors:
             raise errors[0]  # type: ignore[misc]
         if pending:
-            raise FeedError(f"no reply to {len(pending)} {what} {'request' if len(pending) == 1 else 'requests'} within "
-                            f"{self.settings.reply_timeout:g} s; they are kept and retried on reconnect")
+            raise FeedError(
+                f"no reply to {len(pending)} {what} {'request' if len(pending) == 1 else 'requests'} within "
+                f"{self.settings.reply_timeout:g} s; they are kept and retried on reconnect"
+            )
 
     def _connection_lost(self, connection: Connection, reason: str) -> None:
         connection.last_error = reason
         self._reconnects += 1
         self._emit(ev.Disconnected(connection.session_id or 0, reason, connection.last_frame_ns))
-        for key, future in list(self._replies.items()):  # a lost session holds nothing now
+        for key, _future in list(self._replies.items()):  # a lost session holds nothing now
             if key[0] == "unsubscribe" and key[1] not in self._owner:
                 self._reply(key, None)
         # Move what the lost session held to live sessions with room (issue 4, part 4): each
         # subscription lives on exactly one session, so nothing is received twice.
         for key in sorted(connection.wanted):
-            room = [c for c in self.connections
-                    if c.live and c is not connection and len(c.wanted) < self.settings.max_registrations]
+            room = [
+                c
+                for c in self.connections
+                if c.live and c is not connection and len(c.wanted) < self.settings.max_registrations
+            ]
             if not room:
                 break
             target = min(room, key=lambda c: (len(c.wanted), c.index))
@@ -363,8 +371,10 @@ class Feed:
         (none may go on calling ``on_frame`` for a feed that has ended)."""
         if self._error is None:
             self._error = error
-            log.error("feed stopped: %s", error if isinstance(error, KisfeedError)
-                      else f"{type(error).__name__}: {error}")
+            log.error(
+                "feed stopped: %s",
+                error if isinstance(error, KisfeedError) else f"{type(error).__name__}: {error}",
+            )
         for future in self._replies.values():
             if not future.done():
                 _settle(future, error)

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import random
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Callable, Iterator, Literal
+from typing import Literal
 
 from ..exceptions import ConfigError
 from ..protocol import DEFAULT_MAX_REGISTRATIONS

@@ -125,7 +125,9 @@ def parse_control(text: str) -> ControlReply | Ping:
         # here, so that such text is one more kind of malformed input.
         data = text.encode("utf-8")
     except UnicodeEncodeError as exc:
-        raise ControlMessageError(f"not UTF-8 text ({exc.reason} at character {exc.start})", raw=text) from None
+        raise ControlMessageError(
+            f"not UTF-8 text ({exc.reason} at character {exc.start})", raw=text
+        ) from None
     try:
         message = msgspec.json.decode(data)
     except msgspec.DecodeError as exc:

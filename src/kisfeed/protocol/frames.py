@@ -10,8 +10,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from datetime import date
-from typing import Iterable, Mapping
 
 import msgspec
 
@@ -20,8 +20,14 @@ from ..schema.records import CODECS, Record, screened
 from . import crypto
 
 __all__ = [
-    "split_frame", "decode_frame", "decode_frame_lenient", "encode_frame", "decode",
-    "MAX_RECORDS", "HEADER_LENGTH", "PLAIN_HEADERS",
+    "split_frame",
+    "decode_frame",
+    "decode_frame_lenient",
+    "encode_frame",
+    "decode",
+    "MAX_RECORDS",
+    "HEADER_LENGTH",
+    "PLAIN_HEADERS",
 ]
 
 MAX_RECORDS = 999  # NNN is three digits
@@ -36,9 +42,7 @@ PLAIN_HEADERS = {f"0|{tr}|{n:03d}|": (tr, n) for tr in CODECS for n in range(1, 
 _SINGLE = {f"0|{tr}|001|": codec for tr, codec in CODECS.items()}
 
 
-def split_frame(
-    text: str, keys: Mapping[str, tuple[str, str]] | None = None
-) -> tuple[str, int, list[str]]:
+def split_frame(text: str, keys: Mapping[str, tuple[str, str]] | None = None) -> tuple[str, int, list[str]]:
     """``(tr_id, record count, fields)`` of a data frame, decrypted if it is ``E=1``.
 
     Raises ``FrameError`` if the text is not shaped like a frame, names a TR without a layout,
@@ -136,7 +140,9 @@ def decode_frame(
                 return [codec.whole(fields, trading_date, received_ns)]
             except (ValueError, msgspec.ValidationError):
                 pass
-    records, errors = decode_frame_lenient(text, keys=keys, trading_date=trading_date, received_ns=received_ns)
+    records, errors = decode_frame_lenient(
+        text, keys=keys, trading_date=trading_date, received_ns=received_ns
+    )
     if errors:
         raise errors[0]
     return records

@@ -2,7 +2,17 @@
 
 from .kinds import Kind, Sign
 from .layouts import FUTURES_TRADE, LAYOUTS, OPTION_TRADE, Field, Layout, layout_for
-from .records import CODECS, KST, RECORD_TYPES, kst_day, FuturesTrade, OptionTrade, Record, RecordCodec, same_values
+from .records import (
+    CODECS,
+    KST,
+    RECORD_TYPES,
+    FuturesTrade,
+    OptionTrade,
+    Record,
+    RecordCodec,
+    kst_day,
+    same_values,
+)
 
 __all__ = [
     "Kind",

@@ -36,9 +36,10 @@ from __future__ import annotations
 import enum
 import math
 import re
+from collections.abc import Callable
 from datetime import time
 from decimal import Decimal
-from typing import Any, Callable
+from typing import Any
 
 __all__ = ["Kind", "Sign", "WIRE", "INT64", "parse_value", "format_value", "TIMES"]
 

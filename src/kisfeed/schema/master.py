@@ -87,13 +87,35 @@ def parse_master(text: str) -> tuple[list[MasterEntry], list[tuple[int, str]]]:
         except ValueError:
             bad.append((number, line))
             continue
-        entries.append(MasterEntry(columns[0], columns[1], columns[2], columns[3], columns[4], strike,
-                                   columns[6], columns[7], columns[8]))
+        entries.append(
+            MasterEntry(
+                columns[0],
+                columns[1],
+                columns[2],
+                columns[3],
+                columns[4],
+                strike,
+                columns[6],
+                columns[7],
+                columns[8],
+            )
+        )
     return entries, bad
 
 
 def format_master_line(entry: MasterEntry) -> str:
     """One line of the master file (without the line break), as KIS writes it."""
     strike = f"{entry.strike:08.2f}"
-    return "|".join([entry.info_type, entry.code, entry.standard_code, entry.name, entry.atm or " ",
-                     strike, entry.month_class, entry.underlying_code, entry.underlying_name])
+    return "|".join(
+        [
+            entry.info_type,
+            entry.code,
+            entry.standard_code,
+            entry.name,
+            entry.atm or " ",
+            strike,
+            entry.month_class,
+            entry.underlying_code,
+            entry.underlying_name,
+        ]
+    )

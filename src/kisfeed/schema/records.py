@@ -108,9 +108,7 @@ def _annotation(kind: Kind) -> Any:
 
 
 def _record_type(layout: Layout, name: str) -> type[Record]:
-    fields: list[tuple[str, Any, Any]] = [
-        (f.name, _annotation(f.kind), None) for f in layout.fields
-    ]
+    fields: list[tuple[str, Any, Any]] = [(f.name, _annotation(f.kind), None) for f in layout.fields]
     fields += [
         ("extra", tuple[str, ...], ()),
         ("missing", int, 0),
@@ -143,7 +141,9 @@ def screened(source: str) -> bool:
         return False
     if "E" in source or "U" in source or "I" in source:  # rare: a code's capital, or a misread
         start = source.find("^")
-        return not (source.find("E", start) >= 0 or source.find("U", start) >= 0 or source.find("I", start) >= 0)
+        return not (
+            source.find("E", start) >= 0 or source.find("U", start) >= 0 or source.find("I", start) >= 0
+        )
     return True
 
 
@@ -205,7 +205,9 @@ class RecordCodec:
         for start in range(0, count * width, width):
             record = whole(fields[start : start + layout_width], trading_date, received_ns)
             if width > layout_width:
-                record = msgspec.structs.replace(record, extra=tuple(fields[start + layout_width : start + width]))
+                record = msgspec.structs.replace(
+                    record, extra=tuple(fields[start + layout_width : start + width])
+                )
             records.append(record)
         return records
 
@@ -223,7 +225,9 @@ class RecordCodec:
         errors: list[FieldError] = []
         for n in range(count):
             try:
-                records.append(self._decode_one(fields[n * width : (n + 1) * width], trading_date, received_ns))
+                records.append(
+                    self._decode_one(fields[n * width : (n + 1) * width], trading_date, received_ns)
+                )
             except FieldError as exc:
                 exc.record_index = n
                 errors.append(exc)

@@ -7,9 +7,10 @@ setting here, its default is the reference's recommendation, and the docstring n
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import Callable, Literal, Mapping
+from typing import Literal
 
 from .faults import ScheduledFault
 from .tape import FrameSource

@@ -33,8 +33,9 @@ from __future__ import annotations
 
 import asyncio
 import math
+from collections.abc import Awaitable, Generator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Awaitable, Generator
+from typing import TYPE_CHECKING, Any
 
 from ..protocol.frames import encode_frame
 
@@ -47,7 +48,16 @@ __all__ = ["Faults", "ScheduledFault", "Applied", "parse_fault", "FAULT_NAMES", 
 FAULT_NAMES = (
     "drop", "close", "stall", "malformed", "delay-acks", "withhold-acks", "refuse-approval", "restart",
 )  # fmt: skip
-_SWITCH = {"on": True, "off": False, "true": True, "false": False, "1": True, "0": False, "yes": True, "no": False}
+_SWITCH = {
+    "on": True,
+    "off": False,
+    "true": True,
+    "false": False,
+    "1": True,
+    "0": False,
+    "yes": True,
+    "no": False,
+}
 
 
 @dataclass(frozen=True, slots=True)

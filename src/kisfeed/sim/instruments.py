@@ -12,10 +12,11 @@ The strike code is the strike in thousands of won, modulo 1000 (consistent with 
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
-from typing import Iterable, Literal
+from typing import Literal
 
 from ..schema.layouts import FUTURES_TRADE, OPTION_TRADE
 from ..schema.master import MasterEntry, format_master_line
@@ -210,7 +211,9 @@ def build_universe(now: datetime, underlyings: Iterable[Underlying] = UNDERLYING
         for month, expiry in enumerate(expiries, start=1):
             for kind, letter in (("call", "B"), ("put", "C")):
                 for strike in strikes:
-                    code = f"{letter}{u.kis_id}{expiry.year % 10}{expiry.month:02d}{(strike // 1000) % 1000:03d}"
+                    code = (
+                        f"{letter}{u.kis_id}{expiry.year % 10}{expiry.month:02d}{(strike // 1000) % 1000:03d}"
+                    )
                     instruments.append(Instrument(code, kind, u, expiry, month, strike))  # type: ignore[arg-type]
     codes = [i.code for i in instruments]
     if len(set(codes)) != len(codes):  # strike codes are thousands of won: steps must exceed 1,000
@@ -241,8 +244,17 @@ def _atm_class(instrument: Instrument) -> str:
 
 def master_entry(i: Instrument) -> MasterEntry:
     """One instrument as a row of the KIS master (reference 5.4)."""
-    return MasterEntry(_info_type(i), i.code, i.standard_code, i.name, _atm_class(i), float(i.strike or 0),
-                       str(i.month), i.underlying.code, i.underlying.name)
+    return MasterEntry(
+        _info_type(i),
+        i.code,
+        i.standard_code,
+        i.name,
+        _atm_class(i),
+        float(i.strike or 0),
+        str(i.month),
+        i.underlying.code,
+        i.underlying.name,
+    )
 
 
 def master_lines(instruments: Iterable[Instrument]) -> list[str]:

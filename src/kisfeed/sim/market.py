@@ -27,8 +27,9 @@ from __future__ import annotations
 import bisect
 import math
 import random
+from collections.abc import Callable, Sequence
 from datetime import date, datetime, time, timedelta
-from typing import Callable, NamedTuple, Sequence
+from typing import NamedTuple
 
 from ..schema.records import KST
 from .contracts import AUCTION, BUY, SELL, Contract, Quote, hhmmss
@@ -52,9 +53,9 @@ _bisect = bisect.bisect_right
 _ONE_SIXTH = 1.0 / 6.0  # expovariate's rate for a mean option order of 6
 
 
-
-def _quote_after(price: int, side: int, last: bool, random: Callable[[], float],
-                 tick_of: Callable[[float], int]) -> Quote:
+def _quote_after(
+    price: int, side: int, last: bool, random: Callable[[], float], tick_of: Callable[[float], int]
+) -> Quote:
     """The best quotes after a print: the level hit is gone, or (the last print of a sweep)
     partly left at the price. Draws in a fixed order, so a seed gives the same market."""
     if side == BUY:
@@ -65,6 +66,7 @@ def _quote_after(price: int, side: int, last: bool, random: Callable[[], float],
         ask = bid + tick_of(bid)
     ask_qty, bid_qty = 1 + int(random() * 30), 1 + int(random() * 30)
     return Quote(ask, bid, ask_qty, bid_qty, ask_qty + int(random() * 300), bid_qty + int(random() * 300))
+
 
 class MarketEvent(NamedTuple):
     """Prints of one instrument at one instant, as field texts in wire order. A named tuple:
@@ -102,7 +104,7 @@ class _Spot:
 
 
 def _round_to(value: float, tick: int) -> int:
-    return int(round(value / tick)) * tick
+    return round(value / tick) * tick
 
 
 class _Grid:
@@ -273,7 +275,9 @@ class Market:
             rate = u.liquidity * (1.0 if inst.month == 1 else 0.1)
         else:
             years = self._years_left(inst, t)
-            g = black_scholes(u.price, inst.strike, years, self.rate, u.dividend_yield, u.volatility, inst.kind == "call")
+            g = black_scholes(
+                u.price, inst.strike, years, self.rate, u.dividend_yield, u.volatility, inst.kind == "call"
+            )
             tick = self._option_tick(g.price)
             close = max(tick, _round_to(g.price, tick))
             rate = 0.1 * u.liquidity
@@ -324,7 +328,9 @@ class Market:
             sigma = spot_state.vol * _PER_SECOND
             common = self._factor - spot_state.factor
             own = math.sqrt(dt) * rng.gauss(0.0, 1.0)
-            spot_state.log_price += sigma * (MARKET_CORRELATION * common + _OWN * own) - 0.5 * sigma * sigma * dt
+            spot_state.log_price += (
+                sigma * (MARKET_CORRELATION * common + _OWN * own) - 0.5 * sigma * sigma * dt
+            )
             level = math.exp(spot_state.log_price)
             spot_state.price = _round_to(level, _STOCK_TICKS[_bisect(_STOCK_LIMITS, level)])
             spot_state.updated, spot_state.factor = u, self._factor
@@ -343,7 +349,10 @@ class Market:
         theo = spot * math.exp(c.carry * (max(c.end - t, 0.0) / YEAR_SECONDS))
         if c.limits_for != c.prev_close:  # the daily band moves only with the previous close
             c.limits_for = c.prev_close
-            c.limits = (_FUTURES_GRID.floor(c.prev_close * (1 + LIMIT_BAND)), _FUTURES_GRID.ceil(c.prev_close * (1 - LIMIT_BAND)))
+            c.limits = (
+                _FUTURES_GRID.floor(c.prev_close * (1 + LIMIT_BAND)),
+                _FUTURES_GRID.ceil(c.prev_close * (1 - LIMIT_BAND)),
+            )
         upper, lower = c.limits
         tick = tick_of(theo)
         value = theo + (gauss(0.0, 0.6) - 0.5) * tick
@@ -377,15 +386,25 @@ class Market:
                         far = x.last if x.last is not None else x.prev_close
                         break
                 dynamic = (
-                    (_FUTURES_GRID.floor(ref * (1 + band)), _FUTURES_GRID.ceil(ref * (1 - band)), self.dynamic_flags[1])
+                    (
+                        _FUTURES_GRID.floor(ref * (1 + band)),
+                        _FUTURES_GRID.ceil(ref * (1 - band)),
+                        self.dynamic_flags[1],
+                    )
                     if band > 0
                     else (0, 0, self.dynamic_flags[0])
                 )
-                records.append(c.futures_text(time_text, price, qty, tick_oi, spot, theo, near, far, quote, (upper, lower), dynamic))
+                records.append(
+                    c.futures_text(
+                        time_text, price, qty, tick_oi, spot, theo, near, far, quote, (upper, lower), dynamic
+                    )
+                )
             price = price + tick_of(price) if side == BUY else max(0, price - tick_of(price - 1))
         return records
 
-    def _trade_option(self, c: Contract, t: float, spot_state: _Spot, time_text: str, prints: int) -> list[str]:
+    def _trade_option(
+        self, c: Contract, t: float, spot_state: _Spot, time_text: str, prints: int
+    ) -> list[str]:
         """Options: Black-Scholes with a smile around the forward."""
         rng = self.rng
         random, gauss, log = rng.random, rng.gauss, math.log
@@ -424,7 +443,17 @@ class Market:
                 iv = self._implied_vol(g, price, spot, strike, years, q, call, vol)
                 hist_vol = spot_state.hist_vol * self.vol_scale
                 text = c.option_text(
-                    time_text, price, qty, tick_oi, spot, theo, g[1:], self.greek_decimals, iv * self.vol_scale, hist_vol, quote
+                    time_text,
+                    price,
+                    qty,
+                    tick_oi,
+                    spot,
+                    theo,
+                    g[1:],
+                    self.greek_decimals,
+                    iv * self.vol_scale,
+                    hist_vol,
+                    quote,
                 )
                 records.append(text)
             down = max(0, price - tick_of(price - 1))
@@ -433,7 +462,17 @@ class Market:
             price = price + tick_of(price) if side == BUY else down
         return records
 
-    def _implied_vol(self, g: tuple[float, ...], price: int, spot: int, strike: int, years: float, q: float, call: bool, vol: float) -> float:
+    def _implied_vol(
+        self,
+        g: tuple[float, ...],
+        price: int,
+        spot: int,
+        strike: int,
+        years: float,
+        q: float,
+        call: bool,
+        vol: float,
+    ) -> float:
         """The traded premium's implied volatility. Within a few ticks of the model value one
         Newton step from the model's volatility is exact to ~1e-6 (the error is second order in
         the price gap); further out, the full solve."""

@@ -75,9 +75,13 @@ def bs_price(spot: float, strike: float, t: float, r: float, q: float, vol: floa
     d2 = d1 - sq
     dq, dr = math.exp(-q * t), math.exp(-r * t)
     if call:
-        price = spot * dq * (0.5 * (1.0 + _erf(d1 / _SQRT2))) - strike * dr * (0.5 * (1.0 + _erf(d2 / _SQRT2)))
+        price = spot * dq * (0.5 * (1.0 + _erf(d1 / _SQRT2))) - strike * dr * (
+            0.5 * (1.0 + _erf(d2 / _SQRT2))
+        )
     else:
-        price = strike * dr * (0.5 * (1.0 + _erf(-d2 / _SQRT2))) - spot * dq * (0.5 * (1.0 + _erf(-d1 / _SQRT2)))
+        price = strike * dr * (0.5 * (1.0 + _erf(-d2 / _SQRT2))) - spot * dq * (
+            0.5 * (1.0 + _erf(-d1 / _SQRT2))
+        )
     return max(price, 0.0)
 
 

@@ -23,9 +23,10 @@ import logging
 import random
 import string
 from collections import deque
+from collections.abc import Callable
 from datetime import datetime
 from functools import partial
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any
 
 from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.exceptions import ConnectionClosed
@@ -162,7 +163,9 @@ class SimSession:
 
     # --- outgoing ----------------------------------------------------------------------------
 
-    def enqueue(self, text: str, *, then: str | None = None, done: asyncio.Future[None] | None = None) -> None:
+    def enqueue(
+        self, text: str, *, then: str | None = None, done: asyncio.Future[None] | None = None
+    ) -> None:
         if self.closed:
             if done is not None and not done.done():
                 done.set_result(None)
@@ -207,7 +210,10 @@ class SimSession:
         pending = self._pending.get(key)
         if pending is not None:
             start, batch = pending
-            if t - start <= self.config.batch_window and len(batch) + len(records) <= self.config.max_records_per_frame:
+            if (
+                t - start <= self.config.batch_window
+                and len(batch) + len(records) <= self.config.max_records_per_frame
+            ):
                 batch.extend(records)
                 return
         for record in records:  # the rare case: this event crosses a window or frame size limit
@@ -250,7 +256,7 @@ class SimSession:
                 while not out:
                     self._wake.clear()
                     await self._wake.wait()
-                while (wait := self.stalled_until - self.loop.time()) > 0:
+                while (wait := self.stalled_until - self.loop.time()) > 0:  # noqa: ASYNC110 - a stall can be extended while it lasts
                     await asyncio.sleep(wait)
                 item = out.popleft()
                 if item.records is not None:
@@ -337,7 +343,7 @@ class SimSession:
                 self.answer(reply("OPSP9999"))
                 return
             self._on_text(message)
-        except Exception:  # noqa: BLE001 - the server must survive any input
+        except Exception:
             log.exception("session %d: internal error on a client message", self.id)
             self.answer(reply("OPSP9993"))
 
@@ -353,7 +359,9 @@ class SimSession:
         sim = self.sim
         owner = sim.keys.app_key_of(request.approval_key, allow_expired=True)
         fresh = sim.keys.app_key_of(request.approval_key) is not None
-        if owner is None or not (fresh or (owner == self.app_key and not self.config.expire_keys_on_open_sessions)):
+        if owner is None or not (
+            fresh or (owner == self.app_key and not self.config.expire_keys_on_open_sessions)
+        ):
             self.answer(reply("OPSP0011", tr_id, tr_key))
             return
         if self.app_key is None:
@@ -417,7 +425,9 @@ class FeedServer:
             ping_interval=None,  # KIS sends no WebSocket pings: its heartbeat is PINGPONG text
             compression=None,  # no permessage-deflate (ref 3.4)
             max_size=2**20,
-            logger=websockets_logger("kisfeed.sim.websockets", client=False),  # frames and headers without approval keys or AES keys
+            logger=websockets_logger(
+                "kisfeed.sim.websockets", client=False
+            ),  # frames and headers without approval keys or AES keys
         )
         self.port = next(iter(self._server.sockets)).getsockname()[1]
         return self.port

@@ -352,7 +352,7 @@ class Simulator:
             log.info("fault %s (scheduled at %.1f s)", fault.name, due - self._wall0)
             try:
                 self.faults.apply(fault)
-            except Exception:  # noqa: BLE001 - a failed fault is reported, the simulator goes on
+            except Exception:
                 log.exception("fault %s failed", fault.name)
             if fault.every is None:
                 return

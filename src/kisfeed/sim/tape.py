@@ -13,8 +13,8 @@ counted in ``Tape.skipped``, with a warning in the log.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from typing import Callable, Iterable, Iterator
 
 from ..exceptions import FrameError
 from ..protocol.frames import split_frame

@@ -65,7 +65,7 @@ def main(argv: list[str] | None = None) -> int:
         return _main(argv)
     except KisfeedError as exc:
         print(f"error: {exc}", file=sys.stderr, flush=True)
-    except Exception as exc:  # noqa: BLE001 - one line for the recorder to relay, not a traceback
+    except Exception as exc:
         print(f"error: {type(exc).__name__}: {exc}", file=sys.stderr, flush=True)
     return 1
 

@@ -9,10 +9,10 @@ feed delivered for that frame.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from itertools import repeat
-from typing import Callable, Sequence
 
 import numpy as np
 import pyarrow as pa
@@ -143,13 +143,24 @@ def _finite(col: pa.Array | pa.ChunkedArray, kind: Kind) -> pa.Array | pa.Chunke
     if kind is Kind.DECIMAL:
         inf = pc.is_inf(col)
         if pc.any(inf).as_py():
-            raise _BadRows(_mask(pc.fill_null(inf, False) if isinstance(inf, pa.Array)
-                                 else pc.fill_null(inf, False).combine_chunks()))
+            raise _BadRows(
+                _mask(
+                    pc.fill_null(inf, False)
+                    if isinstance(inf, pa.Array)
+                    else pc.fill_null(inf, False).combine_chunks()
+                )
+            )
     return col
 
 
-_CSV_PARSE = pcsv.ParseOptions(delimiter="^", quote_char=False, double_quote=False, escape_char=False,
-                               newlines_in_values=False, ignore_empty_lines=False)
+_CSV_PARSE = pcsv.ParseOptions(
+    delimiter="^",
+    quote_char=False,
+    double_quote=False,
+    escape_char=False,
+    newlines_in_values=False,
+    ignore_empty_lines=False,
+)
 
 
 # Kinds the CSV reader may type itself when a batch holds nothing suspicious: its numeric
@@ -171,8 +182,11 @@ def _read_fields(tr_id: str, lines: list[bytes]) -> tuple[pa.Table, bool]:
     buffer = pa.py_buffer(data)
     if not suspicious and b" " not in data:
         try:
-            return _csv(buffer, names, {f.name: ARROW_TYPES[f.kind] if f.kind in _TYPED else pa.string()
-                                        for f in layout.fields}), suspicious
+            return _csv(
+                buffer,
+                names,
+                {f.name: ARROW_TYPES[f.kind] if f.kind in _TYPED else pa.string() for f in layout.fields},
+            ), suspicious
         except pa.ArrowInvalid:  # a value the casts refuse: the string way finds which rows
             pass
     return _csv(buffer, names, {n: pa.string() for n in names}), suspicious
@@ -188,8 +202,9 @@ def _csv(buffer: pa.Buffer, names: list[str], types: dict[str, pa.DataType]) -> 
         buffer,
         read_options=pcsv.ReadOptions(column_names=names, use_threads=False, block_size=_BLOCK),
         parse_options=_CSV_PARSE,
-        convert_options=pcsv.ConvertOptions(column_types=types, null_values=[""], strings_can_be_null=True,
-                                            quoted_strings_can_be_null=False),
+        convert_options=pcsv.ConvertOptions(
+            column_types=types, null_values=[""], strings_can_be_null=True, quoted_strings_can_be_null=False
+        ),
         memory_pool=MEMORY_POOL,
     )
 
@@ -222,8 +237,11 @@ class _Ints:
     def array(self) -> np.ndarray:
         self._seal()
         if len(self.chunks) != 1:
-            self.chunks = [np.concatenate(self.chunks).astype(self.dtype, copy=False) if self.chunks
-                           else np.zeros(0, self.dtype)]
+            self.chunks = [
+                np.concatenate(self.chunks).astype(self.dtype, copy=False)
+                if self.chunks
+                else np.zeros(0, self.dtype)
+            ]
         return self.chunks[0]
 
 
@@ -261,8 +279,14 @@ class FrameRows:
             return
         self.add_bulk([payload], *(np.array([x]) for x in (count, received_ns, session, line)))
 
-    def add_bulk(self, payloads: list[bytes], counts: np.ndarray, ns: np.ndarray, sessions: np.ndarray,
-                 lines: np.ndarray) -> None:
+    def add_bulk(
+        self,
+        payloads: list[bytes],
+        counts: np.ndarray,
+        ns: np.ndarray,
+        sessions: np.ndarray,
+        lines: np.ndarray,
+    ) -> None:
         """Plain frames (``^``-joined field texts of ``counts`` whole records each), in journal
         order. A frame of several records is split into records (reference 2.4: no record
         separator)."""
@@ -306,9 +330,13 @@ class FrameRows:
         Parquet column cannot hold)."""
         refused = []
         for i, record in enumerate(records):
-            wide = [f.kis for f in record.layout.fields
-                    if f.kind in _INTEGER and getattr(record, f.name) is not None
-                    and not _INT64[0] <= getattr(record, f.name) <= _INT64[1]]
+            wide = [
+                f.kis
+                for f in record.layout.fields
+                if f.kind in _INTEGER
+                and getattr(record, f.name) is not None
+                and not _INT64[0] <= getattr(record, f.name) <= _INT64[1]
+            ]
             if wide:
                 refused.append(f"record {i}: {', '.join(wide)} past the int64 range")
                 self.refused.append((line, refused[-1]))
@@ -331,7 +359,9 @@ class FrameRows:
         if len(parts) == 1:
             return parts[0]
         table = pa.concat_tables(parts)
-        return table.take(pc.sort_indices(table, [("journal_line", "ascending"), ("frame_index", "ascending")]))
+        return table.take(
+            pc.sort_indices(table, [("journal_line", "ascending"), ("frame_index", "ascending")])
+        )
 
     def _plain_table(self, decode_slow: DecodeSlow) -> pa.Table:
         keep = np.ones(len(self.texts), dtype=bool)
@@ -340,8 +370,10 @@ class FrameRows:
             strings, suspicious = _read_fields(self.tr_id, self.texts)
         except pa.ArrowInvalid:  # a one-record frame of the wrong width (scan lets them through)
             width = layout_for(self.tr_id).width
-            keep = np.fromiter(map(bytes.count, self.texts, repeat(b"^")), dtype=np.int64,
-                               count=len(self.texts)) == width - 1
+            keep = (
+                np.fromiter(map(bytes.count, self.texts, repeat(b"^")), dtype=np.int64, count=len(self.texts))
+                == width - 1
+            )
             # Rows of empty fields in their place keep the table aligned with ``texts``.
             blank = b"^" * (width - 1)
             try:
@@ -381,8 +413,17 @@ class FrameRows:
             strings = strings.filter(pa.array(keep))
         layout = layout_for(self.tr_id)
         columns = {f.name: _column(strings.column(f.name), f.kind, suspicious) for f in layout.fields}
-        meta = _meta_columns(self.day, columns["time"], self.ns.array()[keep], self.sessions.array()[keep],
-                             self.segment, lines[keep], self.index.array()[keep], extra=None, missing=None)
+        meta = _meta_columns(
+            self.day,
+            columns["time"],
+            self.ns.array()[keep],
+            self.sessions.array()[keep],
+            self.segment,
+            lines[keep],
+            self.index.array()[keep],
+            extra=None,
+            missing=None,
+        )
         return pa.table({**columns, **meta}, schema=schema_for(self.tr_id))
 
 
@@ -437,7 +478,9 @@ def records_table(
     day = records[0].trading_date if records else _EPOCH  # type: ignore[attr-defined]
     ns = np.array([r.received_ns or 0 for r in records], dtype=np.int64)  # type: ignore[attr-defined]
     meta = _meta_columns(
-        day, columns["time"], ns,
+        day,
+        columns["time"],
+        ns,
         np.array([p[2] for p in positions], dtype=np.int32),
         segment,
         np.array([p[0] for p in positions], dtype=np.int64),

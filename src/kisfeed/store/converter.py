@@ -29,18 +29,20 @@ from __future__ import annotations
 
 import errno
 import fcntl
+import itertools
 import json
 import os
 import threading
 import time
 import zlib
 from bisect import bisect_left
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import wait as futures_wait
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
-from typing import IO, Callable, Iterator
+from typing import IO
 
 import numpy as np
 
@@ -52,8 +54,19 @@ from .columns import DecodeSlow, FrameRows
 from .dataset import Claim, DatasetFile, dataset_files
 from .forked import Forked, WorkQueue, can_fork
 from .gaps import gaps_file, parse_note, segment_rows, write_gaps
-from .journal import (NOTE_SESSION, SEALED_SUFFIX, SUFFIX, BadLine, Frame, Segment, frame_index, parse_line,
-                      read_frames, seal, segments)
+from .journal import (
+    NOTE_SESSION,
+    SEALED_SUFFIX,
+    SUFFIX,
+    BadLine,
+    Frame,
+    Segment,
+    frame_index,
+    parse_line,
+    read_frames,
+    seal,
+    segments,
+)
 from .lock import LOCK_NAME, ConvertLock
 from .progress import ConvertReport, _Cursor, coverage
 from .scan import Scan, iter_blocks, prefetch, scan
@@ -106,7 +119,7 @@ class _Part:
 
     def resumed(self, line: int, keys: Keys) -> _Part:
         """The rest of the part from ``line``, knowing the keys the lines before it left."""
-        frames = self.frames[bisect_left([f.first_line for f in self.frames], line + 1) - 1:]
+        frames = self.frames[bisect_left([f.first_line for f in self.frames], line + 1) - 1 :]
         return _Part(frames, line, keys)
 
 
@@ -120,8 +133,15 @@ class _SegmentJob:
     """Converts one segment, from wherever its coverage stops, possibly while it grows; or,
     given a ``part``, only the part's lines."""
 
-    def __init__(self, root: Path, segment: Segment, report: ConvertReport, max_rows: int,
-                 pool: ThreadPoolExecutor, part: _Part | None = None) -> None:
+    def __init__(
+        self,
+        root: Path,
+        segment: Segment,
+        report: ConvertReport,
+        max_rows: int,
+        pool: ThreadPoolExecutor,
+        part: _Part | None = None,
+    ) -> None:
         self.root, self.segment, self.report, self.max_rows = root, segment, report, max_rows
         self.pool, self.part = pool, part
         self.report_lock = threading.Lock()
@@ -207,8 +227,10 @@ class _SegmentJob:
         when ``final``)."""
         if self.part is not None:  # its frames: each holds whole lines
             frames = self.part.frames
-            yield from _skip(self.line + 1 - frames[0].first_line,
-                             prefetch(map(_without_last_lf, read_frames(self.segment, frames))))
+            yield from _skip(
+                self.line + 1 - frames[0].first_line,
+                prefetch(map(_without_last_lf, read_frames(self.segment, frames))),
+            )
             return
         if self.file is None:  # sealed: stream it, skipping what was consumed before
             with self.segment.open() as stream:
@@ -262,8 +284,11 @@ class _SegmentJob:
             if not len(idx):
                 continue
             counts = found.count[idx]
-            payloads = list(map(data.__getitem__, map(slice, found.payload[idx].tolist(),
-                                                       found.payload_end[idx].tolist())))
+            payloads = list(
+                map(
+                    data.__getitem__, map(slice, found.payload[idx].tolist(), found.payload_end[idx].tolist())
+                )
+            )
             self.rows[tr].add_bulk(payloads, counts, found.ns[idx], found.session[idx], idx + base)
             n_rows += int(counts.sum())
         if self.batch_first is None:
@@ -279,8 +304,10 @@ class _SegmentJob:
         for the columnar path; everything else goes through ``_other`` (the protocol)."""
         crc32, headers, rows = zlib.crc32, _HEADERS, self.rows
         # Bound appends of each TR's lists: the common frame (one record) costs five appends.
-        single = {tr: (r.texts.append, r.ns.append, r.sessions.append, r.lines.append, r.index.append)
-                  for tr, r in rows.items()}
+        single = {
+            tr: (r.texts.append, r.ns.append, r.sessions.append, r.lines.append, r.index.append)
+            for tr, r in rows.items()
+        }
         covered = self.covered if self.any_coverage else None
         batch_first, last = self.batch_first, self.batch_last
         n_rows = 0
@@ -353,8 +380,12 @@ class _SegmentJob:
         state = self.sessions.get(session)
         if state is None:
             state = self.sessions[session] = Session("")  # for the AES keys of encrypted frames
-        if self.part is not None and self.part.keys is None and text[:2] == "1|" \
-                and text.split("|", 2)[1] not in state.keys:
+        if (
+            self.part is not None
+            and self.part.keys is None
+            and text[:2] == "1|"
+            and text.split("|", 2)[1] not in state.keys
+        ):
             raise _NeedsKeys(number)
         events = state.receive(text, trading_date=self.day, received_ns=ns)
         state.data_to_send()  # PINGPONG answers: nothing is sent from here
@@ -444,12 +475,14 @@ class _SegmentJob:
         # One task per TR, so that the files are finished at once. No deadlock: the pool is
         # FIFO, so every append a close waits for has started before the close does.
         for tr in sorted(files):
-            self.writes.append(self.pool.submit(self._close, files, appends, tr, self.batch_first,
-                                                self.batch_last))
+            self.writes.append(
+                self.pool.submit(self._close, files, appends, tr, self.batch_first, self.batch_last)
+            )
         self.batch_first, self.pending_rows = None, 0
 
-    def _close(self, files: dict[str, DatasetFile], appends: dict[str, Future[None]], tr: str,
-               first: int, last: int) -> None:
+    def _close(
+        self, files: dict[str, DatasetFile], appends: dict[str, Future[None]], tr: str, first: int, last: int
+    ) -> None:
         """Finalize ``tr``'s file of a batch; its claim names every TR of the batch with rows."""
         # Every append first, failed or not: another TR's failure must not discard this TR's
         # file while its append still writes to it (a ParquetWriter closed under a write crashes).
@@ -570,15 +603,21 @@ def _gaps_lost(root: Path, segment: Segment) -> bool:
 def _segment_files(root: Path, segment: Segment) -> list[str]:
     """The dataset files of a segment, relative to ``root`` (what its marker lists)."""
     stem = segment.name.split("/", 1)[1]
-    return [p.relative_to(root).as_posix()
-            for tr in sorted(LAYOUTS) for p in dataset_files(root, tr, segment.day, prefix=stem + ".")]
+    return [
+        p.relative_to(root).as_posix()
+        for tr in sorted(LAYOUTS)
+        for p in dataset_files(root, tr, segment.day, prefix=stem + ".")
+    ]
 
 
 def _mark_done(root: Path, segment: Segment, lines: int, notes: int = 0) -> None:
     marker = _marker(segment)
     partial = marker.with_name("." + marker.name + ".tmp")
-    partial.write_text(json.dumps({"segment": segment.name, "lines": lines, "notes": notes,
-                                   "files": _segment_files(root, segment)}))
+    partial.write_text(
+        json.dumps(
+            {"segment": segment.name, "lines": lines, "notes": notes, "files": _segment_files(root, segment)}
+        )
+    )
     os.replace(partial, marker)
 
 
@@ -603,8 +642,16 @@ class Converter:
     processes ``rebuild`` converts a large sealed segment with (default: the cores, up to 4).
     """
 
-    def __init__(self, root: str | Path, *, flush_interval: float = 5.0, max_rows: int = 1_000_000,
-                 poll_interval: float = 0.2, lock_wait: float = 30.0, processes: int | None = None) -> None:
+    def __init__(
+        self,
+        root: str | Path,
+        *,
+        flush_interval: float = 5.0,
+        max_rows: int = 1_000_000,
+        poll_interval: float = 0.2,
+        lock_wait: float = 30.0,
+        processes: int | None = None,
+    ) -> None:
         self.root = Path(root)
         self.flush_interval, self.max_rows = flush_interval, max_rows
         self.poll_interval, self.lock_wait = poll_interval, lock_wait
@@ -622,8 +669,11 @@ class Converter:
         markers alone."""
         if not (self.root / "journal").is_dir():
             return []
-        return [s for s in segments(self.root)
-                if not _done(self.root, s, check_files) or (check_files and _gaps_lost(self.root, s))]
+        return [
+            s
+            for s in segments(self.root)
+            if not _done(self.root, s, check_files) or (check_files and _gaps_lost(self.root, s))
+        ]
 
     def rebuild(self) -> ConvertReport:
         """One pass: convert every journal line no finalized file covers; seal and mark done
@@ -661,13 +711,18 @@ class Converter:
             return []
         if any(coverage(self.root, segment.name, _PLAIN_TRS).values()):
             return []  # a pass was interrupted: the rest, in one process
-        n = min(self.processes * _PARTS_PER_PROCESS, max(self.processes, len(frames) // _PART_FRAMES),
-                len(frames) // _MIN_PART_FRAMES)
+        n = min(
+            self.processes * _PARTS_PER_PROCESS,
+            max(self.processes, len(frames) // _PART_FRAMES),
+            len(frames) // _MIN_PART_FRAMES,
+        )
         lines = frames[-1].first_line + frames[-1].lines
         firsts = [f.first_line for f in frames]
         cuts = sorted({0, len(frames)} | {bisect_left(firsts, 1 + lines * k // n) for k in range(1, n)})
-        return [_Part(frames[a:b], frames[a].first_line, {} if a == 0 else None)
-                for a, b in zip(cuts, cuts[1:])]
+        return [
+            _Part(frames[a:b], frames[a].first_line, {} if a == 0 else None)
+            for a, b in itertools.pairwise(cuts)
+        ]
 
     def _convert_parts(self, segment: Segment, parts: list[_Part]) -> None:
         """Convert the parts in this process and in children, each taking the next part when it
@@ -679,8 +734,12 @@ class Converter:
         with WorkQueue(len(parts)) as queue:
             try:
                 for _ in range(processes - 1):
-                    children.append(Forked(partial(self._convert_queued, segment, parts, queue),
-                                           f"a rebuild process for {segment.name}"))
+                    children.append(
+                        Forked(
+                            partial(self._convert_queued, segment, parts, queue),
+                            f"a rebuild process for {segment.name}",
+                        )
+                    )
                 done = self._convert_queued(segment, parts, queue)
                 for child in children:
                     done.update(child.result())  # type: ignore[arg-type]
@@ -702,7 +761,9 @@ class Converter:
         self.report.processes = max(self.report.processes, processes)
         if notes:
             ordered = [notes[line] for line in sorted(notes)]
-            write_gaps(self.root, segment.name, segment_rows(ordered, segment.name, result["last_ns"], final=True))
+            write_gaps(
+                self.root, segment.name, segment_rows(ordered, segment.name, result["last_ns"], final=True)
+            )
         _mark_done(self.root, segment, result["line"], len(notes))
 
     def _convert_queued(self, segment: Segment, parts: list[_Part], queue: WorkQueue) -> dict[str, dict]:
@@ -730,8 +791,14 @@ class Converter:
                 job.wait()
             finally:
                 job.close()
-        return {"stop": stop, "keys": job.keys(), "line": job.line, "report": report.to_json(),
-                "notes": {str(line): note for line, note in job.notes.items()}, "last_ns": job.last_ns}
+        return {
+            "stop": stop,
+            "keys": job.keys(),
+            "line": job.line,
+            "report": report.to_json(),
+            "notes": {str(line): note for line, note in job.notes.items()},
+            "last_ns": job.last_ns,
+        }
 
     def follow(self, stop: Callable[[], bool]) -> ConvertReport:
         """Convert continuously until ``stop()`` is true; then convert what is left and return."""

@@ -44,10 +44,11 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import IO, Iterable
+from typing import IO
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -104,25 +105,50 @@ _EPOCH = date(1970, 1, 1)
 def _build_schema(tr_id: str) -> pa.Schema:
     layout = layout_for(tr_id)
     fields = [
-        pa.field(f.name, ARROW_TYPES[f.kind], metadata={
-            "kis": f.kis, "korean": f.korean, "kind": f.kind.value, "index": str(f.index)})
+        pa.field(
+            f.name,
+            ARROW_TYPES[f.kind],
+            metadata={"kis": f.kis, "korean": f.korean, "kind": f.kind.value, "index": str(f.index)},
+        )
         for f in layout.fields
     ]
-    return pa.schema(fields + list(META_FIELDS), metadata={
-        "kisfeed.tr_id": tr_id, "kisfeed.layout": f"{layout.korean} ({layout.english})"})
+    return pa.schema(
+        fields + list(META_FIELDS),
+        metadata={"kisfeed.tr_id": tr_id, "kisfeed.layout": f"{layout.korean} ({layout.english})"},
+    )
 
 
 _SCHEMAS = {tr: _build_schema(tr) for tr in LAYOUTS}
 # Columns that take a new value at nearly every trade (receive and trade times, running
 # counters, the row's line): a dictionary there is built, overflows and is dropped, work for
 # nothing; zstd alone stores them smaller. Every other column keeps one.
-_UNIQUE = {"time", "volume", "turnover", "sell_trades", "buy_trades", "sell_volume", "buy_volume", "theoretical_price",
-           "exchange_time", "received_at", "journal_line"}
+_UNIQUE = {
+    "time",
+    "volume",
+    "turnover",
+    "sell_trades",
+    "buy_trades",
+    "sell_volume",
+    "buy_volume",
+    "theoretical_price",
+    "exchange_time",
+    "received_at",
+    "journal_line",
+}
 _DICTIONARY = {tr: [n for n in schema.names if n not in _UNIQUE] for tr, schema in _SCHEMAS.items()}
 # Min/max statistics only where a query filters or orders (DuckDB skips row groups by them): on
 # every column they cost rebuild time for ranges nobody asks about (benchmarks/record.py).
-_STATISTICS = ["code", "time", "trading_date", "exchange_time", "received_at", "session", "journal_segment",
-               "journal_line", "frame_index"]
+_STATISTICS = [
+    "code",
+    "time",
+    "trading_date",
+    "exchange_time",
+    "received_at",
+    "session",
+    "journal_segment",
+    "journal_line",
+    "frame_index",
+]
 
 _ROW_GROUP = 256 * 1024
 
@@ -173,14 +199,20 @@ class Claim:
     trs: dict[str, int] = field(default_factory=dict)
 
     def to_json(self) -> bytes:
-        return json.dumps({"segment": self.segment, "first_line": self.first, "last_line": self.last,
-                           "trs": self.trs}, sort_keys=True).encode()
+        return json.dumps(
+            {"segment": self.segment, "first_line": self.first, "last_line": self.last, "trs": self.trs},
+            sort_keys=True,
+        ).encode()
 
     @classmethod
     def from_json(cls, data: bytes) -> Claim:
         obj = json.loads(data)
-        return cls(obj["segment"], int(obj["first_line"]), int(obj["last_line"]),
-                   {k: int(v) for k, v in obj["trs"].items()})
+        return cls(
+            obj["segment"],
+            int(obj["first_line"]),
+            int(obj["last_line"]),
+            {k: int(v) for k, v in obj["trs"].items()},
+        )
 
     @property
     def stem(self) -> str:
@@ -212,9 +244,15 @@ class DatasetFile:
             if self._writer is None:
                 self.folder.mkdir(parents=True, exist_ok=True)
                 self._file = open(self.partial, "wb")
-                self._writer = pq.ParquetWriter(self._file, schema_for(self.tr_id), compression="zstd",
-                                                compression_level=1, use_dictionary=_DICTIONARY[self.tr_id],
-                                                write_statistics=_STATISTICS, memory_pool=MEMORY_POOL)
+                self._writer = pq.ParquetWriter(
+                    self._file,
+                    schema_for(self.tr_id),
+                    compression="zstd",
+                    compression_level=1,
+                    use_dictionary=_DICTIONARY[self.tr_id],
+                    write_statistics=_STATISTICS,
+                    memory_pool=MEMORY_POOL,
+                )
             self._writer.write_table(table, row_group_size=_ROW_GROUP)
         except OSError as exc:
             self.discard()
@@ -266,13 +304,18 @@ def require_data_dir(root: str | Path) -> Path:
 
 def dataset_days(root: Path, tr_id: str | None = None) -> list[date]:
     """The trading dates that have finalized files (of one TR, or of any)."""
-    days = {folder.name.removeprefix("date=")
-            for tr in ([tr_id] if tr_id else sorted(LAYOUTS)) for folder in (root / tr).glob("date=*")
-            if any(not p.name.startswith(".") for p in folder.glob("*.parquet"))}
+    days = {
+        folder.name.removeprefix("date=")
+        for tr in ([tr_id] if tr_id else sorted(LAYOUTS))
+        for folder in (root / tr).glob("date=*")
+        if any(not p.name.startswith(".") for p in folder.glob("*.parquet"))
+    }
     return sorted(date.fromisoformat(d) for d in days)
 
 
-def dataset_files(root: Path, tr_id: str | None = None, day: date | None = None, prefix: str = "") -> list[Path]:
+def dataset_files(
+    root: Path, tr_id: str | None = None, day: date | None = None, prefix: str = ""
+) -> list[Path]:
     """Finalized Parquet files, optionally of one TR, one date and one segment stem prefix."""
     trs = [tr_id] if tr_id else sorted(LAYOUTS)
     out: list[Path] = []
@@ -306,7 +349,7 @@ def read_table(root: Path, tr_id: str, days: Iterable[date] | None = None) -> pa
     if not files:
         return empty_table(tr_id)
     table = pa.concat_tables([pq.read_table(p, schema=schema_for(tr_id)) for p in files])
-    order = pc.sort_indices(table, [("journal_segment", "ascending"), ("journal_line", "ascending"),
-                                    ("frame_index", "ascending")])
+    order = pc.sort_indices(
+        table, [("journal_segment", "ascending"), ("journal_line", "ascending"), ("frame_index", "ascending")]
+    )
     return table.take(order)
-

@@ -9,10 +9,11 @@ field metadata. Each file is written under a temporary name and renamed when com
 from __future__ import annotations
 
 import os
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
-from typing import Callable, Iterable, Literal
+from typing import Literal
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -43,8 +44,9 @@ def _days(start: date, end: date) -> Iterable[date]:
         day += timedelta(days=1)
 
 
-def plan(root: str | Path, start: date, end: date, fmt: Format, out: str | Path,
-         trs: Iterable[str] | None = None) -> list[ExportPlan]:
+def plan(
+    root: str | Path, start: date, end: date, fmt: Format, out: str | Path, trs: Iterable[str] | None = None
+) -> list[ExportPlan]:
     """What ``export`` will write: per TR, the input files, their row count and the output."""
     if fmt not in ("parquet", "csv"):
         raise UsageError(f"format must be parquet or csv, not {fmt!r}")

@@ -16,7 +16,7 @@ import struct
 import sys
 import threading
 import warnings
-from typing import Callable
+from collections.abc import Callable
 
 from ..exceptions import StoreError
 

@@ -33,8 +33,9 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -43,23 +44,36 @@ from ..exceptions import StoreError
 from .dataset import TZ
 from .journal import fsync_dir
 
-__all__ = ["start_note", "end_note", "parse_note", "segment_rows", "write_gaps", "gaps_file", "gap_files",
-           "empty_gaps", "GAPS_SCHEMA", "GAPS_DIR", "GAP_COLUMNS"]
+__all__ = [
+    "start_note",
+    "end_note",
+    "parse_note",
+    "segment_rows",
+    "write_gaps",
+    "gaps_file",
+    "gap_files",
+    "empty_gaps",
+    "GAPS_SCHEMA",
+    "GAPS_DIR",
+    "GAP_COLUMNS",
+]
 
 Key = tuple[str, str]  # (tr_id, code)
 GAPS_DIR = "gaps"
 #: The Parquet columns; the view ``gaps`` shows all but ``state`` (``closed``: the recorder saw
 #: the gap end or stopped; ``cut``: the segment ended with the gap open; ``open``: still open).
-GAPS_SCHEMA = pa.schema([
-    pa.field("session_id", pa.int32(), nullable=False),
-    pa.field("tr_id", pa.string(), nullable=False),
-    pa.field("code", pa.string(), nullable=False),
-    pa.field("start", pa.timestamp("ns", tz=TZ), nullable=False),
-    pa.field("end", pa.timestamp("ns", tz=TZ)),
-    pa.field("reason", pa.string(), nullable=False),
-    pa.field("state", pa.string(), nullable=False),
-    pa.field("journal_segment", pa.string(), nullable=False),
-])
+GAPS_SCHEMA = pa.schema(
+    [
+        pa.field("session_id", pa.int32(), nullable=False),
+        pa.field("tr_id", pa.string(), nullable=False),
+        pa.field("code", pa.string(), nullable=False),
+        pa.field("start", pa.timestamp("ns", tz=TZ), nullable=False),
+        pa.field("end", pa.timestamp("ns", tz=TZ)),
+        pa.field("reason", pa.string(), nullable=False),
+        pa.field("state", pa.string(), nullable=False),
+        pa.field("journal_segment", pa.string(), nullable=False),
+    ]
+)
 GAP_COLUMNS = ("session_id", "tr_id", "code", "start", "end", "reason", "journal_segment")
 
 
@@ -69,14 +83,31 @@ def _text(note: dict[str, Any]) -> str:
 
 def start_note(session: int, start_ns: int, reason: str, keys: Iterable[Key]) -> str:
     """The ``gap-start`` note: ``keys`` are not received from ``start_ns`` on."""
-    return _text({"kisfeed": "gap-start", "session": session, "start": start_ns, "reason": reason,
-                  "keys": [list(k) for k in keys]})
+    return _text(
+        {
+            "kisfeed": "gap-start",
+            "session": session,
+            "start": start_ns,
+            "reason": reason,
+            "keys": [list(k) for k in keys],
+        }
+    )
 
 
 def end_note(session: int, key: Key, start_ns: int, end_ns: int, reason: str, resumed: int | None) -> str:
     """The ``gap-end`` note: the whole gap of one code (it needs no ``gap-start`` to be a row)."""
-    return _text({"kisfeed": "gap-end", "session": session, "tr_id": key[0], "code": key[1], "start": start_ns,
-                  "end": end_ns, "reason": reason, "resumed": resumed})
+    return _text(
+        {
+            "kisfeed": "gap-end",
+            "session": session,
+            "tr_id": key[0],
+            "code": key[1],
+            "start": start_ns,
+            "end": end_ns,
+            "reason": reason,
+            "resumed": resumed,
+        }
+    )
 
 
 # --- notes → rows → Parquet ---------------------------------------------------------------------------
@@ -100,12 +131,15 @@ def parse_note(text: str) -> dict[str, Any]:
         else:
             raise ValueError(f"an unknown note {str(kind)[:40]!r}")
     except (KeyError, TypeError, ValueError) as exc:
-        raise ValueError(str(exc) if isinstance(exc, ValueError) and str(exc) else f"a {kind} note without its fields") \
-            from None
+        raise ValueError(
+            str(exc) if isinstance(exc, ValueError) and str(exc) else f"a {kind} note without its fields"
+        ) from None
     return note
 
 
-def segment_rows(notes: Iterable[dict[str, Any]], segment: str, last_ns: int | None, final: bool) -> list[dict]:
+def segment_rows(
+    notes: Iterable[dict[str, Any]], segment: str, last_ns: int | None, final: bool
+) -> list[dict]:
     """The gap rows of one segment's notes, in journal order. A ``gap-start`` without its
     ``gap-end`` in the segment is open (``final`` false: the segment is still written) or cut
     at ``last_ns``, the segment's last receive time (its writer is gone)."""
@@ -115,8 +149,17 @@ def segment_rows(notes: Iterable[dict[str, Any]], segment: str, last_ns: int | N
     for note in notes:
         if note["kisfeed"] == "gap-end":
             ended.add((note["session"], note["tr_id"], note["code"], note["start"]))
-            rows.append({"session_id": note["session"], "tr_id": note["tr_id"], "code": note["code"],
-                         "start": note["start"], "end": note["end"], "reason": note["reason"], "state": "closed"})
+            rows.append(
+                {
+                    "session_id": note["session"],
+                    "tr_id": note["tr_id"],
+                    "code": note["code"],
+                    "start": note["start"],
+                    "end": note["end"],
+                    "reason": note["reason"],
+                    "state": "closed",
+                }
+            )
     for note in notes:
         if note["kisfeed"] != "gap-start":
             continue
@@ -128,8 +171,17 @@ def segment_rows(notes: Iterable[dict[str, Any]], segment: str, last_ns: int | N
                 reason = f"{note['reason']}; the recording ended without a clean stop: end is its last journaled frame"
             else:
                 end, reason = None, f"{note['reason']}; not received since"
-            rows.append({"session_id": note["session"], "tr_id": tr_id, "code": code, "start": note["start"],
-                         "end": end, "reason": reason, "state": "cut" if final else "open"})
+            rows.append(
+                {
+                    "session_id": note["session"],
+                    "tr_id": tr_id,
+                    "code": code,
+                    "start": note["start"],
+                    "end": end,
+                    "reason": reason,
+                    "state": "cut" if final else "open",
+                }
+            )
     for row in rows:
         row["journal_segment"] = segment
     rows.sort(key=lambda r: (r["start"], r["tr_id"], r["code"]))

@@ -50,10 +50,11 @@ import json
 import os
 import struct
 import zlib
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
-from typing import IO, Iterator
+from typing import IO
 
 import zstandard
 
@@ -187,7 +188,8 @@ class Segment:
         raw = open(self.path, "rb")
         if self.sealed:
             return zstandard.ZstdDecompressor().stream_reader(  # type: ignore[return-value]
-                raw, closefd=True, read_across_frames=True)
+                raw, closefd=True, read_across_frames=True
+            )
         return raw
 
 
@@ -382,7 +384,9 @@ def iter_lines(stream: IO[bytes]) -> Iterator[bytes]:
         yield from lines
 
 
-def read_journal(*paths: str | Path, stats: JournalStats | None = None, notes: bool = False) -> Iterator[JournalEntry]:
+def read_journal(
+    *paths: str | Path, stats: JournalStats | None = None, notes: bool = False
+) -> Iterator[JournalEntry]:
     """Every received frame of the segments under ``paths``, in recording order. Bad lines are
     skipped, counted and listed in ``stats`` (pass a ``JournalStats`` to see them); note lines
     (session 0) are counted there too, and yielded as well only if ``notes``."""

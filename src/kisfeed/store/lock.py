@@ -63,8 +63,9 @@ class ConvertLock:
             if time.monotonic() >= deadline:
                 holder = _holder(fd) or "?"
                 os.close(fd)
-                raise StoreError(f"another process (pid {holder}) is converting {self.path.parent}; "
-                                 f"waited {self.wait:g} s") from None
+                raise StoreError(
+                    f"another process (pid {holder}) is converting {self.path.parent}; waited {self.wait:g} s"
+                ) from None
             time.sleep(0.05)
         _own(fd)
         self.fd = fd

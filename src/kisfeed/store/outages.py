@@ -11,9 +11,9 @@ registration is acknowledged on a new session. Each gap goes to the journal as n
 from __future__ import annotations
 
 import time
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Callable, Iterable
 
 from ..client import events as ev
 from ..exceptions import AppKeyInUseError, InvalidApprovalError, NotSubscribedError
@@ -80,8 +80,9 @@ class GapTracker:
     ``on_outage(outage)`` hears of each lost session once it is over (all back, refused, or
     the recording stopped). Never raises into the feed."""
 
-    def __init__(self, note: Callable[[str, int], None],
-                 on_outage: Callable[[Outage], None] | None = None) -> None:
+    def __init__(
+        self, note: Callable[[str, int], None], on_outage: Callable[[Outage], None] | None = None
+    ) -> None:
         self._note, self._on_outage = note, on_outage
         self._live: dict[int, tuple[int, int]] = {}  # session -> (connection, connected ns)
         self._held: dict[int, set[Key]] = {}  # session -> keys acknowledged on it
@@ -135,7 +136,11 @@ class GapTracker:
         error = event.error
         tr_id, code = getattr(error, "tr_id", None), getattr(error, "tr_key", None)
         # Refusals of the session (a Disconnected follows) or of an unsubscribe are no gap.
-        if not tr_id or not code or isinstance(error, (AppKeyInUseError, InvalidApprovalError, NotSubscribedError)):
+        if (
+            not tr_id
+            or not code
+            or isinstance(error, (AppKeyInUseError, InvalidApprovalError, NotSubscribedError))
+        ):
             return
         key = (tr_id, code)
         if any(key in held for held in self._held.values()):
@@ -197,7 +202,7 @@ class GapTracker:
         seconds = sum(g.seconds for g in self.gaps)
         text = f"reconnects {len(self.outages)}, gaps {len(self.gaps)}"
         if self.gaps:
-            text += f" ({seconds:,.1f} s of codes not received); see the gaps view: kisfeed query \"SELECT * FROM gaps\""
+            text += f' ({seconds:,.1f} s of codes not received); see the gaps view: kisfeed query "SELECT * FROM gaps"'
         return text
 
 
@@ -228,17 +233,23 @@ def describe_outage(outage: Outage) -> str:
     ends = [outage.ended[k] for k in returned]
     if outage.resumed:
         last = max(ends, default=outage.reconnected_ns or outage.start_ns)
-        head = (f"reconnected session {outage.session} → {resumed} after {(last - outage.start_ns) / 1e9:.1f} s "
-                f"({outage.reason})")
+        head = (
+            f"reconnected session {outage.session} → {resumed} after {(last - outage.start_ns) / 1e9:.1f} s "
+            f"({outage.reason})"
+        )
     else:
-        head = f"session {outage.session} lost ({outage.reason}), not reconnected before the recording stopped"
+        head = (
+            f"session {outage.session} lost ({outage.reason}), not reconnected before the recording stopped"
+        )
     parts = []
     if returned:
         parts.append(f"{_codes(returned)} not received {start}–{_clock(max(ends))}")
     if outage.refused:
         refusals = sorted(set(outage.refused.values()))
-        parts.append(f"{_codes(sorted(outage.refused))} refused when registered again ({'; '.join(refusals)}), "
-                     f"not received since {start}")
+        parts.append(
+            f"{_codes(sorted(outage.refused))} refused when registered again ({'; '.join(refusals)}), "
+            f"not received since {start}"
+        )
     missing = [k for k in outage.keys if k not in returned and k not in outage.refused]
     if missing and stop_ns is not None:
         parts.append(f"{_codes(missing)} not received {start}–{_clock(stop_ns)} (the recording stopped)")

@@ -20,9 +20,9 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import AsyncIterator, Iterator
 
 from ..protocol import Data, Malformed, Session
 from ..schema import Record, kst_day

@@ -40,9 +40,10 @@ import subprocess
 import sys
 import threading
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable, Literal
+from typing import TYPE_CHECKING, Literal
 
 from ..exceptions import StoreError
 from .converter import Converter, ConvertReport
@@ -126,7 +127,7 @@ class Recorder:
         """The failures found since the last call: for a caller that reports each one once
         while recording (``kisfeed record`` prints each as one line)."""
         errors = self.errors
-        new, self._errors_taken = errors[self._errors_taken:], len(errors)
+        new, self._errors_taken = errors[self._errors_taken :], len(errors)
         return new
 
     def on_frame(self, text: str, received_ns: int, session_id: int) -> None:
@@ -160,15 +161,28 @@ class Recorder:
             self._lock.release()
             raise
         if self.convert == "process":
-            self._child = subprocess.Popen(
-                [sys.executable, "-m", "kisfeed.store", str(self.root), "--follow",
-                 "--flush-interval", str(self.flush_interval)],
-                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            self._child = subprocess.Popen(  # noqa: ASYNC220 - starts the converter and returns; nothing waits on it here
+                [
+                    sys.executable,
+                    "-m",
+                    "kisfeed.store",
+                    str(self.root),
+                    "--follow",
+                    "--flush-interval",
+                    str(self.flush_interval),
+                ],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
             )
             # Read its stderr as it comes, so that a chatty child never blocks on a full pipe;
             # its last line is its error (``__main__``).
-            self._child_reader = threading.Thread(target=self._read_child_stderr, args=(self._child,),
-                                                  name="kisfeed-converter-stderr", daemon=True)
+            self._child_reader = threading.Thread(
+                target=self._read_child_stderr,
+                args=(self._child,),
+                name="kisfeed-converter-stderr",
+                daemon=True,
+            )
             self._child_reader.start()
         elif self.convert == "thread":
             self._thread = threading.Thread(target=self._follow, name="kisfeed-converter", daemon=True)
@@ -182,15 +196,15 @@ class Recorder:
         try:
             try:
                 await asyncio.to_thread(self.journal.close)
-            except Exception as exc:  # noqa: BLE001 - collected, raised below
+            except Exception as exc:
                 self._failed(exc)
             try:
                 await asyncio.to_thread(self._stop_converter)
-            except Exception as exc:  # noqa: BLE001 - collected, raised below
+            except Exception as exc:
                 self._failed(exc, "the converter stopped: ")
             try:
                 final = await asyncio.to_thread(self._rebuild)
-            except Exception as exc:  # noqa: BLE001 - collected, raised below
+            except Exception as exc:
                 self._failed(exc, "the last conversion failed: ")
             else:
                 self.converted.add(final)
@@ -265,7 +279,7 @@ class Recorder:
         converter = Converter(self.root, flush_interval=self.flush_interval, lock_wait=self.lock_wait)
         try:
             converter.follow(self._stop.is_set)
-        except BaseException as exc:  # noqa: BLE001 - on errors, raised by stop()
+        except BaseException as exc:
             self._failed(exc, "the converter stopped: ")
         finally:
             self._thread_report = converter.report  # what it finished, also if it failed after

@@ -17,9 +17,9 @@ from __future__ import annotations
 import queue
 import threading
 import zlib
+from collections.abc import Iterator
 from dataclasses import dataclass
 from itertools import repeat
-from typing import Iterator
 
 import numpy as np
 
@@ -67,14 +67,18 @@ def _digits(arr: np.ndarray, a: np.ndarray, b: np.ndarray, width: int) -> tuple[
 _CODES: dict[int, tuple[dict[bytes, int], np.ndarray, np.ndarray, np.ndarray]] = {}
 
 
-def _codes(headers: dict[bytes, tuple[int, int, int]]) -> tuple[dict[bytes, int], np.ndarray, np.ndarray, np.ndarray]:
+def _codes(
+    headers: dict[bytes, tuple[int, int, int]],
+) -> tuple[dict[bytes, int], np.ndarray, np.ndarray, np.ndarray]:
     """``headers`` as a code per header (0: none) and arrays by code, so that the lookup of
     every line is one C-level ``map``."""
     found = _CODES.get(id(headers))
     if found is None:
         rows = [(-1, 0, -1)] + list(headers.values())
-        found = _CODES[id(headers)] = ({k: i for i, k in enumerate(headers, 1)},
-                                       *(np.array(c, dtype=np.int64) for c in zip(*rows)))
+        found = _CODES[id(headers)] = (
+            {k: i for i, k in enumerate(headers, 1)},
+            *(np.array(c, dtype=np.int64) for c in zip(*rows)),
+        )
     return found
 
 
@@ -99,10 +103,15 @@ def scan(data: bytes, headers: dict[bytes, tuple[int, int, int]]) -> Scan:
     hex_pos = np.clip(head_end[:, None] + 1 + np.arange(8), 0, size - 1)
     nibbles = _HEX[arr[hex_pos]]
     ok &= np.all(nibbles != 255, axis=1)
-    stated = (nibbles.astype(np.uint32) << np.arange(28, -1, -4, dtype=np.uint32)).sum(axis=1, dtype=np.uint32)
+    stated = (nibbles.astype(np.uint32) << np.arange(28, -1, -4, dtype=np.uint32)).sum(
+        axis=1, dtype=np.uint32
+    )
     crc32 = zlib.crc32
-    actual = np.fromiter(map(crc32, map(data.__getitem__, map(slice, starts.tolist(), head_end.tolist()))),
-                         dtype=np.uint32, count=n)
+    actual = np.fromiter(
+        map(crc32, map(data.__getitem__, map(slice, starts.tolist(), head_end.tolist()))),
+        dtype=np.uint32,
+        count=n,
+    )
     ok &= stated == actual
     ns, ok_ns = _digits(arr, starts, t[:, 0], 19)
     session, ok_session = _digits(arr, t[:, 0] + 1, t[:, 1], 9)
@@ -125,8 +134,11 @@ def scan(data: bytes, headers: dict[bytes, tuple[int, int, int]]) -> Scan:
     # the CSV reader instead (columns.FrameRows), which spares counting every line's "^".
     idx = np.flatnonzero(ok & (count > 1))
     count_in = data.count
-    have = np.fromiter(map(count_in, [b"^"] * len(idx), payload[idx].tolist(), payload_end[idx].tolist()),
-                       dtype=np.int64, count=len(idx))
+    have = np.fromiter(
+        map(count_in, [b"^"] * len(idx), payload[idx].tolist(), payload_end[idx].tolist()),
+        dtype=np.int64,
+        count=len(idx),
+    )
     ok[idx[have != carets[idx]]] = False
     return Scan(starts, ends, ok, tr, count, ns, session, payload, payload_end)
 

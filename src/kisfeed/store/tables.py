@@ -36,8 +36,10 @@ def records_to_arrow(records: Iterable[Record], tr_id: str | None = None) -> pa.
     if len(trs) != 1:
         if not trs:
             raise UsageError("no records and no tr_id: nothing says which columns the frame has")
-        raise UsageError(f"records of {' and '.join(trs)}: make one frame per TR, e.g. "
-                         f"[r for r in records if r.tr_id == {trs[0]!r}]")
+        raise UsageError(
+            f"records of {' and '.join(trs)}: make one frame per TR, e.g. "
+            f"[r for r in records if r.tr_id == {trs[0]!r}]"
+        )
     schema = schema_for(trs[0])
     # Per record, not per batch as in the store (a batch may cross KST midnight).
     meta: dict[str, list[Any]] = {

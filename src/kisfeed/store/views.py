@@ -56,8 +56,10 @@ def connect(root: str | Path = "kisfeed-data") -> duckdb.DuckDBPyConnection:
         if dataset_files(root, tr):
             pattern = str(root / tr / "date=*" / "*.parquet")
             # Hidden temporary files (".name.parquet.tmp") never match: readers see whole files only.
-            con.execute(f"CREATE VIEW {view} AS SELECT * FROM read_parquet({_quote(pattern)}, "
-                        f"hive_partitioning = true, hive_types = {{'date': DATE}}, union_by_name = true)")
+            con.execute(
+                f"CREATE VIEW {view} AS SELECT * FROM read_parquet({_quote(pattern)}, "
+                f"hive_partitioning = true, hive_types = {{'date': DATE}}, union_by_name = true)"
+            )
         else:
             empty = empty_table(tr).append_column("date", pa.array([], pa.date32()))
             con.register(f"_{view}_empty", empty)
@@ -71,16 +73,19 @@ def _gaps_view(con: duckdb.DuckDBPyConnection, root: Path) -> None:
     segments: the one that saw its end (``closed``) wins over one cut by its segment's end."""
     # The duration as a number: DuckDB cannot subtract two TIMESTAMPTZ_NS.
     columns = ", ".join(f'"{c}"' for c in GAP_COLUMNS).replace(
-        '"end", ', '"end", (epoch_ns("end") - epoch_ns(start)) / 1e9 AS seconds, ')
+        '"end", ', '"end", (epoch_ns("end") - epoch_ns(start)) / 1e9 AS seconds, '
+    )
     if not gap_files(root):
         con.register("_gaps_empty", empty_gaps())
         con.execute(f"CREATE VIEW gaps AS SELECT {columns} FROM _gaps_empty")
         return
     pattern = str(root / GAPS_DIR / "date=*" / "*.parquet")
-    con.execute(f"CREATE VIEW gaps AS SELECT {columns} FROM read_parquet({_quote(pattern)}, hive_partitioning = false) "
-                f"QUALIFY row_number() OVER (PARTITION BY session_id, tr_id, code, start "
-                f"ORDER BY CASE state WHEN 'closed' THEN 0 WHEN 'cut' THEN 1 ELSE 2 END) = 1 "
-                f"ORDER BY start, tr_id, code")
+    con.execute(
+        f"CREATE VIEW gaps AS SELECT {columns} FROM read_parquet({_quote(pattern)}, hive_partitioning = false) "
+        f"QUALIFY row_number() OVER (PARTITION BY session_id, tr_id, code, start "
+        f"ORDER BY CASE state WHEN 'closed' THEN 0 WHEN 'cut' THEN 1 ELSE 2 END) = 1 "
+        f"ORDER BY start, tr_id, code"
+    )
 
 
 def query(

@@ -35,7 +35,14 @@ from typing import Literal
 from ..exceptions import StoreError
 from ..schema import KST, kst_day
 from .journal import (
-    _ESCAPES, SEALED_SUFFIX, SUFFIX, Segment, _day_bounds, fsync_dir, line_bytes, seal,
+    _ESCAPES,
+    SEALED_SUFFIX,
+    SUFFIX,
+    Segment,
+    _day_bounds,
+    fsync_dir,
+    line_bytes,
+    seal,
 )
 
 __all__ = ["JournalWriter"]
@@ -255,8 +262,9 @@ class JournalWriter:
             probe.write_bytes(b"")
             probe.unlink()
         except OSError as exc:
-            raise StoreError(f"cannot write the journal under {self.journal_dir}: "
-                             f"{exc.strerror or exc}") from exc
+            raise StoreError(
+                f"cannot write the journal under {self.journal_dir}: {exc.strerror or exc}"
+            ) from exc
         if self.mode == "process":
             command = [sys.executable, "-m", "kisfeed.store.writer_process", str(self.root)]
             if self._name:
@@ -269,8 +277,9 @@ class JournalWriter:
                 fcntl.fcntl(self._child.stdin.fileno(), fcntl.F_SETPIPE_SZ, _PIPE_SIZE)
             except (AttributeError, OSError):  # not Linux, or above /proc/sys/fs/pipe-max-size
                 pass
-            self._reports = threading.Thread(target=self._read_reports, name="kisfeed-journal-reports",
-                                             daemon=True)
+            self._reports = threading.Thread(
+                target=self._read_reports, name="kisfeed-journal-reports", daemon=True
+            )
             self._reports.start()
         self._thread = threading.Thread(target=self._run, name="kisfeed-journal", daemon=True)
         self._thread.start()
@@ -295,8 +304,10 @@ class JournalWriter:
             assert self._reports is not None
             self._reports.join()
             if child.returncode and self.error is None:
-                self.error = StoreError(f"the journal writer process exited with code {child.returncode}; "
-                                        f"frames it had not written are lost")
+                self.error = StoreError(
+                    f"the journal writer process exited with code {child.returncode}; "
+                    f"frames it had not written are lost"
+                )
         if self.error is not None:
             raise self.error
 
@@ -375,16 +386,25 @@ class JournalWriter:
             self.sync_seconds = segments.cpu
             return
         blob = escaped(texts).encode()
-        message = b"".join((struct.pack("<II", count, len(blob)), array("q", times).tobytes(),
-                            array("i", sessions).tobytes(), blob))
+        message = b"".join(
+            (
+                struct.pack("<II", count, len(blob)),
+                array("q", times).tobytes(),
+                array("i", sessions).tobytes(),
+                blob,
+            )
+        )
         assert self._child is not None and self._child.stdin is not None
         try:
             self._child.stdin.write(message)
             self._child.stdin.flush()
         except OSError as exc:  # the child is gone; its reports say why, if it could
-            raise StoreError(self.error.args[0] if self.error else
-                             f"the journal writer process is gone ({exc.strerror or exc}); "
-                             f"frames it had not written are lost") from exc
+            raise StoreError(
+                self.error.args[0]
+                if self.error
+                else f"the journal writer process is gone ({exc.strerror or exc}); "
+                f"frames it had not written are lost"
+            ) from exc
 
     def _failed(self, exc: OSError) -> None:
         self.error = _store_error(exc, self._segments.open.path if self._segments.open else self.journal_dir)
@@ -412,6 +432,7 @@ def _store_error(exc: OSError, where: Path | str) -> StoreError:
     else:
         reason = exc.strerror or str(exc)
     where = exc.filename or where  # the very path, when the system call names one
-    return StoreError(f"journal write failed at {where}: {reason}; the frames written so far are intact, "
-                      f"the ones not yet written are lost")
-
+    return StoreError(
+        f"journal write failed at {where}: {reason}; the frames written so far are intact, "
+        f"the ones not yet written are lost"
+    )

@@ -33,9 +33,19 @@ def _serve(root: Path, name: str | None, compress: bool) -> int:
     def report(**extra: object) -> None:
         seg = segments.open.segment if segments.open is not None else None
         try:
-            out.write(json.dumps({"synced": segments.synced, "bytes": segments.bytes, "syncs": segments.syncs,
-                                  "cpu": segments.cpu, "segment": [seg.name, str(seg.path)] if seg else None,
-                                  **extra}) + "\n")
+            out.write(
+                json.dumps(
+                    {
+                        "synced": segments.synced,
+                        "bytes": segments.bytes,
+                        "syncs": segments.syncs,
+                        "cpu": segments.cpu,
+                        "segment": [seg.name, str(seg.path)] if seg else None,
+                        **extra,
+                    }
+                )
+                + "\n"
+            )
             out.flush()
         except OSError:  # the feed process is gone: nobody to tell, but the frames still go to disk
             pass
