@@ -95,9 +95,12 @@ def kisfeed_imports(name: str) -> list[tuple[str, list[str]]]:
                 target = node.module or ""
             if target.split(".")[0] == "kisfeed":
                 names = [a.name for a in node.names]
-                found.append((target, names))
-                # "from . import client": the names are modules themselves
-                found.extend((f"{target}.{n}", []) for n in names if f"{target}.{n}" in MODULES)
+                # "from . import events": the names are modules themselves, and the package is
+                # only the way to them
+                modules = [f"{target}.{n}" for n in names if f"{target}.{n}" in MODULES]
+                if len(modules) < len(names):
+                    found.append((target, names))
+                found.extend((m, []) for m in modules)
         for child in ast.iter_child_nodes(node):
             visit(child)
 
