@@ -15,9 +15,9 @@ from typer.testing import CliRunner
 from kisfeed.cli import app
 from kisfeed.cli.board import Board
 from kisfeed.cli.codes import simulator_master
+from kisfeed.cli.config import load_config
 from kisfeed.cli.doctor import market_state
 from kisfeed.client import FeedStats
-from kisfeed.config import load_config
 from kisfeed.exceptions import ConfigError
 from kisfeed.schema import KST
 from kisfeed.schema.master import parse_master

@@ -11,7 +11,7 @@ import sys
 
 import pytest
 
-from kisfeed.config import load_config
+from kisfeed.cli.config import load_config
 from kisfeed.exceptions import ConfigError
 
 from ..conftest import seconds

@@ -28,8 +28,8 @@ from rich.console import Console
 from rich.markup import escape
 from typer.models import ArgumentInfo, OptionInfo
 
-from ..config import Config, load_config
 from ..exceptions import KisfeedError, UsageError
+from .config import Config, load_config
 
 __all__ = [
     "console",

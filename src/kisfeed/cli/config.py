@@ -27,8 +27,9 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-from .client.settings import FeedSettings
-from .exceptions import ConfigError
+from .. import paths
+from ..client.settings import FeedSettings
+from ..exceptions import ConfigError
 
 __all__ = ["Config", "load_config", "config_path"]
 
@@ -84,7 +85,7 @@ def config_path(explicit: str | Path | None = None, warnings: list[str] | None =
         return path
     if env := os.environ.get("KISFEED_CONFIG"):
         return config_path(env)
-    for candidate in (Path("kisfeed.toml"), Path.home() / ".config" / "kisfeed" / "config.toml"):
+    for candidate in (Path("kisfeed.toml"), paths.config_home() / "config.toml"):
         try:
             if _is_file(candidate):
                 return candidate

@@ -11,12 +11,12 @@ from typing import Annotated
 
 import typer
 
-from ..config import Config
 from ..exceptions import ConfigError
 from ..instruments import Master
 from ..schema.master import MasterEntry
 from .codes import load_instruments, resolve_codes, simulator_master
 from .common import ConfigOption, DataOption, config_from, console, err_console, errors, plural, signals
+from .config import Config
 from .live import LiveResult, run_board
 
 __all__ = ["watch", "demo", "chain_for", "resolve_codes"]
