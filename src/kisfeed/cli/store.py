@@ -37,6 +37,7 @@ from .common import (
     plural,
     signals,
 )
+from .embedded import embedded_simulator
 
 __all__ = ["record", "rebuild", "query", "replay", "export", "tr_for_code"]
 
@@ -100,9 +101,7 @@ async def _endpoint(connect_kwargs: dict[str, Any], simulated: bool) -> AsyncIte
     if not simulated:
         yield connect_kwargs
         return
-    from .watch import _embedded_simulator
-
-    async with _embedded_simulator() as endpoint:
+    async with embedded_simulator() as endpoint:
         yield {**connect_kwargs, **endpoint}
 
 

@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import tempfile
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Annotated
 
@@ -17,6 +14,7 @@ from ..schema.master import MasterEntry
 from .codes import load_instruments, resolve_codes, simulator_master
 from .common import ConfigOption, DataOption, config_from, console, err_console, errors, plural, signals
 from .config import Config
+from .embedded import embedded_simulator
 from .live import LiveResult, run_board
 
 __all__ = ["watch", "demo", "chain_for", "resolve_codes"]
@@ -54,21 +52,6 @@ def _subscriptions(entries: list[MasterEntry]) -> list[tuple[str, list[str]]]:
     return sorted(by_tr.items())
 
 
-@contextlib.asynccontextmanager
-async def _embedded_simulator() -> AsyncIterator[dict]:
-    """An in-process simulator (always open, so the demo works at night) and how to reach it."""
-    from ..sim import DEMO_APP_KEY, DEMO_APP_SECRET, SimConfig, Simulator
-
-    async with Simulator(SimConfig(always_open=True, port=0, rest_port=0, ground_truth=False)) as sim:
-        with tempfile.TemporaryDirectory() as cache:  # keys for a throw-away server: do not cache them
-            yield {
-                "credentials": [(DEMO_APP_KEY, DEMO_APP_SECRET)],
-                "ws_url": sim.ws_url,
-                "rest_url": sim.rest_url,
-                "cache_dir": Path(cache),
-            }
-
-
 async def _watch(
     config: Config,
     entries: list[MasterEntry],
@@ -85,7 +68,7 @@ async def _watch(
         on_frame=on_frame,
     )
     if simulated:
-        async with _embedded_simulator() as endpoint:
+        async with embedded_simulator() as endpoint:
             return await run_board(
                 connect_kwargs={**endpoint, **config.feed}, title="kisfeed · simulator", **board_args
             )
