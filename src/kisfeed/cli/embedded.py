@@ -1,4 +1,5 @@
-"""The simulator the commands fall back on without credentials (watch, demo, record)."""
+"""The simulator the commands fall back on without credentials (watch, demo, record), and the
+``kisfeed.connect`` arguments for the server a command talks to."""
 
 from __future__ import annotations
 
@@ -8,7 +9,9 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
-__all__ = ["embedded_simulator"]
+from .config import Config
+
+__all__ = ["embedded_simulator", "connect_arguments"]
 
 
 @contextlib.asynccontextmanager
@@ -25,3 +28,14 @@ async def embedded_simulator() -> AsyncIterator[dict[str, Any]]:
                 "rest_url": sim.rest_url,
                 "cache_dir": Path(cache),
             }
+
+
+@contextlib.asynccontextmanager
+async def connect_arguments(config: Config, simulated: bool) -> AsyncIterator[dict[str, Any]]:
+    """The ``kisfeed.connect`` arguments of ``config``; if ``simulated``, those of the embedded
+    simulator (run for as long as the context) with the config's ``[feed]`` settings."""
+    if not simulated:
+        yield config.connect_kwargs()
+        return
+    async with embedded_simulator() as endpoint:
+        yield {**endpoint, **config.feed}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated
 
@@ -14,7 +15,7 @@ from ..schema.master import MasterEntry
 from .codes import load_instruments, resolve_codes, simulator_master
 from .common import ConfigOption, DataOption, config_from, console, err_console, errors, plural, signals
 from .config import Config
-from .embedded import embedded_simulator
+from .embedded import connect_arguments
 from .live import LiveResult, run_board
 
 __all__ = ["watch", "demo", "chain_for", "resolve_codes"]
@@ -58,21 +59,18 @@ async def _watch(
     master: Master,
     seconds: float | None,
     simulated: bool,
-    on_frame=None,
+    on_frame: Callable[[str, int, int], None] | None = None,
 ) -> LiveResult:
-    board_args = dict(
-        subscriptions=_subscriptions(entries),
-        instruments=master.by_code(),
-        console=console,
-        seconds=seconds,
-        on_frame=on_frame,
-    )
-    if simulated:
-        async with embedded_simulator() as endpoint:
-            return await run_board(
-                connect_kwargs={**endpoint, **config.feed}, title="kisfeed · simulator", **board_args
-            )
-    return await run_board(connect_kwargs=config.connect_kwargs(), title="kisfeed · KIS", **board_args)
+    async with connect_arguments(config, simulated) as connect_kwargs:
+        return await run_board(
+            connect_kwargs=connect_kwargs,
+            subscriptions=_subscriptions(entries),
+            instruments=master.by_code(),
+            console=console,
+            title="kisfeed · simulator" if simulated else "kisfeed · KIS",
+            seconds=seconds,
+            on_frame=on_frame,
+        )
 
 
 SecondsOption = Annotated[float | None, typer.Option(help="Stop after this many seconds (default: Ctrl-C).")]
@@ -132,7 +130,7 @@ def demo(
 
     Example: kisfeed demo --seconds 30 --data ./kisfeed-data
     """
-    from ..store import Recorder
+    from ..store.recorder import Recorder
 
     config = config_from(config_file, data=data)
     found = simulator_master()
