@@ -20,7 +20,7 @@ import re
 import sys
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Annotated, BinaryIO, TypeGuard
+from typing import Annotated, BinaryIO, TypeGuard, get_args
 
 import typer
 from rich.markup import escape
@@ -32,7 +32,7 @@ from ..schema.records import KeyStyle
 from .common import EXIT_FAILURE, EXIT_INTERRUPTED, EXIT_USAGE, console, err_console, fail
 from .trades import trade
 
-KEY_STYLES = ("english", "kis", "korean")
+KEY_STYLES: tuple[KeyStyle, ...] = get_args(KeyStyle)
 
 
 def _is_key_style(text: str) -> TypeGuard[KeyStyle]:
