@@ -161,12 +161,12 @@ def load_config(
             f"{file}: unknown setting{'s' if len(unknown) > 1 else ''} {', '.join(sorted(unknown))}"
         )
 
-    # A key and its secret come as a pair from one place, never a key from here and a secret
-    # from there: options, else the environment, else the file.
     for name in ("app_key", "app_secret"):
         if name in raw and not isinstance(raw[name], str):
             raise ConfigError(f"{file}: {name} must be a string")
-    credentials = []
+    # A key and its secret come as a pair from one place, never a key from here and a secret
+    # from there: options, else the environment, else the file.
+    credentials: list[tuple[str, str]] = []
     for where, key, secret in (
         ("--app-key/--app-secret", app_key, app_secret),
         ("KIS_APP_KEY/KIS_APP_SECRET", os.environ.get("KIS_APP_KEY"), os.environ.get("KIS_APP_SECRET")),
@@ -197,7 +197,7 @@ def load_config(
     except ConfigError as exc:  # FeedSettings' own check: a value out of range, an unknown policy
         raise ConfigError(f"{file}: [feed] {exc}") from None
 
-    def pick(given: Any, env: str, name: str) -> Any:
+    def pick(given: str | None, env: str, name: str) -> str | None:
         value = given or os.environ.get(env) or raw.get(name)
         if value is not None and not isinstance(value, str):
             raise ConfigError(f"{file}: {name} must be a string")
