@@ -20,6 +20,7 @@ from pathlib import Path
 
 import httpx
 
+from . import paths
 from .exceptions import AuthError, ConfigError
 
 __all__ = [
@@ -27,7 +28,6 @@ __all__ = [
     "REAL_WS_URL",
     "Credentials",
     "ApprovalKeys",
-    "default_cache_dir",
 ]
 
 log = logging.getLogger("kisfeed.auth")
@@ -65,14 +65,6 @@ class Credentials:
         return cls(key, secret)
 
 
-def default_cache_dir() -> Path:
-    """``$KISFEED_CACHE_DIR``, else ``$XDG_CACHE_HOME/kisfeed``, else ``~/.cache/kisfeed``."""
-    if explicit := os.environ.get("KISFEED_CACHE_DIR"):
-        return Path(explicit)
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(base) / "kisfeed"
-
-
 class ApprovalKeys:
     """Issues approval keys and keeps them on disk while they are valid."""
 
@@ -86,7 +78,7 @@ class ApprovalKeys:
         timeout: float = 10.0,
     ) -> None:
         self.rest_url = rest_url.rstrip("/")
-        self.cache_dir = Path(cache_dir) if cache_dir is not None else default_cache_dir()
+        self.cache_dir = Path(cache_dir) if cache_dir is not None else paths.cache_dir()
         self.reuse = min(reuse, KEY_LIFETIME)
         self._transport = transport
         self._timeout = timeout
@@ -126,13 +118,7 @@ class ApprovalKeys:
 
     def _write(self, path: Path, key: str) -> None:
         try:
-            self.cache_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-            tmp = path.with_suffix(f".{os.getpid()}.tmp")
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-            with os.fdopen(fd, "w", encoding="utf-8") as f:
-                json.dump({"approval_key": key, "issued_at": time.time()}, f)
-            os.chmod(tmp, 0o600)  # in case the file existed with wider permissions
-            os.replace(tmp, path)
+            paths.write_private(path, json.dumps({"approval_key": key, "issued_at": time.time()}))
         except OSError as exc:  # a read-only home must not stop trading: work without the cache
             log.warning(
                 "cannot cache the approval key in %s (%s); continuing without the cache",

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import httpx
 
-from .auth import default_cache_dir
+from . import paths
 from .exceptions import ConfigError, KisfeedError
 from .schema.master import MasterEntry, parse_master
 
@@ -59,7 +59,7 @@ def download_master(
     timeout: float = 10.0,
 ) -> Master:
     """The KIS master, from the cache if younger than 12 h, else downloaded (and cached)."""
-    cache = (cache_dir or default_cache_dir()) / MASTER_NAME
+    cache = (cache_dir or paths.cache_dir()) / MASTER_NAME
     if cache.exists() and time.time() - cache.stat().st_mtime < MAX_AGE:
         return read_master(cache, f"KIS master (cached {cache})")
     try:

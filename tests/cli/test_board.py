@@ -113,3 +113,19 @@ def test_narrow_boards_drop_columns_least_telling_first(board):
 
     assert header(120) == ["code", "name", "last", "chg", "chg%", "volume", "OI", "basis", "bid", "ask"]
     assert "name" not in header(60) and {"code", "last"} <= set(header(60))
+
+
+def test_a_record_without_a_code_is_left_off_the_board():
+    """An empty code field decodes to None (kinds.py); the board, which sorts codes, draws the
+    records it can place and leaves that one off instead of failing on the comparison."""
+    import kisfeed
+
+    from ..samples import frame, texts
+
+    board = Board({})
+    for record in kisfeed.decode(frame("H0ZFCNT0", texts("H0ZFCNT0", code=""), texts("H0ZFCNT0"))):
+        board.update(record)
+    console = Console(file=io.StringIO(), width=120, color_system=None)
+    console.print(board.render())
+    shown = console.file.getvalue()
+    assert list(board.last) == ["A11612"] and "A11612" in shown

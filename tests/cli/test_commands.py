@@ -1,4 +1,5 @@
-"""The kisfeed command, in process: codes, doctor, watch, the board, config and bad input."""
+"""The kisfeed command, in process: codes, doctor, watch, the board and bad input (a bad config file
+included; load_config itself is tests/cli/test_config.py)."""
 
 from __future__ import annotations
 
@@ -17,8 +18,6 @@ from kisfeed.cli.board import Board
 from kisfeed.cli.codes import simulator_master
 from kisfeed.cli.doctor import market_state
 from kisfeed.client import FeedStats
-from kisfeed.config import load_config
-from kisfeed.exceptions import ConfigError
 from kisfeed.schema import KST
 from kisfeed.schema.master import parse_master
 from kisfeed.sim import SimConfig, Simulator
@@ -138,35 +137,6 @@ def test_a_malformed_config_file_is_a_clear_error(tmp_path):
     assert result.exit_code == 2 and "overflow must be" in result.output
     (tmp_path / "kisfeed.toml").write_text('colour = "red"\n')
     assert "unknown setting colour" in runner.invoke(app, ["doctor"]).output
-
-
-def test_config_precedence_options_over_environment_over_file(tmp_path, monkeypatch):
-    path = tmp_path / "kisfeed.toml"
-    path.write_text(
-        'app_key = "file-key"\napp_secret = "file-secret"\nws_url = "ws://file"\n'
-        'rest_url = "http://file"\ndata = "file-data"\n[feed]\nwatchdog = 90\n'
-        '[[credentials]]\napp_key = "second"\napp_secret = "second-secret"\n'
-    )
-    path.chmod(0o644)
-    config = load_config()
-    assert (
-        config.path == Path("kisfeed.toml")
-        and config.ws_url == "ws://file"
-        and config.data == Path("file-data")
-    )
-    assert config.credentials == [("file-key", "file-secret"), ("second", "second-secret")]
-    assert config.feed == {"watchdog": 90}
-    assert any("chmod 600" in w for w in config.warnings)  # a secret in a world-readable file
-    monkeypatch.setenv("KIS_WS_URL", "ws://env")
-    monkeypatch.setenv("KIS_APP_KEY", "env-key")
-    monkeypatch.setenv("KIS_APP_SECRET", "env-secret")
-    config = load_config()
-    assert config.ws_url == "ws://env" and config.credentials[0] == ("env-key", "env-secret")
-    config = load_config(ws_url="ws://option", data=tmp_path / "d")
-    assert config.ws_url == "ws://option" and config.data == tmp_path / "d"
-    monkeypatch.delenv("KIS_APP_SECRET")
-    with pytest.raises(ConfigError, match="needs its app secret"):
-        load_config()
 
 
 def test_the_board_renders_futures_and_the_option_chain_in_a_fixed_console():

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import Annotated
+from typing import Annotated, Protocol, cast
 
 import typer
 import typer.main
@@ -103,10 +103,23 @@ app.command("export", short_help="Export a date range to Parquet or CSV files.")
 app.command("rebuild", short_help="Convert journal lines the Parquet dataset lacks.")(checked(rebuild))
 
 
-# Click's exception classes, reached through typer's public BadParameter: typer 0.12-0.2x runs on
-# the click package, later releases on a copy of it of their own (typer._click).
-_UsageError = next(c for c in typer.BadParameter.__mro__ if c.__name__ == "UsageError")
-_ClickException = next(c for c in typer.BadParameter.__mro__ if c.__name__ == "ClickException")
+class _ClickError(Protocol):
+    """What ``main`` reads of click's ``ClickException`` (``UsageError`` adds ``ctx``)."""
+
+    exit_code: int
+
+    def format_message(self) -> str: ...
+
+
+def _click_exception(name: str) -> type[Exception]:
+    """Click's exception class ``name``, reached through typer's public BadParameter: typer
+    0.12-0.2x runs on the click package, later releases on a copy of it of their own
+    (typer._click), so the class is found at run time and ``_ClickError`` says what it has."""
+    return next(c for c in typer.BadParameter.__mro__ if c.__name__ == name and issubclass(c, Exception))
+
+
+_UsageError = _click_exception("UsageError")
+_ClickException = _click_exception("ClickException")
 
 
 def main() -> None:
@@ -116,14 +129,18 @@ def main() -> None:
     command = typer.main.get_command(app)
     try:
         status = command.main(prog_name="kisfeed", standalone_mode=False)
-    except _UsageError as exc:
-        if type(exc).__name__ == "NoArgsIsHelpError":  # bare `kisfeed`: the help is the message
-            console.print(exc.format_message(), markup=False)
+    except _ClickException as error:
+        exc = cast(_ClickError, error)  # a class typer's stubs do not name: see _click_exception
+        if isinstance(error, _UsageError):
+            if type(error).__name__ == "NoArgsIsHelpError":  # bare `kisfeed`: the help is the message
+                console.print(exc.format_message(), markup=False)
+                sys.exit(EXIT_USAGE)
+            ctx = getattr(error, "ctx", None)
+            where = ctx.command_path if ctx is not None else "kisfeed"
+            err_console.print(
+                f"[bold red]error:[/] {exc.format_message()} (see '{where} --help')", markup=True
+            )
             sys.exit(EXIT_USAGE)
-        where = exc.ctx.command_path if exc.ctx is not None else "kisfeed"
-        err_console.print(f"[bold red]error:[/] {exc.format_message()} (see '{where} --help')", markup=True)
-        sys.exit(EXIT_USAGE)
-    except _ClickException as exc:
         err_console.print(f"[bold red]error:[/] {exc.format_message()}")
         sys.exit(exc.exit_code)
     except typer.Abort:  # Ctrl-C while click itself was reading (a prompt)

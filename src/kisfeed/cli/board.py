@@ -13,12 +13,13 @@ from rich.table import Table
 from rich.text import Text
 
 from ..client import FeedStats
-from ..schema import FuturesTrade, Record, Sign
+from ..schema import Record, Sign
 from ..schema.master import MasterEntry
+from .trades import FuturesView, futures, option, trade
 
 __all__ = ["Board"]
 
-_COLOURS = {
+_COLOURS: dict[Sign | None, str] = {
     Sign.LIMIT_UP: "bold red",
     Sign.UP: "red",
     Sign.UNCHANGED: "white",
@@ -65,7 +66,9 @@ class Board:
         self._rate = _Rate()
 
     def update(self, record: Record) -> None:
-        self.last[record.code] = record
+        code = trade(record).code
+        if code is not None:  # a record without a code cannot be placed on the board
+            self.last[code] = record
 
     def chain(self) -> tuple[str | None, list[MasterEntry]]:
         """The option chain on screen: the underlying and expiry of the options seen, strikes sorted."""
@@ -106,8 +109,8 @@ class Board:
         )
         for name in _FUTURES_COLUMNS:
             table.add_column(name, justify="left" if name in ("code", "name") else "right", no_wrap=True)
-        for code in sorted(c for c, r in self.last.items() if isinstance(r, FuturesTrade)):
-            r = self.last[code]
+        shown: dict[str, FuturesView] = {c: f for c, r in self.last.items() if (f := futures(r)) is not None}
+        for code, r in sorted(shown.items()):
             entry = self.instruments.get(code)
             colour = _COLOURS.get(r.change_sign, "white")
             table.add_row(
@@ -136,7 +139,9 @@ class Board:
         for name in _OPTIONS_COLUMNS:
             table.add_column(name, justify="center" if name == "strike" else "right", no_wrap=True)
         strikes = sorted({e.strike for e in series})
-        by_side = {(e.kind, e.strike): self.last.get(e.code) for e in series}
+        by_side = {
+            (e.kind, e.strike): option(seen) for e in series if (seen := self.last.get(e.code)) is not None
+        }
         for strike in strikes:
             cells: list[str | Text] = []
             for side in ("call", "put"):

@@ -21,15 +21,15 @@ import typing
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any, Union
+from typing import Annotated, Any, TextIO, Union
 
 import typer
 from rich.console import Console
 from rich.markup import escape
 from typer.models import ArgumentInfo, OptionInfo
 
-from ..config import Config, load_config
 from ..exceptions import KisfeedError, UsageError
+from .config import Config, load_config
 
 __all__ = [
     "console",
@@ -281,19 +281,19 @@ class _Redact(logging.Filter):
 redact = _Redact()
 
 
-class _Stderr(logging.StreamHandler):  # type: ignore[type-arg]
+class _Stderr(logging.StreamHandler[TextIO]):
     """A handler on whatever ``sys.stderr`` is when a line is logged (a command run in-process,
     as the tests do, gets a new one each time)."""
 
     def __init__(self) -> None:
         super().__init__(sys.stderr)
 
-    @property  # type: ignore[override]
-    def stream(self) -> Any:
+    @property
+    def stream(self) -> TextIO:
         return sys.stderr
 
     @stream.setter
-    def stream(self, value: Any) -> None:  # StreamHandler.__init__ assigns it
+    def stream(self, value: TextIO) -> None:  # StreamHandler.__init__ assigns it
         pass
 
 
@@ -308,7 +308,7 @@ def configure_logging(level: str | int) -> None:
     if isinstance(level, str):
         if level.lower() not in _LOG_LEVELS:
             raise fail(f"log level is one of {', '.join(_LOG_LEVELS)}, not {level!r}", EXIT_USAGE)
-        level = getattr(logging, level.upper())
+        level = logging.getLevelNamesMapping()[level.upper()]
     root = logging.getLogger("kisfeed")
     if _handler is not None:
         root.removeHandler(_handler)

@@ -20,7 +20,7 @@ import re
 import sys
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Annotated, BinaryIO
+from typing import Annotated, BinaryIO, TypeGuard, get_args
 
 import typer
 from rich.markup import escape
@@ -28,9 +28,17 @@ from rich.table import Table
 
 from ..protocol import Data, Malformed, Session
 from ..schema import Record
+from ..schema.records import KeyStyle
 from .common import EXIT_FAILURE, EXIT_INTERRUPTED, EXIT_USAGE, console, err_console, fail
+from .trades import trade
 
-KEY_STYLES = ("english", "kis", "korean")
+KEY_STYLES: tuple[KeyStyle, ...] = get_args(KeyStyle)
+
+
+def _is_key_style(text: str) -> TypeGuard[KeyStyle]:
+    return text in KEY_STYLES
+
+
 # received_ns TAB session TAB text TAB crc32: what store.journal writes (parse_line checks it)
 _JOURNAL_LINE = re.compile(rb"[0-9]+\t[0-9]+\t.*\t[0-9a-fA-F]{8}", re.DOTALL)
 
@@ -80,14 +88,15 @@ def _lines(frame: str | None, stream: BinaryIO) -> Iterable[bytes]:
             yield line
 
 
-def _print(record: Record, keys: str) -> None:
-    table = Table(title=f"{record.tr_id} {record.code}", show_header=False)  # type: ignore[attr-defined]
-    for name, value in record.to_dict(keys=keys).items():  # type: ignore[arg-type]
+def _print(record: Record, keys: KeyStyle) -> None:
+    r = trade(record)
+    table = Table(title=f"{r.tr_id} {r.code}", show_header=False)
+    for name, value in r.to_dict(keys=keys).items():
         table.add_row(name, "" if value is None else str(value))
-    if record.extra:  # type: ignore[attr-defined]
-        table.add_row("(extra)", "^".join(record.extra))  # type: ignore[attr-defined]
-    if record.missing:  # type: ignore[attr-defined]
-        table.add_row("(missing)", f"{record.missing} fields absent")  # type: ignore[attr-defined]
+    if r.extra:
+        table.add_row("(extra)", "^".join(r.extra))
+    if r.missing:
+        table.add_row("(missing)", f"{r.missing} fields absent")
     console.print(table)
 
 
@@ -112,7 +121,7 @@ def decode_command(
 
     Example: kisfeed decode '0|H0ZFCNT0|001|A11612^093015^64300^5^-300'
     """
-    if keys not in KEY_STYLES:
+    if not _is_key_style(keys):
         raise fail(f"--keys must be english, kis or korean, not {keys!r}", EXIT_USAGE)
     from ..schema import kst_day
 

@@ -15,10 +15,10 @@ import httpx
 import websockets
 
 from ..auth import REAL_REST_URL, REAL_WS_URL, ApprovalKeys, Credentials
-from ..config import Config
 from ..exceptions import KisfeedError
 from ..schema import KST
 from .common import ConfigOption, config_from, console, errors, plural
+from .config import Config
 
 __all__ = ["doctor", "Check", "run_checks"]
 

@@ -14,15 +14,20 @@ import decimal
 import json
 import math
 from collections.abc import Iterable, Sequence
-from typing import Any, Literal, TextIO
+from typing import Any, Literal, TextIO, TypeGuard, get_args
 
 from rich.cells import cell_len
 
-__all__ = ["FORMATS", "Format", "write_rows", "table_fits"]
+__all__ = ["FORMATS", "Format", "is_format", "write_rows", "table_fits"]
 
 Format = Literal["table", "csv", "json", "line"]
-FORMATS: tuple[str, ...] = ("table", "csv", "json", "line")
+FORMATS: tuple[Format, ...] = get_args(Format)
 GAP = "  "  # between table columns
+
+
+def is_format(text: str) -> TypeGuard[Format]:
+    """Whether ``text`` (a ``--format`` value) names one of ``FORMATS``."""
+    return text in FORMATS
 
 
 def _is_number(value: Any) -> bool:

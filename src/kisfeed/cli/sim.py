@@ -6,27 +6,24 @@ import asyncio
 import contextlib
 import math
 import signal
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated
 
 import msgspec
 import typer
-from rich.console import Console
 
 from ..schema.records import KST
 from ..sim import DEMO_APP_KEY, DEMO_APP_SECRET, SimConfig, Simulator, parse_fault, write_master
 from ..sim.faults import FAULT_NAMES, ScheduledFault
-from .common import EXIT_FAILURE, EXIT_INTERRUPTED
+from ..sim.tape import FrameSource
+from .common import EXIT_FAILURE, EXIT_INTERRUPTED, EXIT_USAGE, console, err_console, fail
 
 __all__ = ["sim"]
 
 # How often the ground-truth file is flushed: what a kill -9 can cost it, at most.
 _FLUSH_EVERY = 0.2
-
-console = Console(highlight=False, soft_wrap=True)
-err_console = Console(stderr=True, highlight=False, soft_wrap=True)
 
 _FAULT_HELP = (
     "Inject a fault: NAME[=VALUE]@SECONDS (seconds after start), then optionally ,every=SECONDS "
@@ -36,17 +33,12 @@ _FAULT_HELP = (
 )
 
 
-def _fail(message: str) -> typer.Exit:
-    err_console.print(f"[bold red]error:[/] {message}")
-    return typer.Exit(2)
-
-
 def _app_keys(pairs: list[str]) -> dict[str, str]:
     keys: dict[str, str] = {}
     for pair in pairs:
         key, sep, secret = pair.partition(":")
         if not sep or not key or not secret:
-            raise _fail("--app-key takes KEY:SECRET")
+            raise fail("--app-key takes KEY:SECRET", EXIT_USAGE)
         keys[key] = secret
     return keys
 
@@ -57,7 +49,9 @@ def _start(text: str | None) -> datetime | None:
     try:
         moment = datetime.fromisoformat(text)
     except ValueError:
-        raise _fail(f"--start takes an ISO date-time such as 2026-11-20T09:00 (KST), not {text!r}") from None
+        raise fail(
+            f"--start takes an ISO date-time such as 2026-11-20T09:00 (KST), not {text!r}", EXIT_USAGE
+        ) from None
     return moment if moment.tzinfo else moment.replace(tzinfo=KST)
 
 
@@ -121,33 +115,35 @@ def sim(
     Examples: kisfeed sim --port 0 --always-open --speed 10 · kisfeed sim --fault drop@30,every=60
     """
     keys = _app_keys(app_key or [])
-    source = None
+    source: FrameSource | None = None
     if replay:
         from ..store.playback import data_frames
 
         for path in replay:
             if not path.exists():
-                raise _fail(f"--replay: no such journal {path}")
+                raise fail(f"--replay: no such journal {path}", EXIT_USAGE)
         paths = list(replay)
 
-        def source():  # type: ignore[no-redef]
+        def frames() -> Iterator[tuple[int, str]]:
             return ((ns, text) for ns, _session, text in data_frames(*paths))
+
+        source = frames
 
     try:
         faults: tuple[ScheduledFault, ...] = tuple(parse_fault(text) for text in fault or [])
     except ValueError as exc:
-        raise _fail(f"--fault: {exc}") from None
+        raise fail(f"--fault: {exc}", EXIT_USAGE) from None
     try:
         config = SimConfig(
             host=host, port=port, rest_port=rest_port, app_keys=keys or {DEMO_APP_KEY: DEMO_APP_SECRET},
             seed=seed, start=_start(start), speed=speed, always_open=always_open,
-            ping_interval=ping_interval, pong_timeout=pong_timeout, client_ping=client_ping,  # type: ignore[arg-type]
+            ping_interval=ping_interval, pong_timeout=pong_timeout, client_ping=client_ping,  # type: ignore[arg-type]  # a str from the command line: SimConfig refuses any other value
             max_registrations=max_registrations, batch_window=batch_window,
             stale_session_seconds=stale_session, faults=faults, replay=source,
             ground_truth=False,  # a long-running server keeps nothing in memory; see --ground-truth
         )  # fmt: skip
     except ValueError as exc:
-        raise _fail(str(exc)) from None
+        raise fail(str(exc), EXIT_USAGE) from None
     if list_instruments:
         listing = Simulator(config)
         if listing.tape is not None:  # a replay serves the codes on its tape
@@ -167,7 +163,7 @@ def sim(
         try:
             path = write_master(write_master_path, instruments)
         except OSError as exc:
-            raise _fail(f"cannot write {write_master_path}: {exc}") from None
+            raise fail(f"cannot write {write_master_path}: {exc}", EXIT_USAGE) from None
         console.print(f"wrote {len(instruments)} instruments to {path}")
         return
     truth: _GroundTruth | None = None
@@ -175,7 +171,7 @@ def sim(
         try:
             truth = _GroundTruth(ground_truth)
         except OSError as exc:
-            raise _fail(f"cannot open {ground_truth}: {exc}") from None
+            raise fail(f"cannot open {ground_truth}: {exc}", EXIT_USAGE) from None
         config = config.with_(on_record=truth.record)
     simulator = Simulator(config)
     why = "interrupted"  # a Ctrl-C before the loop's handler is in place arrives as KeyboardInterrupt
@@ -184,7 +180,7 @@ def sim(
     except KeyboardInterrupt:
         pass
     except OSError as exc:  # e.g. the port is taken
-        raise _fail(f"cannot listen: {exc}") from None
+        raise fail(f"cannot listen: {exc}", EXIT_USAGE) from None
     finally:
         if truth is not None:
             truth.close()  # every line of every record sent, flushed

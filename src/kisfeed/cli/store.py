@@ -14,9 +14,10 @@ import contextlib
 import time
 from collections import Counter
 from collections.abc import AsyncIterator
-from datetime import date
+from dataclasses import dataclass
+from datetime import date, datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
@@ -37,6 +38,13 @@ from .common import (
     plural,
     signals,
 )
+from .config import Config
+from .embedded import connect_arguments
+from .trades import trade
+
+if TYPE_CHECKING:  # pyarrow and DuckDB load when a command needs them, not for --help
+    from ..store.outages import Outage
+    from ..store.recorder import Recorder
 
 __all__ = ["record", "rebuild", "query", "replay", "export", "tr_for_code"]
 
@@ -76,7 +84,7 @@ def _report_lines(noun: str, what: str, lines: list[str], limit: int = 20) -> No
 
 
 @contextlib.asynccontextmanager
-async def _running(recorder: Any) -> AsyncIterator[Any]:
+async def _running(recorder: Recorder) -> AsyncIterator[Recorder]:
     """The recorder, started and then stopped; a background part's failure stays on its
     ``errors`` (``record`` reports each in one line and exits 1) instead of being raised."""
     await recorder.start()
@@ -95,40 +103,30 @@ def _print_errors(errors: list[StoreError]) -> None:
         err_console.print(f"[bold red]error:[/] {error}")
 
 
-@contextlib.asynccontextmanager
-async def _endpoint(connect_kwargs: dict[str, Any], simulated: bool) -> AsyncIterator[dict[str, Any]]:
-    if not simulated:
-        yield connect_kwargs
-        return
-    from .watch import _embedded_simulator
-
-    async with _embedded_simulator() as endpoint:
-        yield {**connect_kwargs, **endpoint}
-
-
 async def _record(
-    data: Path,
+    config: Config,
     subscriptions: dict[str, list[str]],
-    connect_kwargs: dict[str, Any],
     simulated: bool,
     seconds: float | None,
     fsync_window: float,
     flush_interval: float,
     status_interval: float,
-) -> tuple[Counter[str], Any, float]:
+) -> tuple[Counter[str], Recorder, float]:
     import kisfeed
 
-    from ..store import Recorder
     from ..store.outages import describe_outage
+    from ..store.recorder import Recorder
 
     counts: Counter[str] = Counter()
     stop = signals.stop_event()  # Ctrl-C and SIGTERM stop the run; record() decides the exit code
 
-    def reconnected(outage: Any) -> None:  # one line per lost session, once it is over
+    def reconnected(outage: Outage) -> None:  # one line per lost session, once it is over
         err_console.print(describe_outage(outage), markup=False, highlight=False)
 
     async with _running(
-        Recorder(data, fsync_window=fsync_window, flush_interval=flush_interval, on_reconnect=reconnected)
+        Recorder(
+            config.data, fsync_window=fsync_window, flush_interval=flush_interval, on_reconnect=reconnected
+        )
     ) as recorder:
         if recorder.recovered.total:
             err_console.print(
@@ -136,14 +134,14 @@ async def _record(
                 f"but not converted"
             )
         async with (
-            _endpoint(connect_kwargs, simulated) as endpoint,
-            kisfeed.connect(**endpoint, on_frame=recorder.on_frame, on_event=recorder.on_event) as feed,
+            connect_arguments(config, simulated) as connect_kwargs,
+            kisfeed.connect(**connect_kwargs, on_frame=recorder.on_frame, on_event=recorder.on_event) as feed,
         ):
             for tr, codes in subscriptions.items():
                 await feed.subscribe(tr, codes)
             total = sum(len(c) for c in subscriptions.values())
             err_console.print(
-                f"recording {plural(total, 'code')} to {data} "
+                f"recording {plural(total, 'code')} to {config.data} "
                 f"({'until Ctrl-C' if seconds is None else f'for {seconds:g} s'})"
             )
             started = time.monotonic()  # --seconds counts recording time, not connecting
@@ -177,8 +175,9 @@ async def _record(
                 with contextlib.suppress(asyncio.CancelledError, StopAsyncIteration):
                     await consumer
             err_console.print("stopping: closing the journal and converting the last records…")
-            if consumer.done() and not consumer.cancelled() and consumer.exception() is not None:
-                raise consumer.exception()  # type: ignore[misc]
+            failed = consumer.exception() if consumer.done() and not consumer.cancelled() else None
+            if failed is not None:
+                raise failed
     return counts, recorder, recorded
 
 
@@ -252,9 +251,8 @@ def record(
         try:
             _counts, recorder, elapsed = asyncio.run(
                 _record(
-                    config.data,
+                    config,
                     subscriptions,
-                    config.connect_kwargs(),
                     simulated,
                     seconds,
                     fsync_window,
@@ -309,7 +307,7 @@ def rebuild(
 
     Example: kisfeed rebuild --data ./kisfeed-data --processes 2
     """
-    from ..store import Converter
+    from ..store.converter import Converter
 
     config = config_from(config_file, data=data)
     with errors():
@@ -364,9 +362,9 @@ def query(
 
     from ..store.views import copy_to
     from ..store.views import query as run_query
-    from .output import FORMATS, write_rows
+    from .output import FORMATS, is_format, write_rows
 
-    if fmt not in FORMATS:
+    if not is_format(fmt):
         raise fail(f"--format is {', '.join(FORMATS)}, not {fmt!r}", EXIT_USAGE)
     config = config_from(config_file, data=data)
     with errors():
@@ -381,7 +379,7 @@ def query(
             sys.stdout,
             fmt,
             table.column_names,
-            [tuple(r.values()) for r in shown],  # type: ignore[arg-type]
+            [tuple(r.values()) for r in shown],
             console.width,
         )
         sys.stdout.flush()
@@ -395,6 +393,15 @@ def query(
 
 
 # --- replay -------------------------------------------------------------------------------------
+
+
+@dataclass
+class _Seen:
+    """One code's records in ``replay --summary``: how many, the first and last trade times."""
+
+    first: datetime | None
+    last: datetime | None
+    records: int = 0
 
 
 def replay(
@@ -422,20 +429,21 @@ def replay(
         if not segments(*journals):
             raise UsageError(f"no journal segments under {', '.join(map(str, journals))}")
     stats = ReplayStats()
-    per_code: dict[tuple[str, str], list] = {}
+    per_code: dict[tuple[str, str | None], _Seen] = {}
 
     async def run() -> None:
         if not summary:  # the header names the columns of the lines below (tab-separated)
             print("time\ttr_id\tcode\tprice\tlast_volume\tvolume", flush=True)
-        async for r in run_replay(*journals, speed=speed, stats=stats):
+        async for record in run_replay(*journals, speed=speed, stats=stats):
+            r = trade(record)
             if summary:
-                entry = per_code.setdefault((r.tr_id, r.code), [0, r.exchange_time, r.exchange_time])  # type: ignore[attr-defined]
-                entry[0] += 1
-                entry[2] = r.exchange_time or entry[2]  # None: a 000000 trade time (not set)
+                seen = per_code.setdefault((r.tr_id, r.code), _Seen(r.exchange_time, r.exchange_time))
+                seen.records += 1
+                seen.last = r.exchange_time or seen.last  # None: a 000000 trade time (not set)
             else:
                 print(
                     f"{_cell(r.exchange_time)}\t{r.tr_id}\t{r.code}\t{r.price}\t{r.last_volume}\t{r.volume}"
-                )  # type: ignore[attr-defined]
+                )
 
     with errors():
         try:
@@ -444,8 +452,8 @@ def replay(
             return
     if summary:
         view = Table("TR", "code", "records", "first", "last")
-        for (tr_id, code), (n, first, last) in sorted(per_code.items()):
-            view.add_row(tr_id, code, f"{n:,}", _cell(first), _cell(last))
+        for (tr_id, code), seen in sorted(per_code.items(), key=lambda item: (item[0][0], item[0][1] or "")):
+            view.add_row(tr_id, _cell(code), f"{seen.records:,}", _cell(seen.first), _cell(seen.last))
         console.print(view)
     err_console.print(
         f"{plural(stats.records, 'record')} from {plural(stats.frames, 'frame')} "
@@ -485,7 +493,7 @@ def export(
     config = config_from(config_file, data=data)
     with errors():
         first, last = _date(start, "--from"), _date(end, "--to")
-        planned = plan(config.data, first, last, fmt, out, tr)  # type: ignore[arg-type]
+        planned = plan(config.data, first, last, fmt, out, tr)  # type: ignore[arg-type]  # --format is a str: plan() refuses all but parquet and csv
         # A TR with no rows in the range gets no file (an empty file reads as "exported");
         # nothing at all is a failure, so that a script notices (issue 11, item 5).
         plans = [p for p in planned if p.rows]

@@ -3,20 +3,19 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import tempfile
-from collections.abc import AsyncIterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from ..config import Config
 from ..exceptions import ConfigError
 from ..instruments import Master
 from ..schema.master import MasterEntry
 from .codes import load_instruments, resolve_codes, simulator_master
 from .common import ConfigOption, DataOption, config_from, console, err_console, errors, plural, signals
+from .config import Config
+from .embedded import connect_arguments
 from .live import LiveResult, run_board
 
 __all__ = ["watch", "demo", "chain_for", "resolve_codes"]
@@ -54,42 +53,24 @@ def _subscriptions(entries: list[MasterEntry]) -> list[tuple[str, list[str]]]:
     return sorted(by_tr.items())
 
 
-@contextlib.asynccontextmanager
-async def _embedded_simulator() -> AsyncIterator[dict]:
-    """An in-process simulator (always open, so the demo works at night) and how to reach it."""
-    from ..sim import DEMO_APP_KEY, DEMO_APP_SECRET, SimConfig, Simulator
-
-    async with Simulator(SimConfig(always_open=True, port=0, rest_port=0, ground_truth=False)) as sim:
-        with tempfile.TemporaryDirectory() as cache:  # keys for a throw-away server: do not cache them
-            yield {
-                "credentials": [(DEMO_APP_KEY, DEMO_APP_SECRET)],
-                "ws_url": sim.ws_url,
-                "rest_url": sim.rest_url,
-                "cache_dir": Path(cache),
-            }
-
-
 async def _watch(
     config: Config,
     entries: list[MasterEntry],
     master: Master,
     seconds: float | None,
     simulated: bool,
-    on_frame=None,
+    on_frame: Callable[[str, int, int], None] | None = None,
 ) -> LiveResult:
-    board_args = dict(
-        subscriptions=_subscriptions(entries),
-        instruments=master.by_code(),
-        console=console,
-        seconds=seconds,
-        on_frame=on_frame,
-    )
-    if simulated:
-        async with _embedded_simulator() as endpoint:
-            return await run_board(
-                connect_kwargs={**endpoint, **config.feed}, title="kisfeed · simulator", **board_args
-            )
-    return await run_board(connect_kwargs=config.connect_kwargs(), title="kisfeed · KIS", **board_args)
+    async with connect_arguments(config, simulated) as connect_kwargs:
+        return await run_board(
+            connect_kwargs=connect_kwargs,
+            subscriptions=_subscriptions(entries),
+            instruments=master.by_code(),
+            console=console,
+            title="kisfeed · simulator" if simulated else "kisfeed · KIS",
+            seconds=seconds,
+            on_frame=on_frame,
+        )
 
 
 SecondsOption = Annotated[float | None, typer.Option(help="Stop after this many seconds (default: Ctrl-C).")]
@@ -149,7 +130,7 @@ def demo(
 
     Example: kisfeed demo --seconds 30 --data ./kisfeed-data
     """
-    from ..store import Recorder
+    from ..store.recorder import Recorder
 
     config = config_from(config_file, data=data)
     found = simulator_master()

@@ -27,13 +27,19 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-from .client.settings import FeedSettings
-from .exceptions import ConfigError
+from .. import paths
+from ..client.settings import FeedSettings
+from ..exceptions import ConfigError
 
 __all__ = ["Config", "load_config", "config_path"]
 
 DEFAULT_DATA = "./kisfeed-data"
-_FEED_FIELDS = {f.name for f in fields(FeedSettings)} - {"backoff"}
+# What a [feed] setting holds, by the type of its default: TOML has no callables (backoff).
+_FEED_TYPES: dict[str, type] = {
+    f.name: type(f.default) for f in fields(FeedSettings) if isinstance(f.default, (bool, int, float, str))
+}
+_FEED_FIELDS = set(_FEED_TYPES)
+_TYPE_NAMES = {bool: "true or false", int: "a whole number", float: "a number", str: "a string"}
 
 
 @dataclass(frozen=True)
@@ -84,7 +90,7 @@ def config_path(explicit: str | Path | None = None, warnings: list[str] | None =
         return path
     if env := os.environ.get("KISFEED_CONFIG"):
         return config_path(env)
-    for candidate in (Path("kisfeed.toml"), Path.home() / ".config" / "kisfeed" / "config.toml"):
+    for candidate in (Path("kisfeed.toml"), paths.config_home() / "config.toml"):
         try:
             if _is_file(candidate):
                 return candidate
@@ -104,6 +110,24 @@ def _read(path: Path) -> dict[str, Any]:
         raise ConfigError(f"{path} is not valid TOML: {exc}") from None
     except OSError as exc:
         raise ConfigError(f"cannot read {path}: {exc.strerror or exc}") from None
+
+
+def _feed_value_error(name: str, value: object) -> str | None:
+    """Why ``value`` cannot be the [feed] setting ``name`` (its type), or None."""
+    expected = _FEED_TYPES[name]
+    if isinstance(value, bool) != (expected is bool):
+        ok = False
+    elif expected is float:
+        ok = isinstance(value, (int, float))
+    else:
+        ok = isinstance(value, expected)
+    return None if ok else f"{name} must be {_TYPE_NAMES[expected]}, not {value!r}"
+
+
+def _holds_secret(raw: dict[str, Any]) -> bool:
+    extra = raw.get("credentials")
+    tables = extra if isinstance(extra, list) else []
+    return bool(raw.get("app_secret")) or any(isinstance(t, dict) and t.get("app_secret") for t in tables)
 
 
 def _pair(table: Any, where: str) -> tuple[str, str]:
@@ -129,7 +153,7 @@ def load_config(
     warnings: list[str] = []
     file = config_path(path, warnings)
     raw = _read(file) if file else {}
-    if file and raw.get("app_secret") and stat.S_IMODE(file.stat().st_mode) & 0o077:
+    if file and _holds_secret(raw) and stat.S_IMODE(file.stat().st_mode) & 0o077:
         warnings.append(f"{file} holds an app secret but others can read it: chmod 600 {file}")
     unknown = set(raw) - {"app_key", "app_secret", "ws_url", "rest_url", "data", "feed", "credentials"}
     if unknown:
@@ -137,9 +161,12 @@ def load_config(
             f"{file}: unknown setting{'s' if len(unknown) > 1 else ''} {', '.join(sorted(unknown))}"
         )
 
+    for name in ("app_key", "app_secret"):
+        if name in raw and not isinstance(raw[name], str):
+            raise ConfigError(f"{file}: {name} must be a string")
     # A key and its secret come as a pair from one place, never a key from here and a secret
     # from there: options, else the environment, else the file.
-    credentials = []
+    credentials: list[tuple[str, str]] = []
     for where, key, secret in (
         ("--app-key/--app-secret", app_key, app_secret),
         ("KIS_APP_KEY/KIS_APP_SECRET", os.environ.get("KIS_APP_KEY"), os.environ.get("KIS_APP_SECRET")),
@@ -162,12 +189,15 @@ def load_config(
             f"{file}: unknown [feed] setting{'s' if len(bad) > 1 else ''} {', '.join(bad)}; "
             f"known: {', '.join(sorted(_FEED_FIELDS))}"
         )
+    for name, value in feed.items():
+        if why := _feed_value_error(name, value):
+            raise ConfigError(f"{file}: [feed] {why}")
     try:
         FeedSettings(**feed)
-    except TypeError as exc:
+    except ConfigError as exc:  # FeedSettings' own check: a value out of range, an unknown policy
         raise ConfigError(f"{file}: [feed] {exc}") from None
 
-    def pick(given: Any, env: str, name: str) -> Any:
+    def pick(given: str | None, env: str, name: str) -> str | None:
         value = given or os.environ.get(env) or raw.get(name)
         if value is not None and not isinstance(value, str):
             raise ConfigError(f"{file}: {name} must be a string")
