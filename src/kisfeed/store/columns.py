@@ -101,9 +101,9 @@ def _column(col: pa.Array | pa.ChunkedArray, kind: Kind, suspicious: bool) -> pa
             for chunk in col.chunks:
                 try:
                     chunks.append(_column(chunk, kind, suspicious))
-                except _BadRows as bad:
+                except _BadRows as refused:
                     mask = np.zeros(len(col), dtype=bool)
-                    mask[at : at + len(chunk)] = bad.mask
+                    mask[at : at + len(chunk)] = refused.mask
                     raise _BadRows(mask) from None
                 at += len(chunk)
             return pa.chunked_array(chunks, ARROW_TYPES[kind])
@@ -475,8 +475,8 @@ def records_table(
     """Typed records (one TR, one segment) as a table; ``positions`` holds each record's
     ``(journal line, index in frame, session)``. The slow path of the converter."""
     columns = layout_columns(tr_id, records)
-    day = records[0].trading_date if records else _EPOCH  # type: ignore[attr-defined]
-    ns = np.array([r.received_ns or 0 for r in records], dtype=np.int64)  # type: ignore[attr-defined]
+    day = records[0].trading_date if records else _EPOCH  # type: ignore[attr-defined]  # declared per record type (schema/records.py)
+    ns = np.array([r.received_ns or 0 for r in records], dtype=np.int64)  # type: ignore[attr-defined]  # declared per record type (schema/records.py)
     meta = _meta_columns(
         day,
         columns["time"],
@@ -485,8 +485,8 @@ def records_table(
         segment,
         np.array([p[0] for p in positions], dtype=np.int64),
         np.array([p[1] for p in positions], dtype=np.int16),
-        extra=pa.array([list(r.extra) for r in records], pa.list_(pa.string())),  # type: ignore[attr-defined]
-        missing=np.array([r.missing for r in records], dtype=np.int8),  # type: ignore[attr-defined]
+        extra=pa.array([list(r.extra) for r in records], pa.list_(pa.string())),  # type: ignore[attr-defined]  # declared per record type (schema/records.py)
+        missing=np.array([r.missing for r in records], dtype=np.int8),  # type: ignore[attr-defined]  # declared per record type (schema/records.py)
     )
     return pa.table({**columns, **meta}, schema=schema_for(tr_id))
 

@@ -42,18 +42,18 @@ from concurrent.futures import wait as futures_wait
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
-from typing import IO
+from typing import IO, TypedDict, Unpack
 
 import numpy as np
 
 from ..exceptions import ParseError
 from ..protocol import Data, Malformed, Session, decode_frame_lenient
 from ..protocol.frames import HEADER_LENGTH, PLAIN_HEADERS
-from ..schema import LAYOUTS
+from ..schema import LAYOUTS, Record
 from .columns import DecodeSlow, FrameRows
 from .dataset import Claim, DatasetFile, dataset_files
 from .forked import Forked, WorkQueue, can_fork
-from .gaps import gaps_file, parse_note, segment_rows, write_gaps
+from .gaps import Note, gaps_file, parse_note, segment_rows, write_gaps
 from .journal import (
     NOTE_SESSION,
     SEALED_SUFFIX,
@@ -170,7 +170,7 @@ class _SegmentJob:
         self.offset = 0  # bytes consumed (plain file)
         self.file: IO[bytes] | None = None
         self.owned = False  # this job holds the segment's lock: its writer is gone
-        self.notes: dict[int, dict] = {}  # line -> the note on it (gaps.parse_note)
+        self.notes: dict[int, Note] = {}  # line -> the note on it (gaps.parse_note)
         self.last_ns: int | None = None  # receive time of the last line read (cuts open gaps)
         self._gaps_written: tuple[int, bool] | None = None  # (notes, final) of the gaps file
 
@@ -316,8 +316,8 @@ class _SegmentJob:
             try:
                 if line[-9] != 9 or crc32(head) != int(line[-8:], 16):
                     raise ValueError
-                ns, session, text = head.split(b"\t", 2)
-                ns, session = int(ns), int(session)
+                ns_text, session_text, text = head.split(b"\t", 2)
+                ns, session = int(ns_text), int(session_text)
             except (ValueError, IndexError):
                 self._bad(number, line)
                 continue
@@ -411,7 +411,7 @@ class _SegmentJob:
         self.report.errors.append(f"{self.segment.name} line {number}: {message}")
 
     def _decode_refused(self, tr_id: str) -> DecodeSlow:
-        def decode(payload: bytes, count: int, received_ns: int, line: int) -> list:
+        def decode(payload: bytes, count: int, received_ns: int, line: int) -> list[Record]:
             text = f"0|{tr_id}|{count:03d}|" + payload.decode("utf-8", "replace")
             try:
                 records, errors = decode_frame_lenient(text, trading_date=self.day, received_ns=received_ns)
@@ -633,6 +633,28 @@ def _cores() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
+class ConverterSettings(TypedDict, total=False):
+    """``Converter``'s settings, as ``rebuild`` passes them on."""
+
+    flush_interval: float
+    max_rows: int
+    poll_interval: float
+    lock_wait: float
+    processes: int | None
+
+
+class _PartResult(TypedDict):
+    """What converting a part returns (``Converter._convert_part``); it crosses from a child
+    process as JSON, so it holds only JSON's types (line numbers as strings)."""
+
+    stop: int | None
+    keys: Keys
+    line: int
+    report: str
+    notes: dict[str, Note]
+    last_ns: int | None
+
+
 class Converter:
     """Converts a data directory's journal into its Parquet dataset.
 
@@ -730,7 +752,7 @@ class Converter:
         that stopped for want of a key (``_NeedsKeys``) is finished here, after all, in order,
         where the keys of the lines before it are known."""
         processes = min(self.processes, len(parts))
-        children: list[Forked] = []
+        children: list[Forked[dict[str, _PartResult]]] = []
         with WorkQueue(len(parts)) as queue:
             try:
                 for _ in range(processes - 1):
@@ -742,12 +764,12 @@ class Converter:
                     )
                 done = self._convert_queued(segment, parts, queue)
                 for child in children:
-                    done.update(child.result())  # type: ignore[arg-type]
+                    done.update(child.result())
             finally:
                 for child in children:
                     child.kill()
         keys: Keys = {}
-        notes: dict[int, dict] = {}
+        notes: dict[int, Note] = {}
         for i, part in enumerate(parts):
             result = done[str(i)]
             self.report.add(ConvertReport.from_json(result["report"]))
@@ -766,14 +788,17 @@ class Converter:
             )
         _mark_done(self.root, segment, result["line"], len(notes))
 
-    def _convert_queued(self, segment: Segment, parts: list[_Part], queue: WorkQueue) -> dict[str, dict]:
-        """Convert parts taken from ``queue`` until none is left: their results by number."""
-        done = {}
+    def _convert_queued(
+        self, segment: Segment, parts: list[_Part], queue: WorkQueue
+    ) -> dict[str, _PartResult]:
+        """Convert parts taken from ``queue`` until none is left: their results by number (a
+        string: the results cross from a child process as JSON)."""
+        done: dict[str, _PartResult] = {}
         while (i := queue.take()) is not None:
             done[str(i)] = self._convert_part(segment, parts[i])
         return done
 
-    def _convert_part(self, segment: Segment, part: _Part) -> dict:
+    def _convert_part(self, segment: Segment, part: _Part) -> _PartResult:
         """Convert a part's lines, or those before the line it stops at (``"stop"``); returns
         that, the keys its lines left, the last line it read and its report."""
         stop, report = None, ConvertReport()
@@ -828,7 +853,7 @@ class Converter:
                 time.sleep(self.poll_interval)
 
 
-def rebuild(root: str | Path, **settings: float) -> ConvertReport:
+def rebuild(root: str | Path, **settings: Unpack[ConverterSettings]) -> ConvertReport:
     """Convert every journal line of ``root`` that the Parquet dataset lacks (after a crash, or
     to re-derive deleted files). Returns what it did; bad lines are listed, never fatal."""
-    return Converter(root, **settings).rebuild()  # type: ignore[arg-type]
+    return Converter(root, **settings).rebuild()

@@ -187,9 +187,10 @@ class Segment:
         """The segment's bytes, decompressed if it is sealed."""
         raw = open(self.path, "rb")
         if self.sealed:
-            return zstandard.ZstdDecompressor().stream_reader(  # type: ignore[return-value]
+            reader: IO[bytes] = zstandard.ZstdDecompressor().stream_reader(
                 raw, closefd=True, read_across_frames=True
             )
+            return reader
         return raw
 
 
