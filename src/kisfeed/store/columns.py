@@ -20,7 +20,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pcsv
 
 from ..schema import KST, RECORD_TYPES, Kind, Record, Sign, layout_for
-from .dataset import _EPOCH, ARROW_TYPES, MEMORY_POOL, TZ, empty_table, schema_for
+from .dataset import ARROW_TYPES, MEMORY_POOL, TZ, empty_table, schema_for
 from .scan import split_records
 
 __all__ = ["FrameRows", "DecodeSlow", "layout_columns", "records_table", "table_records"]
@@ -210,6 +210,7 @@ def _csv(buffer: pa.Buffer, names: list[str], types: dict[str, pa.DataType]) -> 
 
 
 _INTEGER = (Kind.INT, Kind.SIGNED, Kind.PRICE)
+_EPOCH = date(1970, 1, 1)  # Arrow's date32 counts days from it
 _INT64 = (-(2**63), 2**63 - 1)
 DecodeSlow = Callable[[bytes, int, int, int], Sequence[Record]]
 

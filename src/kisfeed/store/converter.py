@@ -68,7 +68,7 @@ from .journal import (
     segments,
 )
 from .lock import LOCK_NAME, ConvertLock
-from .progress import ConvertReport, _Cursor, coverage
+from .progress import ConvertReport, LineCursor, coverage
 from .scan import Scan, iter_blocks, prefetch, scan
 
 __all__ = ["Converter", "ConvertReport", "rebuild", "DONE_SUFFIX", "LOCK_NAME"]
@@ -148,7 +148,7 @@ class _SegmentJob:
         self.writes: list[Future[None]] = []
         self.day = segment.day
         ranges = coverage(root, segment.name, _PLAIN_TRS) if part is None else {tr: [] for tr in _PLAIN_TRS}
-        self.covered = {tr: _Cursor(iv) for tr, iv in ranges.items()}
+        self.covered = {tr: LineCursor(iv) for tr, iv in ranges.items()}
         self.any_coverage = any(ranges.values())
         self.sessions: dict[int, Session] = {}
         for session, keys in (part.keys if part and part.keys else {}).items():

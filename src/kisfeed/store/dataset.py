@@ -99,7 +99,6 @@ META_FIELDS: tuple[pa.Field, ...] = (
     pa.field("frame_index", pa.int16(), nullable=False),
 )
 _CLAIM_KEY = b"kisfeed.journal"
-_EPOCH = date(1970, 1, 1)
 
 
 def _build_schema(tr_id: str) -> pa.Schema:
