@@ -30,6 +30,7 @@ from kisfeed.store.journal import (
 )
 from kisfeed.store.writer import JournalWriter
 
+from ..conftest import seconds
 from ..samples import frame
 from .conftest import NS0, PING, F, futures, mixed_frames, write_journal
 
@@ -215,19 +216,24 @@ def test_a_killed_writer_process_is_an_error_and_what_it_wrote_stays(tmp_path):
 
 
 def test_the_writer_process_writes_what_it_got_when_the_feed_process_dies(tmp_path):
-    """kill -9 of the recording process: the child still writes every group it was sent."""
+    """kill -9 of the recording process: the child still writes every group it was sent, and
+    seals its segment although nobody reads its reports any more."""
     script = (
-        "import os, sys\n"
+        "import os, threading\n"
         "from kisfeed.store.writer import JournalWriter\n"
+        "class Piped:\n"  # the child's stdin, telling when a group is in the pipe
+        "    def __init__(self, f): self.f, self.done = f, threading.Event()\n"
+        "    def write(self, b): return self.f.write(b)\n"
+        "    def flush(self): self.f.flush(); self.done.set()\n"
         f"w = JournalWriter({str(tmp_path)!r}, mode='process', fsync_window=60).open()\n"
+        "w._child.stdin = pipe = Piped(w._child.stdin)\n"
         f"for i in range(1000): w.append('frame %d' % i, {NS0} + i, 1)\n"
-        "w._wake.set()\n"
-        "while w.frames and w._queue: pass\n"  # handed to the writer thread
-        "import time; time.sleep(0.2)\n"  # and piped
-        "os.kill(os.getpid(), 9)\n"
+        "w._wake.set()\n"  # one group: the writer thread waits fsync_window for anything else
+        f"assert pipe.done.wait({seconds(30)})\n"
+        "os.kill(os.getpid(), 9)\n"  # at once: the child has not written the group yet, most likely
     )
     subprocess.run([sys.executable, "-c", script], timeout=60)
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + seconds(30)
     while not segments(tmp_path) or not all(s.sealed for s in segments(tmp_path)):
         assert time.monotonic() < deadline, "the writer process did not finish"
         time.sleep(0.05)

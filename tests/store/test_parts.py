@@ -9,11 +9,11 @@ import itertools
 import json
 import operator
 import os
+import select
 import signal
 import subprocess
 import sys
 import threading
-import time
 
 import pyarrow.parquet as pq
 import pytest
@@ -26,6 +26,7 @@ from kisfeed.store.forked import Forked, WorkQueue
 from kisfeed.store.journal import frame_index, seal
 from kisfeed.store.writer import JournalWriter
 
+from ..conftest import seconds
 from .conftest import NS0, F, O, futures, mixed_frames, write_journal
 from .test_converter import assert_complete, forget_done
 
@@ -136,16 +137,25 @@ def test_parts_lost_after_a_crash_are_restored_exactly(tmp_path):
 def test_a_part_process_that_dies_is_an_error_and_the_next_rebuild_completes(tmp_path, monkeypatch):
     written = journal_in_frames(tmp_path, mixed_frames(900))
     parent, convert = os.getpid(), Converter._convert_part
+    taken, told = os.pipe()  # a byte: the child has taken a part
+    waited = []
 
     def dying(self, segment, part):
         if os.getpid() != parent:  # the child, with the part it took: killed (out of memory, say)
+            os.write(told, b"1")
             os.kill(os.getpid(), signal.SIGKILL)
-        time.sleep(0.3)  # the child takes a part first
+        if not waited:  # the parent holds its first part until the child has one
+            waited.append(select.select([taken], [], [], seconds(30))[0])
         return convert(self, segment, part)
 
     monkeypatch.setattr(Converter, "_convert_part", dying)
-    with pytest.raises(StoreError, match=r"rebuild process for .* died: SIGKILL"):
-        Converter(tmp_path, processes=2).rebuild()
+    try:
+        with pytest.raises(StoreError, match=r"rebuild process for .* died: SIGKILL"):
+            Converter(tmp_path, processes=2).rebuild()
+    finally:
+        os.close(taken)
+        os.close(told)
+    assert waited == [[taken]], "the child took no part"
     monkeypatch.undo()
     assert not list((tmp_path / "journal").glob("*/*.converted"))  # not done: a part is missing
     report = Converter(tmp_path, processes=2).rebuild()
