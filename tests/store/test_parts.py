@@ -4,10 +4,8 @@ part holds."""
 
 from __future__ import annotations
 
-import functools
 import itertools
 import json
-import operator
 import os
 import select
 import signal
@@ -22,7 +20,6 @@ from kisfeed.exceptions import StoreError
 from kisfeed.protocol import encode_frame
 from kisfeed.store import Converter, ConvertReport, segments
 from kisfeed.store.dataset import dataset_files
-from kisfeed.store.forked import Forked, WorkQueue
 from kisfeed.store.journal import frame_index, seal
 from kisfeed.store.writer import JournalWriter
 
@@ -175,26 +172,3 @@ def test_no_fork_while_another_thread_runs(tmp_path):
         other.join()
     assert report.processes == 1
     assert_complete(tmp_path, written)
-
-
-def test_a_child_that_fails_or_dies_is_a_named_error():
-    assert Forked(lambda: {"rows": 3}, "the test child").result() == {"rows": 3}
-    with pytest.raises(StoreError, match="the test child failed: disk full"):
-        Forked(lambda: (_ for _ in ()).throw(OSError("disk full")), "the test child").result()
-    with pytest.raises(StoreError, match="the test child died: SIGKILL"):
-        Forked(lambda: os.kill(os.getpid(), signal.SIGKILL), "the test child").result()
-
-
-def test_each_part_is_taken_by_one_process_only():
-    def take_all(queue):
-        taken = []
-        while (i := queue.take()) is not None:
-            taken.append(i)
-        return taken
-
-    with WorkQueue(200) as queue:
-        children = [Forked(lambda: take_all(queue), "a taker") for _ in range(3)]
-        mine = take_all(queue)
-        theirs = [child.result() for child in children]
-    assert sorted(mine + functools.reduce(operator.iadd, theirs, [])) == list(range(200))
-    assert all(t == sorted(t) for t in theirs)  # in order within each process
