@@ -59,8 +59,8 @@ def _unsafe_rows(col: pa.Array, kind: Kind) -> np.ndarray:
 def _fixed_digits(col: pa.Array, width: int) -> tuple[np.ndarray, np.ndarray]:
     """The digits (one row of ``width`` per non-null value) of a string column whose texts are
     all exactly ``width`` ASCII digits, and which rows are not null; ``_BadRows`` for any other
-    text. Read straight from the column's buffers: a regular expression per value cost ~0.3 µs a
-    record over the TIME and SIGN columns."""
+    text. Read straight from the column's buffers: a regular expression per value over the TIME
+    and SIGN columns cost more than the rest of their conversion (benchmarks/record.py)."""
     n = len(col)
     _, offsets, data = col.buffers()
     starts = np.frombuffer(offsets, dtype=np.int32, count=n + 1, offset=col.offset * 4)
@@ -193,7 +193,7 @@ def _read_fields(tr_id: str, lines: list[bytes]) -> tuple[pa.Table, bool]:
 
 
 # Bytes the CSV reader parses at a time: 1 MiB keeps a block's column builders in cache, which
-# makes it ~40% faster than one block for the whole batch (its chunks are combined later).
+# one block for the whole batch does not (its chunks are combined later; benchmarks/record.py).
 _BLOCK = 1 << 20
 
 

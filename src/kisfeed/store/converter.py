@@ -16,8 +16,8 @@ marker counts them (``"notes"``), so that ``rebuild`` reads a done segment again
 file was deleted.
 
 ``rebuild`` converts a large sealed segment in parts (``Converter._parts``), taken by as many
-processes as there are cores when it can fork: one process holds the GIL about half of its CPU
-time, so threads alone use ~85% of two cores. Each part's files claim only its lines, so a crash
+processes as there are cores when it can fork: one process holds the GIL for much of its CPU
+time, so threads alone cannot keep two cores busy. Each part's files claim only its lines, so a crash
 leaves the same kind of coverage as one process would, and the next pass converts what is missing.
 
 ``python -m kisfeed.store ROOT --follow`` (``__main__.py``) converts continuously until its
@@ -87,11 +87,13 @@ _IN_FLIGHT = 4  # tables being made or waiting at most (two workers): bounds mem
 # Parts, taken by processes as they get free so that a slowed one does less: two per process,
 # each of _PART_FRAMES frames (~2 MiB of lines, ~6,500 records each) at least, unless that would
 # leave a process idle, and of _MIN_PART_FRAMES at least. Full tables (_TABLE_ROWS) make fewer
-# Parquet row groups: four parts of a 320,000-record segment cost ~5% more CPU than two.
+# Parquet row groups, which is why more parts than that cost more CPU than they save.
 _PARTS_PER_PROCESS = 2
 _PART_FRAMES = 32
 _MIN_PART_FRAMES = 4  # smaller is not worth a fork
-_MAX_PROCESSES = 4  # the default number of processes is the cores, up to this (memory: ~0.5 GB each)
+_MAX_PROCESSES = (
+    4  # the default number of processes is the cores, up to this (each holds its tables in memory)
+)
 # Plain data frame headers as bytes, for the hot loop over journal lines: (tr_id, record count,
 # the number of "^" a frame of whole records has).
 _HEADERS = {k.encode(): (tr, n, n * LAYOUTS[tr].width - 1) for k, (tr, n) in PLAIN_HEADERS.items()}
@@ -802,8 +804,8 @@ class Converter:
         """Convert a part's lines, or those before the line it stops at (``"stop"``); returns
         that, the keys its lines left, the last line it read and its report."""
         stop, report = None, ConvertReport()
-        # A process per core: one worker thread overlaps the line loop (two cost more than they
-        # gain when the processes share the cores, measured).
+        # A process per core: one worker thread overlaps the line loop (a second one only
+        # competes for the core the processes share; benchmarks/record.py).
         workers = max(1, min(_WORKERS, _cores() // self.processes))
         with ThreadPoolExecutor(workers, "kisfeed-convert") as pool:
             job = _SegmentJob(self.root, segment, report, self.max_rows, pool, part)

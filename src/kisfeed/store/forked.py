@@ -1,9 +1,9 @@
 """A function run in a forked child process, its JSON result read back through a pipe.
 
 ``rebuild`` converts the parts of a large sealed segment this way: one Python process holds the
-GIL for about half of conversion's CPU time, so a second process, not a thread, is what uses a
-second core. Forking (rather than starting a new interpreter) costs milliseconds instead of the
-~0.4 s of importing numpy and pyarrow again, and is done only where it is safe: when the process
+GIL for much of conversion's CPU time, so a second process, not a thread, is what uses a
+second core. Forking (rather than starting a new interpreter) spares importing numpy and
+pyarrow again, and is done only where it is safe: when the process
 runs no other Python thread (``kisfeed rebuild``, not the recorder's threads).
 """
 

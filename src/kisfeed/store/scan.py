@@ -1,7 +1,7 @@
 """Journal lines in bulk: one numpy pass over a block of lines instead of Python work per line.
 
-The converter's per-line loop (CRC, split, int, header lookup, five appends) cost about 3 µs a
-line in the one thread that cannot overlap anything: it bounded rebuild speed. ``scan`` finds,
+The converter's per-line loop (CRC, split, int, header lookup, five appends) runs in the one
+thread that cannot overlap anything: it bounded rebuild speed. ``scan`` finds,
 for a block of complete lines, which ones are *plain* (checksum right, ``ns`` and session plain
 digits, a known data header, no escape and, for a frame of several records, the header's
 number of fields) and where their parts are, with numpy over the bytes; only the CRC itself and
@@ -191,7 +191,7 @@ def iter_blocks(stream: IO[bytes], size: int) -> Iterator[bytes]:
 
 def prefetch(blocks: Iterator[bytes], depth: int = 2) -> Iterator[bytes]:
     """``blocks``, produced by a thread up to ``depth`` ahead: zstd decompression releases the
-    GIL, so reading a sealed segment (about 1 µs a record) overlaps the scan instead of adding
+    GIL, so reading a sealed segment overlaps the scan instead of adding
     to the one thread that bounds rebuild speed."""
     out: queue.Queue[object] = queue.Queue(depth)
     stop = threading.Event()

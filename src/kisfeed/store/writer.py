@@ -8,8 +8,8 @@ that at most a set window of data is at risk", default 100 ms). A process killed
 at most one window plus the time of one fsync.
 
 Where the lines are made is ``mode``. ``"thread"``: in that thread, which holds the feed's GIL
-for about 1.2 µs a frame. ``"process"`` (what ``Recorder`` uses): the thread only joins the
-frames' texts and pipes them, about 0.2 µs a frame, to ``python -m kisfeed.store.writer_process``, a
+while it formats them. ``"process"`` (what ``Recorder`` uses): the thread only joins the
+frames' texts and pipes them (a fraction of that GIL time) to ``python -m kisfeed.store.writer_process``, a
 child process that formats, writes, fsyncs and reports back; a feed process killed with
 ``kill -9`` then loses only what it had not piped yet, since the child writes all it received.
 """
@@ -210,8 +210,7 @@ _PIPE_SIZE = 1 << 20
 class JournalWriter:
     """Appends received frames to the day's segment, in fsynced groups (see the module docstring).
 
-    ``append`` is the feed's ``on_frame`` hook: it costs a deque append (well under a
-    microsecond). Use as a context manager, or call ``open()`` and ``close()``. After a write
+    ``append`` is the feed's ``on_frame`` hook: it costs a deque append, nothing on the disk. Use as a context manager, or call ``open()`` and ``close()``. After a write
     error (disk full, directory gone, the writer process killed) ``error`` holds a
     ``StoreError`` and ``append`` raises it.
     """
