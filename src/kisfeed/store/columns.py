@@ -37,7 +37,7 @@ class _BadRows(Exception):
 # that the value fits (int64: 18 digits; float64: 300 digits before the point). Arrow reads more
 # (hex "0x10", "+5", "1e5", "inf", "nan(...)", a 400-digit inf), which WIRE refuses, so a batch
 # holding any byte of _SUSPICIOUS is checked value by value against these, and a DECIMAL column
-# that came out infinite goes back to the protocol. test_wire and test_dataset hold them to WIRE.
+# that came out infinite goes back to the protocol. tests/schema/test_wire and tests/store/test_columns hold them to WIRE.
 _SAFE = {
     Kind.INT: r"^-?[0-9]{1,18}$",
     Kind.SIGNED: r"^-?[0-9]{1,18}$",
