@@ -6,6 +6,7 @@ from datetime import date, datetime
 from pathlib import Path
 
 import msgspec
+import pytest
 
 from kisfeed.protocol import Data, Session
 from kisfeed.schema import KST, Kind, Record, same_values
@@ -17,6 +18,10 @@ F, O = "H0ZFCNT0", "H0ZOCNT0"
 DAY = date(2026, 11, 20)
 NS0 = int(datetime(2026, 11, 20, 9, 0, 0, tzinfo=KST).timestamp()) * 1_000_000_000
 PING = '{"header":{"tr_id":"PINGPONG","datetime":"20261120090000"}}'
+
+
+# Where the lines are made: in the writer thread, or in the writer process (Recorder's choice).
+MODES = pytest.mark.parametrize("mode", ["thread", "process"])
 
 
 def futures(**changes: str) -> list[str]:

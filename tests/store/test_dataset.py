@@ -8,14 +8,10 @@ from datetime import datetime, time
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
 
 from kisfeed.protocol import encode_frame
-from kisfeed.schema import KST, Kind, Sign
-from kisfeed.schema.kinds import parse_value as parse_kind
+from kisfeed.schema import KST, Sign
 from kisfeed.store import read_table, rebuild, table_records
-from kisfeed.store.columns import _SUSPICIOUS, _BadRows, _column
 from kisfeed.store.dataset import dataset_files, schema_for
 
 from ..samples import frame
@@ -149,77 +145,11 @@ def test_every_column_has_the_kis_code_and_korean_label(tmp_path):
             assert meta[b"kis"].decode() == f.kis and meta[b"korean"].decode() == f.korean
 
 
-TEXT = st.text(alphabet="0123456789+-.eExXnNaAiIfFuUlL() _١", max_size=9)
-
-
-def _arrow_reads(text: str, kind: Kind):
-    """What the columnar path makes of one text: its value, or None when it leaves it to the
-    protocol (or reads it as null)."""
-    suspicious = any(c.encode() in _SUSPICIOUS for c in text)
-    try:
-        col = _column(pa.array([None if text == "" else text], pa.string()), kind, suspicious)
-    except Exception:
-        return None
-    return col.to_pylist()[0]
-
-
-@settings(max_examples=400, deadline=None)
-@given(TEXT, st.sampled_from([Kind.INT, Kind.SIGNED, Kind.PRICE, Kind.DECIMAL, Kind.TIME, Kind.SIGN]))
-def test_the_columnar_path_reads_nothing_the_protocol_reads_differently(text, kind):
-    value = _arrow_reads(text, kind)
-    if value is None:
-        return
-    expected_value = parse_kind(kind, text)  # raises if the protocol refuses what Arrow took
-    if kind is Kind.DECIMAL and expected_value != expected_value:
-        assert value != value
-    elif kind is Kind.SIGN:
-        assert Sign(value) == expected_value
-    else:
-        assert value == expected_value, (text, value, expected_value)
-
-
 def test_a_journal_of_only_control_messages_makes_no_files(tmp_path):
     write_journal(tmp_path, [PING] * 3)
     report = rebuild(tmp_path)
     assert report.total == 0 and report.files == 0
     assert dataset_files(tmp_path) == []
-
-
-@pytest.mark.parametrize("kind, good, bad", [(Kind.TIME, "091500", "250000"), (Kind.SIGN, "2", "7")])
-def test_a_refused_value_in_a_later_chunk_is_placed_at_its_row(kind, good, bad):
-    col = pa.chunked_array([[good, None], [good, good, bad, None]], pa.string())
-    with pytest.raises(_BadRows) as refused:  # the rows the protocol is to decide about
-        _column(col, kind, False)
-    assert refused.value.mask.tolist() == [False, False, False, False, True, False]
-    typed = _column(pa.chunked_array([[good, None], [good]], pa.string()), kind, False)
-    assert typed.to_pylist() == [parse_kind(kind, good), None, parse_kind(kind, good)]
-
-
-def test_halves_keep_every_row_in_order_and_never_cut_a_frame():
-    import numpy as np
-
-    from kisfeed.protocol import decode_frame
-    from kisfeed.store.columns import FrameRows
-
-    rows = FrameRows(F, "2026-11-20/x", DAY)
-    payload = "^".join(futures()).encode()
-    counts = np.array([1, 3, 1, 2, 1])  # the frame of three spans the middle row
-    rows.add_bulk(
-        [b"^".join([payload] * c) for c in counts.tolist()],
-        counts,
-        np.arange(5) + NS0,
-        np.ones(5, dtype=np.int64),
-        np.array([1, 2, 4, 5, 6]),
-    )
-    careful = decode_frame(frame(F, futures(price="1")), trading_date=DAY)
-    rows.add_records(careful, 1, 3)  # line 3 lies between the plain lines 2 and 4
-    first, second = rows.halves()
-    assert first.texts + second.texts == rows.texts
-    assert first.lines.array().tolist() == [1, 2, 2, 2] and second.lines.array().tolist() == [4, 5, 5, 6]
-    assert second.index.array()[0] == 0
-    assert [p[0] for p in first.positions] == [3] and second.records == []
-    table = pa.concat_tables([first.table(lambda *a: []), second.table(lambda *a: [])])
-    assert table.column("journal_line").to_pylist() == [1, 2, 2, 2, 3, 4, 5, 5, 6]
 
 
 def test_a_frame_the_journal_escaped_is_read_unescaped(tmp_path):

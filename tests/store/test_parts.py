@@ -4,16 +4,14 @@ part holds."""
 
 from __future__ import annotations
 
-import functools
 import itertools
 import json
-import operator
 import os
+import select
 import signal
 import subprocess
 import sys
 import threading
-import time
 
 import pyarrow.parquet as pq
 import pytest
@@ -22,10 +20,10 @@ from kisfeed.exceptions import StoreError
 from kisfeed.protocol import encode_frame
 from kisfeed.store import Converter, ConvertReport, segments
 from kisfeed.store.dataset import dataset_files
-from kisfeed.store.forked import Forked, WorkQueue
 from kisfeed.store.journal import frame_index, seal
 from kisfeed.store.writer import JournalWriter
 
+from ..conftest import seconds
 from .conftest import NS0, F, O, futures, mixed_frames, write_journal
 from .test_converter import assert_complete, forget_done
 
@@ -136,16 +134,25 @@ def test_parts_lost_after_a_crash_are_restored_exactly(tmp_path):
 def test_a_part_process_that_dies_is_an_error_and_the_next_rebuild_completes(tmp_path, monkeypatch):
     written = journal_in_frames(tmp_path, mixed_frames(900))
     parent, convert = os.getpid(), Converter._convert_part
+    taken, told = os.pipe()  # a byte: the child has taken a part
+    waited = []
 
     def dying(self, segment, part):
         if os.getpid() != parent:  # the child, with the part it took: killed (out of memory, say)
+            os.write(told, b"1")
             os.kill(os.getpid(), signal.SIGKILL)
-        time.sleep(0.3)  # the child takes a part first
+        if not waited:  # the parent holds its first part until the child has one
+            waited.append(select.select([taken], [], [], seconds(30))[0])
         return convert(self, segment, part)
 
     monkeypatch.setattr(Converter, "_convert_part", dying)
-    with pytest.raises(StoreError, match=r"rebuild process for .* died: SIGKILL"):
-        Converter(tmp_path, processes=2).rebuild()
+    try:
+        with pytest.raises(StoreError, match=r"rebuild process for .* died: SIGKILL"):
+            Converter(tmp_path, processes=2).rebuild()
+    finally:
+        os.close(taken)
+        os.close(told)
+    assert waited == [[taken]], "the child took no part"
     monkeypatch.undo()
     assert not list((tmp_path / "journal").glob("*/*.converted"))  # not done: a part is missing
     report = Converter(tmp_path, processes=2).rebuild()
@@ -165,26 +172,3 @@ def test_no_fork_while_another_thread_runs(tmp_path):
         other.join()
     assert report.processes == 1
     assert_complete(tmp_path, written)
-
-
-def test_a_child_that_fails_or_dies_is_a_named_error():
-    assert Forked(lambda: {"rows": 3}, "the test child").result() == {"rows": 3}
-    with pytest.raises(StoreError, match="the test child failed: disk full"):
-        Forked(lambda: (_ for _ in ()).throw(OSError("disk full")), "the test child").result()
-    with pytest.raises(StoreError, match="the test child died: SIGKILL"):
-        Forked(lambda: os.kill(os.getpid(), signal.SIGKILL), "the test child").result()
-
-
-def test_each_part_is_taken_by_one_process_only():
-    def take_all(queue):
-        taken = []
-        while (i := queue.take()) is not None:
-            taken.append(i)
-        return taken
-
-    with WorkQueue(200) as queue:
-        children = [Forked(lambda: take_all(queue), "a taker") for _ in range(3)]
-        mine = take_all(queue)
-        theirs = [child.result() for child in children]
-    assert sorted(mine + functools.reduce(operator.iadd, theirs, [])) == list(range(200))
-    assert all(t == sorted(t) for t in theirs)  # in order within each process

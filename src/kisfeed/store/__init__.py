@@ -48,16 +48,32 @@ _RENAMED = {"duckdb_connect": "connect"}
 
 __all__ = list(_MODULES)
 
-if TYPE_CHECKING:  # the same names for type checkers, which do not run __getattr__
-    from .columns import table_records  # noqa: F401
-    from .converter import Converter, ConvertReport, rebuild  # noqa: F401
-    from .dataset import TABLES, Claim, read_table, schema_for  # noqa: F401
-    from .journal import BadLine, JournalEntry, JournalStats, Segment, read_journal, segments  # noqa: F401
-    from .playback import ReplayStats, data_frames, replay, replay_records  # noqa: F401
-    from .recorder import Recorder, RecorderStats  # noqa: F401
-    from .views import connect as duckdb_connect  # noqa: F401
-    from .views import query  # noqa: F401
-    from .writer import JournalWriter  # noqa: F401
+if TYPE_CHECKING:  # the same names for type checkers, which do not run __getattr__ ("as": exported)
+    from .columns import table_records as table_records
+    from .converter import Converter as Converter
+    from .converter import ConvertReport as ConvertReport
+    from .converter import rebuild as rebuild
+    from .dataset import TABLES as TABLES
+    from .dataset import Claim as Claim
+    from .dataset import read_table as read_table
+    from .dataset import schema_for as schema_for
+    from .journal import BadLine as BadLine
+    from .journal import JournalEntry as JournalEntry
+    from .journal import JournalStats as JournalStats
+    from .journal import Segment as Segment
+    from .journal import read_journal as read_journal
+    from .journal import segments as segments
+    from .playback import ReplayStats as ReplayStats
+    from .playback import data_frames as data_frames
+    from .playback import replay as replay
+    from .playback import replay_records as replay_records
+    from .recorder import Recorder as Recorder
+    from .recorder import RecorderStats as RecorderStats
+    from .views import connect as _connect
+    from .views import query as query
+    from .writer import JournalWriter as JournalWriter
+
+    duckdb_connect = _connect
 
 
 def __getattr__(name: str) -> object:

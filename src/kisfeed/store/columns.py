@@ -20,7 +20,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pcsv
 
 from ..schema import KST, RECORD_TYPES, Kind, Record, Sign, layout_for
-from .dataset import _EPOCH, ARROW_TYPES, MEMORY_POOL, TZ, empty_table, schema_for
+from .dataset import ARROW_TYPES, MEMORY_POOL, TZ, empty_table, schema_for
 from .scan import split_records
 
 __all__ = ["FrameRows", "DecodeSlow", "layout_columns", "records_table", "table_records"]
@@ -37,7 +37,7 @@ class _BadRows(Exception):
 # that the value fits (int64: 18 digits; float64: 300 digits before the point). Arrow reads more
 # (hex "0x10", "+5", "1e5", "inf", "nan(...)", a 400-digit inf), which WIRE refuses, so a batch
 # holding any byte of _SUSPICIOUS is checked value by value against these, and a DECIMAL column
-# that came out infinite goes back to the protocol. test_wire and test_dataset hold them to WIRE.
+# that came out infinite goes back to the protocol. tests/schema/test_wire and tests/store/test_columns hold them to WIRE.
 _SAFE = {
     Kind.INT: r"^-?[0-9]{1,18}$",
     Kind.SIGNED: r"^-?[0-9]{1,18}$",
@@ -59,8 +59,8 @@ def _unsafe_rows(col: pa.Array, kind: Kind) -> np.ndarray:
 def _fixed_digits(col: pa.Array, width: int) -> tuple[np.ndarray, np.ndarray]:
     """The digits (one row of ``width`` per non-null value) of a string column whose texts are
     all exactly ``width`` ASCII digits, and which rows are not null; ``_BadRows`` for any other
-    text. Read straight from the column's buffers: a regular expression per value cost ~0.3 µs a
-    record over the TIME and SIGN columns."""
+    text. Read straight from the column's buffers: a regular expression per value over the TIME
+    and SIGN columns cost more than the rest of their conversion (benchmarks/record.py)."""
     n = len(col)
     _, offsets, data = col.buffers()
     starts = np.frombuffer(offsets, dtype=np.int32, count=n + 1, offset=col.offset * 4)
@@ -101,9 +101,9 @@ def _column(col: pa.Array | pa.ChunkedArray, kind: Kind, suspicious: bool) -> pa
             for chunk in col.chunks:
                 try:
                     chunks.append(_column(chunk, kind, suspicious))
-                except _BadRows as bad:
+                except _BadRows as refused:
                     mask = np.zeros(len(col), dtype=bool)
-                    mask[at : at + len(chunk)] = bad.mask
+                    mask[at : at + len(chunk)] = refused.mask
                     raise _BadRows(mask) from None
                 at += len(chunk)
             return pa.chunked_array(chunks, ARROW_TYPES[kind])
@@ -193,7 +193,7 @@ def _read_fields(tr_id: str, lines: list[bytes]) -> tuple[pa.Table, bool]:
 
 
 # Bytes the CSV reader parses at a time: 1 MiB keeps a block's column builders in cache, which
-# makes it ~40% faster than one block for the whole batch (its chunks are combined later).
+# one block for the whole batch does not (its chunks are combined later; benchmarks/record.py).
 _BLOCK = 1 << 20
 
 
@@ -210,6 +210,7 @@ def _csv(buffer: pa.Buffer, names: list[str], types: dict[str, pa.DataType]) -> 
 
 
 _INTEGER = (Kind.INT, Kind.SIGNED, Kind.PRICE)
+_EPOCH = date(1970, 1, 1)  # Arrow's date32 counts days from it
 _INT64 = (-(2**63), 2**63 - 1)
 DecodeSlow = Callable[[bytes, int, int, int], Sequence[Record]]
 
@@ -475,8 +476,8 @@ def records_table(
     """Typed records (one TR, one segment) as a table; ``positions`` holds each record's
     ``(journal line, index in frame, session)``. The slow path of the converter."""
     columns = layout_columns(tr_id, records)
-    day = records[0].trading_date if records else _EPOCH  # type: ignore[attr-defined]
-    ns = np.array([r.received_ns or 0 for r in records], dtype=np.int64)  # type: ignore[attr-defined]
+    day = records[0].trading_date if records else _EPOCH  # type: ignore[attr-defined]  # declared per record type (schema/records.py)
+    ns = np.array([r.received_ns or 0 for r in records], dtype=np.int64)  # type: ignore[attr-defined]  # declared per record type (schema/records.py)
     meta = _meta_columns(
         day,
         columns["time"],
@@ -485,8 +486,8 @@ def records_table(
         segment,
         np.array([p[0] for p in positions], dtype=np.int64),
         np.array([p[1] for p in positions], dtype=np.int16),
-        extra=pa.array([list(r.extra) for r in records], pa.list_(pa.string())),  # type: ignore[attr-defined]
-        missing=np.array([r.missing for r in records], dtype=np.int8),  # type: ignore[attr-defined]
+        extra=pa.array([list(r.extra) for r in records], pa.list_(pa.string())),  # type: ignore[attr-defined]  # declared per record type (schema/records.py)
+        missing=np.array([r.missing for r in records], dtype=np.int8),  # type: ignore[attr-defined]  # declared per record type (schema/records.py)
     )
     return pa.table({**columns, **meta}, schema=schema_for(tr_id))
 

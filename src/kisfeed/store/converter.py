@@ -16,8 +16,8 @@ marker counts them (``"notes"``), so that ``rebuild`` reads a done segment again
 file was deleted.
 
 ``rebuild`` converts a large sealed segment in parts (``Converter._parts``), taken by as many
-processes as there are cores when it can fork: one process holds the GIL about half of its CPU
-time, so threads alone use ~85% of two cores. Each part's files claim only its lines, so a crash
+processes as there are cores when it can fork: one process holds the GIL for much of its CPU
+time, so threads alone cannot keep two cores busy. Each part's files claim only its lines, so a crash
 leaves the same kind of coverage as one process would, and the next pass converts what is missing.
 
 ``python -m kisfeed.store ROOT --follow`` (``__main__.py``) converts continuously until its
@@ -42,18 +42,18 @@ from concurrent.futures import wait as futures_wait
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
-from typing import IO
+from typing import IO, TypedDict, Unpack
 
 import numpy as np
 
 from ..exceptions import ParseError
 from ..protocol import Data, Malformed, Session, decode_frame_lenient
 from ..protocol.frames import HEADER_LENGTH, PLAIN_HEADERS
-from ..schema import LAYOUTS
+from ..schema import LAYOUTS, Record
 from .columns import DecodeSlow, FrameRows
 from .dataset import Claim, DatasetFile, dataset_files
 from .forked import Forked, WorkQueue, can_fork
-from .gaps import gaps_file, parse_note, segment_rows, write_gaps
+from .gaps import Note, gaps_file, parse_note, segment_rows, write_gaps
 from .journal import (
     NOTE_SESSION,
     SEALED_SUFFIX,
@@ -68,7 +68,7 @@ from .journal import (
     segments,
 )
 from .lock import LOCK_NAME, ConvertLock
-from .progress import ConvertReport, _Cursor, coverage
+from .progress import ConvertReport, LineCursor, coverage
 from .scan import Scan, iter_blocks, prefetch, scan
 
 __all__ = ["Converter", "ConvertReport", "rebuild", "DONE_SUFFIX", "LOCK_NAME"]
@@ -87,11 +87,13 @@ _IN_FLIGHT = 4  # tables being made or waiting at most (two workers): bounds mem
 # Parts, taken by processes as they get free so that a slowed one does less: two per process,
 # each of _PART_FRAMES frames (~2 MiB of lines, ~6,500 records each) at least, unless that would
 # leave a process idle, and of _MIN_PART_FRAMES at least. Full tables (_TABLE_ROWS) make fewer
-# Parquet row groups: four parts of a 320,000-record segment cost ~5% more CPU than two.
+# Parquet row groups, which is why more parts than that cost more CPU than they save.
 _PARTS_PER_PROCESS = 2
 _PART_FRAMES = 32
 _MIN_PART_FRAMES = 4  # smaller is not worth a fork
-_MAX_PROCESSES = 4  # the default number of processes is the cores, up to this (memory: ~0.5 GB each)
+_MAX_PROCESSES = (
+    4  # the default number of processes is the cores, up to this (each holds its tables in memory)
+)
 # Plain data frame headers as bytes, for the hot loop over journal lines: (tr_id, record count,
 # the number of "^" a frame of whole records has).
 _HEADERS = {k.encode(): (tr, n, n * LAYOUTS[tr].width - 1) for k, (tr, n) in PLAIN_HEADERS.items()}
@@ -148,7 +150,7 @@ class _SegmentJob:
         self.writes: list[Future[None]] = []
         self.day = segment.day
         ranges = coverage(root, segment.name, _PLAIN_TRS) if part is None else {tr: [] for tr in _PLAIN_TRS}
-        self.covered = {tr: _Cursor(iv) for tr, iv in ranges.items()}
+        self.covered = {tr: LineCursor(iv) for tr, iv in ranges.items()}
         self.any_coverage = any(ranges.values())
         self.sessions: dict[int, Session] = {}
         for session, keys in (part.keys if part and part.keys else {}).items():
@@ -170,7 +172,7 @@ class _SegmentJob:
         self.offset = 0  # bytes consumed (plain file)
         self.file: IO[bytes] | None = None
         self.owned = False  # this job holds the segment's lock: its writer is gone
-        self.notes: dict[int, dict] = {}  # line -> the note on it (gaps.parse_note)
+        self.notes: dict[int, Note] = {}  # line -> the note on it (gaps.parse_note)
         self.last_ns: int | None = None  # receive time of the last line read (cuts open gaps)
         self._gaps_written: tuple[int, bool] | None = None  # (notes, final) of the gaps file
 
@@ -316,8 +318,8 @@ class _SegmentJob:
             try:
                 if line[-9] != 9 or crc32(head) != int(line[-8:], 16):
                     raise ValueError
-                ns, session, text = head.split(b"\t", 2)
-                ns, session = int(ns), int(session)
+                ns_text, session_text, text = head.split(b"\t", 2)
+                ns, session = int(ns_text), int(session_text)
             except (ValueError, IndexError):
                 self._bad(number, line)
                 continue
@@ -411,7 +413,7 @@ class _SegmentJob:
         self.report.errors.append(f"{self.segment.name} line {number}: {message}")
 
     def _decode_refused(self, tr_id: str) -> DecodeSlow:
-        def decode(payload: bytes, count: int, received_ns: int, line: int) -> list:
+        def decode(payload: bytes, count: int, received_ns: int, line: int) -> list[Record]:
             text = f"0|{tr_id}|{count:03d}|" + payload.decode("utf-8", "replace")
             try:
                 records, errors = decode_frame_lenient(text, trading_date=self.day, received_ns=received_ns)
@@ -633,6 +635,28 @@ def _cores() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
+class ConverterSettings(TypedDict, total=False):
+    """``Converter``'s settings, as ``rebuild`` passes them on."""
+
+    flush_interval: float
+    max_rows: int
+    poll_interval: float
+    lock_wait: float
+    processes: int | None
+
+
+class _PartResult(TypedDict):
+    """What converting a part returns (``Converter._convert_part``); it crosses from a child
+    process as JSON, so it holds only JSON's types (line numbers as strings)."""
+
+    stop: int | None
+    keys: Keys
+    line: int
+    report: str
+    notes: dict[str, Note]
+    last_ns: int | None
+
+
 class Converter:
     """Converts a data directory's journal into its Parquet dataset.
 
@@ -730,7 +754,7 @@ class Converter:
         that stopped for want of a key (``_NeedsKeys``) is finished here, after all, in order,
         where the keys of the lines before it are known."""
         processes = min(self.processes, len(parts))
-        children: list[Forked] = []
+        children: list[Forked[dict[str, _PartResult]]] = []
         with WorkQueue(len(parts)) as queue:
             try:
                 for _ in range(processes - 1):
@@ -742,12 +766,12 @@ class Converter:
                     )
                 done = self._convert_queued(segment, parts, queue)
                 for child in children:
-                    done.update(child.result())  # type: ignore[arg-type]
+                    done.update(child.result())
             finally:
                 for child in children:
                     child.kill()
         keys: Keys = {}
-        notes: dict[int, dict] = {}
+        notes: dict[int, Note] = {}
         for i, part in enumerate(parts):
             result = done[str(i)]
             self.report.add(ConvertReport.from_json(result["report"]))
@@ -766,19 +790,22 @@ class Converter:
             )
         _mark_done(self.root, segment, result["line"], len(notes))
 
-    def _convert_queued(self, segment: Segment, parts: list[_Part], queue: WorkQueue) -> dict[str, dict]:
-        """Convert parts taken from ``queue`` until none is left: their results by number."""
-        done = {}
+    def _convert_queued(
+        self, segment: Segment, parts: list[_Part], queue: WorkQueue
+    ) -> dict[str, _PartResult]:
+        """Convert parts taken from ``queue`` until none is left: their results by number (a
+        string: the results cross from a child process as JSON)."""
+        done: dict[str, _PartResult] = {}
         while (i := queue.take()) is not None:
             done[str(i)] = self._convert_part(segment, parts[i])
         return done
 
-    def _convert_part(self, segment: Segment, part: _Part) -> dict:
+    def _convert_part(self, segment: Segment, part: _Part) -> _PartResult:
         """Convert a part's lines, or those before the line it stops at (``"stop"``); returns
         that, the keys its lines left, the last line it read and its report."""
         stop, report = None, ConvertReport()
-        # A process per core: one worker thread overlaps the line loop (two cost more than they
-        # gain when the processes share the cores, measured).
+        # A process per core: one worker thread overlaps the line loop (a second one only
+        # competes for the core the processes share; benchmarks/record.py).
         workers = max(1, min(_WORKERS, _cores() // self.processes))
         with ThreadPoolExecutor(workers, "kisfeed-convert") as pool:
             job = _SegmentJob(self.root, segment, report, self.max_rows, pool, part)
@@ -828,7 +855,7 @@ class Converter:
                 time.sleep(self.poll_interval)
 
 
-def rebuild(root: str | Path, **settings: float) -> ConvertReport:
+def rebuild(root: str | Path, **settings: Unpack[ConverterSettings]) -> ConvertReport:
     """Convert every journal line of ``root`` that the Parquet dataset lacks (after a crash, or
     to re-derive deleted files). Returns what it did; bad lines are listed, never fatal."""
-    return Converter(root, **settings).rebuild()  # type: ignore[arg-type]
+    return Converter(root, **settings).rebuild()

@@ -99,7 +99,6 @@ META_FIELDS: tuple[pa.Field, ...] = (
     pa.field("frame_index", pa.int16(), nullable=False),
 )
 _CLAIM_KEY = b"kisfeed.journal"
-_EPOCH = date(1970, 1, 1)
 
 
 def _build_schema(tr_id: str) -> pa.Schema:
@@ -155,8 +154,8 @@ _ROW_GROUP = 256 * 1024
 
 def _conversion_pool() -> pa.MemoryPool:
     """The Arrow memory pool conversion allocates from: jemalloc where pyarrow has it. Its
-    default on Linux, mimalloc, spent ~0.3 µs a record of rebuild in page faults and madvise,
-    handing back memory that the next table asks for again. A pool the user chose with
+    default on Linux, mimalloc, spends rebuild's time in page faults and madvise, handing back
+    memory that the next table asks for again. A pool the user chose with
     ARROW_DEFAULT_MEMORY_POOL is kept."""
     if os.environ.get("ARROW_DEFAULT_MEMORY_POOL"):
         return pa.default_memory_pool()
@@ -170,8 +169,8 @@ MEMORY_POOL = _conversion_pool()
 
 
 def empty_table(tr_id: str) -> pa.Table:
-    """A table of no rows with the TR's schema. (``Schema.empty_table()`` imports pandas, 0.2 s
-    holding the GIL the first time, and takes 16 ms every time after.)"""
+    """A table of no rows with the TR's schema. (``Schema.empty_table()`` imports pandas, holding
+    the GIL, the first time, and is slow every time after.)"""
     return pa.Table.from_batches([], schema_for(tr_id))
 
 

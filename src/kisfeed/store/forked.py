@@ -1,9 +1,9 @@
 """A function run in a forked child process, its JSON result read back through a pipe.
 
 ``rebuild`` converts the parts of a large sealed segment this way: one Python process holds the
-GIL for about half of conversion's CPU time, so a second process, not a thread, is what uses a
-second core. Forking (rather than starting a new interpreter) costs milliseconds instead of the
-~0.4 s of importing numpy and pyarrow again, and is done only where it is safe: when the process
+GIL for much of conversion's CPU time, so a second process, not a thread, is what uses a
+second core. Forking (rather than starting a new interpreter) spares importing numpy and
+pyarrow again, and is done only where it is safe: when the process
 runs no other Python thread (``kisfeed rebuild``, not the recorder's threads).
 """
 
@@ -17,6 +17,7 @@ import sys
 import threading
 import warnings
 from collections.abc import Callable
+from typing import Generic, TypeVar
 
 from ..exceptions import StoreError
 
@@ -29,14 +30,18 @@ def can_fork() -> bool:
     return sys.platform.startswith("linux") and threading.active_count() == 1
 
 
-class Forked:
-    """``fn()`` running in a child process; ``result()`` waits for what it returned.
+T = TypeVar("T")
+
+
+class Forked(Generic[T]):
+    """``fn()`` running in a child process; ``result()`` waits for what it returned, through
+    JSON: ``T`` is a type JSON gives back as it was (no tuples, no keys other than strings).
 
     A child that raises, or dies (killed, out of memory), makes ``result()`` raise a
     ``StoreError`` that says what happened to ``what``.
     """
 
-    def __init__(self, fn: Callable[[], object], what: str) -> None:
+    def __init__(self, fn: Callable[[], T], what: str) -> None:
         self.what = what
         read, write = os.pipe()
         with warnings.catch_warnings():
@@ -50,7 +55,7 @@ class Forked:
             try:
                 os.close(read)
                 try:
-                    payload = {"result": fn()}
+                    payload: dict[str, object] = {"result": fn()}
                     code = 0
                 except BaseException as exc:  # reported to the parent, which raises it there
                     payload = {"error": str(exc) or type(exc).__name__}
@@ -62,7 +67,7 @@ class Forked:
         self._pipe = open(read, "rb")
         self._status: int | None = None
 
-    def result(self) -> object:
+    def result(self) -> T:
         with self._pipe:
             data = self._pipe.read()
         self._wait()
@@ -75,7 +80,8 @@ class Forked:
             payload = {"error": f"exit status {os.waitstatus_to_exitcode(self._status)}, no result"}
         if "error" in payload:
             raise StoreError(f"{self.what} failed: {payload['error']}")
-        return payload["result"]
+        result: T = payload["result"]  # what fn returned, as JSON keeps it (see the class)
+        return result
 
     def kill(self) -> None:
         """Stop the child (after an error in the parent) and reap it."""

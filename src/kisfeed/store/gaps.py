@@ -35,7 +35,7 @@ import json
 import os
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -56,6 +56,8 @@ __all__ = [
     "GAPS_SCHEMA",
     "GAPS_DIR",
     "GAP_COLUMNS",
+    "Note",
+    "GapRow",
 ]
 
 Key = tuple[str, str]  # (tr_id, code)
@@ -76,8 +78,24 @@ GAPS_SCHEMA = pa.schema(
 )
 GAP_COLUMNS = ("session_id", "tr_id", "code", "start", "end", "reason", "journal_segment")
 
+#: A note as JSON gives it back (``parse_note`` has checked the fields its kind needs).
+Note = dict[str, Any]
 
-def _text(note: dict[str, Any]) -> str:
+
+class GapRow(TypedDict):
+    """One row of a gaps file (``GAPS_SCHEMA``); times in ns since the epoch."""
+
+    session_id: int
+    tr_id: str
+    code: str
+    start: int
+    end: int | None
+    reason: str
+    state: str
+    journal_segment: str
+
+
+def _text(note: Note) -> str:
     return json.dumps(note, ensure_ascii=False, separators=(",", ":"))
 
 
@@ -113,13 +131,14 @@ def end_note(session: int, key: Key, start_ns: int, end_ns: int, reason: str, re
 # --- notes → rows → Parquet ---------------------------------------------------------------------------
 
 
-def parse_note(text: str) -> dict[str, Any]:
+def parse_note(text: str) -> Note:
     """A gap note of the journal; ``ValueError`` saying what is wrong with anything else."""
     try:
-        note = json.loads(text)
+        parsed: object = json.loads(text)
     except ValueError:
         raise ValueError("a note that is not JSON") from None
-    kind = note.get("kisfeed") if isinstance(note, dict) else None
+    note: Note = parsed if isinstance(parsed, dict) else {}
+    kind = note.get("kisfeed")
     try:
         if kind == "gap-start":
             int(note["session"]), int(note["start"]), str(note["reason"])
@@ -137,14 +156,12 @@ def parse_note(text: str) -> dict[str, Any]:
     return note
 
 
-def segment_rows(
-    notes: Iterable[dict[str, Any]], segment: str, last_ns: int | None, final: bool
-) -> list[dict]:
+def segment_rows(notes: Iterable[Note], segment: str, last_ns: int | None, final: bool) -> list[GapRow]:
     """The gap rows of one segment's notes, in journal order. A ``gap-start`` without its
     ``gap-end`` in the segment is open (``final`` false: the segment is still written) or cut
     at ``last_ns``, the segment's last receive time (its writer is gone)."""
     notes = list(notes)
-    rows: list[dict] = []
+    rows: list[GapRow] = []
     ended = set()
     for note in notes:
         if note["kisfeed"] == "gap-end":
@@ -158,6 +175,7 @@ def segment_rows(
                     "end": note["end"],
                     "reason": note["reason"],
                     "state": "closed",
+                    "journal_segment": segment,
                 }
             )
     for note in notes:
@@ -180,10 +198,9 @@ def segment_rows(
                     "end": end,
                     "reason": reason,
                     "state": "cut" if final else "open",
+                    "journal_segment": segment,
                 }
             )
-    for row in rows:
-        row["journal_segment"] = segment
     rows.sort(key=lambda r: (r["start"], r["tr_id"], r["code"]))
     return rows
 
@@ -198,7 +215,7 @@ def gap_files(root: Path) -> list[Path]:
     return [p for p in sorted((root / GAPS_DIR).glob("date=*/*.parquet")) if not p.name.startswith(".")]
 
 
-def write_gaps(root: Path, segment: str, rows: list[dict]) -> Path:
+def write_gaps(root: Path, segment: str, rows: list[GapRow]) -> Path:
     """Write a segment's gap rows (replacing its file whole: hidden name, fsync, rename)."""
     target = gaps_file(root, segment)
     partial = target.with_name(f".{target.name}.tmp")

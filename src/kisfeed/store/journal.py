@@ -50,16 +50,15 @@ import json
 import os
 import struct
 import zlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date
 from pathlib import Path
 from typing import IO
 
 import zstandard
 
 from ..exceptions import StoreError
-from ..schema import KST
 
 __all__ = [
     "JournalEntry",
@@ -70,6 +69,7 @@ __all__ = [
     "read_journal",
     "segments",
     "format_line",
+    "escaped",
     "line_bytes",
     "parse_line",
     "unescape",
@@ -86,7 +86,6 @@ __all__ = [
 
 SUFFIX = ".kfj"
 SEALED_SUFFIX = ".kfj.zst"
-_DAY_NS = 86_400 * 1_000_000_000
 _READ_CHUNK = 1 << 20
 _FRAME_BYTES = 2 << 20  # plain bytes per frame of a sealed segment: costs nothing in ratio
 _SKIPPABLE = 0x184D2A5E  # a zstd skippable frame's magic number (0x184D2A5?, RFC 8878 §3.1.2)
@@ -128,6 +127,15 @@ def format_line(text: str, received_ns: int, session: int) -> bytes:
     return line_bytes(text.encode(), received_ns, session)
 
 
+def escaped(texts: Sequence[str]) -> str:
+    """The texts as journal fields (``\\``, LF, CR, TAB escaped), joined by LF: one C-level
+    pass for the usual batch, which needs no escape at all."""
+    joined = "\n".join(texts)
+    if "\\" in joined or "\r" in joined or "\t" in joined or joined.count("\n") != len(texts) - 1:
+        joined = "\n".join(t.translate(_ESCAPES) for t in texts)
+    return joined
+
+
 def line_bytes(field: bytes, received_ns: int, session: int) -> bytes:
     """The line of a frame whose text is already an escaped, UTF-8 encoded field."""
     head = b"%d\t%d\t%s" % (received_ns, session, field)
@@ -162,11 +170,6 @@ def parse_line(line: bytes) -> tuple[int, int, str]:
 # --- days and segments ----------------------------------------------------------------------------
 
 
-def _day_bounds(day: date) -> tuple[int, int]:
-    start = int(datetime(day.year, day.month, day.day, tzinfo=KST).timestamp()) * 1_000_000_000
-    return start, start + _DAY_NS
-
-
 @dataclass(frozen=True, order=True)
 class Segment:
     """One journal file. ``name`` (``YYYY-MM-DD/HHMMSS.nnnnnnnnn-pid``) is its identity: it does
@@ -187,9 +190,10 @@ class Segment:
         """The segment's bytes, decompressed if it is sealed."""
         raw = open(self.path, "rb")
         if self.sealed:
-            return zstandard.ZstdDecompressor().stream_reader(  # type: ignore[return-value]
+            reader: IO[bytes] = zstandard.ZstdDecompressor().stream_reader(
                 raw, closefd=True, read_across_frames=True
             )
+            return reader
         return raw
 
 

@@ -22,6 +22,7 @@ import asyncio
 import time
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 
 from ..protocol import Data, Malformed, Session
@@ -53,7 +54,7 @@ def replay_records(*paths: str | Path, stats: ReplayStats | None = None) -> Iter
     """``(received_ns, record)`` for every record of the journals, in recorded order."""
     stats = stats if stats is not None else ReplayStats()
     sessions: dict[tuple[str, int], Session] = {}
-    day_cache: tuple[int, int, object] = (0, -1, None)
+    day_cache: tuple[int, int, date | None] = (0, -1, None)
     for entry in read_journal(*paths, stats=stats.journal):
         key = (entry.segment, entry.session)  # session ids restart with every recording run
         session = sessions.get(key)
@@ -65,7 +66,7 @@ def replay_records(*paths: str | Path, stats: ReplayStats | None = None) -> Iter
             day = kst_day(ns)
             start = ns - ns % 1_000_000_000  # recompute at most once per second
             day_cache = (start, start + 1_000_000_000, day)
-        events = session.receive(entry.text, trading_date=day, received_ns=ns)  # type: ignore[arg-type]
+        events = session.receive(entry.text, trading_date=day, received_ns=ns)
         session.data_to_send()  # PINGPONG answers: nothing is sent from here
         for event in events:
             if isinstance(event, Data):

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from .dataset import Claim, read_claims
 
-__all__ = ["ConvertReport", "coverage"]
+__all__ = ["ConvertReport", "coverage", "LineCursor"]
 
 
 @dataclass
@@ -47,8 +47,10 @@ class ConvertReport:
         self.errors += other.errors
 
 
-class _Cursor:
-    """Membership of increasing line numbers in sorted, merged intervals: O(1) amortized."""
+class LineCursor:
+    """Membership of increasing line numbers in the line ranges ``coverage`` gives (inclusive,
+    merged here): the converter asks it for each line it reads, in order, so a test costs O(1)
+    amortized; a line number below one asked before may be answered wrongly."""
 
     def __init__(self, intervals: list[tuple[int, int]]) -> None:
         merged: list[list[int]] = []

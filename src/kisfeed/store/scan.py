@@ -1,7 +1,7 @@
 """Journal lines in bulk: one numpy pass over a block of lines instead of Python work per line.
 
-The converter's per-line loop (CRC, split, int, header lookup, five appends) cost about 3 µs a
-line in the one thread that cannot overlap anything: it bounded rebuild speed. ``scan`` finds,
+The converter's per-line loop (CRC, split, int, header lookup, five appends) runs in the one
+thread that cannot overlap anything: it bounded rebuild speed. ``scan`` finds,
 for a block of complete lines, which ones are *plain* (checksum right, ``ns`` and session plain
 digits, a known data header, no escape and, for a frame of several records, the header's
 number of fields) and where their parts are, with numpy over the bytes; only the CRC itself and
@@ -20,6 +20,7 @@ import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from itertools import repeat
+from typing import IO, cast
 
 import numpy as np
 
@@ -75,10 +76,8 @@ def _codes(
     found = _CODES.get(id(headers))
     if found is None:
         rows = [(-1, 0, -1)] + list(headers.values())
-        found = _CODES[id(headers)] = (
-            {k: i for i, k in enumerate(headers, 1)},
-            *(np.array(c, dtype=np.int64) for c in zip(*rows)),
-        )
+        tr, count, carets = (np.array(c, dtype=np.int64) for c in zip(*rows))
+        found = _CODES[id(headers)] = ({k: i for i, k in enumerate(headers, 1)}, tr, count, carets)
     return found
 
 
@@ -168,7 +167,7 @@ def split_records(payloads: list[bytes], counts: np.ndarray, carets: int) -> lis
     return out.tolist()
 
 
-def iter_blocks(stream, size: int):  # type: ignore[no-untyped-def]
+def iter_blocks(stream: IO[bytes], size: int) -> Iterator[bytes]:
     """Blocks of complete lines of a stream (no final LF), about ``size`` bytes each; a last
     line without LF (a crash cut it) comes last, alone."""
     rest = b""
@@ -192,9 +191,9 @@ def iter_blocks(stream, size: int):  # type: ignore[no-untyped-def]
 
 def prefetch(blocks: Iterator[bytes], depth: int = 2) -> Iterator[bytes]:
     """``blocks``, produced by a thread up to ``depth`` ahead: zstd decompression releases the
-    GIL, so reading a sealed segment (about 1 µs a record) overlaps the scan instead of adding
+    GIL, so reading a sealed segment overlaps the scan instead of adding
     to the one thread that bounds rebuild speed."""
-    out: queue.Queue = queue.Queue(depth)
+    out: queue.Queue[object] = queue.Queue(depth)
     stop = threading.Event()
     done = object()
 
@@ -227,7 +226,7 @@ def prefetch(blocks: Iterator[bytes], depth: int = 2) -> Iterator[bytes]:
                 return
             if isinstance(item, BaseException):
                 raise item
-            yield item  # type: ignore[misc]
+            yield cast(bytes, item)  # all else put is ``done`` or an exception
     finally:
         stop.set()
         thread.join()

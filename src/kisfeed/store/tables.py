@@ -43,14 +43,14 @@ def records_to_arrow(records: Iterable[Record], tr_id: str | None = None) -> pa.
     schema = schema_for(trs[0])
     # Per record, not per batch as in the store (a batch may cross KST midnight).
     meta: dict[str, list[Any]] = {
-        "extra": [list(r.extra) for r in records],  # type: ignore[attr-defined]
-        "missing": [r.missing for r in records],  # type: ignore[attr-defined]
-        "trading_date": [r.trading_date for r in records],  # type: ignore[attr-defined]
+        "extra": [list(r.extra) for r in records],  # type: ignore[attr-defined]  # declared per record type (schema/records.py)
+        "missing": [r.missing for r in records],  # type: ignore[attr-defined]  # declared per record type (schema/records.py)
+        "trading_date": [r.trading_date for r in records],  # type: ignore[attr-defined]  # declared per record type (schema/records.py)
         "exchange_time": [r.exchange_time for r in records],
     }
     columns = layout_columns(trs[0], records)
     columns.update((name, pa.array(values, schema.field(name).type)) for name, values in meta.items())
-    received = pa.array([r.received_ns for r in records], pa.int64())  # type: ignore[attr-defined]
+    received = pa.array([r.received_ns for r in records], pa.int64())  # type: ignore[attr-defined]  # declared per record type (schema/records.py)
     columns["received_at"] = received.cast(schema.field("received_at").type)
     fields = [schema.field(name).with_nullable(True) for name in columns]
     return pa.Table.from_arrays(list(columns.values()), schema=pa.schema(fields, metadata=schema.metadata))
@@ -68,18 +68,18 @@ def to_frame(
     ``pd.DataFrame([r.to_dict() for r in records])`` works too, with object columns."""
     if as_ not in ("arrow", "pandas", "polars"):
         raise UsageError(f"as_ must be 'arrow', 'pandas' or 'polars', not {as_!r}")
-    module = None
+    module = None  # the frame library, imported first: a missing one is a usage error
     if as_ != "arrow":  # pandas and polars are optional (the test extra has them)
         try:
             module = importlib.import_module(as_)
         except ImportError:
             raise UsageError(f"{as_} is not installed: pip install {as_} (or use as_='arrow')") from None
     table = _as_queried(records_to_arrow(records, tr_id))
+    if module is None:
+        return table
     if as_ == "pandas":
         return table.to_pandas()
-    if as_ == "polars":
-        return module.from_arrow(table)  # type: ignore[union-attr]
-    return table
+    return module.from_arrow(table)
 
 
 def _as_queried(table: pa.Table) -> pa.Table:

@@ -8,8 +8,8 @@ that at most a set window of data is at risk", default 100 ms). A process killed
 at most one window plus the time of one fsync.
 
 Where the lines are made is ``mode``. ``"thread"``: in that thread, which holds the feed's GIL
-for about 1.2 µs a frame. ``"process"`` (what ``Recorder`` uses): the thread only joins the
-frames' texts and pipes them, about 0.2 µs a frame, to ``python -m kisfeed.store.writer_process``, a
+while it formats them. ``"process"`` (what ``Recorder`` uses): the thread only joins the
+frames' texts and pipes them (a fraction of that GIL time) to ``python -m kisfeed.store.writer_process``, a
 child process that formats, writes, fsyncs and reports back; a feed process killed with
 ``kill -9`` then loses only what it had not piped yet, since the child writes all it received.
 """
@@ -35,17 +35,24 @@ from typing import Literal
 from ..exceptions import StoreError
 from ..schema import KST, kst_day
 from .journal import (
-    _ESCAPES,
     SEALED_SUFFIX,
     SUFFIX,
     Segment,
-    _day_bounds,
+    escaped,
     fsync_dir,
     line_bytes,
     seal,
 )
 
-__all__ = ["JournalWriter"]
+__all__ = ["JournalWriter", "Segments", "journal_write_error"]
+
+_DAY_NS = 86_400 * 1_000_000_000
+
+
+def _day_bounds(day: date) -> tuple[int, int]:
+    """The receive times (ns) of KST day ``day``: those of one segment (journal: a segment per day)."""
+    start = int(datetime(day.year, day.month, day.day, tzinfo=KST).timestamp()) * 1_000_000_000
+    return start, start + _DAY_NS
 
 
 class _OpenSegment:
@@ -125,7 +132,7 @@ def _ends_with_newline(path: Path, size: int) -> bool:
         return f.read(1) == b"\n"
 
 
-class _Segments:
+class Segments:
     """The segment files one writer appends to: formats the lines of a batch of frames, writes
     and fsyncs them as one group, starts the next day's segment at KST midnight, and seals the
     last one on ``close``. Runs in the writer thread or in the writer process."""
@@ -196,15 +203,6 @@ class _Segments:
             self.open = None
 
 
-def escaped(texts: Sequence[str]) -> str:
-    """The texts as journal fields (``\\``, LF, CR, TAB escaped), joined by LF: one C-level
-    pass for the usual batch, which needs no escape at all."""
-    joined = "\n".join(texts)
-    if "\\" in joined or "\r" in joined or "\t" in joined or joined.count("\n") != len(texts) - 1:
-        joined = "\n".join(t.translate(_ESCAPES) for t in texts)
-    return joined
-
-
 Mode = Literal["thread", "process"]
 _PIPE_SIZE = 1 << 20
 
@@ -212,8 +210,7 @@ _PIPE_SIZE = 1 << 20
 class JournalWriter:
     """Appends received frames to the day's segment, in fsynced groups (see the module docstring).
 
-    ``append`` is the feed's ``on_frame`` hook: it costs a deque append (well under a
-    microsecond). Use as a context manager, or call ``open()`` and ``close()``. After a write
+    ``append`` is the feed's ``on_frame`` hook: it costs a deque append, nothing on the disk. Use as a context manager, or call ``open()`` and ``close()``. After a write
     error (disk full, directory gone, the writer process killed) ``error`` holds a
     ``StoreError`` and ``append`` raises it.
     """
@@ -239,7 +236,7 @@ class JournalWriter:
         self._wake = threading.Event()
         self._stopping = False
         self._thread: threading.Thread | None = None
-        self._segments = _Segments(self.journal_dir, name, compress)  # "thread" mode
+        self._segments = Segments(self.journal_dir, name, compress)  # "thread" mode
         self._child: subprocess.Popen[bytes] | None = None  # "process" mode
         self._reports: threading.Thread | None = None
         self._segment: Segment | None = None  # as the child last reported it
@@ -407,7 +404,9 @@ class JournalWriter:
             ) from exc
 
     def _failed(self, exc: OSError) -> None:
-        self.error = _store_error(exc, self._segments.open.path if self._segments.open else self.journal_dir)
+        self.error = journal_write_error(
+            exc, self._segments.open.path if self._segments.open else self.journal_dir
+        )
         self._segments.abandon()
 
     def _read_reports(self) -> None:
@@ -424,7 +423,8 @@ class JournalWriter:
             self._segment = Segment(segment[0], Path(segment[1])) if segment else None
 
 
-def _store_error(exc: OSError, where: Path | str) -> StoreError:
+def journal_write_error(exc: OSError, where: Path | str) -> StoreError:
+    """The one-line error for a failed journal write, in either of the writer's modes."""
     if exc.errno == errno.ENOSPC:
         reason = "the disk is full"
     elif exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):

@@ -20,14 +20,14 @@ from array import array
 from pathlib import Path
 
 from ..exceptions import StoreError
-from .writer import _Segments, _store_error
+from .writer import Segments, journal_write_error
 
 
 def _serve(root: Path, name: str | None, compress: bool) -> int:
     """Read groups of frames from standard input until it closes (``JournalWriter._drain``
     sends them); write each, then report on standard output."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the group; the parent stops us
-    segments = _Segments(root / "journal", name, compress)
+    segments = Segments(root / "journal", name, compress)
     source, out = sys.stdin.buffer, sys.stdout
 
     def report(**extra: object) -> None:
@@ -64,7 +64,7 @@ def _serve(root: Path, name: str | None, compress: bool) -> int:
         segments.close()
     except OSError as exc:
         segments.abandon()
-        report(error=_store_error(exc, segments.journal_dir).args[0])
+        report(error=journal_write_error(exc, segments.journal_dir).args[0])
         return 1
     except StoreError as exc:
         report(error=str(exc))

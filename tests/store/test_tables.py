@@ -16,7 +16,7 @@ from kisfeed.store import query, rebuild
 from kisfeed.store.tables import FRAME_COLUMNS
 
 from ..samples import frame, texts
-from ..store.conftest import F, O, expected, write_journal
+from .conftest import F, O, expected, write_journal
 
 FRAMES = [
     frame(F, texts(F)),
