@@ -218,9 +218,9 @@ class Feed:
         if not futures:
             return
         done, pending = await asyncio.wait(futures, timeout=self.settings.reply_timeout)
-        errors = [f.exception() for f in futures if f in done and f.exception() is not None]
-        if errors:
-            raise errors[0]  # type: ignore[misc]
+        for future in futures:  # the first request's error, in the order asked
+            if future in done and (error := future.exception()) is not None:
+                raise error
         if pending:
             raise FeedError(
                 f"no reply to {len(pending)} {what} {'request' if len(pending) == 1 else 'requests'} within "
