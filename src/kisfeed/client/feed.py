@@ -250,7 +250,7 @@ class Feed:
             if result is not None:
                 await result
 
-    # --- what the connections tell the feed (ConnectionOwner) -----------------------------------
+    # --- the connections' side (ConnectionOwner in connection.py): they call these, users do not --
 
     def assigned(self, connection: int) -> list[Key]:
         return self._router.assigned(connection)
@@ -318,7 +318,7 @@ class Feed:
     def connection_lost(self, connection: Connection, reason: str) -> None:
         self._reconnects += 1
         self.emit(ev.Disconnected(connection.session_id or 0, reason, connection.last_frame_ns))
-        rerouted = self._router.lose(connection.index, self._live() - {connection.index})
+        rerouted = self._router.lose(connection.index, self._live())
         for request in rerouted.released:
             self._resolve(request, None)  # a lost session holds nothing now
         for moved in rerouted.moved:
