@@ -172,7 +172,7 @@ async def test_a_reply_two_calls_await_reaches_the_second_after_the_first_gave_u
     request = ("subscribe", ("H0ZFCNT0", "A11612"))
     first, second = feed._expect(request), feed._expect(request)
     feed._forget([request])  # the first call timed out
-    feed._reply(request, None)  # the server's answer arrives
+    feed.reply(request, None)  # the server's answer arrives
     assert second.done() and second.result() is None and first is second
     feed._forget([request])
-    assert feed._replies == {} and not feed._awaiting  # nothing left to overfill the queue for
+    assert feed._replies == {} and not feed._router.awaiting_reply  # nothing left to overfill the queue for

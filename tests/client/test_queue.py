@@ -107,3 +107,28 @@ async def test_close_wakes_a_blocked_put_and_get_raises_after_the_queued_items()
     assert await queue.get() == 1
     with pytest.raises(FeedError, match="ended"):
         await queue.get()
+
+
+async def test_get_batch_returns_what_is_queued_up_to_the_limit_in_order():
+    queue: RecordQueue[int] = RecordQueue(10, "block")
+    assert queue.offer([1, 2, 3, 4])
+    assert await queue.get_batch(3) == [1, 2, 3]
+    assert await queue.get_batch(3) == [4]
+    waiting = asyncio.create_task(queue.get_batch(5))  # waits for at least one item
+    await asyncio.sleep(0)
+    assert not waiting.done()
+    assert queue.offer((5, 6))
+    assert await asyncio.wait_for(waiting, seconds(5)) == [5, 6]
+
+
+async def test_a_closed_queue_takes_nothing_and_keeps_its_first_error():
+    queue: RecordQueue[int] = RecordQueue(2, "raise")
+    assert not queue.closed
+    queue.close(FeedError("first"))
+    queue.close(FeedError("second"))
+    assert queue.closed
+    assert queue.offer([1, 2, 3])  # accepted and discarded: the feed has ended
+    await queue.put(4)
+    assert len(queue) == 0 and queue.dropped == 0
+    with pytest.raises(FeedError, match="first"):
+        await queue.get()

@@ -5,22 +5,25 @@ loops: get an approval key, connect with the library's keep-alive pings off (the
 sessions, reference 2.3), restore every subscription it holds (paced, reference 3.3), read
 frames until the socket dies or the watchdog sees nothing for too long, then wait (exponential
 back-off with jitter, reference 3.5) and start again. The ``Feed`` decides which subscriptions
-it holds and receives its records.
+it holds and receives its records, through the ``ConnectionOwner`` interface.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import time
-from typing import TYPE_CHECKING
+from collections.abc import Coroutine
+from datetime import date
+from typing import Any, Protocol
 
 import websockets
 from websockets.asyncio.client import ClientConnection
 from websockets.frames import CloseCode
 
-from ..auth import Credentials
+from ..auth import ApprovalKeys, Credentials
 from ..exceptions import (
     AppKeyInUseError,
     AuthError,
@@ -29,16 +32,17 @@ from ..exceptions import (
     FrameError,
     InvalidApprovalError,
     KisfeedError,
+    ParseError,
     SubscriptionLimitError,
 )
 from ..protocol import Data, Malformed, PingPong, Rejected, Session, Subscribed, Unsubscribed
+from ..protocol.routing import Key, Request
+from ..schema import Record
 from ..wslog import websockets_logger
 from . import events as ev
+from .settings import FeedSettings
 
-if TYPE_CHECKING:
-    from .feed import Feed, Key
-
-__all__ = ["Connection", "Fatal"]
+__all__ = ["Connection", "ConnectionOwner", "Fatal"]
 
 log = logging.getLogger("kisfeed.client")
 
@@ -64,10 +68,68 @@ class Fatal(Exception):
         self.error = error
 
 
+class ConnectionOwner(Protocol):
+    """What a ``Connection`` tells the feed that owns it, and asks of it (``Feed`` implements
+    it). A method may raise ``Fatal`` to end the feed."""
+
+    def assigned(self, connection: int) -> list[Key]:
+        """The subscriptions connection ``connection`` should hold, in restore order."""
+        ...
+
+    def connected(self, connection: int) -> int:
+        """A session opened on ``connection``: announce it, and return its new session number."""
+        ...
+
+    def frame_received(self, text: str, received_ns: int, session_id: int) -> None:
+        """Every raw frame, first (the journal's hook)."""
+        ...
+
+    def trading_date(self, received_ns: int) -> date:
+        """The KST trading day of a frame received at ``received_ns``."""
+        ...
+
+    async def records_received(self, records: tuple[Record, ...]) -> None:
+        """Records of one data frame, in wire order (may wait for room in the queue)."""
+        ...
+
+    def emit(self, event: ev.FeedEvent) -> None: ...
+
+    def reply(self, request: Request, error: BaseException | None) -> None:
+        """The answer to a pending subscribe/unsubscribe: done (None) or failed."""
+        ...
+
+    def refused(self, request: Request, error: BaseException) -> None:
+        """The server refused the request; a refused subscription is no longer wanted."""
+        ...
+
+    def malformed(self, error: ParseError) -> None: ...
+
+    def connection_lost(self, connection: Connection, reason: str) -> None:
+        """A session of ``connection`` ended: move its subscriptions where they can live."""
+        ...
+
+    def fail(self, error: BaseException) -> None:
+        """End the feed with ``error``."""
+        ...
+
+    def background(self, work: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
+        """Run ``work`` in a task of the feed; an error it ends with ends the feed."""
+        ...
+
+
 class Connection:
-    def __init__(self, feed: Feed, index: int, credentials: Credentials) -> None:
-        self.feed, self.index, self.credentials = feed, index, credentials
-        self.wanted: set[Key] = set()  # subscriptions this connection should hold
+    def __init__(
+        self,
+        owner: ConnectionOwner,
+        index: int,
+        credentials: Credentials,
+        *,
+        ws_url: str,
+        approvals: ApprovalKeys,
+        settings: FeedSettings,
+    ) -> None:
+        self.owner, self.index, self.credentials = owner, index, credentials
+        self.ws_url, self.approvals, self.settings = ws_url, approvals, settings
         self.session: Session | None = None
         self.session_id: int | None = None
         self.attempts = 0  # reconnects since the last stable connection
@@ -94,13 +156,23 @@ class Connection:
             self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)
 
+    def cancel(self) -> None:
+        """End the connection's task (unless it is the caller) without waiting for it."""
+        self.finished.set()
+        if self._task is not None and self._task is not asyncio.current_task():
+            self._task.cancel()
+
+    def holds(self, key: Key) -> bool:
+        """Whether the open session has ``key`` registered (acknowledged by the server)."""
+        return self.session is not None and key in self.session.registered
+
     # --- requests ----------------------------------------------------------------------------
 
     async def send_subscribe(self, key: Key) -> None:
         """Register ``key`` on the open session, if any (else it goes out on the next connect)."""
         async with self._send_lock:
             session, ws = self.session, self._ws
-            if session is None or ws is None or key not in self.wanted:
+            if session is None or ws is None or key not in self.owner.assigned(self.index):
                 return
             await self._pace()
             if self.session is not session:
@@ -108,7 +180,7 @@ class Connection:
             try:
                 sent = session.subscribe(*key)
             except SubscriptionLimitError as exc:  # the feed spreads so this should not happen
-                self.feed._reply(("subscribe", key), exc)
+                self.owner.reply(("subscribe", key), exc)
                 return
             if sent:
                 with contextlib.suppress(websockets.ConnectionClosed):  # restored on reconnect
@@ -118,17 +190,17 @@ class Connection:
         async with self._send_lock:
             session, ws = self.session, self._ws
             if session is None or ws is None or key not in session.registered | session.pending_subscribe:
-                self.feed._reply(("unsubscribe", key), None)  # nothing held: nothing to release
+                self.owner.reply(("unsubscribe", key), None)  # nothing held: nothing to release
                 return
             await self._pace()
             if self.session is session and session.unsubscribe(*key):
                 try:
                     await self._flush(ws, session)
                 except websockets.ConnectionClosed:  # the session is gone, and its registrations
-                    self.feed._reply(("unsubscribe", key), None)
+                    self.owner.reply(("unsubscribe", key), None)
 
     async def _pace(self) -> None:
-        wait = self._last_send + self.feed.settings.subscribe_interval - time.monotonic()
+        wait = self._last_send + self.settings.subscribe_interval - time.monotonic()
         if wait > 0:
             await asyncio.sleep(wait)
         self._last_send = time.monotonic()
@@ -147,25 +219,25 @@ class Connection:
         try:
             await self._loop()
         except Fatal as exc:
-            self.feed._fail(exc.error)
+            self.owner.fail(exc.error)
         except Exception as exc:
-            self.feed._fail(exc)
+            self.owner.fail(exc)
         finally:
             self._close_session()
             self.finished.set()
 
     async def _loop(self) -> None:
-        settings = self.feed.settings
+        settings = self.settings
         delays = settings.backoff()
         fresh = False
         while True:
             delay: float | None = None
             up_since: float | None = None
             try:
-                approval = await self.feed.approvals.get(self.credentials, fresh=fresh)
+                approval = await self.approvals.get(self.credentials, fresh=fresh)
                 fresh = False
                 async with websockets.connect(
-                    self.feed.ws_url,
+                    self.ws_url,
                     ping_interval=None,  # no library keep-alive pings: KIS drops such sessions
                     ping_timeout=None,
                     close_timeout=2,
@@ -180,11 +252,11 @@ class Connection:
             except _Restart as exc:
                 reason, delay, fresh = exc.reason, exc.delay, exc.fresh_key
             except websockets.InvalidURI as exc:
-                self.feed._fail(ConfigError(f"invalid WebSocket URL: {exc}"))
+                self.owner.fail(ConfigError(f"invalid WebSocket URL: {exc}"))
                 return
             except AuthError as exc:
                 if not exc.retryable:
-                    self.feed._fail(exc)
+                    self.owner.fail(exc)
                     return
                 reason = str(exc)
             except (TimeoutError, OSError, websockets.WebSocketException) as exc:
@@ -192,7 +264,8 @@ class Connection:
             finally:
                 self._close_session()
                 self.finished.set()
-            self.feed._connection_lost(self, reason)
+            self.last_error = reason
+            self.owner.connection_lost(self, reason)
             if up_since is not None and time.monotonic() - up_since >= settings.stable_after:
                 delays, self.attempts = settings.backoff(), 0
             self.attempts += 1
@@ -204,20 +277,19 @@ class Connection:
                         f"backoff setting's delays ran out; last: {reason}"
                     )
                 )
-            self.feed._emit(ev.Reconnecting(self.index, self.attempts, wait))
+            self.owner.emit(ev.Reconnecting(self.index, self.attempts, wait))
             await asyncio.sleep(wait)
 
     async def _serve(self, ws: ClientConnection, approval: str) -> None:
-        settings = self.feed.settings
+        settings = self.settings
         session = Session(approval, custtype=settings.custtype, max_registrations=settings.max_registrations)
         self._ws, self.session = ws, session
-        self.session_id = self.feed._new_session_id()
         self.last_frame_ns = None
         self._last_frame = time.monotonic()
-        self.feed._emit(ev.Connected(self.session_id, self.index))  # first: if on_event raises,
-        self.up.set()  # the feed must not look connected to ``async with`` in the meantime
+        self.session_id = self.owner.connected(self.index)  # first: if on_event raises, the feed
+        self.up.set()  # must not look connected to ``async with`` in the meantime
         self.finished.set()
-        restore = self.feed._background(self._restore())
+        restore = self.owner.background(self._restore())
         watchdog = asyncio.create_task(self._watch(ws))
         try:
             async for text in ws:
@@ -238,18 +310,18 @@ class Connection:
     def _too_large(self) -> None:
         """websockets refused a frame over ``max_frame_size`` before reading it, and closed the
         connection (1009): count it as malformed input, then start a new connection."""
-        limit = self.feed.settings.max_frame_size
-        self.feed._malformed(FrameError(f"a frame larger than max_frame_size ({limit:,} bytes) was refused"))
+        limit = self.settings.max_frame_size
+        self.owner.malformed(FrameError(f"a frame larger than max_frame_size ({limit:,} bytes) was refused"))
         raise _Restart(f"a frame larger than max_frame_size ({limit:,} bytes)")
 
     async def _restore(self) -> None:
         """Register everything this connection holds: the server forgets it all on a
         disconnect (reference 3.5)."""
-        for key in sorted(self.wanted):
+        for key in self.owner.assigned(self.index):
             await self.send_subscribe(key)
 
     async def _watch(self, ws: ClientConnection) -> bool:
-        limit = self.feed.settings.watchdog
+        limit = self.settings.watchdog
         while True:
             idle = time.monotonic() - self._last_frame
             if idle >= limit:
@@ -260,61 +332,58 @@ class Connection:
     async def _receive(self, ws: ClientConnection, session: Session, text: str) -> None:
         self._last_frame = time.monotonic()
         received_ns = self.last_frame_ns = time.time_ns()
-        feed = self.feed
-        assert self.session_id is not None
-        feed._frame(text, received_ns, self.session_id)  # journal hook: before anything else
-        events = session.receive(text, trading_date=feed._trading_date(received_ns), received_ns=received_ns)
-        for event in events:
+        owner, session_id = self.owner, self.session_id
+        assert session_id is not None
+        owner.frame_received(text, received_ns, session_id)  # journal hook: before anything else
+        trading_date = owner.trading_date(received_ns)
+        for event in session.receive(text, trading_date=trading_date, received_ns=received_ns):
             match event:
                 case Data(records=records):
-                    await feed._deliver(records)
+                    await owner.records_received(records)
                 case PingPong(text=ping):
                     await self._flush(ws, session)  # the received text, unchanged
-                    if feed.settings.pong_frame:
+                    if self.settings.pong_frame:
                         await ws.pong(ping.encode())
                 case Subscribed(tr_id=tr_id, tr_key=tr_key):
                     self._reissued = False
-                    feed._reply(("subscribe", (tr_id, tr_key)), None)
-                    feed._emit(ev.Subscribed(self.session_id, tr_id, tr_key))
+                    owner.reply(("subscribe", (tr_id, tr_key)), None)
+                    owner.emit(dataclasses.replace(event, session=session_id))
                 case Unsubscribed(tr_id=tr_id, tr_key=tr_key):
-                    feed._reply(("unsubscribe", (tr_id, tr_key)), None)
-                    feed._emit(ev.Unsubscribed(self.session_id, tr_id, tr_key))
+                    owner.reply(("unsubscribe", (tr_id, tr_key)), None)
+                    owner.emit(dataclasses.replace(event, session=session_id))
                 case Rejected():
-                    self._rejected(event)
+                    self._rejected(dataclasses.replace(event, session=session_id))
                 case Malformed(error=error):
-                    feed._malformed(error)
+                    owner.malformed(error)
 
     def _rejected(self, event: Rejected) -> None:
-        error, feed = event.error, self.feed
-        feed._emit(ev.Rejected(self.session_id or 0, error))
+        error, owner = event.error, self.owner
+        owner.emit(event)
         if isinstance(error, InvalidApprovalError):
             if self._reissued:  # a brand-new key was refused too: the credentials are wrong
                 raise Fatal(error)
             self._reissued = True
-            self.feed.approvals.forget(self.credentials)
+            self.approvals.forget(self.credentials)
             raise _Restart(
                 f"approval key refused (OPSP0011); issuing a new one for {self.credentials.label}",
                 delay=0,
                 fresh_key=True,
             )
         if isinstance(error, AppKeyInUseError):
-            delay = feed.settings.key_in_use_delay
+            delay = self.settings.key_in_use_delay
             log.warning(
                 "%s is in use by another session (OPSP8996): is another kisfeed or KIS program "
                 "running with it? retrying in %g s",
                 self.credentials.label,
                 delay,
             )
-            for key in self.wanted:  # callers learn why; the subscriptions stay and are restored
-                feed._reply(("subscribe", key), error)
+            for key in owner.assigned(self.index):  # callers learn why; the subscriptions stay
+                owner.reply(("subscribe", key), error)  # and are restored
             raise _Restart("OPSP8996 app key in use", delay=delay)
-        key = (error.tr_id, error.tr_key or "") if error.tr_id else None
-        if key is None or event.request is None:
+        if not error.tr_id or event.request is None:
             log.warning("server error on %s: %s", self.credentials.label, error)
             return
-        if event.request == "subscribe":
-            feed._drop(key)
-        feed._reply((event.request, key), error)
+        owner.refused((event.request, (error.tr_id, error.tr_key or "")), error)
 
     def _close_session(self) -> None:
         self._ws, self.session = None, None

@@ -1,10 +1,14 @@
-"""Connection events of a live feed, passed to ``on_event`` and logged. Match on them."""
+"""Connection events of a live feed, passed to ``on_event`` and logged. Match on them.
+
+``Subscribed``, ``Unsubscribed`` and ``Rejected`` are the sans-I/O session's events
+(``kisfeed.protocol.events``), with ``session`` filled in by the feed.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..exceptions import KisfeedError
+from ..protocol.events import Rejected, Subscribed, Unsubscribed
 
 __all__ = ["FeedEvent", "Connected", "Subscribed", "Unsubscribed", "Rejected", "Disconnected", "Reconnecting"]
 
@@ -13,26 +17,6 @@ __all__ = ["FeedEvent", "Connected", "Subscribed", "Unsubscribed", "Rejected", "
 class Connected:
     session: int  # a new number for every WebSocket connection the feed opens
     connection: int  # which app key (0-based, in the order given)
-
-
-@dataclass(frozen=True, slots=True)
-class Subscribed:
-    session: int
-    tr_id: str
-    tr_key: str
-
-
-@dataclass(frozen=True, slots=True)
-class Unsubscribed:
-    session: int
-    tr_id: str
-    tr_key: str
-
-
-@dataclass(frozen=True, slots=True)
-class Rejected:
-    session: int
-    error: KisfeedError  # the named error: MaxSubscriptionsError, AppKeyInUseError, ...
 
 
 @dataclass(frozen=True, slots=True)

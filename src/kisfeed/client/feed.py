@@ -18,21 +18,14 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
 from ..auth import ApprovalKeys, Credentials
-from ..exceptions import (
-    CallbackError,
-    FeedError,
-    KisfeedError,
-    ParseError,
-    SubscriptionLimitError,
-    UsageError,
-)
+from ..exceptions import CallbackError, FeedError, KisfeedError, ParseError, UsageError
+from ..protocol.routing import Key, Request, Router
 from ..schema import KST, Record, kst_day, layout_for
 from . import events as ev
 from .connection import Connection, Fatal
@@ -43,7 +36,6 @@ __all__ = ["Feed", "FeedStats", "Key"]
 
 log = logging.getLogger("kisfeed.client")
 
-Key = tuple[str, str]  # (tr_id, tr_key)
 FrameHook = Callable[[str, int, int], None]  # (text, received_ns, session id)
 
 
@@ -90,12 +82,12 @@ class Feed:
             raise UsageError("at least one app key is needed")
         self.ws_url, self.approvals, self.settings = ws_url, approvals, settings
         self._on_frame, self._on_event = on_frame, on_event
-        self.connections = [Connection(self, i, c) for i, c in enumerate(credentials)]
-        self._owner: dict[Key, Connection] = {}
-        self._replies: dict[tuple[str, Key], asyncio.Future[None]] = {}
-        # how many calls await each request's reply: two subscribes of one code share a future,
-        # and the first one's timeout must not take it from the second
-        self._awaiting: Counter[tuple[str, Key]] = Counter()
+        self.connections = [
+            Connection(self, i, c, ws_url=ws_url, approvals=approvals, settings=settings)
+            for i, c in enumerate(credentials)
+        ]
+        self._router = Router(len(self.connections), settings.max_registrations)
+        self._replies: dict[Request, asyncio.Future[None]] = {}  # one per request the router has pending
         self._queue: RecordQueue[Record] | None = None
         self._error: BaseException | None = None
         self._sessions = 0
@@ -141,6 +133,7 @@ class Feed:
             if not future.done():
                 _settle(future, FeedError("the feed was closed"))
         self._replies.clear()
+        self._router.clear()
         if self._queue is not None:
             self._queue.close(StopAsyncIteration())
 
@@ -148,11 +141,11 @@ class Feed:
 
     @property
     def capacity(self) -> int:
-        return len(self.connections) * self.settings.max_registrations
+        return self._router.capacity
 
     @property
     def subscriptions(self) -> set[Key]:
-        return set(self._owner)
+        return self._router.subscriptions
 
     async def subscribe(self, tr_id: str, codes: str | Iterable[str]) -> None:
         """Register codes of one TR and wait for the server's replies.
@@ -162,39 +155,34 @@ class Feed:
         code (the others stay subscribed)."""
         self._raise_if_ended()
         keys = self._keys(tr_id, codes)
-        new = [k for k in keys if k not in self._owner]
-        if len(self._owner) + len(new) > self.capacity:
-            raise SubscriptionLimitError(tr_id, new[-1][1], self.capacity)
-        for key in new:
-            connection = min(self.connections, key=lambda c: (not c.live, len(c.wanted), c.index))
-            if len(connection.wanted) >= self.settings.max_registrations:  # the live ones are full
-                connection = min(self.connections, key=lambda c: (len(c.wanted), c.index))
-            self._assign(key, connection)
-        waiting = [k for k in keys if not self._held(k)]
-        requests = [("subscribe", k) for k in waiting]
+        self._router.place(keys, self._live())
+        waiting = [k for k in keys if not self._owner(k).holds(k)]
+        requests: list[Request] = [("subscribe", k) for k in waiting]
         futures = [self._expect(r) for r in requests]
         try:
             for key in waiting:
-                await self._owner[key].send_subscribe(key)
+                await self._owner(key).send_subscribe(key)
             await self._await_replies(futures, "subscribe")
         finally:
             self._forget(requests)
 
-    def _held(self, key: Key) -> bool:
-        session = self._owner[key].session
-        return session is not None and key in session.registered
+    def _owner(self, key: Key) -> Connection:
+        session = self._router.owner(key)
+        assert session is not None, key
+        return self.connections[session]
+
+    def _live(self) -> set[int]:
+        return {c.index for c in self.connections if c.live}
 
     async def unsubscribe(self, tr_id: str, codes: str | Iterable[str]) -> None:
         """Release codes and wait for the server's replies (codes not subscribed are ignored)."""
         self._raise_if_ended()
-        keys = [k for k in self._keys(tr_id, codes) if k in self._owner]
-        requests = [("unsubscribe", k) for k in keys]
+        keys = [k for k in self._keys(tr_id, codes) if self._router.owner(k) is not None]
+        requests: list[Request] = [("unsubscribe", k) for k in keys]
         futures = [self._expect(r) for r in requests]
         try:
-            for key in keys:
-                connection = self._owner.pop(key)
-                connection.wanted.discard(key)
-                await connection.send_unsubscribe(key)
+            for released in self._router.release(keys):
+                await self.connections[released.session].send_unsubscribe(released.key)
             await self._await_replies(futures, "unsubscribe")
         finally:
             self._forget(requests)
@@ -213,87 +201,31 @@ class Feed:
                 raise UsageError(f"{code!r} is not an instrument code (e.g. A11612, B11612065)")
         return list(dict.fromkeys((tr_id, code) for code in codes))
 
-    def _assign(self, key: Key, connection: Connection) -> None:
-        self._owner[key] = connection
-        connection.wanted.add(key)
+    def _expect(self, request: Request) -> asyncio.Future[None]:
+        if self._router.expect(request):
+            self._replies[request] = asyncio.get_running_loop().create_future()
+        return self._replies[request]
 
-    def _drop(self, key: Key) -> None:
-        """The server refused ``key``: it is no longer wanted."""
-        connection = self._owner.pop(key, None)
-        if connection is not None:
-            connection.wanted.discard(key)
-
-    def _expect(self, request: tuple[str, Key]) -> asyncio.Future[None]:
-        self._awaiting[request] += 1
-        future = self._replies.get(request)
-        if future is None or future.done():
-            future = self._replies[request] = asyncio.get_running_loop().create_future()
-        return future
-
-    def _reply(self, request: tuple[str, Key], error: BaseException | None) -> None:
-        future = self._replies.pop(request, None)
-        if future is not None and not future.done():
-            if error is None:
-                future.set_result(None)
-            else:
-                future.set_exception(error)
-
-    def _forget(self, requests: list[tuple[str, Key]]) -> None:
+    def _forget(self, requests: list[Request]) -> None:
         """Stop expecting replies nobody awaits any more (timed out, cancelled): a future left in
         ``_replies`` would keep the queue overfilled for good. A request another call still
         awaits stays."""
         for request in requests:
-            self._awaiting[request] -= 1
-            if self._awaiting[request] <= 0:
-                del self._awaiting[request]
+            if self._router.forget(request):
                 self._replies.pop(request, None)
 
     async def _await_replies(self, futures: list[asyncio.Future[None]], what: str) -> None:
         if not futures:
             return
         done, pending = await asyncio.wait(futures, timeout=self.settings.reply_timeout)
-        errors = [f.exception() for f in futures if f in done and f.exception() is not None]
-        if errors:
-            raise errors[0]  # type: ignore[misc]
+        for future in futures:  # the first request's error, in the order asked
+            if future in done and (error := future.exception()) is not None:
+                raise error
         if pending:
             raise FeedError(
                 f"no reply to {len(pending)} {what} {'request' if len(pending) == 1 else 'requests'} within "
                 f"{self.settings.reply_timeout:g} s; they are kept and retried on reconnect"
             )
-
-    def _connection_lost(self, connection: Connection, reason: str) -> None:
-        connection.last_error = reason
-        self._reconnects += 1
-        self._emit(ev.Disconnected(connection.session_id or 0, reason, connection.last_frame_ns))
-        for key, _future in list(self._replies.items()):  # a lost session holds nothing now
-            if key[0] == "unsubscribe" and key[1] not in self._owner:
-                self._reply(key, None)
-        # Move what the lost session held to live sessions with room (issue 4, part 4): each
-        # subscription lives on exactly one session, so nothing is received twice.
-        for key in sorted(connection.wanted):
-            room = [
-                c
-                for c in self.connections
-                if c.live and c is not connection and len(c.wanted) < self.settings.max_registrations
-            ]
-            if not room:
-                break
-            target = min(room, key=lambda c: (len(c.wanted), c.index))
-            connection.wanted.discard(key)
-            self._assign(key, target)
-            self._background(target.send_subscribe(key))
-
-    def _background(self, work: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
-        """Run ``work`` in a task of the feed; an error it ends with ends the feed."""
-        task = asyncio.get_running_loop().create_task(work)
-        self._tasks.add(task)  # keep a reference until done (asyncio holds tasks weakly)
-        task.add_done_callback(self._background_done)
-        return task
-
-    def _background_done(self, task: asyncio.Task[None]) -> None:
-        self._tasks.discard(task)
-        if not task.cancelled() and (error := task.exception()) is not None:
-            self._fail(error.error if isinstance(error, Fatal) else error)
 
     # --- records -------------------------------------------------------------------------------
 
@@ -318,11 +250,17 @@ class Feed:
             if result is not None:
                 await result
 
-    def _new_session_id(self) -> int:
+    # --- the connections' side (ConnectionOwner in connection.py): they call these, users do not --
+
+    def assigned(self, connection: int) -> list[Key]:
+        return self._router.assigned(connection)
+
+    def connected(self, connection: int) -> int:
         self._sessions += 1
+        self.emit(ev.Connected(self._sessions, connection))
         return self._sessions
 
-    def _frame(self, text: str, received_ns: int, session_id: int) -> None:
+    def frame_received(self, text: str, received_ns: int, session_id: int) -> None:
         self._frames += 1
         self._bytes += len(text)
         self._last_frame_ns = received_ns
@@ -332,7 +270,7 @@ class Feed:
             except Exception as exc:
                 raise Fatal(CallbackError("on_frame", exc)) from exc
 
-    def _trading_date(self, received_ns: int) -> date:
+    def trading_date(self, received_ns: int) -> date:
         start, end, day = self._day
         if not start <= received_ns < end:  # once a day: the KST date of the receive time
             day = kst_day(received_ns)
@@ -341,15 +279,15 @@ class Feed:
             self._day = (start, start + 86_400 * 1_000_000_000, day)
         return day
 
-    async def _deliver(self, records: tuple[Record, ...]) -> None:
+    async def records_received(self, records: tuple[Record, ...]) -> None:
         queue = self._queue
         assert queue is not None
         self._records += len(records)
         dropped = queue.dropped
         # While a subscribe/unsubscribe awaits its reply the reader must go on reading, or the
         # reply would wait behind data nobody consumes yet: the queue may then grow, by at most
-        # reply_overfill (see RecordQueue). _replies holds only replies someone still awaits.
-        overfill = bool(self._replies)
+        # reply_overfill (see RecordQueue). The router holds only replies someone still awaits.
+        overfill = self._router.awaiting_reply
         if queue.offer(records, overfill=overfill):  # the usual case: room for the whole frame
             return
         try:
@@ -360,13 +298,39 @@ class Feed:
         if queue.dropped != dropped and (dropped == 0 or queue.dropped // 1000 != dropped // 1000):
             log.warning("consumer too slow: %d records dropped so far (overflow=drop-oldest)", queue.dropped)
 
-    def _malformed(self, error: ParseError) -> None:
+    def reply(self, request: Request, error: BaseException | None) -> None:
+        if self._router.answer(request):
+            self._resolve(request, error)
+
+    def _resolve(self, request: Request, error: BaseException | None) -> None:
+        future = self._replies.pop(request)
+        if not future.done():
+            if error is None:
+                future.set_result(None)
+            else:
+                future.set_exception(error)
+
+    def refused(self, request: Request, error: BaseException) -> None:
+        if request[0] == "subscribe":  # it is no longer wanted
+            self._router.drop(request[1])
+        self.reply(request, error)
+
+    def connection_lost(self, connection: Connection, reason: str) -> None:
+        self._reconnects += 1
+        self.emit(ev.Disconnected(connection.session_id or 0, reason, connection.last_frame_ns))
+        rerouted = self._router.lose(connection.index, self._live())
+        for request in rerouted.released:
+            self._resolve(request, None)  # a lost session holds nothing now
+        for moved in rerouted.moved:
+            self.background(self.connections[moved.session].send_subscribe(moved.key))
+
+    def malformed(self, error: ParseError) -> None:
         self._parse_errors += 1
         if self.settings.on_malformed == "raise":
             raise Fatal(error)
         log.warning("skipped malformed input (%d so far): %s", self._parse_errors, error)
 
-    def _fail(self, error: BaseException) -> None:
+    def fail(self, error: BaseException) -> None:
         """End the feed: ``error`` goes to every consumer and waiter, and the connections stop
         (none may go on calling ``on_frame`` for a feed that has ended)."""
         if self._error is None:
@@ -380,13 +344,22 @@ class Feed:
                 _settle(future, error)
         if self._queue is not None:
             self._queue.close(error)
-        current = asyncio.current_task()
         for connection in self.connections:
-            connection.finished.set()
-            if connection._task is not None and connection._task is not current:
-                connection._task.cancel()
+            connection.cancel()
 
-    def _emit(self, event: ev.FeedEvent) -> None:
+    def background(self, work: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
+        """Run ``work`` in a task of the feed; an error it ends with ends the feed."""
+        task = asyncio.get_running_loop().create_task(work)
+        self._tasks.add(task)  # keep a reference until done (asyncio holds tasks weakly)
+        task.add_done_callback(self._background_done)
+        return task
+
+    def _background_done(self, task: asyncio.Task[None]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and (error := task.exception()) is not None:
+            self.fail(error.error if isinstance(error, Fatal) else error)
+
+    def emit(self, event: ev.FeedEvent) -> None:
         log.info("%s", event)
         if self._on_event is not None:
             try:

@@ -44,6 +44,10 @@ class RecordQueue(Generic[T]):
             return self.maxsize + self.overfill
         return self.maxsize
 
+    @property
+    def closed(self) -> bool:
+        return self._closed is not None
+
     async def put(self, item: T, *, overfill: bool = False) -> None:
         """Queue ``item``, applying the policy when the queue holds ``bound(overfill)``."""
         if self._closed is not None:
@@ -58,7 +62,7 @@ class RecordQueue(Generic[T]):
             else:  # block: wait for the consumer
                 self._writable.clear()
                 await self._writable.wait()
-                if self._closed is not None:
+                if self.closed:  # closed while waiting (mypy cannot see ``close`` run meanwhile)
                     return
         self._items.append(item)
         self._readable.set()

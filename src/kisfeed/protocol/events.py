@@ -1,8 +1,14 @@
-"""The closed set of events a ``Session`` returns from ``receive``; consume them with ``match``."""
+"""The closed set of events a ``Session`` returns from ``receive``; consume them with ``match``.
+
+``Subscribed``, ``Unsubscribed`` and ``Rejected`` are also the live feed's events (passed to
+``on_event``, see ``kisfeed.client.events``): the feed fills in ``session``, its number of the
+WebSocket connection the reply came on. A bare ``Session`` leaves it 0.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
 from ..exceptions import ParseError, ServerError
 from ..schema.records import Record
@@ -25,6 +31,7 @@ class Subscribed:
     tr_id: str
     tr_key: str
     already: bool = False
+    session: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,6 +40,7 @@ class Unsubscribed:
 
     tr_id: str
     tr_key: str
+    session: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,8 +48,9 @@ class Rejected:
     """A reply with an error ``msg_cd``. ``request`` says which pending request it answers:
     ``"subscribe"``, ``"unsubscribe"``, or None for a session-level error such as OPSP8996."""
 
-    error: ServerError
-    request: str | None = None
+    error: ServerError  # the named error: MaxSubscriptionsError, AppKeyInUseError, ...
+    request: Literal["subscribe", "unsubscribe"] | None = None
+    session: int = 0
 
     @property
     def tr_id(self) -> str | None:

@@ -19,6 +19,7 @@ on disconnect (reference 3.5).
 from __future__ import annotations
 
 from datetime import date
+from typing import Literal
 
 from ..exceptions import ControlMessageError, ParseError, SubscriptionLimitError
 from ..schema.layouts import layout_for
@@ -135,7 +136,7 @@ class Session:
         key: Key | None = (reply.tr_id, reply.tr_key or "") if reply.tr_id else None
         error = server_error(reply)
         if error is not None:
-            request = None
+            request: Literal["subscribe", "unsubscribe"] | None = None
             if key in self.pending_subscribe:
                 self.pending_subscribe.discard(key)  # the slot was never taken
                 request = "subscribe"
