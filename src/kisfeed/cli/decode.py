@@ -81,13 +81,13 @@ def _lines(frame: str | None, stream: BinaryIO) -> Iterable[bytes]:
 
 
 def _print(record: Record, keys: str) -> None:
-    table = Table(title=f"{record.tr_id} {record.code}", show_header=False)  # type: ignore[attr-defined]
+    table = Table(title=f"{record.tr_id} {record.code}", show_header=False)
     for name, value in record.to_dict(keys=keys).items():  # type: ignore[arg-type]
         table.add_row(name, "" if value is None else str(value))
-    if record.extra:  # type: ignore[attr-defined]
-        table.add_row("(extra)", "^".join(record.extra))  # type: ignore[attr-defined]
-    if record.missing:  # type: ignore[attr-defined]
-        table.add_row("(missing)", f"{record.missing} fields absent")  # type: ignore[attr-defined]
+    if record.extra:
+        table.add_row("(extra)", "^".join(record.extra))
+    if record.missing:
+        table.add_row("(missing)", f"{record.missing} fields absent")
     console.print(table)
 
 
