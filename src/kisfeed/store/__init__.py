@@ -56,7 +56,7 @@ if TYPE_CHECKING:  # the same names for type checkers, which do not run __getatt
     from .playback import ReplayStats, data_frames, replay, replay_records  # noqa: F401
     from .recorder import Recorder, RecorderStats  # noqa: F401
     from .views import connect as duckdb_connect  # noqa: F401
-    from .views import query  # noqa: F401
+    from .views import query as query  # "as": re-exported for type checkers (__all__ is computed)
     from .writer import JournalWriter  # noqa: F401
 
 
