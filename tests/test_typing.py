@@ -22,7 +22,7 @@ EXPECTED = {
     22: "datetime.datetime | None",
     24: "float | None",  # OptionTrade.price: premiums carry decimals
     26: "kisfeed.client.feed.FeedStats",
-    27: "Any",  # store.query is annotated Any (Arrow, pandas or polars)
+    27: "polars.dataframe.frame.DataFrame",  # store.query(as_="polars")
 }
 
 
