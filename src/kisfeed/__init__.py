@@ -10,7 +10,7 @@ are imported on first use.
 from __future__ import annotations
 
 import importlib
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from .exceptions import *  # noqa: F403 - the exception tree is part of the top-level API
 from .exceptions import __all__ as _exceptions
@@ -45,17 +45,19 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> object:
-    # connect() pulls in asyncio, websockets and httpx; load them only when asked for.
-    if name in ("connect", "connect_blocking"):
-        from . import client
+if not TYPE_CHECKING:  # at run time only: a type checker sees the imports above, and a typo stays an error
 
-        return getattr(client, name)
-    if name == "to_frame":  # pyarrow and DuckDB, on first use
-        from .store.tables import to_frame
+    def __getattr__(name: str) -> Any:
+        # connect() pulls in asyncio, websockets and httpx; load them only when asked for.
+        if name in ("connect", "connect_blocking"):
+            from . import client
 
-        return to_frame
-    if name in _LAZY_SUBPACKAGES:
-        # import_module binds the submodule as an attribute of the package: __getattr__ runs once.
-        return importlib.import_module(f".{name}", __name__)
-    raise AttributeError(f"module 'kisfeed' has no attribute {name!r}")
+            return getattr(client, name)
+        if name == "to_frame":  # pyarrow and DuckDB, on first use
+            from .store.tables import to_frame
+
+            return to_frame
+        if name in _LAZY_SUBPACKAGES:
+            # import_module binds the submodule as an attribute of the package: __getattr__ runs once.
+            return importlib.import_module(f".{name}", __name__)
+        raise AttributeError(f"module 'kisfeed' has no attribute {name!r}")

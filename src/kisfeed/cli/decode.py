@@ -30,7 +30,6 @@ from ..protocol import Data, Malformed, Session
 from ..schema import Record
 from ..schema.records import KeyStyle
 from .common import EXIT_FAILURE, EXIT_INTERRUPTED, EXIT_USAGE, console, err_console, fail
-from .trades import trade
 
 KEY_STYLES: tuple[KeyStyle, ...] = get_args(KeyStyle)
 
@@ -89,14 +88,13 @@ def _lines(frame: str | None, stream: BinaryIO) -> Iterable[bytes]:
 
 
 def _print(record: Record, keys: KeyStyle) -> None:
-    r = trade(record)
-    table = Table(title=f"{r.tr_id} {r.code}", show_header=False)
-    for name, value in r.to_dict(keys=keys).items():
+    table = Table(title=f"{record.tr_id} {record.code}", show_header=False)
+    for name, value in record.to_dict(keys=keys).items():
         table.add_row(name, "" if value is None else str(value))
-    if r.extra:
-        table.add_row("(extra)", "^".join(r.extra))
-    if r.missing:
-        table.add_row("(missing)", f"{r.missing} fields absent")
+    if record.extra:
+        table.add_row("(extra)", "^".join(record.extra))
+    if record.missing:
+        table.add_row("(missing)", f"{record.missing} fields absent")
     console.print(table)
 
 

@@ -8,6 +8,7 @@ error through it, and the simulator writes its replies from it, so the two canno
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import msgspec
 
@@ -108,7 +109,7 @@ class Ping:
     datetime: str | None  # YYYYMMDDHHMMSS KST when present; clients must not require it
 
 
-def _string(obj: dict, name: str, text: str) -> str:
+def _string(obj: dict[str, Any], name: str, text: str) -> str:
     value = obj.get(name, "")
     if value is None:
         return ""

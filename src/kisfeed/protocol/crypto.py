@@ -16,7 +16,7 @@ from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 __all__ = ["decrypt", "encrypt"]
 
 
-def _cipher(key: str, iv: str) -> Cipher:
+def _cipher(key: str, iv: str) -> Cipher[modes.CBC]:
     return Cipher(algorithms.AES(key.encode()), modes.CBC(iv.encode()))
 
 

@@ -1,16 +1,11 @@
-"""Typed record classes, built from the layouts, and the codec between field texts and records.
+"""The codec between field texts and records, and the table of record types by TR id.
 
-Each TR gets one frozen ``msgspec.Struct``: one attribute per layout field (English name, typed
-by its kind, ``None`` when the field was empty or absent), then four attributes of metadata:
+The record classes (``trades.py``, generated from the layouts) derive from ``base.Record``;
+both are re-exported here.
 
-``extra``          fields past the documented layout, kept raw (KIS appends fields; reference 2.5)
-``missing``        how many documented fields the frame did not carry (0 for a complete record)
-``trading_date``   the KST trading date the receiver attached (frames carry ``HHMMSS`` only)
-``received_ns``    local receive time, ns since the epoch, when the receiver knows it
-
-Decoding takes a fast path (one ``msgspec.convert`` call per record, about a microsecond for 49
-fields) and falls back to a field-by-field path only when that fails, which handles empty fields
-and short records and finds the exact field at fault. The field-by-field path is the definition
+Decoding takes a fast path (one ``msgspec.convert`` call per record) and falls back to a
+field-by-field path only when that fails, which handles empty fields and short records and
+finds the exact field at fault. The field-by-field path is the definition
 (``kinds.parse_value``, ``kinds.WIRE``); the fast path takes a record only where it gives the
 same values, which ``RecordCodec.__init__`` explains.
 """
@@ -19,14 +14,15 @@ from __future__ import annotations
 
 import math
 import operator
-from datetime import date, datetime, timedelta, timezone
-from typing import Annotated, Any, ClassVar, Literal
+from datetime import date
+from typing import Any
 
 import msgspec
 
 from ..exceptions import FieldError
-from .kinds import INT64, TIMES, Kind, format_value, parse_value
-from .layouts import FUTURES_TRADE, OPTION_TRADE, Layout
+from .base import KST, Record, kst_day
+from .kinds import TIMES, Kind, format_value, parse_value
+from .trades import FuturesTrade, OptionTrade
 
 __all__ = [
     "KST",
@@ -37,95 +33,13 @@ __all__ = [
     "RecordCodec",
     "RECORD_TYPES",
     "CODECS",
+    "screened",
+    "same_values",
 ]
 
-KST = timezone(timedelta(hours=9), "KST")
-
-
-def kst_day(received_ns: int) -> date:
-    """The KST date of a receive time: the trading date kisfeed attaches to a record (frames
-    carry ``HHMMSS`` only, reference 2.4) and files its journal line under. The one place this
-    is decided; the feed caches it per day."""
-    # Integer seconds: ns / 1e9 as a float rounds the last microsecond of a day into the next.
-    return datetime.fromtimestamp(received_ns // 1_000_000_000, KST).date()
-
-
-KeyStyle = Literal["english", "kis", "korean"]
-#: What ``to_dict`` adds after the layout fields, under these names whatever the key style:
-#: they are kisfeed's, not KIS columns.
-DICT_META = ("trading_date", "exchange_time", "received_ns")
-
-
-class Record(msgspec.Struct, frozen=True, gc=False, array_like=True):
-    """Base of the typed records. ``layout`` is the TR layout the record was built from."""
-
-    layout: ClassVar[Layout]
-
-    @property
-    def tr_id(self) -> str:
-        return self.layout.tr_id
-
-    @property
-    def complete(self) -> bool:
-        """False when the frame carried fewer fields than the documented layout."""
-        return self.missing == 0  # type: ignore[attr-defined]
-
-    @property
-    def exchange_time(self) -> datetime | None:
-        """Trading date (KST) + ``BSOP_HOUR``, timezone-aware; None if either is unknown (a
-        ``BSOP_HOUR`` of ``000000`` is "not set", ``kinds.NOT_SET``)."""
-        day: date | None = self.trading_date  # type: ignore[attr-defined]
-        hour = self.time  # type: ignore[attr-defined]
-        if day is None or hour is None:
-            return None
-        return datetime.combine(day, hour, KST)
-
-    def to_dict(self, keys: KeyStyle = "english") -> dict[str, Any]:
-        """The layout fields as a dict keyed by English name, KIS code (``STCK_PRPR``) or
-        Korean label (``주식현재가``), in wire order, then ``trading_date``, ``exchange_time``
-        and ``received_ns`` (under these names in every key style). ``extra`` and ``missing``
-        stay on the attributes."""
-        attr = {"english": "name", "kis": "kis", "korean": "korean"}.get(keys)
-        if attr is None:
-            raise ValueError(f"keys must be 'english', 'kis' or 'korean', not {keys!r}")
-        out = {getattr(f, attr): getattr(self, f.name) for f in self.layout.fields}
-        for name in DICT_META:
-            out[name] = getattr(self, name)
-        return out
-
+RECORD_TYPES: dict[str, type[Record]] = {cls.layout.tr_id: cls for cls in (FuturesTrade, OptionTrade)}
 
 _INTEGERS = (Kind.INT, Kind.SIGNED, Kind.PRICE)
-
-
-def _annotation(kind: Kind) -> Any:
-    # The constraints send to the careful path what it alone decides: an empty text field is
-    # None as every other kind's, and an integer past int64 is refused (kinds.INT64).
-    if kind.python_type is str:
-        return Annotated[str, msgspec.Meta(min_length=1)] | None
-    if kind in _INTEGERS:
-        return Annotated[int, msgspec.Meta(ge=INT64[0], le=INT64[1])] | None
-    return kind.python_type | None
-
-
-def _record_type(layout: Layout, name: str) -> type[Record]:
-    fields: list[tuple[str, Any, Any]] = [(f.name, _annotation(f.kind), None) for f in layout.fields]
-    fields += [
-        ("extra", tuple[str, ...], ()),
-        ("missing", int, 0),
-        ("trading_date", date | None, None),
-        ("received_ns", int | None, None),
-    ]
-    cls = msgspec.defstruct(
-        name, fields, bases=(Record,), module=__name__, frozen=True, gc=False, array_like=True
-    )
-    cls.layout = layout
-    cls.__doc__ = f"One {layout.tr_id} record ({layout.korean}, {layout.english})."
-    return cls
-
-
-FuturesTrade = _record_type(FUTURES_TRADE, "FuturesTrade")
-OptionTrade = _record_type(OPTION_TRADE, "OptionTrade")
-RECORD_TYPES: dict[str, type[Record]] = {FUTURES_TRADE.tr_id: FuturesTrade, OPTION_TRADE.tr_id: OptionTrade}
 
 
 def screened(source: str) -> bool:
@@ -253,7 +167,7 @@ class RecordCodec:
     def encode(self, record: Record) -> list[str]:
         """The wire texts of a record, extra fields included (the inverse of decoding)."""
         texts = [format_value(f.kind, getattr(record, f.name)) for f in self.layout.fields]
-        return texts + list(record.extra)  # type: ignore[attr-defined]
+        return texts + list(record.extra)
 
 
 CODECS: dict[str, RecordCodec] = {tr: RecordCodec(cls) for tr, cls in RECORD_TYPES.items()}

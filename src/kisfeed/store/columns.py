@@ -476,18 +476,18 @@ def records_table(
     """Typed records (one TR, one segment) as a table; ``positions`` holds each record's
     ``(journal line, index in frame, session)``. The slow path of the converter."""
     columns = layout_columns(tr_id, records)
-    day = records[0].trading_date if records else _EPOCH  # type: ignore[attr-defined]  # declared per record type (schema/records.py)
-    ns = np.array([r.received_ns or 0 for r in records], dtype=np.int64)  # type: ignore[attr-defined]  # declared per record type (schema/records.py)
+    day = records[0].trading_date if records else _EPOCH
+    ns = np.array([r.received_ns or 0 for r in records], dtype=np.int64)
     meta = _meta_columns(
-        day,
+        day,  # type: ignore[arg-type]  # the converter decodes with a trading date: never None here
         columns["time"],
         ns,
         np.array([p[2] for p in positions], dtype=np.int32),
         segment,
         np.array([p[0] for p in positions], dtype=np.int64),
         np.array([p[1] for p in positions], dtype=np.int16),
-        extra=pa.array([list(r.extra) for r in records], pa.list_(pa.string())),  # type: ignore[attr-defined]  # declared per record type (schema/records.py)
-        missing=np.array([r.missing for r in records], dtype=np.int8),  # type: ignore[attr-defined]  # declared per record type (schema/records.py)
+        extra=pa.array([list(r.extra) for r in records], pa.list_(pa.string())),
+        missing=np.array([r.missing for r in records], dtype=np.int8),
     )
     return pa.table({**columns, **meta}, schema=schema_for(tr_id))
 

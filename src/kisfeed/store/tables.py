@@ -43,14 +43,14 @@ def records_to_arrow(records: Iterable[Record], tr_id: str | None = None) -> pa.
     schema = schema_for(trs[0])
     # Per record, not per batch as in the store (a batch may cross KST midnight).
     meta: dict[str, list[Any]] = {
-        "extra": [list(r.extra) for r in records],  # type: ignore[attr-defined]  # declared per record type (schema/records.py)
-        "missing": [r.missing for r in records],  # type: ignore[attr-defined]  # declared per record type (schema/records.py)
-        "trading_date": [r.trading_date for r in records],  # type: ignore[attr-defined]  # declared per record type (schema/records.py)
+        "extra": [list(r.extra) for r in records],
+        "missing": [r.missing for r in records],
+        "trading_date": [r.trading_date for r in records],
         "exchange_time": [r.exchange_time for r in records],
     }
     columns = layout_columns(trs[0], records)
     columns.update((name, pa.array(values, schema.field(name).type)) for name, values in meta.items())
-    received = pa.array([r.received_ns for r in records], pa.int64())  # type: ignore[attr-defined]  # declared per record type (schema/records.py)
+    received = pa.array([r.received_ns for r in records], pa.int64())
     columns["received_at"] = received.cast(schema.field("received_at").type)
     fields = [schema.field(name).with_nullable(True) for name in columns]
     return pa.Table.from_arrays(list(columns.values()), schema=pa.schema(fields, metadata=schema.metadata))

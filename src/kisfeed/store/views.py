@@ -27,7 +27,7 @@ yet is an empty table with the right columns; a ``root`` that is not a data dire
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, overload
 
 import duckdb
 import pyarrow as pa
@@ -35,6 +35,9 @@ import pyarrow as pa
 from ..exceptions import StoreError, UsageError
 from .dataset import TABLES, dataset_files, empty_table, require_data_dir
 from .gaps import GAP_COLUMNS, GAPS_DIR, empty_gaps, gap_files
+
+if TYPE_CHECKING:
+    import polars
 
 __all__ = ["connect", "query", "copy_to", "arrow_result", "VIEWS"]
 
@@ -86,6 +89,14 @@ def _gaps_view(con: duckdb.DuckDBPyConnection, root: Path) -> None:
         f"ORDER BY CASE state WHEN 'closed' THEN 0 WHEN 'cut' THEN 1 ELSE 2 END) = 1 "
         f"ORDER BY start, tr_id, code"
     )
+
+
+@overload
+def query(sql: str, *, root: str | Path = ..., as_: Literal["arrow"] = ...) -> pa.Table: ...
+@overload
+def query(sql: str, *, root: str | Path = ..., as_: Literal["polars"]) -> polars.DataFrame: ...
+@overload
+def query(sql: str, *, root: str | Path = ..., as_: Literal["pandas"]) -> Any: ...  # pandas ships no types
 
 
 def query(
