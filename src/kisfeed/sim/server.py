@@ -79,7 +79,16 @@ class _Out:
 
 
 class _Connection(ServerConnection):
-    """A server connection that reports ping and pong frames to its session."""
+    """A server connection that reports ping and pong frames to its session, and sends a run of
+    data frames in one send context and one write.
+
+    The one place the simulator reaches into websockets' internals. Written against websockets
+    17.4 (``websockets.asyncio``); it relies on: ``ServerConnection.process_event(event)`` being
+    called with every ``Frame`` received, ``send_data()`` flushing ``protocol.writes`` (a list of
+    bytes, ``b""`` for a half-close), ``send_in_progress`` and the ``send_context()`` async
+    context manager that ``send`` uses, and ``protocol.send_text(data)``.
+    ``tests/sim/test_server.py`` fails if any of these changes.
+    """
 
     session: SimSession | None = None
 
