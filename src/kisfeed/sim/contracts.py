@@ -111,7 +111,7 @@ class Contract:
     """One instrument's trading day. Prices are whole won (option premiums too: ticks ≥ 10)."""
 
     __slots__ = (
-        "instrument", "code", "option", "prev_close", "prev_volume", "prev_oi", "open", "high",
+        "instrument", "code", "prev_close", "prev_volume", "prev_oi", "open", "high",
         "low", "open_time", "high_time", "low_time", "last", "volume", "turnover", "buy_count",
         "sell_count", "buy_qty", "sell_qty", "oi",
         # Set by the market once (its per-trade lookups): the underlying's spot walk, strike,
@@ -122,7 +122,6 @@ class Contract:
 
     instrument: Instrument
     code: str
-    option: bool
     prev_close: int
     prev_volume: int
     prev_oi: int
@@ -153,7 +152,6 @@ class Contract:
     def __init__(self, instrument: Instrument, prev_close: int, prev_volume: int, prev_oi: int) -> None:
         self.instrument = instrument
         self.code = instrument.code
-        self.option = instrument.is_option
         self.prev_close, self.prev_volume, self.prev_oi = prev_close, prev_volume, prev_oi
         self.oi = prev_oi
         self.strike = instrument.strike

@@ -174,7 +174,6 @@ class Market:
         # Last-trade instants as POSIX seconds, looked up on every trade.
         self._ends = {inst.code: inst.last_trade.timestamp() for inst in self.instruments}
         self.contracts = [self._listing(inst, start.timestamp()) for inst in self.instruments]
-        self.by_code = {c.code: c for c in self.contracts}
         # Each underlying's futures, for the near/far-month fields (NMSC/FMSC_FCTN_STPL_PRC).
         self._futures: dict[str, list[Contract]] = {}
         for c in self.contracts:
