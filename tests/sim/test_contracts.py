@@ -9,9 +9,9 @@ import pytest
 
 import kisfeed
 from kisfeed.protocol import encode_frame
-from kisfeed.schema.kinds import parse_value
+from kisfeed.schema.kinds import format_value, parse_value
 from kisfeed.schema.layouts import FUTURES_TRADE, OPTION_TRADE, Layout
-from kisfeed.sim.contracts import BUY, Contract, Quote, record_text
+from kisfeed.sim.contracts import BUY, STR_KINDS, Contract, Quote, record_text
 from kisfeed.sim.instruments import UNDERLYINGS, Instrument
 
 
@@ -73,3 +73,9 @@ def test_decimals_are_written_as_the_wire_carries_them() -> None:
     assert fields["historical_volatility"] == "28.11"
     assert fields["gamma"] == "0.0000"
     assert fields["delta"] == "0.5100"
+
+
+@pytest.mark.parametrize("value", [0, -300, 64_300, 2**63 - 1, "A11612", "Y"])
+def test_the_str_kinds_are_written_by_format_value_as_str(value: object) -> None:
+    for kind in STR_KINDS:
+        assert format_value(kind, value) == str(value)

@@ -22,8 +22,9 @@ hold exactly, because every derived field is computed here from the values writt
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from functools import partial
 from math import nan
 from typing import TYPE_CHECKING
 
@@ -63,7 +64,11 @@ def dn(value: float, decimals: int) -> str:
 #: kind, written by ``schema.kinds.format_value``.
 FieldValues = Mapping[str, object]
 
-_PLANS: dict[str, tuple[tuple[str, Kind], ...]] = {}
+#: Kinds whose values ``format_value`` writes with ``str`` (its last branch): called directly on
+#: the hot path, one call per field fewer (``tests/sim/test_contracts.py`` holds them equal).
+STR_KINDS = frozenset({Kind.CODE, Kind.FLAG, Kind.INT, Kind.SIGNED, Kind.PRICE})
+
+_PLANS: dict[str, tuple[tuple[str, Callable[[object], str]], ...]] = {}
 
 
 def record_text(layout: Layout, values: FieldValues) -> str:
@@ -71,13 +76,12 @@ def record_text(layout: Layout, values: FieldValues) -> str:
     simulator orders fields, so a new TR or a changed layout needs no format string here."""
     plan = _PLANS.get(layout.tr_id)
     if plan is None:
-        plan = _PLANS[layout.tr_id] = tuple((f.name, f.kind) for f in layout.fields)
+        plan = _PLANS[layout.tr_id] = tuple(
+            (f.name, str if f.kind in STR_KINDS else partial(format_value, f.kind)) for f in layout.fields
+        )
     try:
         return "^".join(
-            [
-                value if isinstance(value := values[name], str) else format_value(kind, value)
-                for name, kind in plan
-            ]
+            [value if isinstance(value := values[name], str) else write(value) for name, write in plan]
         )
     except KeyError as exc:
         raise KeyError(f"{layout.tr_id}: no value for field {exc.args[0]!r}") from None
