@@ -168,4 +168,4 @@ class ApprovalServer:
         code = self.keys.check(app_key, request.get("secretkey"))
         if code is not None:
             return 403, _error(code)
-        return 200, msgspec.json.encode({"approval_key": self.keys.issue(app_key)})  # type: ignore[arg-type]
+        return 200, msgspec.json.encode({"approval_key": self.keys.issue(app_key)})  # type: ignore[arg-type]  # issue() takes the app key check() accepted, so not None

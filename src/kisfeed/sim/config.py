@@ -134,4 +134,4 @@ class SimConfig:
 
     def with_(self, **changes: object) -> SimConfig:
         """A copy with some settings changed (``dataclasses.replace``)."""
-        return replace(self, **changes)  # type: ignore[arg-type]
+        return replace(self, **changes)  # type: ignore[arg-type]  # replace() checks each name and __post_init__ each value

@@ -22,13 +22,20 @@ hold exactly, because every derived field is computed here from the values writt
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from math import isnan
+from functools import partial
+from math import nan
+from typing import TYPE_CHECKING
 
-from ..schema.layouts import FUTURES_TRADE, OPTION_TRADE
+from ..schema.kinds import Kind, format_value
+from ..schema.layouts import Layout
 from .instruments import MULTIPLIER, Instrument
 
-__all__ = ["Contract", "Quote", "sign_code", "hhmmss", "d2", "ratio"]
+if TYPE_CHECKING:
+    from .market import Spot
+
+__all__ = ["Contract", "Quote", "FieldValues", "record_text", "sign_code", "hhmmss"]
 
 BUY, SELL, AUCTION = 1, -1, 0  # who initiated a print; the opening print is an auction
 
@@ -38,20 +45,46 @@ def sign_code(diff: float) -> str:
     return "2" if diff > 0 else "5" if diff < 0 else "3"
 
 
-def d2(value: float) -> str:
-    """Two decimals (``format`` rounds like ``round``), never ``-0.00``."""
-    text = f"{value:.2f}"
-    return "0.00" if text == "-0.00" else text
+def r2(value: float) -> float:
+    """``value`` rounded to the 2 decimals the wire carries (``format_value`` then writes exactly
+    those 2), never a negative zero (``-0.0 + 0.0`` is ``0.0``)."""
+    return round(value, 2) + 0.0
 
 
 def dn(value: float, decimals: int) -> str:
-    """``decimals`` places, never a negative zero."""
+    """``decimals`` places, never a negative zero: the Greeks' wire text, whose decimal count is
+    the server's setting (``SimConfig.greek_decimals``; [UNK] in reference 4.2), so it is written
+    here rather than by ``format_value``, which writes a value's shortest 2-or-more decimals."""
     text = f"{value:.{decimals}f}"
     return text[1:] if text[0] == "-" and not text.strip("-0.") else text
 
 
-def ratio(numerator: float, denominator: float, scale: float = 100.0) -> str:
-    return d2(numerator / denominator * scale) if denominator else "0.00"
+#: English field name (``schema.layouts``) -> value. A ``str`` is the field's wire text as it is
+#: (codes, flags, sign codes, ``HHMMSS`` times, Greeks); anything else is a value of the field's
+#: kind, written by ``schema.kinds.format_value``.
+FieldValues = Mapping[str, object]
+
+#: Kinds whose values ``format_value`` writes with ``str`` (its last branch): called directly on
+#: the hot path, one call per field fewer (``tests/sim/test_contracts.py`` holds them equal).
+STR_KINDS = frozenset({Kind.CODE, Kind.FLAG, Kind.INT, Kind.SIGNED, Kind.PRICE})
+
+_PLANS: dict[str, tuple[tuple[str, Callable[[object], str]], ...]] = {}
+
+
+def record_text(layout: Layout, values: FieldValues) -> str:
+    """One record's ``^``-joined wire text, in the layout's field order: the only place the
+    simulator orders fields, so a new TR or a changed layout needs no format string here."""
+    plan = _PLANS.get(layout.tr_id)
+    if plan is None:
+        plan = _PLANS[layout.tr_id] = tuple(
+            (f.name, str if f.kind in STR_KINDS else partial(format_value, f.kind)) for f in layout.fields
+        )
+    try:
+        return "^".join(
+            [value if isinstance(value := values[name], str) else write(value) for name, write in plan]
+        )
+    except KeyError as exc:
+        raise KeyError(f"{layout.tr_id}: no value for field {exc.args[0]!r}") from None
 
 
 _TIMES: dict[int, str] = {}
@@ -82,43 +115,66 @@ class Contract:
     """One instrument's trading day. Prices are whole won (option premiums too: ticks ≥ 10)."""
 
     __slots__ = (
-        "instrument", "code", "option", "prev_close", "prev_volume", "prev_oi", "open", "high",
+        "instrument", "code", "prev_close", "prev_volume", "prev_oi", "open", "high",
         "low", "open_time", "high_time", "low_time", "last", "volume", "turnover", "buy_count",
-        "sell_count", "buy_qty", "sell_qty", "oi", "weight", "vol_factor",
+        "sell_count", "buy_qty", "sell_qty", "oi",
         # Set by the market once (its per-trade lookups): the underlying's spot walk, strike,
         # call flag, dividend yield, carry rate, last-trade instant, sibling futures, and the
         # daily limits with the previous close they were computed for.
         "spot_state", "strike", "call", "dividend_yield", "carry", "end", "siblings", "limits", "limits_for",
     )  # fmt: skip
 
+    instrument: Instrument
+    code: str
+    prev_close: int
+    prev_volume: int
+    prev_oi: int
+    open: int | None  # None until the day's first print
+    high: int  # high and low: meaningful once ``open`` is set
+    low: int
+    open_time: str
+    high_time: str
+    low_time: str
+    last: int | None
+    volume: int
+    turnover: int
+    buy_count: int
+    sell_count: int
+    buy_qty: int
+    sell_qty: int
+    oi: int
+    spot_state: Spot
+    strike: int | None
+    call: bool
+    dividend_yield: float
+    carry: float
+    end: float
+    siblings: list[Contract]
+    limits: tuple[int, int]
+    limits_for: int | None
+
     def __init__(self, instrument: Instrument, prev_close: int, prev_volume: int, prev_oi: int) -> None:
         self.instrument = instrument
         self.code = instrument.code
-        self.option = instrument.is_option
         self.prev_close, self.prev_volume, self.prev_oi = prev_close, prev_volume, prev_oi
         self.oi = prev_oi
-        self.weight = 0.0  # trade arrival rate, set by the market each day
-        self.vol_factor = 1.0  # this contract's volatility relative to its underlying's (smile)
         self.strike = instrument.strike
         self.limits_for = None
+        self.last, self.volume = None, 0
         self.new_day()
 
     def new_day(self) -> None:
         """Roll to the next trading day: today's close/volume/OI become the previous day's."""
-        if getattr(self, "last", None) is not None:
-            self.prev_close = self.last  # type: ignore[assignment]
-        if getattr(self, "volume", 0):
+        if self.last is not None:
+            self.prev_close = self.last
+        if self.volume:
             self.prev_volume = self.volume
         self.prev_oi = self.oi
-        self.open = self.high = self.low = self.last = None
+        self.open = self.last = None
+        self.high = self.low = 0
         self.open_time = self.high_time = self.low_time = "000000"
         self.volume = self.turnover = 0
         self.buy_count = self.sell_count = self.buy_qty = self.sell_qty = 0
-
-    @property
-    def reference(self) -> int:
-        """Last price today, else the previous close."""
-        return self.last if self.last is not None else self.prev_close
 
     def record_print(self, time_text: str, price: int, qty: int, side: int, oi_change: int) -> int:
         """Accumulate one print into the day; returns the OI change it caused (never below 0 OI).
@@ -127,9 +183,9 @@ class Contract:
         if self.open is None:
             self.open = self.high = self.low = price
             self.open_time = self.high_time = self.low_time = time_text
-        elif price > self.high:  # type: ignore[operator]
+        elif price > self.high:
             self.high, self.high_time = price, time_text
-        elif price < self.low:  # type: ignore[operator]
+        elif price < self.low:
             self.low, self.low_time = price, time_text
         self.last = price
         self.volume += qty
@@ -144,10 +200,10 @@ class Contract:
         self.oi += oi_change
         return oi_change
 
-    # The two writers below build the ``^``-joined record in one f-string (the hot path of the
-    # simulator); ``_check_widths`` holds them to the layouts.
+    # The two writers below give the values of the trade just recorded, by field name; which
+    # field goes where is ``record_text``'s business (the layouts').
 
-    def futures_text(
+    def futures_fields(
         self,
         time_text: str,
         price: int,
@@ -160,31 +216,63 @@ class Contract:
         quote: Quote,
         limits: tuple[int, int],
         dynamic: tuple[int, int, str],
-    ) -> str:
+    ) -> dict[str, object]:
         """The 49 fields of the ``H0ZFCNT0`` trade just recorded (layout: reference 4.1)."""
-        o, h, lo = self.open, self.high, self.low
+        o = self.open if self.open is not None else price
+        h, lo = self.high, self.low
         prev_close, volume, buy_qty, sell_qty = self.prev_close, self.volume, self.buy_qty, self.sell_qty
         change = price - prev_close
         upper, lower = limits
         sign = "1" if price >= upper else "4" if price <= lower else sign_code(change)
-        theo_text = d2(theo)
-        theo = float(theo_text)  # derived fields use the value as written, so relations hold exactly
+        theo = r2(theo)  # derived fields use the value as written, so relations hold exactly
         esdg = round(price - theo, 2)
         q = quote
-        return (
-            f"{self.code}^{time_text}^{price}^{sign}^{change}^{d2(change / prev_close * 100.0) if prev_close else '0.00'}^"
-            f"{o}^{h}^{lo}^{qty}^{volume}^{self.turnover}^"
-            f"{theo_text}^{price - spot}.00^{d2(esdg / theo * 100.0) if theo else '0.00'}^{near}.00^{far}.00^{far - near}.00^"
-            f"{self.oi}^{self.oi - self.prev_oi}^"
-            f"{self.open_time}^{sign_code(price - o)}^{price - o}^"  # type: ignore[operator]
-            f"{self.high_time}^{sign_code(price - h)}^{price - h}^"  # type: ignore[operator]
-            f"{self.low_time}^{sign_code(price - lo)}^{price - lo}^"  # type: ignore[operator]
-            f"{d2(buy_qty / volume) if volume else '0.00'}^{d2(buy_qty / sell_qty * 100.0) if sell_qty else '0.00'}^"
-            f"{d2(esdg)}^{tick_oi}^{d2(theo - spot)}^"
-            f"{q.ask}^{q.bid}^{q.ask_qty}^{q.bid_qty}^{self._flow(q)}^{dynamic[0]}^{dynamic[1]}^{dynamic[2]}"
-        )
+        return {
+            "code": self.code,
+            "time": time_text,
+            "price": price,
+            "change_sign": sign,
+            "change": change,
+            "change_rate": r2(change / prev_close * 100.0) if prev_close else 0.0,
+            "open": o,
+            "high": h,
+            "low": lo,
+            "last_volume": qty,
+            "volume": volume,
+            "turnover": self.turnover,
+            "theoretical_price": theo,
+            "market_basis": price - spot,
+            "disparity_rate": r2(esdg / theo * 100.0) if theo else 0.0,
+            "near_month_price": near,
+            "far_month_price": far,
+            "spread": far - near,
+            "open_interest": self.oi,
+            "open_interest_change": self.oi - self.prev_oi,
+            "open_time": self.open_time,
+            "vs_open_sign": sign_code(price - o),
+            "vs_open": price - o,
+            "high_time": self.high_time,
+            "vs_high_sign": sign_code(price - h),
+            "vs_high": price - h,
+            "low_time": self.low_time,
+            "vs_low_sign": sign_code(price - lo),
+            "vs_low": price - lo,
+            "buy_ratio": r2(buy_qty / volume) if volume else 0.0,
+            "trade_strength": r2(buy_qty / sell_qty * 100.0) if sell_qty else 0.0,
+            "disparity": r2(esdg),
+            "open_interest_tick_change": tick_oi,
+            "theoretical_basis": r2(theo - spot),
+            "ask1": q.ask,
+            "bid1": q.bid,
+            "ask1_qty": q.ask_qty,
+            "bid1_qty": q.bid_qty,
+            **self._flow(q),
+            "dynamic_upper_limit": dynamic[0],
+            "dynamic_lower_limit": dynamic[1],
+            "dynamic_limit_flag": dynamic[2],
+        }
 
-    def option_text(
+    def option_fields(
         self,
         time_text: str,
         price: int,
@@ -192,72 +280,86 @@ class Contract:
         tick_oi: int,
         spot: int,
         theo: float,
-        greeks: tuple[float, float, float, float, float],
+        greeks: tuple[float, ...],
         greek_decimals: int,
         implied_vol: float,
         hist_vol: float,
         quote: Quote,
-    ) -> str:
+    ) -> dict[str, object]:
         """The 53 fields of the ``H0ZOCNT0`` trade just recorded (layout: reference 4.2).
-        Premiums and every derived value carry 2 decimals, as in the official example."""
-        o, h, lo = self.open, self.high, self.low
+        Premiums and every derived value carry 2 decimals, as in the official example (whole-won
+        premiums are ints, which ``format_value`` writes as ``.00``)."""
+        o = self.open if self.open is not None else price
+        h, lo = self.high, self.low
         prev_close, volume, buy_qty, sell_qty = self.prev_close, self.volume, self.buy_qty, self.sell_qty
         change = price - prev_close
         strike = self.instrument.strike or 0
         intrinsic = max(0, spot - strike) if self.instrument.kind == "call" else max(0, strike - spot)
-        theo_text = d2(theo)
-        theo = float(theo_text)
+        theo = r2(theo)
         esdg = round(price - theo, 2)
-        disparity = d2(esdg / theo * 100.0) if theo else "nan"
         delta, gamma, vega, theta, rho = (dn(x, greek_decimals) for x in greeks)
-        iv = "nan" if isnan(implied_vol) else d2(implied_vol)
         q = quote
-        return (
-            f"{self.code}^{time_text}^{price}.00^{sign_code(change)}^{change}.00^"
-            f"{d2(change / prev_close * 100.0) if prev_close else '0.00'}^{o}.00^{h}.00^{lo}.00^"
-            f"{qty}^{volume}^{self.turnover}^{theo_text}^{self.oi}^{self.oi - self.prev_oi}^"
-            f"{self.open_time}^{sign_code(price - o)}^{price - o}.00^"  # type: ignore[operator]
-            f"{self.high_time}^{sign_code(price - h)}^{price - h}.00^"  # type: ignore[operator]
-            f"{self.low_time}^{sign_code(price - lo)}^{price - lo}.00^"  # type: ignore[operator]
-            f"{d2(buy_qty / volume) if volume else '0.00'}^{price}.00^{intrinsic}.00^{price - intrinsic}.00^"
-            f"{delta}^{gamma}^{vega}^{theta}^{rho}^{iv}^{d2(esdg)}^{tick_oi}^{d2(theo - spot)}^"
-            f"{d2(hist_vol)}^{d2(buy_qty / sell_qty * 100.0) if sell_qty else '0.00'}^{disparity}^{price - spot}.00^"
-            f"{q.ask}.00^{q.bid}.00^{q.ask_qty}^{q.bid_qty}^{self._flow(q)}"
-        )
+        return {
+            "code": self.code,
+            "time": time_text,
+            "price": price,
+            "change_sign": sign_code(change),
+            "change": change,
+            "change_rate": r2(change / prev_close * 100.0) if prev_close else 0.0,
+            "open": o,
+            "high": h,
+            "low": lo,
+            "last_volume": qty,
+            "volume": volume,
+            "turnover": self.turnover,
+            "theoretical_price": theo,
+            "open_interest": self.oi,
+            "open_interest_change": self.oi - self.prev_oi,
+            "open_time": self.open_time,
+            "vs_open_sign": sign_code(price - o),
+            "vs_open": price - o,
+            "high_time": self.high_time,
+            "vs_high_sign": sign_code(price - h),
+            "vs_high": price - h,
+            "low_time": self.low_time,
+            "vs_low_sign": sign_code(price - lo),
+            "vs_low": price - lo,
+            "buy_ratio": r2(buy_qty / volume) if volume else 0.0,
+            "premium": price,
+            "intrinsic_value": intrinsic,
+            "time_value": price - intrinsic,
+            "delta": delta,
+            "gamma": gamma,
+            "vega": vega,
+            "theta": theta,
+            "rho": rho,
+            "implied_volatility": r2(implied_vol),  # NaN stays NaN: written "nan" (ref 2.5)
+            "disparity": r2(esdg),
+            "open_interest_tick_change": tick_oi,
+            "theoretical_basis": r2(theo - spot),
+            "historical_volatility": r2(hist_vol),
+            "trade_strength": r2(buy_qty / sell_qty * 100.0) if sell_qty else 0.0,
+            "disparity_rate": r2(esdg / theo * 100.0) if theo else nan,
+            "market_basis": price - spot,
+            "ask1": q.ask,
+            "bid1": q.bid,
+            "ask1_qty": q.ask_qty,
+            "bid1_qty": q.bid_qty,
+            **self._flow(q),
+        }
 
-    # The field run both TRs end with, in the same order (reference 4.1 and 4.2).
+    # The field run both TRs end with (reference 4.1 and 4.2).
 
-    def _flow(self, q: Quote) -> str:
+    def _flow(self, q: Quote) -> dict[str, object]:
         """SELN/SHNU/NTBY_CNTG_CSNU, SELN/SHNU_CNTG_SMTN, the book totals and the volume rate."""
         volume, prev = self.volume, self.prev_volume
-        return (
-            f"{self.sell_count}^{self.buy_count}^{self.buy_count - self.sell_count}^"
-            f"{self.sell_qty}^{self.buy_qty}^{q.total_ask}^{q.total_bid}^"
-            f"{d2(volume / prev * 100.0) if prev else '0.00'}"
-        )
-
-
-# The writers above put fields in order by hand for speed; this holds them to the layouts (the
-# one place field order is defined) once, at import, so a layout change cannot slip by.
-def _check_widths() -> None:
-    from datetime import date
-
-    from .instruments import UNDERLYINGS
-
-    quote = Quote(2, 1, 1, 1, 1, 1)
-    fut = Contract(Instrument("A11612", "future", UNDERLYINGS[0], date(2026, 12, 10), 1, None), 1, 1, 1)
-    opt = Contract(Instrument("B11612070", "call", UNDERLYINGS[0], date(2026, 12, 10), 1, 70_000), 1, 1, 1)
-    fut.record_print("090000", 1, 1, BUY, 0)
-    opt.record_print("090000", 1, 1, BUY, 0)
-    f = fut.futures_text(
-        "090000", 1, 1, 0, spot=1, theo=1.0, near=1, far=1, quote=quote, limits=(9, 0), dynamic=(0, 0, "0")
-    )
-    o = opt.option_text(
-        "090000", 1, 1, 0, spot=1, theo=1.0, greeks=(0, 0, 0, 0, 0), greek_decimals=2,
-        implied_vol=0.3, hist_vol=0.3, quote=quote,
-    )  # fmt: skip
-    widths = (len(f.split("^")), len(o.split("^")))
-    assert widths == (FUTURES_TRADE.width, OPTION_TRADE.width), widths
-
-
-_check_widths()
+        return {
+            "sell_trades": self.sell_count,
+            "buy_trades": self.buy_count,
+            "net_buy_trades": self.buy_count - self.sell_count,
+            "sell_volume": self.sell_qty,
+            "buy_volume": self.buy_qty,
+            "total_ask_qty": q.total_ask,
+            "total_bid_qty": q.total_bid,
+            "volume_rate": r2(volume / prev * 100.0) if prev else 0.0,
+        }

@@ -168,6 +168,11 @@ def malformed_frame(kind: int, tr_id: str, record: str) -> str:
     return encode_frame(tr_id, [fields]).replace(f"|{tr_id}|", "|H0ZXCNT9|", 1)  # unknown TR
 
 
+def _settle(future: asyncio.Future[None]) -> None:
+    if not future.done():
+        future.set_result(None)
+
+
 class Faults:
     """The fault switches and actions of one simulator (see the module docstring)."""
 
@@ -230,7 +235,7 @@ class Faults:
         for session in self._targets(app_key):
             session.stall(seconds)
         over: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        asyncio.get_running_loop().call_later(seconds, lambda: over.done() or over.set_result(None))
+        asyncio.get_running_loop().call_later(seconds, _settle, over)
         return Applied(over)
 
     def malformed(self, n: int = 1, *, app_key: str | None = None) -> Applied:

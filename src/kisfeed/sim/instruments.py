@@ -209,12 +209,13 @@ def build_universe(now: datetime, underlyings: Iterable[Underlying] = UNDERLYING
         atm = round(u.price / step) * step
         strikes = [atm + i * step for i in range(-STRIKES_EACH_SIDE, STRIKES_EACH_SIDE + 1)]
         for month, expiry in enumerate(expiries, start=1):
-            for kind, letter in (("call", "B"), ("put", "C")):
+            option_kinds: tuple[tuple[Literal["call", "put"], str], ...] = (("call", "B"), ("put", "C"))
+            for kind, letter in option_kinds:
                 for strike in strikes:
                     code = (
                         f"{letter}{u.kis_id}{expiry.year % 10}{expiry.month:02d}{(strike // 1000) % 1000:03d}"
                     )
-                    instruments.append(Instrument(code, kind, u, expiry, month, strike))  # type: ignore[arg-type]
+                    instruments.append(Instrument(code, kind, u, expiry, month, strike))
     codes = [i.code for i in instruments]
     if len(set(codes)) != len(codes):  # strike codes are thousands of won: steps must exceed 1,000
         raise ValueError("instrument codes collide; check the strike steps")

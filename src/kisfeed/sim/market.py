@@ -31,8 +31,9 @@ from collections.abc import Callable, Sequence
 from datetime import date, datetime, time, timedelta
 from typing import NamedTuple
 
+from ..schema.layouts import FUTURES_TRADE, OPTION_TRADE
 from ..schema.records import KST
-from .contracts import AUCTION, BUY, SELL, Contract, Quote, hhmmss
+from .contracts import AUCTION, BUY, SELL, Contract, Quote, hhmmss, record_text
 from .instruments import Instrument, Underlying, futures_tick, stock_tick
 from .pricing import black_scholes, bs_price, bs_tuple, implied_volatility
 
@@ -89,7 +90,7 @@ class MarketEvent(NamedTuple):
         return 0  # every market record has its layout's width: one batch per TR
 
 
-class _Spot:
+class Spot:
     """One underlying's log-price walk."""
 
     __slots__ = ("underlying", "log_price", "price", "prev_close", "updated", "factor", "vol", "hist_vol")
@@ -160,20 +161,19 @@ class Market:
         self._tick_values = [tick for _, tick in self.option_ticks]
         if len(self._tick_bounds) == 1:  # the usual two-level table: one comparison, no bisect
             bound, (low, high) = self._tick_bounds[0], self._tick_values
-            self._option_tick = lambda premium: low if premium < bound else high  # type: ignore[method-assign]
+            self._option_tick = lambda premium: low if premium < bound else high  # type: ignore[method-assign]  # a per-instance fast path for the two-level table
         self.dynamic_band = dynamic_limit_band
         self.dynamic_flags = dynamic_limit_flags
         self.instruments = list(instruments)
         #: Codes whose record texts are wanted (subscribed somewhere). Only formatting depends
         #: on it: every instrument trades, and draws the same numbers, whether watched or not.
         self.watched: set[str] = set()
-        self.spots: dict[str, _Spot] = {}
+        self.spots: dict[str, Spot] = {}
         for inst in self.instruments:
-            self.spots.setdefault(inst.underlying.code, _Spot(inst.underlying))
+            self.spots.setdefault(inst.underlying.code, Spot(inst.underlying))
         # Last-trade instants as POSIX seconds, looked up on every trade.
         self._ends = {inst.code: inst.last_trade.timestamp() for inst in self.instruments}
         self.contracts = [self._listing(inst, start.timestamp()) for inst in self.instruments]
-        self.by_code = {c.code: c for c in self.contracts}
         # Each underlying's futures, for the near/far-month fields (NMSC/FMSC_FCTN_STPL_PRC).
         self._futures: dict[str, list[Contract]] = {}
         for c in self.contracts:
@@ -203,7 +203,10 @@ class Market:
         if self.always_open:
             midnight = datetime.combine(day, time(0), KST).timestamp()
             return midnight, midnight + 86_400, midnight + 86_400
-        return tuple(datetime.combine(day, t, KST).timestamp() for t in (OPEN, CLOSE, SPOT_CLOSE))  # type: ignore[return-value]
+        open_, close, spot_close = (
+            datetime.combine(day, t, KST).timestamp() for t in (OPEN, CLOSE, SPOT_CLOSE)
+        )
+        return open_, close, spot_close
 
     def _enter_session(self, day: date, first: bool = False) -> None:
         while not self.always_open and day.weekday() >= 5:
@@ -338,7 +341,7 @@ class Market:
         prints = 1 if random() >= SWEEP_PROBABILITY else 2 + int(random() * 3)
         if c.strike is None:
             return self._trade_future(c, t, spot_state.price, time_text, prints)
-        return self._trade_option(c, t, spot_state, time_text, prints)
+        return self._trade_option(c, c.strike, t, spot_state, time_text, prints)
 
     def _trade_future(self, c: Contract, t: float, spot: int, time_text: str, prints: int) -> list[str]:
         rng = self.rng
@@ -394,16 +397,15 @@ class Market:
                     if band > 0
                     else (0, 0, self.dynamic_flags[0])
                 )
-                records.append(
-                    c.futures_text(
-                        time_text, price, qty, tick_oi, spot, theo, near, far, quote, (upper, lower), dynamic
-                    )
+                fields = c.futures_fields(
+                    time_text, price, qty, tick_oi, spot, theo, near, far, quote, (upper, lower), dynamic
                 )
+                records.append(record_text(FUTURES_TRADE, fields))
             price = price + tick_of(price) if side == BUY else max(0, price - tick_of(price - 1))
         return records
 
     def _trade_option(
-        self, c: Contract, t: float, spot_state: _Spot, time_text: str, prints: int
+        self, c: Contract, strike: int, t: float, spot_state: Spot, time_text: str, prints: int
     ) -> list[str]:
         """Options: Black-Scholes with a smile around the forward."""
         rng = self.rng
@@ -411,7 +413,7 @@ class Market:
         tick_of = self._option_tick
         watched = c.code in self.watched
         records: list[str] = []
-        spot, strike, call, q = spot_state.price, c.strike, c.call, c.dividend_yield
+        spot, call, q = spot_state.price, c.call, c.dividend_yield
         years = max(c.end - t, 0.0) / YEAR_SECONDS
         forward = spot * math.exp(c.carry * years)
         m = log(strike / forward)
@@ -442,7 +444,7 @@ class Market:
             if watched:
                 iv = self._implied_vol(g, price, spot, strike, years, q, call, vol)
                 hist_vol = spot_state.hist_vol * self.vol_scale
-                text = c.option_text(
+                fields = c.option_fields(
                     time_text,
                     price,
                     qty,
@@ -455,7 +457,7 @@ class Market:
                     hist_vol,
                     quote,
                 )
-                records.append(text)
+                records.append(record_text(OPTION_TRADE, fields))
             down = max(0, price - tick_of(price - 1))
             if side == SELL and down <= 0:
                 break  # a sell sweep stops at the lowest premium

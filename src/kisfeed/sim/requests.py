@@ -48,7 +48,7 @@ class Refusal:
 _decoder = msgspec.json.Decoder()
 
 
-def _text(obj: dict, name: str) -> str | None:
+def _text(obj: dict[str, object], name: str) -> str | None:
     value = obj.get(name)
     return value if isinstance(value, str) else None
 

@@ -79,7 +79,16 @@ class _Out:
 
 
 class _Connection(ServerConnection):
-    """A server connection that reports ping and pong frames to its session."""
+    """A server connection that reports ping and pong frames to its session, and sends a run of
+    data frames in one send context and one write.
+
+    The one place the simulator reaches into websockets' internals. Written against websockets
+    17.4 (``websockets.asyncio``); it relies on: ``ServerConnection.process_event(event)`` being
+    called with every ``Frame`` received, ``send_data()`` flushing ``protocol.writes`` (a list of
+    bytes, ``b""`` for a half-close), ``send_in_progress`` and the ``send_context()`` async
+    context manager that ``send`` uses, and ``protocol.send_text(data)``.
+    ``tests/sim/test_server.py`` fails if any of these changes.
+    """
 
     session: SimSession | None = None
 
@@ -118,7 +127,7 @@ class SimSession:
     """One client connection. Public attributes: ``id``, ``app_key`` (None until a request's
     approval key binds it), ``registrations`` (set of ``(tr_id, tr_key)``), ``stalled``."""
 
-    def __init__(self, sim: Simulator, ws: ServerConnection, session_id: int) -> None:
+    def __init__(self, sim: Simulator, ws: _Connection, session_id: int) -> None:
         self.sim, self.ws, self.id = sim, ws, session_id
         self.config = sim.config
         self.app_key: str | None = None
@@ -199,7 +208,7 @@ class SimSession:
                 records.append(record)
                 return
         self._pending[key] = (t, [record])
-        self.sim._batching.add(self)
+        self.sim.batch_opened(self)
 
     def push_all(self, tr_id: str, records: list[str], t: float, width: int = 0) -> None:
         """``push`` for every record of one event (one instant, one TR): the event's records
@@ -267,7 +276,7 @@ class SimSession:
                         run.append(out.popleft())
                     if len(out) < limit // 2 + 1:
                         self.room.set()
-                    await ws.send_frames([x.text for x in run], partial(self._sent, run))  # type: ignore[attr-defined]
+                    await ws.send_frames([x.text for x in run], partial(self._sent, run))
                     continue
                 if len(out) < limit // 2 + 1:
                     self.room.set()
@@ -285,7 +294,8 @@ class SimSession:
 
     def _sent(self, run: list[_Out]) -> None:
         for x in run:
-            self.sim._record_sent(self, x.tr_id, x.records)  # type: ignore[arg-type]
+            if x.tr_id is not None and x.records is not None:  # always, for data frames
+                self.sim.record_sent(self, x.tr_id, x.records)
 
     # --- PINGPONG (ref 2.3) ------------------------------------------------------------------
 
@@ -365,7 +375,7 @@ class SimSession:
             self.answer(reply("OPSP0011", tr_id, tr_key))
             return
         if self.app_key is None:
-            if not sim._claim(owner, self):
+            if not sim.claim(owner, self):
                 # One session per app key (ref 3.2): refuse the new one and close it.
                 self.enqueue(reply("OPSP8996"), then=_CLOSE)
                 return
@@ -387,11 +397,11 @@ class SimSession:
                 self.answer(reply("OPSP0008", tr_id, tr_key))
             else:
                 self.registrations.add(registration)
-                sim._subscribe(self, registration)
+                sim.subscribe(self, registration)
                 self.answer(reply("OPSP0000", tr_id, tr_key, self.key_iv))
         elif registration in self.registrations:
             self.registrations.discard(registration)
-            sim._unsubscribe(self, registration)
+            sim.unsubscribe(self, registration)
             self.flush()  # records traded before the release go out before its reply
             self.answer(reply("OPSP0001", tr_id, tr_key))
         else:
@@ -437,17 +447,17 @@ class FeedServer:
         if self._server is None:
             return
         self._server.close(close_connections=False)
-        for session in list(self.sim._sessions.values()):
+        for session in self.sim.sessions:
             session.ws.transport.abort()
         await self._server.wait_closed()
         self._server = None
 
     async def _handle(self, ws: ServerConnection) -> None:
         sim = self.sim
-        session = SimSession(sim, ws, sim._new_session_id())
-        assert isinstance(ws, _Connection)
+        assert isinstance(ws, _Connection)  # serve(create_connection=_Connection)
+        session = SimSession(sim, ws, sim.new_session_id())
         ws.session = session
-        sim._opened(session)
+        sim.session_opened(session)
         tasks = [asyncio.create_task(session.run_writer()), asyncio.create_task(session.run_heartbeat())]
         try:
             async for message in ws:
@@ -463,7 +473,7 @@ class FeedServer:
                 protocol = ws.protocol
                 abrupt = protocol.close_rcvd is None and protocol.close_sent is None
                 session.finish()
-                sim._closed(session, abrupt=abrupt)
+                sim.session_closed(session, abrupt=abrupt)
                 session.ended.set()
             for outcome in outcomes:
                 if isinstance(outcome, Exception):  # a writer or heartbeat bug: never silent

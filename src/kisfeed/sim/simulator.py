@@ -21,10 +21,11 @@ import math
 from datetime import datetime
 from types import TracebackType
 
+from ..schema.layouts import layout_for
 from ..schema.records import KST
 from .approval import PATH, ApprovalKeys, ApprovalServer
 from .config import SimConfig
-from .contracts import BUY, Contract, Quote
+from .contracts import BUY, Contract, Quote, record_text
 from .faults import Applied, Faults, ScheduledFault
 from .instruments import Instrument, build_universe
 from .market import Market
@@ -214,25 +215,29 @@ class Simulator:
         quote = Quote(inst.underlying.price + 100, inst.underlying.price, 1, 1, 10, 10)
         price = inst.underlying.price
         contract.record_print("090000", price, 1, BUY, 0)
-        text = contract.futures_text(
+        fields = contract.futures_fields(
             "090000", price, 1, 0, spot=price, theo=float(price), near=price, far=price,
             quote=quote, limits=(price * 2, 0), dynamic=(0, 0, self.config.dynamic_limit_flags[0]),
         )  # fmt: skip
-        return inst.tr_id, text
+        return inst.tr_id, record_text(layout_for(inst.tr_id), fields)
 
     # --- sessions (called by the WebSocket server) -------------------------------------------
 
-    def _new_session_id(self) -> int:
+    def batch_opened(self, session: SimSession) -> None:
+        """``session`` holds an open batch: flush it when the market's time passes its window."""
+        self._batching.add(session)
+
+    def new_session_id(self) -> int:
         self._session_ids += 1
         return self._session_ids
 
-    def _opened(self, session: SimSession) -> None:
+    def session_opened(self, session: SimSession) -> None:
         self._sessions[session.id] = session
         if self.config.ground_truth:
             self.sent[session.id] = []
         log.debug("session %d opened", session.id)
 
-    def _claim(self, app_key: str, session: SimSession) -> bool:
+    def claim(self, app_key: str, session: SimSession) -> bool:
         """Bind ``app_key`` to ``session`` unless another session holds it (ref 3.2)."""
         holder = self._owners.get(app_key)
         if holder is not None and holder is not session:
@@ -243,10 +248,10 @@ class Simulator:
         self._owners[app_key] = session
         return True
 
-    def _closed(self, session: SimSession, *, abrupt: bool) -> None:
+    def session_closed(self, session: SimSession, *, abrupt: bool) -> None:
         self._sessions.pop(session.id, None)
         for registration in list(session.registrations):
-            self._unsubscribe(session, registration)
+            self.unsubscribe(session, registration)
         self._batching.discard(session)
         key = session.app_key
         if key is not None and self._owners.get(key) is session:
@@ -255,12 +260,12 @@ class Simulator:
                 self._stale[key] = asyncio.get_running_loop().time() + self.config.stale_session_seconds
         log.debug("session %d closed%s", session.id, " abruptly" if abrupt else "")
 
-    def _subscribe(self, session: SimSession, registration: tuple[str, str]) -> None:
+    def subscribe(self, session: SimSession, registration: tuple[str, str]) -> None:
         self._subscribers.setdefault(registration, set()).add(session)
         self._source.watched.add(registration[1])
         self._subscribed.set()
 
-    def _unsubscribe(self, session: SimSession, registration: tuple[str, str]) -> None:
+    def unsubscribe(self, session: SimSession, registration: tuple[str, str]) -> None:
         holders = self._subscribers.get(registration)
         if holders is not None:
             holders.discard(session)
@@ -270,7 +275,7 @@ class Simulator:
         if not self._subscribers:
             self._subscribed.clear()
 
-    def _record_sent(self, session: SimSession, tr_id: str, records: list[str]) -> None:
+    def record_sent(self, session: SimSession, tr_id: str, records: list[str]) -> None:
         session.last_record = (tr_id, records[-1])
         hook = self.config.on_record
         if not self.config.ground_truth and hook is None:

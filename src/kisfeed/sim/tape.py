@@ -73,8 +73,8 @@ class Tape:
                 continue
             width = len(fields) // count
             for start in range(0, len(fields), width):
-                record = fields[start : start + width]
-                yield time, tr_id, record[0], "^".join(record), width
+                texts = fields[start : start + width]
+                yield time, tr_id, texts[0], "^".join(texts), width
 
     def next_event(self) -> TapeEvent | None:
         """The next recorded record, or None at the end of the tape."""
