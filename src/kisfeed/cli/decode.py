@@ -28,7 +28,7 @@ from rich.table import Table
 
 from ..protocol import Data, Malformed, Session
 from ..schema import Record
-from ..schema.records import KeyStyle
+from ..schema.base import KeyStyle
 from .common import EXIT_FAILURE, EXIT_INTERRUPTED, EXIT_USAGE, console, err_console, fail
 
 KEY_STYLES: tuple[KeyStyle, ...] = get_args(KeyStyle)

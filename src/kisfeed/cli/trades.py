@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Protocol, cast
 
 from ..schema import FuturesTrade, OptionTrade, Record, Sign
-from ..schema.records import KeyStyle
+from ..schema.base import KeyStyle
 
 __all__ = ["Trade", "FuturesView", "OptionView", "trade", "futures", "option"]
 
