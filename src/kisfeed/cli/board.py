@@ -13,9 +13,8 @@ from rich.table import Table
 from rich.text import Text
 
 from ..client import FeedStats
-from ..schema import Record, Sign
+from ..schema import FuturesTrade, OptionTrade, Record, Sign
 from ..schema.master import MasterEntry
-from .trades import FuturesView, futures, option, trade
 
 __all__ = ["Board"]
 
@@ -66,7 +65,7 @@ class Board:
         self._rate = _Rate()
 
     def update(self, record: Record) -> None:
-        code = trade(record).code
+        code = record.code
         if code is not None:  # a record without a code cannot be placed on the board
             self.last[code] = record
 
@@ -109,7 +108,7 @@ class Board:
         )
         for name in _FUTURES_COLUMNS:
             table.add_column(name, justify="left" if name in ("code", "name") else "right", no_wrap=True)
-        shown: dict[str, FuturesView] = {c: f for c, r in self.last.items() if (f := futures(r)) is not None}
+        shown = {c: r for c, r in self.last.items() if isinstance(r, FuturesTrade)}
         for code, r in sorted(shown.items()):
             entry = self.instruments.get(code)
             colour = _COLOURS.get(r.change_sign, "white")
@@ -140,7 +139,7 @@ class Board:
             table.add_column(name, justify="center" if name == "strike" else "right", no_wrap=True)
         strikes = sorted({e.strike for e in series})
         by_side = {
-            (e.kind, e.strike): option(seen) for e in series if (seen := self.last.get(e.code)) is not None
+            (e.kind, e.strike): seen for e in series if isinstance(seen := self.last.get(e.code), OptionTrade)
         }
         for strike in strikes:
             cells: list[str | Text] = []

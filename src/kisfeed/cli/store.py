@@ -40,7 +40,6 @@ from .common import (
 )
 from .config import Config
 from .embedded import connect_arguments
-from .trades import trade
 
 if TYPE_CHECKING:  # pyarrow and DuckDB load when a command needs them, not for --help
     from ..store.outages import Outage
@@ -435,14 +434,15 @@ def replay(
         if not summary:  # the header names the columns of the lines below (tab-separated)
             print("time\ttr_id\tcode\tprice\tlast_volume\tvolume", flush=True)
         async for record in run_replay(*journals, speed=speed, stats=stats):
-            r = trade(record)
+            r, at = record, record.exchange_time
             if summary:
-                seen = per_code.setdefault((r.tr_id, r.code), _Seen(r.exchange_time, r.exchange_time))
+                seen = per_code.setdefault((r.tr_id, r.code), _Seen(at, at))
                 seen.records += 1
-                seen.last = r.exchange_time or seen.last  # None: a 000000 trade time (not set)
-            else:
+                seen.last = at or seen.last  # None: a 000000 trade time (not set)
+            else:  # by name, so a TR without one of these fields prints None there
+                v = r.to_dict()
                 print(
-                    f"{_cell(r.exchange_time)}\t{r.tr_id}\t{r.code}\t{r.price}\t{r.last_volume}\t{r.volume}"
+                    f"{_cell(at)}\t{r.tr_id}\t{r.code}\t{v.get('price')}\t{v.get('last_volume')}\t{v.get('volume')}"
                 )
 
     with errors():
