@@ -22,14 +22,14 @@ def tracker() -> tuple[GapTracker, list[dict], list[Outage]]:
 def test_a_lost_session_opens_a_gap_per_code_and_each_ends_at_its_ack():
     gaps, notes, outages = tracker()
     gaps.on_event(ev.Connected(session=1, connection=0))
-    gaps.on_event(ev.Subscribed(1, *A))
-    gaps.on_event(ev.Subscribed(1, *B))
+    gaps.on_event(ev.Subscribed(*A, session=1))
+    gaps.on_event(ev.Subscribed(*B, session=1))
     gaps.on_event(ev.Disconnected(1, "closed by the server", last_frame_ns=5))
     assert [n["kisfeed"] for n in notes] == ["gap-start"] and notes[0]["keys"] == [list(A), list(B)]
     gaps.on_event(ev.Connected(session=2, connection=0))
-    gaps.on_event(ev.Subscribed(2, *A))
+    gaps.on_event(ev.Subscribed(*A, session=2))
     assert outages == []  # B is not back yet
-    gaps.on_event(ev.Subscribed(2, *B))
+    gaps.on_event(ev.Subscribed(*B, session=2))
     [outage] = outages
     assert outage.complete and outage.resumed == {2} and set(outage.ended) == {A, B}
     assert [(g.code, g.session_id) for g in gaps.gaps] == [("A11612", 1), ("A50612", 1)]
@@ -41,7 +41,7 @@ def test_a_lost_session_opens_a_gap_per_code_and_each_ends_at_its_ack():
 def test_a_gap_still_open_when_the_recording_stops_ends_there_and_is_reported():
     gaps, notes, outages = tracker()
     gaps.on_event(ev.Connected(session=1, connection=0))
-    gaps.on_event(ev.Subscribed(1, *A))
+    gaps.on_event(ev.Subscribed(*A, session=1))
     gaps.on_event(ev.Disconnected(1, "network"))
     gaps.close()
     [gap] = gaps.gaps
@@ -55,8 +55,8 @@ def test_a_gap_still_open_when_the_recording_stops_ends_there_and_is_reported():
 def test_an_unsubscribed_code_leaves_no_gap():
     gaps, notes, _ = tracker()
     gaps.on_event(ev.Connected(session=1, connection=0))
-    gaps.on_event(ev.Subscribed(1, *A))
-    gaps.on_event(ev.Unsubscribed(1, *A))
+    gaps.on_event(ev.Subscribed(*A, session=1))
+    gaps.on_event(ev.Unsubscribed(*A, session=1))
     gaps.on_event(ev.Disconnected(1, "network"))
     gaps.close()
     assert notes == [] and gaps.gaps == []
