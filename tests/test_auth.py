@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 import stat
@@ -48,10 +47,10 @@ def keys(tmp_path, server, **kwargs) -> ApprovalKeys:
     )
 
 
-def test_issued_once_then_cached_on_disk_with_mode_0600(tmp_path):
+async def test_issued_once_then_cached_on_disk_with_mode_0600(tmp_path):
     server = Server()
-    first = asyncio.run(keys(tmp_path, server).get(Credentials(KEY, SECRET)))
-    again = asyncio.run(keys(tmp_path, server).get(Credentials(KEY, SECRET)))  # a new program start
+    first = await keys(tmp_path, server).get(Credentials(KEY, SECRET))
+    again = await keys(tmp_path, server).get(Credentials(KEY, SECRET))  # a new program start
     assert first == again == "aaaaaaaa-bbbb-cccc-dddd-000000000001"
     assert len(server.calls) == 1
     (path,) = (tmp_path / "cache").iterdir()
@@ -60,45 +59,45 @@ def test_issued_once_then_cached_on_disk_with_mode_0600(tmp_path):
     assert KEY not in path.name and SECRET not in path.read_text()
 
 
-def test_fresh_and_expired_keys_are_issued_again(tmp_path):
+async def test_fresh_and_expired_keys_are_issued_again(tmp_path):
     server = Server()
     approvals = keys(tmp_path, server, reuse=3600)
     creds = Credentials(KEY, SECRET)
-    asyncio.run(approvals.get(creds))
-    assert asyncio.run(approvals.get(creds, fresh=True)).endswith("2")
+    (await approvals.get(creds))
+    assert (await approvals.get(creds, fresh=True)).endswith("2")
     (path,) = (tmp_path / "cache").iterdir()
     data = json.loads(path.read_text())
     data["issued_at"] = time.time() - 3601
     path.write_text(json.dumps(data))
-    assert asyncio.run(approvals.get(creds)).endswith("3")
+    assert (await approvals.get(creds)).endswith("3")
     approvals.forget(creds)
     assert not path.exists()
-    assert asyncio.run(approvals.get(creds)).endswith("4")
+    assert (await approvals.get(creds)).endswith("4")
 
 
-def test_a_corrupt_cache_file_is_replaced(tmp_path):
+async def test_a_corrupt_cache_file_is_replaced(tmp_path):
     server = Server()
     approvals = keys(tmp_path, server)
-    asyncio.run(approvals.get(Credentials(KEY, SECRET)))
+    (await approvals.get(Credentials(KEY, SECRET)))
     (path,) = (tmp_path / "cache").iterdir()
     path.write_text("{not json")
-    assert asyncio.run(approvals.get(Credentials(KEY, SECRET))).endswith("2")
+    assert (await approvals.get(Credentials(KEY, SECRET))).endswith("2")
 
 
-def test_a_changed_secret_is_never_answered_from_the_cache(tmp_path):
+async def test_a_changed_secret_is_never_answered_from_the_cache(tmp_path):
     server = Server()
-    asyncio.run(keys(tmp_path, server).get(Credentials(KEY, SECRET)))
+    (await keys(tmp_path, server).get(Credentials(KEY, SECRET)))
     with pytest.raises(AuthError):  # a wrong secret is asked about, and refused, at once
-        asyncio.run(keys(tmp_path, server).get(Credentials(KEY, "wrong-secret")))
+        (await keys(tmp_path, server).get(Credentials(KEY, "wrong-secret")))
     assert [call["secretkey"] for call in server.calls] == [SECRET, "wrong-secret"]
-    assert asyncio.run(keys(tmp_path, server).get(Credentials(KEY, SECRET))).endswith("1")  # still cached
+    assert (await keys(tmp_path, server).get(Credentials(KEY, SECRET))).endswith("1")  # still cached
     assert len(server.calls) == 2
     for path in (tmp_path / "cache").iterdir():
         for secret in (SECRET, "wrong-secret"):
             assert secret not in path.name and secret not in path.read_text()
 
 
-def test_a_new_secret_gets_its_own_key(tmp_path):
+async def test_a_new_secret_gets_its_own_key(tmp_path):
     issued: list[str] = []
 
     def any_secret(request: httpx.Request) -> httpx.Response:
@@ -108,21 +107,21 @@ def test_a_new_secret_gets_its_own_key(tmp_path):
     approvals = ApprovalKeys(
         "https://kis.example:9443", transport=httpx.MockTransport(any_secret), cache_dir=tmp_path / "cache"
     )
-    assert asyncio.run(approvals.get(Credentials(KEY, "secret-A"))) == "key-1"
-    assert asyncio.run(approvals.get(Credentials(KEY, "secret-B"))) == "key-2"
-    assert asyncio.run(approvals.get(Credentials(KEY, "secret-A"))) == "key-1"
+    assert (await approvals.get(Credentials(KEY, "secret-A"))) == "key-1"
+    assert (await approvals.get(Credentials(KEY, "secret-B"))) == "key-2"
+    assert (await approvals.get(Credentials(KEY, "secret-A"))) == "key-1"
     assert issued == ["secret-A", "secret-B"]
 
 
-def test_nothing_secret_is_logged(tmp_path, caplog):
+async def test_nothing_secret_is_logged(tmp_path, caplog):
     caplog.set_level(logging.DEBUG)
     server = Server()
-    key = asyncio.run(keys(tmp_path, server).get(Credentials(KEY, SECRET)))
+    key = await keys(tmp_path, server).get(Credentials(KEY, SECRET))
     with pytest.raises(AuthError):
-        asyncio.run(keys(tmp_path, server).get(Credentials(KEY, "wrong-secret")))
+        (await keys(tmp_path, server).get(Credentials(KEY, "wrong-secret")))
     (tmp_path / "file").write_text("")
-    asyncio.run(
-        ApprovalKeys(
+    (
+        await ApprovalKeys(
             "https://kis.example:9443",
             transport=httpx.MockTransport(server),
             cache_dir=tmp_path / "file" / "cache",
@@ -133,19 +132,19 @@ def test_nothing_secret_is_logged(tmp_path, caplog):
         assert secret not in caplog.text
 
 
-def test_wrong_credentials_are_a_clear_error_without_secrets(tmp_path):
+async def test_wrong_credentials_are_a_clear_error_without_secrets(tmp_path):
     with pytest.raises(AuthError) as caught:
-        asyncio.run(keys(tmp_path, Server()).get(Credentials(KEY, "wrong-secret")))
+        (await keys(tmp_path, Server()).get(Credentials(KEY, "wrong-secret")))
     assert caught.value.msg_cd == "EGW00103" and not caught.value.retryable
     assert KEY not in str(caught.value) and "wrong-secret" not in str(caught.value)
 
 
-def test_unreachable_endpoint_is_retryable(tmp_path):
+async def test_unreachable_endpoint_is_retryable(tmp_path):
     def refuse(request):
         raise httpx.ConnectError("refused")
 
     with pytest.raises(AuthError) as caught:
-        asyncio.run(keys(tmp_path, refuse).get(Credentials(KEY, SECRET)))
+        (await keys(tmp_path, refuse).get(Credentials(KEY, SECRET)))
     assert caught.value.retryable
 
 
@@ -160,12 +159,12 @@ def test_credentials_never_show_in_repr_and_come_from_the_environment(monkeypatc
         Credentials.from_env()
 
 
-def test_an_unusable_cache_directory_does_not_stop_the_feed(tmp_path, caplog):
+async def test_an_unusable_cache_directory_does_not_stop_the_feed(tmp_path, caplog):
     (tmp_path / "file").write_text("")  # a cache dir below a regular file cannot be created
     approvals = ApprovalKeys(
         "https://kis.example:9443",
         transport=httpx.MockTransport(Server()),
         cache_dir=tmp_path / "file" / "cache",
     )
-    assert asyncio.run(approvals.get(Credentials(KEY, SECRET))).endswith("1")
+    assert (await approvals.get(Credentials(KEY, SECRET))).endswith("1")
     assert "cannot cache the approval key" in caplog.text

@@ -7,7 +7,6 @@ so its ``000000`` is not set too, and so is the record's ``exchange_time``.
 
 from __future__ import annotations
 
-import asyncio
 from datetime import date
 from pathlib import Path
 
@@ -55,7 +54,7 @@ def test_the_dataset_stores_null(tmp_path: Path):
     assert options.column("exchange_time").null_count == 1
 
 
-def test_replay_gives_none(tmp_path: Path):
+async def test_replay_gives_none(tmp_path: Path):
     write_journal(tmp_path, [frame(O, _wire(O))])
 
     async def first() -> kisfeed.Record:
@@ -63,7 +62,7 @@ def test_replay_gives_none(tmp_path: Path):
             return record
         raise AssertionError("no record")
 
-    record = asyncio.run(first())
+    record = await first()
     assert record.time is None and record.low_time is None and record.exchange_time is None
     assert record.trading_date == date(2026, 11, 20)
 

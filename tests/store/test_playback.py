@@ -54,9 +54,9 @@ def test_data_frames_are_what_a_simulator_needs_to_serve(tmp_path):
     assert frames == [(ns, s, t) for t, ns, s in written if not t.startswith("{")]
 
 
-def test_speed_must_be_positive(tmp_path):
+async def test_speed_must_be_positive(tmp_path):
     with pytest.raises(ValueError):
-        asyncio.run(collect(tmp_path, speed=0))
+        (await collect(tmp_path, speed=0))
 
 
 def test_the_replay_command(tmp_path):
