@@ -12,6 +12,24 @@ import pytest
 TIME_SCALE = float(os.environ.get("KISFEED_TEST_TIME_SCALE", "1"))
 
 
+#: What the machine's environment could set for kisfeed: tests that read settings clear them.
+KIS_SETTINGS = (
+    "KIS_APP_KEY",
+    "KIS_APP_SECRET",
+    "KIS_WS_URL",
+    "KIS_REST_URL",
+    "KISFEED_CONFIG",
+    "KISFEED_DATA",
+)
+
+
+def without_kis_settings(monkeypatch: pytest.MonkeyPatch, directory: os.PathLike[str]) -> None:
+    """No KIS_*/KISFEED_* setting from the machine, and ``directory`` as the working directory."""
+    for name in KIS_SETTINGS:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.chdir(directory)
+
+
 def seconds(units: float) -> float:
     """A test timeout: ``units`` × the environment's scale (slow machines set a scale > 1)."""
     return units * TIME_SCALE

@@ -8,6 +8,7 @@ from typer.testing import CliRunner
 
 from kisfeed.cli import app
 
+from ..conftest import without_kis_settings
 from .test_commands import master_file  # noqa: F401 - the fixture
 
 runner = CliRunner()
@@ -15,17 +16,8 @@ runner = CliRunner()
 
 @pytest.fixture(autouse=True)
 def no_credentials(monkeypatch, tmp_path):
-    for name in (
-        "KIS_APP_KEY",
-        "KIS_APP_SECRET",
-        "KIS_WS_URL",
-        "KIS_REST_URL",
-        "KISFEED_CONFIG",
-        "KISFEED_DATA",
-    ):
-        monkeypatch.delenv(name, raising=False)
+    without_kis_settings(monkeypatch, tmp_path)
     monkeypatch.setenv("KISFEED_CACHE_DIR", str(tmp_path / "cache"))
-    monkeypatch.chdir(tmp_path)
 
 
 def _error(result) -> str:

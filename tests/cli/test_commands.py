@@ -22,6 +22,7 @@ from kisfeed.schema import KST
 from kisfeed.schema.master import parse_master
 from kisfeed.sim import SimConfig, Simulator
 
+from ..conftest import without_kis_settings
 from ..samples import frame, texts
 
 runner = CliRunner()
@@ -51,17 +52,8 @@ def master_file(tmp_path) -> Path:
 
 @pytest.fixture(autouse=True)
 def clean_environment(monkeypatch, tmp_path):
-    for name in (
-        "KIS_APP_KEY",
-        "KIS_APP_SECRET",
-        "KIS_WS_URL",
-        "KIS_REST_URL",
-        "KISFEED_CONFIG",
-        "KISFEED_DATA",
-    ):
-        monkeypatch.delenv(name, raising=False)
+    without_kis_settings(monkeypatch, tmp_path)
     monkeypatch.setenv("KISFEED_CACHE_DIR", str(tmp_path / "cache"))
-    monkeypatch.chdir(tmp_path)
 
 
 def test_master_lines_parse_into_entries():

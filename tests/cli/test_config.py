@@ -17,23 +17,14 @@ import pytest
 from kisfeed.cli.config import DEFAULT_DATA, load_config
 from kisfeed.exceptions import ConfigError
 
-from ..conftest import seconds
+from ..conftest import seconds, without_kis_settings
 
 
 @pytest.fixture(autouse=True)
 def clean_environment(monkeypatch, tmp_path):
     """No KIS_*/KISFEED_* setting from the machine, a home with no config, the test's directory."""
-    for name in (
-        "KIS_APP_KEY",
-        "KIS_APP_SECRET",
-        "KIS_WS_URL",
-        "KIS_REST_URL",
-        "KISFEED_CONFIG",
-        "KISFEED_DATA",
-    ):
-        monkeypatch.delenv(name, raising=False)
+    without_kis_settings(monkeypatch, tmp_path)
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
-    monkeypatch.chdir(tmp_path)
 
 
 def write(path: Path, text: str, mode: int = 0o600) -> Path:
