@@ -24,9 +24,8 @@ def _main(argv: list[str] | None = None) -> int:
     parser.add_argument("root")
     parser.add_argument("--follow", action="store_true", help="convert until standard input closes")
     parser.add_argument("--flush-interval", type=float, default=5.0)
-    parser.add_argument("--processes", type=int, help="for one rebuild (see Converter)")
     args = parser.parse_args(argv)
-    converter = Converter(args.root, flush_interval=args.flush_interval, processes=args.processes)
+    converter = Converter(args.root, flush_interval=args.flush_interval)
     try:
         if args.follow:
             _follow(converter)

@@ -215,42 +215,15 @@ _INT64 = (-(2**63), 2**63 - 1)
 DecodeSlow = Callable[[bytes, int, int, int], Sequence[Record]]
 
 
-class _Ints:
-    """A column of integers filled one at a time (``append``, the per-line loop) or an array at
-    a time (``extend``, the bulk path), in order; ``array()`` gives them as one numpy array, so
-    the bulk path never makes a Python object per value."""
-
-    def __init__(self, dtype: type) -> None:
-        self.dtype = dtype
-        self.chunks: list[np.ndarray] = []
-        self.tail: list[int] = []
-        self.append = self.tail.append  # stays valid: the tail list is emptied, never replaced
-
-    def extend(self, values: np.ndarray) -> None:
-        self._seal()
-        self.chunks.append(values)
-
-    def _seal(self) -> None:
-        if self.tail:
-            self.chunks.append(np.array(self.tail, dtype=self.dtype))
-            self.tail.clear()
-
-    def array(self) -> np.ndarray:
-        self._seal()
-        if len(self.chunks) != 1:
-            self.chunks = [
-                np.concatenate(self.chunks).astype(self.dtype, copy=False)
-                if self.chunks
-                else np.zeros(0, self.dtype)
-            ]
-        return self.chunks[0]
+def _joined(chunks: Sequence[np.ndarray], dtype: type) -> np.ndarray:
+    return np.concatenate(chunks).astype(dtype, copy=False) if chunks else np.zeros(0, dtype)
 
 
 @dataclass
 class FrameRows:
     """Records of one TR from one journal segment, collected for one table.
 
-    ``add_plain`` takes the field texts of a plain frame (``^``-joined bytes, whole records) for
+    ``add_bulk`` takes the field texts of plain frames (``^``-joined bytes, whole records) for
     the columnar path; ``add_records`` takes records the protocol decoded (encrypted frames, odd
     widths, odd values).
     """
@@ -259,26 +232,14 @@ class FrameRows:
     segment: str
     day: date
     texts: list[bytes] = field(default_factory=list)  # one record's fields per item
-    ns: _Ints = field(default_factory=lambda: _Ints(np.int64))
-    sessions: _Ints = field(default_factory=lambda: _Ints(np.int32))
-    lines: _Ints = field(default_factory=lambda: _Ints(np.int64))
-    index: _Ints = field(default_factory=lambda: _Ints(np.int16))  # the record's place in its frame
+    # per record, in chunks of add_bulk: receive time, session, journal line, place in its frame
+    meta: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = field(default_factory=list)
     records: list[Record] = field(default_factory=list)
     positions: list[tuple[int, int, int]] = field(default_factory=list)  # (line, index, session)
     refused: list[tuple[int, str]] = field(default_factory=list)  # (line, why) of records left out
 
     def __len__(self) -> int:
         return len(self.texts) + len(self.records)
-
-    def add_plain(self, payload: bytes, count: int, received_ns: int, session: int, line: int) -> None:
-        if count == 1:
-            self.texts.append(payload)
-            self.index.append(0)
-            self.ns.append(received_ns)
-            self.sessions.append(session)
-            self.lines.append(line)
-            return
-        self.add_bulk([payload], *(np.array([x]) for x in (count, received_ns, session, line)))
 
     def add_bulk(
         self,
@@ -294,37 +255,26 @@ class FrameRows:
         total = int(counts.sum())
         if total == len(payloads):  # one record each: the common case
             self.texts += payloads
-            self.index.extend(np.zeros(total, dtype=np.int16))
+            index = np.zeros(total, dtype=np.int16)
         else:
             self.texts += split_records(payloads, counts, layout_for(self.tr_id).width - 1)
-            self.index.extend(np.arange(total) - np.repeat(np.cumsum(counts) - counts, counts))
+            index = (np.arange(total) - np.repeat(np.cumsum(counts) - counts, counts)).astype(np.int16)
             ns, sessions, lines = (np.repeat(x, counts) for x in (ns, sessions, lines))
-        self.ns.extend(ns)
-        self.sessions.extend(sessions)
-        self.lines.extend(lines)
+        self.meta.append((ns, sessions, lines, index))
 
-    def halves(self) -> list[FrameRows]:
-        """The rows as two in journal order, cut at a frame boundary, so that two workers make a
-        batch's last table together instead of one making it while the other waits."""
-        index = self.index.array()
-        cut = len(self.texts) // 2
-        while cut < len(index) and index[cut]:
-            cut += 1
-        if not 0 < cut < len(index):
-            return [self]
-        line = int(self.lines.array()[cut])
-        parts = [FrameRows(self.tr_id, self.segment, self.day) for _ in range(2)]
-        for part, rows in zip(parts, (slice(0, cut), slice(cut, None))):
-            part.texts = self.texts[rows]
-            for column in ("ns", "sessions", "lines", "index"):
-                getattr(part, column).extend(getattr(self, column).array()[rows])
-        for record, position in zip(self.records, self.positions):  # by line: order is kept
-            part = parts[position[0] >= line]
-            part.records.append(record)
-            part.positions.append(position)
-        for refusal in self.refused:
-            parts[refusal[0] >= line].refused.append(refusal)
-        return parts
+    def _meta(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """The plain records' receive times, sessions, lines and places, each as one array."""
+        if len(self.meta) != 1:
+            ns, sessions, lines, index = zip(*self.meta) if self.meta else ([], [], [], [])
+            self.meta = [
+                (
+                    _joined(ns, np.int64),
+                    _joined(sessions, np.int32),
+                    _joined(lines, np.int64),
+                    _joined(index, np.int16),
+                )
+            ]
+        return self.meta[0]
 
     def add_records(self, records: Sequence[Record], session: int, line: int) -> list[str]:
         """Add decoded records; returns why any was refused (an integer past int64, which a
@@ -391,7 +341,7 @@ class FrameRows:
             except _BadRows as bad:
                 rows = np.flatnonzero(keep)[bad.mask]
                 keep[rows] = False
-        lines, ns, sessions, index = (c.array() for c in (self.lines, self.ns, self.sessions, self.index))
+        ns, sessions, lines, index = self._meta()
         done: set[int] = set()
         for i in np.flatnonzero(~keep).tolist():  # every record of a refused frame goes the careful way
             line = int(lines[i])
@@ -407,7 +357,7 @@ class FrameRows:
         return table
 
     def _columnar(self, strings: pa.Table, keep: np.ndarray, suspicious: bool) -> pa.Table:
-        lines = self.lines.array()
+        ns, sessions, lines, index = self._meta()
         if not keep.all():
             # a frame is refused whole: drop every record of a line that lost one
             keep &= ~np.isin(lines, lines[~keep])
@@ -417,11 +367,11 @@ class FrameRows:
         meta = _meta_columns(
             self.day,
             columns["time"],
-            self.ns.array()[keep],
-            self.sessions.array()[keep],
+            ns[keep],
+            sessions[keep],
             self.segment,
             lines[keep],
-            self.index.array()[keep],
+            index[keep],
             extra=None,
             missing=None,
         )

@@ -84,6 +84,9 @@ def _codes(
 def scan(data: bytes, headers: dict[bytes, tuple[int, int, int]]) -> Scan:
     """Scan the lines of ``data`` (complete lines, LF-separated, no final LF). ``headers`` maps
     a frame header (``b"0|H0ZFCNT0|001|"``) to ``(tr index, record count, number of "^")``."""
+    if not data:  # one empty line
+        none = np.zeros(1, dtype=np.int64)
+        return Scan(none, none, np.zeros(1, dtype=bool), none, none, none, none, none, none)
     arr = np.frombuffer(data, dtype=np.uint8)
     size = len(arr)
     nl = np.flatnonzero(arr == 10)
