@@ -26,12 +26,10 @@ with the feed for the GIL, and when the recorder dies, the child still finishes 
 
 from __future__ import annotations
 
-import errno
-import fcntl
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
-from typing import IO, TypedDict, Unpack
+from typing import TypedDict, Unpack
 
 import numpy as np
 
@@ -42,16 +40,16 @@ from ..schema import LAYOUTS, Record
 from .columns import DecodeSlow, FrameRows
 from .dataset import Claim, DatasetFile
 from .gaps import Note, parse_note, segment_rows, write_gaps
-from .journal import NOTE_SESSION, SEALED_SUFFIX, SUFFIX, BadLine, Segment, parse_line, seal, segments
+from .journal import NOTE_SESSION, BadLine, Segment, parse_line, seal, segments
 from .lock import LOCK_NAME, ConvertLock
 from .progress import DONE_SUFFIX, ConvertReport, LineCursor, coverage, gaps_lost, is_done, mark_done
-from .scan import Scan, iter_blocks, prefetch, scan
+from .scan import Scan, scan
+from .tail import SegmentTail, last_received_ns
 
 __all__ = ["Converter", "ConvertReport", "rebuild", "DONE_SUFFIX", "LOCK_NAME"]
 
-_CHUNK = 2 << 20  # bytes read per step (larger blocks cost more in page faults than they save)
 # Rows made into one table, a row group of each TR's file: bounds memory.
-_TABLE_ROWS = 100_000
+_TABLE_ROWS = 65_536
 _PLAIN_TRS = sorted({tr for tr, _ in PLAIN_HEADERS.values()})
 # Plain data frame headers as bytes, for ``scan``: (TR as its index in _PLAIN_TRS, record count,
 # the number of "^" a frame of whole records has).
@@ -64,8 +62,8 @@ class _SegmentJob:
     """Converts one segment, from wherever its coverage stops, possibly while it grows."""
 
     def __init__(self, root: Path, segment: Segment, report: ConvertReport, max_rows: int) -> None:
-        self.root, self.segment, self.report, self.max_rows = root, segment, report, max_rows
-        self.day = segment.day
+        self.root, self.report, self.max_rows = root, report, max_rows
+        self.name, self.day = segment.name, segment.day
         ranges = coverage(root, segment.name, _PLAIN_TRS)
         self.covered = {tr: LineCursor(iv) for tr, iv in ranges.items()}
         self.any_coverage = any(ranges.values())
@@ -77,47 +75,18 @@ class _SegmentJob:
         self.batch_started = 0.0
         self.pending_rows = 0  # rows since the last flush
         self.collected = 0  # rows since the last _tabulate
-        self.line = 0  # lines consumed
-        self.offset = 0  # bytes consumed (plain file)
-        self.file: IO[bytes] | None = None
-        self.owned = False  # this job holds the segment's lock: its writer is gone
+        self.tail = SegmentTail(segment)
         self.notes: dict[int, Note] = {}  # line -> the note on it (gaps.parse_note)
         self.last_ns: int | None = None  # receive time of the last line read (cuts open gaps)
         self._gaps_written: tuple[int, bool] | None = None  # (notes, final) of the gaps file
 
     # --- reading ---
 
-    def live(self) -> bool:
-        """True while a writer holds the segment. Once it does not, the job takes the lock
-        itself (until it is done), so that no writer reopens the segment while it is sealed."""
-        if self.owned or (self.segment.sealed and self.file is None):
-            return False
-        try:
-            f = self.file or open(self.segment.path, "rb")
-        except FileNotFoundError:
-            return False
-        try:
-            fcntl.flock(f.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError as exc:
-            if f is not self.file:
-                f.close()
-            if exc.errno in (errno.EWOULDBLOCK, errno.EAGAIN):
-                return True
-            raise
-        self.file, self.owned = f, True
-        return False
-
     def read(self, final: bool) -> None:
         """Consume the lines available now (all of them if ``final``)."""
-        if self.file is None and not self.segment.sealed:
-            try:
-                self.file = open(self.segment.path, "rb")
-            except FileNotFoundError:  # sealed since it was listed: read the sealed copy
-                sealed = self.segment.path.with_name(self.segment.path.name[: -len(SUFFIX)] + SEALED_SUFFIX)
-                self.segment = Segment(self.segment.name, sealed)
-        for data in self._new_blocks(final):
+        for data in self.tail.blocks(final):
             self._block(data)
-            self.last_ns = _last_ns(data) or self.last_ns
+            self.last_ns = last_received_ns(data) or self.last_ns
         if not final:
             self.write_gaps(final=False)
 
@@ -127,30 +96,8 @@ class _SegmentJob:
         if not self.notes or self._gaps_written == (len(self.notes), final):
             return
         notes = [self.notes[line] for line in sorted(self.notes)]
-        write_gaps(self.root, self.segment.name, segment_rows(notes, self.segment.name, self.last_ns, final))
+        write_gaps(self.root, self.name, segment_rows(notes, self.name, self.last_ns, final))
         self._gaps_written = (len(self.notes), final)
-
-    def _new_blocks(self, final: bool) -> Iterator[bytes]:
-        """Blocks of complete lines not consumed yet, without the last LF (plus a last, cut line
-        when ``final``)."""
-        if self.file is None:  # sealed: stream it (zstd in a thread), skipping what was consumed
-            with self.segment.open() as stream:
-                yield from _skip(self.line, prefetch(iter_blocks(stream, _CHUNK)))
-            return
-        f = self.file
-        while True:
-            f.seek(self.offset)
-            data = f.read(_CHUNK)
-            if not data:
-                return
-            end = data.rfind(b"\n")
-            if end < 0:
-                if final and len(data) < _CHUNK:  # a last line a crash cut short
-                    self.offset += len(data)
-                    yield data
-                return
-            self.offset += end + 1
-            yield data[:end]
 
     def _block(self, data: bytes) -> None:
         """Convert a block of lines: plain data frames in bulk, every other line carefully; in
@@ -160,8 +107,8 @@ class _SegmentJob:
         step = max(1, min(self.max_rows, _TABLE_ROWS))
         for i in range(0, n, step):
             j = min(n, i + step)
-            base = self.line + 1 - i  # line number of block line 0
-            self.line += j - i
+            base = self.tail.lines + 1 - i  # line number of block line 0
+            self.tail.lines += j - i
             a, n_rows = i, 0
             for k in np.flatnonzero(~found.plain[i:j]).tolist() + [j - i]:
                 k += i
@@ -213,7 +160,7 @@ class _SegmentJob:
         try:
             ns, session, text = parse_line(line)
         except ValueError as exc:
-            self.report.bad_lines.append(str(BadLine(self.segment.name, number, str(exc), line[:60])))
+            self.report.bad_lines.append(str(BadLine(self.name, number, str(exc), line[:60])))
             return 0
         if session == NOTE_SESSION:  # the recorder's own note, not a frame
             try:
@@ -244,7 +191,7 @@ class _SegmentJob:
         return added
 
     def _error(self, number: int, message: str) -> None:
-        self.report.errors.append(f"{self.segment.name} line {number}: {message}")
+        self.report.errors.append(f"{self.name} line {number}: {message}")
 
     def _decode_refused(self, tr_id: str) -> DecodeSlow:
         def decode(payload: bytes, count: int, received_ns: int, line: int) -> list[Record]:
@@ -269,13 +216,13 @@ class _SegmentJob:
             assert self.batch_first is not None
             file = self.files.get(tr)
             if file is None:
-                name = f"{self.segment.name.split('/', 1)[1]}.{self.batch_first:010d}"
+                name = f"{self.name.split('/', 1)[1]}.{self.batch_first:010d}"
                 file = self.files[tr] = DatasetFile(self.root, tr, self.day, name)
             table = rows.table(self._decode_refused(tr))
             for line, why in rows.refused:
                 self._error(line, why)
             file.write(table)
-            self.rows[tr] = FrameRows(tr, self.segment.name, self.day)
+            self.rows[tr] = FrameRows(tr, self.name, self.day)
         self.collected = 0
 
     def age(self) -> float:
@@ -289,7 +236,7 @@ class _SegmentJob:
         if self.batch_first is None:
             return
         counts = {tr: f.rows for tr, f in self.files.items() if f.rows}
-        claim = Claim(self.segment.name, self.batch_first, self.batch_last, counts)
+        claim = Claim(self.name, self.batch_first, self.batch_last, counts)
         for tr in sorted(self.files):
             if tr in counts:  # else every record was refused: no file, and the claim says so
                 self.files[tr].close(claim)
@@ -301,47 +248,20 @@ class _SegmentJob:
     def finish(self) -> None:
         """The writer is gone and every line is read: seal the segment and mark it done."""
         self.flush()
-        # still holding the segment's lock (see live): no writer can reopen it meanwhile
-        if not self.segment.sealed and self.segment.path.exists():
-            self.segment = seal(self.segment)
+        # still holding the segment's lock (SegmentTail.live): no writer can reopen it meanwhile
+        tail = self.tail
+        if not tail.segment.sealed and tail.segment.path.exists():
+            tail.segment = seal(tail.segment)
             self.report.sealed += 1
         self.write_gaps(final=True)
-        mark_done(self.root, self.segment, self.line, len(self.notes))
+        mark_done(self.root, tail.segment, tail.lines, len(self.notes))
 
     def close(self) -> None:
         """Drop the files of a batch never flushed (an error) and the segment's file."""
         for file in self.files.values():
             file.discard()
         self.files = {}
-        if self.file is not None:
-            self.file.close()
-            self.file = None
-
-
-def _skip(lines: int, blocks: Iterator[bytes]) -> Iterator[bytes]:
-    """``blocks`` without their first ``lines`` lines."""
-    for data in blocks:
-        if lines:
-            rest = data.split(b"\n", lines)
-            if len(rest) <= lines:
-                lines -= len(rest)
-                continue
-            data, lines = rest[-1], 0
-        yield data
-
-
-def _last_ns(data: bytes) -> int | None:
-    """The receive time of the last sound line of a block (a crash may have cut the last ones)."""
-    end = len(data)
-    for _ in range(8):
-        start = data.rfind(b"\n", 0, end) + 1
-        try:
-            return parse_line(data[start:end])[0]
-        except ValueError:
-            if not start:
-                return None
-            end = start - 1
-    return None
+        self.tail.close()
 
 
 class ConverterSettings(TypedDict, total=False):
@@ -400,7 +320,7 @@ class Converter:
                 self.report.segments += 1
                 job = _SegmentJob(self.root, seg, self.report, self.max_rows)
                 try:
-                    live = job.live()
+                    live = job.tail.live()
                     job.read(final=not live)
                     if live:
                         job.flush()
@@ -423,7 +343,7 @@ class Converter:
                         if job is None:
                             job = jobs[seg.name] = _SegmentJob(self.root, seg, self.report, self.max_rows)
                             self.report.segments += 1
-                        live = job.live()
+                        live = job.tail.live()
                         job.read(final=not live)
                         if not live:
                             job.finish()
