@@ -1,5 +1,5 @@
 """The bulk scan of journal lines: it calls a line plain exactly when the line is a plain data
-frame with plain digits (the per-line loop, which takes every other line, may accept more: int()
+frame with plain digits (the careful path, which takes every other line, may accept more: int()
 reads "+5"), and finds its parts; records split from multi-record frames; blocks of whole lines;
 the read-ahead thread hands over errors and stops with its consumer."""
 
@@ -24,7 +24,7 @@ TRS = sorted(LAYOUTS)
 HEADERS = {k.encode(): (TRS.index(tr), n, n * LAYOUTS[tr].width - 1) for k, (tr, n) in PLAIN_HEADERS.items()}
 
 
-def plain_in_the_loop(line: bytes) -> tuple[int, int, int, int, bytes] | None:
+def plain_line(line: bytes) -> tuple[int, int, int, int, bytes] | None:
     """A plain data frame with plain digits, written out line by line: ``(tr index, count, ns,
     session, payload)``, or None."""
     head = line[:-9]
@@ -66,13 +66,13 @@ def lines() -> list[bytes]:
     ]
 
 
-def test_scan_calls_plain_what_the_loop_takes_as_plain_and_finds_its_parts():
+def test_scan_calls_plain_exactly_the_plain_data_frames_and_finds_their_parts():
     block = lines()
     found = scan(b"\n".join(block), HEADERS)
     data = b"\n".join(block)
     assert len(found.plain) == len(block)
     for i, line in enumerate(block):
-        want = plain_in_the_loop(line)
+        want = plain_line(line)
         assert bool(found.plain[i]) == (want is not None), (i, line[:60])
         if want is not None:
             payload = data[found.payload[i] : found.payload_end[i]]
@@ -117,3 +117,8 @@ def test_prefetch_hands_an_error_to_its_consumer_and_stops_with_it():
     assert next(blocks) == b"x"
     blocks.close()  # the consumer stops early: the producer thread ends, not left blocked
     assert not [t for t in threading.enumerate() if t.name == "kisfeed-read"]
+
+
+def test_an_empty_block_is_one_line_that_is_not_plain():
+    found = scan(b"", HEADERS)
+    assert found.plain.tolist() == [False] and found.starts.tolist() == found.ends.tolist() == [0]
