@@ -23,6 +23,7 @@ from kisfeed.store.journal import frame_index, seal
 from kisfeed.store.writer import JournalWriter
 
 from ..conftest import seconds
+from ..samples import frame
 from .conftest import NS0, F, O, assert_same_records, expected, futures, mixed_frames, write_journal
 
 
@@ -248,4 +249,15 @@ def test_a_converter_never_seals_a_segment_its_writer_is_opening(tmp_path):
         stop.set()
         thread.join(seconds(30))
     assert len(segments(tmp_path)) == 30 and all(s.sealed for s in segments(tmp_path))
+    assert_complete(tmp_path, written)
+
+
+def test_a_batch_claims_the_plain_lines_before_a_frame_the_protocol_decoded(tmp_path):
+    # The escaped frame takes the careful path, which runs before the bulk path in a block: the
+    # claim must still start at the batch's first plain line, or a second pass converts it again.
+    odd = frame(F, futures(code="A1\\1612"))
+    written = write_journal(tmp_path, mixed_frames(20) + [odd] + mixed_frames(5))
+    assert rebuild(tmp_path).total == sum(map(len, expected(written).values()))
+    forget_done(tmp_path)
+    assert rebuild(tmp_path).total == 0
     assert_complete(tmp_path, written)

@@ -100,8 +100,9 @@ class _SegmentJob:
         self._gaps_written = (len(self.notes), final)
 
     def _block(self, data: bytes) -> None:
-        """Convert a block of lines: plain data frames in bulk, every other line carefully; in
-        steps of lines that keep files near ``max_rows``."""
+        """Convert a block of lines: every line the bulk path does not take carefully, in order,
+        then the plain data frames in bulk (a table puts rows in journal order); in steps of
+        lines that keep files near ``max_rows``."""
         found = scan(data, _SCAN_HEADERS)
         n = len(found.plain)
         step = max(1, min(self.max_rows, _TABLE_ROWS))
@@ -109,42 +110,39 @@ class _SegmentJob:
             j = min(n, i + step)
             base = self.tail.lines + 1 - i  # line number of block line 0
             self.tail.lines += j - i
-            a, n_rows = i, 0
-            for k in np.flatnonzero(~found.plain[i:j]).tolist() + [j - i]:
-                k += i
-                if a < k:
-                    n_rows += self._bulk(found, data, a, k, base)
-                if k < j:
-                    n_rows += self._careful(base + k, data[found.starts[k] : found.ends[k]])
-                a = k + 1
-            self._account(n_rows)
+            n_rows = 0
+            for k in (np.flatnonzero(~found.plain[i:j]) + i).tolist():
+                n_rows += self._careful(base + k, data[found.starts[k] : found.ends[k]])
+            self._account(n_rows + self._bulk(found, data, i, j, base))
 
     def _bulk(self, found: Scan, data: bytes, a: int, b: int, base: int) -> int:
-        """Lines ``a``–``b - 1`` of a scanned block, all plain: their records, less those of lines
-        finalized files cover for their TR. Returns the rows added."""
+        """The plain lines among ``a``–``b - 1`` of a scanned block: their records, less those of
+        lines finalized files cover for their TR. Returns the rows added."""
+        plain = np.flatnonzero(found.plain[a:b]) + a
+        if not len(plain):
+            return 0
         n_rows = 0
         for t, tr in enumerate(_PLAIN_TRS):
-            idx = np.flatnonzero(found.tr[a:b] == t) + a
+            idx = plain[found.tr[plain] == t]
             if self.any_coverage:
                 idx = idx[~self.covered[tr].mask(idx + base)]
             if not len(idx):
                 continue
             counts = found.count[idx]
-            payloads = list(
-                map(
-                    data.__getitem__, map(slice, found.payload[idx].tolist(), found.payload_end[idx].tolist())
-                )
-            )
+            starts, ends = found.payload[idx].tolist(), found.payload_end[idx].tolist()
+            payloads = list(map(data.__getitem__, map(slice, starts, ends)))
             self.rows[tr].add_bulk(payloads, counts, found.ns[idx], found.session[idx], idx + base)
             n_rows += int(counts.sum())
-        self._in_batch(base + a)
-        self.batch_last = base + b - 1
+        self._in_batch(base + int(plain[0]), base + int(plain[-1]))
         return n_rows
 
-    def _in_batch(self, line: int) -> None:
+    def _in_batch(self, first: int, last: int) -> None:
+        """Lines ``first``–``last`` gave rows: the batch's claim covers them."""
         if self.batch_first is None:
-            self.batch_first = line
+            self.batch_first, self.batch_last = first, last
             self.batch_started = time.monotonic()
+        self.batch_first = min(self.batch_first, first)
+        self.batch_last = max(self.batch_last, last)
 
     def _account(self, n_rows: int) -> None:
         self.pending_rows += n_rows
@@ -184,8 +182,7 @@ class _SegmentJob:
                 for why in self.rows[event.tr_id].add_records(event.records, session, number):
                     self._error(number, why)
                 added += len(event.records)
-                self._in_batch(number)
-                self.batch_last = number
+                self._in_batch(number, number)
             elif isinstance(event, Malformed) and fresh:
                 self._error(number, str(event.error))
         return added
