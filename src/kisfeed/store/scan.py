@@ -13,19 +13,17 @@ the protocol (``columns.FrameRows``).
 
 from __future__ import annotations
 
-import queue
-import threading
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from itertools import repeat
-from typing import IO, cast
+from typing import IO
 
 import numpy as np
 
 from ..protocol.frames import HEADER_LENGTH
 
-__all__ = ["Scan", "scan", "split_records", "iter_blocks", "prefetch"]
+__all__ = ["Scan", "scan", "split_records", "iter_blocks"]
 
 _HEX = np.full(256, 255, dtype=np.uint8)
 for _i, _c in enumerate(b"0123456789abcdef"):
@@ -192,46 +190,3 @@ def iter_blocks(stream: IO[bytes], size: int) -> Iterator[bytes]:
             yield b""  # an empty line
     if rest:
         yield rest
-
-
-def prefetch(blocks: Iterator[bytes], depth: int = 2) -> Iterator[bytes]:
-    """``blocks``, produced by a thread up to ``depth`` ahead: zstd decompression releases the
-    GIL, so reading a sealed segment overlaps the scan instead of adding
-    to the one thread that bounds rebuild speed."""
-    out: queue.Queue[object] = queue.Queue(depth)
-    stop = threading.Event()
-    done = object()
-
-    def put(item: object) -> bool:
-        """Hand ``item`` over, unless the consumer has stopped first."""
-        while not stop.is_set():
-            try:
-                out.put(item, timeout=0.1)
-                return True
-            except queue.Full:
-                continue
-        return False
-
-    def produce() -> None:
-        try:
-            for block in blocks:
-                if not put(block):
-                    return
-            item: object = done
-        except BaseException as exc:  # handed to the consumer, raised there
-            item = exc
-        put(item)
-
-    thread = threading.Thread(target=produce, name="kisfeed-read", daemon=True)
-    thread.start()
-    try:
-        while True:
-            item = out.get()
-            if item is done:
-                return
-            if isinstance(item, BaseException):
-                raise item
-            yield cast(bytes, item)  # all else put is ``done`` or an exception
-    finally:
-        stop.set()
-        thread.join()

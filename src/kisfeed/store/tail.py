@@ -4,7 +4,8 @@ A writer holds an exclusive ``flock`` on its plain segment while it writes. ``Se
 reads what is complete (up to the last LF) and remembers where it stopped; once the lock is
 free, the writer is gone, and the tail takes the lock itself (until it is closed), so that no
 writer reopens the segment while the converter seals it. A sealed segment is streamed, its zstd
-decompression in a thread (``scan.prefetch``).
+decompression in this thread: a read-ahead thread for it did not pay on two shared cores
+(benchmarks/record.py).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from collections.abc import Iterator
 from typing import IO
 
 from .journal import SEALED_SUFFIX, SUFFIX, Segment, parse_line
-from .scan import iter_blocks, prefetch
+from .scan import iter_blocks
 
 __all__ = ["SegmentTail", "last_received_ns"]
 
@@ -62,7 +63,7 @@ class SegmentTail:
                 self.segment = Segment(self.segment.name, sealed)
         if self.file is None:  # sealed: stream it, skipping what was consumed before
             with self.segment.open() as stream:
-                yield from _skip(self.lines, prefetch(iter_blocks(stream, _CHUNK)))
+                yield from _skip(self.lines, iter_blocks(stream, _CHUNK))
             return
         f = self.file
         while True:
