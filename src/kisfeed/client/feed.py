@@ -260,7 +260,7 @@ class Feed:
         self.emit(ev.Connected(self._sessions, connection))
         return self._sessions
 
-    def frame_received(self, text: str, received_ns: int, session_id: int) -> None:
+    def frame_received(self, text: str, received_ns: int, session_id: int) -> date:
         self._frames += 1
         self._bytes += len(text)
         self._last_frame_ns = received_ns
@@ -269,8 +269,6 @@ class Feed:
                 self._on_frame(text, received_ns, session_id)
             except Exception as exc:
                 raise Fatal(CallbackError("on_frame", exc)) from exc
-
-    def trading_date(self, received_ns: int) -> date:
         start, end, day = self._day
         if not start <= received_ns < end:  # once a day: the KST date of the receive time
             day = kst_day(received_ns)
@@ -279,16 +277,21 @@ class Feed:
             self._day = (start, start + 86_400 * 1_000_000_000, day)
         return day
 
-    async def records_received(self, records: tuple[Record, ...]) -> None:
+    def records_received(self, records: list[Record]) -> Coroutine[Any, Any, None] | None:
         queue = self._queue
         assert queue is not None
         self._records += len(records)
+        if queue.offer(records):  # the usual case: room for the whole frame
+            return None
+        return self._queue_when_room(queue, records)
+
+    async def _queue_when_room(self, queue: RecordQueue[Record], records: list[Record]) -> None:
         dropped = queue.dropped
         # While a subscribe/unsubscribe awaits its reply the reader must go on reading, or the
         # reply would wait behind data nobody consumes yet: the queue may then grow, by at most
         # reply_overfill (see RecordQueue). The router holds only replies someone still awaits.
         overfill = self._router.awaiting_reply
-        if queue.offer(records, overfill=overfill):  # the usual case: room for the whole frame
+        if queue.offer(records, overfill=overfill):
             return
         try:
             for record in records:
