@@ -186,6 +186,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--records", type=int, default=200_000, help="records per round")
     parser.add_argument("--rounds", type=int, default=5, help="rounds of each way; the best counts")
+    parser.add_argument("--mix", choices=list(MIXES), action="append", help="only this mix (repeatable)")
     parser.add_argument("--feeder", type=int, metavar="PORT", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.feeder:
@@ -195,10 +196,11 @@ def main() -> None:
     feeder = subprocess.Popen(
         [sys.executable, __file__, "--feeder", str(port)], stdout=subprocess.PIPE, text=True
     )
+    mixes = args.mix or list(MIXES)
     best: dict[tuple[str, str], float] = {}
     try:
         assert feeder.stdout is not None and feeder.stdout.readline().strip() == "ready"
-        for mix in MIXES:
+        for mix in mixes:
             sizes = frame_sizes(mix, args.records)
             url = f"ws://127.0.0.1:{port}/{mix}/{args.records}"
             for _ in range(args.rounds):  # interleaved: a slow moment of the machine hits all ways
@@ -212,14 +214,14 @@ def main() -> None:
     print(
         f"records per round: {args.records:,}; best of {args.rounds} interleaved rounds; CPU of the consumer"
     )
-    for mix in MIXES:
+    for mix in mixes:
         sizes = frame_sizes(mix, args.records)
         pattern = " ".join(map(str, MIXES[mix]))
         print(
             f"mix {mix}: {len(sizes):,} frames, {args.records / len(sizes):.2f} records/frame (cycle: {pattern})"
         )
     print(f"{'mix':<11}{'consumer':<16}{'µs/record':>11}{'µs/frame':>10}{'÷ bare+decode':>15}")
-    for mix in MIXES:
+    for mix in mixes:
         n_frames = len(frame_sizes(mix, args.records))
         for name in CONSUMERS:
             cpu = best[mix, name]

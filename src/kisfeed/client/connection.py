@@ -306,11 +306,11 @@ class Connection:
         """Every frame until the socket closes. A data frame's work is inline and a few calls:
         its records go to the owner as one list, with no event object or coroutine per frame
         (issue 13, item 4). Control messages take the session's events."""
-        owner = self.owner
+        owner, monotonic, time_ns = self.owner, time.monotonic, time.time_ns
         async for message in ws:
             text = message if isinstance(message, str) else message.decode("utf-8", "replace")
-            self._last_frame = time.monotonic()
-            received_ns = self.last_frame_ns = time.time_ns()
+            self._last_frame = monotonic()
+            received_ns = self.last_frame_ns = time_ns()
             # the journal hook, before anything else; it gives the frame's trading day
             trading_date = owner.frame_received(text, received_ns, session_id)
             if text[:1] == "{":
@@ -319,8 +319,9 @@ class Connection:
             records, errors = session.receive_data(text, trading_date=trading_date, received_ns=received_ns)
             if records and (wait := owner.records_received(records)) is not None:
                 await wait
-            for error in errors:
-                owner.malformed(error)
+            if errors:
+                for error in errors:
+                    owner.malformed(error)
 
     def _too_large(self) -> None:
         """websockets refused a frame over ``max_frame_size`` before reading it, and closed the

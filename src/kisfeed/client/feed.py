@@ -233,9 +233,11 @@ class Feed:
         return self
 
     async def __anext__(self) -> Record:
-        if self._queue is None:
+        queue = self._queue
+        if queue is None:
             raise UsageError("use the feed inside 'async with kisfeed.connect(...) as feed'")
-        return await self._queue.get()
+        record = queue.pop()  # a record waiting: no second coroutine for it
+        return await queue.get() if record is None else record
 
     async def next_batch(self, limit: int = 1000) -> list[Record]:
         """The next record and up to ``limit`` - 1 more already waiting (for batch consumers)."""
