@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from kisfeed.client.queue import RecordQueue
+from kisfeed.client.queue import HANDOVER, RecordQueue
 from kisfeed.exceptions import FeedError
 
 from ..conftest import seconds
@@ -157,3 +157,18 @@ async def test_a_waiting_get_is_woken_by_an_offer_and_by_a_put():
         assert not waiting.done()
         add()
         assert await asyncio.wait_for(waiting, seconds(5)) == expected
+
+
+async def test_handover_says_when_a_waiting_consumer_has_enough_to_take():
+    queue: RecordQueue[int] = RecordQueue(10 * HANDOVER, "block")
+    assert queue.offer(list(range(HANDOVER)))
+    assert not queue.handover  # nobody waits: the putter goes on
+    assert [queue.pop() for _ in range(HANDOVER)] == list(range(HANDOVER))
+    waiting = asyncio.create_task(queue.get_batch(10 * HANDOVER))
+    await asyncio.sleep(0)
+    assert queue.offer(list(range(HANDOVER - 1)))
+    assert not queue.handover  # woken, but too little yet to be worth a switch
+    assert queue.offer([HANDOVER - 1])
+    assert queue.handover
+    assert await asyncio.wait_for(waiting, seconds(5)) == list(range(HANDOVER))
+    assert not queue.handover

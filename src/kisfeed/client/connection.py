@@ -86,8 +86,9 @@ class ConnectionOwner(Protocol):
         ...
 
     def records_received(self, records: list[Record]) -> Coroutine[Any, Any, None] | None:
-        """Records of one data frame, in wire order: None once queued, or, when the queue has
-        no room for them, what to await to queue them (it may wait for the consumer)."""
+        """Records of one data frame, in wire order: None once queued, or what to await: to
+        queue them when there is no room (it may wait for the consumer), or to let a waiting
+        consumer take what is queued."""
         ...
 
     def emit(self, event: ev.FeedEvent) -> None: ...
@@ -314,14 +315,13 @@ class Connection:
             # the journal hook, before anything else; it gives the frame's trading day
             trading_date = owner.frame_received(text, received_ns, session_id)
             if text[:1] == "{":
-                await self._receive_control(ws, session, text)
+                await self._control(ws, session, session_id, text)
                 continue
             records, errors = session.receive_data(text, trading_date=trading_date, received_ns=received_ns)
             if records and (wait := owner.records_received(records)) is not None:
                 await wait
-            if errors:
-                for error in errors:
-                    owner.malformed(error)
+            for error in errors:
+                owner.malformed(error)
 
     def _too_large(self) -> None:
         """websockets refused a frame over ``max_frame_size`` before reading it, and closed the
@@ -345,9 +345,8 @@ class Connection:
                 return True
             await asyncio.sleep(min(limit - idle + 0.01, 1.0))
 
-    async def _receive_control(self, ws: ClientConnection, session: Session, text: str) -> None:
-        owner, session_id = self.owner, self.session_id
-        assert session_id is not None
+    async def _control(self, ws: ClientConnection, session: Session, session_id: int, text: str) -> None:
+        owner = self.owner
         for event in session.receive(text):
             match event:
                 case PingPong(text=ping):

@@ -284,7 +284,7 @@ class Feed:
         assert queue is not None
         self._records += len(records)
         if queue.offer(records):  # the usual case: room for the whole frame
-            return None
+            return asyncio.sleep(0) if queue.handover else None  # let a waiting consumer run
         return self._queue_when_room(queue, records)
 
     async def _queue_when_room(self, queue: RecordQueue[Record], records: list[Record]) -> None:
