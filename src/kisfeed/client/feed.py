@@ -94,7 +94,7 @@ class Feed:
         self._frames = self._records = self._bytes = self._parse_errors = self._reconnects = 0
         self._last_frame_ns: int | None = None
         self._tasks: set[asyncio.Task[None]] = set()
-        self._day: tuple[int, int, date] = (0, -1, date.min)  # [start_ns, end_ns) of a KST day
+        self._day_start, self._day_end, self._day = 0, -1, date.min  # [start_ns, end_ns) of a KST day
 
     # --- lifecycle -----------------------------------------------------------------------------
 
@@ -271,13 +271,12 @@ class Feed:
                 self._on_frame(text, received_ns, session_id)
             except Exception as exc:
                 raise Fatal(CallbackError("on_frame", exc)) from exc
-        start, end, day = self._day
-        if not start <= received_ns < end:  # once a day: the KST date of the receive time
-            day = kst_day(received_ns)
+        if not self._day_start <= received_ns < self._day_end:  # once a day: the KST date then
+            day = self._day = kst_day(received_ns)
             midnight = datetime(day.year, day.month, day.day, tzinfo=KST)
-            start = int(midnight.timestamp()) * 1_000_000_000
-            self._day = (start, start + 86_400 * 1_000_000_000, day)
-        return day
+            self._day_start = int(midnight.timestamp()) * 1_000_000_000
+            self._day_end = self._day_start + 86_400 * 1_000_000_000
+        return self._day
 
     def records_received(self, records: list[Record]) -> Coroutine[Any, Any, None] | None:
         queue = self._queue

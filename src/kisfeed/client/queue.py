@@ -40,6 +40,12 @@ class RecordQueue(Generic[T]):
         self._readable = asyncio.Event()
         self._writable = asyncio.Event()
         self._getters = self._putters = 0
+        #: A get waits (woken, not yet run) and at least ``HANDOVER`` items are queued for it:
+        #: the putter should yield to the event loop now, so that the consumer takes them while
+        #: they are still in the CPU's caches, rather than after the putter has decoded every
+        #: frame the socket had buffered (hundreds at a time). An attribute, set by ``offer``:
+        #: it is read once per frame.
+        self.handover = False
         self._closed: BaseException | None = None
         self.dropped = 0
 
@@ -89,15 +95,8 @@ class RecordQueue(Generic[T]):
         queued.extend(items)
         if self._getters:
             self._readable.set()
+            self.handover = len(queued) >= HANDOVER
         return True
-
-    @property
-    def handover(self) -> bool:
-        """Whether to let the consumer run now: a get waits (woken, not yet run) and at least
-        ``HANDOVER`` items are queued for it. A putter that then yields to the event loop lets
-        the consumer take them while they are still in the CPU's caches, rather than after the
-        putter has decoded every frame the socket had buffered (hundreds at a time)."""
-        return self._getters > 0 and len(self._items) >= HANDOVER
 
     def pop(self) -> T | None:
         """The next item if one is queued, else None: ``get`` without the wait, for queues
@@ -119,6 +118,7 @@ class RecordQueue(Generic[T]):
                 await self._readable.wait()
             finally:
                 self._getters -= 1
+                self.handover = False
         item = self._items.popleft()
         if self._putters:
             self._writable.set()
