@@ -125,7 +125,7 @@ async def bare(url: str, n_frames: int, records: int, decode: bool = False) -> f
         count = got = 0
         async for text in ws:
             if decode:
-                got += len(kisfeed.decode(text))  # type: ignore[arg-type]
+                got += len(kisfeed.decode(text))  # type: ignore[arg-type]  # the feeder sends text frames
             count += 1
             if count == n_frames:
                 break
