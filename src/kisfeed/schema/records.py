@@ -14,15 +14,14 @@ from __future__ import annotations
 
 import functools
 import math
-import struct
 from collections.abc import Callable
 from datetime import date
-from typing import Any
+from typing import Annotated, Any
 
 import msgspec
 
 from ..exceptions import FieldError
-from .base import KST, Record, Text, kst_day
+from .base import KST, Int64, Record, Text, kst_day
 from .kinds import TIMES, Kind, Sign, format_value, parse_value
 from .trades import FuturesTrade, OptionTrade
 
@@ -41,14 +40,18 @@ __all__ = [
 
 RECORD_TYPES: dict[str, type[Record]] = {cls.layout.tr_id: cls for cls in (FuturesTrade, OptionTrade)}
 
-_INTEGERS = (Kind.INT, Kind.SIGNED, Kind.PRICE)
+#: A float that no value meets (none is both >= 1 and <= 0, NaN included): beside ``Int64`` in a
+#: union it takes every text with a fraction or an exponent, which a lax ``int`` would read when
+#: integral (``1630.00``), and refuses it.
+_NO_FLOAT: Any = Annotated[float, msgspec.Meta(ge=1, le=0)]
+_INTEGER: Any = Int64 | _NO_FLOAT
 #: What the fast path's lax decoder reads each kind's text as; ``_reader`` says why each is so.
 _FAST_TYPES: dict[Kind, Any] = {
     Kind.CODE: Text,
     Kind.TIME: str,
-    Kind.INT: int | float,
-    Kind.SIGNED: int | float,
-    Kind.PRICE: int | float,
+    Kind.INT: _INTEGER,
+    Kind.SIGNED: _INTEGER,
+    Kind.PRICE: _INTEGER,
     Kind.DECIMAL: float,
     Kind.SIGN: Sign,
     Kind.FLAG: Text,
@@ -92,9 +95,9 @@ def _reader(record_type: type[Record], count: int, width: int) -> Reader:
     ``parse_value`` gives.
 
     Where the lax reading and ``kinds.WIRE`` differ, beyond what ``screened`` covers: ``null``
-    is None only for a type that allows None, and these do not; integers are read as
-    ``int | float`` and packed as int64 (``struct``), which refuses a float (``1630.00``,
-    ``nan``) and a value past int64 as ``parse_value`` does. Time fields are kept as text for
+    is None only for a type that allows None, and these do not; an integer field is read as
+    ``Int64`` (refusing a value past int64) or a float no value meets (``_NO_FLOAT``: refusing
+    ``1630.00`` and ``nan``), as ``parse_value`` does. Time fields are kept as text for
     ``TIMES``. An empty field, text past the layout aside, is refused (``Text`` is
     ``min_length=1``), and so is any text the lax reading refuses (``007``, ``5.``, `` 5``).
     """
@@ -103,8 +106,6 @@ def _reader(record_type: type[Record], count: int, width: int) -> Reader:
     one = [_FAST_TYPES[f.kind] for f in fields] + [str] * (width - layout_width)
     types: Any = tuple(one * count)
     decode = msgspec.json.Decoder(tuple[types], strict=False).decode
-    kinds = "".join("q" if f.kind in _INTEGERS else "?" for f in fields) + "?" * (width - layout_width)
-    pack = struct.Struct("<" + kinds * count).pack
     time_index = [f.index for f in fields if f.kind is Kind.TIME]
     starts = range(0, count * width, width)
     single = count == 1 and width == layout_width
@@ -115,10 +116,6 @@ def _reader(record_type: type[Record], count: int, width: int) -> Reader:
         if not screened(payload):
             raise ValueError("a text the fast path would misread")
         values = decode(f'["{payload.replace("^", _QUOTES)}"]')
-        try:
-            pack(*values)
-        except struct.error:
-            raise ValueError("an integer the fast path would misread") from None
         if single:  # the common frame: no slices, no loop
             record = list(values)
             for i in time_index:
