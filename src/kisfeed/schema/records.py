@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import functools
 import math
+import operator
 from collections.abc import Callable
 from datetime import date
 from typing import Annotated, Any
@@ -40,10 +41,14 @@ __all__ = [
 
 RECORD_TYPES: dict[str, type[Record]] = {cls.layout.tr_id: cls for cls in (FuturesTrade, OptionTrade)}
 
-#: A float that no value meets (none is both >= 1 and <= 0, NaN included): beside ``Int64`` in a
-#: union it takes every text with a fraction or an exponent, which a lax ``int`` would read when
-#: integral (``1630.00``), and refuses it.
+#: A float and an int that no value meets (none is both >= 1 and <= 0, NaN included). In a union
+#: beside ``Int64``, the float takes every text with a fraction or an exponent, which a lax
+#: ``int`` reads when integral (``1630.00``), and refuses it; beside ``float``, the int takes
+#: every text without one, which a lax ``float`` reads as ``0.0`` for ``-0`` (``parse_value``:
+#: ``-0.0``), and refuses it: KIS writes decimals with their decimals (reference 4.4), so a
+#: decimal field without a point is rare enough to go the careful way.
 _NO_FLOAT: Any = Annotated[float, msgspec.Meta(ge=1, le=0)]
+_NO_INT: Any = Annotated[int, msgspec.Meta(ge=1, le=0)]
 _INTEGER: Any = Int64 | _NO_FLOAT
 #: What the fast path's lax decoder reads each kind's text as; ``_reader`` says why each is so.
 _FAST_TYPES: dict[Kind, Any] = {
@@ -52,7 +57,7 @@ _FAST_TYPES: dict[Kind, Any] = {
     Kind.INT: _INTEGER,
     Kind.SIGNED: _INTEGER,
     Kind.PRICE: _INTEGER,
-    Kind.DECIMAL: float,
+    Kind.DECIMAL: float | _NO_INT,
     Kind.SIGN: Sign,
     Kind.FLAG: Text,
 }
@@ -67,15 +72,10 @@ def screened(payload: str) -> bool:
     path's lax decoder reads although ``kinds.WIRE`` refuses it, or reads otherwise: ``"`` or
     ``\\``, which would change the JSON array the fields are made into; an exponent (``1e5``,
     ``1e-400``) or ``inf``/``Infinity``, which a decimal field would read as a number, each of
-    which holds an ``e``/``E`` or an ``i``/``I``; a whole field ``-0``, which the decoder reads
-    as ``0.0`` in a decimal field (``parse_value``: ``-0.0``) and as ``Sign.NONE`` in a sign
-    field (refused). ``_reader`` checks the rest. Capitals are looked for past the first field
-    only: codes hold capitals (reference 5.1, 5.3), and a later record's code holding one costs
-    its frame the fast path only, never a value."""
+    which holds an ``e``/``E`` or an ``i``/``I``. ``_reader`` checks the rest. Capitals are
+    looked for past the first field only: codes hold capitals (reference 5.1, 5.3), and a later
+    record's code holding one costs its frame the fast path only, never a value."""
     if "e" in payload or "i" in payload or '"' in payload or "\\" in payload:
-        return False
-    # rfind: it tests the rare "-" first where find tests the common "^" (a third of the time)
-    if payload.rfind("-0^") >= 0 or payload.endswith("-0"):
         return False
     if "E" in payload or "I" in payload:  # rare: a code's capital, or a misread
         start = payload.find("^")
@@ -97,9 +97,12 @@ def _reader(record_type: type[Record], count: int, width: int) -> Reader:
     Where the lax reading and ``kinds.WIRE`` differ, beyond what ``screened`` covers: ``null``
     is None only for a type that allows None, and these do not; an integer field is read as
     ``Int64`` (refusing a value past int64) or a float no value meets (``_NO_FLOAT``: refusing
-    ``1630.00`` and ``nan``), as ``parse_value`` does. Time fields are kept as text for
-    ``TIMES``. An empty field, text past the layout aside, is refused (``Text`` is
-    ``min_length=1``), and so is any text the lax reading refuses (``007``, ``5.``, `` 5``).
+    ``1630.00`` and ``nan``), as ``parse_value`` does; a decimal field as a float or an int no
+    value meets (``_NO_INT``: refusing ``-0``, which would lose its sign); a sign ``-0`` reads as
+    ``Sign.NONE``, so a record holding ``NONE`` goes the careful way (``0`` is no code in the
+    KIS tables). Time fields are kept as text for ``TIMES``. An empty field, text past the
+    layout aside, is refused (``Text`` is ``min_length=1``), and so is any text the lax reading
+    refuses (``007``, ``5.``, `` 5``).
     """
     fields = record_type.layout.fields
     layout_width = len(fields)
@@ -107,6 +110,14 @@ def _reader(record_type: type[Record], count: int, width: int) -> Reader:
     types: Any = tuple(one * count)
     decode = msgspec.json.Decoder(tuple[types], strict=False).decode
     time_index = [f.index for f in fields if f.kind is Kind.TIME]
+    sign_index = [s + f.index for s in range(0, count * width, width) for f in fields if f.kind is Kind.SIGN]
+    # itemgetter of one index gives the value itself, not a tuple (both layouts have four)
+    signs: Callable[[tuple[Any, ...]], tuple[Any, ...]] = (
+        operator.itemgetter(*sign_index)
+        if len(sign_index) > 1
+        else lambda values: tuple(values[i] for i in sign_index)
+    )
+    none = Sign.NONE
     starts = range(0, count * width, width)
     single = count == 1 and width == layout_width
     times = TIMES
@@ -116,6 +127,8 @@ def _reader(record_type: type[Record], count: int, width: int) -> Reader:
         if not screened(payload):
             raise ValueError("a text the fast path would misread")
         values = decode(f'["{payload.replace("^", _QUOTES)}"]')
+        if none in signs(values):
+            raise ValueError("a sign the fast path would misread")
         if single:  # the common frame: no slices, no loop
             record = list(values)
             for i in time_index:
