@@ -13,10 +13,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from datetime import date
 
-import msgspec
-
 from ..exceptions import FrameError, ParseError
-from ..schema.records import CODECS, Record, screened
+from ..schema.records import CODECS, Record
 from . import crypto
 
 __all__ = [
@@ -38,8 +36,8 @@ HEADER_LENGTH = len("0|H0ZFCNT0|001|")
 #: Every valid plain header → (TR id, record count), so that one dict lookup replaces eight
 #: checks on the hot path (the store's bulk scan uses it too).
 PLAIN_HEADERS = {f"0|{tr}|{n:03d}|": (tr, n) for tr in CODECS for n in range(1, MAX_RECORDS + 1)}
-# The plain one-record headers, by codec: the hot path (_decode_single).
-_SINGLE = {f"0|{tr}|001|": codec for tr, codec in CODECS.items()}
+# The plain one-record headers → their codec's ``decode_one``: the hot path (decode_frame).
+_SINGLE = {f"0|{tr}|001|": codec.decode_one for tr, codec in CODECS.items()}
 
 
 def split_frame(text: str, keys: Mapping[str, tuple[str, str]] | None = None) -> tuple[str, int, list[str]]:
@@ -48,21 +46,18 @@ def split_frame(text: str, keys: Mapping[str, tuple[str, str]] | None = None) ->
     Raises ``FrameError`` if the text is not shaped like a frame, names a TR without a layout,
     cannot be decrypted, or holds a field count that does not divide into its record count.
     """
-    plain = PLAIN_HEADERS.get(text[:HEADER_LENGTH])
-    if plain is not None:  # the common frame: split once, no copy of the payload
-        tr_id, count = plain
-        fields = text.split("^")
-        fields[0] = fields[0][HEADER_LENGTH:]
-    else:
-        tr_id, count, fields = _split_carefully(text, keys)
-    if count == 0:
-        raise FrameError("record count is 000", raw=text, tr_id=tr_id)
-    if len(fields) % count:
-        raise FrameError(f"{len(fields)} fields do not divide into {count} records", raw=text, tr_id=tr_id)
+    tr_id, count, payload = _open(text, keys)
+    fields = payload.split("^")
+    _width(text, tr_id, count, len(fields))
     return tr_id, count, fields
 
 
-def _split_carefully(text: str, keys: Mapping[str, tuple[str, str]] | None) -> tuple[str, int, list[str]]:
+def _open(text: str, keys: Mapping[str, tuple[str, str]] | None) -> tuple[str, int, str]:
+    """``(tr_id, record count, payload)``: the envelope checked, the payload decrypted."""
+    plain = PLAIN_HEADERS.get(text[:HEADER_LENGTH])
+    if plain is not None:  # the common frame
+        tr_id, count = plain
+        return tr_id, count, text[HEADER_LENGTH:]
     parts = text.split("|", 3)
     if len(parts) != 4:
         raise FrameError("a data frame has four '|'-separated parts", raw=text)
@@ -81,14 +76,31 @@ def _split_carefully(text: str, keys: Mapping[str, tuple[str, str]] | None) -> t
             payload = crypto.decrypt(payload, *key_iv)
         except ValueError as exc:
             raise FrameError(str(exc), raw=text, tr_id=tr_id) from None
-    return tr_id, int(count_text), payload.split("^")
+    if count_text == "000":
+        raise FrameError("record count is 000", raw=text, tr_id=tr_id)
+    return tr_id, int(count_text), payload
 
 
-def _source(text: str, fields: list[str]) -> str:
-    """A text holding every field, for the fast path's screen (``RecordCodec.decode_fast``):
-    the frame itself when plain (its header holds no letter the screen looks for), else the
-    decrypted fields joined."""
-    return text if text[:1] == "0" else "^".join(fields)
+def _width(text: str, tr_id: str, count: int, fields: int) -> int:
+    """The record width of a frame of ``fields`` fields, or ``FrameError``."""
+    if fields % count:
+        raise FrameError(f"{fields} fields do not divide into {count} records", raw=text, tr_id=tr_id)
+    return fields // count
+
+
+def _decode(
+    text: str, keys: Mapping[str, tuple[str, str]] | None, trading_date: date | None, received_ns: int | None
+) -> tuple[list[Record], list[ParseError]]:
+    """Any frame: the fast path, and the careful one if that refuses."""
+    tr_id, count, payload = _open(text, keys)
+    width = _width(text, tr_id, count, payload.count("^") + 1)
+    codec = CODECS[tr_id]
+    try:
+        return codec.decode_fast(payload, count, width, trading_date, received_ns), []
+    except ValueError:
+        pass
+    records, errors = codec.decode_carefully(payload.split("^"), count, trading_date, received_ns)
+    return records, list(errors)
 
 
 def decode_frame_lenient(
@@ -103,24 +115,13 @@ def decode_frame_lenient(
     A bad field spoils its own record only: the others of the frame are still delivered.
     A bad envelope raises ``FrameError`` (no record can be trusted then).
     """
-    codec = _SINGLE.get(text[:HEADER_LENGTH])
-    if codec is not None and screened(text):  # the hot path, spelled out (a call is ~3% of it)
-        fields = text.split("^")
-        if len(fields) == codec.width:
-            fields[0] = fields[0][HEADER_LENGTH:]
-            try:
-                return [codec.whole(fields, trading_date, received_ns)], []
-            except (ValueError, msgspec.ValidationError):
-                pass
-    tr_id, count, fields = split_frame(text, keys)
-    codec = CODECS[tr_id]
-    try:
-        return codec.decode_fast(fields, count, trading_date, received_ns, source=_source(text, fields)), []
-    except (ValueError, msgspec.ValidationError):
-        pass
-    _, _, fields = split_frame(text, keys)  # decode_fast consumed the first list
-    records, errors = codec.decode_carefully(fields, count, trading_date, received_ns)
-    return records, list(errors)
+    decode_one = _SINGLE.get(text[:HEADER_LENGTH])
+    if decode_one is not None:  # the common frame, spelled out here and in decode_frame (a call costs)
+        try:
+            return decode_one(text[HEADER_LENGTH:], trading_date, received_ns), []
+        except ValueError:
+            pass
+    return _decode(text, keys, trading_date, received_ns)
 
 
 def decode_frame(
@@ -131,18 +132,13 @@ def decode_frame(
     received_ns: int | None = None,
 ) -> list[Record]:
     """Every record of one data frame, or the ``ParseError`` of the first thing wrong in it."""
-    codec = _SINGLE.get(text[:HEADER_LENGTH])
-    if codec is not None and screened(text):  # the hot path, spelled out as in decode_frame_lenient
-        fields = text.split("^")
-        if len(fields) == codec.width:
-            fields[0] = fields[0][HEADER_LENGTH:]
-            try:
-                return [codec.whole(fields, trading_date, received_ns)]
-            except (ValueError, msgspec.ValidationError):
-                pass
-    records, errors = decode_frame_lenient(
-        text, keys=keys, trading_date=trading_date, received_ns=received_ns
-    )
+    decode_one = _SINGLE.get(text[:HEADER_LENGTH])
+    if decode_one is not None:  # the common frame, as in decode_frame_lenient
+        try:
+            return decode_one(text[HEADER_LENGTH:], trading_date, received_ns)
+        except ValueError:
+            pass
+    records, errors = _decode(text, keys, trading_date, received_ns)
     if errors:
         raise errors[0]
     return records

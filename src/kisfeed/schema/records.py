@@ -3,25 +3,27 @@
 The record classes (``trades.py``, generated from the layouts) derive from ``base.Record``;
 both are re-exported here.
 
-Decoding takes a fast path (one ``msgspec.convert`` call per record) and falls back to a
-field-by-field path only when that fails, which handles empty fields and short records and
-finds the exact field at fault. The field-by-field path is the definition
-(``kinds.parse_value``, ``kinds.WIRE``); the fast path takes a record only where it gives the
-same values, which ``RecordCodec.__init__`` explains.
+Decoding takes a fast path (the payload made a JSON array of strings in one ``str.replace``
+and read by a ``msgspec`` C decoder) and falls back to a field-by-field path only when that
+fails, which handles empty fields and short records and finds the exact field at fault. The
+field-by-field path is the definition (``kinds.parse_value``, ``kinds.WIRE``); the fast path
+takes a record only where it gives the same values, which ``screened`` and ``_reader`` explain.
 """
 
 from __future__ import annotations
 
+import functools
 import math
 import operator
+from collections.abc import Callable
 from datetime import date
-from typing import Any
+from typing import Annotated, Any
 
 import msgspec
 
 from ..exceptions import FieldError
-from .base import KST, Record, kst_day
-from .kinds import TIMES, Kind, format_value, parse_value
+from .base import KST, Int64, Record, Text, kst_day
+from .kinds import TIMES, Kind, Sign, format_value, parse_value
 from .trades import FuturesTrade, OptionTrade
 
 __all__ = [
@@ -39,26 +41,110 @@ __all__ = [
 
 RECORD_TYPES: dict[str, type[Record]] = {cls.layout.tr_id: cls for cls in (FuturesTrade, OptionTrade)}
 
-_INTEGERS = (Kind.INT, Kind.SIGNED, Kind.PRICE)
+#: A float and an int that no value meets (none is both >= 1 and <= 0, NaN included). In a union
+#: beside ``Int64``, the float takes every text with a fraction or an exponent, which a lax
+#: ``int`` reads when integral (``1630.00``), and refuses it; beside ``float``, the int takes
+#: every text without one, which a lax ``float`` reads as ``0.0`` for ``-0`` (``parse_value``:
+#: ``-0.0``), and refuses it: KIS writes decimals with their decimals (reference 4.4), so a
+#: decimal field without a point is rare enough to go the careful way.
+_NO_FLOAT: Any = Annotated[float, msgspec.Meta(ge=1, le=0)]
+_NO_INT: Any = Annotated[int, msgspec.Meta(ge=1, le=0)]
+_INTEGER: Any = Int64 | _NO_FLOAT
+#: What the fast path's lax decoder reads each kind's text as; ``_reader`` says why each is so.
+_FAST_TYPES: dict[Kind, Any] = {
+    Kind.CODE: Text,
+    Kind.TIME: str,
+    Kind.INT: _INTEGER,
+    Kind.SIGNED: _INTEGER,
+    Kind.PRICE: _INTEGER,
+    Kind.DECIMAL: float | _NO_INT,
+    Kind.SIGN: Sign,
+    Kind.FLAG: Text,
+}
+#: The most records one JSON array holds: a reader is built per record count (a few ms each,
+#: once), so a frame of more records is read in groups of this many.
+GROUP = 16
+_QUOTES = '","'  # a field separator ^ made a JSON one
 
 
-def screened(source: str) -> bool:
-    """False if ``source``, a text holding every field of a frame, may hold a text that the fast
-    path's lax ``msgspec.convert`` reads although ``kinds.WIRE`` refuses it: ``null`` (any case)
-    read as None, an exponent (``1e5``, ``1e-400``) or ``inf``/``Infinity`` read as a number,
-    each of which holds a ``u``/``U``, an ``e``/``E`` or an ``i``/``I`` (no frame header does).
-    ``RecordCodec`` checks the rest per record. Everything else the conversion reads, it reads
-    as ``parse_value`` does; what it refuses goes the careful way. Capitals are looked for past
-    the first field only: codes hold capitals (reference 5.1, 5.3), and a later record's code
-    holding one costs its frame the fast path only, never a value."""
-    if "e" in source or "u" in source or "i" in source:
+def screened(payload: str) -> bool:
+    """False if ``payload``, the ``^``-joined fields of a frame, may hold a text that the fast
+    path's lax decoder reads although ``kinds.WIRE`` refuses it, or reads otherwise: ``"`` or
+    ``\\``, which would change the JSON array the fields are made into; an exponent (``1e5``,
+    ``1e-400``) or ``inf``/``Infinity``, which a decimal field would read as a number, each of
+    which holds an ``e``/``E`` or an ``i``/``I``. ``_reader`` checks the rest. Capitals are
+    looked for past the first field only: codes hold capitals (reference 5.1, 5.3), and a later
+    record's code holding one costs its frame the fast path only, never a value."""
+    if "e" in payload or "i" in payload or '"' in payload or "\\" in payload:
         return False
-    if "E" in source or "U" in source or "I" in source:  # rare: a code's capital, or a misread
-        start = source.find("^")
-        return not (
-            source.find("E", start) >= 0 or source.find("U", start) >= 0 or source.find("I", start) >= 0
-        )
+    if "E" in payload or "I" in payload:  # rare: a code's capital, or a misread
+        start = payload.find("^")
+        return not (payload.find("E", start) >= 0 or payload.find("I", start) >= 0)
     return True
+
+
+#: ``read(payload, trading_date, received_ns)``: the records of ``^``-joined fields, or ValueError.
+Reader = Callable[[str, date | None, int | None], list[Record]]
+
+
+@functools.lru_cache(maxsize=64)
+def _reader(record_type: type[Record], count: int, width: int) -> Reader:
+    """A reader of ``count`` records of ``width`` fields each: it makes their ``^``-joined
+    fields a JSON array of strings, decodes that with ``msgspec``'s lax decoder, which reads a
+    number from a string, and refuses (``ValueError``) unless the values are what
+    ``parse_value`` gives.
+
+    Where the lax reading and ``kinds.WIRE`` differ, beyond what ``screened`` covers: ``null``
+    is None only for a type that allows None, and these do not; an integer field is read as
+    ``Int64`` (refusing a value past int64) or a float no value meets (``_NO_FLOAT``: refusing
+    ``1630.00`` and ``nan``), as ``parse_value`` does; a decimal field as a float or an int no
+    value meets (``_NO_INT``: refusing ``-0``, which would lose its sign); a sign ``-0`` reads as
+    ``Sign.NONE``, so a record holding ``NONE`` goes the careful way (``0`` is no code in the
+    KIS tables). Time fields are kept as text for ``TIMES``. An empty field, text past the
+    layout aside, is refused (``Text`` is ``min_length=1``), and so is any text the lax reading
+    refuses (``007``, ``5.``, `` 5``).
+    """
+    fields = record_type.layout.fields
+    layout_width = len(fields)
+    one = [_FAST_TYPES[f.kind] for f in fields] + [str] * (width - layout_width)
+    types: Any = tuple(one * count)
+    decode = msgspec.json.Decoder(tuple[types], strict=False).decode
+    time_index = [f.index for f in fields if f.kind is Kind.TIME]
+    sign_index = [s + f.index for s in range(0, count * width, width) for f in fields if f.kind is Kind.SIGN]
+    # itemgetter of one index gives the value itself, not a tuple (both layouts have four)
+    signs: Callable[[tuple[Any, ...]], tuple[Any, ...]] = (
+        operator.itemgetter(*sign_index)
+        if len(sign_index) > 1
+        else lambda values: tuple(values[i] for i in sign_index)
+    )
+    none = Sign.NONE
+    starts = range(0, count * width, width)
+    single = count == 1 and width == layout_width
+    times = TIMES
+
+    def read(payload: str, trading_date: date | None, received_ns: int | None) -> list[Record]:
+        # A closure: its names are cell lookups, on the hottest path.
+        if not screened(payload):
+            raise ValueError("a text the fast path would misread")
+        values = decode(f'["{payload.replace("^", _QUOTES)}"]')
+        if none in signs(values):
+            raise ValueError("a sign the fast path would misread")
+        if single:  # the common frame: no slices, no loop
+            record = list(values)
+            for i in time_index:
+                record[i] = times[record[i]]
+            record += ((), 0, trading_date, received_ns)
+            return [record_type(*record)]
+        records = []
+        for start in starts:
+            record = list(values[start : start + layout_width])
+            for i in time_index:
+                record[i] = times[record[i]]
+            record += (values[start + layout_width : start + width], 0, trading_date, received_ns)
+            records.append(record_type(*record))
+        return records
+
+    return read
 
 
 class RecordCodec:
@@ -68,61 +154,34 @@ class RecordCodec:
         self.record_type = record_type
         self.layout = layout = record_type.layout
         self.width = layout.width
-        self._time_index = time_index = tuple(f.index for f in layout.fields if f.kind is Kind.TIME)
         self._kinds = tuple(f.kind for f in layout.fields)
-        # The fast path: one lax ``msgspec.convert`` (see ``screened``); a record takes it only
-        # if its sign and integer fields, joined, start with one digit per sign field (not
-        # "-0") and hold no "." (no integral fraction, "1630.00").
-        signs = [f.index for f in layout.fields if f.kind is Kind.SIGN]
-        integers = operator.itemgetter(*signs, *(f.index for f in layout.fields if f.kind in _INTEGERS))
-        n_signs = len(signs)
-        times, convert, join = TIMES, msgspec.convert, "".join
-
-        def whole(fields: list[Any], trading_date: date | None, received_ns: int | None) -> Record:
-            # One exact-width record of a screened frame, converted in place. A closure: its
-            # names are cell lookups, which saves ~10% of a record's time on this, the hottest path.
-            numbers = join(integers(fields))
-            if "." in numbers or not numbers[:n_signs].isdigit():
-                raise ValueError("a text the fast path would misread")
-            for i in time_index:
-                fields[i] = times[fields[i]]
-            fields += ((), 0, trading_date, received_ns)
-            return convert(fields, record_type, strict=False)
-
-        #: ``whole(fields, trading_date, received_ns)``: one record of exactly the layout's width
-        #: from a frame that ``screened`` passed, or ``ValueError``/``msgspec.ValidationError``.
-        self.whole = whole
+        #: ``decode_one(payload, trading_date, received_ns)``: ``decode_fast`` for the common
+        #: frame, one record of the layout's width, with no call between.
+        self.decode_one = _reader(record_type, 1, self.width)
 
     def decode_fast(
         self,
-        fields: list[str],
+        payload: str,
         count: int,
+        width: int,
         trading_date: date | None = None,
         received_ns: int | None = None,
-        *,
-        source: str,
     ) -> list[Record]:
-        """The ``count`` records of ``fields``, or ``ValueError``/``msgspec.ValidationError``
-        if any field is empty or odd, or records are narrower than the layout; then use
-        ``decode_carefully``. ``source`` is a text holding every field (the plain frame, or the
-        fields joined), for ``screened``. It consumes ``fields`` (the list is changed in place)."""
-        if not screened(source):
-            raise ValueError("a text the fast path would misread")
-        if count == 1 and len(fields) == self.width:  # the common frame: no copy at all
-            return [self.whole(fields, trading_date, received_ns)]
-        width = len(fields) // count
-        layout_width = self.width
-        if width < layout_width:
-            raise ValueError("records narrower than the layout")
-        whole = self.whole
-        records = []
-        for start in range(0, count * width, width):
-            record = whole(fields[start : start + layout_width], trading_date, received_ns)
-            if width > layout_width:
-                record = msgspec.structs.replace(
-                    record, extra=tuple(fields[start + layout_width : start + width])
-                )
-            records.append(record)
+        """The ``count`` records of ``width`` fields each in ``payload`` (the ``^``-joined
+        fields of a frame), or ``ValueError`` (``msgspec``'s errors are ValueErrors) if any
+        field is empty or odd, or records are narrower than the layout or more than twice as
+        wide (a reader per width is built and kept: KIS appends a few fields, not hundreds);
+        then use ``decode_carefully``."""
+        if not self.width <= width <= 2 * self.width:
+            raise ValueError("records narrower than the layout, or far wider")
+        if count <= GROUP:
+            return _reader(self.record_type, count, width)(payload, trading_date, received_ns)
+        fields = payload.split("^")
+        records: list[Record] = []
+        for first in range(0, count, GROUP):
+            n = min(GROUP, count - first)
+            group = "^".join(fields[first * width : (first + n) * width])
+            records += _reader(self.record_type, n, width)(group, trading_date, received_ns)
         return records
 
     def decode_carefully(
