@@ -17,13 +17,10 @@ from .conftest import NS0, PING, expected, mixed_frames
 from .test_converter import assert_complete
 
 
-@pytest.mark.parametrize(
-    "convert, journal",
-    [("process", "process"), ("thread", "process"), ("off", "process"), ("process", "thread")],
-)
-async def test_every_mode_ends_with_the_whole_dataset(tmp_path, convert, journal):
+@pytest.mark.parametrize("convert", ["process", "thread", "off"])
+async def test_every_mode_ends_with_the_whole_dataset(tmp_path, convert):
     frames = [(t, NS0 + i * 1000, 1) for i, t in enumerate(mixed_frames(300))]
-    recorder = Recorder(tmp_path, convert=convert, journal=journal, flush_interval=0.1)
+    recorder = Recorder(tmp_path, convert=convert, flush_interval=0.1)
     await asyncio.wait_for(recorder.start(), seconds(30))
     for text, ns, session in frames:
         recorder.on_frame(text, ns, session)
@@ -36,7 +33,7 @@ async def test_every_mode_ends_with_the_whole_dataset(tmp_path, convert, journal
 
 
 async def test_a_journal_that_fails_stops_cleanly_and_says_so(tmp_path, monkeypatch):
-    recorder = Recorder(tmp_path, convert="off", journal="thread")  # os.write is replaced in this process
+    recorder = Recorder(tmp_path, convert="off")
     await recorder.start()
     recorder.on_frame(PING, NS0, 1)
     recorder.journal.flush()

@@ -16,9 +16,8 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING
 
-# Each name is loaded from its module on first use, as ``kisfeed.connect`` is: the journal writer
-# process (``python -m kisfeed.store.writer_process``) needs the writer only, not pyarrow and
-# DuckDB, which would multiply its start-up time and memory.
+# Each name is loaded from its module on first use, as ``kisfeed.connect`` is: the converter child
+# (``python -m kisfeed.store``) needs pyarrow but not DuckDB, and reading a journal needs neither.
 _MODULES = {
     "JournalWriter": "writer",
     "JournalEntry": "journal",

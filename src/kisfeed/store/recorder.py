@@ -11,11 +11,11 @@ Parquet dataset a few seconds behind it.
 
 On entry it first runs ``rebuild`` (so the records a crashed run journaled but did not convert
 reach the dataset, issue 5 part 3), then opens the journal and starts the converter. The hot path
-in the feed's process is the journal append, plus piping the frames' texts every window: by
-default both the journal's lines and the conversion are made in child processes
-(``python -m kisfeed.store.writer`` and ``python -m kisfeed.store ROOT --follow``), so they never
-compete with the feed for the GIL. ``journal="thread"`` writes the journal from a thread of this
-process; ``convert="thread"`` converts in this process, ``convert="off"`` on exit only.
+in the feed's process is the journal append; a thread of this process writes the journal's lines
+(``writer``). By default the conversion runs in a child process (``python -m kisfeed.store ROOT
+--follow``), so that a busy feed does not share its GIL with it; ``convert="thread"`` converts
+in this process (one process instead of two: what a light feed, like ``kisfeed demo``'s, is
+better served by), ``convert="off"`` on exit only.
 On exit it closes the journal (fsync, compress), lets the converter finish and runs a last
 ``rebuild`` that converts whatever the converter could not (it died, say).
 
@@ -51,7 +51,6 @@ from .journal import NOTE_SESSION
 from .lock import RecordLock
 from .outages import GapTracker, Outage
 from .writer import JournalWriter
-from .writer import Mode as JournalMode
 
 if TYPE_CHECKING:
     from ..client.events import FeedEvent
@@ -86,7 +85,6 @@ class Recorder:
         fsync_window: float = 0.1,
         flush_interval: float = 5.0,
         convert: ConvertMode = "process",
-        journal: JournalMode = "process",
         lock_wait: float = 30.0,
         on_reconnect: Callable[[Outage], None] | None = None,
     ) -> None:
@@ -94,7 +92,7 @@ class Recorder:
             raise ValueError("convert is 'process', 'thread' or 'off'")
         self.root = Path(root)
         self.flush_interval, self.convert, self.lock_wait = flush_interval, convert, lock_wait
-        self.journal = JournalWriter(self.root, fsync_window=fsync_window, mode=journal)
+        self.journal = JournalWriter(self.root, fsync_window=fsync_window)
         self.recovered = ConvertReport()
         self.converted = ConvertReport()
         self._lock = RecordLock(self.root)
