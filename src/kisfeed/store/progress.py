@@ -5,8 +5,10 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from .dataset import Claim, read_claims
+if TYPE_CHECKING:
+    from .dataset import Claim
 
 __all__ = ["ConvertReport", "coverage", "LineCursor"]
 
@@ -72,6 +74,8 @@ class LineCursor:
 
 def coverage(root: Path, segment: str, trs: list[str]) -> dict[str, list[tuple[int, int]]]:
     """Per TR, the line ranges whose rows are in finalized files (see ``Claim``)."""
+    from .dataset import read_claims  # here: the recorder's process imports ConvertReport, not pyarrow
+
     batches: dict[tuple[int, int], tuple[Claim, set[str]]] = {}
     for tr, claim in read_claims(root, segment):
         entry = batches.setdefault((claim.first, claim.last), (claim, set()))
