@@ -1,6 +1,7 @@
 """Resident memory of ``kisfeed demo``: every process it runs, and all of them together.
 
-Runs ``python -m kisfeed demo --seconds N`` (``--rounds`` times) and samples every ``--every``
+Runs ``python -m kisfeed demo --seconds N`` (``--rounds`` times; ``--record CODE ...`` runs
+``kisfeed record CODE ... --seconds N`` instead, on the embedded simulator) and samples every ``--every``
 seconds, from ``/proc``, the resident set (``VmRSS``) of the process and of all its descendants.
 Prints, per process (named by its command line), the peak it reached (``VmHWM``, the kernel's
 own high-water mark, read at the last sample before it ended) and, for the tree, the highest
@@ -62,12 +63,14 @@ def _status(pid: int) -> tuple[str, int, int] | None:
     return name, int(fields["VmRSS"].split()[0]), int(fields["VmHWM"].split()[0])
 
 
-def measure(seconds: float, every: float) -> tuple[dict[int, tuple[str, int]], int, float]:
+def measure(seconds: float, every: float, record: list[str]) -> tuple[dict[int, tuple[str, int]], int, float]:
     """Peak per process (pid → (name, kB)), the peak total (kB), and the wall time of the run."""
     data = Path(tempfile.mkdtemp(prefix="kisfeed-demo-mem-"))
-    command = [sys.executable, "-m", "kisfeed", "demo", "--seconds", str(seconds), "--data", str(data)]
+    command = [sys.executable, "-m", "kisfeed", *(["record", *record] if record else ["demo"])]
+    command += ["--seconds", str(seconds), "--data", str(data)]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("KIS_")}  # the embedded simulator
     started = time.perf_counter()
-    demo = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    demo = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
     peaks: dict[int, tuple[str, int]] = {}
     total = 0
     while demo.poll() is None:
@@ -84,7 +87,9 @@ def measure(seconds: float, every: float) -> tuple[dict[int, tuple[str, int]], i
     wall = time.perf_counter() - started
     assert demo.stderr is not None
     if demo.returncode:
-        sys.exit(f"kisfeed demo exited with {demo.returncode}: {demo.stderr.read().decode()[-500:]}")
+        sys.exit(
+            f"{' '.join(command[2:4])} exited with {demo.returncode}: {demo.stderr.read().decode()[-500:]}"
+        )
     subprocess.run(["rm", "-rf", str(data)], check=False)
     return peaks, total, wall
 
@@ -94,15 +99,20 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=20.0, help="the demo's --seconds")
     parser.add_argument("--every", type=float, default=0.2, help="sampling interval, seconds")
     parser.add_argument("--rounds", type=int, default=1)
+    parser.add_argument(
+        "--record", nargs="+", default=[], metavar="CODE", help="measure kisfeed record instead"
+    )
     args = parser.parse_args()
-    print(f"kisfeed demo --seconds {args.seconds:g}: peak resident memory (MB), sampled every {args.every} s")
+    what = f"kisfeed record {' '.join(args.record)}" if args.record else "kisfeed demo"
+    print(f"{what} --seconds {args.seconds:g}: peak resident memory (MB), sampled every {args.every} s")
     print(f"{'round':>5}  {'process':<44}  {'peak RSS':>9}")
     for r in range(1, args.rounds + 1):
-        peaks, total, wall = measure(args.seconds, args.every)
+        peaks, total, wall = measure(args.seconds, args.every, args.record)
         for name, kb in sorted(peaks.values(), key=lambda p: -p[1]):
             print(f"{r:>5}  {name:<44}  {kb / 1024:>9.1f}")
         print(f"{r:>5}  {'sum of per-process peaks':<44}  {sum(kb for _, kb in peaks.values()) / 1024:>9.1f}")
-        print(f"{r:>5}  {'peak total at one instant (target <= 150)':<44}  {total / 1024:>9.1f}")
+        target = "" if args.record else " (target <= 150)"
+        print(f"{r:>5}  {'peak total at one instant' + target:<44}  {total / 1024:>9.1f}")
         print(f"{r:>5}  {'wall time, s':<44}  {wall:>9.1f}")
 
 

@@ -2,8 +2,8 @@
 
 1. End to end, records/s with recording off and on, a feed subscribed to 41 instruments
    consuming with ``next_batch``; "on" adds a ``Recorder`` (journal on the ``on_frame`` hook, its
-   lines written by a child process, the converter in another). Two servers, each in another
-   process: the simulator at full
+   lines written by a thread of the feed's process, the converter in a child process). Two
+   servers, each in another process: the simulator at full
    speed (``speed=inf``: as fast as the client reads; its market model is the limit), and a
    frame blaster that replays the simulator's recorded frames as fast as the socket takes them
    (the client is the limit: this is where recording's cost shows). Each mode runs ``--rounds``

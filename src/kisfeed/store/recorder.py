@@ -267,9 +267,9 @@ class Recorder:
             "-m",
             "kisfeed.store",
             str(self.root),
+            *options,
             "--lock-wait",
             str(self.lock_wait),
-            *options,
         ]
 
     def _rebuild(self) -> ConvertReport:
