@@ -53,9 +53,7 @@ class _OpenSegment:
         if name is None:
             clock = datetime.fromtimestamp(first_ns // 1_000_000_000, KST)
             name = f"{clock:%H%M%S}.{first_ns % 1_000_000_000:09d}-{os.getpid()}"
-        self.day = day
         self.bounds = _day_bounds(day)
-        self.lines = 0
         for n in range(1, 1000):
             stem = name if n == 1 else f"{name}-{n}"
             if (folder / (stem + SEALED_SUFFIX)).exists():  # sealed: never reopened, never overwritten
@@ -165,7 +163,6 @@ class Segments:
             written = os.write(seg.fd, view)
             view = view[written:]
         os.fsync(seg.fd)
-        seg.lines += lines
         self.bytes += len(data)
         self.synced += lines
         self.syncs += 1
