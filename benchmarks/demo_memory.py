@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -70,12 +71,12 @@ def measure(seconds: float, every: float, record: list[str]) -> tuple[dict[int, 
     command += ["--seconds", str(seconds), "--data", str(data)]
     env = {k: v for k, v in os.environ.items() if not k.startswith("KIS_")}  # the embedded simulator
     started = time.perf_counter()
-    demo = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
+    run = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
     peaks: dict[int, tuple[str, int]] = {}
     total = 0
-    while demo.poll() is None:
+    while run.poll() is None:
         now = 0
-        for pid in _descendants(demo.pid):
+        for pid in _descendants(run.pid):
             seen = _status(pid)
             if seen is None:
                 continue
@@ -85,12 +86,12 @@ def measure(seconds: float, every: float, record: list[str]) -> tuple[dict[int, 
         total = max(total, now)
         time.sleep(every)
     wall = time.perf_counter() - started
-    assert demo.stderr is not None
-    if demo.returncode:
+    assert run.stderr is not None
+    if run.returncode:
         sys.exit(
-            f"{' '.join(command[2:4])} exited with {demo.returncode}: {demo.stderr.read().decode()[-500:]}"
+            f"{' '.join(command[2:4])} exited with {run.returncode}: {run.stderr.read().decode()[-500:]}"
         )
-    subprocess.run(["rm", "-rf", str(data)], check=False)
+    shutil.rmtree(data, ignore_errors=True)
     return peaks, total, wall
 
 
