@@ -1,13 +1,25 @@
-"""End-to-end client speed: a feeder process blasts frames, ``kisfeed.connect()`` consumes them.
+"""Client CPU per record: a bare ``websockets`` loop, the bare loop + ``kisfeed.decode``, and
+``kisfeed.connect``, on the same server and the same frames, in one run.
 
-The feeder (a second process, so each side has a core) speaks just enough of the KIS protocol:
-it acks subscribe messages and then sends ``H0ZFCNT0`` frames of ``--batch`` records. Each
-record carries its send time (ns) as one extra trailing field, which kisfeed keeps raw on the
-record (``record.extra``, reference 2.5), so the consumer measures send → consumer latency.
+One feeder process serves every round. It speaks just enough of the KIS protocol: it acks the
+subscribe message (OPSP0000), then writes all the round's ``H0ZFCNT0`` frames to the socket at
+once, pre-framed, so the consumer is never starved: what is measured is the consumer's work per
+record, not how often it wakes up. The URL path names the round's frames: ``/<mix>/<records>``.
 
-Phases: (1) throughput, as fast as possible, over ``--records`` records (default 5 million),
-with the consumer's RSS sampled after warm-up and at the end; (2) latency at a paced 10,000
-records/s. Run: ``python benchmarks/client.py`` (``--records 500000`` for a short run).
+Two mixes: ``realistic``, a fixed cycle of mostly 1-record frames with some of 2 and 3 (about
+1.2 records per frame, as a live feed of a few codes sends), and ``10``, all 10-record frames.
+For each, the consumer (this process) runs, in interleaved rounds, each way of receiving:
+
+* ``bare``            a ``websockets`` client loop that only receives the frames
+* ``bare+decode``     the same loop calling ``kisfeed.decode(text)`` per frame
+* ``connect``         ``kisfeed.connect(...)``, consumed with ``async for``
+* ``connect batch``   the same, consumed with ``next_batch`` (the batch consumer's way)
+
+and prints the best-of-rounds CPU time (``time.process_time``, from the subscribe to the last
+record) per record, and each one's ratio to ``bare+decode``. The target of issue 13 is
+``connect`` ≤ 1.2× ``bare+decode`` with the realistic mix.
+
+Run: ``python benchmarks/client.py`` (``--records``, ``--rounds`` to change its length).
 """
 
 from __future__ import annotations
@@ -16,54 +28,72 @@ import argparse
 import asyncio
 import json
 import os
-import statistics
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Awaitable, Callable
+from itertools import cycle
 from pathlib import Path
 
 import httpx
 
 FUTURES = (
-    "A11612^093015^64300^5^-300^-0.46^64500^64800^64100^3^12345^7950000000^64299.50^250.00^0.00^"
+    "A11612^{time}^64300^5^-300^-0.46^64500^64800^64100^3^12345^7950000000^64299.50^250.00^0.00^"
     "64300.00^64800.00^500.00^23456^-120^090000^5^-200^091500^5^-500^090300^2^200^0.51^105.00^0.50^"
     "3^249.50^64400^64300^12^30^1500^1600^100^6000^6300^1234^2345^85.12^70700^57900^N"
 )
+#: Records per frame, one frame after another, repeated: 17 frames of 1, 2 of 2, 1 of 3 (1.2 a frame).
+MIXES = {"realistic": (1,) * 8 + (2,) + (1,) * 8 + (3,) + (1,) + (2,), "10": (10,)}
+
+
+def frame_sizes(mix: str, records: int) -> list[int]:
+    """Records of each frame of a round: the mix's cycle, cut to ``records`` in total."""
+    sizes, total = [], 0
+    for size in cycle(MIXES[mix]):
+        if total >= records:
+            return sizes
+        size = min(size, records - total)
+        sizes.append(size)
+        total += size
+    raise AssertionError("unreachable")
+
+
+def frames(mix: str, records: int) -> list[str]:
+    texts, n = [], 0
+    for size in frame_sizes(mix, records):
+        body = []
+        for _ in range(size):  # the exchange time moves on, as in a live feed
+            body.append(FUTURES.format(time=f"09{n // 3600 % 60:02d}{n % 60:02d}"))
+            n += 1
+        texts.append(f"0|H0ZFCNT0|{size:03d}|" + "^".join(body))
+    return texts
 
 
 # --- feeder (runs in its own process) -------------------------------------------------------------
 
 
-async def feed_clients(port: int, records: int, batch: int, rate: float) -> None:
-    from websockets.asyncio.server import serve
+async def serve_feeder(port: int) -> None:
+    from websockets.asyncio.server import ServerConnection, serve
+    from websockets.frames import Frame, Opcode
 
-    async def handler(ws) -> None:
+    blobs: dict[str, bytes] = {}  # path -> every frame of the round, framed for the wire
+
+    async def handler(ws: ServerConnection) -> None:
+        path = ws.request.path if ws.request is not None else "/"
+        if path not in blobs:
+            _, mix, records = path.split("/")
+            blobs[path] = b"".join(
+                Frame(Opcode.TEXT, text.encode()).serialize(mask=False) for text in frames(mix, int(records))
+            )
         message = json.loads(await ws.recv())
         tr_id, tr_key = message["body"]["input"]["tr_id"], message["body"]["input"]["tr_key"]
-        await ws.send(
-            json.dumps(
-                {
-                    "header": {"tr_id": tr_id, "tr_key": tr_key, "encrypt": "N"},
-                    "body": {
-                        "rt_cd": "0",
-                        "msg_cd": "OPSP0000",
-                        "msg1": "SUBSCRIBE SUCCESS",
-                        "output": {"iv": "0123456789abcdef", "key": "abcdefghijklmnopabcdefghijklmnop"},
-                    },
-                }
-            )
-        )
-        head = f"0|H0ZFCNT0|{batch:03d}|"
-        start, sent = time.perf_counter(), 0
-        while sent < records:
-            stamp = str(time.time_ns())
-            await ws.send(head + "^".join(f"{FUTURES}^{stamp}" for _ in range(batch)))
-            sent += batch
-            if rate:  # pace: never ahead of the schedule
-                ahead = start + sent / rate - time.perf_counter()
-                if ahead > 0:
-                    await asyncio.sleep(ahead)
+        ack = {
+            "header": {"tr_id": tr_id, "tr_key": tr_key, "encrypt": "N"},
+            "body": {"rt_cd": "0", "msg_cd": "OPSP0000", "msg1": "SUBSCRIBE SUCCESS"},
+        }
+        await ws.send(json.dumps(ack))
+        ws.transport.write(blobs[path])  # data frames need no protocol state: write them at once
         await ws.wait_closed()
 
     async with serve(handler, "127.0.0.1", port, ping_interval=None, max_size=None, compression=None):
@@ -71,102 +101,134 @@ async def feed_clients(port: int, records: int, batch: int, rate: float) -> None
         await asyncio.Future()
 
 
-# --- consumer ---------------------------------------------------------------------------------------
+# --- consumers -------------------------------------------------------------------------------------
+
+SUBSCRIBE = json.dumps(
+    {
+        "header": {"approval_key": "0", "custtype": "P", "tr_type": "1", "content-type": "utf-8"},
+        "body": {"input": {"tr_id": "H0ZFCNT0", "tr_key": "A11612"}},
+    }
+)
+
+Consumer = Callable[[str, int, int], Awaitable[float]]  # (url, frames, records) -> CPU seconds
 
 
-def rss_mb() -> float:
-    with open("/proc/self/statm") as f:
-        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+async def bare(url: str, n_frames: int, records: int, decode: bool = False) -> float:
+    from websockets.asyncio.client import connect
 
-
-async def consume(port: int, records: int, measure_latency: bool) -> dict[str, float]:
     import kisfeed
 
-    def approval(request: httpx.Request) -> httpx.Response:  # the design's test seam
-        return httpx.Response(200, json={"approval_key": "00000000-0000-0000-0000-000000000000"})
+    async with connect(url, ping_interval=None, max_size=None, compression=None) as ws:
+        started = time.process_time()
+        await ws.send(SUBSCRIBE)
+        await ws.recv()  # the ack
+        count = got = 0
+        async for text in ws:
+            if decode:
+                got += len(kisfeed.decode(text))  # type: ignore[arg-type]  # the feeder sends text frames
+            count += 1
+            if count == n_frames:
+                break
+        elapsed = time.process_time() - started
+    assert not decode or got == records, got
+    return elapsed
 
-    latencies: list[int] = []
-    rss_start = rss_end = 0.0
+
+async def bare_decode(url: str, n_frames: int, records: int) -> float:
+    return await bare(url, n_frames, records, decode=True)
+
+
+def approval(request: httpx.Request) -> httpx.Response:  # the design's test seam
+    return httpx.Response(200, json={"approval_key": "00000000-0000-0000-0000-000000000000"})
+
+
+async def connect(url: str, n_frames: int, records: int, batch: bool = False) -> float:
+    import kisfeed
+
     with tempfile.TemporaryDirectory() as cache:
         async with kisfeed.connect(
             "bench-key",
             "bench-secret",
-            ws_url=f"ws://127.0.0.1:{port}",
+            ws_url=url,
             rest_url="http://approval.invalid",
             transport=httpx.MockTransport(approval),
             cache_dir=Path(cache),
         ) as feed:
+            started = time.process_time()
             await feed.subscribe("H0ZFCNT0", "A11612")
-            count, started = 0, 0.0
-            async for record in feed:
-                count += 1
-                if count == 100_000:  # warm-up done: caches filled, queues at steady state
-                    started, counted_from, rss_start = time.perf_counter(), count, rss_mb()
-                if measure_latency:
-                    latencies.append(time.time_ns() - int(record.extra[0]))
-                if count >= records:
-                    break
-            elapsed = time.perf_counter() - started
-            rss_end = rss_mb()
-    result = {"records/s": (count - counted_from) / elapsed, "rss_start": rss_start, "rss_end": rss_end}
-    if latencies:
-        latencies.sort()
-        result["p50_ms"] = latencies[len(latencies) // 2] / 1e6
-        result["p99_ms"] = latencies[int(len(latencies) * 0.99)] / 1e6
-        result["mean_ms"] = statistics.fmean(latencies) / 1e6
-    return result
+            count = 0
+            if batch:
+                while count < records:
+                    count += len(await feed.next_batch())
+            else:
+                async for _ in feed:
+                    count += 1
+                    if count == records:
+                        break
+            elapsed = time.process_time() - started
+            assert feed.stats().records == records and feed.stats().parse_errors == 0
+    return elapsed
 
 
-def run_phase(records: int, batch: int, rate: float, latency: bool) -> dict[str, float]:
-    port = 29000 + os.getpid() % 1000
-    feeder = subprocess.Popen(
-        [
-            sys.executable,
-            __file__,
-            "--feeder",
-            str(port),
-            "--records",
-            str(records),
-            "--batch",
-            str(batch),
-            "--rate",
-            str(rate),
-        ],
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert feeder.stdout is not None and feeder.stdout.readline().strip() == "ready"
-        return asyncio.run(consume(port, records, latency))
-    finally:
-        feeder.terminate()
-        feeder.wait()
+async def connect_batch(url: str, n_frames: int, records: int) -> float:
+    return await connect(url, n_frames, records, batch=True)
+
+
+CONSUMERS: dict[str, Consumer] = {
+    "bare": bare,
+    "bare+decode": bare_decode,
+    "connect": connect,
+    "connect batch": connect_batch,
+}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--records", type=int, default=5_000_000)
-    parser.add_argument("--batch", type=int, default=10, help="records per frame in the throughput phase")
-    parser.add_argument("--rate", type=float, default=0.0, help=argparse.SUPPRESS)
+    parser.add_argument("--records", type=int, default=200_000, help="records per round")
+    parser.add_argument("--rounds", type=int, default=5, help="rounds of each way; the best counts")
+    parser.add_argument("--mix", choices=list(MIXES), action="append", help="only this mix (repeatable)")
     parser.add_argument("--feeder", type=int, metavar="PORT", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.feeder:
-        asyncio.run(feed_clients(args.feeder, args.records, args.batch, args.rate))
+        asyncio.run(serve_feeder(args.feeder))
         return
-    throughput = run_phase(args.records, args.batch, 0.0, latency=False)
-    paced = run_phase(min(args.records, 300_000), 1, 10_000.0, latency=True)
-    print(f"{'measure':<44}{'value':>14}")
-    print(
-        f"{'records/s end to end (' + str(args.batch) + '-record frames)':<44}{throughput['records/s']:>14,.0f}"
+    port = 29000 + os.getpid() % 1000
+    feeder = subprocess.Popen(
+        [sys.executable, __file__, "--feeder", str(port)], stdout=subprocess.PIPE, text=True
     )
-    print(f"{'RSS after warm-up (MB)':<44}{throughput['rss_start']:>14.1f}")
+    mixes = args.mix or list(MIXES)
+    best: dict[tuple[str, str], float] = {}
+    try:
+        assert feeder.stdout is not None and feeder.stdout.readline().strip() == "ready"
+        for mix in mixes:
+            sizes = frame_sizes(mix, args.records)
+            url = f"ws://127.0.0.1:{port}/{mix}/{args.records}"
+            for _ in range(args.rounds):  # interleaved: a slow moment of the machine hits all ways
+                for name, consume in CONSUMERS.items():
+                    cpu = asyncio.run(consume(url, len(sizes), args.records))
+                    best[mix, name] = min(best.get((mix, name), cpu), cpu)
+    finally:
+        feeder.terminate()
+        feeder.wait()
+
     print(
-        f"{'RSS at the end of ' + format(args.records, ',') + ' records (MB)':<44}{throughput['rss_end']:>14.1f}"
+        f"records per round: {args.records:,}; best of {args.rounds} interleaved rounds; CPU of the consumer"
     )
-    print(f"{'RSS growth (MB)':<44}{throughput['rss_end'] - throughput['rss_start']:>14.1f}")
-    print(f"{'latency p50 at 10,000 records/s (ms)':<44}{paced['p50_ms']:>14.3f}")
-    print(f"{'latency p99 at 10,000 records/s (ms)':<44}{paced['p99_ms']:>14.3f}")
-    print(f"{'records/s sustained in the paced run':<44}{paced['records/s']:>14,.0f}")
+    for mix in mixes:
+        sizes = frame_sizes(mix, args.records)
+        pattern = " ".join(map(str, MIXES[mix]))
+        print(
+            f"mix {mix}: {len(sizes):,} frames, {args.records / len(sizes):.2f} records/frame (cycle: {pattern})"
+        )
+    print(f"{'mix':<11}{'consumer':<16}{'µs/record':>11}{'µs/frame':>10}{'÷ bare+decode':>15}")
+    for mix in mixes:
+        n_frames = len(frame_sizes(mix, args.records))
+        for name in CONSUMERS:
+            cpu = best[mix, name]
+            ratio = cpu / best[mix, "bare+decode"]
+            print(
+                f"{mix:<11}{name:<16}{cpu / args.records * 1e6:>11.2f}{cpu / n_frames * 1e6:>10.2f}{ratio:>15.2f}"
+            )
 
 
 if __name__ == "__main__":

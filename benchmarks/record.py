@@ -11,11 +11,12 @@
 2. The hot path alone: ns per ``Recorder.on_frame`` call; the CPU per frame of the journal's
    writer thread (taking a group, formatting, CRC, write, group fsync) in the blaster run, and
    beside a plain loop that formats, CRCs, writes and fsyncs the same lines, interleaved, best
-   of ``--rounds`` (the ratio is what issue 13 targets: <= 1.3).
-3. Journal → Parquet: ``rebuild`` records/s over the journal recorded in (1) (and a larger
-   synthetic one made of its frames, ``--rebuild-records``), best of ``--rounds``, in a fresh
-   process as ``kisfeed rebuild`` runs it (parts of a large segment in forked processes; the CPU
-   time counts theirs).
+   of 20 (the ratio is what issue 13 targets: <= 1.3).
+3. Journal → Parquet: ``rebuild`` records/s over the journal recorded in (1) and over a larger
+   synthetic one made of its frames (``--rebuild-records``), beside a direct pyarrow conversion
+   of the same records' field texts (``read_csv`` per TR → ``write_table``) and their ratio;
+   each run in a fresh process, its peak RSS read from the child's ``ru_maxrss``, rounds
+   interleaved, best of ``--rounds``. ``--baseline-src`` adds another tree's rebuild (A/B).
 
 Run: ``python benchmarks/record.py`` (``--records 100000`` for a short run). Prints a table; no
 timing is asserted anywhere.
@@ -28,7 +29,6 @@ import asyncio
 import json
 import math
 import os
-import resource
 import shutil
 import statistics
 import subprocess
@@ -227,38 +227,6 @@ def journal_vs_plain(journal: Path, tmp: Path, rounds: int, group: int = 2000) -
     return best_writer / group * 1e6, best_plain / group * 1e6
 
 
-def _cpu_seconds() -> float:
-    """CPU time of this process and of its children that ended (rebuild's forked parts)."""
-    return sum(
-        getattr(resource.getrusage(who), f)
-        for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)
-        for f in ("ru_utime", "ru_stime")
-    )
-
-
-def rebuild_rate(root: Path, rounds: int) -> tuple[int, float, float, int]:
-    """Records, best records/s by wall time, records per CPU second of that run (the process, its
-    threads and children: on a loaded machine wall time says little, CPU time says what it
-    costs), and the processes that converted a segment at once."""
-    from kisfeed.store import rebuild
-    from kisfeed.store.converter import DONE_SUFFIX
-
-    best, best_cpu, total = math.inf, math.inf, 0
-    for _ in range(rounds):
-        for tr in ("H0ZFCNT0", "H0ZOCNT0"):
-            shutil.rmtree(root / tr, ignore_errors=True)
-        for marker in (root / "journal").glob(f"*/*{DONE_SUFFIX}"):
-            marker.unlink()
-        os.sync()  # the kernel's writeback of what came before is not this run's work
-        c, t = _cpu_seconds(), time.perf_counter()
-        report = rebuild(root)
-        wall, cpu = time.perf_counter() - t, _cpu_seconds() - c
-        if wall < best:
-            best, best_cpu = wall, cpu
-        total = report.total
-    return total, total / best, total / best_cpu, report.processes
-
-
 def synthetic_journal(source: Path, target: Path, records: int) -> None:
     """A journal of ``records`` records made by repeating the data frames of ``source``."""
     from kisfeed.store import JournalWriter
@@ -274,24 +242,147 @@ def synthetic_journal(source: Path, target: Path, records: int) -> None:
             writer.append(text, ns0 + i * 1000, session)
 
 
-def rebuild_measures(recorded: Path, rounds: int, synthetic_records: int) -> list[tuple[str, str, str]]:
-    rebuilt, rebuild_rps, rebuild_cpu, processes = rebuild_rate(recorded, rounds)
+def payload_texts(journal: Path, target: Path) -> int:
+    """The records of ``journal``'s plain data frames as ``^``-joined field texts, a file per TR
+    (one record a line): what the direct conversion reads. Returns the records."""
+    from kisfeed.schema import LAYOUTS
+    from kisfeed.store.playback import data_frames
+
+    target.mkdir(parents=True, exist_ok=True)
+    out: dict[str, list[str]] = {tr: [] for tr in LAYOUTS}
+    for _, _, text in data_frames(journal):
+        _, tr, count, payload = text.split("|", 3)
+        fields = payload.split("^")
+        width = LAYOUTS[tr].width
+        out[tr] += ["^".join(fields[i : i + width]) for i in range(0, int(count) * width, width)]
+    for tr, lines in out.items():
+        (target / f"{tr}.txt").write_text("\n".join(lines) + "\n" if lines else "")
+    return sum(map(len, out.values()))
+
+
+_REBUILD = """
+import sys, time
+from kisfeed.store import rebuild
+t = time.perf_counter()
+report = rebuild(sys.argv[1])
+total, seconds = report.total, time.perf_counter() - t
+"""
+
+# What a direct conversion of the same records costs: Arrow's CSV reader over each TR's
+# pre-extracted field texts, then one Parquet file per TR (zstd level 1, as the dataset). A floor,
+# not an equal: no journal to read, no checksum, no typed checks, no journal columns.
+_DIRECT = """
+import sys, time
+from pathlib import Path
+import pyarrow.csv as pcsv, pyarrow.parquet as pq
+from kisfeed.schema import LAYOUTS
+source, target = Path(sys.argv[1]), Path(sys.argv[2])
+t, total = time.perf_counter(), 0
+for tr, layout in LAYOUTS.items():
+    table = pcsv.read_csv(
+        source / f"{tr}.txt",
+        read_options=pcsv.ReadOptions(column_names=[f.name for f in layout.fields]),
+        parse_options=pcsv.ParseOptions(delimiter="^", quote_char=False),
+    )
+    pq.write_table(table, target / f"{tr}.parquet", compression="zstd", compression_level=1)
+    total += table.num_rows
+seconds = time.perf_counter() - t
+"""
+
+
+# What each child prints last: its records and seconds, the CPU seconds of it and its children
+# (a rebuild that forks), and the peak RSS of them all. The child's own peak is VmHWM: its
+# ru_maxrss would start from this process's, which exec keeps on Linux.
+_REPORT = """
+import json, resource, re
+hwm = int(re.search(r"VmHWM:\\s+(\\d+)", open("/proc/self/status").read()).group(1))
+usage = [resource.getrusage(w) for w in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)]
+cpu = sum(u.ru_utime + u.ru_stime for u in usage)
+print(json.dumps({"records": total, "seconds": seconds, "cpu": cpu, "rss_mb": (hwm + usage[1].ru_maxrss) / 1024}))
+"""
+
+
+def _child(code: str, *args: str, src: str | None = None) -> dict[str, float]:
+    """Run ``code`` in a fresh Python process (``src`` first on its path); what it reports."""
+    env = dict(os.environ)
+    if src is not None:
+        env["PYTHONPATH"] = src
+    out = subprocess.run(
+        [sys.executable, "-c", code + _REPORT, *args], capture_output=True, text=True, env=env, check=True
+    )
+    result: dict[str, float] = json.loads(out.stdout)
+    return result
+
+
+def _forget(root: Path) -> None:
+    """``root``'s dataset and done markers gone, so that rebuild converts everything again."""
+    from kisfeed.schema import LAYOUTS
+
+    for tr in LAYOUTS:
+        shutil.rmtree(root / tr, ignore_errors=True)
+    for marker in (root / "journal").glob("*/*.converted"):
+        marker.unlink()
+
+
+def rebuild_measures(
+    recorded: Path, rounds: int, synthetic_records: int, baseline: str | None
+) -> list[tuple[str, str, str]]:
+    """Rebuild of the recorded journal and of a synthetic one of ``synthetic_records`` records
+    beside the direct pyarrow conversion of the same records (and ``baseline``'s rebuild, another
+    source tree, when given), each in a fresh process, rounds interleaved, best of ``rounds``."""
     big = recorded.parent / "big"
     synthetic_journal(recorded, big, synthetic_records)
-    big_total, big_rps, big_cpu, big_processes = rebuild_rate(big, rounds)
-    return [
+    texts, out = recorded.parent / "texts", recorded.parent / "direct"
+    out.mkdir()
+    payload_texts(big, texts)
+    kinds = ["rebuild", "direct"] + (["baseline"] if baseline else [])
+    runs: dict[str, list[dict[str, float]]] = {k: [] for k in kinds + ["recorded"]}
+    for _ in range(rounds):
+        for kind in kinds:
+            _forget(big)
+            os.sync()  # the kernel's writeback of what came before is not this run's work
+            if kind == "direct":
+                runs[kind].append(_child(_DIRECT, str(texts), str(out)))
+            else:
+                runs[kind].append(_child(_REBUILD, str(big), src=baseline if kind == "baseline" else None))
+        _forget(recorded)
+        runs["recorded"].append(_child(_REBUILD, str(recorded)))
+    best = {k: min(v, key=lambda r: r["seconds"]) for k, v in runs.items()}
+    rate = {k: r["records"] / r["seconds"] for k, r in best.items()}
+    rss = {k: max(r["rss_mb"] for r in v) for k, v in runs.items()}
+
+    def row(kind: str, name: str, note: str) -> tuple[str, str, str]:
+        r = best[kind]
+        return (
+            name,
+            f"{rate[kind]:>12,.0f} rec/s",
+            f"{r['records']:,} records; {r['records'] / r['cpu']:,.0f} rec per CPU-s; "
+            f"peak RSS {rss[kind]:,.0f} MB{note}",
+        )
+
+    rows = [
+        row("recorded", "rebuild, recorded journal", ""),
+        row("rebuild", "rebuild, synthetic journal", " (target <= 300 MB)"),
+        row("direct", "direct pyarrow, same records", " (read_csv of the texts per TR -> write_table)"),
         (
-            "rebuild, recorded journal",
-            f"{rebuild_rps:>12,.0f} rec/s",
-            f"{rebuilt:,} records, {processes} process(es) (target >= 300,000/s); "
-            f"{rebuild_cpu:,.0f} rec per CPU-s",
-        ),
-        (
-            "rebuild, synthetic journal",
-            f"{big_rps:>12,.0f} rec/s",
-            f"{big_total:,} records, {big_processes} process(es); {big_cpu:,.0f} rec per CPU-s",
+            "rebuild / direct pyarrow",
+            f"{rate['rebuild'] / rate['direct']:>16.2f} x",
+            "records/s, best of each (target >= 0.7); every run, rec/s: "
+            + " | ".join(
+                k + " " + " / ".join(f"{r['records'] / r['seconds']:,.0f}" for r in runs[k]) for k in kinds
+            ),
         ),
     ]
+    if baseline:
+        rows += [
+            row("baseline", f"rebuild of {baseline}", ""),
+            (
+                "rebuild / baseline",
+                f"{rate['rebuild'] / rate['baseline']:>16.2f} x",
+                "records/s, best of each",
+            ),
+        ]
+    return rows
 
 
 def main() -> None:
@@ -307,16 +398,16 @@ def main() -> None:
     )
     parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--blast", help=argparse.SUPPRESS)
-    parser.add_argument("--rebuild-from", help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--baseline-src",
+        help="another source tree (e.g. /work/main/src) whose rebuild runs in the same rounds (A/B)",
+    )
     args = parser.parse_args()
     if args.serve:
         asyncio.run(serve())
         return
     if args.blast:
         asyncio.run(blast(args.blast))
-        return
-    if args.rebuild_from:
-        print(json.dumps(rebuild_measures(Path(args.rebuild_from), args.rounds, args.rebuild_records)))
         return
 
     tmp = Path(tempfile.mkdtemp(prefix="kisfeed-bench-"))
@@ -350,28 +441,9 @@ def main() -> None:
         results[server] = runs
     if args.rebuild_only:
         args.rounds = rounds
-    # Rebuild is what `kisfeed rebuild` and a recorder's start run: measured in a fresh process,
-    # not in this one after ten feeds and recorders (its heap and threads cost it ~10%).
-    rebuild_rows = [
-        tuple(row)
-        for row in json.loads(
-            subprocess.run(
-                [
-                    sys.executable,
-                    __file__,
-                    "--rebuild-from",
-                    str(tmp / "sim-on-0"),
-                    "--rounds",
-                    str(args.rounds),
-                    "--rebuild-records",
-                    str(args.rebuild_records),
-                ],
-                check=True,
-                capture_output=True,
-                text=True,
-            ).stdout
-        )
-    ]
+    # Each rebuild and direct conversion runs in a fresh process (rebuild_measures), not in this
+    # one after ten feeds and recorders.
+    rebuild_rows = rebuild_measures(tmp / "sim-on-0", args.rounds, args.rebuild_records, args.baseline_src)
     if args.rebuild_only:
         _print(rebuild_rows)
         shutil.rmtree(tmp, ignore_errors=True)

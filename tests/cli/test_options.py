@@ -44,7 +44,6 @@ def test_the_walk_finds_the_numeric_options():
         ("record", "--fsync-window"),
         ("sim", "--port"),
         ("replay", "--speed"),
-        ("rebuild", "--processes"),
         ("query", "--limit"),
         ("demo", "--seconds"),
     } <= flags

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from kisfeed.client.queue import RecordQueue
+from kisfeed.client.queue import HANDOVER, RecordQueue
 from kisfeed.exceptions import FeedError
 
 from ..conftest import seconds
@@ -132,3 +132,43 @@ async def test_a_closed_queue_takes_nothing_and_keeps_its_first_error():
     assert len(queue) == 0 and queue.dropped == 0
     with pytest.raises(FeedError, match="first"):
         await queue.get()
+
+
+async def test_pop_takes_what_is_queued_without_waiting_and_wakes_a_blocked_put():
+    queue: RecordQueue[int] = RecordQueue(2, "block")
+    assert queue.pop() is None  # nothing queued: the caller awaits get() instead
+    assert queue.offer([1, 2])
+    blocked = asyncio.create_task(queue.put(3))
+    await asyncio.sleep(0)
+    assert not blocked.done()
+    assert queue.pop() == 1
+    await asyncio.wait_for(blocked, seconds(5))
+    assert [queue.pop(), queue.pop(), queue.pop()] == [2, 3, None]
+
+
+async def test_a_waiting_get_is_woken_by_an_offer_and_by_a_put():
+    queue: RecordQueue[int] = RecordQueue(5, "block")
+    for add, expected in (
+        (lambda: queue.offer([1, 2]), [1, 2]),
+        (lambda: asyncio.ensure_future(queue.put(3)), [3]),
+    ):
+        waiting = asyncio.create_task(queue.get_batch(5))
+        await asyncio.sleep(0)
+        assert not waiting.done()
+        add()
+        assert await asyncio.wait_for(waiting, seconds(5)) == expected
+
+
+async def test_handover_says_when_a_waiting_consumer_has_enough_to_take():
+    queue: RecordQueue[int] = RecordQueue(10 * HANDOVER, "block")
+    assert queue.offer(list(range(HANDOVER)))
+    assert not queue.handover  # nobody waits: the putter goes on
+    assert [queue.pop() for _ in range(HANDOVER)] == list(range(HANDOVER))
+    waiting = asyncio.create_task(queue.get_batch(10 * HANDOVER))
+    await asyncio.sleep(0)
+    assert queue.offer(list(range(HANDOVER - 1)))
+    assert not queue.handover  # woken, but too little yet to be worth a switch
+    assert queue.offer([HANDOVER - 1])
+    assert queue.handover
+    assert await asyncio.wait_for(waiting, seconds(5)) == list(range(HANDOVER))
+    assert not queue.handover

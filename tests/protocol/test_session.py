@@ -172,3 +172,26 @@ def test_repr_never_shows_the_approval_key():
     session = Session(APPROVAL)
     session.subscribe(F, "A11612")
     assert APPROVAL not in repr(session)
+
+
+def test_receive_data_gives_the_records_and_errors_that_receive_gives_as_events():
+    session = Session(APPROVAL)
+    session.subscribe(F, "A11612")
+    session.receive(ack("OPSP0000"))
+    encrypted = f"1|{F}|001|" + crypto.encrypt("^".join(texts(F)), KEY, IV)
+    for text in [
+        frame(F, texts(F)),
+        frame(F, texts(F), texts(F, price="x"), texts(F)),
+        frame(O, texts(O), texts(O)),
+        encrypted,
+        "0|H0ZFCNT0|007|garbage",
+        "",
+    ]:
+        records, errors = session.receive_data(text, trading_date=None, received_ns=123)
+        events = session.receive(text, trading_date=None, received_ns=123)
+        data = [e.records for e in events if isinstance(e, Data)]
+        assert (tuple(records),) == tuple(data) if records else data == []
+        assert [str(e) for e in errors] == [str(e.error) for e in events if isinstance(e, Malformed)]
+        assert all(r.received_ns == 123 for r in records)
+    records, errors = session.receive_data(frame(F, texts(F), texts(F, price="x"), texts(F)))
+    assert len(records) == 2 and [e.record_index for e in errors] == [1]  # the good ones are kept

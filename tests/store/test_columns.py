@@ -1,6 +1,6 @@
 """Frames to columns (``store.columns``): the columnar path reads no text differently from the
-protocol (``kinds.parse_value``), places a refused row of a later chunk at its row, and cuts a
-batch in halves at frame boundaries. The field-by-field check of every layout field against
+protocol (``kinds.parse_value``), places a refused row of a later chunk at its row, and keeps
+plain and careful rows in journal order. The field-by-field check of every layout field against
 ``kinds.WIRE`` over hostile texts, on every path, is tests/schema/test_wire.py."""
 
 from __future__ import annotations
@@ -58,23 +58,26 @@ def test_a_refused_value_in_a_later_chunk_is_placed_at_its_row(kind, good, bad):
     assert typed.to_pylist() == [parse_kind(kind, good), None, parse_kind(kind, good)]
 
 
-def test_halves_keep_every_row_in_order_and_never_cut_a_frame():
+def test_plain_and_careful_rows_come_in_journal_order():
     rows = FrameRows(F, "2026-11-20/x", DAY)
     payload = "^".join(futures()).encode()
-    counts = np.array([1, 3, 1, 2, 1])  # the frame of three spans the middle row
+    counts = np.array([1, 3, 1, 2, 1])
     rows.add_bulk(
-        [b"^".join([payload] * c) for c in counts.tolist()],
-        counts,
-        np.arange(5) + NS0,
-        np.ones(5, dtype=np.int64),
-        np.array([1, 2, 4, 5, 6]),
+        [b"^".join([payload] * c) for c in counts.tolist()[:2]],
+        counts[:2],
+        np.arange(2) + NS0,
+        np.ones(2, dtype=np.int64),
+        np.array([1, 2]),
     )
     careful = decode_frame(frame(F, futures(price="1")), trading_date=DAY)
     rows.add_records(careful, 1, 3)  # line 3 lies between the plain lines 2 and 4
-    first, second = rows.halves()
-    assert first.texts + second.texts == rows.texts
-    assert first.lines.array().tolist() == [1, 2, 2, 2] and second.lines.array().tolist() == [4, 5, 5, 6]
-    assert second.index.array()[0] == 0
-    assert [p[0] for p in first.positions] == [3] and second.records == []
-    table = pa.concat_tables([first.table(lambda *a: []), second.table(lambda *a: [])])
+    rows.add_bulk(
+        [b"^".join([payload] * c) for c in counts.tolist()[2:]],
+        counts[2:],
+        np.arange(3) + NS0,
+        np.ones(3, dtype=np.int64),
+        np.array([4, 5, 6]),
+    )
+    table = rows.table(lambda *a: [])
     assert table.column("journal_line").to_pylist() == [1, 2, 2, 2, 3, 4, 5, 5, 6]
+    assert table.column("frame_index").to_pylist() == [0, 0, 1, 2, 0, 0, 0, 1, 0]

@@ -13,7 +13,7 @@ from .conftest import F, O, futures, mixed_frames, write_journal
 
 
 def test_a_report_survives_json_and_adds_up():
-    a = ConvertReport(segments=1, lines=10, records={F: 4}, files=2, bad_lines=["s line 3: crc"], processes=2)
+    a = ConvertReport(segments=1, lines=10, records={F: 4}, files=2, bad_lines=["s line 3: crc"])
     b = ConvertReport(segments=2, lines=5, records={F: 1, O: 3}, sealed=1, errors=["s line 9: bad"])
     assert ConvertReport.from_json(a.to_json()) == a
     a.add(b)
@@ -25,7 +25,6 @@ def test_a_report_survives_json_and_adds_up():
         sealed=1,
         bad_lines=["s line 3: crc"],
         errors=["s line 9: bad"],
-        processes=2,
     )
     assert a.total == 8
 

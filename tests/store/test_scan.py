@@ -1,12 +1,10 @@
 """The bulk scan of journal lines: it calls a line plain exactly when the line is a plain data
-frame with plain digits (the per-line loop, which takes every other line, may accept more: int()
-reads "+5"), and finds its parts; records split from multi-record frames; blocks of whole lines;
-the read-ahead thread hands over errors and stops with its consumer."""
+frame with plain digits (the careful path, which takes every other line, may accept more: int()
+reads "+5"), and finds its parts; records split from multi-record frames; blocks of whole lines."""
 
 from __future__ import annotations
 
 import io
-import threading
 import zlib
 
 import numpy as np
@@ -15,7 +13,7 @@ import pytest
 from kisfeed.protocol.frames import HEADER_LENGTH, PLAIN_HEADERS
 from kisfeed.schema import LAYOUTS
 from kisfeed.store.journal import format_line
-from kisfeed.store.scan import iter_blocks, prefetch, scan, split_records
+from kisfeed.store.scan import iter_blocks, scan, split_records
 
 from ..samples import frame
 from .conftest import NS0, PING, F, O, futures, option
@@ -24,7 +22,7 @@ TRS = sorted(LAYOUTS)
 HEADERS = {k.encode(): (TRS.index(tr), n, n * LAYOUTS[tr].width - 1) for k, (tr, n) in PLAIN_HEADERS.items()}
 
 
-def plain_in_the_loop(line: bytes) -> tuple[int, int, int, int, bytes] | None:
+def plain_line(line: bytes) -> tuple[int, int, int, int, bytes] | None:
     """A plain data frame with plain digits, written out line by line: ``(tr index, count, ns,
     session, payload)``, or None."""
     head = line[:-9]
@@ -66,13 +64,13 @@ def lines() -> list[bytes]:
     ]
 
 
-def test_scan_calls_plain_what_the_loop_takes_as_plain_and_finds_its_parts():
+def test_scan_calls_plain_exactly_the_plain_data_frames_and_finds_their_parts():
     block = lines()
     found = scan(b"\n".join(block), HEADERS)
     data = b"\n".join(block)
     assert len(found.plain) == len(block)
     for i, line in enumerate(block):
-        want = plain_in_the_loop(line)
+        want = plain_line(line)
         assert bool(found.plain[i]) == (want is not None), (i, line[:60])
         if want is not None:
             payload = data[found.payload[i] : found.payload_end[i]]
@@ -98,22 +96,6 @@ def test_blocks_are_whole_lines_and_a_cut_last_line_comes_alone(size):
     assert all(b"cut" not in b for b in blocks[:-1])
 
 
-def test_prefetch_hands_an_error_to_its_consumer_and_stops_with_it():
-    def failing():
-        yield b"a"
-        raise OSError("disk gone")
-
-    got = []
-    with pytest.raises(OSError, match="disk gone"):
-        for block in prefetch(failing()):
-            got.append(block)
-    assert got == [b"a"]
-
-    def endless():
-        while True:
-            yield b"x"
-
-    blocks = prefetch(endless(), depth=1)
-    assert next(blocks) == b"x"
-    blocks.close()  # the consumer stops early: the producer thread ends, not left blocked
-    assert not [t for t in threading.enumerate() if t.name == "kisfeed-read"]
+def test_an_empty_block_is_one_line_that_is_not_plain():
+    found = scan(b"", HEADERS)
+    assert found.plain.tolist() == [False] and found.starts.tolist() == found.ends.tolist() == [0]

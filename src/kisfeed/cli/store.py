@@ -294,17 +294,13 @@ def record(
 
 def rebuild(
     data: DataOption = None,
-    processes: Annotated[
-        int | None,
-        typer.Option(help="Processes that convert a large segment at once (default: the cores, up to 4)."),
-    ] = None,
     config_file: ConfigOption = None,
 ) -> None:
     """Convert every journal line the Parquet dataset lacks (after a crash or deleted files).
 
     Never duplicates: each Parquet file records the journal lines it covers.
 
-    Example: kisfeed rebuild --data ./kisfeed-data --processes 2
+    Example: kisfeed rebuild --data ./kisfeed-data
     """
     from ..store.converter import Converter
 
@@ -312,13 +308,11 @@ def rebuild(
     with errors():
         if not (config.data / "journal").is_dir():
             raise ConfigError(f"no journal under {config.data}")
-        if processes is not None and processes < 1:
-            raise ConfigError(f"--processes must be at least 1, not {processes}")
-        report = Converter(config.data, processes=processes).rebuild()
+        report = Converter(config.data).rebuild()
     console.print(
         f"rebuilt {plural(report.total, 'record')} "
         f"({', '.join(f'{t}: {n:,}' for t, n in sorted(report.records.items())) or 'nothing missing'}) "
-        f"from {plural(report.segments, 'segment')} with up to {plural(report.processes, 'process', 'processes')}; "
+        f"from {plural(report.segments, 'segment')}; "
         f"{plural(report.files, 'file')} written, {report.sealed:,} compressed"
     )
     _report_lines("journal line", "skipped", report.bad_lines)

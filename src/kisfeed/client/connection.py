@@ -35,7 +35,7 @@ from ..exceptions import (
     ParseError,
     SubscriptionLimitError,
 )
-from ..protocol import Data, Malformed, PingPong, Rejected, Session, Subscribed, Unsubscribed
+from ..protocol import Malformed, PingPong, Rejected, Session, Subscribed, Unsubscribed
 from ..protocol.routing import Key, Request
 from ..schema import Record
 from ..wslog import websockets_logger
@@ -80,16 +80,15 @@ class ConnectionOwner(Protocol):
         """A session opened on ``connection``: announce it, and return its new session number."""
         ...
 
-    def frame_received(self, text: str, received_ns: int, session_id: int) -> None:
-        """Every raw frame, first (the journal's hook)."""
+    def frame_received(self, text: str, received_ns: int, session_id: int) -> date:
+        """Every raw frame, first (the journal's hook); returns the KST trading day of a frame
+        received at ``received_ns``."""
         ...
 
-    def trading_date(self, received_ns: int) -> date:
-        """The KST trading day of a frame received at ``received_ns``."""
-        ...
-
-    async def records_received(self, records: tuple[Record, ...]) -> None:
-        """Records of one data frame, in wire order (may wait for room in the queue)."""
+    def records_received(self, records: list[Record]) -> Coroutine[Any, Any, None] | None:
+        """Records of one data frame, in wire order: None once queued, or what to await: to
+        queue them when there is no room (it may wait for the consumer), or to let a waiting
+        consumer take what is queued."""
         ...
 
     def emit(self, event: ev.FeedEvent) -> None: ...
@@ -292,10 +291,7 @@ class Connection:
         restore = self.owner.background(self._restore())
         watchdog = asyncio.create_task(self._watch(ws))
         try:
-            async for text in ws:
-                await self._receive(
-                    ws, session, text if isinstance(text, str) else text.decode("utf-8", "replace")
-                )
+            await self._read(ws, session, self.session_id)
         except websockets.ConnectionClosed as exc:
             if exc.sent is not None and exc.sent.code == CloseCode.MESSAGE_TOO_BIG:
                 self._too_large()
@@ -306,6 +302,26 @@ class Connection:
             watchdog.cancel()
         if watchdog.done() and not watchdog.cancelled():
             raise _Restart(f"no frame for {settings.watchdog:g} s (watchdog)")
+
+    async def _read(self, ws: ClientConnection, session: Session, session_id: int) -> None:
+        """Every frame until the socket closes. A data frame's work is inline and a few calls:
+        its records go to the owner as one list, with no event object or coroutine per frame
+        (issue 13, item 4). Control messages take the session's events."""
+        owner, monotonic, time_ns = self.owner, time.monotonic, time.time_ns
+        async for message in ws:
+            text = message if isinstance(message, str) else message.decode("utf-8", "replace")
+            self._last_frame = monotonic()
+            received_ns = self.last_frame_ns = time_ns()
+            # the journal hook, before anything else; it gives the frame's trading day
+            trading_date = owner.frame_received(text, received_ns, session_id)
+            if text[:1] == "{":
+                await self._control(ws, session, session_id, text)
+                continue
+            records, errors = session.receive_data(text, trading_date=trading_date, received_ns=received_ns)
+            if records and (wait := owner.records_received(records)) is not None:
+                await wait
+            for error in errors:
+                owner.malformed(error)
 
     def _too_large(self) -> None:
         """websockets refused a frame over ``max_frame_size`` before reading it, and closed the
@@ -329,17 +345,10 @@ class Connection:
                 return True
             await asyncio.sleep(min(limit - idle + 0.01, 1.0))
 
-    async def _receive(self, ws: ClientConnection, session: Session, text: str) -> None:
-        self._last_frame = time.monotonic()
-        received_ns = self.last_frame_ns = time.time_ns()
-        owner, session_id = self.owner, self.session_id
-        assert session_id is not None
-        owner.frame_received(text, received_ns, session_id)  # journal hook: before anything else
-        trading_date = owner.trading_date(received_ns)
-        for event in session.receive(text, trading_date=trading_date, received_ns=received_ns):
+    async def _control(self, ws: ClientConnection, session: Session, session_id: int, text: str) -> None:
+        owner = self.owner
+        for event in session.receive(text):
             match event:
-                case Data(records=records):
-                    await owner.records_received(records)
                 case PingPong(text=ping):
                     await self._flush(ws, session)  # the received text, unchanged
                     if self.settings.pong_frame:

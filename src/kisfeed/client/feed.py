@@ -94,7 +94,7 @@ class Feed:
         self._frames = self._records = self._bytes = self._parse_errors = self._reconnects = 0
         self._last_frame_ns: int | None = None
         self._tasks: set[asyncio.Task[None]] = set()
-        self._day: tuple[int, int, date] = (0, -1, date.min)  # [start_ns, end_ns) of a KST day
+        self._day_start, self._day_end, self._day = 0, -1, date.min  # [start_ns, end_ns) of a KST day
 
     # --- lifecycle -----------------------------------------------------------------------------
 
@@ -233,9 +233,11 @@ class Feed:
         return self
 
     async def __anext__(self) -> Record:
-        if self._queue is None:
+        queue = self._queue
+        if queue is None:
             raise UsageError("use the feed inside 'async with kisfeed.connect(...) as feed'")
-        return await self._queue.get()
+        record = queue.pop()  # a record waiting: no second coroutine for it
+        return await queue.get() if record is None else record
 
     async def next_batch(self, limit: int = 1000) -> list[Record]:
         """The next record and up to ``limit`` - 1 more already waiting (for batch consumers)."""
@@ -260,7 +262,7 @@ class Feed:
         self.emit(ev.Connected(self._sessions, connection))
         return self._sessions
 
-    def frame_received(self, text: str, received_ns: int, session_id: int) -> None:
+    def frame_received(self, text: str, received_ns: int, session_id: int) -> date:
         self._frames += 1
         self._bytes += len(text)
         self._last_frame_ns = received_ns
@@ -269,26 +271,28 @@ class Feed:
                 self._on_frame(text, received_ns, session_id)
             except Exception as exc:
                 raise Fatal(CallbackError("on_frame", exc)) from exc
-
-    def trading_date(self, received_ns: int) -> date:
-        start, end, day = self._day
-        if not start <= received_ns < end:  # once a day: the KST date of the receive time
-            day = kst_day(received_ns)
+        if not self._day_start <= received_ns < self._day_end:  # once a day: the KST date then
+            day = self._day = kst_day(received_ns)
             midnight = datetime(day.year, day.month, day.day, tzinfo=KST)
-            start = int(midnight.timestamp()) * 1_000_000_000
-            self._day = (start, start + 86_400 * 1_000_000_000, day)
-        return day
+            self._day_start = int(midnight.timestamp()) * 1_000_000_000
+            self._day_end = self._day_start + 86_400 * 1_000_000_000
+        return self._day
 
-    async def records_received(self, records: tuple[Record, ...]) -> None:
+    def records_received(self, records: list[Record]) -> Coroutine[Any, Any, None] | None:
         queue = self._queue
         assert queue is not None
         self._records += len(records)
+        if queue.offer(records):  # the usual case: room for the whole frame
+            return asyncio.sleep(0) if queue.handover else None  # let a waiting consumer run
+        return self._queue_when_room(queue, records)
+
+    async def _queue_when_room(self, queue: RecordQueue[Record], records: list[Record]) -> None:
         dropped = queue.dropped
         # While a subscribe/unsubscribe awaits its reply the reader must go on reading, or the
         # reply would wait behind data nobody consumes yet: the queue may then grow, by at most
         # reply_overfill (see RecordQueue). The router holds only replies someone still awaits.
         overfill = self._router.awaiting_reply
-        if queue.offer(records, overfill=overfill):  # the usual case: room for the whole frame
+        if queue.offer(records, overfill=overfill):
             return
         try:
             for record in records:

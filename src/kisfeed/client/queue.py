@@ -9,9 +9,13 @@ from typing import Generic, TypeVar
 from ..exceptions import FeedError
 from .settings import Overflow
 
-__all__ = ["RecordQueue"]
+__all__ = ["RecordQueue", "HANDOVER"]
 
 T = TypeVar("T")
+
+#: Items queued for a waiting consumer after which the putter should let it run (``handover``):
+#: a few hundred kB of records, which stay in a core's cache until the consumer takes them.
+HANDOVER = 128
 
 
 class RecordQueue(Generic[T]):
@@ -28,10 +32,20 @@ class RecordQueue(Generic[T]):
 
     def __init__(self, maxsize: int, overflow: Overflow, overfill: int = 0) -> None:
         self.maxsize, self.overflow, self.overfill = maxsize, overflow, overfill
+        # bound(False), bound(True): looked up once per frame, not worked out
+        self._bounds = (maxsize, maxsize if overflow == "drop-oldest" else maxsize + overfill)
         self._items: deque[T] = deque()
+        # Set only while a get (or put) waits, which the counts say: the usual frame or record
+        # then costs no call to the events.
         self._readable = asyncio.Event()
         self._writable = asyncio.Event()
-        self._writable.set()
+        self._getters = self._putters = 0
+        #: A get waits (woken, not yet run) and at least ``HANDOVER`` items are queued for it:
+        #: the putter should yield to the event loop now, so that the consumer takes them while
+        #: they are still in the CPU's caches, rather than after the putter has decoded every
+        #: frame the socket had buffered (hundreds at a time). An attribute, set by ``offer``:
+        #: it is read once per frame.
+        self.handover = False
         self._closed: BaseException | None = None
         self.dropped = 0
 
@@ -40,9 +54,7 @@ class RecordQueue(Generic[T]):
 
     def bound(self, overfill: bool = False) -> int:
         """The most items a put or offer with this ``overfill`` leaves in the queue."""
-        if overfill and self.overflow != "drop-oldest":
-            return self.maxsize + self.overfill
-        return self.maxsize
+        return self._bounds[overfill]
 
     @property
     def closed(self) -> bool:
@@ -52,7 +64,7 @@ class RecordQueue(Generic[T]):
         """Queue ``item``, applying the policy when the queue holds ``bound(overfill)``."""
         if self._closed is not None:
             return
-        while len(self._items) >= self.bound(overfill):
+        while len(self._items) >= self._bounds[overfill]:
             if self.overflow == "drop-oldest":
                 self._items.popleft()
                 self.dropped += 1
@@ -61,31 +73,55 @@ class RecordQueue(Generic[T]):
                 raise FeedError(f"record queue full ({len(self._items)} records): the consumer is too slow")
             else:  # block: wait for the consumer
                 self._writable.clear()
-                await self._writable.wait()
+                self._putters += 1
+                try:
+                    await self._writable.wait()
+                finally:
+                    self._putters -= 1
                 if self.closed:  # closed while waiting (mypy cannot see ``close`` run meanwhile)
                     return
         self._items.append(item)
-        self._readable.set()
+        if self._getters:
+            self._readable.set()
 
     def offer(self, items: tuple[T, ...] | list[T], *, overfill: bool = False) -> bool:
         """Queue all ``items`` at once if they fit within ``bound(overfill)``; False, queuing
         none, if not."""
         if self._closed is not None:
             return True
-        if len(self._items) + len(items) > self.bound(overfill):
+        queued = self._items
+        if len(queued) + len(items) > self._bounds[overfill]:
             return False
-        self._items.extend(items)
-        self._readable.set()
+        queued.extend(items)
+        if self._getters:
+            self._readable.set()
+            self.handover = len(queued) >= HANDOVER
         return True
+
+    def pop(self) -> T | None:
+        """The next item if one is queued, else None: ``get`` without the wait, for queues
+        whose items are never None (records)."""
+        if not self._items:
+            return None
+        item = self._items.popleft()
+        if self._putters:
+            self._writable.set()
+        return item
 
     async def get(self) -> T:
         while not self._items:
             if self._closed is not None:
                 raise self._closed
             self._readable.clear()
-            await self._readable.wait()
+            self._getters += 1
+            try:
+                await self._readable.wait()
+            finally:
+                self._getters -= 1
+                self.handover = False
         item = self._items.popleft()
-        self._writable.set()
+        if self._putters:
+            self._writable.set()
         return item
 
     async def get_batch(self, limit: int) -> list[T]:
@@ -93,7 +129,8 @@ class RecordQueue(Generic[T]):
         batch = [await self.get()]
         while self._items and len(batch) < limit:
             batch.append(self._items.popleft())
-        self._writable.set()
+        if self._putters:
+            self._writable.set()
         return batch
 
     def close(self, error: BaseException) -> None:

@@ -30,7 +30,7 @@ _MODULES = {
     "Claim": "dataset",
     "schema_for": "dataset",
     "read_table": "dataset",
-    "table_records": "columns",
+    "table_records": "records",
     "Converter": "converter",
     "ConvertReport": "converter",
     "rebuild": "converter",
@@ -48,7 +48,6 @@ _RENAMED = {"duckdb_connect": "connect"}
 __all__ = list(_MODULES)
 
 if TYPE_CHECKING:  # the same names for type checkers, which do not run __getattr__ ("as": exported)
-    from .columns import table_records as table_records
     from .converter import Converter as Converter
     from .converter import ConvertReport as ConvertReport
     from .converter import rebuild as rebuild
@@ -68,6 +67,7 @@ if TYPE_CHECKING:  # the same names for type checkers, which do not run __getatt
     from .playback import replay_records as replay_records
     from .recorder import Recorder as Recorder
     from .recorder import RecorderStats as RecorderStats
+    from .records import table_records as table_records
     from .views import connect as _connect
     from .views import query as query
     from .writer import JournalWriter as JournalWriter

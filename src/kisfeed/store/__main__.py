@@ -26,12 +26,9 @@ def _main(argv: list[str] | None = None) -> int:
     parser.add_argument("root")
     parser.add_argument("--follow", action="store_true", help="convert until standard input closes")
     parser.add_argument("--flush-interval", type=float, default=5.0)
-    parser.add_argument("--processes", type=int, help="for one rebuild (see Converter)")
     parser.add_argument("--lock-wait", type=float, default=30.0, help="seconds to wait for another converter")
     args = parser.parse_args(argv)
-    converter = Converter(
-        args.root, flush_interval=args.flush_interval, processes=args.processes, lock_wait=args.lock_wait
-    )
+    converter = Converter(args.root, flush_interval=args.flush_interval, lock_wait=args.lock_wait)
     try:
         if args.follow:
             _follow(converter)

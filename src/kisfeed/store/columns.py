@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date
 from itertools import repeat
 
 import numpy as np
@@ -19,11 +19,12 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pcsv
 
-from ..schema import KST, RECORD_TYPES, Kind, Record, Sign, layout_for
-from .dataset import ARROW_TYPES, MEMORY_POOL, TZ, empty_table, schema_for
+from ..schema import Kind, Record, layout_for
+from .dataset import ARROW_TYPES, MEMORY_POOL, empty_table, schema_for
+from .records import meta_columns, records_table
 from .scan import split_records
 
-__all__ = ["FrameRows", "DecodeSlow", "layout_columns", "records_table", "table_records"]
+__all__ = ["FrameRows", "DecodeSlow"]
 
 
 class _BadRows(Exception):
@@ -210,59 +211,29 @@ def _csv(buffer: pa.Buffer, names: list[str], types: dict[str, pa.DataType]) -> 
 
 
 _INTEGER = (Kind.INT, Kind.SIGNED, Kind.PRICE)
-_EPOCH = date(1970, 1, 1)  # Arrow's date32 counts days from it
 _INT64 = (-(2**63), 2**63 - 1)
 DecodeSlow = Callable[[bytes, int, int, int], Sequence[Record]]
 
 
-class _Ints:
-    """A column of integers filled one at a time (``append``, the per-line loop) or an array at
-    a time (``extend``, the bulk path), in order; ``array()`` gives them as one numpy array, so
-    the bulk path never makes a Python object per value."""
-
-    def __init__(self, dtype: type) -> None:
-        self.dtype = dtype
-        self.chunks: list[np.ndarray] = []
-        self.tail: list[int] = []
-        self.append = self.tail.append  # stays valid: the tail list is emptied, never replaced
-
-    def extend(self, values: np.ndarray) -> None:
-        self._seal()
-        self.chunks.append(values)
-
-    def _seal(self) -> None:
-        if self.tail:
-            self.chunks.append(np.array(self.tail, dtype=self.dtype))
-            self.tail.clear()
-
-    def array(self) -> np.ndarray:
-        self._seal()
-        if len(self.chunks) != 1:
-            self.chunks = [
-                np.concatenate(self.chunks).astype(self.dtype, copy=False)
-                if self.chunks
-                else np.zeros(0, self.dtype)
-            ]
-        return self.chunks[0]
+def _joined(chunks: Sequence[np.ndarray], dtype: type) -> np.ndarray:
+    return np.concatenate(chunks).astype(dtype, copy=False) if chunks else np.zeros(0, dtype)
 
 
 @dataclass
 class FrameRows:
     """Records of one TR from one journal segment, collected for one table.
 
-    ``add_plain`` takes the field texts of a plain frame (``^``-joined bytes, whole records) for
-    the columnar path; ``add_records`` takes records the protocol decoded (encrypted frames, odd
-    widths, odd values).
+    ``add_bulk`` (``add_plain``: one) takes the field texts of plain frames (``^``-joined bytes,
+    whole records) for the columnar path; ``add_records`` takes records the protocol decoded
+    (encrypted frames, odd widths, odd values).
     """
 
     tr_id: str
     segment: str
     day: date
     texts: list[bytes] = field(default_factory=list)  # one record's fields per item
-    ns: _Ints = field(default_factory=lambda: _Ints(np.int64))
-    sessions: _Ints = field(default_factory=lambda: _Ints(np.int32))
-    lines: _Ints = field(default_factory=lambda: _Ints(np.int64))
-    index: _Ints = field(default_factory=lambda: _Ints(np.int16))  # the record's place in its frame
+    # per record, in chunks of add_bulk: receive time, session, journal line, place in its frame
+    meta: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = field(default_factory=list)
     records: list[Record] = field(default_factory=list)
     positions: list[tuple[int, int, int]] = field(default_factory=list)  # (line, index, session)
     refused: list[tuple[int, str]] = field(default_factory=list)  # (line, why) of records left out
@@ -271,13 +242,7 @@ class FrameRows:
         return len(self.texts) + len(self.records)
 
     def add_plain(self, payload: bytes, count: int, received_ns: int, session: int, line: int) -> None:
-        if count == 1:
-            self.texts.append(payload)
-            self.index.append(0)
-            self.ns.append(received_ns)
-            self.sessions.append(session)
-            self.lines.append(line)
-            return
+        """One plain frame (see ``add_bulk``)."""
         self.add_bulk([payload], *(np.array([x]) for x in (count, received_ns, session, line)))
 
     def add_bulk(
@@ -294,37 +259,26 @@ class FrameRows:
         total = int(counts.sum())
         if total == len(payloads):  # one record each: the common case
             self.texts += payloads
-            self.index.extend(np.zeros(total, dtype=np.int16))
+            index = np.zeros(total, dtype=np.int16)
         else:
             self.texts += split_records(payloads, counts, layout_for(self.tr_id).width - 1)
-            self.index.extend(np.arange(total) - np.repeat(np.cumsum(counts) - counts, counts))
+            index = (np.arange(total) - np.repeat(np.cumsum(counts) - counts, counts)).astype(np.int16)
             ns, sessions, lines = (np.repeat(x, counts) for x in (ns, sessions, lines))
-        self.ns.extend(ns)
-        self.sessions.extend(sessions)
-        self.lines.extend(lines)
+        self.meta.append((ns, sessions, lines, index))
 
-    def halves(self) -> list[FrameRows]:
-        """The rows as two in journal order, cut at a frame boundary, so that two workers make a
-        batch's last table together instead of one making it while the other waits."""
-        index = self.index.array()
-        cut = len(self.texts) // 2
-        while cut < len(index) and index[cut]:
-            cut += 1
-        if not 0 < cut < len(index):
-            return [self]
-        line = int(self.lines.array()[cut])
-        parts = [FrameRows(self.tr_id, self.segment, self.day) for _ in range(2)]
-        for part, rows in zip(parts, (slice(0, cut), slice(cut, None))):
-            part.texts = self.texts[rows]
-            for column in ("ns", "sessions", "lines", "index"):
-                getattr(part, column).extend(getattr(self, column).array()[rows])
-        for record, position in zip(self.records, self.positions):  # by line: order is kept
-            part = parts[position[0] >= line]
-            part.records.append(record)
-            part.positions.append(position)
-        for refusal in self.refused:
-            parts[refusal[0] >= line].refused.append(refusal)
-        return parts
+    def _meta(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """The plain records' receive times, sessions, lines and places, each as one array."""
+        if len(self.meta) != 1:
+            ns, sessions, lines, index = zip(*self.meta) if self.meta else ([], [], [], [])
+            self.meta = [
+                (
+                    _joined(ns, np.int64),
+                    _joined(sessions, np.int32),
+                    _joined(lines, np.int64),
+                    _joined(index, np.int16),
+                )
+            ]
+        return self.meta[0]
 
     def add_records(self, records: Sequence[Record], session: int, line: int) -> list[str]:
         """Add decoded records; returns why any was refused (an integer past int64, which a
@@ -391,7 +345,7 @@ class FrameRows:
             except _BadRows as bad:
                 rows = np.flatnonzero(keep)[bad.mask]
                 keep[rows] = False
-        lines, ns, sessions, index = (c.array() for c in (self.lines, self.ns, self.sessions, self.index))
+        ns, sessions, lines, index = self._meta()
         done: set[int] = set()
         for i in np.flatnonzero(~keep).tolist():  # every record of a refused frame goes the careful way
             line = int(lines[i])
@@ -407,105 +361,22 @@ class FrameRows:
         return table
 
     def _columnar(self, strings: pa.Table, keep: np.ndarray, suspicious: bool) -> pa.Table:
-        lines = self.lines.array()
+        ns, sessions, lines, index = self._meta()
         if not keep.all():
             # a frame is refused whole: drop every record of a line that lost one
             keep &= ~np.isin(lines, lines[~keep])
             strings = strings.filter(pa.array(keep))
         layout = layout_for(self.tr_id)
         columns = {f.name: _column(strings.column(f.name), f.kind, suspicious) for f in layout.fields}
-        meta = _meta_columns(
+        meta = meta_columns(
             self.day,
             columns["time"],
-            self.ns.array()[keep],
-            self.sessions.array()[keep],
+            ns[keep],
+            sessions[keep],
             self.segment,
             lines[keep],
-            self.index.array()[keep],
+            index[keep],
             extra=None,
             missing=None,
         )
         return pa.table({**columns, **meta}, schema=schema_for(self.tr_id))
-
-
-def _meta_columns(
-    day: date,
-    time_ms: pa.Array,
-    ns: np.ndarray,
-    sessions: np.ndarray,
-    segment: str,
-    lines: np.ndarray,
-    index: np.ndarray,
-    extra: pa.Array | None,
-    missing: np.ndarray | None,
-) -> dict[str, pa.Array]:
-    n = len(ns)
-    midnight_ms = int(datetime(day.year, day.month, day.day, tzinfo=KST).timestamp()) * 1000
-    since_midnight = pc.cast(pc.cast(time_ms, pa.int32()), pa.int64())
-    exchange = pc.cast(pc.add(since_midnight, midnight_ms), pa.timestamp("ms", tz=TZ))
-    if extra is None:
-        extra = pa.ListArray.from_arrays(pa.array(np.zeros(n + 1, dtype=np.int32)), pa.array([], pa.string()))
-    return {
-        "extra": extra,
-        "missing": pa.array(np.zeros(n, dtype=np.int8) if missing is None else missing, pa.int8()),
-        "trading_date": pa.array(np.full(n, (day - _EPOCH).days, dtype=np.int32)).cast(pa.date32()),
-        "exchange_time": exchange,
-        "received_at": pa.array(ns, pa.int64()).cast(pa.timestamp("ns", tz=TZ)),
-        "session": pa.array(sessions, pa.int32()),
-        "journal_segment": pc.take(pa.array([segment], pa.string()), pa.array(np.zeros(n, dtype=np.int32))),
-        "journal_line": pa.array(lines, pa.int64()),
-        "frame_index": pa.array(index, pa.int16()),
-    }
-
-
-def layout_columns(tr_id: str, records: Sequence[Record]) -> dict[str, pa.Array]:
-    """The layout fields of typed records as the dataset's columns (an empty code or flag is
-    null, as on the bulk path): what the store's slow path and ``to_frame`` share."""
-    columns: dict[str, pa.Array] = {}
-    for f in layout_for(tr_id).fields:
-        values = [getattr(r, f.name) for r in records]
-        if f.kind is Kind.CODE or f.kind is Kind.FLAG:
-            values = [v if v != "" else None for v in values]
-        columns[f.name] = pa.array(values, ARROW_TYPES[f.kind])
-    return columns
-
-
-def records_table(
-    tr_id: str, segment: str, records: Sequence[Record], positions: Sequence[tuple[int, int, int]]
-) -> pa.Table:
-    """Typed records (one TR, one segment) as a table; ``positions`` holds each record's
-    ``(journal line, index in frame, session)``. The slow path of the converter."""
-    columns = layout_columns(tr_id, records)
-    day = records[0].trading_date if records else _EPOCH
-    ns = np.array([r.received_ns or 0 for r in records], dtype=np.int64)
-    meta = _meta_columns(
-        day,  # type: ignore[arg-type]  # the converter decodes with a trading date: never None here
-        columns["time"],
-        ns,
-        np.array([p[2] for p in positions], dtype=np.int32),
-        segment,
-        np.array([p[0] for p in positions], dtype=np.int64),
-        np.array([p[1] for p in positions], dtype=np.int16),
-        extra=pa.array([list(r.extra) for r in records], pa.list_(pa.string())),
-        missing=np.array([r.missing for r in records], dtype=np.int8),
-    )
-    return pa.table({**columns, **meta}, schema=schema_for(tr_id))
-
-
-def table_records(table: pa.Table, tr_id: str | None = None) -> list[Record]:
-    """Rows of a dataset table back into typed records (``FuturesTrade``/``OptionTrade``):
-    the inverse of the conversion, for checks and for code that wants records."""
-    tr_id = tr_id or (table.schema.metadata or {}).get(b"kisfeed.tr_id", b"").decode()
-    cls = RECORD_TYPES[tr_id]
-    layout = cls.layout
-    columns = []
-    for f in layout.fields:
-        values = table.column(f.name).to_pylist()
-        if f.kind is Kind.SIGN:
-            values = [None if v is None else Sign(v) for v in values]
-        columns.append(values)
-    extra = [tuple(v) for v in table.column("extra").to_pylist()]
-    missing = table.column("missing").to_pylist()
-    days = table.column("trading_date").to_pylist()
-    ns = pc.cast(table.column("received_at"), pa.int64()).to_pylist()
-    return [cls(*row) for row in zip(*columns, extra, missing, days, ns)]

@@ -37,7 +37,7 @@ Kinds (``kisfeed.schema.kinds``): CODE and FLAG → string; TIME → time32[ms];
 PRICE → int64; DECIMAL → float64 (``nan`` on the wire stays NaN); SIGN → int8 holding the
 ``Sign`` code 0–5. An empty field on the wire is null, whatever its kind.
 
-Journal frames become these columns in ``columns.py``.
+Journal frames become these columns in ``columns.py`` (records the protocol decoded: ``records.py``).
 """
 
 from __future__ import annotations

@@ -54,7 +54,7 @@ from ..exceptions import StoreError
 from .journal import NOTE_SESSION
 from .lock import RecordLock
 from .outages import GapTracker, Outage
-from .progress import ConvertReport
+from .report import ConvertReport
 from .writer import JournalWriter
 
 if TYPE_CHECKING:

@@ -1,32 +1,29 @@
 """Journal lines in bulk: one numpy pass over a block of lines instead of Python work per line.
 
-The converter's per-line loop (CRC, split, int, header lookup, five appends) runs in the one
-thread that cannot overlap anything: it bounded rebuild speed. ``scan`` finds,
-for a block of complete lines, which ones are *plain* (checksum right, ``ns`` and session plain
-digits, a known data header, no escape and, for a frame of several records, the header's
-number of fields) and where their parts are, with numpy over the bytes; only the CRC itself and
-the payload slices stay per line, as C-level ``map`` calls. Every line it does not call plain
-goes through the per-line loop as before, so what a line becomes never depends on which path
-took it: the scan is only ever stricter than the loop (``int`` accepts ``+``, ``_`` and spaces;
-the scan only digits), and a one-record frame of the wrong width, which it lets through, is
-refused by the columnar path and decoded by the protocol (``columns.FrameRows``).
+``scan`` finds, for a block of complete lines, which ones are *plain* (checksum right, ``ns`` and
+session plain digits, a known data header, no escape and, for a frame of several records, the
+header's number of fields) and where their parts are, with numpy over the bytes; only the CRC
+itself and the payload slices stay per line, as C-level ``map`` calls. Every line it does not
+call plain takes the converter's careful path (``journal.parse_line``, then the protocol), so
+what a line becomes never depends on which path took it: the scan is only ever stricter than
+``parse_line`` (``int`` accepts ``+``, ``_`` and spaces; the scan only digits), and a one-record
+frame of the wrong width, which it lets through, is refused by the columnar path and decoded by
+the protocol (``columns.FrameRows``).
 """
 
 from __future__ import annotations
 
-import queue
-import threading
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from itertools import repeat
-from typing import IO, cast
+from typing import IO
 
 import numpy as np
 
 from ..protocol.frames import HEADER_LENGTH
 
-__all__ = ["Scan", "scan", "split_records", "iter_blocks", "prefetch"]
+__all__ = ["Scan", "scan", "split_records", "iter_blocks"]
 
 _HEX = np.full(256, 255, dtype=np.uint8)
 for _i, _c in enumerate(b"0123456789abcdef"):
@@ -84,15 +81,21 @@ def _codes(
 def scan(data: bytes, headers: dict[bytes, tuple[int, int, int]]) -> Scan:
     """Scan the lines of ``data`` (complete lines, LF-separated, no final LF). ``headers`` maps
     a frame header (``b"0|H0ZFCNT0|001|"``) to ``(tr index, record count, number of "^")``."""
+    if not data:  # one empty line
+        none = np.zeros(1, dtype=np.int64)
+        return Scan(none, none, np.zeros(1, dtype=bool), none, none, none, none, none, none)
     arr = np.frombuffer(data, dtype=np.uint8)
     size = len(arr)
-    nl = np.flatnonzero(arr == 10)
+    # LF and TAB in one pass: the only bytes below 11 in a sound block (the journal escapes the
+    # rest of the control characters that matter), four in a line of ~300.
+    low = np.flatnonzero(arr < 11)
+    nl = low[arr[low] == 10]
+    tabs = low[arr[low] == 9]
     ends = np.append(nl, size)
     starts = np.concatenate(([0], nl + 1))
     n = len(starts)
     head_end = np.maximum(ends - 9, starts)  # the checksum's TAB
     # Exactly three TABs in the line, the last one before the checksum.
-    tabs = np.flatnonzero(arr == 9)
     first = np.searchsorted(tabs, starts)
     three = (np.searchsorted(tabs, ends) - first) == 3
     t = np.where(three, first, 0)[:, None] + np.arange(3)
@@ -123,7 +126,7 @@ def scan(data: bytes, headers: dict[bytes, tuple[int, int, int]]) -> Scan:
     code = np.fromiter(map(codes[0].get, keys, repeat(0)), dtype=np.int64, count=n)
     tr, count, carets = codes[1][code], codes[2][code], codes[3][code]
     ok &= tr >= 0
-    # No escape anywhere in the line (the loop unescapes through the protocol's path).
+    # No escape anywhere in the line (the careful path unescapes it: journal.parse_line).
     if b"\\" in data:  # rare: a C-level search spares a numpy pass over the block
         ok[np.unique(np.searchsorted(ends, np.flatnonzero(arr == 92)))] = False
     payload = text + HEADER_LENGTH
@@ -187,46 +190,3 @@ def iter_blocks(stream: IO[bytes], size: int) -> Iterator[bytes]:
             yield b""  # an empty line
     if rest:
         yield rest
-
-
-def prefetch(blocks: Iterator[bytes], depth: int = 2) -> Iterator[bytes]:
-    """``blocks``, produced by a thread up to ``depth`` ahead: zstd decompression releases the
-    GIL, so reading a sealed segment overlaps the scan instead of adding
-    to the one thread that bounds rebuild speed."""
-    out: queue.Queue[object] = queue.Queue(depth)
-    stop = threading.Event()
-    done = object()
-
-    def put(item: object) -> bool:
-        """Hand ``item`` over, unless the consumer has stopped first."""
-        while not stop.is_set():
-            try:
-                out.put(item, timeout=0.1)
-                return True
-            except queue.Full:
-                continue
-        return False
-
-    def produce() -> None:
-        try:
-            for block in blocks:
-                if not put(block):
-                    return
-            item: object = done
-        except BaseException as exc:  # handed to the consumer, raised there
-            item = exc
-        put(item)
-
-    thread = threading.Thread(target=produce, name="kisfeed-read", daemon=True)
-    thread.start()
-    try:
-        while True:
-            item = out.get()
-            if item is done:
-                return
-            if isinstance(item, BaseException):
-                raise item
-            yield cast(bytes, item)  # all else put is ``done`` or an exception
-    finally:
-        stop.set()
-        thread.join()

@@ -18,8 +18,8 @@ import pyarrow as pa
 
 from ..exceptions import UsageError
 from ..schema import Record
-from .columns import layout_columns
 from .dataset import TZ, schema_for
+from .records import layout_columns
 
 __all__ = ["FRAME_COLUMNS", "records_to_arrow", "to_frame"]
 
