@@ -6,7 +6,6 @@ from datetime import date, datetime
 from pathlib import Path
 
 import msgspec
-import pytest
 
 from kisfeed.protocol import Data, Session
 from kisfeed.schema import KST, Kind, Record, same_values
@@ -21,9 +20,6 @@ PING = '{"header":{"tr_id":"PINGPONG","datetime":"20261120090000"}}'
 
 
 # Where the lines are made: in the writer thread, or in the writer process (Recorder's choice).
-MODES = pytest.mark.parametrize("mode", ["thread", "process"])
-
-
 def futures(**changes: str) -> list[str]:
     return texts(F, **changes)
 
@@ -41,12 +37,11 @@ def write_journal(
     session: int = 1,
     name: str | None = None,
     compress: bool = True,
-    mode: str = "thread",
 ) -> list[tuple[str, int, int]]:
     """Journal ``frames`` (received ``step_ns`` apart from ``start_ns``); returns what was written
     as (text, received_ns, session)."""
     written = []
-    with JournalWriter(root, name=name, compress=compress, mode=mode) as writer:  # type: ignore[arg-type]
+    with JournalWriter(root, name=name, compress=compress) as writer:
         for i, text in enumerate(frames):
             ns = start_ns + i * step_ns
             writer.append(text, ns, session)

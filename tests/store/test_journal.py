@@ -22,7 +22,7 @@ from kisfeed.store.journal import (
 )
 
 from ..samples import frame
-from .conftest import MODES, PING, F, futures, mixed_frames, write_journal
+from .conftest import PING, F, futures, mixed_frames, write_journal
 
 
 def unzstd(data: bytes) -> bytes:
@@ -37,10 +37,9 @@ def plain_lines(path: Path) -> list[bytes]:
     return data[:-1].split(b"\n")
 
 
-@MODES
-def test_the_documented_line_format_read_with_plain_tools(tmp_path, mode):
+def test_the_documented_line_format_read_with_plain_tools(tmp_path):
     odd = "line1\nline2\r\ttab \\ backslash 한글"
-    written = write_journal(tmp_path, [frame(F, futures()), PING, odd], session=7, mode=mode)
+    written = write_journal(tmp_path, [frame(F, futures()), PING, odd], session=7)
     [seg] = segments(tmp_path)
     assert seg.sealed and seg.path.name.endswith(".kfj.zst")
     assert seg.path.parent.name == "2026-11-20"  # the KST day of the receive time

@@ -150,7 +150,9 @@ def demo(
     )
 
     async def run() -> tuple[LiveResult, dict[str, int]]:
-        async with Recorder(config.data) as recorder:
+        # Converting in this process: the demo's feed is light, and a converter child would hold
+        # a second interpreter with pyarrow of its own (issue 13: the demo's memory).
+        async with Recorder(config.data, convert="thread") as recorder:
             result = await _watch(config, entries, found, seconds, True, on_frame=recorder.on_frame)
         # what reached the dataset, not what the board drew: frames still queued for the board
         # when the run stops are journaled and converted all the same

@@ -16,9 +16,8 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING
 
-# Each name is loaded from its module on first use, as ``kisfeed.connect`` is: the journal writer
-# process (``python -m kisfeed.store.writer_process``) needs the writer only, not pyarrow and
-# DuckDB, which would multiply its start-up time and memory.
+# Each name is loaded from its module on first use, as ``kisfeed.connect`` is: the converter child
+# (``python -m kisfeed.store``) needs pyarrow but not DuckDB, and reading a journal needs neither.
 _MODULES = {
     "JournalWriter": "writer",
     "JournalEntry": "journal",
@@ -33,7 +32,7 @@ _MODULES = {
     "read_table": "dataset",
     "table_records": "records",
     "Converter": "converter",
-    "ConvertReport": "converter",
+    "ConvertReport": "report",
     "rebuild": "converter",
     "Recorder": "recorder",
     "RecorderStats": "recorder",
@@ -50,7 +49,6 @@ __all__ = list(_MODULES)
 
 if TYPE_CHECKING:  # the same names for type checkers, which do not run __getattr__ ("as": exported)
     from .converter import Converter as Converter
-    from .converter import ConvertReport as ConvertReport
     from .converter import rebuild as rebuild
     from .dataset import TABLES as TABLES
     from .dataset import Claim as Claim
@@ -69,6 +67,7 @@ if TYPE_CHECKING:  # the same names for type checkers, which do not run __getatt
     from .recorder import Recorder as Recorder
     from .recorder import RecorderStats as RecorderStats
     from .records import table_records as table_records
+    from .report import ConvertReport as ConvertReport
     from .views import connect as _connect
     from .views import query as query
     from .writer import JournalWriter as JournalWriter

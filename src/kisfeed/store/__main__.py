@@ -1,7 +1,9 @@
 """``python -m kisfeed.store ROOT [--follow]``: the converter the recorder runs as a child process.
 
-Without ``--follow`` it is one ``rebuild``; with it, it converts until its standard input closes
-(the recorder closes it to stop it, and a recorder that dies closes it too). It prints its
+Without ``--follow`` it is one ``rebuild`` (the recorder's first and last); with it, it converts
+until its standard input closes (the recorder closes it to stop it, and a recorder that dies
+closes it too). It imports the converter and what that needs (pyarrow, the protocol), not the
+client or the command line. It prints its
 ``ConvertReport`` as one JSON line at the end, also after a failure. A failure is one line on
 standard error (never a traceback) and exit code 1: the recorder relays that line (issue 11,
 item 23).
@@ -24,8 +26,9 @@ def _main(argv: list[str] | None = None) -> int:
     parser.add_argument("root")
     parser.add_argument("--follow", action="store_true", help="convert until standard input closes")
     parser.add_argument("--flush-interval", type=float, default=5.0)
+    parser.add_argument("--lock-wait", type=float, default=30.0, help="seconds to wait for another converter")
     args = parser.parse_args(argv)
-    converter = Converter(args.root, flush_interval=args.flush_interval)
+    converter = Converter(args.root, flush_interval=args.flush_interval, lock_wait=args.lock_wait)
     try:
         if args.follow:
             _follow(converter)

@@ -9,8 +9,8 @@ a gap still open when the recording stops ends there, and its reason says so.
 
 ``outages.GapTracker`` follows the feed's events (``Recorder.on_event``) and writes each gap to
 the journal as *notes* (``journal``: lines of session 0), so that gaps are exactly as durable as
-the frames around them and are rebuilt with the dataset. This module is their format, and what
-the converter makes of them:
+the frames around them and are rebuilt with the dataset. This module is their format (written
+by ``notes``, which the recorder imports without pyarrow), and what the converter makes of them:
 
 ``gap-start``  ``{"kisfeed": "gap-start", "session": 2, "start": NS, "reason": "...",
                "keys": [["H0ZFCNT0", "A11612"], ...]}`` when a session holding registrations is
@@ -43,6 +43,7 @@ import pyarrow.parquet as pq
 from ..exceptions import StoreError
 from .dataset import TZ
 from .journal import fsync_dir
+from .notes import end_note, start_note
 
 __all__ = [
     "start_note",
@@ -60,7 +61,6 @@ __all__ = [
     "GapRow",
 ]
 
-Key = tuple[str, str]  # (tr_id, code)
 GAPS_DIR = "gaps"
 #: The Parquet columns; the view ``gaps`` shows all but ``state`` (``closed``: the recorder saw
 #: the gap end or stopped; ``cut``: the segment ended with the gap open; ``open``: still open).
@@ -93,39 +93,6 @@ class GapRow(TypedDict):
     reason: str
     state: str
     journal_segment: str
-
-
-def _text(note: Note) -> str:
-    return json.dumps(note, ensure_ascii=False, separators=(",", ":"))
-
-
-def start_note(session: int, start_ns: int, reason: str, keys: Iterable[Key]) -> str:
-    """The ``gap-start`` note: ``keys`` are not received from ``start_ns`` on."""
-    return _text(
-        {
-            "kisfeed": "gap-start",
-            "session": session,
-            "start": start_ns,
-            "reason": reason,
-            "keys": [list(k) for k in keys],
-        }
-    )
-
-
-def end_note(session: int, key: Key, start_ns: int, end_ns: int, reason: str, resumed: int | None) -> str:
-    """The ``gap-end`` note: the whole gap of one code (it needs no ``gap-start`` to be a row)."""
-    return _text(
-        {
-            "kisfeed": "gap-end",
-            "session": session,
-            "tr_id": key[0],
-            "code": key[1],
-            "start": start_ns,
-            "end": end_ns,
-            "reason": reason,
-            "resumed": resumed,
-        }
-    )
 
 
 # --- notes → rows → Parquet ---------------------------------------------------------------------------

@@ -18,11 +18,10 @@ from datetime import datetime
 from ..client import events as ev
 from ..exceptions import AppKeyInUseError, InvalidApprovalError, NotSubscribedError
 from ..schema import KST
-from .gaps import end_note, start_note
+from .notes import Key, end_note, start_note
 
 __all__ = ["Gap", "Outage", "GapTracker", "describe_outage"]
 
-Key = tuple[str, str]  # (tr_id, code)
 _STOPPED = "not received again before the recording stopped"
 _CODES_SHOWN = 6  # codes named in a line; more are counted
 

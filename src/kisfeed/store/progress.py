@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -19,44 +18,11 @@ from ..schema import LAYOUTS
 from .dataset import Claim, dataset_files, read_claims
 from .gaps import gaps_file
 from .journal import Segment
+from .report import ConvertReport
 
 __all__ = ["ConvertReport", "coverage", "LineCursor", "DONE_SUFFIX", "is_done", "gaps_lost", "mark_done"]
 
 DONE_SUFFIX = ".converted"
-
-
-@dataclass
-class ConvertReport:
-    """What conversion did: records written per TR, and every line it could not use."""
-
-    segments: int = 0
-    lines: int = 0
-    records: dict[str, int] = field(default_factory=dict)
-    files: int = 0
-    sealed: int = 0
-    bad_lines: list[str] = field(default_factory=list)  # "<segment> line <n>: <reason>"
-    errors: list[str] = field(default_factory=list)  # frames the protocol refused, with position
-
-    @property
-    def total(self) -> int:
-        return sum(self.records.values())
-
-    def to_json(self) -> str:
-        return json.dumps(asdict(self))
-
-    @classmethod
-    def from_json(cls, text: str) -> ConvertReport:
-        return cls(**json.loads(text))
-
-    def add(self, other: ConvertReport) -> None:
-        self.segments += other.segments
-        self.lines += other.lines
-        for tr, n in other.records.items():
-            self.records[tr] = self.records.get(tr, 0) + n
-        self.files += other.files
-        self.sealed += other.sealed
-        self.bad_lines += other.bad_lines
-        self.errors += other.errors
 
 
 class LineCursor:

@@ -11,13 +11,18 @@ Parquet dataset a few seconds behind it.
 
 On entry it first runs ``rebuild`` (so the records a crashed run journaled but did not convert
 reach the dataset, issue 5 part 3), then opens the journal and starts the converter. The hot path
-in the feed's process is the journal append, plus piping the frames' texts every window: by
-default both the journal's lines and the conversion are made in child processes
-(``python -m kisfeed.store.writer`` and ``python -m kisfeed.store ROOT --follow``), so they never
-compete with the feed for the GIL. ``journal="thread"`` writes the journal from a thread of this
-process; ``convert="thread"`` converts in this process, ``convert="off"`` on exit only.
-On exit it closes the journal (fsync, compress), lets the converter finish and runs a last
-``rebuild`` that converts whatever the converter could not (it died, say).
+in the feed's process is the journal append; a thread of this process writes the journal's lines
+(``writer``). By default the conversion runs in a child process (``python -m kisfeed.store ROOT
+--follow``), so that a busy feed does not share its GIL with it; ``convert="thread"`` converts
+in this process (one process instead of two: what a light feed, like ``kisfeed demo``'s, is
+better served by), ``convert="off"`` on exit only.
+On exit it closes the journal (fsync, compress) and lets the converter finish: it converts what
+is left when it stops (``Converter.follow``). If it could not (it died, say), or with
+``convert="off"``, a last ``rebuild`` does.
+
+With ``convert="process"`` every conversion, the first and last ``rebuild`` included, runs in a
+child (``python -m kisfeed.store``), and this process never imports pyarrow or numpy: its memory
+is the feed's, not the converter's libraries'.
 
 ``on_event`` (the feed's event hook) follows reconnects: each gap they leave in a subscribed
 code's data is journaled as notes and becomes a row of the ``gaps`` table (``gaps.py``);
@@ -40,18 +45,17 @@ import subprocess
 import sys
 import threading
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
 from ..exceptions import StoreError
-from .converter import Converter, ConvertReport
 from .journal import NOTE_SESSION
 from .lock import RecordLock
 from .outages import GapTracker, Outage
+from .report import ConvertReport
 from .writer import JournalWriter
-from .writer import Mode as JournalMode
 
 if TYPE_CHECKING:
     from ..client.events import FeedEvent
@@ -86,7 +90,6 @@ class Recorder:
         fsync_window: float = 0.1,
         flush_interval: float = 5.0,
         convert: ConvertMode = "process",
-        journal: JournalMode = "process",
         lock_wait: float = 30.0,
         on_reconnect: Callable[[Outage], None] | None = None,
     ) -> None:
@@ -94,7 +97,7 @@ class Recorder:
             raise ValueError("convert is 'process', 'thread' or 'off'")
         self.root = Path(root)
         self.flush_interval, self.convert, self.lock_wait = flush_interval, convert, lock_wait
-        self.journal = JournalWriter(self.root, fsync_window=fsync_window, mode=journal)
+        self.journal = JournalWriter(self.root, fsync_window=fsync_window)
         self.recovered = ConvertReport()
         self.converted = ConvertReport()
         self._lock = RecordLock(self.root)
@@ -104,6 +107,7 @@ class Recorder:
         self._thread: threading.Thread | None = None
         self._stop = threading.Event()
         self._thread_report: ConvertReport | None = None
+        self._thread_failed = False
         self._errors: list[StoreError] = []
         self._errors_lock = threading.Lock()
         self._errors_taken = 0  # how many of _errors new_errors handed out
@@ -162,15 +166,7 @@ class Recorder:
             raise
         if self.convert == "process":
             self._child = subprocess.Popen(  # noqa: ASYNC220 - starts the converter and returns; nothing waits on it here
-                [
-                    sys.executable,
-                    "-m",
-                    "kisfeed.store",
-                    str(self.root),
-                    "--follow",
-                    "--flush-interval",
-                    str(self.flush_interval),
-                ],
+                self._child_command("--follow", "--flush-interval", str(self.flush_interval)),
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.PIPE,
@@ -199,15 +195,17 @@ class Recorder:
             except Exception as exc:
                 self._failed(exc)
             try:
-                await asyncio.to_thread(self._stop_converter)
+                finished = await asyncio.to_thread(self._stop_converter)
             except Exception as exc:
+                finished = False
                 self._failed(exc, "the converter stopped: ")
-            try:
-                final = await asyncio.to_thread(self._rebuild)
-            except Exception as exc:
-                self._failed(exc, "the last conversion failed: ")
-            else:
-                self.converted.add(final)
+            if not finished:
+                try:
+                    final = await asyncio.to_thread(self._rebuild)
+                except Exception as exc:
+                    self._failed(exc, "the last conversion failed: ")
+                else:
+                    self.converted.add(final)
         finally:
             self._lock.release()
         errors = self.errors
@@ -255,16 +253,7 @@ class Recorder:
             return
         if self._child_reader is not None:
             self._child_reader.join(timeout=5)
-        # Its own one-line error (``__main__``) if it printed one, else how it ended.
-        said = next((line for line in reversed(self._child_stderr) if line.startswith("error: ")), None)
-        if said is not None:
-            cause = said.removeprefix("error: ")
-        elif child.returncode < 0:
-            cause = f"killed by {signal.Signals(-child.returncode).name}"
-        elif child.returncode == 0:
-            cause = "ended before the recorder stopped it"
-        else:
-            cause = f"exited with code {child.returncode}"
+        cause = _cause(self._child_stderr, child.returncode) or "ended before the recorder stopped it"
         self._failed(StoreError(cause), "the converter process stopped: ")
 
     def _read_child_stderr(self, child: subprocess.Popen[bytes]) -> None:
@@ -272,19 +261,43 @@ class Recorder:
         for raw in child.stderr:
             self._child_stderr.append(raw.decode(errors="replace").strip())
 
+    def _child_command(self, *options: str) -> list[str]:
+        return [
+            sys.executable,
+            "-m",
+            "kisfeed.store",
+            str(self.root),
+            *options,
+            "--lock-wait",
+            str(self.lock_wait),
+        ]
+
     def _rebuild(self) -> ConvertReport:
+        if self.convert == "process":  # in a child, as the conversions between (see the module docstring)
+            done = subprocess.run(self._child_command(), stdin=subprocess.DEVNULL, capture_output=True)
+            if done.returncode:
+                said = done.stderr.decode(errors="replace").splitlines()
+                raise StoreError(_cause(said, done.returncode))
+            return ConvertReport.from_json(done.stdout.decode().strip().splitlines()[-1])
+        from .converter import Converter
+
         return Converter(self.root, lock_wait=self.lock_wait).rebuild()
 
     def _follow(self) -> None:
+        from .converter import Converter
+
         converter = Converter(self.root, flush_interval=self.flush_interval, lock_wait=self.lock_wait)
         try:
             converter.follow(self._stop.is_set)
         except BaseException as exc:
+            self._thread_failed = True
             self._failed(exc, "the converter stopped: ")
         finally:
             self._thread_report = converter.report  # what it finished, also if it failed after
 
-    def _stop_converter(self) -> None:
+    def _stop_converter(self) -> bool:
+        """Stop the converter; whether it finished (converted what was left, and said so)."""
+        finished = False
         if self._child is not None:
             child = self._child
             assert child.stdin is not None and child.stdout is not None
@@ -297,15 +310,17 @@ class Recorder:
             if lines:  # what it finished, even if it failed after (``__main__``)
                 try:
                     self.converted.add(ConvertReport.from_json(lines[-1]))
+                    finished = child.returncode == 0
                 except (ValueError, TypeError):
-                    pass  # it died mid-line: the final rebuild converts what it did not
-            # the final rebuild converts what the child did not
+                    pass  # it died mid-line: the last rebuild converts what it did not
         if self._thread is not None:
             self._stop.set()
             self._thread.join()
             self._thread = None
             if self._thread_report is not None:
                 self.converted.add(self._thread_report)
+                finished = not self._thread_failed
+        return finished
 
     # --- observability ---
 
@@ -322,3 +337,14 @@ class Recorder:
             reconnects=len(self.gaps.outages),
             gaps=len(self.gaps.gaps),
         )
+
+
+def _cause(stderr: Iterable[str], returncode: int) -> str | None:
+    """Why a converter child ended: its own one-line error (``__main__``) if it printed one, else
+    how it ended; None for a clean exit."""
+    said = next((line for line in reversed(list(stderr)) if line.startswith("error: ")), None)
+    if said is not None:
+        return said.removeprefix("error: ")
+    if returncode < 0:
+        return f"killed by {signal.Signals(-returncode).name}"
+    return f"exited with code {returncode}" if returncode else None

@@ -7,46 +7,34 @@ that at most a set window of data is at risk", default 100 ms). A process killed
 ``kill -9`` loses at most the frames queued since the last write, i.e. one window; a power cut,
 at most one window plus the time of one fsync.
 
-Where the lines are made is ``mode``. ``"thread"``: in that thread, which holds the feed's GIL
-while it formats them. ``"process"`` (what ``Recorder`` uses): the thread only joins the
-frames' texts and pipes them (a fraction of that GIL time) to ``python -m kisfeed.store.writer_process``, a
-child process that formats, writes, fsyncs and reports back; a feed process killed with
-``kill -9`` then loses only what it had not piped yet, since the child writes all it received.
+The thread holds the feed's GIL only while it formats a group (``journal.format_line``: an
+encode and a CRC per frame); ``os.write`` and ``os.fsync`` release it. A writer process was
+tried (issue 13): piping the frames to it cost the feed's process nearly what formatting them
+does, and it added a process of its own and a pipe protocol.
 """
 
 from __future__ import annotations
 
 import errno
 import fcntl
-import json
 import os
-import struct
-import subprocess
-import sys
 import threading
 import time
-from array import array
 from collections import deque
 from collections.abc import Sequence
 from datetime import date, datetime
+from itertools import starmap
+from operator import itemgetter
 from pathlib import Path
-from typing import Literal
 
 from ..exceptions import StoreError
 from ..schema import KST, kst_day
-from .journal import (
-    SEALED_SUFFIX,
-    SUFFIX,
-    Segment,
-    escaped,
-    fsync_dir,
-    line_bytes,
-    seal,
-)
+from .journal import SEALED_SUFFIX, SUFFIX, Segment, format_line, fsync_dir, seal
 
-__all__ = ["JournalWriter", "Segments", "journal_write_error"]
+__all__ = ["JournalWriter"]
 
 _DAY_NS = 86_400 * 1_000_000_000
+_TIME = itemgetter(1)  # of a queued (text, received_ns, session)
 
 
 def _day_bounds(day: date) -> tuple[int, int]:
@@ -65,9 +53,7 @@ class _OpenSegment:
         if name is None:
             clock = datetime.fromtimestamp(first_ns // 1_000_000_000, KST)
             name = f"{clock:%H%M%S}.{first_ns % 1_000_000_000:09d}-{os.getpid()}"
-        self.day = day
         self.bounds = _day_bounds(day)
-        self.lines = 0
         for n in range(1, 1000):
             stem = name if n == 1 else f"{name}-{n}"
             if (folder / (stem + SEALED_SUFFIX)).exists():  # sealed: never reopened, never overwritten
@@ -135,38 +121,40 @@ def _ends_with_newline(path: Path, size: int) -> bool:
 class Segments:
     """The segment files one writer appends to: formats the lines of a batch of frames, writes
     and fsyncs them as one group, starts the next day's segment at KST midnight, and seals the
-    last one on ``close``. Runs in the writer thread or in the writer process."""
+    last one on ``close``. Runs in the writer thread."""
 
     def __init__(self, journal_dir: Path, name: str | None, compress: bool) -> None:
         self.journal_dir, self.name, self.compress = journal_dir, name, compress
         self.open: _OpenSegment | None = None
         self.synced = self.bytes = self.syncs = 0
-        self.cpu = 0.0  # seconds of CPU spent formatting and writing
 
-    def write(self, texts: list[bytes], times: Sequence[int], sessions: Sequence[int]) -> None:
-        """One group: ``texts`` escaped and UTF-8 encoded (see ``escaped``)."""
-        if not texts:
+    def write(self, frames: Sequence[tuple[str, int, int]]) -> None:
+        """One group: ``(text, received_ns, session)`` as ``JournalWriter.append`` queued them,
+        each formatted straight to its line (no join, encode and split of the whole group)."""
+        if not frames:
             return
-        started = time.thread_time()
-        out: list[bytes] = []
-        append = out.append
         seg = self.open
-        lines = 0
-        for text, ns, session in zip(texts, times, sessions):
+        if (
+            seg is not None
+            and seg.bounds[0] <= min(map(_TIME, frames))
+            and max(map(_TIME, frames)) < seg.bounds[1]
+        ):
+            self._write(seg, list(starmap(format_line, frames)))  # the usual group: all of one day
+            return
+        out: list[bytes] = []
+        for text, ns, session in frames:
             if seg is None or not seg.bounds[0] <= ns < seg.bounds[1]:
                 if seg is not None:  # the KST day rolled over: finish the old day's segment
-                    self._write(seg, out, lines)
-                    out, lines = [], 0
-                    append = out.append
+                    self._write(seg, out)
+                    out = []
                     self.close()
                 seg = self.open = _OpenSegment(self.journal_dir, kst_day(ns), ns, self.name)
-            append(line_bytes(text, ns, session))
-            lines += 1
+            out.append(format_line(text, ns, session))
         assert seg is not None
-        self._write(seg, out, lines)
-        self.cpu += time.thread_time() - started
+        self._write(seg, out)
 
-    def _write(self, seg: _OpenSegment, out: list[bytes], lines: int) -> None:
+    def _write(self, seg: _OpenSegment, out: list[bytes]) -> None:
+        lines = len(out)
         if not lines:
             return
         data = b"".join(out)
@@ -175,7 +163,6 @@ class Segments:
             written = os.write(seg.fd, view)
             view = view[written:]
         os.fsync(seg.fd)
-        seg.lines += lines
         self.bytes += len(data)
         self.synced += lines
         self.syncs += 1
@@ -203,16 +190,12 @@ class Segments:
             self.open = None
 
 
-Mode = Literal["thread", "process"]
-_PIPE_SIZE = 1 << 20
-
-
 class JournalWriter:
     """Appends received frames to the day's segment, in fsynced groups (see the module docstring).
 
-    ``append`` is the feed's ``on_frame`` hook: it costs a deque append, nothing on the disk. Use as a context manager, or call ``open()`` and ``close()``. After a write
-    error (disk full, directory gone, the writer process killed) ``error`` holds a
-    ``StoreError`` and ``append`` raises it.
+    ``append`` is the feed's ``on_frame`` hook: it costs a deque append, nothing on the disk. Use
+    as a context manager, or call ``open()`` and ``close()``. After a write error (disk full,
+    directory gone) ``error`` holds a ``StoreError`` and ``append`` raises it.
     """
 
     def __init__(
@@ -222,37 +205,29 @@ class JournalWriter:
         fsync_window: float = 0.1,
         compress: bool = True,
         name: str | None = None,
-        mode: Mode = "thread",
     ) -> None:
         if fsync_window <= 0:
             raise ValueError("fsync_window must be positive")
-        if mode not in ("thread", "process"):
-            raise ValueError("mode is 'thread' or 'process'")
         self.root = Path(root)
         self.journal_dir = self.root / "journal"
-        self.fsync_window, self.compress, self.mode = fsync_window, compress, mode
-        self._name = name
+        self.fsync_window, self.compress = fsync_window, compress
         self._queue: deque[tuple[str, int, int]] = deque()
         self._wake = threading.Event()
         self._stopping = False
         self._thread: threading.Thread | None = None
-        self._segments = Segments(self.journal_dir, name, compress)  # "thread" mode
-        self._child: subprocess.Popen[bytes] | None = None  # "process" mode
-        self._reports: threading.Thread | None = None
-        self._segment: Segment | None = None  # as the child last reported it
+        self._segments = Segments(self.journal_dir, name, compress)
         self.error: StoreError | None = None
         self.frames = 0  # appended
         self.synced = 0  # written and fsynced
         self.bytes = 0
         self.syncs = 0
-        self.sync_seconds = 0.0  # CPU time formatting and writing (in whichever thread or process)
-        self.feed_seconds = 0.0  # CPU time of this process's writer thread: what the feed shares its GIL with
+        self.sync_seconds = 0.0  # CPU time of the writer thread taking, formatting and writing groups
 
     # --- lifecycle ---
 
     def open(self) -> JournalWriter:
         """Check that the journal directory can be written (a clear ``StoreError`` if not) and
-        start the writer thread (and process)."""
+        start the writer thread."""
         try:
             self.journal_dir.mkdir(parents=True, exist_ok=True)
             probe = self.journal_dir / f".probe-{os.getpid()}"
@@ -262,49 +237,18 @@ class JournalWriter:
             raise StoreError(
                 f"cannot write the journal under {self.journal_dir}: {exc.strerror or exc}"
             ) from exc
-        if self.mode == "process":
-            command = [sys.executable, "-m", "kisfeed.store.writer_process", str(self.root)]
-            if self._name:
-                command += ["--name", self._name]
-            if not self.compress:
-                command.append("--no-compress")
-            self._child = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE)
-            assert self._child.stdin is not None
-            try:  # a window's frames in a few writes, not a context switch per 64 KiB (Linux)
-                fcntl.fcntl(self._child.stdin.fileno(), fcntl.F_SETPIPE_SZ, _PIPE_SIZE)
-            except (AttributeError, OSError):  # not Linux, or above /proc/sys/fs/pipe-max-size
-                pass
-            self._reports = threading.Thread(
-                target=self._read_reports, name="kisfeed-journal-reports", daemon=True
-            )
-            self._reports.start()
         self._thread = threading.Thread(target=self._run, name="kisfeed-journal", daemon=True)
         self._thread.start()
         return self
 
     def close(self) -> None:
-        """Write and fsync everything queued, close (and compress) the segment, stop the thread
-        (and the process). Raises the ``StoreError`` of a write that failed."""
+        """Write and fsync everything queued, close (and compress) the segment, stop the
+        thread. Raises the ``StoreError`` of a write that failed."""
         if self._thread is not None:
             self._stopping = True
             self._wake.set()
             self._thread.join()
             self._thread = None
-        if self._child is not None:
-            child, self._child = self._child, None
-            assert child.stdin is not None
-            try:
-                child.stdin.close()  # end of input: the child writes the rest and seals
-            except OSError:
-                pass
-            child.wait()
-            assert self._reports is not None
-            self._reports.join()
-            if child.returncode and self.error is None:
-                self.error = StoreError(
-                    f"the journal writer process exited with code {child.returncode}; "
-                    f"frames it had not written are lost"
-                )
         if self.error is not None:
             raise self.error
 
@@ -342,8 +286,6 @@ class JournalWriter:
     @property
     def segment(self) -> Segment | None:
         """The segment being written, if any."""
-        if self.mode == "process":
-            return self._segment
         return self._segments.open.segment if self._segments.open is not None else None
 
     # --- the writer thread ---
@@ -353,11 +295,15 @@ class JournalWriter:
             self._wake.wait(self.fsync_window)
             self._wake.clear()
             stopping = self._stopping
+            segments = self._segments
             started = time.thread_time()
             try:
-                self._drain()
-                if stopping and self.mode == "thread":
-                    self._segments.close()
+                queue = self._queue
+                popleft = queue.popleft
+                segments.write([popleft() for _ in range(len(queue))])
+                self.sync_seconds += time.thread_time() - started
+                if stopping:
+                    segments.close()
             except OSError as exc:
                 self._failed(exc)
                 return
@@ -365,66 +311,17 @@ class JournalWriter:
                 self.error = exc
                 return
             finally:
-                self.feed_seconds += time.thread_time() - started
-            if stopping or self.error is not None:
+                self.synced, self.bytes, self.syncs = segments.synced, segments.bytes, segments.syncs
+            if stopping:
                 return
 
-    def _drain(self) -> None:
-        queue = self._queue
-        count = len(queue)
-        if not count:
-            return
-        popleft = queue.popleft
-        texts, times, sessions = zip(*[popleft() for _ in range(count)])
-        if self.mode == "thread":
-            segments = self._segments
-            segments.write(escaped(texts).encode().split(b"\n"), times, sessions)
-            self.synced, self.bytes, self.syncs = segments.synced, segments.bytes, segments.syncs
-            self.sync_seconds = segments.cpu
-            return
-        blob = escaped(texts).encode()
-        message = b"".join(
-            (
-                struct.pack("<II", count, len(blob)),
-                array("q", times).tobytes(),
-                array("i", sessions).tobytes(),
-                blob,
-            )
-        )
-        assert self._child is not None and self._child.stdin is not None
-        try:
-            self._child.stdin.write(message)
-            self._child.stdin.flush()
-        except OSError as exc:  # the child is gone; its reports say why, if it could
-            raise StoreError(
-                self.error.args[0]
-                if self.error
-                else f"the journal writer process is gone ({exc.strerror or exc}); "
-                f"frames it had not written are lost"
-            ) from exc
-
     def _failed(self, exc: OSError) -> None:
-        self.error = journal_write_error(
-            exc, self._segments.open.path if self._segments.open else self.journal_dir
-        )
+        self.error = _write_error(exc, self._segments.open.path if self._segments.open else self.journal_dir)
         self._segments.abandon()
 
-    def _read_reports(self) -> None:
-        """The writer process's reports: one JSON line per group written, one at the end."""
-        assert self._child is not None and self._child.stdout is not None
-        for line in self._child.stdout:
-            report = json.loads(line)
-            if "error" in report:
-                self.error = StoreError(report["error"])
-                continue
-            self.synced, self.bytes, self.syncs = report["synced"], report["bytes"], report["syncs"]
-            self.sync_seconds = report["cpu"]
-            segment = report.get("segment")
-            self._segment = Segment(segment[0], Path(segment[1])) if segment else None
 
-
-def journal_write_error(exc: OSError, where: Path | str) -> StoreError:
-    """The one-line error for a failed journal write, in either of the writer's modes."""
+def _write_error(exc: OSError, where: Path | str) -> StoreError:
+    """The one-line error for a failed journal write."""
     if exc.errno == errno.ENOSPC:
         reason = "the disk is full"
     elif exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
