@@ -261,3 +261,27 @@ def test_a_batch_claims_the_plain_lines_before_a_frame_the_protocol_decoded(tmp_
     forget_done(tmp_path)
     assert rebuild(tmp_path).total == 0
     assert_complete(tmp_path, written)
+
+
+CONVERT_AND_SAY_IF_PANDAS_LOADED = """
+import sys
+from kisfeed.store.__main__ import main
+{guard}
+main([sys.argv[1]])
+print("pandas" in sys.modules)
+"""
+
+
+@pytest.mark.parametrize("guarded", [False, True])
+def test_the_converter_child_leaves_pandas_out_although_pyarrow_would_load_it(tmp_path, guarded):
+    # pandas is installed here (the test extra): pyarrow loads it with its first array unless
+    # the process marks it absent, as ``python -m kisfeed.store`` does
+    write_journal(tmp_path, [frame(F, futures())])
+    guard = "" if guarded else "import kisfeed.store.__main__ as m; m.without_pandas = lambda: None"
+    script = CONVERT_AND_SAY_IF_PANDAS_LOADED.format(guard=guard)
+    out = subprocess.run(
+        [sys.executable, "-c", script, str(tmp_path)], check=True, capture_output=True, text=True
+    ).stdout
+    report, loaded = out.splitlines()
+    assert ConvertReport.from_json(report).total == 1
+    assert loaded == str(not guarded)

@@ -130,6 +130,7 @@ def demo(
 
     Example: kisfeed demo --seconds 30 --data ./kisfeed-data
     """
+    from ..store.converter import without_pandas
     from ..store.recorder import Recorder
 
     config = config_from(config_file, data=data)
@@ -152,6 +153,7 @@ def demo(
     async def run() -> tuple[LiveResult, dict[str, int]]:
         # Converting in this process: the demo's feed is light, and a converter child would hold
         # a second interpreter with pyarrow of its own (issue 13: the demo's memory).
+        without_pandas()
         async with Recorder(config.data, convert="thread") as recorder:
             result = await _watch(config, entries, found, seconds, True, on_frame=recorder.on_frame)
         # what reached the dataset, not what the board drew: frames still queued for the board

@@ -18,7 +18,7 @@ import sys
 import threading
 
 from ..exceptions import KisfeedError
-from .converter import Converter
+from .converter import Converter, without_pandas
 
 
 def _main(argv: list[str] | None = None) -> int:
@@ -28,6 +28,7 @@ def _main(argv: list[str] | None = None) -> int:
     parser.add_argument("--flush-interval", type=float, default=5.0)
     parser.add_argument("--lock-wait", type=float, default=30.0, help="seconds to wait for another converter")
     args = parser.parse_args(argv)
+    without_pandas()
     converter = Converter(args.root, flush_interval=args.flush_interval, lock_wait=args.lock_wait)
     try:
         if args.follow:

@@ -26,6 +26,8 @@ with the feed for the GIL, and when the recorder dies, the child still finishes 
 
 from __future__ import annotations
 
+import importlib.abc
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -46,7 +48,25 @@ from .progress import DONE_SUFFIX, ConvertReport, LineCursor, coverage, gaps_los
 from .scan import Scan, scan
 from .tail import SegmentTail, last_received_ns
 
-__all__ = ["Converter", "ConvertReport", "rebuild", "DONE_SUFFIX", "LOCK_NAME"]
+__all__ = ["Converter", "ConvertReport", "rebuild", "without_pandas", "DONE_SUFFIX", "LOCK_NAME"]
+
+
+class _PandasAbsent(importlib.abc.MetaPathFinder):
+    def find_spec(self, name: str, *args: object) -> None:
+        if name == "pandas":
+            raise ModuleNotFoundError("left out of a converting process", name=name)
+
+
+def without_pandas() -> None:
+    """Keep pyarrow from importing pandas in a process that converts and never uses pandas (the
+    recorder's converter child, ``kisfeed demo``). pyarrow imports an installed pandas with its
+    first array, to recognise pandas types, which is the largest share of such a process's
+    memory after pyarrow itself; told that pandas is not installed, it goes on without it.
+    (Marking it absent in ``sys.modules`` is not enough: pyarrow's compiled import takes the
+    ``None`` for the module.) A process that has imported pandas already keeps it."""
+    if "pandas" not in sys.modules and not any(isinstance(f, _PandasAbsent) for f in sys.meta_path):
+        sys.meta_path.insert(0, _PandasAbsent())
+
 
 # Rows made into one table, a row group of each TR's file: bounds memory.
 _TABLE_ROWS = 65_536
