@@ -19,7 +19,7 @@ from kisfeed.protocol import encode_frame
 from kisfeed.store import Converter, ConvertReport, read_table, rebuild, segments, table_records
 from kisfeed.store.converter import DONE_SUFFIX, LOCK_NAME
 from kisfeed.store.dataset import dataset_files
-from kisfeed.store.journal import frame_index, seal
+from kisfeed.store.journal import seal
 from kisfeed.store.writer import JournalWriter
 
 from ..conftest import seconds
@@ -93,7 +93,7 @@ def test_encrypted_frames_are_decrypted_with_their_session_key_from_an_earlier_f
             writer.append(text, NS0 + i, session)
             written.append((text, NS0 + i, session))
     [seg] = segments(tmp_path)
-    assert len(frame_index(seal(seg, frame_bytes=2048))) >= 12
+    seal(seg)
     written += write_journal(
         tmp_path,
         [ack(other, iv)] + mixed_frames(5) + [encode_frame(F, [futures(price="72000")], key_iv=(other, iv))],

@@ -12,12 +12,9 @@ so names sort in recording order and a second run on the same day adds a segment
 first instead of touching it. A segment is compressed when its writer closes it or the day rolls
 over; ``zstd -d`` gives back the plain file.
 
-A sealed segment is a series of zstd frames of whole lines (about 2 MiB of lines each), then a
-zstd *skippable* frame (RFC 8878 §3.1.2: decoders pass over it) that indexes them: a JSON
-``{"frames": [[compressed size, LF count], ...]}``, then its CRC-32 and its length (u32,
-little-endian) and ``KFJI``, the file's last twelve bytes. With it, a reader starts at any frame
-knowing the number of its first line, so ``rebuild`` converts a segment's parts in several
-processes. A segment without a sound index (sealed by an earlier kisfeed) is read from the start.
+A sealed segment is plain zstd. One that kisfeed sealed before issue 13 ends in a zstd
+*skippable* frame (RFC 8878 §3.1.2), an index of its frames for the parallel rebuild that no
+longer exists; decoders, ``read_journal`` among them, pass over it.
 
 Line format (UTF-8, one frame per line, four tab-separated fields)::
 
@@ -46,9 +43,7 @@ Writing is ``writer.JournalWriter`` (group fsync, the durability it gives is doc
 
 from __future__ import annotations
 
-import json
 import os
-import struct
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -76,18 +71,12 @@ __all__ = [
     "iter_lines",
     "SUFFIX",
     "SEALED_SUFFIX",
-    "Frame",
-    "frame_index",
-    "read_frames",
     "NOTE_SESSION",
 ]
 
 SUFFIX = ".kfj"
 SEALED_SUFFIX = ".kfj.zst"
 _READ_CHUNK = 1 << 20
-_FRAME_BYTES = 2 << 20  # plain bytes per frame of a sealed segment: costs nothing in ratio
-_SKIPPABLE = 0x184D2A5E  # a zstd skippable frame's magic number (0x184D2A5?, RFC 8878 §3.1.2)
-_INDEX_TAG = b"KFJI"
 NOTE_SESSION = 0  # the session field of a note line (see the module docstring)
 
 
@@ -207,7 +196,7 @@ def segments(*paths: str | Path) -> list[Segment]:
     return sorted(found.values())
 
 
-def seal(segment: Segment, *, level: int = 3, frame_bytes: int = _FRAME_BYTES) -> Segment:
+def seal(segment: Segment, *, level: int = 3) -> Segment:
     """Compress a closed segment to ``.kfj.zst`` (written aside, fsynced, renamed into place),
     then remove the plain file. Returns the sealed segment; a sealed one is returned as is."""
     if segment.sealed:
@@ -216,7 +205,7 @@ def seal(segment: Segment, *, level: int = 3, frame_bytes: int = _FRAME_BYTES) -
     partial = target.with_name("." + target.name + ".tmp")
     try:
         with open(segment.path, "rb") as src, open(partial, "wb") as dst:
-            _write_frames(src, dst, zstandard.ZstdCompressor(level=level), frame_bytes)
+            zstandard.ZstdCompressor(level=level).copy_stream(src, dst)
             dst.flush()
             os.fsync(dst.fileno())
         os.replace(partial, target)
@@ -226,76 +215,6 @@ def seal(segment: Segment, *, level: int = 3, frame_bytes: int = _FRAME_BYTES) -
         partial.unlink(missing_ok=True)
         raise StoreError(f"cannot compress journal segment {segment.path}: {exc.strerror or exc}") from exc
     return Segment(segment.name, target)
-
-
-def _write_frames(src: IO[bytes], dst: IO[bytes], compressor: zstandard.ZstdCompressor, size: int) -> None:
-    """``src`` as zstd frames of whole lines (a last line without LF ends the last one), then
-    their index (see the module docstring)."""
-    table: list[tuple[int, int]] = []
-    rest = b""
-    while True:
-        chunk = src.read(size)
-        data = rest + chunk if rest else chunk
-        end = data.rfind(b"\n") + 1 if chunk else len(data)
-        if end:
-            frame = compressor.compress(data[:end])  # with its content size: read_frames needs it
-            dst.write(frame)
-            table.append((len(frame), data.count(b"\n", 0, end)))
-        rest = data[end:]
-        if not chunk:
-            break
-    index = json.dumps({"frames": table}, separators=(",", ":")).encode()
-    dst.write(struct.pack("<II", _SKIPPABLE, len(index) + 12) + index)
-    dst.write(struct.pack("<II", zlib.crc32(index), len(index)) + _INDEX_TAG)
-
-
-@dataclass(frozen=True)
-class Frame:
-    """One zstd frame of a sealed segment: where it is, and which lines it holds."""
-
-    offset: int  # in the file
-    size: int  # compressed bytes
-    first_line: int  # the number of its first line
-    lines: int  # the LF it holds (a last line a crash cut short has none)
-
-
-def frame_index(segment: Segment) -> list[Frame] | None:
-    """The frames of a sealed segment, or None if it has no index (or one that does not add up)."""
-    if not segment.sealed:
-        return None
-    with open(segment.path, "rb") as f:
-        end = f.seek(0, os.SEEK_END)
-        if end < 20:
-            return None
-        f.seek(end - 12)
-        crc, length, tag = struct.unpack("<II4s", f.read(12))
-        start = end - 20 - length
-        if tag != _INDEX_TAG or start < 0:
-            return None
-        f.seek(start)
-        if struct.unpack("<II", f.read(8)) != (_SKIPPABLE, length + 12):
-            return None
-        index = f.read(length)
-        if zlib.crc32(index) != crc:  # a wrong count would number every later line wrong
-            return None
-        try:
-            table = json.loads(index)["frames"]
-        except (ValueError, KeyError, TypeError):
-            return None
-    frames, offset, line = [], 0, 1
-    for size, lines in table or ():
-        frames.append(Frame(offset, size, line, lines))
-        offset, line = offset + size, line + lines
-    return frames if frames and offset == start else None
-
-
-def read_frames(segment: Segment, frames: list[Frame]) -> Iterator[bytes]:
-    """The plain bytes of consecutive ``frames`` of a sealed segment, a frame at a time."""
-    decompressor = zstandard.ZstdDecompressor()
-    with open(segment.path, "rb") as f:
-        f.seek(frames[0].offset)
-        for frame in frames:
-            yield decompressor.decompress(f.read(frame.size))
 
 
 def fsync_dir(path: Path) -> None:
