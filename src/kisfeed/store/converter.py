@@ -30,6 +30,7 @@ import importlib.abc
 import sys
 import time
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import TypedDict, Unpack
 
@@ -99,6 +100,10 @@ class _SegmentJob:
         self.notes: dict[int, Note] = {}  # line -> the note on it (gaps.parse_note)
         self.last_ns: int | None = None  # receive time of the last line read (cuts open gaps)
         self._gaps_written: tuple[int, bool] | None = None  # (notes, final) of the gaps file
+        # Arrow's CSV reader and Parquet writer release the GIL: a thread makes and writes the
+        # tables while this one scans the next lines (_tabulate).
+        self._tables = ThreadPoolExecutor(1, thread_name_prefix="kisfeed-tables")
+        self._writing: Future[None] | None = None
 
     # --- reading ---
 
@@ -226,7 +231,9 @@ class _SegmentJob:
     # --- writing ---
 
     def _tabulate(self) -> None:
-        """The collected records as a table per TR, appended to the batch's file of the TR."""
+        """The collected records, handed to the table thread: a table per TR, appended to the
+        batch's file of the TR. One hand-over waits at most: memory stays bounded."""
+        batch = []
         for tr, rows in self.rows.items():
             if not len(rows):
                 continue
@@ -235,12 +242,25 @@ class _SegmentJob:
             if file is None:
                 name = f"{self.name.split('/', 1)[1]}.{self.batch_first:010d}"
                 file = self.files[tr] = DatasetFile(self.root, tr, self.day, name)
-            table = rows.table(self._decode_refused(tr))
+            batch.append((file, rows))
+            self.rows[tr] = FrameRows(tr, self.name, self.day)
+        self.collected = 0
+        if batch:
+            self._written()
+            self._writing = self._tables.submit(self._write, batch)
+
+    def _write(self, batch: list[tuple[DatasetFile, FrameRows]]) -> None:
+        for file, rows in batch:
+            table = rows.table(self._decode_refused(file.tr_id))
             for line, why in rows.refused:
                 self._error(line, why)
             file.write(table)
-            self.rows[tr] = FrameRows(tr, self.name, self.day)
-        self.collected = 0
+
+    def _written(self) -> None:
+        """Wait for the tables handed over (raising what failed there)."""
+        writing, self._writing = self._writing, None
+        if writing is not None:
+            writing.result()
 
     def age(self) -> float:
         return 0.0 if self.batch_first is None else time.monotonic() - self.batch_started
@@ -250,6 +270,7 @@ class _SegmentJob:
         last flush. Each file is renamed into place on its own: a TR the claim names is covered
         only once its own file exists (``Claim``), so a crash between two leaves no hole."""
         self._tabulate()
+        self._written()
         if self.batch_first is None:
             return
         counts = {tr: f.rows for tr, f in self.files.items() if f.rows}
@@ -275,6 +296,7 @@ class _SegmentJob:
 
     def close(self) -> None:
         """Drop the files of a batch never flushed (an error) and the segment's file."""
+        self._tables.shutdown()  # what it was writing is dropped below: its error is not news
         for file in self.files.values():
             file.discard()
         self.files = {}
