@@ -9,8 +9,8 @@ its claim, or absent. Loss is bounded by what the journal lost, the fsync window
 One pipeline, in one process, for ``rebuild`` and for ``follow`` alike: a segment is read in
 blocks of whole lines; ``scan`` finds the plain data frames of a block in bulk (checksum, header,
 field count); their payloads, grouped by TR, become typed columns through Arrow's CSV reader
-(``columns.FrameRows``), and each batch of tables is appended to the batch's file of its TR as
-a row group. Every other line (a bad checksum, a note, a control message, an encrypted frame,
+(``columns.FrameRows``) in a second thread (Arrow releases the GIL) while the first scans on,
+and each batch of tables is appended to its TR's file as a row group. Every other line (a bad checksum, a note, a control message, an encrypted frame,
 an escape, an odd width) takes the careful way: ``journal.parse_line`` names what is wrong with
 it, and the protocol decodes it. Memory is bounded by the block and ``_TABLE_ROWS``.
 
@@ -59,12 +59,10 @@ class _PandasAbsent(importlib.abc.MetaPathFinder):
 
 
 def without_pandas() -> None:
-    """Keep pyarrow from importing pandas in a process that converts and never uses pandas (the
-    recorder's converter child, ``kisfeed demo``). pyarrow imports an installed pandas with its
-    first array, to recognise pandas types, which is the largest share of such a process's
-    memory after pyarrow itself; told that pandas is not installed, it goes on without it.
-    (Marking it absent in ``sys.modules`` is not enough: pyarrow's compiled import takes the
-    ``None`` for the module.) A process that has imported pandas already keeps it."""
+    """Keep pyarrow from importing pandas, with its first array, in a process that converts and
+    never uses pandas (the recorder's converter child, ``kisfeed demo``): most of its memory
+    after pyarrow's own. (``sys.modules["pandas"] = None`` is not enough: pyarrow's compiled
+    import takes the None for the module.) A process that imported pandas already keeps it."""
     if "pandas" not in sys.modules and not any(isinstance(f, _PandasAbsent) for f in sys.meta_path):
         sys.meta_path.insert(0, _PandasAbsent())
 
@@ -100,8 +98,7 @@ class _SegmentJob:
         self.notes: dict[int, Note] = {}  # line -> the note on it (gaps.parse_note)
         self.last_ns: int | None = None  # receive time of the last line read (cuts open gaps)
         self._gaps_written: tuple[int, bool] | None = None  # (notes, final) of the gaps file
-        # Arrow's CSV reader and Parquet writer release the GIL: a thread makes and writes the
-        # tables while this one scans the next lines (_tabulate).
+        # makes and writes the tables while this thread scans the next lines (module docstring)
         self._tables = ThreadPoolExecutor(1, thread_name_prefix="kisfeed-tables")
         self._writing: Future[None] | None = None
 
