@@ -68,7 +68,7 @@ def without_pandas() -> None:
 
 
 # Rows made into one table, a row group of each TR's file: bounds memory.
-_TABLE_ROWS = 65_536
+_TABLE_ROWS = 32_768
 _PLAIN_TRS = sorted({tr for tr, _ in PLAIN_HEADERS.values()})
 # Plain data frame headers as bytes, for ``scan``: (TR as its index in _PLAIN_TRS, record count,
 # the number of "^" a frame of whole records has).
