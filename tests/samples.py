@@ -5,6 +5,7 @@ Values follow the relations of reference 4.4 so that they also read as plausible
 
 from __future__ import annotations
 
+import json
 from datetime import time
 
 from kisfeed.schema import Sign
@@ -145,3 +146,19 @@ def frame(tr_id: str, *records: list[str], count: int | None = None) -> str:
     """A plain data frame of the given records (field text lists); ``count`` overrides NNN."""
     n = len(records) if count is None else count
     return f"0|{tr_id}|{n:03d}|" + "^".join("^".join(r) for r in records)
+
+
+def encrypted_ack(key: str, iv: str, tr_id: str = "H0ZFCNT0", code: str = "A11612") -> str:
+    """A subscribe ack that carries the AES key and iv of an encrypted registration (reference
+    3.3): what the journal holds before that registration's encrypted frames."""
+    return json.dumps(
+        {
+            "header": {"tr_id": tr_id, "tr_key": code, "encrypt": "Y"},
+            "body": {
+                "rt_cd": "0",
+                "msg_cd": "OPSP0000",
+                "msg1": "SUBSCRIBE SUCCESS",
+                "output": {"iv": iv, "key": key},
+            },
+        }
+    )

@@ -6,7 +6,6 @@ Real subprocesses, fed the decompressed journal on stdin as ``zstd -dc`` would.
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import subprocess
@@ -17,22 +16,12 @@ import zstandard
 
 from kisfeed.protocol import encode_frame
 
-from ..samples import frame, texts
+from ..samples import encrypted_ack, frame, texts
 from ..store.conftest import PING, write_journal
 
 F, O = "H0ZFCNT0", "H0ZOCNT0"
 KEY, IV = "k" * 32, "i" * 16
-ACK = json.dumps(
-    {
-        "header": {"tr_id": F, "tr_key": "A11612", "encrypt": "Y"},
-        "body": {
-            "rt_cd": "0",
-            "msg_cd": "OPSP0000",
-            "msg1": "SUBSCRIBE SUCCESS",
-            "output": {"iv": IV, "key": KEY},
-        },
-    }
-)
+ACK = encrypted_ack(KEY, IV)
 FRAMES = [
     ACK,
     frame(F, texts(F)),

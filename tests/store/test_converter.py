@@ -23,7 +23,7 @@ from kisfeed.store.journal import seal
 from kisfeed.store.writer import JournalWriter
 
 from ..conftest import seconds
-from ..samples import frame
+from ..samples import encrypted_ack, frame
 from .conftest import NS0, F, O, assert_same_records, expected, futures, mixed_frames, write_journal
 
 
@@ -59,20 +59,6 @@ def rebuild_in_a_process(root) -> ConvertReport:
     return ConvertReport.from_json(out)
 
 
-def ack(key: str, iv: str) -> str:
-    return json.dumps(
-        {
-            "header": {"tr_id": F, "tr_key": "A11612", "encrypt": "Y"},
-            "body": {
-                "rt_cd": "0",
-                "msg_cd": "OPSP0000",
-                "msg1": "SUBSCRIBE SUCCESS",
-                "output": {"iv": iv, "key": key},
-            },
-        }
-    )
-
-
 def test_encrypted_frames_are_decrypted_with_their_session_key_from_an_earlier_frame(tmp_path):
     # Session 1's key comes first, its encrypted frames in a later zstd frame of the sealed
     # segment; session 3's key and frame come late, among session 1's lines. Session 2's key and
@@ -80,9 +66,9 @@ def test_encrypted_frames_are_decrypted_with_their_session_key_from_an_earlier_f
     key, iv, other, third = "k" * 32, "i" * 16, "j" * 32, "m" * 32
     sessions = [1] * 801 + [3, 1, 1, 3] + [1] * 50
     frames = (
-        [ack(key, iv)]
+        [encrypted_ack(key, iv)]
         + mixed_frames(800)
-        + [ack(third, iv)]
+        + [encrypted_ack(third, iv)]
         + [encode_frame(F, [futures(price=str(70000 + i))], key_iv=(key, iv)) for i in range(2)]
         + [encode_frame(F, [futures(price="73000")], key_iv=(third, iv))]
         + mixed_frames(50)
@@ -96,7 +82,9 @@ def test_encrypted_frames_are_decrypted_with_their_session_key_from_an_earlier_f
     seal(seg)
     written += write_journal(
         tmp_path,
-        [ack(other, iv)] + mixed_frames(5) + [encode_frame(F, [futures(price="72000")], key_iv=(other, iv))],
+        [encrypted_ack(other, iv)]
+        + mixed_frames(5)
+        + [encode_frame(F, [futures(price="72000")], key_iv=(other, iv))],
         session=2,
         start_ns=NS0 + len(frames),
         name="zz-session-2",

@@ -14,7 +14,7 @@ from kisfeed.schema import KST, Sign
 from kisfeed.store import read_table, rebuild, table_records
 from kisfeed.store.dataset import dataset_files, schema_for
 
-from ..samples import frame
+from ..samples import encrypted_ack, frame
 from .conftest import (
     DAY,
     NS0,
@@ -30,17 +30,7 @@ from .conftest import (
 )
 
 KEY, IV = "k" * 32, "i" * 16
-ACK = json.dumps(
-    {
-        "header": {"tr_id": F, "tr_key": "A11612", "encrypt": "Y"},
-        "body": {
-            "rt_cd": "0",
-            "msg_cd": "OPSP0000",
-            "msg1": "SUBSCRIBE SUCCESS",
-            "output": {"iv": IV, "key": KEY},
-        },
-    }
-)
+ACK = encrypted_ack(KEY, IV)
 
 ODD_FRAMES = [
     frame(F, futures(change_rate="", dynamic_limit_flag="")),  # empty fields: null
