@@ -273,3 +273,18 @@ def test_the_converter_child_leaves_pandas_out_although_pyarrow_would_load_it(tm
     report, loaded = out.splitlines()
     assert ConvertReport.from_json(report).total == 1
     assert loaded == str(not guarded)
+
+
+def test_a_table_the_writing_thread_cannot_write_fails_the_rebuild_and_the_next_one_converts_it_all(tmp_path):
+    # The options' folder cannot be made (a file is in the way): the table thread fails while
+    # the futures' file of the same batch is being written; neither is finalized, so the rebuild
+    # after the fix converts every record once.
+    written = write_journal(tmp_path, mixed_frames(300))
+    (tmp_path / O).write_text("in the way")
+    with pytest.raises(StoreError, match=f"cannot write .*{O}"):
+        rebuild(tmp_path, max_rows=100)
+    assert not list(tmp_path.glob("*/date=*/*.parquet*")) and not list(tmp_path.glob("*/date=*/.*.tmp"))
+    (tmp_path / O).unlink()
+    report = rebuild(tmp_path, max_rows=100)
+    assert report.total == sum(len(v) for v in expected(written).values())
+    assert_complete(tmp_path, written)
