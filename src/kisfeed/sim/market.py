@@ -15,11 +15,22 @@ Model (issue 3; reference 4.4, 6):
   order in eight sweeps several price levels: 2–4 prints at the same instant, which the server
   packs into one multi-record frame (ref 2.4).
 * Futures quote around cost-of-carry fair value ``S·e^((r−q)T)`` rounded to the SSF tick table,
-  within the daily ±30% band; options around their Black-Scholes value with a volatility smile;
+  within the staged daily limits (below); options around their Black-Scholes value with a volatility smile;
   a print hits the bid or lifts the ask. The option's implied volatility is solved from the
   traded premium.
-* KRX regular hours 09:00–15:45 KST on weekdays (no holiday calendar), unless ``always_open``;
-  an expiring contract stops at 15:20 on its last trading day and is not replaced.
+* The KRX calendar and session phases (``sim/calendar.py``, ``sim/phases.py``), unless
+  ``always_open``: no trades during the opening (08:30–08:45) and closing (15:35–15:45)
+  auctions but one uncross print per interested contract at exactly 08:45:00 and 15:45:00,
+  neither buyer- nor seller-initiated (side ``AUCTION``); continuous trading in between; an
+  expiring contract's continuous trading ends at 15:10 on its last day, its uncross at 15:20,
+  and it is not replaced. ``always_open`` trades continuously around the clock, every day.
+* Staged daily limits of stock futures, ±10 % / ±20 % / ±30 % of the previous close (ref 6,
+  EUGENE): the next stage applies ``limit_expansion_delay`` (5 min) after the *underlying*
+  stock has moved beyond the current stage (KRX 파생상품시장 업무규정 시행세칙 56조의2 as
+  explained by h1in.tistory.com/1128, 2025-07-02; the 5 minutes also in etoday 2023-07-06 for
+  index products). The spot does not move before 09:00, so 08:45–09:00 only ±10 % applies, as
+  the 2024-11-04 rule says (economy21). A print at a limit carries sign code 1 or 4 (ref 4.4).
+  Option limits are not modelled.
 """
 
 from __future__ import annotations
@@ -28,13 +39,15 @@ import bisect
 import math
 import random
 from collections.abc import Callable, Sequence
-from datetime import date, datetime, time, timedelta
+from datetime import datetime
 from typing import NamedTuple
 
 from ..schema.layouts import FUTURES_TRADE, OPTION_TRADE
 from ..schema.records import KST
+from .calendar import KrxCalendar, Phase
 from .contracts import AUCTION, BUY, SELL, Contract, Quote, hhmmss, record_text
 from .instruments import Instrument, Underlying, futures_tick, stock_tick
+from .phases import UNCROSS, Auction, Schedule, TradingDay, auction_size
 from .pricing import black_scholes, bs_price, bs_tuple, implied_volatility
 
 __all__ = ["Market", "MarketEvent"]
@@ -45,8 +58,7 @@ MARKET_CORRELATION = 0.5
 _OWN = math.sqrt(1 - MARKET_CORRELATION**2)  # weight of an underlying's own shocks
 _PER_SECOND = 1 / math.sqrt(TRADING_SECONDS_PER_YEAR)  # annual volatility -> per trading second
 SWEEP_PROBABILITY = 0.12
-LIMIT_BAND = 0.30  # final stage of the SSF daily limits (ref 6)
-OPEN, CLOSE, SPOT_CLOSE = time(9, 0), time(15, 45), time(15, 30)
+LIMIT_STAGES = (0.10, 0.20, 0.30)  # the SSF daily limits, stage by stage (ref 6)
 # instruments.stock_tick as a table lookup: the first tick whose limit is above the price.
 _STOCK_LIMITS = (2_000, 5_000, 20_000, 50_000, 200_000, 500_000)
 _STOCK_TICKS = (1, 5, 10, 50, 100, 500, 1_000)
@@ -93,7 +105,10 @@ class MarketEvent(NamedTuple):
 class Spot:
     """One underlying's log-price walk."""
 
-    __slots__ = ("underlying", "log_price", "price", "prev_close", "updated", "factor", "vol", "hist_vol")
+    __slots__ = (
+        "underlying", "log_price", "price", "prev_close", "updated", "factor", "vol", "hist_vol",
+        "stage", "trigger", "expand_at",
+    )  # fmt: skip
 
     def __init__(self, underlying: Underlying) -> None:
         self.underlying = underlying
@@ -102,6 +117,9 @@ class Spot:
         self.updated = 0.0
         self.factor = 0.0  # the market factor's value when this spot was last updated
         self.vol = self.hist_vol = underlying.volatility
+        # The daily-limit stage of its futures; the move from the previous close (won) beyond
+        # which the next stage is due; when it applies (inf: none due).
+        self.stage, self.trigger, self.expand_at = 0, math.inf, math.inf
 
 
 def _round_to(value: float, tick: int) -> int:
@@ -130,7 +148,7 @@ class _Grid:
 _FUTURES_GRID = _Grid(futures_tick)
 
 
-class Market:
+class Market(TradingDay):
     """Deterministic trade generator; see the module docstring for the model."""
 
     def __init__(
@@ -147,6 +165,9 @@ class Market:
         option_ticks: Sequence[tuple[float, int]] = ((10_000.0, 10), (math.inf, 50)),
         dynamic_limit_band: float = 0.0,
         dynamic_limit_flags: tuple[str, str] = ("0", "1"),
+        calendar: KrxCalendar | None = None,
+        limit_stages: Sequence[float] = LIMIT_STAGES,
+        limit_expansion_delay: float = 300.0,
     ) -> None:
         if start.tzinfo is None:
             start = start.replace(tzinfo=KST)  # the sim clock is KST (ref 6)
@@ -164,6 +185,9 @@ class Market:
             self._option_tick = lambda premium: low if premium < bound else high  # type: ignore[method-assign]  # a per-instance fast path for the two-level table
         self.dynamic_band = dynamic_limit_band
         self.dynamic_flags = dynamic_limit_flags
+        self.calendar = calendar or KrxCalendar()
+        self.limit_stages = tuple(limit_stages)
+        self.limit_delay = limit_expansion_delay
         self.instruments = list(instruments)
         #: Codes whose record texts are wanted (subscribed somewhere). Only formatting depends
         #: on it: every instrument trades, and draws the same numbers, whether watched or not.
@@ -171,8 +195,10 @@ class Market:
         self.spots: dict[str, Spot] = {}
         for inst in self.instruments:
             self.spots.setdefault(inst.underlying.code, Spot(inst.underlying))
-        # Last-trade instants as POSIX seconds, looked up on every trade.
-        self._ends = {inst.code: inst.last_trade.timestamp() for inst in self.instruments}
+        # Last-trade instants as POSIX seconds, looked up on every trade: the calendar's last
+        # trading day (a 2nd Thursday that is a holiday moves earlier) and its close.
+        self._ends = {inst.code: self._last_trade(inst).timestamp() for inst in self.instruments}
+        self._last_day = [datetime.fromtimestamp(self._ends[i.code], KST).date() for i in self.instruments]
         self.contracts = [self._listing(inst, start.timestamp()) for inst in self.instruments]
         # Each underlying's futures, for the near/far-month fields (NMSC/FMSC_FCTN_STPL_PRC).
         self._futures: dict[str, list[Contract]] = {}
@@ -187,79 +213,26 @@ class Market:
             c.carry = self.rate - c.dividend_yield
             c.end = self._ends[inst.code]
             c.siblings = self._futures.get(inst.underlying.code, [])
+        self._position = {c.code: n for n, c in enumerate(self.contracts)}
         self._factor = 0.0
         self._factor_time = 0.0
-        self.now = start.timestamp()
-        self.day: date = start.astimezone(KST).date()
-        self._enter_session(self.day, first=True)
-        if self.now >= self._close:
-            self._next_session()
-        self.now = max(self.now, self._open)
-        self._mark_spots(self.now)
+        self._schedule = Schedule()
+        #: The phase at ``now``, and the auction under way if any (the seam for expected prices).
+        self.phase = Phase.CLOSED
+        self.auction: Auction | None = None
+        day = start.astimezone(KST).date() if self.always_open else self.calendar.session_from(start).day
+        self._enter_session(day, start.timestamp())
 
-    # --- the calendar ------------------------------------------------------------------------
-
-    def _bounds(self, day: date) -> tuple[float, float, float]:
-        if self.always_open:
-            midnight = datetime.combine(day, time(0), KST).timestamp()
-            return midnight, midnight + 86_400, midnight + 86_400
-        open_, close, spot_close = (
-            datetime.combine(day, t, KST).timestamp() for t in (OPEN, CLOSE, SPOT_CLOSE)
-        )
-        return open_, close, spot_close
-
-    def _enter_session(self, day: date, first: bool = False) -> None:
-        while not self.always_open and day.weekday() >= 5:
-            day += timedelta(days=1)
-        self.day = day
-        self._open, self._close, self._spot_close = self._bounds(day)
-        if not first:
-            self.now = self._open
-            for spot in self.spots.values():
-                u = spot.underlying
-                spot.prev_close = spot.price
-                gap = u.volatility / math.sqrt(252) * 0.3 * self.rng.gauss(0.0, 1.0)
-                spot.log_price += gap
-                spot.price = _round_to(math.exp(spot.log_price), stock_tick(math.exp(spot.log_price)))
-            for contract in self.contracts:
-                contract.new_day()
-        for spot in self.spots.values():  # the day's volatility level, seen as historical vol
-            spot.vol = spot.underlying.volatility * math.exp(0.1 * self.rng.gauss(0.0, 1.0))
-            spot.hist_vol = spot.underlying.volatility * math.exp(0.05 * self.rng.gauss(0.0, 1.0))
-        self._mark_spots(self._open)
-        self._weigh(self._open)
-
-    def _next_session(self) -> None:
-        self._enter_session(self.day + timedelta(days=1))
-
-    def _mark_spots(self, t: float) -> None:
-        self._factor_time = t
+    def _roll_day(self) -> None:
+        """Overnight: today's closes become the previous day's, and the stocks gap (a phases hook)."""
         for spot in self.spots.values():
-            spot.updated, spot.factor = t, self._factor
-
-    def _weigh(self, t: float) -> None:
-        """Trade arrival rates of the contracts still trading at ``t`` (liquidity by moneyness)."""
-        self._active: list[Contract] = []
-        cumulative: list[float] = []
-        total = 0.0
-        self._cutoff = math.inf  # the next last-trade instant among active contracts
-        for c in self.contracts:
-            inst = c.instrument
-            end = self._ends[inst.code]
-            if end <= t:
-                continue
-            self._cutoff = min(self._cutoff, end)
-            u = inst.underlying
-            if inst.strike is None:
-                w = u.liquidity * (1.0 if inst.month == 1 else 0.1)
-            else:
-                moneyness = abs(math.log(inst.strike / self.spots[u.code].price))
-                w = 0.25 * u.liquidity * math.exp(-moneyness / 0.05) * (1.0 if inst.month == 1 else 0.35)
-            w *= self.activity
-            total += w
-            self._active.append(c)
-            cumulative.append(total)
-        self._cumulative, self._total = cumulative, total
+            u = spot.underlying
+            spot.prev_close = spot.price
+            gap = u.volatility / math.sqrt(252) * 0.3 * self.rng.gauss(0.0, 1.0)
+            spot.log_price += gap
+            spot.price = _round_to(math.exp(spot.log_price), stock_tick(math.exp(spot.log_price)))
+        for contract in self.contracts:
+            contract.new_day()
 
     # --- prices ------------------------------------------------------------------------------
 
@@ -292,36 +265,38 @@ class Market:
     def next_event(self) -> MarketEvent | None:
         """The next trade event, or None once every contract has expired."""
         rng = self.rng
+        schedule = self._schedule
         while True:
-            if not self._active:
-                if all(end <= self.now for end in self._ends.values()):
-                    return None
-                self._next_session()
-                continue
-            t = self.now + -math.log(1.0 - rng.random()) / self._total  # expovariate, inlined
-            if t >= self._close or t >= self._cutoff:
-                if self._cutoff < self._close:  # a contract stops trading inside this session
-                    self.now = self._cutoff
-                    self._weigh(self.now)
-                else:
-                    self._next_session()
-                continue
-            self.now = t
-            contract = self._active[bisect.bisect_right(self._cumulative, rng.random() * self._total)]
-            return MarketEvent(t, contract.instrument, self._trade(contract, t))
+            due = schedule.due
+            if due > self.now and self._total > 0:
+                t = self.now + -math.log(1.0 - rng.random()) / self._total  # expovariate, inlined
+                if t < due:
+                    self.now = t
+                    contract = self._active[bisect.bisect_right(self._cumulative, rng.random() * self._total)]
+                    return MarketEvent(t, contract.instrument, self._trade(contract, t))
+            at, _, _, action, index, window = schedule.pop()  # the order stream is memoryless:
+            self.now = at  # a draw past the next step is dropped and drawn again after it
+            if action == UNCROSS:
+                c = self.contracts[index]
+                qty = auction_size(self._rate(c), window, 4.0 if c.strike is None else 6.0, rng.random)
+                return MarketEvent(at, c.instrument, self._trade(c, at, qty))
+            if not self._advance(action, index, window):
+                return None
 
     # The two trade writers below are the simulator's hot path (every event of every code goes
     # through one): helpers are inlined and bound to locals, and each draw is made in the same
     # order as the model describes, so one seed gives one stream of records.
 
-    def _trade(self, c: Contract, t: float) -> list[str]:
-        """Draw one order and its prints; the record texts only if the code is watched (the
-        draws and the contract's day are the same either way, so watching changes nothing)."""
+    def _trade(self, c: Contract, t: float, auction: int = 0) -> list[str]:
+        """Draw one order and its prints, or (``auction``: its size) an auction's uncross print;
+        the record texts only if the code is watched (the draws and the contract's day are the
+        same either way, so watching changes nothing)."""
         rng = self.rng
         random = rng.random
         spot_state = c.spot_state
         # The underlying's walk up to t, a correlated geometric Brownian motion on the stock tick
-        # grid; inline because it runs on nearly every event.
+        # grid; inline because it runs on nearly every event. Frozen outside the stock market's
+        # hours (``updated`` starts the day at 09:00, so dt <= 0 before).
         u = t if t < self._spot_close else self._spot_close
         dt = u - spot_state.updated
         if dt > 0:
@@ -337,46 +312,69 @@ class Market:
             level = math.exp(spot_state.log_price)
             spot_state.price = _round_to(level, _STOCK_TICKS[_bisect(_STOCK_LIMITS, level)])
             spot_state.updated, spot_state.factor = u, self._factor
+            if abs(spot_state.price - spot_state.prev_close) > spot_state.trigger:  # next limit stage due
+                spot_state.trigger, spot_state.expand_at = math.inf, u + self.limit_delay
+        if t >= spot_state.expand_at:
+            self._expand(spot_state)
         time_text = hhmmss(t)
-        prints = 1 if random() >= SWEEP_PROBABILITY else 2 + int(random() * 3)
+        prints = 1 if auction else 1 if random() >= SWEEP_PROBABILITY else 2 + int(random() * 3)
         if c.strike is None:
-            return self._trade_future(c, t, spot_state.price, time_text, prints)
-        return self._trade_option(c, c.strike, t, spot_state, time_text, prints)
+            return self._trade_future(c, t, spot_state.price, time_text, prints, auction)
+        return self._trade_option(c, c.strike, t, spot_state, time_text, prints, auction)
 
-    def _trade_future(self, c: Contract, t: float, spot: int, time_text: str, prints: int) -> list[str]:
+    def _expand(self, spot: Spot) -> None:
+        """The next stage of the daily limits of the underlying's futures."""
+        spot.stage += 1
+        last = spot.stage >= len(self.limit_stages) - 1
+        spot.trigger = math.inf if last else self.limit_stages[spot.stage] * spot.prev_close
+        spot.expand_at = math.inf
+        for c in self._futures.get(spot.underlying.code, []):
+            c.limits_for = None
+
+    def _set_limits(self, c: Contract) -> None:
+        band = self.limit_stages[c.spot_state.stage]
+        c.limits_for = c.prev_close
+        c.limits = (
+            _FUTURES_GRID.floor(c.prev_close * (1 + band)),
+            _FUTURES_GRID.ceil(c.prev_close * (1 - band)),
+        )
+
+    def _trade_future(
+        self, c: Contract, t: float, spot: int, time_text: str, prints: int, auction: int = 0
+    ) -> list[str]:
         rng = self.rng
         random, gauss, log = rng.random, rng.gauss, math.log
         tick_of = futures_tick
         watched = c.code in self.watched
         records: list[str] = []
         theo = spot * math.exp(c.carry * (max(c.end - t, 0.0) / YEAR_SECONDS))
-        if c.limits_for != c.prev_close:  # the daily band moves only with the previous close
-            c.limits_for = c.prev_close
-            c.limits = (
-                _FUTURES_GRID.floor(c.prev_close * (1 + LIMIT_BAND)),
-                _FUTURES_GRID.ceil(c.prev_close * (1 - LIMIT_BAND)),
-            )
+        if c.limits_for != c.prev_close:  # the band moves with the previous close and the stage
+            self._set_limits(c)
         upper, lower = c.limits
         tick = tick_of(theo)
         value = theo + (gauss(0.0, 0.6) - 0.5) * tick
         bid = _round_to(value, tick_of(value))
         bid = _round_to(bid, tick_of(bid))
-        # Takers lean toward the fair value: buy when the last price is below it.
-        reference = c.last if c.last is not None else c.prev_close
-        side = BUY if random() < 0.5 + math.tanh((theo - reference) / tick) * 0.15 else SELL
-        price = bid + tick_of(bid) if side == BUY else bid
+        if auction:  # the uncross: one price for all, neither buyer- nor seller-initiated
+            side, price = AUCTION, bid
+        else:  # takers lean toward the fair value: buy when the last price is below it
+            reference = c.last if c.last is not None else c.prev_close
+            side = BUY if random() < 0.5 + math.tanh((theo - reference) / tick) * 0.15 else SELL
+            price = bid + tick_of(bid) if side == BUY else bid
         band = self.dynamic_band
         last_n = prints - 1
         for n in range(prints):
             price = min(max(price, lower), upper)
             ref = c.last if c.last is not None else c.prev_close
-            qty = 1 + int(-log(1.0 - random()) / 0.25)  # expovariate(1/4): mean size 4
-            if random() < 0.02:
-                qty *= 10  # the occasional block
+            if auction:
+                qty = auction
+            else:
+                qty = 1 + int(-log(1.0 - random()) / 0.25)  # expovariate(1/4): mean size 4
+                if random() < 0.02:
+                    qty *= 10  # the occasional block
             # Each print opens or closes positions; opening slightly more often (OI builds up).
             oi_change = int(random() * (2 * qty + 1)) - qty + (1 if random() < 0.1 else 0)
-            # The day's first print is the opening auction's: neither buyer- nor seller-initiated.
-            tick_oi = c.record_print(time_text, price, qty, AUCTION if c.open is None else side, oi_change)
+            tick_oi = c.record_print(time_text, price, qty, side, oi_change)
             quote = _quote_after(price, side, n == last_n, random, tick_of)
             if watched:
                 near = far = price
@@ -405,7 +403,14 @@ class Market:
         return records
 
     def _trade_option(
-        self, c: Contract, strike: int, t: float, spot_state: Spot, time_text: str, prints: int
+        self,
+        c: Contract,
+        strike: int,
+        t: float,
+        spot_state: Spot,
+        time_text: str,
+        prints: int,
+        auction: int = 0,
     ) -> list[str]:
         """Options: Black-Scholes with a smile around the forward."""
         rng = self.rng
@@ -427,17 +432,23 @@ class Market:
         value = theo + (gauss(0.0, 0.6) - 0.5) * tick
         bid = _round_to(value, tick_of(value))
         bid = max(0, _round_to(bid, tick_of(bid)))
-        if bid > 0:
-            reference = c.last if c.last is not None else c.prev_close
-            side = BUY if random() < 0.5 + math.tanh((theo - reference) / tick) * 0.15 else SELL
+        if auction:  # the uncross: one price for all, neither buyer- nor seller-initiated
+            side, price = AUCTION, max(bid, tick_of(bid))
         else:
-            side = BUY  # nobody sells at zero
-        price = bid + tick_of(bid) if side == BUY else bid
+            if bid > 0:
+                reference = c.last if c.last is not None else c.prev_close
+                side = BUY if random() < 0.5 + math.tanh((theo - reference) / tick) * 0.15 else SELL
+            else:
+                side = BUY  # nobody sells at zero
+            price = bid + tick_of(bid) if side == BUY else bid
         last_n = prints - 1
         for n in range(prints):
-            qty = 1 + int(-log(1.0 - random()) / _ONE_SIXTH)  # expovariate(1/6): mean size 6
-            if random() < 0.02:
-                qty *= 10
+            if auction:
+                qty = auction
+            else:
+                qty = 1 + int(-log(1.0 - random()) / _ONE_SIXTH)  # expovariate(1/6): mean size 6
+                if random() < 0.02:
+                    qty *= 10
             oi_change = int(random() * (2 * qty + 1)) - qty + (1 if random() < 0.1 else 0)
             tick_oi = c.record_print(time_text, price, qty, side, oi_change)
             quote = _quote_after(price, side, n == last_n, random, tick_of)
