@@ -188,6 +188,9 @@ def test_market_state():
     assert market_state(datetime(2026, 11, 20, 10, 0, tzinfo=KST)).startswith("open")
     assert market_state(datetime(2026, 11, 20, 15, 45, tzinfo=KST)).startswith("closed")
     assert market_state(datetime(2026, 11, 21, 10, 0, tzinfo=KST)).startswith("closed (weekend")
+    assert market_state(datetime(2026, 11, 20, 8, 50, tzinfo=KST)).startswith("open")  # since 2024-11-04
+    assert market_state(datetime(2026, 12, 31, 10, 0, tzinfo=KST)).startswith("closed: KRX holiday")
+    assert "09:45-15:45" in market_state(datetime(2026, 12, 31, 16, 0, tzinfo=KST))  # next: 2027-01-04
 
 
 class ServerThread:

@@ -207,17 +207,16 @@ class KrxCalendar:
         return session
 
     def describe(self, at: datetime) -> str:
-        """One line for ``kisfeed doctor``: open or closed at ``at``, and why."""
+        """One line for ``kisfeed doctor``: open or closed at ``at``, why, and the next session."""
         local = at.astimezone(KST)
+        upcoming = self.session_from(local)
+        following = f"next session {upcoming.day:%a %Y-%m-%d} {upcoming.describe()}"
         if local.date() in self.holidays:
-            return f"closed: KRX holiday ({local:%a %Y-%m-%d %H:%M} KST)"
+            return f"closed: KRX holiday ({local:%a %Y-%m-%d %H:%M} KST); {following}"
         if local.weekday() >= 5:
-            return f"closed (weekend, {local:%a %H:%M} KST)"
+            return f"closed (weekend, {local:%a %H:%M} KST); {following}"
         session = self.session(local.date())
         phase = session.phase(local)
         if phase is Phase.CLOSED:
-            upcoming = self.session_from(local)
-            return (
-                f"closed ({local:%H:%M} KST); next session {upcoming.day:%a %Y-%m-%d} {upcoming.describe()}"
-            )
+            return f"closed ({local:%H:%M} KST); {following}"
         return f"open: {phase.value} ({local:%H:%M} KST); today {session.describe()}"

@@ -18,12 +18,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
-from datetime import datetime
+from datetime import datetime, timedelta
 from types import TracebackType
 
 from ..schema.layouts import layout_for
 from ..schema.records import KST
 from .approval import PATH, ApprovalKeys, ApprovalServer
+from .calendar import KrxCalendar
 from .config import SimConfig
 from .contracts import BUY, Contract, Quote, record_text
 from .faults import Applied, Faults, ScheduledFault
@@ -74,6 +75,11 @@ class Simulator:
             option_ticks=config.option_ticks,
             dynamic_limit_band=config.dynamic_limit_band,
             dynamic_limit_flags=config.dynamic_limit_flags,
+            calendar=KrxCalendar(
+                config.holidays, config.exam_days, timedelta(seconds=config.last_day_auction)
+            ),
+            limit_stages=config.limit_stages,
+            limit_expansion_delay=config.limit_expansion_delay,
         )
         self._source: Market | Tape = self.market if self.tape is None else self.tape
         #: The (tr_id, code) pairs a subscription may name; anything else is OPSP8992.
