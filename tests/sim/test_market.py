@@ -167,6 +167,37 @@ def test_holidays_are_skipped_and_the_first_day_of_the_year_opens_at_0945():
     assert first == datetime(2026, 1, 2, 9, 45, tzinfo=KST)  # an opening uncross, an hour late
 
 
+def test_the_exam_day_runs_an_hour_late_and_the_holidays_are_a_setting():
+    m = market(always_open=False, activity=0.05, start=datetime(2026, 11, 19, 8, 0, tzinfo=KST))
+    times = []
+    while (event := m.next_event()).time < datetime(2026, 11, 20, tzinfo=KST).timestamp():
+        times.append(event.time)
+    exam = CALENDAR.session(date(2026, 11, 19))
+    assert min(times) == exam.open.timestamp() and max(times) <= exam.close.timestamp()
+    assert max(times) > datetime(2026, 11, 19, 15, 45, tzinfo=KST).timestamp()
+    m = market(always_open=False, activity=0.01, start=datetime(2026, 12, 31, 8, 0, tzinfo=KST))
+    assert datetime.fromtimestamp(m.next_event().time, KST).date() == date(2027, 1, 4)
+    m = market(
+        always_open=False, activity=0.01, calendar=KrxCalendar(holidays=()),
+        start=datetime(2026, 12, 31, 8, 0, tzinfo=KST),
+    )  # fmt: skip
+    assert datetime.fromtimestamp(m.next_event().time, KST).date() == date(2026, 12, 31)
+
+
+def test_the_expiring_contract_uncrosses_at_1520_after_its_closing_auction():
+    m = market(always_open=False, start=datetime(2026, 12, 10, 15, 0, tzinfo=KST))
+    day = CALENDAR.session(date(2026, 12, 10))
+    expiring = {i.code for i in m.instruments if i.expiry == day.day}
+    seen: Counter[str] = Counter()
+    while (event := m.next_event()).time < day.close.timestamp():
+        if event.code in expiring:
+            assert (
+                event.time < day.last_day_auction.timestamp() or event.time == day.last_day_close.timestamp()
+            )
+            seen[event.code] += event.time == day.last_day_close.timestamp()
+    assert seen and max(seen.values()) == 1
+
+
 def test_an_auction_prints_once_and_larger_than_an_order_and_thin_series_may_have_none():
     m = market(always_open=False, start=datetime(2026, 11, 20, 8, 0, tzinfo=KST))
     opens = CALENDAR.session(date(2026, 11, 20)).open.timestamp()
