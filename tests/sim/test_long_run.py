@@ -9,7 +9,7 @@ from datetime import datetime
 from kisfeed import FuturesTrade, OptionTrade, Sign, decode
 from kisfeed.schema.records import KST
 from kisfeed.sim import Simulator
-from kisfeed.sim.instruments import futures_tick
+from kisfeed.sim.ticks import STOCK_GRID
 
 from .helpers import START, approval, config, connect, recv, request, run
 
@@ -95,7 +95,7 @@ def check_record(r, inst, prev_close: int, prev_volume: int, prev_oi: int) -> No
         assert r.gamma >= 0 and r.vega >= 0 and r.historical_volatility > 0
         assert math.isnan(r.implied_volatility) or r.implied_volatility > 0
     else:
-        assert r.price % futures_tick(r.price) == 0
+        assert STOCK_GRID.on_grid(r.price)
         assert r.spread == r.far_month_price - r.near_month_price
         assert (r.near_month_price if inst.month == 1 else r.far_month_price) == r.price
         assert (r.dynamic_upper_limit, r.dynamic_lower_limit, r.dynamic_limit_flag) == (0, 0, "0")

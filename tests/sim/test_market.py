@@ -14,8 +14,9 @@ from kisfeed.protocol import encode_frame
 from kisfeed.schema.records import KST
 from kisfeed.sim import UNDERLYINGS, Market, build_universe, master_lines
 from kisfeed.sim.calendar import KrxCalendar
-from kisfeed.sim.instruments import expiry_date, futures_tick
+from kisfeed.sim.instruments import expiry_date
 from kisfeed.sim.pricing import black_scholes, implied_volatility
+from kisfeed.sim.ticks import OPTION_TICKS, STOCK_GRID, Grid
 
 from .helpers import START
 
@@ -198,7 +199,7 @@ def test_the_expiring_contract_uncrosses_at_1520_after_its_closing_auction():
     assert seen and max(seen.values()) == 1
 
 
-def test_an_auction_prints_once_and_larger_than_an_order_and_thin_series_may_have_none():
+def test_an_auction_prints_once_per_contract_and_thin_series_may_have_none():
     m = market(always_open=False, start=datetime(2026, 11, 20, 8, 0, tzinfo=KST))
     opens = CALENDAR.session(date(2026, 11, 20)).open.timestamp()
     auction, continuous = [], []
@@ -208,7 +209,6 @@ def test_an_auction_prints_once_and_larger_than_an_order_and_thin_series_may_hav
             (auction if event.time == opens else continuous).extend(sizes)
     futures = [i for i in m.instruments if i.kind == "future"]
     assert 0 < len(auction) <= len(futures)
-    assert sum(auction) / len(auction) > 3 * sum(continuous) / len(continuous)
     thin = market(always_open=False, activity=0.001, start=datetime(2026, 11, 20, 8, 0, tzinfo=KST))
     codes = set()
     while (event := thin.next_event()).time == opens:
@@ -246,7 +246,7 @@ def test_staged_limits_and_their_sign_codes():
 
     def lower(band: float) -> int:
         value = future.prev_close * (1 - band)
-        return math.ceil(value / futures_tick(value)) * futures_tick(value)
+        return STOCK_GRID.ceil(value)
 
     at_limit, highs = defaultdict(set), set()
     while (event := m.next_event()).time < stock_open + 900:
@@ -303,8 +303,7 @@ def test_stocks_close_at_1530_so_futures_trade_against_a_frozen_spot():
 
 
 def test_prices_sit_on_their_tick_grid_and_sweeps_share_an_instant():
-    from kisfeed.sim.instruments import futures_tick
-
+    options = Grid(OPTION_TICKS)
     m = market()
     sizes = Counter()
     for _ in range(5000):
@@ -314,8 +313,8 @@ def test_prices_sit_on_their_tick_grid_and_sweeps_share_an_instant():
         for record in batch:
             if record.tr_id == "H0ZFCNT0":
                 for price in (record.price, record.ask1, record.bid1):
-                    assert price % futures_tick(price) == 0, price
+                    assert STOCK_GRID.on_grid(price), price
             else:
                 for price in (record.price, record.ask1, record.bid1):
-                    assert price % (10 if price < 10_000 else 50) == 0, price
+                    assert options.on_grid(price), price
     assert sizes[1] > sizes[2] > 0 and sizes[4] > 0

@@ -45,5 +45,5 @@ def test_interest_grows_with_the_rate_and_an_uncross_is_several_orders():
     busy = sum(auction_interest(0.05, 900.0, u) for u in draws) / len(draws)
     assert abs(thin - (1 - math.exp(-0.18))) < 0.02 and busy > 0.99
     rng = random.Random(1)
-    sizes = [auction_size(0.15, 900.0, 4.0, rng.random) for _ in range(2000)]
-    assert min(sizes) >= 2 and 20 < sum(sizes) / len(sizes) < 45  # the official example's 23
+    sizes = [auction_size(0.15, 900.0, 12.0, rng.random) for _ in range(2000)]
+    assert min(sizes) >= 1 and 18 < sum(sizes) / len(sizes) < 35  # the official example's 23

@@ -29,8 +29,6 @@ __all__ = [
     "MULTIPLIER",
     "build_universe",
     "expiry_date",
-    "futures_tick",
-    "stock_tick",
     "master_entry",
     "master_lines",
     "write_master",
@@ -165,27 +163,6 @@ def _contract_months(now: datetime, count: int) -> list[date]:
             found.append(expiry)
         year, month = (year + 1, 1) if month == 12 else (year, month + 1)
     return found
-
-
-def futures_tick(price: float) -> int:
-    """SSF tick table (ref 6, EUGENE); below 10,000 won the table is garbled, 10 is our choice."""
-    if price < 10_000:
-        return 10
-    if price < 50_000:
-        return 50
-    if price < 100_000:
-        return 100
-    if price < 500_000:
-        return 500
-    return 1_000
-
-
-def stock_tick(price: float) -> int:
-    """KRX stock tick table (KOSPI and KOSDAQ alike since 2023): the spot is a traded price."""
-    for limit, tick in ((2_000, 1), (5_000, 5), (20_000, 10), (50_000, 50), (200_000, 100), (500_000, 500)):
-        if price < limit:
-            return tick
-    return 1_000
 
 
 def strike_step(price: float) -> int:

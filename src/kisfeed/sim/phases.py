@@ -16,8 +16,8 @@ contract's arrival rate λ (orders per second) and the auction's length W, the c
 interest is 1 − e^(−λW), so thin series often have no opening print. The uncross matches many
 orders, so its size is several ordinary orders: in the official H0ZFCNT0 example the volume
 neither buyer- nor seller-initiated is 1724 − 1075 − 626 = 23 contracts, for a series that had
-traded 141 times by 09:16 (λ ≈ 0.15/s); ``2 + Exp(1)·√(λW)/2`` orders of the usual size give
-about 30 there.
+traded 141 times by 09:16 (λ ≈ 0.15/s): about two orders of its 12 contracts.
+``1 + Exp(1)·√(λW)/8`` orders of the usual size give about 25 there.
 
 :class:`Auction` is the state of an auction under way: the seam where a later issue adds the
 expected prices KRX publishes from 08:40 (``H0ZFANC0``/``H0ZOANC0``, reference 4.5) as further
@@ -37,6 +37,7 @@ from typing import TYPE_CHECKING, NamedTuple
 from ..schema.records import KST
 from .calendar import KrxCalendar, Phase
 from .contracts import Contract
+from .fair import DIVIDENDS, carry
 from .instruments import Instrument
 
 if TYPE_CHECKING:
@@ -128,8 +129,8 @@ def auction_interest(rate: float, window: float, draw: float) -> bool:
 
 
 def auction_size(rate: float, window: float, mean_order: float, random: Callable[[], float]) -> int:
-    """Contracts matched at an uncross: ``2 + Exp(1)·√(λW)/2`` orders of ``1 + Exp(mean)``."""
-    orders = 2 + int(-math.log(1.0 - random()) * math.sqrt(rate * window) / 2)
+    """Contracts matched at an uncross: ``1 + Exp(1)·√(λW)/8`` orders of ``1 + Exp(mean)``."""
+    orders = 1 + int(-math.log(1.0 - random()) * math.sqrt(rate * window) / 8)
     return sum(1 + int(-math.log(1.0 - random()) * mean_order) for _ in range(orders))
 
 
@@ -139,7 +140,7 @@ class TradingDay:
 
     rng: random.Random
     always_open: bool
-    activity: float
+    rate: float
     calendar: KrxCalendar
     limit_stages: tuple[float, ...]
     spots: dict[str, Spot]
@@ -162,7 +163,7 @@ class TradingDay:
     _total: float
     _spot_close: float
 
-    def _roll_day(self) -> None:
+    def _roll_day(self, day: date) -> None:
         raise NotImplementedError
 
     def _last_trade(self, inst: Instrument) -> datetime:
@@ -188,7 +189,7 @@ class TradingDay:
         self.times = times = self._times(day)
         self.now = now = times.auction_start if start is None else max(start, times.auction_start)
         if start is None:
-            self._roll_day()
+            self._roll_day(day)
         for spot in self.spots.values():  # the day's volatility level, seen as historical vol
             spot.vol = spot.underlying.volatility * math.exp(0.1 * self.rng.gauss(0.0, 1.0))
             spot.hist_vol = spot.underlying.volatility * math.exp(0.05 * self.rng.gauss(0.0, 1.0))
@@ -200,6 +201,10 @@ class TradingDay:
         expiring: list[tuple[int, float, float]] = []
         for n, c in enumerate(self.contracts):
             c.limits_for = None  # a new day's first stage
+            # KRX counts carry in calendar days: the theoretical terms change once a day
+            c.terms = carry(
+                day, self._last_day[n], self.rate, DIVIDENDS.get(c.instrument.underlying.code, ())
+            )
             end = self._ends[c.code]
             if end <= now:
                 self._stops.append(-math.inf)
@@ -257,15 +262,8 @@ class TradingDay:
             spot.updated, spot.factor = t, self._factor
 
     def _rate(self, c: Contract) -> float:
-        """Orders a second of one contract (liquidity by moneyness; next months thinner)."""
-        inst = c.instrument
-        u = inst.underlying
-        if inst.strike is None:
-            w = u.liquidity * (1.0 if inst.month == 1 else 0.1)
-        else:
-            moneyness = abs(math.log(inst.strike / self.spots[u.code].price))
-            w = 0.25 * u.liquidity * math.exp(-moneyness / 0.05) * (1.0 if inst.month == 1 else 0.35)
-        return w * self.activity
+        """Orders a second of one contract at the spot now (``sim/liquidity.py``)."""
+        return c.activity.rate(c.strike, c.spot_state.price)
 
     def _weigh(self, t: float) -> None:
         """Trade arrival rates of the contracts in continuous trading at ``t``."""
@@ -275,7 +273,9 @@ class TradingDay:
         if self._continuous:
             for c, stop in zip(self.contracts, self._stops, strict=True):
                 if stop > t:
-                    total += self._rate(c)
+                    rate = self._rate(c)
+                    c.spread = c.activity.spread_ticks(rate)  # quotes as wide as trading is thin
+                    total += rate
                     self._active.append(c)
                     cumulative.append(total)
         self._cumulative, self._total = cumulative, total
