@@ -39,7 +39,7 @@ def records(m: Market, count: int):
     return out
 
 
-def test_the_universe_has_real_underlyings_two_expiries_and_strikes_around_the_money():
+def test_the_universe_has_real_underlyings_nine_expiries_and_strikes_around_the_money():
     universe = build_universe(START)
     assert len(UNDERLYINGS) >= 8
     names = {i.underlying_name for i in universe}
@@ -56,8 +56,8 @@ def test_the_universe_has_real_underlyings_two_expiries_and_strikes_around_the_m
     for u in UNDERLYINGS:
         mine = [i for i in universe if i.underlying is u]
         futures = [i for i in mine if i.kind == "future"]
-        assert [f.month for f in futures] == [1, 2]
-        assert [f.expiry for f in futures] == [date(2026, 12, 10), date(2027, 1, 14)]  # 2nd Thursdays
+        assert [f.month for f in futures] == list(range(1, 10))  # sim.listing: the KRX cycle
+        assert [f.expiry for f in futures][:2] == [date(2026, 12, 10), date(2027, 1, 14)]  # 2nd Thursdays
         for expiry in (f.expiry for f in futures):
             for kind in ("call", "put"):
                 strikes = sorted(i.strike for i in mine if i.kind == kind and i.expiry == expiry)
@@ -91,7 +91,7 @@ def test_master_file_line_matches_the_known_kis_line():
     for line in master_lines(universe):
         columns = line.split("|")
         assert len(columns) == 9
-        assert columns[0] in {"1", "3", "5", "6"} and columns[6] in {"1", "2"}
+        assert columns[0] in set("123456") and columns[6] in set("1234")
         line.encode("cp949")
 
 
