@@ -63,7 +63,18 @@ def feed_for(
 
 
 def codes(sim: Simulator, tr_id: str) -> list[str]:
-    return [i.code for i in sim.instruments if i.tr_id == tr_id]
+    """The served codes of one TR, the busiest first: front months, each underlying's options
+    nearest the money first (a listed chain runs deep in and out of the money, sim.listing)."""
+    order = {u: n for n, u in enumerate(dict.fromkeys(i.underlying.code for i in sim.instruments))}
+    mine = [i for i in sim.instruments if i.tr_id == tr_id]
+    mine.sort(
+        key=lambda i: (
+            i.month,
+            order[i.underlying.code],
+            abs((i.strike or i.underlying.price) - i.underlying.price),
+        )
+    )
+    return [i.code for i in mine]
 
 
 async def collect(feed, count: int, timeout: float = 20) -> list[Record]:

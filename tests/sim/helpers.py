@@ -141,4 +141,15 @@ async def subscribe(ws: ClientConnection, key: str, tr_id: str, tr_key: str) -> 
 
 
 def codes(sim: Simulator, tr_id: str) -> list[str]:
-    return [i.code for i in sim.instruments if i.tr_id == tr_id]
+    """The served codes of one TR, the busiest first: front months, each underlying's options
+    nearest the money first (a listed chain runs deep in and out of the money, sim.listing)."""
+    order = {u: n for n, u in enumerate(dict.fromkeys(i.underlying.code for i in sim.instruments))}
+    mine = [i for i in sim.instruments if i.tr_id == tr_id]
+    mine.sort(
+        key=lambda i: (
+            i.month,
+            order[i.underlying.code],
+            abs((i.strike or i.underlying.price) - i.underlying.price),
+        )
+    )
+    return [i.code for i in mine]
