@@ -42,7 +42,7 @@ def records(m: Market, count: int):
     return out
 
 
-def test_the_universe_has_real_underlyings_two_expiries_and_strikes_around_the_money():
+def test_the_universe_has_real_underlyings_nine_expiries_and_strikes_around_the_money():
     universe = build_universe(START)
     assert len(UNDERLYINGS) >= 8
     names = {i.underlying_name for i in universe}
@@ -59,8 +59,8 @@ def test_the_universe_has_real_underlyings_two_expiries_and_strikes_around_the_m
     for u in UNDERLYINGS:
         mine = [i for i in universe if i.underlying is u]
         futures = [i for i in mine if i.kind == "future"]
-        assert [f.month for f in futures] == [1, 2]
-        assert [f.expiry for f in futures] == [date(2026, 12, 10), date(2027, 1, 14)]  # 2nd Thursdays
+        assert [f.month for f in futures] == list(range(1, 10))  # sim.listing: the KRX cycle
+        assert [f.expiry for f in futures][:2] == [date(2026, 12, 10), date(2027, 1, 14)]  # 2nd Thursdays
         for expiry in (f.expiry for f in futures):
             for kind in ("call", "put"):
                 strikes = sorted(i.strike for i in mine if i.kind == kind and i.expiry == expiry)
@@ -75,8 +75,11 @@ def test_the_universe_has_real_underlyings_two_expiries_and_strikes_around_the_m
 def test_expiry_is_the_second_thursday():
     assert expiry_date(2026, 8) == date(2026, 8, 13)
     assert expiry_date(2026, 10) == date(2026, 10, 8)
+    assert expiry_date(2027, 5) == date(2027, 5, 12)  # the 2nd Thursday is 부처님오신날
     assert all(
-        expiry_date(2027, m).weekday() == 3 and 8 <= expiry_date(2027, m).day <= 14 for m in range(1, 13)
+        expiry_date(2027, m).weekday() == 3 and 8 <= expiry_date(2027, m).day <= 14
+        for m in range(1, 13)
+        if m != 5
     )
 
 
@@ -94,7 +97,7 @@ def test_master_file_line_matches_the_known_kis_line():
     for line in master_lines(universe):
         columns = line.split("|")
         assert len(columns) == 9
-        assert columns[0] in {"1", "3", "5", "6"} and columns[6] in {"1", "2"}
+        assert columns[0] in set("123456") and columns[6] in set("1234")
         line.encode("cp949")
 
 
@@ -228,7 +231,9 @@ def test_the_same_seed_gives_the_same_session_whatever_is_watched():
 
 
 def test_staged_limits_and_their_sign_codes():
-    m = market(always_open=False, start=datetime(2026, 11, 20, 8, 0, tzinfo=KST))
+    # a busy market (50x the usual trades): the spot, whose moves start each stage's 5 minutes,
+    # moves at every trade of its contracts, so a stage starts within the seconds skipped below
+    m = market(always_open=False, activity=50, start=datetime(2026, 11, 20, 8, 0, tzinfo=KST))
     future = next(c for c in m.contracts if c.instrument.kind == "future" and c.instrument.month == 1)
     other = next(
         c for c in m.contracts if c.instrument.kind == "future" and c.spot_state is not future.spot_state

@@ -19,13 +19,11 @@ __all__ = ["codes", "load_instruments", "simulator_master", "resolve_codes", "ma
 
 
 def simulator_master() -> Master:
-    """The embedded simulator's universe, in the master format."""
+    """The embedded simulator's universe, in the master format (its futures spreads included)."""
     from ..sim import Simulator
-    from ..sim.instruments import master_entry
+    from ..sim.instruments import master_entries
 
-    return Master(
-        [master_entry(i) for i in Simulator().instruments], "the simulator's instruments (kisfeed sim)"
-    )
+    return Master(master_entries(Simulator().instruments), "the simulator's instruments (kisfeed sim)")
 
 
 def load_instruments(master_file: Path | None, *, offline: bool = False) -> Master:

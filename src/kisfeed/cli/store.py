@@ -228,7 +228,7 @@ def record(
     the journal and converting the last records take a moment more, announced on stderr.
     Ctrl-C stops with exit 130 after the summary; SIGTERM (systemd) stops with exit 0.
 
-    Example: kisfeed record A11612 B11612070 --data ./kisfeed-data --seconds 3600
+    Example: kisfeed record A11612 B11612007 --data ./kisfeed-data --seconds 3600
     """
     from .codes import master_for_recording, resolve_codes
 

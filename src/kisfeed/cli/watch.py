@@ -20,8 +20,6 @@ from .live import LiveResult, run_board
 
 __all__ = ["watch", "demo", "chain_for", "resolve_codes"]
 
-DEMO_CHAIN = "삼성전자"
-
 
 def _underlying(master: Master, name: str) -> tuple[str, str]:
     """(code, name) of the underlying called ``name`` (exact name or code, else a unique match)."""
@@ -35,14 +33,26 @@ def _underlying(master: Master, name: str) -> tuple[str, str]:
     return found[0]
 
 
-def chain_for(master: Master, name: str) -> list[MasterEntry]:
-    """The futures of an underlying and its front-expiry option chain (calls and puts)."""
+DEMO_CHAIN = "삼성전자"
+#: Strikes of a chain on the board, nearest the money: their calls and puts and an underlying's
+#: futures stay within KIS's 41 registrations per session (reference 3.1), a real chain would not.
+CHAIN_STRIKES = 9
+
+
+def chain_for(master: Master, name: str, strikes: int = CHAIN_STRIKES) -> list[MasterEntry]:
+    """The futures of an underlying and the ``strikes`` strikes of its front-expiry option chain
+    (calls and puts) nearest the money: the master's ATM strike (column 5), strikes read from its
+    행사가 column (an option code does not carry its strike, reference 5.2)."""
     code, _ = _underlying(master, name)
     mine = [e for e in master.entries if e.underlying_code == code and e.tr_id]
     futures = [e for e in mine if e.kind == "future"]
     options = [e for e in mine if e.kind in ("call", "put")]
     front = min((e.expiry_month or "999999" for e in options), default=None)
-    return futures + sorted((e for e in options if e.expiry_month == front), key=lambda e: (e.strike, e.kind))
+    chain = [e for e in options if e.expiry_month == front]
+    listed = sorted({e.strike for e in chain})
+    atm = next((e.strike for e in chain if e.atm == "1"), listed[len(listed) // 2] if listed else 0.0)
+    shown = set(sorted(listed, key=lambda k: (abs(k - atm), k))[:strikes])
+    return futures + sorted((e for e in chain if e.strike in shown), key=lambda e: (e.strike, e.kind))
 
 
 def _subscriptions(entries: list[MasterEntry]) -> list[tuple[str, list[str]]]:

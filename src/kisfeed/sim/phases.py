@@ -261,6 +261,10 @@ class TradingDay:
         for spot in self.spots.values():
             spot.updated, spot.factor = t, self._factor
 
+    def rates(self) -> dict[str, float]:
+        """Each contract's trades per second of continuous trading at the spot now."""
+        return {c.code: self._rate(c) for c in self.contracts}
+
     def _rate(self, c: Contract) -> float:
         """Orders a second of one contract at the spot now (``sim/liquidity.py``)."""
         return c.activity.rate(c.strike, c.spot_state.price)

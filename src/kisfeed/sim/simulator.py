@@ -190,6 +190,13 @@ class Simulator:
                 return found
         raise KeyError(code)
 
+    def busiest(self, tr_id: str | None = None) -> list[Instrument]:
+        """The served instruments (of ``tr_id``), busiest first: the market's trade rates now
+        (``sim/liquidity.py``; most series trade a few times a day, a few all day long)."""
+        rates = self.market.rates()
+        mine = [i for i in self.instruments if tr_id is None or i.tr_id == tr_id]
+        return sorted(mine, key=lambda i: -rates.get(i.code, 0.0))
+
     def serves(self, tr_id: str, code: str) -> bool:
         """Whether a subscription to ``code`` under ``tr_id`` names something served."""
         return (tr_id, code) in self.served
