@@ -96,8 +96,8 @@ def check_record(r, inst, prev_close: int, prev_volume: int, prev_oi: int) -> No
     else:
         assert STOCK_GRID.on_grid(r.price)
         assert r.spread == r.far_month_price - r.near_month_price
-        if inst.month <= 2:  # later months (sim.listing lists 9) are neither market.py's near nor far
-            assert (r.near_month_price if inst.month == 1 else r.far_month_price) == r.price
+        # the front month against this month (the next month, for the front month itself)
+        assert (r.near_month_price if inst.month == 1 else r.far_month_price) == r.price
         assert (r.dynamic_upper_limit, r.dynamic_lower_limit, r.dynamic_limit_flag) == (0, 0, "0")
 
 

@@ -20,10 +20,12 @@ __all__ = ["codes", "load_instruments", "simulator_master", "resolve_codes", "ma
 
 def simulator_master() -> Master:
     """The embedded simulator's universe, in the master format (its futures spreads included)."""
-    from ..sim import Simulator
-    from ..sim.instruments import master_entries
+    from ..sim.instruments import build_universe, master_entries
+    from .embedded import embedded_config
 
-    return Master(master_entries(Simulator().instruments), "the simulator's instruments (kisfeed sim)")
+    start = embedded_config().start
+    assert start is not None  # embedded_config always sets one
+    return Master(master_entries(build_universe(start)), "the simulator's instruments (kisfeed sim)")
 
 
 def load_instruments(master_file: Path | None, *, offline: bool = False) -> Master:

@@ -15,7 +15,7 @@ from ..schema.master import MasterEntry
 from .codes import load_instruments, resolve_codes, simulator_master
 from .common import ConfigOption, DataOption, config_from, console, err_console, errors, plural, signals
 from .config import Config
-from .embedded import connect_arguments
+from .embedded import connect_arguments, describe_embedded, embedded_config
 from .live import LiveResult, run_board
 
 __all__ = ["watch", "demo", "chain_for", "resolve_codes"]
@@ -111,9 +111,12 @@ def watch(
     with errors():
         if simulated:
             err_console.print(
-                "no credentials (KIS_APP_KEY, KIS_APP_SECRET): watching the embedded simulator"
-                if not simulator
-                else "watching the embedded simulator"
+                (
+                    "no credentials (KIS_APP_KEY, KIS_APP_SECRET): watching the embedded simulator; "
+                    if not simulator
+                    else "watching the embedded simulator; "
+                )
+                + describe_embedded(embedded_config())
             )
             found = simulator_master()
         else:
@@ -159,6 +162,7 @@ def demo(
         f"kisfeed demo: embedded simulator, {len(fronts)} stock futures and the {DEMO_CHAIN} "
         f"option chain, recording to {config.data}"
     )
+    console.print(describe_embedded(embedded_config()))
 
     async def run() -> tuple[LiveResult, dict[str, int]]:
         # Converting in this process: the demo's feed is light, and a converter child would hold

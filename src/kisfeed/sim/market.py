@@ -351,15 +351,16 @@ class Market(TradingDay):
             tick_oi = c.record_print(time_text, price, qty, side, _oi_change(qty, random))
             quote = _quote_after(price, side, n == last_n, random, grid, c.spread)
             if watched:
+                # NMSC/FMSC_FCTN_STPL_PRC: the front month against this month (the front
+                # month's own far leg is the next month), as the spread SP front-this trades
                 near = far = price
+                far_month = 2 if c.instrument.month == 1 else c.instrument.month
                 for x in c.siblings:
-                    if x.instrument.month == 1:
+                    month = x.instrument.month
+                    if month == 1 and x is not c:
                         near = x.last if x.last is not None else x.prev_close
-                        break
-                for x in c.siblings:
-                    if x.instrument.month == 2:
+                    elif month == far_month and x is not c:
                         far = x.last if x.last is not None else x.prev_close
-                        break
                 dynamic = (
                     (
                         STOCK_GRID.floor(ref * (1 + band)),
@@ -404,16 +405,18 @@ class Market(TradingDay):
         else:  # the same premium without the Greeks nobody will read
             theo = bs_price(net, strike, years, self.rate, 0.0, vol, call)
         tick = tick_of(theo)
-        bid = max(0, grid.round(theo + (gauss(0.0, 0.6) - 0.5 * c.spread) * tick))
+        # thin series quote wide, but a quote is never wider than about a third of the premium
+        spread = min(c.spread, max(1, int(theo / (3 * tick))))
+        bid = max(0, grid.round(theo + (gauss(0.0, 0.6) - 0.5 * spread) * tick))
         if auction:  # the uncross: one price for all, neither buyer- nor seller-initiated
-            side, price = AUCTION, max(grid.up(bid, c.spread // 2), tick_of(0))
+            side, price = AUCTION, max(grid.up(bid, spread // 2), tick_of(0))
         else:
             if bid > 0:
                 reference = c.last if c.last is not None else c.prev_close
                 side = BUY if random() < 0.5 + math.tanh((theo - reference) / tick) * 0.15 else SELL
             else:
                 side = BUY  # nobody sells at zero
-            price = grid.up(bid, c.spread) if side == BUY else bid
+            price = grid.up(bid, spread) if side == BUY else bid
         mean = c.activity.mean_size
         last_n = prints - 1
         for n in range(prints):
@@ -424,7 +427,7 @@ class Market(TradingDay):
                 if random() < BLOCK_PROBABILITY:
                     qty *= BLOCK_FACTOR
             tick_oi = c.record_print(time_text, price, qty, side, _oi_change(qty, random))
-            quote = _quote_after(price, side, n == last_n, random, grid, c.spread)
+            quote = _quote_after(price, side, n == last_n, random, grid, spread)
             if watched:
                 iv = self._implied_vol(g, price, net, strike, years, call, vol)
                 hist_vol = spot_state.hist_vol * self.vol_scale
