@@ -1,0 +1,365 @@
+"""The official KIS sample client, unmodified, against ``kisfeed sim``: does it still work?
+
+KIS publishes a Python sample client (GitHub ``koreainvestment/open-trading-api``,
+``examples_user/kis_auth.py`` and ``examples_user/domestic_futureoption/
+domestic_futureoption_functions_ws.py``). This script runs it, untouched, against the simulator:
+it starts ``kisfeed sim`` on free ports, writes a ``kis_devlp.yaml`` (the demo app key and the
+simulator's URLs as ``prod`` and ``ops``) under a temporary ``HOME`` (the client reads
+``~/KIS/config/kis_devlp.yaml``; nothing of the user's is read or written), and runs the client
+the way its own ``domestic_futureoption_examples_ws.py`` does: ``ka.auth_ws()``,
+``ka.KISWebSocket(api_url="/tryitout")``, ``kws.subscribe(request=stock_futures_realtime_conclusion,
+...)`` and ``stock_option_ccnl`` (H0ZFCNT0 and H0ZOCNT0), ``kws.start(on_result=...)``, for
+``--seconds`` wall seconds. Only the driver around those calls is ours (it is written to the
+temporary directory and run by ``--python``); no file of the official client is changed or
+copied, and none of its code is in this repository.
+
+Per TR it prints the records the simulator sent (its ``--ground-truth``), the records declared
+in the frames the client received (each frame's ``NNN``), the frames and DataFrame rows that
+reached the client's callback, and the frames that failed: a data frame that did not reach the
+callback, a ``Connection exception`` the client printed (its reconnect path), or a DataFrame
+whose row is not the frame's record. The client parses a frame with ``pandas.read_csv`` on the
+``^``-joined body, so a frame of N records gives one row, the last record, and the first N - 1
+end up in the index: those are counted as "lost to multi-record frames", a known defect of the
+client, not a failure of the simulator.
+
+Defaults: the front-month 삼성전자 future and its call nearest the money, ``--speed 10``.
+Exit status 0 when every TR reached the callback and no frame failed, 1 otherwise.
+
+Run::
+
+    python benchmarks/official_client.py --official ~/src/open-trading-api \\
+        --python ~/venvs/kis/bin/python [--seconds 60]
+
+``--official`` is a checkout of the official repository (or a copy of its ``examples_user``
+directory). ``--python`` is an interpreter with what the client imports: Python 3.12 or newer
+(``kis_auth.py`` uses a 3.12 f-string) with pandas, websockets, pycryptodome, PyYAML and
+requests; ``pip install pandas websockets pycryptodome pyyaml requests``. This script itself runs
+with kisfeed's Python.
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+FUNCTIONS = "domestic_futureoption_functions_ws.py"
+UNDERLYING = "005930"  # 삼성전자
+ROW = "{:<9} {:<10} {:>7} {:>7} {:>7} {:>6} {:>8} {:>7} {:>6} {:>6}"
+TRS = {"H0ZFCNT0": "stock_futures_realtime_conclusion", "H0ZOCNT0": "stock_option_ccnl"}
+
+# Run by --python in the official client's domestic_futureoption directory, HOME the temporary
+# one. argv: seconds, then FUNCTION=CODE pairs (FUNCTION from domestic_futureoption_functions_ws).
+# Its last stdout line is "RESULT " + JSON.
+DRIVER = r"""
+import json, logging, os, signal, sys, time
+
+seconds = float(sys.argv[1])
+wanted = dict(arg.split("=", 1) for arg in sys.argv[2:])
+sys.path[:0] = [os.getcwd(), os.path.dirname(os.getcwd())]
+
+import kis_auth as ka
+import domestic_futureoption_functions_ws as fo
+
+received = []  # every text the client logs as "received message >> ..."
+
+
+class Tap(logging.Handler):
+    def emit(self, record):
+        text = record.getMessage()
+        if text.startswith("received message >> "):
+            received.append(text[len("received message >> "):])
+
+
+root = logging.getLogger()
+for handler in root.handlers:
+    handler.setLevel(logging.WARNING)  # the client logs every frame at INFO; keep it off screen
+root.addHandler(Tap())
+root.setLevel(logging.INFO)
+
+stats = {}
+
+
+def on_result(ws, tr_id, result, info):
+    raw = received[-1]  # the frame this call is for: logged first, in the same loop iteration
+    encrypted, _, count, body = raw.split("|", 3)
+    if encrypted == "1":
+        body = ka.aes_cbc_base64_dec(info["key"], info["iv"], body)
+    fields, width, n = body.split("^"), len(info["columns"]), int(count)
+    s = stats.setdefault(tr_id, {"calls": 0, "rows": 0, "bad_rows": 0, "multi_sample": None})
+    s["calls"] += 1
+    s["rows"] += len(result)
+    row = [str(v) for v in result.iloc[-1].tolist()] if len(result) else []
+    if len(fields) != n * width or row != fields[-width:]:
+        s["bad_rows"] += 1
+    if n > 1 and s["multi_sample"] is None:
+        s["multi_sample"] = {"records": n, "shape": list(result.shape),
+                             "index_levels": result.index.nlevels,
+                             "row_is_last_record": row == fields[-width:],
+                             "row_is_first_record": row == fields[:width]}
+
+
+ka.auth_ws()
+if "approval_key" not in ka._base_headers_ws:
+    print("RESULT " + json.dumps({"error": "auth_ws() got no approval key"}))
+    sys.exit(1)
+kws = ka.KISWebSocket(api_url="/tryitout")
+for function, code in wanted.items():
+    kws.subscribe(request=getattr(fo, function), data=[code])
+
+
+def stop(signum, frame):
+    raise KeyboardInterrupt  # what the client's start() handles: "Closing by KeyboardInterrupt"
+
+
+signal.signal(signal.SIGALRM, stop)
+signal.setitimer(signal.ITIMER_REAL, seconds)
+t0 = time.monotonic()
+kws.start(on_result=on_result)
+elapsed = time.monotonic() - t0
+
+frames, declared, multi = {}, {}, {}
+for raw in received:
+    if raw[:1] in ("0", "1"):
+        parts = raw.split("|", 3)
+        tr_id, n = parts[1], int(parts[2])
+        frames[tr_id] = frames.get(tr_id, 0) + 1
+        declared[tr_id] = declared.get(tr_id, 0) + n
+        multi[tr_id] = multi.get(tr_id, 0) + (n > 1)
+others = [raw for raw in received if raw[:1] not in ("0", "1")]
+
+
+def brief(raw):
+    try:
+        msg = json.loads(raw)
+        head, body = msg["header"], msg.get("body") or {}
+        status = f"rt_cd {body.get('rt_cd')} {body.get('msg_cd')} {body.get('msg1')}"
+        return f"{head['tr_id']} {head.get('tr_key')}: {status}"
+    except Exception:
+        return raw[:200]
+
+
+print("RESULT " + json.dumps({"elapsed": elapsed, "frames": frames, "declared": declared, "multi": multi,
+                              "stats": stats, "retries": kws.retry_count,
+                              "replies": [brief(r) for r in others if "PINGPONG" not in r],
+                              "pingpongs": sum("PINGPONG" in r for r in others)}))
+"""
+
+
+def find_official(root: Path) -> Path:
+    """The directory holding ``FUNCTIONS``, with ``kis_auth.py`` in it or its parent."""
+    for base in (root / "examples_user" / "domestic_futureoption", root / "domestic_futureoption", root):
+        if (base / FUNCTIONS).is_file() and (
+            (base / "kis_auth.py").is_file() or (base.parent / "kis_auth.py").is_file()
+        ):
+            return base
+    found = sorted(root.rglob(FUNCTIONS))
+    for base in (f.parent for f in found):
+        if (base / "kis_auth.py").is_file() or (base.parent / "kis_auth.py").is_file():
+            return base
+    sys.exit(f"{root}: no {FUNCTIONS} with kis_auth.py beside it or one level up")
+
+
+def default_codes() -> dict[str, str]:
+    """The front-month future of 삼성전자 and its call whose strike is nearest the start price."""
+    from kisfeed.sim import UNDERLYINGS, build_universe
+
+    underlying = next(u for u in UNDERLYINGS if u.code == UNDERLYING)
+    mine = [
+        i for i in build_universe(datetime.now(ZoneInfo("Asia/Seoul"))) if i.underlying_code == UNDERLYING
+    ]
+    future = min((i for i in mine if i.kind == "future"), key=lambda i: i.expiry)
+    calls = [i for i in mine if i.kind == "call" and i.expiry == future.expiry]
+    call = min(calls, key=lambda i: (abs(i.strike - underlying.price), i.strike))
+    return {"H0ZFCNT0": future.code, "H0ZOCNT0": call.code}
+
+
+def start_sim(tmp: Path, speed: float, truth: Path) -> tuple[subprocess.Popen[bytes], dict[str, str]]:
+    out = tmp / "sim.out"
+    command = [sys.executable, "-m", "kisfeed", "sim", "--port", "0", "--rest-port", "0", "--always-open",
+               "--speed", str(speed), "--ground-truth", str(truth)]  # fmt: skip
+    with out.open("wb") as sink:
+        sim = subprocess.Popen(command, stdout=sink, stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        banner = out.read_text(encoding="utf-8", errors="replace")
+        if "Serving" in banner:
+            ws = re.search(r"WebSocket\s+(ws://\S+)", banner)
+            rest = re.search(r"REST base (http://[^\s)]+)", banner)
+            key = re.search(r"App key\s+(\S+)\s+secret\s+(\S+)", banner)
+            if ws and rest and key:
+                return sim, {"ws": ws[1], "rest": rest[1], "key": key[1], "secret": key[2]}
+            break
+        if sim.poll() is not None:
+            break
+        time.sleep(0.1)
+    sim.kill()
+    sys.exit(f"kisfeed sim did not start:\n{out.read_text(encoding='utf-8', errors='replace')}")
+
+
+def write_config(home: Path, sim: dict[str, str]) -> Path:
+    """``~/KIS/config/kis_devlp.yaml`` with every key ``kis_auth.py`` reads (JSON strings are YAML)."""
+    values = {
+        "my_app": sim["key"], "my_sec": sim["secret"], "paper_app": sim["key"], "paper_sec": sim["secret"],
+        "my_htsid": "kisfeed", "my_acct_stock": "00000000", "my_acct_future": "00000000",
+        "my_paper_stock": "00000000", "my_paper_future": "00000000", "my_prod": "01",
+        "prod": sim["rest"], "ops": sim["ws"], "vps": sim["rest"], "vops": sim["ws"],
+        "my_token": "", "my_agent": "kisfeed-benchmark",
+    }  # fmt: skip
+    config = home / "KIS" / "config"
+    config.mkdir(parents=True)
+    path = config / "kis_devlp.yaml"
+    path.write_text("".join(f"{k}: {json.dumps(v)}\n" for k, v in values.items()), encoding="utf-8")
+    return path
+
+
+def sent_per_tr(truth: Path) -> collections.Counter[str]:
+    sent: collections.Counter[str] = collections.Counter()
+    if truth.exists():
+        for line in truth.read_text(encoding="utf-8").splitlines():
+            if line.strip():
+                sent[json.loads(line)["tr_id"]] += 1
+    return sent
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument(
+        "--official", type=Path, required=True, help="official repo checkout or examples_user copy"
+    )
+    parser.add_argument(
+        "--python", default=sys.executable, help="interpreter for the official client (3.12+)"
+    )
+    parser.add_argument("--seconds", type=float, default=60.0, help="wall seconds to run the client")
+    parser.add_argument("--speed", type=float, default=10.0, help="simulator speed (sim seconds per second)")
+    parser.add_argument("--future", help="H0ZFCNT0 code (default: front-month 삼성전자)")
+    parser.add_argument("--option", help="H0ZOCNT0 code (default: its front-month call nearest the money)")
+    parser.add_argument("--verbose", action="store_true", help="print everything the client printed")
+    args = parser.parse_args()
+
+    where = find_official(args.official.expanduser().resolve())
+    codes = default_codes()
+    codes["H0ZFCNT0"] = args.future or codes["H0ZFCNT0"]
+    codes["H0ZOCNT0"] = args.option or codes["H0ZOCNT0"]
+
+    with tempfile.TemporaryDirectory(prefix="kisfeed-official-") as name:
+        tmp = Path(name)
+        truth = tmp / "truth.jsonl"
+        sim, urls = start_sim(tmp, args.speed, truth)
+        try:
+            home = tmp / "home"
+            config = write_config(home, urls)
+            driver = tmp / "driver.py"
+            driver.write_text(DRIVER, encoding="utf-8")
+            print(f"official client : {where} (python {args.python})")
+            print(f"simulator       : {urls['ws']}  REST {urls['rest']}  speed {args.speed:g}x, always open")
+            print(f"config          : {config} (HOME={home})")
+            print(f"subscribed      : {', '.join(f'{tr} {code}' for tr, code in codes.items())}")
+            print(f"running         : {args.seconds:g} s ...", flush=True)
+            env = {
+                **os.environ,
+                "HOME": str(home),
+                "USERPROFILE": str(home),
+                "PYTHONUNBUFFERED": "1",
+                "PYTHONDONTWRITEBYTECODE": "1",
+            }
+            command = [
+                args.python,
+                str(driver),
+                str(args.seconds),
+                *(f"{TRS[tr]}={code}" for tr, code in codes.items()),
+            ]
+            try:
+                run = subprocess.run(command, cwd=where, env=env, capture_output=True, text=True,
+                                     timeout=args.seconds + 120)  # fmt: skip
+            except subprocess.TimeoutExpired as exc:
+                out = exc.stdout.decode() if isinstance(exc.stdout, bytes) else exc.stdout or ""
+                run = subprocess.CompletedProcess(command, -1, out, "timed out")
+        finally:
+            sim.send_signal(signal.SIGTERM)
+            try:
+                sim.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                sim.kill()
+                sim.wait()
+        sent = sent_per_tr(truth)
+
+    return report(run, codes, sent, verbose=args.verbose)
+
+
+def report(
+    run: subprocess.CompletedProcess[str],
+    codes: dict[str, str],
+    sent: collections.Counter[str],
+    *,
+    verbose: bool,
+) -> int:
+    lines = run.stdout.splitlines()
+    printed = [line for line in lines if not line.startswith("RESULT ")]
+    results = [line for line in lines if line.startswith("RESULT ")]
+    tracebacks = run.stderr.count("Traceback (most recent call last)")
+    exceptions = [line for line in printed if line.startswith("Connection exception")]
+    if verbose:
+        print("\n".join(printed))
+    if not results or "error" in json.loads(results[-1][7:]):
+        print(f"\nthe official client did not finish (exit {run.returncode})")
+        print("\n".join(printed[-20:]))
+        print(run.stderr[-4000:])
+        return 1
+    r = json.loads(results[-1][7:])
+
+    print(
+        f"\nran {r['elapsed']:.1f} s wall; PINGPONGs received {r['pingpongs']} (the client answers each"
+        f" with a pong frame); reconnects {r['retries']}"
+    )
+    head = ("TR", "code", "sent", "recv'd", "frames", "multi", "callback", "rows", "lost", "failed")
+    print(ROW.format(*head))
+    failed_total = 0
+    for tr_id, code in codes.items():
+        stats = r["stats"].get(tr_id, {"calls": 0, "rows": 0, "bad_rows": 0})
+        frames, declared = r["frames"].get(tr_id, 0), r["declared"].get(tr_id, 0)
+        failed = frames - stats["calls"] + stats["bad_rows"]
+        failed_total += failed
+        multi, calls, rows = r["multi"].get(tr_id, 0), stats["calls"], stats["rows"]
+        print(
+            ROW.format(
+                tr_id, code, sent[tr_id], declared, frames, multi, calls, rows, declared - rows, failed
+            )
+        )
+    print("sent: records the simulator sent (ground truth); recv'd: records declared in the frames")
+    print("received; callback/rows: on_result calls and DataFrame rows; lost: records the client's")
+    print("read_csv drops from multi-record frames (it keeps the last); failed: frames that did not")
+    print("reach on_result or were misparsed.")
+    for tr_id in codes:
+        sample = r["stats"].get(tr_id, {}).get("multi_sample")
+        if sample:
+            shape, levels, last = tuple(sample["shape"]), sample["index_levels"], sample["row_is_last_record"]
+            print(f"{tr_id} multi-record frame of {sample['records']} as the client parsed it: DataFrame")
+            print(
+                f"  shape {shape}, {levels} index levels (the other records), row is the last record: {last}"
+            )
+    for reply in r["replies"]:
+        print(f"reply: {reply}")
+    for line in exceptions:
+        print(f"client: {line}")
+    if tracebacks:
+        print(run.stderr[-4000:])
+    ok = all(r["stats"].get(tr, {}).get("rows", 0) > 0 for tr in codes) and not (
+        failed_total or exceptions or tracebacks
+    )
+    print("\nverdict: " + ("the official client works against kisfeed sim" if ok else "FAILED (see above)"))
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
