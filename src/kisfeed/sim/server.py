@@ -332,7 +332,9 @@ class SimSession:
                 await self.ws.close(1000, "PINGPONG not answered")
                 return
             if now >= self._next_ping:
-                stamp = datetime.fromtimestamp(self.sim.clock(), KST).strftime("%Y%m%d%H%M%S")
+                # The server's own clock in KST (ref 2.3), not the simulated market's time:
+                # a replay or a sim started in 2020 still stamps its heartbeats with today.
+                stamp = datetime.now(KST).strftime("%Y%m%d%H%M%S")
                 self.enqueue(pingpong(stamp))
                 if self._unanswered_since is None:
                     self._unanswered_since = now
