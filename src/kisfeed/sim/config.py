@@ -89,6 +89,13 @@ class SimConfig:
     a close handshake (the 2023 reports). A ping carrying a PINGPONG text is an answer either way."""
     max_registrations: int = 41
     """Registrations per session; the next gets ``OPSP0008`` with ``rt_cd "1"`` (ref 3.1)."""
+    unknown_codes: Literal["silence", "refuse"] = "silence"
+    """[UNK] ref 2.2, 8.11: a registration of a code the simulator does not serve under its TR
+    (an unknown or expired code, an old-style ``111W12``, an option code on ``H0ZFCNT0``).
+    ``silence``: ``OPSP0000`` and never any data — the reference's plausible live behaviour (KIS's
+    REST API answers an unknown code with ``rt_cd 0`` and empty output); the registration counts
+    against ``max_registrations`` and is released with ``OPSP0001`` like any other. ``refuse``:
+    ``OPSP8992`` (``SUBSCRIBE ERROR : invalid tr_key``), no slot used."""
     stale_session_seconds: float = 0.0
     """[UNK] ref 3.2: seconds an app key stays "in use" (``OPSP8996``) after its session ended
     without a close handshake."""
@@ -120,6 +127,8 @@ class SimConfig:
             raise ValueError(f"speed must be > 0 (math.inf = as fast as possible), not {self.speed}")
         if self.client_ping not in ("tolerate", "error-and-close"):
             raise ValueError(f"client_ping must be 'tolerate' or 'error-and-close', not {self.client_ping!r}")
+        if self.unknown_codes not in ("silence", "refuse"):
+            raise ValueError(f"unknown_codes must be 'silence' or 'refuse', not {self.unknown_codes!r}")
         if self.volatility_unit not in ("percent", "fraction"):
             raise ValueError(f"volatility_unit must be 'percent' or 'fraction', not {self.volatility_unit!r}")
         if not 1 <= self.max_records_per_frame <= 999:

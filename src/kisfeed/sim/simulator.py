@@ -261,6 +261,8 @@ class Simulator:
         log.debug("session %d closed%s", session.id, " abruptly" if abrupt else "")
 
     def subscribe(self, session: SimSession, registration: tuple[str, str]) -> None:
+        if registration not in self.served:
+            return  # a silent registration (SimConfig.unknown_codes): nothing ever trades under it
         self._subscribers.setdefault(registration, set()).add(session)
         self._source.watched.add(registration[1])
         self._subscribed.set()
