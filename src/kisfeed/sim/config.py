@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Literal
 
 from .faults import ScheduledFault
+from .profiles import Profile
 from .tape import FrameSource
 
 __all__ = ["SimConfig", "DEMO_APP_KEY", "DEMO_APP_SECRET", "RecordHook"]
@@ -78,6 +79,21 @@ class SimConfig:
     dynamic_limit_flags: tuple[str, str] = ("0", "1")
     """[UNK] ref 4.4: ``DYNM_PRC_LIMT_YN`` text when the band is off / on (example shows ``0``)."""
 
+    # --- what is written on the wire (issue 14) -------------------------------------------------
+    profile: Profile = "observed"
+    """Fields the live feed is observed to leave empty (issue 14 gap 5; the table is
+    ``sim.profiles.OBSERVED``). ``observed``: written as the official examples (KIS portal,
+    2024-05) carry them — ``OPRC_HOUR``/``HGPR_HOUR``/``LWPR_HOUR`` ``000000`` in both TRs; futures
+    ``NMSC_FCTN_STPL_PRC``/``FMSC_FCTN_STPL_PRC`` ``0.00`` while ``SPEAD_PRC`` keeps far − near;
+    futures ``ASKP_RSQN1``/``BIDP_RSQN1``/``TOTAL_ASKP_RSQN``/``TOTAL_BIDP_RSQN`` ``0`` (``ASKP1``/
+    ``BIDP1`` filled); option ``PRMM_VAL`` ``0.00``. ``filled``: every field carries its value.
+    The market is the same under both (same seed, same trades); only those texts differ.
+
+    Every relation of reference 4.4 holds under both, since none involves an emptied field. What
+    a client can check only under ``filled``: ``SPEAD_PRC`` = far − near month price and each
+    future's own month price = its last price; open time ≤ high/low time ≤ ``BSOP_HOUR``; level-1
+    quantity ≤ book total (futures); ``PRMM_VAL`` = price (options)."""
+
     # --- session behaviour (reference 2.2, 2.3, 3.1, 3.2) -------------------------------------
     ping_interval: float = 10.0
     """[UNK] ref 2.3: seconds between PINGPONG heartbeats (wall clock)."""
@@ -127,6 +143,8 @@ class SimConfig:
             raise ValueError(f"speed must be > 0 (math.inf = as fast as possible), not {self.speed}")
         if self.client_ping not in ("tolerate", "error-and-close"):
             raise ValueError(f"client_ping must be 'tolerate' or 'error-and-close', not {self.client_ping!r}")
+        if self.profile not in ("observed", "filled"):
+            raise ValueError(f"profile must be 'observed' or 'filled', not {self.profile!r}")
         if self.unknown_codes not in ("silence", "refuse"):
             raise ValueError(f"unknown_codes must be 'silence' or 'refuse', not {self.unknown_codes!r}")
         if self.volatility_unit not in ("percent", "fraction"):
