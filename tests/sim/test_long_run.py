@@ -116,7 +116,8 @@ def check_record(r, inst, prev_close: int, prev_volume: int, prev_oi: int, empty
         assert r.intrinsic_value == intrinsic and close(r.time_value, r.price - intrinsic)
         assert (0 <= r.delta <= 1) if inst.kind == "call" else (-1 <= r.delta <= 0)
         assert r.gamma >= 0 and r.vega >= 0 and r.historical_volatility > 0
-        assert math.isnan(r.implied_volatility) or r.implied_volatility > 0
+        assert math.isnan(r.implied_volatility) or 0 < r.implied_volatility < 5  # a fraction (ref 4.4)
+        assert r.historical_volatility < 5
     else:
         assert r.price % futures_tick(r.price) == 0
         if "near_month_price" not in empty:

@@ -1,7 +1,9 @@
-"""Field profiles (``sim.profiles``, ``SimConfig.profile``): what the simulator writes beyond
-the market model (issue 14, gap 5)."""
+"""Field profiles (``sim.profiles``, ``SimConfig.profile``) and the Greek/volatility formats:
+what the simulator writes beyond the market model (issue 14, gaps 5 and 8)."""
 
 from __future__ import annotations
+
+import re
 
 import pytest
 
@@ -84,3 +86,40 @@ def test_the_sample_record_follows_the_profile() -> None:
         tr_id, text = Simulator(config(profile=profile)).sample_record()
         fields = dict(zip((f.kis for f in layout_for(tr_id).fields), text.split("^"), strict=True))
         assert (fields["OPRC_HOUR"] == "000000") is (profile == "observed")
+
+
+GREEKS = ("DELTA", "GAMA", "VEGA", "THETA", "RHO")
+
+
+def _option_fields(profile: Profile, **settings: object) -> list[dict[str, str]]:
+    kis = [f.kis for f in OPTION_TRADE.fields]
+    return [
+        dict(zip(kis, fields, strict=True))
+        for tr_id, fields in records(profile, 1500, **settings)
+        if tr_id == OPTION_TRADE.tr_id
+    ]
+
+
+def test_greeks_have_two_decimals_and_volatilities_are_fractions_by_default() -> None:
+    # The official H0ZOCNT0 example: 1.00^0.00^0.00^-4.06^20.58 and HTS_INTS_VLTL 0.31,
+    # UNAS_HIST_VLTL 0.26 (reference 4.4, 8.7 mark both [UNK]; SimConfig documents the choice).
+    options = _option_fields("observed")
+    assert options
+    for fields in options:
+        for name in GREEKS:
+            assert re.fullmatch(r"-?\d+\.\d\d", fields[name]), (name, fields[name])
+        assert fields["GAMA"] == "0.00"  # gamma per won rounds to zero at 2 decimals, as in the example
+        assert 0 < float(fields["UNAS_HIST_VLTL"]) < 2 and re.fullmatch(r"\d\.\d\d", fields["UNAS_HIST_VLTL"])
+        iv = fields["HTS_INTS_VLTL"]
+        assert iv == "nan" or (0 < float(iv) < 5 and re.fullmatch(r"\d\.\d\d", iv))
+
+
+def test_percent_volatilities_and_four_decimal_greeks_when_set() -> None:
+    fractions = _option_fields("filled")
+    percents = _option_fields("filled", volatility_unit="percent", greek_decimals=4)
+    assert len(fractions) == len(percents)
+    for low, high in zip(fractions, percents, strict=True):
+        assert abs(float(high["UNAS_HIST_VLTL"]) - 100 * float(low["UNAS_HIST_VLTL"])) <= 0.5 + 1e-9
+        for name in GREEKS:
+            assert re.fullmatch(r"-?\d+\.\d{4}", high[name]), (name, high[name])
+            assert abs(float(high[name]) - float(low[name])) <= 0.005 + 1e-9

@@ -66,11 +66,16 @@ class SimConfig:
     """Continuously compounded KRW rate used for cost of carry and Black-Scholes."""
     activity: float = 1.0
     """Multiplier of every instrument's trade arrival rate (liquidity)."""
-    volatility_unit: Literal["percent", "fraction"] = "percent"
-    """[UNK] ref 4.4: unit of ``HTS_INTS_VLTL`` and ``UNAS_HIST_VLTL`` (``31.42`` or ``0.3142``)."""
-    greek_decimals: int = 4
-    """[UNK] ref 4.4: decimals of DELTA/GAMA/VEGA/THETA/RHO (2 in the official example, 4 in
-    third-party fixtures; gamma of a stock option rounds to zero at 2)."""
+    volatility_unit: Literal["percent", "fraction"] = "fraction"
+    """[UNK] ref 4.4, 8.7: unit of ``HTS_INTS_VLTL`` and ``UNAS_HIST_VLTL``, written with 2
+    decimals: ``fraction`` (``0.31``) or ``percent`` (``31.42``). Default: the official H0ZOCNT0
+    example (KIS portal, 2024-05), the only stock-option sample, shows fractions (0.31, 0.26);
+    the night-option example's values in the 80s look like percent (ref 4.4)."""
+    greek_decimals: int = 2
+    """[UNK] ref 4.4, 8.7: decimals of DELTA/GAMA/VEGA/THETA/RHO. Default: 2, as in the official
+    H0ZOCNT0 example (KIS portal, 2024-05: ``1.00^0.00^0.00^-4.06^20.58``); third-party
+    fixtures use 4. Gamma per won of a stock option is below 0.005, so at 2 decimals ``GAMA`` is
+    always ``0.00`` — which is what the example shows, not a loss the simulator adds."""
     option_ticks: tuple[tuple[float, int], ...] = ((10_000.0, 10), (math.inf, 50))
     """[UNK] ref 6: stock-option premium tick table, (premium below, tick) rows in order."""
     dynamic_limit_band: float = 0.0
@@ -149,6 +154,8 @@ class SimConfig:
             raise ValueError(f"unknown_codes must be 'silence' or 'refuse', not {self.unknown_codes!r}")
         if self.volatility_unit not in ("percent", "fraction"):
             raise ValueError(f"volatility_unit must be 'percent' or 'fraction', not {self.volatility_unit!r}")
+        if not 0 <= self.greek_decimals <= 10:
+            raise ValueError(f"greek_decimals must be 0..10, not {self.greek_decimals}")
         if not 1 <= self.max_records_per_frame <= 999:
             raise ValueError("max_records_per_frame must be 1..999 (NNN has three digits)")
         for name in ("ping_interval", "pong_timeout", "batch_window", "stale_session_seconds"):
