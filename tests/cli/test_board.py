@@ -129,3 +129,22 @@ def test_a_record_without_a_code_is_left_off_the_board():
     console.print(board.render())
     shown = console.file.getvalue()
     assert list(board.last) == ["A11612"] and "A11612" in shown
+
+
+def test_a_chain_is_the_strikes_nearest_the_money_within_one_session_s_registrations():
+    master = simulator_master()
+    entries = chain_for(master, "삼성전자")
+    futures = [e for e in entries if e.kind == "future"]
+    options = [e for e in entries if e.kind != "future"]
+    assert len(entries) <= 41  # KIS's registrations per session (reference 3.1)
+    strikes = sorted({e.strike for e in options})
+    listed = sorted({e.strike for e in master.entries if e.kind == "call" and e.underlying_code == "005930"
+                     and e.expiry_month == options[0].expiry_month})  # fmt: skip
+    atm = next(e.strike for e in options if e.atm == "1")
+    assert len(futures) == 9 and len(strikes) == 9 and len(listed) > 9
+    assert strikes == listed[listed.index(atm) - 4 : listed.index(atm) + 5]  # 4 either side of the ATM
+    # the board shows the strikes between those seen, not the whole listed chain
+    board = Board(master.by_code())
+    for e in (options[0], options[-1]):
+        board.last[e.code] = None  # type: ignore[assignment]  # only the codes matter to chain()
+    assert sorted({e.strike for e in board.chain()[1]}) == strikes

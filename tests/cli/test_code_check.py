@@ -7,6 +7,7 @@ import pytest
 from typer.testing import CliRunner
 
 from kisfeed.cli import app
+from kisfeed.cli.codes import simulator_master
 
 from ..conftest import without_kis_settings
 from .test_commands import master_file  # noqa: F401 - the fixture
@@ -26,7 +27,8 @@ def _error(result) -> str:
 
 
 def test_record_and_watch_refuse_an_unknown_code_alike_with_the_closest_codes(tmp_path):
-    # B11612065 is the code the README once used: not in the simulator's universe
+    # B11612065 is the code the README once used: not in the simulator's universe (strike codes
+    # are listing numbers there, far below 065)
     record = runner.invoke(
         app, ["record", "A11612", "B11612065", "--data", str(tmp_path / "d"), "--seconds", "1"]
     )
@@ -38,6 +40,21 @@ def test_record_and_watch_refuse_an_unknown_code_alike_with_the_closest_codes(tm
     )
     assert "close: B11612" in _error(record) and "kisfeed codes" in _error(record)
     assert not (tmp_path / "d").exists()  # refused before the recorder started
+
+
+def test_record_and_watch_refuse_a_spread_code_before_starting(tmp_path):
+    # The master lists calendar spreads (D..., types 2/4); kisfeed has no real-time TR for them.
+    spread = next(e.code for e in simulator_master().entries if e.kind == "spread")
+    refusal = f"error: {spread}: spreads have no real-time trade TR in kisfeed"
+    watch = runner.invoke(app, ["watch", spread, "--seconds", "1"])
+    assert watch.exit_code == 2 and _error(watch) == refusal, watch.output
+    # record first places a code by its length (8: neither futures nor options), then the master
+    record = runner.invoke(app, ["record", spread, "--data", str(tmp_path / "d"), "--seconds", "1"])
+    assert record.exit_code == 2 and "--tr" in _error(record), record.output
+    args = ["record", spread, "--tr", "H0ZFCNT0", "--data", str(tmp_path / "d"), "--seconds", "1"]
+    record = runner.invoke(app, args)
+    assert record.exit_code == 2 and _error(record) == refusal, record.output
+    assert not (tmp_path / "d").exists()
 
 
 def test_record_checks_codes_against_a_given_master_file(tmp_path, master_file):  # noqa: F811

@@ -30,13 +30,14 @@ KEY, SECRET = "PSrecognisable-app-key-7f3a", "recognisable-app-secret-9c1e"
 
 MASTER = "\n".join(
     [
-        # the realistic line of reference 5.3, then options and a spread in the same format
+        # the realistic line of reference 5.3, then options (opaque strike codes, names as KRX
+        # writes them) and a spread (KRX code and name form, sim.instruments.Spread)
         "1|A11608|KR4A11680001|삼성전자   F 202608 (  10)| |00000.00|1|005930|삼성전자",
         "1|A11609|KR4A11690009|삼성전자   F 202609 (  10)| |00000.00|2|005930|삼성전자",
-        "5|B11608070|KR4B11687002|삼성전자   C 202608    70,000 (  10)|1|70000.00|1|005930|삼성전자",
-        "6|C11608070|KR4C11687000|삼성전자   P 202608    70,000 (  10)|1|70000.00|1|005930|삼성전자",
-        "6|C11608072|KR4C11687208|삼성전자   P 202608    72,000 (  10)|2|72000.00|1|005930|삼성전자",
-        "2|D116869S|KR4D116869S1|삼성전자   SP 202608-09 (  10)| |00000.00|0|005930|삼성전자",
+        "5|B11608041|KR4B11680414|삼성전자   C 202608    70,000(  10)|1|70000.00|1|005930|삼성전자",
+        "6|C11608041|KR4C11680413|삼성전자   P 202608    70,000(  10)|1|70000.00|1|005930|삼성전자",
+        "6|C11608043|KR4C11680439|삼성전자   P 202608    72,000(  10)|2|72000.00|1|005930|삼성전자",
+        "2|D116869S|KR4D116869S0|삼성전자   SP 2608-2609 (  10)| |00000.00|1|005930|삼성전자",
         "1|A50608|KR4A50680006|SK하이닉스 F 202608 (  10)| |00000.00|1|000660|SK하이닉스",
         "this line is not a master line",
     ]
@@ -61,9 +62,9 @@ def test_master_lines_parse_into_entries():
     assert [e.code for e in entries] == [
         "A11608",
         "A11609",
-        "B11608070",
-        "C11608070",
-        "C11608072",
+        "B11608041",
+        "C11608041",
+        "C11608043",
         "D116869S",
         "A50608",
     ]
@@ -83,22 +84,22 @@ def test_master_lines_parse_into_entries():
 def test_codes_finds_instruments_in_a_kis_master_file(master_file):
     result = runner.invoke(app, ["codes", "--master", str(master_file), "삼성전자", "--type", "put"])
     assert result.exit_code == 0, result.output
-    assert "C11608070" in result.output and "C11608072" in result.output
-    assert "B11608070" not in result.output and "A11608" not in result.output
+    assert "C11608041" in result.output and "C11608043" in result.output
+    assert "B11608041" not in result.output and "A11608" not in result.output
     assert "2 instruments" in result.output and str(master_file) in result.output
     result = runner.invoke(app, ["codes", "--master", str(master_file), "000660"])
     assert "A50608" in result.output and "SK하이닉스" in result.output
     result = runner.invoke(app, ["codes", "--master", str(master_file), "삼성", "--expiry", "2026-09"])
     assert "A11609" in result.output and "1 instrument" in result.output
     result = runner.invoke(app, ["codes", "--master", str(master_file), "--strike", "72000"])
-    assert "C11608072" in result.output and "1 instrument" in result.output
+    assert "C11608043" in result.output and "1 instrument" in result.output
 
 
 def test_codes_without_network_or_file_uses_the_simulator_and_says_so():
     result = runner.invoke(app, ["codes", "--offline", "삼성전자", "--type", "future"])
     assert result.exit_code == 0, result.output
     assert "simulator" in result.output
-    assert "future" in result.output and "2 instruments" in result.output
+    assert "future" in result.output and "9 instruments" in result.output  # sim.listing's 9 months
 
 
 @pytest.mark.parametrize(
@@ -188,6 +189,9 @@ def test_market_state():
     assert market_state(datetime(2026, 11, 20, 10, 0, tzinfo=KST)).startswith("open")
     assert market_state(datetime(2026, 11, 20, 15, 45, tzinfo=KST)).startswith("closed")
     assert market_state(datetime(2026, 11, 21, 10, 0, tzinfo=KST)).startswith("closed (weekend")
+    assert market_state(datetime(2026, 11, 20, 8, 50, tzinfo=KST)).startswith("open")  # since 2024-11-04
+    assert market_state(datetime(2026, 12, 31, 10, 0, tzinfo=KST)).startswith("closed: KRX holiday")
+    assert "09:45-15:45" in market_state(datetime(2026, 12, 31, 16, 0, tzinfo=KST))  # next: 2027-01-04
 
 
 class ServerThread:

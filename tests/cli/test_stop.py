@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from kisfeed.cli.codes import simulator_master
 from kisfeed.store import query
 
 from ..conftest import seconds
@@ -95,8 +96,18 @@ def _dataset_rows(data: Path) -> int:
     )
 
 
+def _front_call() -> str:
+    """A 삼성전자 front-month call of the simulator's universe today, looked up (strike codes
+    are listing numbers, not strikes)."""
+    return next(
+        e.code
+        for e in simulator_master().entries
+        if (e.kind, e.underlying_code, e.month_class, e.atm) == ("call", "005930", "1", "1")
+    )
+
+
 def test_ctrl_c_stops_record_with_130_after_the_summary_and_the_count_is_the_dataset(tmp_path):
-    command = Command(["record", "A11612", "B11612070", "--data", "d"], tmp_path)
+    command = Command(["record", "A11612", _front_call(), "--data", "d"], tmp_path)
     command.wait_for(r"^recording 2 codes")
     code, out, err = command.stop(signal.SIGINT)
     _assert_interrupted(code, out, err)

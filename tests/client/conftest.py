@@ -24,9 +24,13 @@ def quick_backoff():
 
 
 def sim_config(**changes) -> SimConfig:
+    """An always-open simulator 30 times busier than the calibrated market (most series of which
+    trade a few times a day): client tests load the client, and a few minutes of simulated time
+    must not cross midnight, where cumulative volumes (the ground truth's order) restart."""
     base = dict(
         app_keys={APP_KEY: APP_SECRET},
         always_open=True,
+        activity=30.0,
         speed=60.0,
         seed=11,
         ping_interval=0.2,
@@ -63,7 +67,8 @@ def feed_for(
 
 
 def codes(sim: Simulator, tr_id: str) -> list[str]:
-    return [i.code for i in sim.instruments if i.tr_id == tr_id]
+    """The served codes of one TR, the busiest first (most series trade a few times a day)."""
+    return [i.code for i in sim.busiest(tr_id)]
 
 
 async def collect(feed, count: int, timeout: float = 20) -> list[Record]:

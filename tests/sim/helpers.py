@@ -22,7 +22,7 @@ import websockets
 from websockets.asyncio.client import ClientConnection
 
 from kisfeed.schema.records import KST
-from kisfeed.sim import DEMO_APP_KEY, DEMO_APP_SECRET, SimConfig, Simulator
+from kisfeed.sim import DEMO_APP_KEY, DEMO_APP_SECRET, SimConfig, Simulator, build_universe
 
 from ..conftest import seconds
 
@@ -31,6 +31,19 @@ T = TypeVar("T")
 START = datetime(2026, 11, 20, 9, 0, tzinfo=KST)  # a Friday, at the open
 WEEKEND = datetime(2026, 11, 21, 12, 0, tzinfo=KST)  # a Saturday: the market is closed
 FUTURES, OPTIONS = "H0ZFCNT0", "H0ZOCNT0"
+
+
+def option_code(
+    kind: str, strike: int, stock: str = "005930", month: int = 1, start: datetime = START
+) -> str:
+    """The code of an option of the simulator's universe at ``start``, looked up by what it is:
+    strike codes are listing numbers, not strikes (sim.listing)."""
+    (code,) = [
+        i.code
+        for i in build_universe(start)
+        if (i.kind, i.strike, i.underlying.code, i.month) == (kind, strike, stock, month)
+    ]
+    return code
 
 
 def run(make: Callable[[], Awaitable[T]], timeout: float = 60) -> T:
@@ -128,4 +141,5 @@ async def subscribe(ws: ClientConnection, key: str, tr_id: str, tr_key: str) -> 
 
 
 def codes(sim: Simulator, tr_id: str) -> list[str]:
-    return [i.code for i in sim.instruments if i.tr_id == tr_id]
+    """The served codes of one TR, the busiest first (most series trade a few times a day)."""
+    return [i.code for i in sim.busiest(tr_id)]

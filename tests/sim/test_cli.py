@@ -9,6 +9,8 @@ import signal
 import subprocess
 import sys
 import time
+from collections import Counter
+from unittest.mock import ANY
 
 from typer.testing import CliRunner
 
@@ -34,7 +36,9 @@ def test_list_instruments_prints_one_code_per_line_with_tr_and_underlying():
         "expiry",
         "strike",
     ]
-    assert len(lines) == 300
+    kinds = Counter(line.split("\t")[4] for line in lines)
+    assert kinds["future"] == 90 and kinds["call"] == kinds["put"] > 10 * 9 * 9  # sim.listing: 9 months
+    assert len(lines) == sum(kinds.values()) and "spread" not in kinds  # spreads do not trade
     first = lines[0].split("\t")
     assert first[:4] == ["A11612", "H0ZFCNT0", "005930", "삼성전자"]
     for line in lines:
@@ -49,14 +53,16 @@ def test_write_master_writes_the_kis_master_format(tmp_path):
     result = runner.invoke(app, ["sim", "--write-master", str(path), *START])
     assert result.exit_code == 0, result.output
     lines = path.read_bytes().decode("cp949").splitlines()
-    assert len(lines) == 300
+    assert Counter(line[0] for line in lines) == {"1": 81, "2": 72, "3": 9, "4": 8, "5": ANY, "6": ANY}
     assert lines[0] == "1|A11612|KR4A116C0003|삼성전자   F 202612 (  10)| |00000.00|1|005930|삼성전자"
     for line in lines:
         info, code, standard, name, atm, strike, _month, _underlying, _underlying_name = line.split("|")
         assert standard.startswith("KR4") and len(standard) == 12
-        assert re.search(r" (F|C|P) 20\d{4} ", name) and name.endswith("(  10)")
+        assert re.search(r" ((F|C|P) 20\d{4}|SP \d{4}-\d{4}) ", name) and name.endswith("(  10)")
         if info in ("5", "6"):
-            assert atm in ("1", "2", "3") and float(strike) > 0 and len(code) == 9
+            assert atm in ("1", "2", "3") and float(strike) > 0 and len(code) == 9 and len(strike) == 8
+        elif info in ("2", "4"):
+            assert atm == " " and strike == "00000.00" and len(code) == 8 and code.startswith("D")
         else:
             assert atm == " " and strike == "00000.00" and len(code) == 6
 

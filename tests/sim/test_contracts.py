@@ -21,7 +21,7 @@ def _contracts() -> list[tuple[Layout, dict[str, object]]]:
         Instrument("A11612", "future", UNDERLYINGS[0], date(2026, 12, 10), 1, None), 64_000, 10, 10
     )
     opt = Contract(
-        Instrument("B11612070", "call", UNDERLYINGS[0], date(2026, 12, 10), 1, 70_000), 500, 10, 10
+        Instrument("B11612007", "call", UNDERLYINGS[0], date(2026, 12, 10), 1, 70_000), 500, 10, 10
     )
     fut.record_print("090000", 64_300, 2, BUY, 1)
     opt.record_print("090000", 510, 2, BUY, 1)

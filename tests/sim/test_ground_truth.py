@@ -23,10 +23,22 @@ from kisfeed.protocol.frames import split_frame
 from kisfeed.sim import Simulator
 
 from ..conftest import seconds
-from .helpers import FUTURES, OPTIONS, approval, codes, config, connect, recv, request, run, subscribe
+from .helpers import (
+    FUTURES,
+    OPTIONS,
+    approval,
+    codes,
+    config,
+    connect,
+    option_code,
+    recv,
+    request,
+    run,
+    subscribe,
+)
 
 START = ["--start", "2026-11-20T09:00"]
-CODES = [(FUTURES, "A11612"), (OPTIONS, "B11612070")]
+CODES = [(FUTURES, "A11612"), (OPTIONS, option_code("call", 70_000))]  # 삼성전자 Dec 2026
 Record = tuple[str, tuple[str, ...]]
 
 

@@ -15,8 +15,8 @@ from kisfeed.schema.kinds import parse_value
 from kisfeed.schema.layouts import LAYOUTS
 from kisfeed.schema.records import KST
 from kisfeed.sim import Simulator
-from kisfeed.sim.instruments import futures_tick
 from kisfeed.sim.profiles import Profile, blanks_for
+from kisfeed.sim.ticks import STOCK_GRID
 
 from .helpers import START, approval, config, connect, recv, request, run
 
@@ -28,9 +28,8 @@ def collect(profile: Profile):
     async def body():
         async with Simulator(config(seed=3, profile=profile)) as sim:
             key = await approval(sim)
-            futures = [i for i in sim.instruments if i.kind == "future"][:4]
-            options = [i for i in sim.instruments if i.kind != "future"]
-            chosen = futures + options[:: len(options) // 37][:37]
+            # one session's 41 registrations on the busiest series: 4 futures, 37 options
+            chosen = sim.busiest("H0ZFCNT0")[:4] + sim.busiest("H0ZOCNT0")[:37]
             frames: list[str] = []
             async with await connect(sim) as ws:
                 for inst in chosen:
@@ -94,7 +93,7 @@ def check_record(r, inst, prev_close: int, prev_volume: int, prev_oi: int, empty
     if option:
         assert r.buy_volume + r.sell_volume == r.volume
     else:
-        assert r.buy_volume + r.sell_volume <= r.volume  # the opening auction print is neither
+        assert r.buy_volume + r.sell_volume <= r.volume  # an auction's uncross print is neither
     assert close(r.trade_strength, r.buy_volume / r.sell_volume * 100 if r.sell_volume else 0.0)
     assert close(r.buy_ratio, r.buy_volume / r.volume)
     assert close(r.volume_rate, r.volume / prev_volume * 100)
@@ -119,9 +118,10 @@ def check_record(r, inst, prev_close: int, prev_volume: int, prev_oi: int, empty
         assert math.isnan(r.implied_volatility) or 0 < r.implied_volatility < 5  # a fraction (ref 4.4)
         assert r.historical_volatility < 5
     else:
-        assert r.price % futures_tick(r.price) == 0
+        assert STOCK_GRID.on_grid(r.price)
         if "near_month_price" not in empty:
             assert r.spread == r.far_month_price - r.near_month_price
+            # the front month against this month (the next month, for the front month itself)
             assert (r.near_month_price if inst.month == 1 else r.far_month_price) == r.price
         assert (r.dynamic_upper_limit, r.dynamic_lower_limit, r.dynamic_limit_flag) == (0, 0, "0")
 
@@ -162,8 +162,8 @@ def test_a_long_run_decodes_completely_and_every_relation_holds(profile: Profile
                 check_sequence(last[r.code], r)
             elif r.volume == r.last_volume:  # the day's first print: it is the open
                 assert r.open == r.high == r.low == r.price
-                if inst.kind == "future":
-                    assert r.buy_trades == r.sell_trades == 0  # the opening auction
+                # Trading around the clock (``always_open``) has no auctions: a taker's order.
+                assert r.buy_trades + r.sell_trades == 1
             last[r.code] = r
             assert r.time >= last_time.get(r.tr_id, r.time)  # time never runs backwards per TR
             last_time[r.tr_id] = r.time

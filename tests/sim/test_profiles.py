@@ -25,14 +25,13 @@ EXAMPLES = {
 
 
 def records(profile: Profile, count: int = 3000, **settings: object) -> list[tuple[str, list[str]]]:
-    """The first ``count`` records of a few codes (both futures months of one underlying and
-    options), straight from the simulator's market: no sockets, so both profiles see the same
+    """The first ``count`` records of a few codes (the two front futures months of one underlying
+    and the busiest options), straight from the simulator's market: no sockets, so both profiles see the same
     trades."""
     sim = Simulator(config(profile=profile, **settings))
-    underlying = sim.instruments[0].underlying.code
-    futures = [i.code for i in sim.instruments if i.kind == "future" and i.underlying.code == underlying]
-    options = [i.code for i in sim.instruments if i.kind != "future"][::7]
-    assert len(futures) == 2 and options
+    underlying = sim.busiest(FUTURES_TRADE.tr_id)[0].underlying.code
+    futures = [i.code for i in sim.instruments if i.kind == "future" and i.underlying.code == underlying][:2]
+    options = [i.code for i in sim.busiest(OPTION_TRADE.tr_id)[:10]]
     sim.market.watched.update(futures + options)
     out: list[tuple[str, list[str]]] = []
     while len(out) < count:

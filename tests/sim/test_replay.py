@@ -12,14 +12,29 @@ from kisfeed.protocol import encode_frame
 from kisfeed.sim import Market, Simulator, build_universe
 from kisfeed.store.journal import format_line
 
-from .helpers import FUTURES, OPTIONS, START, approval, config, connect, recv, reply, request, run, subscribe
+from .helpers import (
+    FUTURES,
+    OPTIONS,
+    START,
+    approval,
+    config,
+    connect,
+    option_code,
+    recv,
+    reply,
+    request,
+    run,
+    subscribe,
+)
+
+CALL = option_code("call", 72_000)  # 삼성전자 Dec-2026 72,000 call
 
 
 def recorded(count: int = 400) -> list[tuple[int, str]]:
     """Frames as a recording run would have received them: (receive ns, text)."""
     universe = build_universe(START)
     market = Market(universe, seed=5, start=START, always_open=True)
-    market.watched.update({"A11612", "B11612072"})
+    market.watched.update({"A11612", CALL})
     frames = []
     while len(frames) < count:
         event = market.next_event()
@@ -55,7 +70,7 @@ def test_a_tape_serves_its_codes_records_in_order_and_refuses_other_codes():
     assert refused["body"]["msg_cd"] == "OPSP8992"
     assert got == expected
     assert sum(r.extra == ("APPENDED",) for r in got) == 1
-    assert served == {(FUTURES, "A11612"), (OPTIONS, "B11612072")}
+    assert served == {(FUTURES, "A11612"), (OPTIONS, CALL)}
     assert skipped == 1
     assert math.isclose(start.timestamp(), frames[0][0] / 1e9)
 
@@ -69,6 +84,6 @@ def test_the_command_replays_a_kisfeed_journal(tmp_path):
             segment.write(format_line(text, ns, 1))
     result = CliRunner().invoke(app, ["sim", "--replay", str(tmp_path), "--list-instruments"])
     assert result.exit_code == 0, result.output
-    assert result.output.splitlines() == ["code\ttr_id", "A11612\tH0ZFCNT0", "B11612072\tH0ZOCNT0"]
+    assert result.output.splitlines() == ["code\ttr_id", "A11612\tH0ZFCNT0", f"{CALL}\tH0ZOCNT0"]
     missing = CliRunner().invoke(app, ["sim", "--replay", str(tmp_path / "nowhere")])
     assert missing.exit_code == 2

@@ -70,7 +70,8 @@ class Board:
             self.last[code] = record
 
     def chain(self) -> tuple[str | None, list[MasterEntry]]:
-        """The option chain on screen: the underlying and expiry of the options seen, strikes sorted."""
+        """The option chain on screen: the underlying and expiry of the options seen, the strikes
+        from the lowest to the highest seen of it, sorted (strikes from the master, reference 5.2)."""
         options = [
             self.instruments[c]
             for c in self.last
@@ -79,12 +80,19 @@ class Board:
         if not options:
             return None, []
         first = min(options, key=lambda e: (e.expiry_month or "", e.underlying_name))
+        seen = [
+            e.strike
+            for e in options
+            if (e.underlying_code, e.expiry_month) == (first.underlying_code, first.expiry_month)
+        ]
+        # between the strikes seen: a real chain is far wider than what one session subscribes
         series = [
             e
             for e in self.instruments.values()
             if e.kind in ("call", "put")
             and e.underlying_code == first.underlying_code
             and e.expiry_month == first.expiry_month
+            and min(seen) <= e.strike <= max(seen)
         ]
         return f"{first.underlying_name} {first.expiry_month}", sorted(series, key=lambda e: e.strike)
 

@@ -19,13 +19,13 @@ __all__ = ["codes", "load_instruments", "simulator_master", "resolve_codes", "ma
 
 
 def simulator_master() -> Master:
-    """The embedded simulator's universe, in the master format."""
-    from ..sim import Simulator
-    from ..sim.instruments import master_entry
+    """The embedded simulator's universe, in the master format (its futures spreads included)."""
+    from ..sim.instruments import build_universe, master_entries
+    from .embedded import embedded_config
 
-    return Master(
-        [master_entry(i) for i in Simulator().instruments], "the simulator's instruments (kisfeed sim)"
-    )
+    start = embedded_config().start
+    assert start is not None  # embedded_config always sets one
+    return Master(master_entries(build_universe(start)), "the simulator's instruments (kisfeed sim)")
 
 
 def load_instruments(master_file: Path | None, *, offline: bool = False) -> Master:

@@ -8,7 +8,6 @@ import tempfile
 import time
 from dataclasses import dataclass
 from datetime import datetime
-from datetime import time as clock
 from pathlib import Path
 
 import httpx
@@ -17,12 +16,11 @@ import websockets
 from ..auth import REAL_REST_URL, REAL_WS_URL, ApprovalKeys, Credentials
 from ..exceptions import KisfeedError
 from ..schema import KST
+from ..sim.calendar import KrxCalendar
 from .common import ConfigOption, config_from, console, errors, plural
 from .config import Config
 
 __all__ = ["doctor", "Check", "run_checks"]
-
-OPEN, CLOSE = clock(9, 0), clock(15, 45)  # KRX regular session for stock F/O (reference 6)
 
 
 @dataclass(frozen=True)
@@ -33,12 +31,9 @@ class Check:
 
 
 def market_state(now: datetime) -> str:
-    local = now.astimezone(KST)
-    if local.weekday() >= 5:
-        return f"closed (weekend, {local:%a %H:%M} KST)"
-    if OPEN <= local.time() < CLOSE:
-        return f"open ({local:%H:%M} KST, regular session 09:00-15:45)"
-    return f"closed ({local:%H:%M} KST; regular session 09:00-15:45, holidays not known here)"
+    """Open or closed for stock F/O at ``now``, by the KRX calendar: 08:45-15:45 with the
+    auctions, holidays, the late first day of the year and the exam day (reference 6)."""
+    return KrxCalendar().describe(now)
 
 
 async def _approval(config: Config, rest_url: str, cache: Path | None) -> Check:

@@ -1,26 +1,63 @@
 """The simulator the commands fall back on without credentials (watch, demo, record), and the
-``kisfeed.connect`` arguments for the server a command talks to."""
+``kisfeed.connect`` arguments for the server a command talks to.
+
+The embedded simulator does not pretend it is now: it runs the KRX session of the last trading
+day (today's on a trading day) from ten seconds before its 08:45 opening uncross, 20 times
+faster than real time, so that a short run shows the busiest part of a day (most stock option
+series trade a few times a day; reference 6) and the commands say which day and hour it is.
+"""
 
 from __future__ import annotations
 
 import contextlib
 import tempfile
 from collections.abc import AsyncIterator
+from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from ..schema.records import KST
 from .config import Config
 
-__all__ = ["embedded_simulator", "connect_arguments"]
+if TYPE_CHECKING:
+    from ..sim import SimConfig
+
+__all__ = ["embedded_simulator", "embedded_config", "describe_embedded", "connect_arguments"]
+
+#: Simulated seconds per wall second of the embedded simulator.
+EMBEDDED_SPEED = 20.0
+#: How long before the opening uncross (08:45) the embedded simulator starts.
+_LEAD = timedelta(seconds=10)
+
+
+def embedded_config() -> SimConfig:
+    """The embedded simulator's settings: the last trading day's session, just before its
+    opening uncross, at ``EMBEDDED_SPEED``; free ports; no ground truth kept."""
+    from ..sim import SimConfig
+    from ..sim.calendar import KrxCalendar
+
+    calendar = KrxCalendar()
+    day = calendar.previous_trading_day(datetime.now(KST).date())
+    start = calendar.session(day).open - _LEAD
+    return SimConfig(start=start, speed=EMBEDDED_SPEED, port=0, rest_port=0, ground_truth=False)
+
+
+def describe_embedded(config: SimConfig) -> str:
+    """One line saying that the embedded simulator's time is simulated, and which it is."""
+    start = config.start or datetime.now(KST)
+    return (
+        f"simulated market: the KRX session of {start:%Y-%m-%d} from {start:%H:%M:%S} KST, "
+        f"{config.speed:g}x real time (not the current market)"
+    )
 
 
 @contextlib.asynccontextmanager
 async def embedded_simulator() -> AsyncIterator[dict[str, Any]]:
-    """An in-process simulator (always open, so the demo works at night) and how to reach it:
-    the ``kisfeed.connect`` arguments for it (credentials, URLs, a throw-away key cache)."""
-    from ..sim import DEMO_APP_KEY, DEMO_APP_SECRET, SimConfig, Simulator
+    """An in-process simulator (``embedded_config``) and how to reach it: the
+    ``kisfeed.connect`` arguments for it (credentials, URLs, a throw-away key cache)."""
+    from ..sim import DEMO_APP_KEY, DEMO_APP_SECRET, Simulator
 
-    async with Simulator(SimConfig(always_open=True, port=0, rest_port=0, ground_truth=False)) as sim:
+    async with Simulator(embedded_config()) as sim:
         with tempfile.TemporaryDirectory() as cache:  # keys for a throw-away server: do not cache them
             yield {
                 "credentials": [(DEMO_APP_KEY, DEMO_APP_SECRET)],

@@ -303,8 +303,13 @@ def _banner(simulator: Simulator, *, demo: bool) -> None:
             f"  Replay      {len(simulator.served)} codes, {pace}, recorded from {began:%Y-%m-%d %H:%M:%S} KST"
         )
     else:
-        hours = "always open" if config.always_open else "KRX hours 09:00-15:45 KST, weekdays"
-        opens = datetime.fromtimestamp(simulator.market.now, KST)
+        market = simulator.market
+        if config.always_open:
+            hours = "always open"
+        else:
+            session = market.calendar.session(market.day)
+            hours = f"KRX calendar (holidays skipped), {session.describe()}"
+        opens = datetime.fromtimestamp(max(market.now, market.times.open), KST)
         console.print(
             f"  Market      seed {config.seed}, {pace}, {hours}; trading from {opens:%Y-%m-%d %H:%M} KST"
         )

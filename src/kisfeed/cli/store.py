@@ -39,7 +39,7 @@ from .common import (
     signals,
 )
 from .config import Config
-from .embedded import connect_arguments
+from .embedded import connect_arguments, describe_embedded, embedded_config
 
 if TYPE_CHECKING:  # pyarrow and DuckDB load when a command needs them, not for --help
     from ..store.outages import Outage
@@ -228,7 +228,7 @@ def record(
     the journal and converting the last records take a moment more, announced on stderr.
     Ctrl-C stops with exit 130 after the summary; SIGTERM (systemd) stops with exit 0.
 
-    Example: kisfeed record A11612 B11612070 --data ./kisfeed-data --seconds 3600
+    Example: kisfeed record A11612 B11612007 --data ./kisfeed-data --seconds 3600
     """
     from .codes import master_for_recording, resolve_codes
 
@@ -239,7 +239,8 @@ def record(
         simulated = not config.has_credentials
         if simulated:
             err_console.print(
-                "no credentials (KIS_APP_KEY, KIS_APP_SECRET): recording from the embedded simulator"
+                "no credentials (KIS_APP_KEY, KIS_APP_SECRET): recording from the embedded simulator; "
+                + describe_embedded(embedded_config())
             )
         known = master_for_recording(simulated, master, config.ws_url)
         subscriptions: dict[str, list[str]] = {}

@@ -15,12 +15,10 @@ from ..schema.master import MasterEntry
 from .codes import load_instruments, resolve_codes, simulator_master
 from .common import ConfigOption, DataOption, config_from, console, err_console, errors, plural, signals
 from .config import Config
-from .embedded import connect_arguments
+from .embedded import connect_arguments, describe_embedded, embedded_config
 from .live import LiveResult, run_board
 
 __all__ = ["watch", "demo", "chain_for", "resolve_codes"]
-
-DEMO_CHAIN = "삼성전자"
 
 
 def _underlying(master: Master, name: str) -> tuple[str, str]:
@@ -35,14 +33,26 @@ def _underlying(master: Master, name: str) -> tuple[str, str]:
     return found[0]
 
 
-def chain_for(master: Master, name: str) -> list[MasterEntry]:
-    """The futures of an underlying and its front-expiry option chain (calls and puts)."""
+DEMO_CHAIN = "삼성전자"
+#: Strikes of a chain on the board, nearest the money: their calls and puts and an underlying's
+#: futures stay within KIS's 41 registrations per session (reference 3.1), a real chain would not.
+CHAIN_STRIKES = 9
+
+
+def chain_for(master: Master, name: str, strikes: int = CHAIN_STRIKES) -> list[MasterEntry]:
+    """The futures of an underlying and the ``strikes`` strikes of its front-expiry option chain
+    (calls and puts) nearest the money: the master's ATM strike (column 5), strikes read from its
+    행사가 column (an option code does not carry its strike, reference 5.2)."""
     code, _ = _underlying(master, name)
     mine = [e for e in master.entries if e.underlying_code == code and e.tr_id]
     futures = [e for e in mine if e.kind == "future"]
     options = [e for e in mine if e.kind in ("call", "put")]
     front = min((e.expiry_month or "999999" for e in options), default=None)
-    return futures + sorted((e for e in options if e.expiry_month == front), key=lambda e: (e.strike, e.kind))
+    chain = [e for e in options if e.expiry_month == front]
+    listed = sorted({e.strike for e in chain})
+    atm = next((e.strike for e in chain if e.atm == "1"), listed[len(listed) // 2] if listed else 0.0)
+    shown = set(sorted(listed, key=lambda k: (abs(k - atm), k))[:strikes])
+    return futures + sorted((e for e in chain if e.strike in shown), key=lambda e: (e.strike, e.kind))
 
 
 def _subscriptions(entries: list[MasterEntry]) -> list[tuple[str, list[str]]]:
@@ -101,9 +111,12 @@ def watch(
     with errors():
         if simulated:
             err_console.print(
-                "no credentials (KIS_APP_KEY, KIS_APP_SECRET): watching the embedded simulator"
-                if not simulator
-                else "watching the embedded simulator"
+                (
+                    "no credentials (KIS_APP_KEY, KIS_APP_SECRET): watching the embedded simulator; "
+                    if not simulator
+                    else "watching the embedded simulator; "
+                )
+                + describe_embedded(embedded_config())
             )
             found = simulator_master()
         else:
@@ -149,6 +162,7 @@ def demo(
         f"kisfeed demo: embedded simulator, {len(fronts)} stock futures and the {DEMO_CHAIN} "
         f"option chain, recording to {config.data}"
     )
+    console.print(describe_embedded(embedded_config()))
 
     async def run() -> tuple[LiveResult, dict[str, int]]:
         # Converting in this process: the demo's feed is light, and a converter child would hold

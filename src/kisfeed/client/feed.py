@@ -198,7 +198,7 @@ class Feed:
         codes = [codes] if isinstance(codes, str) else list(codes)
         for code in codes:
             if not isinstance(code, str) or not code or not code.isascii() or not code.isalnum():
-                raise UsageError(f"{code!r} is not an instrument code (e.g. A11612, B11612065)")
+                raise UsageError(f"{code!r} is not an instrument code (e.g. A11612, B11612007)")
         return list(dict.fromkeys((tr_id, code) for code in codes))
 
     def _expect(self, request: Request) -> asyncio.Future[None]:

@@ -7,17 +7,24 @@ cp949 text, one instrument per line, nine ``|``-separated columns, no header:
 ====  ==============  ==================================================================
  1    상품종류         1 KOSPI 주식선물, 2 its spread, 3 KOSDAQ 주식선물, 4 its spread,
                        5 주식 콜옵션, 6 주식 풋옵션
- 2    단축코드         the KIS short code: the ``tr_key`` (``A11612``, ``B11612070``)
+ 2    단축코드         the KIS short code: the ``tr_key`` (``A11612``, ``B11612007``);
+                       a spread's is KRX's (``D116C71S``)
  3    표준코드         ``KR4…`` standard code
- 4    한글종목명       ``삼성전자   F 202612 (  10)``; options carry the strike before ``( n)``
+ 4    한글종목명       ``삼성전자   F 202612 (  10)``, ``삼성전자   C 202612    66,000(  10)``,
+                       ``삼성전자   SP 2612-2701 (  10)``
  5    ATM구분          1 ATM, 2 ITM, 3 OTM; blank for futures
- 6    행사가           strike, ``00000.00`` for futures
+ 6    행사가           strike, ``00000.00`` for futures: the only place the strike is (an
+                       option code's last three characters are a listing number, ref 5.2)
  7    월물구분코드     0 continuous, 1 front month, 2 next, 3, 4
  8    기초자산 단축코드 underlying stock code (``005930``)
  9    기초자산 명      underlying name (``삼성전자``)
 ====  ==============  ==================================================================
 
 Column 4's padding varies, so it is parsed with a tolerant pattern, never by position.
+Column 6 is ``acpr[8]`` in KIS's header: the one real value seen is ``00000.00`` (reference 5.4);
+a strike of 100,000 or more does not fit eight characters with two decimals, and how KIS writes
+it is not known, so ``format_master_line`` writes such strikes as eight whole digits
+(``00160000``), and the reader takes any number, commas and decimals included.
 """
 
 from __future__ import annotations
@@ -31,9 +38,10 @@ __all__ = ["MasterEntry", "parse_master", "format_master_line", "KINDS"]
 KINDS = {"1": "future", "2": "spread", "3": "future", "4": "spread", "5": "call", "6": "put"}
 
 _NAME = re.compile(
-    r"^(?P<underlying>.*?)\s+(?P<type>F|C|P|SP)\s+(?P<ym>\d{6})\S*"  # name, type, YYYYMM[-n]
+    r"^(?P<underlying>.*?)\s+(?P<type>F|C|P|SP)\s+"
+    r"(?:(?P<ym>\d{6})\S*|(?P<near>\d{4})-\S*)"  # YYYYMM[-n], or a spread's legs YYMM-YYMM
     r"(?:\s+(?P<strike>[\d,]+(?:\.\d+)?))?"  # options: strike
-    r"\s*(?:\(\s*(?P<multiplier>\d+)\s*\))?\s*$"  # ( 10): shares per contract
+    r"\s*(?:\(\s*(?P<multiplier>\d+)\s*\))?\s*$"  # (  10): shares per contract, a space before or not
 )
 
 
@@ -61,9 +69,11 @@ class MasterEntry:
 
     @property
     def expiry_month(self) -> str | None:
-        """``YYYYMM`` from the name, or None if the name does not carry it."""
+        """``YYYYMM`` from the name (a spread's: its near leg's), or None if the name has none."""
         match = _NAME.match(self.name)
-        return match["ym"] if match else None
+        if not match:
+            return None
+        return match["ym"] or f"20{match['near']}"
 
     @property
     def multiplier(self) -> int | None:
@@ -106,6 +116,8 @@ def parse_master(text: str) -> tuple[list[MasterEntry], list[tuple[int, str]]]:
 def format_master_line(entry: MasterEntry) -> str:
     """One line of the master file (without the line break), as KIS writes it."""
     strike = f"{entry.strike:08.2f}"
+    if len(strike) > 8:  # acpr[8]: see the module docstring
+        strike = f"{entry.strike:08.0f}"
     return "|".join(
         [
             entry.info_type,

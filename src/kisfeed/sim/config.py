@@ -9,9 +9,10 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import date, datetime
 from typing import Literal
 
+from .calendar import DEFAULT_HOLIDAYS, EXAM_DAYS
 from .faults import ScheduledFault
 from .profiles import Profile
 from .tape import FrameSource
@@ -60,8 +61,10 @@ class SimConfig:
     """Sim seconds per wall second: 1.0 real time, N: N× faster, ``math.inf``: as fast as the
     clients read (at infinite speed the market waits while no session has a subscription)."""
     always_open: bool = False
-    """Trade around the clock, every day. Otherwise KRX regular hours (weekdays 09:00–15:45 KST;
-    holidays are not modelled) and the last trading day of a contract ends at 15:20 (ref 6)."""
+    """Trade around the clock, every day, without auctions. Otherwise the KRX calendar and
+    session phases (ref 6, ``kisfeed.sim.calendar``): weekdays but holidays, opening auction
+    08:30–08:45, continuous trading 08:45–15:35, closing auction to 15:45, an expiring contract's
+    last day ending at 15:20, and the special days' hours."""
     interest_rate: float = 0.03
     """Continuously compounded KRW rate used for cost of carry and Black-Scholes."""
     activity: float = 1.0
@@ -83,6 +86,22 @@ class SimConfig:
     applied, so ``DYNM_MXPR``/``DYNM_LLAM`` are 0 as in the official example (ref 4.1)."""
     dynamic_limit_flags: tuple[str, str] = ("0", "1")
     """[UNK] ref 4.4: ``DYNM_PRC_LIMT_YN`` text when the band is off / on (example shows ``0``)."""
+
+    # --- calendar, session phases and daily limits (reference 6; kisfeed.sim.calendar) -------
+    holidays: tuple[date, ...] = DEFAULT_HOLIDAYS
+    """KRX closures besides weekends: 2026 as KRX announced them, 2027 inferred from the
+    public-holiday rules (sources in ``kisfeed.sim.calendar``)."""
+    exam_days: tuple[date, ...] = EXAM_DAYS
+    """수능 days (2026-11-19, 2027-11-18), whose whole session is 1 h later (09:45–16:45)."""
+    last_day_auction: float = 600.0
+    """[UNK] ref 6: seconds of an expiring contract's closing auction before its 15:20 close on
+    its last day. No source found; default 10 minutes, the length of every other KRX closing
+    auction (15:10–15:20); 0 = continuous trading to 15:20."""
+    limit_stages: tuple[float, ...] = (0.10, 0.20, 0.30)
+    """Stock futures' staged daily limits as fractions of the previous close (ref 6, EUGENE)."""
+    limit_expansion_delay: float = 300.0
+    """Seconds after the underlying stock moves beyond a stage until the next applies (KRX
+    시행세칙 56조의2 as explained by h1in.tistory.com/1128, 2025-07-02: 5 minutes)."""
 
     # --- what is written on the wire (issue 14) -------------------------------------------------
     profile: Profile = "observed"
@@ -163,6 +182,14 @@ class SimConfig:
                 raise ValueError(f"{name} must not be negative")
         if not self.activity > 0:
             raise ValueError("activity must be > 0")
+        if (
+            not self.limit_stages
+            or list(self.limit_stages) != sorted(self.limit_stages)
+            or self.limit_stages[0] <= 0
+        ):
+            raise ValueError(f"limit_stages must be increasing fractions > 0, not {self.limit_stages!r}")
+        if self.last_day_auction < 0 or self.limit_expansion_delay < 0:
+            raise ValueError("last_day_auction and limit_expansion_delay must not be negative")
         if self.ping_interval == 0:
             raise ValueError("ping_interval must be > 0")
 

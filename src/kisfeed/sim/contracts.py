@@ -37,6 +37,8 @@ from ..schema.layouts import Layout
 from .instruments import MULTIPLIER, Instrument
 
 if TYPE_CHECKING:
+    from .fair import Carry
+    from .liquidity import Activity
     from .market import Spot
 
 __all__ = ["Contract", "Quote", "FieldValues", "record_text", "sign_code", "hhmmss"]
@@ -122,10 +124,11 @@ class Contract:
         "instrument", "code", "prev_close", "prev_volume", "prev_oi", "open", "high",
         "low", "open_time", "high_time", "low_time", "last", "volume", "turnover", "buy_count",
         "sell_count", "buy_qty", "sell_qty", "oi",
-        # Set by the market once (its per-trade lookups): the underlying's spot walk, strike,
-        # call flag, dividend yield, carry rate, last-trade instant, sibling futures, and the
-        # daily limits with the previous close they were computed for.
-        "spot_state", "strike", "call", "dividend_yield", "carry", "end", "siblings", "limits", "limits_for",
+        # Set by the market (its per-trade lookups): the underlying's spot walk, strike, call
+        # flag, activity (sim/liquidity.py), the day's carry terms (sim/fair.py), quoted spread
+        # in ticks, last-trade instant, sibling futures, and the daily limits with the previous
+        # close they were computed for.
+        "spot_state", "strike", "call", "activity", "terms", "spread", "end", "siblings", "limits", "limits_for",
         # Set by the simulator: wire texts laid over the writers' values (``profiles``).
         "blanks",
     )  # fmt: skip
@@ -152,8 +155,9 @@ class Contract:
     spot_state: Spot
     strike: int | None
     call: bool
-    dividend_yield: float
-    carry: float
+    activity: Activity
+    terms: Carry
+    spread: int
     end: float
     siblings: list[Contract]
     limits: tuple[int, int]

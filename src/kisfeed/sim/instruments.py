@@ -1,44 +1,57 @@
-"""The simulated universe: real KRX underlyings, their stock futures and options, KIS codes and
-the ``fo_stk_code_mts.mst`` master file.
+"""The simulated universe: real KRX underlyings, their stock futures, options and futures
+spreads, KIS codes and the ``fo_stk_code_mts.mst`` master file.
 
 Codes follow the 2026 style of reference 5.3: ``A`` (futures), ``B`` (call) or ``C`` (put), the
 2-character KIS issue id of the underlying, the last digit of the expiry year, the 2-digit month,
 and for options a 3-character strike code (9 characters in all; futures have 6). Only two issue
 ids are evidenced (``11`` = 005930 and ``50`` = 000660, ref 5.2/5.3); the others below are
 invented, which is harmless because clients must look codes up in the master, never derive them.
-The strike code is the strike in thousands of won, modulo 1000 (consistent with the portal's
-``211V05059`` and the official ``339W08088``; ref 5.2 calls it opaque).
+The strike code is a listing number, opaque like the real ones (``sim.listing``): the strike is
+in the master's 행사가 column only. Calendar spreads (``D``, master types 2 and 4) are in the
+master but do not trade in the simulator: kisfeed has no real-time TR for them. Which months and
+strikes are listed is ``sim.listing``'s.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime
 from pathlib import Path
 from typing import Literal
 
 from ..schema.layouts import FUTURES_TRADE, OPTION_TRADE
 from ..schema.master import MasterEntry, format_master_line
 from ..schema.records import KST
+from .listing import (
+    FUTURES_CYCLE,
+    LAST_DAY_CLOSE,
+    OPTION_CYCLE,
+    contract_months,
+    expiry_date,
+    listing_dates,
+    strike_grid,
+    strike_ladder,
+)
 
 __all__ = [
     "Underlying",
     "Instrument",
+    "Spread",
     "UNDERLYINGS",
     "MULTIPLIER",
     "build_universe",
     "expiry_date",
-    "futures_tick",
-    "stock_tick",
     "master_entry",
+    "master_entries",
+    "spread_entry",
+    "spreads",
     "master_lines",
     "write_master",
 ]
 
 MULTIPLIER = 10  # shares per contract for every stock future and option (ref 5.4, 6)
-STRIKES_EACH_SIDE = 3  # 7 strikes per expiry: ATM and three on each side (issue: >= 5)
-LAST_DAY_CLOSE = time(15, 20)  # the expiring contract stops trading at 15:20 on its last day (ref 6)
+NAME_BYTES = 10  # the underlying's part of a master name, in cp949 bytes: 에코프로비엠 -> 에코프로비
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,22 +64,21 @@ class Underlying:
     market: Literal["KOSPI", "KOSDAQ"]
     price: int  # previous close the simulation starts from, KRW
     volatility: float  # annualised
-    dividend_yield: float  # continuous, for cost of carry
-    liquidity: float  # front-month futures trades per second during the session
 
 
 # Prices are plausible recent levels, not quotes. Issue ids other than 11 and 50 are invented.
+# Dividends: sim/fair.py; how much each trades: sim/liquidity.py.
 UNDERLYINGS: tuple[Underlying, ...] = (
-    Underlying("005930", "삼성전자", "11", "KOSPI", 71_500, 0.28, 0.020, 3.0),
-    Underlying("000660", "SK하이닉스", "50", "KOSPI", 281_000, 0.42, 0.005, 2.0),
-    Underlying("005380", "현대차", "13", "KOSPI", 214_500, 0.30, 0.045, 0.8),
-    Underlying("373220", "LG에너지솔루션", "G6", "KOSPI", 332_000, 0.40, 0.0, 0.6),
-    Underlying("000270", "기아", "18", "KOSPI", 98_700, 0.30, 0.055, 0.7),
-    Underlying("035420", "NAVER", "36", "KOSPI", 219_000, 0.35, 0.005, 0.6),
-    Underlying("068270", "셀트리온", "68", "KOSPI", 171_300, 0.32, 0.004, 0.5),
-    Underlying("105560", "KB금융", "C5", "KOSPI", 104_600, 0.27, 0.035, 0.5),
-    Underlying("005490", "POSCO홀딩스", "47", "KOSPI", 298_500, 0.33, 0.030, 0.4),
-    Underlying("247540", "에코프로비엠", "K7", "KOSDAQ", 121_800, 0.55, 0.0, 0.5),
+    Underlying("005930", "삼성전자", "11", "KOSPI", 71_500, 0.28),
+    Underlying("000660", "SK하이닉스", "50", "KOSPI", 281_000, 0.42),
+    Underlying("005380", "현대차", "13", "KOSPI", 214_500, 0.30),
+    Underlying("373220", "LG에너지솔루션", "G6", "KOSPI", 332_000, 0.40),
+    Underlying("000270", "기아", "18", "KOSPI", 98_700, 0.30),
+    Underlying("035420", "NAVER", "36", "KOSPI", 219_000, 0.35),
+    Underlying("068270", "셀트리온", "68", "KOSPI", 171_300, 0.32),
+    Underlying("105560", "KB금융", "C5", "KOSPI", 104_600, 0.27),
+    Underlying("005490", "POSCO홀딩스", "47", "KOSPI", 298_500, 0.33),
+    Underlying("247540", "에코프로비엠", "K7", "KOSDAQ", 121_800, 0.55),
 )
 
 
@@ -78,7 +90,7 @@ class Instrument:
     kind: Literal["future", "call", "put"]
     underlying: Underlying
     expiry: date  # last trading day: the 2nd Thursday of the contract month (ref 6)
-    month: int  # 1 front month, 2 next month (master column 7)
+    month: int  # rank of the expiry among the listed ones: 1 front month, 2 next, ... (9 at most)
     strike: int | None  # KRW; None for futures
 
     @property
@@ -125,12 +137,47 @@ class Instrument:
 
     @property
     def name(self) -> str:
-        """Master column 4, e.g. ``삼성전자   F 202612 (  10)`` (ref 5.4)."""
-        head = _pad_cp949(self.underlying.name, 10)
+        """Master column 4 as KIS writes it: ``삼성전자   F 202612 (  10)``, and for options the
+        strike right-aligned in 10 characters straight before the multiplier,
+        ``삼성전자   C 202508    48,000(  10)`` (ref 5.4; KRX Open API ISU_NM 2025-07-21)."""
+        head = _pad_cp949(self.underlying.name, NAME_BYTES)
         ym = f"{self.expiry.year}{self.expiry.month:02d}"
         if self.strike is None:
             return f"{head} F {ym} ({MULTIPLIER:4d})"
-        return f"{head} {self.call_put} {ym} {self.strike:>9,} ({MULTIPLIER:4d})"
+        return f"{head} {self.call_put} {ym}{self.strike:>10,}({MULTIPLIER:4d})"
+
+
+@dataclass(frozen=True, slots=True)
+class Spread:
+    """A calendar spread of two futures of one underlying: listed in the master, not traded."""
+
+    near: Instrument
+    far: Instrument
+
+    @property
+    def krx_code(self) -> str:
+        """KRX form: ``D``, issue id, then year digit and month character of each leg, then ``S``
+        (LS t8401: ``D116768S`` = 삼성전자 SP 2607-2608, ref 5.3). KIS's own form of spread
+        codes was not seen (ref 5.3), so the KRX form is the code."""
+        near, far = (leg.krx_code for leg in (self.near, self.far))
+        return f"D{near[1:5]}{far[3:5]}S"
+
+    @property
+    def code(self) -> str:
+        return self.krx_code
+
+    @property
+    def standard_code(self) -> str:
+        body = "KR4" + self.krx_code
+        return body + str(_isin_check_digit(body))
+
+    @property
+    def name(self) -> str:
+        """``삼성전자   SP 2612-2701 (  10)``: KRX names spreads by the legs' YYMM (KRX Open API
+        ISU_NM ``3년국채    SP 2609-2612``; LS t8401 ``삼성전자   SP 2607-2``, cut at 20 bytes)."""
+        head = _pad_cp949(self.near.underlying.name, NAME_BYTES)
+        legs = "-".join(f"{leg.expiry.year % 100:02d}{leg.expiry.month:02d}" for leg in (self.near, self.far))
+        return f"{head} SP {legs} ({MULTIPLIER:4d})"
 
 
 def _isin_check_digit(body: str) -> int:
@@ -144,82 +191,49 @@ def _isin_check_digit(body: str) -> int:
 
 
 def _pad_cp949(text: str, width: int) -> str:
-    # The master pads names by byte width in cp949 (a Hangul syllable is two bytes).
-    return text + " " * max(0, width - len(text.encode("cp949")))
-
-
-def expiry_date(year: int, month: int) -> date:
-    """The 2nd Thursday of the month: the last trading day of stock futures/options (ref 6)."""
-    first = date(year, month, 1)
-    first_thursday = first + timedelta(days=(3 - first.weekday()) % 7)
-    return first_thursday + timedelta(days=7)
-
-
-def _contract_months(now: datetime, count: int) -> list[date]:
-    """Expiries of the ``count`` nearest contract months still trading at ``now`` (KST)."""
-    year, month = now.year, now.month
-    found: list[date] = []
-    while len(found) < count:
-        expiry = expiry_date(year, month)
-        if datetime.combine(expiry, LAST_DAY_CLOSE, KST) > now:
-            found.append(expiry)
-        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
-    return found
-
-
-def futures_tick(price: float) -> int:
-    """SSF tick table (ref 6, EUGENE); below 10,000 won the table is garbled, 10 is our choice."""
-    if price < 10_000:
-        return 10
-    if price < 50_000:
-        return 50
-    if price < 100_000:
-        return 100
-    if price < 500_000:
-        return 500
-    return 1_000
-
-
-def stock_tick(price: float) -> int:
-    """KRX stock tick table (KOSPI and KOSDAQ alike since 2023): the spot is a traded price."""
-    for limit, tick in ((2_000, 1), (5_000, 5), (20_000, 10), (50_000, 50), (200_000, 100), (500_000, 500)):
-        if price < limit:
-            return tick
-    return 1_000
-
-
-def strike_step(price: float) -> int:
-    """The smallest round strike interval of at least 2.5% of the price (KRX lists strikes in
-    round steps; the exact table is not in the reference, so this is a modelling choice)."""
-    for step in (100, 200, 250, 500, 1_000, 2_000, 2_500, 5_000, 10_000, 20_000, 25_000, 50_000):
-        if step >= 0.025 * price:
-            return step
-    return 100_000
+    # The master fits names to a byte width in cp949 (a Hangul syllable is two bytes), cutting
+    # long ones at a whole character: KRX writes 에코프로비엠 as "에코프로비 C 202508 ..." (Open API).
+    while len(text.encode("cp949")) > width:
+        text = text[:-1]
+    return text + " " * (width - len(text.encode("cp949")))
 
 
 def build_universe(now: datetime, underlyings: Iterable[Underlying] = UNDERLYINGS) -> list[Instrument]:
-    """Front- and next-month futures, and 7 calls and 7 puts per expiry, for each underlying."""
+    """What trades at ``now``: for each underlying its futures of every listed month, then the
+    calls and puts of every listed option month, strikes ascending (``sim.listing``'s rules).
+    Deterministic in ``now``; spreads are not here (see :func:`spreads`)."""
+    now = now.astimezone(KST)
+    futures_months = contract_months(now, FUTURES_CYCLE)
+    option_months = contract_months(now, OPTION_CYCLE)
+    listed = listing_dates(now, option_months, OPTION_CYCLE)
     instruments: list[Instrument] = []
-    expiries = _contract_months(now.astimezone(KST), 2)
     for u in underlyings:
-        for month, expiry in enumerate(expiries, start=1):
+        for month, expiry in enumerate(futures_months, start=1):
             code = f"A{u.kis_id}{expiry.year % 10}{expiry.month:02d}"
             instruments.append(Instrument(code, "future", u, expiry, month, None))
-        step = strike_step(u.price)
-        atm = round(u.price / step) * step
-        strikes = [atm + i * step for i in range(-STRIKES_EACH_SIDE, STRIKES_EACH_SIDE + 1)]
-        for month, expiry in enumerate(expiries, start=1):
+        for month, expiry in enumerate(option_months, start=1):
+            ladder = strike_ladder(u.code, u.price, u.volatility, listed[expiry], now.date())
             option_kinds: tuple[tuple[Literal["call", "put"], str], ...] = (("call", "B"), ("put", "C"))
             for kind, letter in option_kinds:
-                for strike in strikes:
-                    code = (
-                        f"{letter}{u.kis_id}{expiry.year % 10}{expiry.month:02d}{(strike // 1000) % 1000:03d}"
-                    )
+                for strike in sorted(ladder):
+                    code = f"{letter}{u.kis_id}{expiry.year % 10}{expiry.month:02d}{ladder[strike]:03d}"
                     instruments.append(Instrument(code, kind, u, expiry, month, strike))
-    codes = [i.code for i in instruments]
-    if len(set(codes)) != len(codes):  # strike codes are thousands of won: steps must exceed 1,000
-        raise ValueError("instrument codes collide; check the strike steps")
     return instruments
+
+
+def spreads(instruments: Iterable[Instrument]) -> list[Spread]:
+    """The calendar spreads of the futures among ``instruments``: the front month against each
+    later month of the same underlying, as KRX lists them for index futures (the only pair seen
+    for stock futures is front/next, LS t8401 ``D116768S``)."""
+    by_underlying: dict[str, list[Instrument]] = {}
+    for i in instruments:
+        if i.kind == "future":
+            by_underlying.setdefault(i.underlying.code, []).append(i)
+    out: list[Spread] = []
+    for futures in by_underlying.values():
+        front, *later = sorted(futures, key=lambda f: f.expiry)
+        out += [Spread(front, far) for far in later]
+    return out
 
 
 def _info_type(instrument: Instrument) -> str:
@@ -235,12 +249,18 @@ def _atm_class(instrument: Instrument) -> str:
     # Master column 5: 1 ATM, 2 ITM, 3 OTM against the reference price; blank for futures.
     if instrument.strike is None:
         return " "
-    step = strike_step(instrument.underlying.price)
     spot = instrument.underlying.price
-    if abs(instrument.strike - spot) * 2 < step:
+    interval = strike_grid(spot)
+    if instrument.strike == round(spot / interval) * interval:
         return "1"
     itm = spot > instrument.strike if instrument.kind == "call" else spot < instrument.strike
     return "2" if itm else "3"
+
+
+def _month_class(rank: int) -> str:
+    # Master column 7 (ref 5.4) names 1 최근월물 to 4 차차차근월물 only; what later months carry
+    # is not known, so they carry 4, the last documented value.
+    return str(min(rank, 4))
 
 
 def master_entry(i: Instrument) -> MasterEntry:
@@ -252,20 +272,44 @@ def master_entry(i: Instrument) -> MasterEntry:
         i.name,
         _atm_class(i),
         float(i.strike or 0),
-        str(i.month),
+        _month_class(i.month),
         i.underlying.code,
         i.underlying.name,
     )
 
 
+def spread_entry(s: Spread) -> MasterEntry:
+    """A spread as a master row: type 2 (KOSPI 주식선물 SP) or 4 (KOSDAQ), no ATM class or strike,
+    and the month class of its far leg less one (the front spread is 1), a modelling choice."""
+    u = s.near.underlying
+    return MasterEntry(
+        "2" if u.market == "KOSPI" else "4",
+        s.code,
+        s.standard_code,
+        s.name,
+        " ",
+        0.0,
+        _month_class(s.far.month - 1),
+        u.code,
+        u.name,
+    )
+
+
+def master_entries(instruments: Iterable[Instrument]) -> list[MasterEntry]:
+    """The master rows of ``instruments`` and of the spreads of their futures."""
+    listed = list(instruments)
+    return [master_entry(i) for i in listed] + [spread_entry(s) for s in spreads(listed)]
+
+
 def master_lines(instruments: Iterable[Instrument]) -> list[str]:
-    """The universe as ``fo_stk_code_mts.mst`` lines, written by the one master format of
-    ``kisfeed.schema.master`` (which ``kisfeed codes`` reads)."""
-    return [format_master_line(master_entry(i)) for i in instruments]
+    """The universe as ``fo_stk_code_mts.mst`` lines, spreads included, written by the one master
+    format of ``kisfeed.schema.master`` (which ``kisfeed codes`` reads)."""
+    return [format_master_line(entry) for entry in master_entries(instruments)]
 
 
 def write_master(path: str | Path, instruments: Iterable[Instrument]) -> Path:
-    """Write the master file: cp949 text, one instrument per line, no header (ref 5.4)."""
+    """Write the master file: cp949 text, one instrument per line, no header (ref 5.4); the
+    spreads of the futures among ``instruments`` included."""
     target = Path(path)
     text = "".join(line + "\n" for line in master_lines(instruments))
     target.write_bytes(text.encode("cp949"))

@@ -10,16 +10,29 @@ Model (issue 3; reference 4.4, 6):
 * Underlyings follow a geometric random walk in trading time with their annual volatility, a
   common market factor (correlation 0.5) and an overnight gap; the spot is rounded to the KRX
   stock tick and frozen after 15:30, when stocks close but stock F/O trade on to 15:45 (ref 6).
-* Trades arrive as one Poisson process whose intensity is the sum of per-instrument liquidity
-  (futures by underlying, options decaying with moneyness; next months thinner). About one
+* Trades arrive as one Poisson process whose intensity is the sum of per-contract rates drawn
+  at listing (``sim/liquidity.py``, calibrated on the official examples: a few busy front-month
+  series near the money, most series quiet, quotes wider where trading is thin). About one
   order in eight sweeps several price levels: 2–4 prints at the same instant, which the server
   packs into one multi-record frame (ref 2.4).
-* Futures quote around cost-of-carry fair value ``S·e^((r−q)T)`` rounded to the SSF tick table,
-  within the daily ±30% band; options around their Black-Scholes value with a volatility smile;
-  a print hits the bid or lifts the ask. The option's implied volatility is solved from the
-  traded premium.
-* KRX regular hours 09:00–15:45 KST on weekdays (no holiday calendar), unless ``always_open``;
-  an expiring contract stops at 15:20 on its last trading day and is not replaced.
+* Futures quote around KRX's theoretical price (``sim/fair.py``: simple-rate carry less the
+  dividends going ex before expiry) on the stock tick table (``sim/ticks.py``), within the staged
+  daily limits (below); options around their Black-Scholes value on the spot less those
+  dividends, with a volatility smile, on the premium tick table. A buy lifts the ask, a sell
+  hits the bid. The option's implied volatility is solved from the traded premium.
+* The KRX calendar and session phases (``sim/calendar.py``, ``sim/phases.py``), unless
+  ``always_open``: no trades during the opening (08:30–08:45) and closing (15:35–15:45)
+  auctions but one uncross print per interested contract at exactly 08:45:00 and 15:45:00,
+  neither buyer- nor seller-initiated (side ``AUCTION``); continuous trading in between; an
+  expiring contract's continuous trading ends at 15:10 on its last day, its uncross at 15:20,
+  and it is not replaced. ``always_open`` trades continuously around the clock, every day.
+* Staged daily limits of stock futures, ±10 % / ±20 % / ±30 % of the previous close (ref 6,
+  EUGENE): the next stage applies ``limit_expansion_delay`` (5 min) after the *underlying*
+  stock has moved beyond the current stage (KRX 파생상품시장 업무규정 시행세칙 56조의2 as
+  explained by h1in.tistory.com/1128, 2025-07-02; the 5 minutes also in etoday 2023-07-06 for
+  index products). The spot does not move before 09:00, so 08:45–09:00 only ±10 % applies, as
+  the 2024-11-04 rule says (economy21). A print at a limit carries sign code 1 or 4 (ref 4.4).
+  Option limits are not modelled.
 """
 
 from __future__ import annotations
@@ -28,14 +41,20 @@ import bisect
 import math
 import random
 from collections.abc import Callable, Sequence
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime
 from typing import NamedTuple
 
 from ..schema.layouts import FUTURES_TRADE, OPTION_TRADE
 from ..schema.records import KST
+from . import liquidity
+from .calendar import KrxCalendar, Phase
 from .contracts import AUCTION, BUY, SELL, Contract, Quote, hhmmss, record_text
-from .instruments import Instrument, Underlying, futures_tick, stock_tick
-from .pricing import black_scholes, bs_price, bs_tuple, implied_volatility
+from .fair import DIVIDENDS, carry, ex_dividend
+from .instruments import Instrument, Underlying
+from .liquidity import BLOCK_FACTOR, BLOCK_PROBABILITY
+from .phases import UNCROSS, Auction, Schedule, TradingDay, auction_size
+from .pricing import bs_price, bs_tuple, implied_volatility, smile
+from .ticks import OPTION_TICKS, STOCK_GRID, Grid
 
 __all__ = ["Market", "MarketEvent"]
 
@@ -45,26 +64,22 @@ MARKET_CORRELATION = 0.5
 _OWN = math.sqrt(1 - MARKET_CORRELATION**2)  # weight of an underlying's own shocks
 _PER_SECOND = 1 / math.sqrt(TRADING_SECONDS_PER_YEAR)  # annual volatility -> per trading second
 SWEEP_PROBABILITY = 0.12
-LIMIT_BAND = 0.30  # final stage of the SSF daily limits (ref 6)
-OPEN, CLOSE, SPOT_CLOSE = time(9, 0), time(15, 45), time(15, 30)
-# instruments.stock_tick as a table lookup: the first tick whose limit is above the price.
-_STOCK_LIMITS = (2_000, 5_000, 20_000, 50_000, 200_000, 500_000)
-_STOCK_TICKS = (1, 5, 10, 50, 100, 500, 1_000)
-_bisect = bisect.bisect_right
-_ONE_SIXTH = 1.0 / 6.0  # expovariate's rate for a mean option order of 6
+LIMIT_STAGES = (0.10, 0.20, 0.30)  # the SSF daily limits, stage by stage (ref 6)
+_stock_tick = STOCK_GRID.tick_of
 
 
 def _quote_after(
-    price: int, side: int, last: bool, random: Callable[[], float], tick_of: Callable[[float], int]
+    price: int, side: int, last: bool, random: Callable[[], float], grid: Grid, spread: int
 ) -> Quote:
-    """The best quotes after a print: the level hit is gone, or (the last print of a sweep)
-    partly left at the price. Draws in a fixed order, so a seed gives the same market."""
+    """The best quotes after a print, ``spread`` ticks apart: the level hit is gone, or (the
+    last print of a sweep) partly left at the price. Draws in a fixed order, so a seed gives
+    the same market."""
     if side == BUY:
-        ask = price if last and random() < 0.5 else price + tick_of(price)
-        bid = max(0, ask - tick_of(ask - 1))
+        ask = price if last and random() < 0.5 else grid.up(price)
+        bid = grid.down(ask, spread)
     else:
-        bid = price if last and random() < 0.5 else max(0, price - tick_of(price - 1))
-        ask = bid + tick_of(bid)
+        bid = price if last and random() < 0.5 else grid.down(price)
+        ask = grid.up(bid, spread)
     ask_qty, bid_qty = 1 + int(random() * 30), 1 + int(random() * 30)
     return Quote(ask, bid, ask_qty, bid_qty, ask_qty + int(random() * 300), bid_qty + int(random() * 300))
 
@@ -93,7 +108,10 @@ class MarketEvent(NamedTuple):
 class Spot:
     """One underlying's log-price walk."""
 
-    __slots__ = ("underlying", "log_price", "price", "prev_close", "updated", "factor", "vol", "hist_vol")
+    __slots__ = (
+        "underlying", "log_price", "price", "prev_close", "updated", "factor", "vol", "hist_vol",
+        "stage", "trigger", "expand_at",
+    )  # fmt: skip
 
     def __init__(self, underlying: Underlying) -> None:
         self.underlying = underlying
@@ -102,35 +120,12 @@ class Spot:
         self.updated = 0.0
         self.factor = 0.0  # the market factor's value when this spot was last updated
         self.vol = self.hist_vol = underlying.volatility
+        # The daily-limit stage of its futures; the move from the previous close (won) beyond
+        # which the next stage is due; when it applies (inf: none due).
+        self.stage, self.trigger, self.expand_at = 0, math.inf, math.inf
 
 
-def _round_to(value: float, tick: int) -> int:
-    return round(value / tick) * tick
-
-
-class _Grid:
-    """The valid prices of a tick table (tick by price level). Every level boundary is a
-    multiple of every tick below it (true of the SSF table and the option table), so one step
-    up from a price adds that price's tick and one step down subtracts the tick just below it."""
-
-    __slots__ = ("tick_of",)
-
-    def __init__(self, tick_of: Callable[[float], int]) -> None:
-        self.tick_of = tick_of
-
-    def floor(self, value: float) -> int:
-        tick = self.tick_of(value)
-        return int(value // tick) * tick
-
-    def ceil(self, value: float) -> int:
-        tick = self.tick_of(value)
-        return -int(-value // tick) * tick
-
-
-_FUTURES_GRID = _Grid(futures_tick)
-
-
-class Market:
+class Market(TradingDay):
     """Deterministic trade generator; see the module docstring for the model."""
 
     def __init__(
@@ -144,9 +139,12 @@ class Market:
         activity: float = 1.0,
         volatility_unit: str = "percent",
         greek_decimals: int = 4,
-        option_ticks: Sequence[tuple[float, int]] = ((10_000.0, 10), (math.inf, 50)),
+        option_ticks: Sequence[tuple[float, int]] = OPTION_TICKS,
         dynamic_limit_band: float = 0.0,
         dynamic_limit_flags: tuple[str, str] = ("0", "1"),
+        calendar: KrxCalendar | None = None,
+        limit_stages: Sequence[float] = LIMIT_STAGES,
+        limit_expansion_delay: float = 300.0,
     ) -> None:
         if start.tzinfo is None:
             start = start.replace(tzinfo=KST)  # the sim clock is KST (ref 6)
@@ -156,14 +154,12 @@ class Market:
         self.activity = activity
         self.vol_scale = 100.0 if volatility_unit == "percent" else 1.0
         self.greek_decimals = greek_decimals
-        self.option_ticks = tuple(option_ticks)
-        self._tick_bounds = [below for below, _ in self.option_ticks[:-1]]
-        self._tick_values = [tick for _, tick in self.option_ticks]
-        if len(self._tick_bounds) == 1:  # the usual two-level table: one comparison, no bisect
-            bound, (low, high) = self._tick_bounds[0], self._tick_values
-            self._option_tick = lambda premium: low if premium < bound else high  # type: ignore[method-assign]  # a per-instance fast path for the two-level table
+        self.option_grid = Grid(option_ticks)
         self.dynamic_band = dynamic_limit_band
         self.dynamic_flags = dynamic_limit_flags
+        self.calendar = calendar or KrxCalendar()
+        self.limit_stages = tuple(limit_stages)
+        self.limit_delay = limit_expansion_delay
         self.instruments = list(instruments)
         #: Codes whose record texts are wanted (subscribed somewhere). Only formatting depends
         #: on it: every instrument trades, and draws the same numbers, whether watched or not.
@@ -171,9 +167,15 @@ class Market:
         self.spots: dict[str, Spot] = {}
         for inst in self.instruments:
             self.spots.setdefault(inst.underlying.code, Spot(inst.underlying))
-        # Last-trade instants as POSIX seconds, looked up on every trade.
-        self._ends = {inst.code: inst.last_trade.timestamp() for inst in self.instruments}
-        self.contracts = [self._listing(inst, start.timestamp()) for inst in self.instruments]
+        # Last-trade instants as POSIX seconds, looked up on every trade: the calendar's last
+        # trading day (a 2nd Thursday that is a holiday moves earlier) and its close.
+        self._ends = {inst.code: self._last_trade(inst).timestamp() for inst in self.instruments}
+        self._last_day = [datetime.fromtimestamp(self._ends[i.code], KST).date() for i in self.instruments]
+        first_day = start.astimezone(KST).date()
+        self.contracts = [
+            self._listing(inst, start.timestamp(), first_day, last)
+            for inst, last in zip(self.instruments, self._last_day, strict=True)
+        ]
         # Each underlying's futures, for the near/far-month fields (NMSC/FMSC_FCTN_STPL_PRC).
         self._futures: dict[str, list[Contract]] = {}
         for c in self.contracts:
@@ -183,145 +185,93 @@ class Market:
             inst = c.instrument
             c.spot_state = self.spots[inst.underlying.code]
             c.strike, c.call = inst.strike, inst.kind == "call"
-            c.dividend_yield = inst.underlying.dividend_yield
-            c.carry = self.rate - c.dividend_yield
             c.end = self._ends[inst.code]
             c.siblings = self._futures.get(inst.underlying.code, [])
+        self._position = {c.code: n for n, c in enumerate(self.contracts)}
         self._factor = 0.0
         self._factor_time = 0.0
-        self.now = start.timestamp()
-        self.day: date = start.astimezone(KST).date()
-        self._enter_session(self.day, first=True)
-        if self.now >= self._close:
-            self._next_session()
-        self.now = max(self.now, self._open)
-        self._mark_spots(self.now)
+        self._schedule = Schedule()
+        #: The phase at ``now``, and the auction under way if any (the seam for expected prices).
+        self.phase = Phase.CLOSED
+        self.auction: Auction | None = None
+        day = start.astimezone(KST).date() if self.always_open else self.calendar.session_from(start).day
+        self._enter_session(day, start.timestamp())
 
-    # --- the calendar ------------------------------------------------------------------------
-
-    def _bounds(self, day: date) -> tuple[float, float, float]:
-        if self.always_open:
-            midnight = datetime.combine(day, time(0), KST).timestamp()
-            return midnight, midnight + 86_400, midnight + 86_400
-        open_, close, spot_close = (
-            datetime.combine(day, t, KST).timestamp() for t in (OPEN, CLOSE, SPOT_CLOSE)
-        )
-        return open_, close, spot_close
-
-    def _enter_session(self, day: date, first: bool = False) -> None:
-        while not self.always_open and day.weekday() >= 5:
-            day += timedelta(days=1)
-        self.day = day
-        self._open, self._close, self._spot_close = self._bounds(day)
-        if not first:
-            self.now = self._open
-            for spot in self.spots.values():
-                u = spot.underlying
-                spot.prev_close = spot.price
-                gap = u.volatility / math.sqrt(252) * 0.3 * self.rng.gauss(0.0, 1.0)
-                spot.log_price += gap
-                spot.price = _round_to(math.exp(spot.log_price), stock_tick(math.exp(spot.log_price)))
-            for contract in self.contracts:
-                contract.new_day()
-        for spot in self.spots.values():  # the day's volatility level, seen as historical vol
-            spot.vol = spot.underlying.volatility * math.exp(0.1 * self.rng.gauss(0.0, 1.0))
-            spot.hist_vol = spot.underlying.volatility * math.exp(0.05 * self.rng.gauss(0.0, 1.0))
-        self._mark_spots(self._open)
-        self._weigh(self._open)
-
-    def _next_session(self) -> None:
-        self._enter_session(self.day + timedelta(days=1))
-
-    def _mark_spots(self, t: float) -> None:
-        self._factor_time = t
+    def _roll_day(self, day: date) -> None:
+        """Overnight to ``day``: today's closes become the previous day's, and the stocks gap
+        (a phases hook), by the dividend going ex on ``day`` too."""
         for spot in self.spots.values():
-            spot.updated, spot.factor = t, self._factor
-
-    def _weigh(self, t: float) -> None:
-        """Trade arrival rates of the contracts still trading at ``t`` (liquidity by moneyness)."""
-        self._active: list[Contract] = []
-        cumulative: list[float] = []
-        total = 0.0
-        self._cutoff = math.inf  # the next last-trade instant among active contracts
-        for c in self.contracts:
-            inst = c.instrument
-            end = self._ends[inst.code]
-            if end <= t:
-                continue
-            self._cutoff = min(self._cutoff, end)
-            u = inst.underlying
-            if inst.strike is None:
-                w = u.liquidity * (1.0 if inst.month == 1 else 0.1)
-            else:
-                moneyness = abs(math.log(inst.strike / self.spots[u.code].price))
-                w = 0.25 * u.liquidity * math.exp(-moneyness / 0.05) * (1.0 if inst.month == 1 else 0.35)
-            w *= self.activity
-            total += w
-            self._active.append(c)
-            cumulative.append(total)
-        self._cumulative, self._total = cumulative, total
+            u = spot.underlying
+            spot.prev_close = spot.price
+            gap = u.volatility / math.sqrt(252) * 0.3 * self.rng.gauss(0.0, 1.0)
+            dividend = ex_dividend(DIVIDENDS.get(u.code, ()), day)
+            spot.log_price = math.log(max(math.exp(spot.log_price + gap) - dividend, 1.0))
+            spot.price = STOCK_GRID.round(math.exp(spot.log_price))
+        for contract in self.contracts:
+            contract.new_day()
 
     # --- prices ------------------------------------------------------------------------------
 
     def _years_left(self, inst: Instrument, t: float) -> float:
         return max(self._ends[inst.code] - t, 0.0) / YEAR_SECONDS
 
-    def _option_tick(self, premium: float) -> int:
-        return self._tick_values[bisect.bisect_right(self._tick_bounds, premium)]
-
-    def _listing(self, inst: Instrument, t: float) -> Contract:
-        """Previous-day values of a contract at the start: its fair value as the close."""
+    def _listing(self, inst: Instrument, t: float, day: date, last_day: date) -> Contract:
+        """A contract as the simulation finds it: its activity, and its fair value at the
+        underlying's previous close as its own previous close (so the day's first prints start
+        where the model prices them, whatever the contract)."""
         u = inst.underlying
+        act = liquidity.activity(inst, u.price, self.rng, self.activity)
+        terms = carry(day, last_day, self.rate, DIVIDENDS.get(u.code, ()))
         if inst.strike is None:
-            fair = u.price * math.exp((self.rate - u.dividend_yield) * self._years_left(inst, t))
-            close = _round_to(fair, futures_tick(fair))
-            rate = u.liquidity * (1.0 if inst.month == 1 else 0.1)
+            close = STOCK_GRID.round(terms.futures(u.price))
         else:
             years = self._years_left(inst, t)
-            g = black_scholes(
-                u.price, inst.strike, years, self.rate, u.dividend_yield, u.volatility, inst.kind == "call"
-            )
-            tick = self._option_tick(g.price)
-            close = max(tick, _round_to(g.price, tick))
-            rate = 0.1 * u.liquidity
-        volume = max(10, int(rate * 23_400 * 4 * (0.8 + 0.4 * self.rng.random())))
-        return Contract(inst, close, volume, volume * (2 + self.rng.randrange(3)))
+            spot = terms.option_spot(u.price)
+            vol = smile(u.volatility, math.log(inst.strike / (spot * math.exp(self.rate * years))))
+            premium = bs_price(spot, inst.strike, years, self.rate, 0.0, vol, inst.kind == "call")
+            close = max(self.option_grid.round(premium), self.option_grid.table[0][1])
+        contract = Contract(inst, close, act.prev_volume, act.prev_oi)
+        contract.activity, contract.terms = act, terms
+        contract.spread = act.spread_ticks(act.rate(inst.strike, u.price))
+        return contract
 
     # --- events ------------------------------------------------------------------------------
 
     def next_event(self) -> MarketEvent | None:
         """The next trade event, or None once every contract has expired."""
         rng = self.rng
+        schedule = self._schedule
         while True:
-            if not self._active:
-                if all(end <= self.now for end in self._ends.values()):
-                    return None
-                self._next_session()
-                continue
-            t = self.now + -math.log(1.0 - rng.random()) / self._total  # expovariate, inlined
-            if t >= self._close or t >= self._cutoff:
-                if self._cutoff < self._close:  # a contract stops trading inside this session
-                    self.now = self._cutoff
-                    self._weigh(self.now)
-                else:
-                    self._next_session()
-                continue
-            self.now = t
-            contract = self._active[bisect.bisect_right(self._cumulative, rng.random() * self._total)]
-            return MarketEvent(t, contract.instrument, self._trade(contract, t))
+            due = schedule.due
+            if due > self.now and self._total > 0:
+                t = self.now + -math.log(1.0 - rng.random()) / self._total  # expovariate, inlined
+                if t < due:
+                    self.now = t
+                    contract = self._active[bisect.bisect_right(self._cumulative, rng.random() * self._total)]
+                    return MarketEvent(t, contract.instrument, self._trade(contract, t))
+            at, _, _, action, index, window = schedule.pop()  # the order stream is memoryless:
+            self.now = at  # a draw past the next step is dropped and drawn again after it
+            if action == UNCROSS:
+                c = self.contracts[index]
+                qty = auction_size(self._rate(c), window, c.activity.mean_size, rng.random)
+                return MarketEvent(at, c.instrument, self._trade(c, at, qty))
+            if not self._advance(action, index, window):
+                return None
 
     # The two trade writers below are the simulator's hot path (every event of every code goes
     # through one): helpers are inlined and bound to locals, and each draw is made in the same
     # order as the model describes, so one seed gives one stream of records.
 
-    def _trade(self, c: Contract, t: float) -> list[str]:
-        """Draw one order and its prints; the record texts only if the code is watched (the
-        draws and the contract's day are the same either way, so watching changes nothing)."""
+    def _trade(self, c: Contract, t: float, auction: int = 0) -> list[str]:
+        """Draw one order and its prints, or (``auction``: its size) an auction's uncross print;
+        the record texts only if the code is watched (the draws and the contract's day are the
+        same either way, so watching changes nothing)."""
         rng = self.rng
         random = rng.random
         spot_state = c.spot_state
         # The underlying's walk up to t, a correlated geometric Brownian motion on the stock tick
-        # grid; inline because it runs on nearly every event.
+        # grid; inline because it runs on nearly every event. Frozen outside the stock market's
+        # hours (``updated`` starts the day at 09:00, so dt <= 0 before).
         u = t if t < self._spot_close else self._spot_close
         dt = u - spot_state.updated
         if dt > 0:
@@ -335,63 +285,86 @@ class Market:
                 sigma * (MARKET_CORRELATION * common + _OWN * own) - 0.5 * sigma * sigma * dt
             )
             level = math.exp(spot_state.log_price)
-            spot_state.price = _round_to(level, _STOCK_TICKS[_bisect(_STOCK_LIMITS, level)])
+            tick = _stock_tick(level)
+            spot_state.price = round(level / tick) * tick
             spot_state.updated, spot_state.factor = u, self._factor
+            if abs(spot_state.price - spot_state.prev_close) > spot_state.trigger:  # next limit stage due
+                spot_state.trigger, spot_state.expand_at = math.inf, u + self.limit_delay
+        if t >= spot_state.expand_at:
+            self._expand(spot_state)
         time_text = hhmmss(t)
-        prints = 1 if random() >= SWEEP_PROBABILITY else 2 + int(random() * 3)
+        prints = 1 if auction else 1 if random() >= SWEEP_PROBABILITY else 2 + int(random() * 3)
         if c.strike is None:
-            return self._trade_future(c, t, spot_state.price, time_text, prints)
-        return self._trade_option(c, c.strike, t, spot_state, time_text, prints)
+            return self._trade_future(c, t, spot_state.price, time_text, prints, auction)
+        return self._trade_option(c, c.strike, t, spot_state, time_text, prints, auction)
 
-    def _trade_future(self, c: Contract, t: float, spot: int, time_text: str, prints: int) -> list[str]:
+    def _expand(self, spot: Spot) -> None:
+        """The next stage of the daily limits of the underlying's futures."""
+        spot.stage += 1
+        last = spot.stage >= len(self.limit_stages) - 1
+        spot.trigger = math.inf if last else self.limit_stages[spot.stage] * spot.prev_close
+        spot.expand_at = math.inf
+        for c in self._futures.get(spot.underlying.code, []):
+            c.limits_for = None
+
+    def _set_limits(self, c: Contract) -> None:
+        band = self.limit_stages[c.spot_state.stage]
+        c.limits_for = c.prev_close
+        c.limits = (
+            STOCK_GRID.floor(c.prev_close * (1 + band)),
+            STOCK_GRID.ceil(c.prev_close * (1 - band)),
+        )
+
+    def _trade_future(
+        self, c: Contract, t: float, spot: int, time_text: str, prints: int, auction: int = 0
+    ) -> list[str]:
         rng = self.rng
         random, gauss, log = rng.random, rng.gauss, math.log
-        tick_of = futures_tick
+        grid = STOCK_GRID
+        tick_of = _stock_tick
         watched = c.code in self.watched
         records: list[str] = []
-        theo = spot * math.exp(c.carry * (max(c.end - t, 0.0) / YEAR_SECONDS))
-        if c.limits_for != c.prev_close:  # the daily band moves only with the previous close
-            c.limits_for = c.prev_close
-            c.limits = (
-                _FUTURES_GRID.floor(c.prev_close * (1 + LIMIT_BAND)),
-                _FUTURES_GRID.ceil(c.prev_close * (1 - LIMIT_BAND)),
-            )
+        theo = c.terms.futures(spot)
+        if c.limits_for != c.prev_close:  # the band moves with the previous close and the stage
+            self._set_limits(c)
         upper, lower = c.limits
         tick = tick_of(theo)
-        value = theo + (gauss(0.0, 0.6) - 0.5) * tick
-        bid = _round_to(value, tick_of(value))
-        bid = _round_to(bid, tick_of(bid))
-        # Takers lean toward the fair value: buy when the last price is below it.
-        reference = c.last if c.last is not None else c.prev_close
-        side = BUY if random() < 0.5 + math.tanh((theo - reference) / tick) * 0.15 else SELL
-        price = bid + tick_of(bid) if side == BUY else bid
+        bid = grid.round(theo + (gauss(0.0, 0.6) - 0.5 * c.spread) * tick)
+        if auction:  # the uncross: one price for all, neither buyer- nor seller-initiated
+            side, price = AUCTION, grid.up(bid, c.spread // 2)
+        else:  # takers lean toward the fair value: buy when the last price is below it
+            reference = c.last if c.last is not None else c.prev_close
+            side = BUY if random() < 0.5 + math.tanh((theo - reference) / tick) * 0.15 else SELL
+            price = grid.up(bid, c.spread) if side == BUY else bid  # a buy lifts the ask
         band = self.dynamic_band
+        mean = c.activity.mean_size
         last_n = prints - 1
         for n in range(prints):
             price = min(max(price, lower), upper)
             ref = c.last if c.last is not None else c.prev_close
-            qty = 1 + int(-log(1.0 - random()) / 0.25)  # expovariate(1/4): mean size 4
-            if random() < 0.02:
-                qty *= 10  # the occasional block
-            # Each print opens or closes positions; opening slightly more often (OI builds up).
-            oi_change = int(random() * (2 * qty + 1)) - qty + (1 if random() < 0.1 else 0)
-            # The day's first print is the opening auction's: neither buyer- nor seller-initiated.
-            tick_oi = c.record_print(time_text, price, qty, AUCTION if c.open is None else side, oi_change)
-            quote = _quote_after(price, side, n == last_n, random, tick_of)
+            if auction:
+                qty = auction
+            else:
+                qty = 1 + int(-log(1.0 - random()) * mean)
+                if random() < BLOCK_PROBABILITY:
+                    qty *= BLOCK_FACTOR
+            tick_oi = c.record_print(time_text, price, qty, side, _oi_change(qty, random))
+            quote = _quote_after(price, side, n == last_n, random, grid, c.spread)
             if watched:
+                # NMSC/FMSC_FCTN_STPL_PRC: the front month against this month (the front
+                # month's own far leg is the next month), as the spread SP front-this trades
                 near = far = price
+                far_month = 2 if c.instrument.month == 1 else c.instrument.month
                 for x in c.siblings:
-                    if x.instrument.month == 1:
+                    month = x.instrument.month
+                    if month == 1 and x is not c:
                         near = x.last if x.last is not None else x.prev_close
-                        break
-                for x in c.siblings:
-                    if x.instrument.month == 2:
+                    elif month == far_month and x is not c:
                         far = x.last if x.last is not None else x.prev_close
-                        break
                 dynamic = (
                     (
-                        _FUTURES_GRID.floor(ref * (1 + band)),
-                        _FUTURES_GRID.ceil(ref * (1 - band)),
+                        STOCK_GRID.floor(ref * (1 + band)),
+                        STOCK_GRID.ceil(ref * (1 - band)),
                         self.dynamic_flags[1],
                     )
                     if band > 0
@@ -401,48 +374,62 @@ class Market:
                     time_text, price, qty, tick_oi, spot, theo, near, far, quote, (upper, lower), dynamic
                 )
                 records.append(record_text(FUTURES_TRADE, fields))
-            price = price + tick_of(price) if side == BUY else max(0, price - tick_of(price - 1))
+            price = grid.up(price) if side == BUY else grid.down(price)
         return records
 
     def _trade_option(
-        self, c: Contract, strike: int, t: float, spot_state: Spot, time_text: str, prints: int
+        self,
+        c: Contract,
+        strike: int,
+        t: float,
+        spot_state: Spot,
+        time_text: str,
+        prints: int,
+        auction: int = 0,
     ) -> list[str]:
-        """Options: Black-Scholes with a smile around the forward."""
+        """Options: Black-Scholes on the spot less the dividends before expiry, with a smile
+        around the forward."""
         rng = self.rng
         random, gauss, log = rng.random, rng.gauss, math.log
-        tick_of = self._option_tick
+        grid = self.option_grid
+        tick_of = grid.tick_of
         watched = c.code in self.watched
         records: list[str] = []
-        spot, call, q = spot_state.price, c.call, c.dividend_yield
+        spot, call = spot_state.price, c.call
+        net = c.terms.option_spot(spot)  # the model's spot; the wire's bases use the traded spot
         years = max(c.end - t, 0.0) / YEAR_SECONDS
-        forward = spot * math.exp(c.carry * years)
-        m = log(strike / forward)
-        vol = min(max(spot_state.vol * (1.0 - 0.25 * m + 1.5 * m * m), 0.05), 3.0)
+        vol = smile(spot_state.vol, log(strike / (net * math.exp(self.rate * years))))
         if watched:
-            g = bs_tuple(spot, strike, years, self.rate, q, vol, call)
+            g = bs_tuple(net, strike, years, self.rate, 0.0, vol, call)
             theo = g[0]
         else:  # the same premium without the Greeks nobody will read
-            theo = bs_price(spot, strike, years, self.rate, q, vol, call)
+            theo = bs_price(net, strike, years, self.rate, 0.0, vol, call)
         tick = tick_of(theo)
-        value = theo + (gauss(0.0, 0.6) - 0.5) * tick
-        bid = _round_to(value, tick_of(value))
-        bid = max(0, _round_to(bid, tick_of(bid)))
-        if bid > 0:
-            reference = c.last if c.last is not None else c.prev_close
-            side = BUY if random() < 0.5 + math.tanh((theo - reference) / tick) * 0.15 else SELL
+        # thin series quote wide, but a quote is never wider than about a third of the premium
+        spread = min(c.spread, max(1, int(theo / (3 * tick))))
+        bid = max(0, grid.round(theo + (gauss(0.0, 0.6) - 0.5 * spread) * tick))
+        if auction:  # the uncross: one price for all, neither buyer- nor seller-initiated
+            side, price = AUCTION, max(grid.up(bid, spread // 2), tick_of(0))
         else:
-            side = BUY  # nobody sells at zero
-        price = bid + tick_of(bid) if side == BUY else bid
+            if bid > 0:
+                reference = c.last if c.last is not None else c.prev_close
+                side = BUY if random() < 0.5 + math.tanh((theo - reference) / tick) * 0.15 else SELL
+            else:
+                side = BUY  # nobody sells at zero
+            price = grid.up(bid, spread) if side == BUY else bid
+        mean = c.activity.mean_size
         last_n = prints - 1
         for n in range(prints):
-            qty = 1 + int(-log(1.0 - random()) / _ONE_SIXTH)  # expovariate(1/6): mean size 6
-            if random() < 0.02:
-                qty *= 10
-            oi_change = int(random() * (2 * qty + 1)) - qty + (1 if random() < 0.1 else 0)
-            tick_oi = c.record_print(time_text, price, qty, side, oi_change)
-            quote = _quote_after(price, side, n == last_n, random, tick_of)
+            if auction:
+                qty = auction
+            else:
+                qty = 1 + int(-log(1.0 - random()) * mean)
+                if random() < BLOCK_PROBABILITY:
+                    qty *= BLOCK_FACTOR
+            tick_oi = c.record_print(time_text, price, qty, side, _oi_change(qty, random))
+            quote = _quote_after(price, side, n == last_n, random, grid, spread)
             if watched:
-                iv = self._implied_vol(g, price, spot, strike, years, q, call, vol)
+                iv = self._implied_vol(g, price, net, strike, years, call, vol)
                 hist_vol = spot_state.hist_vol * self.vol_scale
                 fields = c.option_fields(
                     time_text,
@@ -458,20 +445,19 @@ class Market:
                     quote,
                 )
                 records.append(record_text(OPTION_TRADE, fields))
-            down = max(0, price - tick_of(price - 1))
+            down = grid.down(price)
             if side == SELL and down <= 0:
                 break  # a sell sweep stops at the lowest premium
-            price = price + tick_of(price) if side == BUY else down
+            price = grid.up(price) if side == BUY else down
         return records
 
     def _implied_vol(
         self,
         g: tuple[float, ...],
         price: int,
-        spot: int,
+        spot: float,
         strike: int,
         years: float,
-        q: float,
         call: bool,
         vol: float,
     ) -> float:
@@ -482,5 +468,11 @@ class Market:
         gap = price - premium
         if vega > 0 and abs(gap) <= 0.05 * premium:
             first = vol + gap / (vega * 100.0)
-            return implied_volatility(price, spot, strike, years, self.rate, q, call, guess=first)
-        return implied_volatility(price, spot, strike, years, self.rate, q, call, guess=vol)
+            return implied_volatility(price, spot, strike, years, self.rate, 0.0, call, guess=first)
+        return implied_volatility(price, spot, strike, years, self.rate, 0.0, call, guess=vol)
+
+
+def _oi_change(qty: int, random: Callable[[], float]) -> int:
+    """How a print of ``qty`` contracts moves open interest: each contract opens or closes a
+    position, so the change is within ±qty; opening slightly more often (OI builds up)."""
+    return min(qty, int(random() * (2 * qty + 1)) - qty + (1 if random() < 0.1 else 0))

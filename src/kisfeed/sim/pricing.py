@@ -13,7 +13,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-__all__ = ["Greeks", "black_scholes", "implied_volatility"]
+__all__ = ["Greeks", "black_scholes", "implied_volatility", "smile"]
 
 _SQRT2 = math.sqrt(2.0)
 _erf = math.erf
@@ -29,6 +29,12 @@ class Greeks:
     vega: float
     theta: float
     rho: float
+
+
+def smile(level: float, moneyness: float) -> float:
+    """The model's volatility at log-moneyness ``ln(K/F)`` for a day whose at-the-money level is
+    ``level``: a skew (puts dearer) and a curvature, kept within 5 %–300 %."""
+    return min(max(level * (1.0 - 0.25 * moneyness + 1.5 * moneyness * moneyness), 0.05), 3.0)
 
 
 def black_scholes(spot: float, strike: float, t: float, r: float, q: float, vol: float, call: bool) -> Greeks:

@@ -18,12 +18,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
-from datetime import datetime
+from datetime import datetime, timedelta
 from types import TracebackType
 
 from ..schema.layouts import layout_for
 from ..schema.records import KST
 from .approval import PATH, ApprovalKeys, ApprovalServer
+from .calendar import KrxCalendar
 from .config import SimConfig
 from .contracts import BUY, Contract, Quote, record_text
 from .faults import Applied, Faults, ScheduledFault
@@ -75,6 +76,11 @@ class Simulator:
             option_ticks=config.option_ticks,
             dynamic_limit_band=config.dynamic_limit_band,
             dynamic_limit_flags=config.dynamic_limit_flags,
+            calendar=KrxCalendar(
+                config.holidays, config.exam_days, timedelta(seconds=config.last_day_auction)
+            ),
+            limit_stages=config.limit_stages,
+            limit_expansion_delay=config.limit_expansion_delay,
         )
         for contract in self.market.contracts:  # the field profile: what the wire leaves empty
             contract.blanks = blanks_for(contract.instrument.tr_id, config.profile)
@@ -187,6 +193,13 @@ class Simulator:
             if found is not None:
                 return found
         raise KeyError(code)
+
+    def busiest(self, tr_id: str | None = None) -> list[Instrument]:
+        """The served instruments (of ``tr_id``), busiest first: the market's trade rates now
+        (``sim/liquidity.py``; most series trade a few times a day, a few all day long)."""
+        rates = self.market.rates()
+        mine = [i for i in self.instruments if tr_id is None or i.tr_id == tr_id]
+        return sorted(mine, key=lambda i: -rates.get(i.code, 0.0))
 
     def serves(self, tr_id: str, code: str) -> bool:
         """Whether a subscription to ``code`` under ``tr_id`` names something served."""

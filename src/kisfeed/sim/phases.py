@@ -1,0 +1,285 @@
+"""A trading day of the simulated market as timed steps: the session phases of reference 6.
+
+The market (``sim/market.py``) runs two kinds of time: continuous trading, a Poisson stream of
+orders, and the steps of this module, which happen at fixed instants of the day's
+:class:`~kisfeed.sim.calendar.Session`:
+
+* ``OPEN`` (08:45): the opening auction uncrosses and continuous trading starts;
+* ``STOP`` (15:10 on an expiring contract's last day): its continuous trading ends and its
+  closing auction runs until 15:20 (in ``always_open`` mode: it just stops at its last trade);
+* ``CLOSING`` (15:35): continuous trading ends for every other contract;
+* ``UNCROSS``: one auction print of one contract (08:45:00, 15:20:00 or 15:45:00);
+* ``NEXT`` (15:45, after the uncross prints): the day is over.
+
+An auction prints at most once per contract, and only if orders arrived during it: with the
+contract's arrival rate λ (orders per second) and the auction's length W, the chance of
+interest is 1 − e^(−λW), so thin series often have no opening print. The uncross matches many
+orders, so its size is several ordinary orders: in the official H0ZFCNT0 example the volume
+neither buyer- nor seller-initiated is 1724 − 1075 − 626 = 23 contracts, for a series that had
+traded 141 times by 09:16 (λ ≈ 0.15/s): about two orders of its 12 contracts.
+``1 + Exp(1)·√(λW)/8`` orders of the usual size give about 25 there.
+
+:class:`Auction` is the state of an auction under way: the seam where a later issue adds the
+expected prices KRX publishes from 08:40 (``H0ZFANC0``/``H0ZOANC0``, reference 4.5) as further
+steps between ``orders_from`` and ``uncross``.
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+import random
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from typing import TYPE_CHECKING, NamedTuple
+
+from ..schema.records import KST
+from .calendar import KrxCalendar, Phase
+from .contracts import Contract
+from .fair import DIVIDENDS, carry
+from .instruments import Instrument
+
+if TYPE_CHECKING:
+    from .market import Spot
+
+__all__ = ["Auction", "Schedule", "Step", "SessionTimes", "TradingDay", "auction_interest", "auction_size"]
+
+OPEN, STOP, CLOSING, UNCROSS, NEXT = "open", "stop", "closing", "uncross", "next"
+# Steps at one instant run in this order: uncross prints before the day ends after them.
+_RANK = {UNCROSS: 0, OPEN: 1, STOP: 1, CLOSING: 1, NEXT: 2}
+
+
+class SessionTimes(NamedTuple):
+    """A session's instants as POSIX seconds (the market's clock)."""
+
+    auction_start: float
+    open: float
+    stock_open: float
+    stock_close: float
+    closing_auction: float
+    close: float
+    last_day_auction: float
+    last_day_close: float
+
+
+class Step(NamedTuple):
+    at: float
+    rank: int
+    seq: int
+    action: str
+    contract: int  # index into the market's contracts; -1 for the whole market
+    window: float  # UNCROSS: the auction's length in seconds
+
+
+@dataclass(slots=True)
+class Auction:
+    """A single-price auction under way (opening or closing): orders from ``orders_from``,
+    one uncross print per interested contract at ``uncross``."""
+
+    phase: Phase
+    orders_from: float
+    uncross: float
+
+
+class Schedule:
+    """The day's steps in time order (a heap; ties by rank, then by the order they were added)."""
+
+    __slots__ = ("_heap", "_seq")
+
+    def __init__(self) -> None:
+        self._heap: list[Step] = []
+        self._seq = 0
+
+    def add(self, at: float, action: str, contract: int = -1, window: float = 0.0) -> None:
+        self._seq += 1
+        heapq.heappush(self._heap, Step(at, _RANK[action], self._seq, action, contract, window))
+
+    def clear(self) -> None:
+        self._heap.clear()
+
+    @property
+    def due(self) -> float:
+        """When the next step happens (``inf`` if none)."""
+        return self._heap[0].at if self._heap else math.inf
+
+    def pop(self) -> Step:
+        return heapq.heappop(self._heap)
+
+    def plan(
+        self, times: SessionTimes, expiring: Iterable[tuple[int, float, float]], start: float, auctions: bool
+    ) -> None:
+        """The day's fixed steps from ``start`` on (a market may start in the middle of a day).
+        ``expiring``: (contract, when its continuous trading stops, its closing auction's length)."""
+        self.clear()
+        if start < times.closing_auction:
+            self.add(max(times.open, start), OPEN)
+        for index, stop, window in expiring:
+            if stop >= start:
+                self.add(stop, STOP, index, window)
+        if auctions and start < times.close:
+            self.add(max(times.closing_auction, start), CLOSING)
+        self.add(times.close, NEXT)
+
+
+def auction_interest(rate: float, window: float, draw: float) -> bool:
+    """Whether a contract with ``rate`` orders a second had orders during an auction of
+    ``window`` seconds, given a uniform ``draw``."""
+    return draw < 1.0 - math.exp(-rate * window)
+
+
+def auction_size(rate: float, window: float, mean_order: float, random: Callable[[], float]) -> int:
+    """Contracts matched at an uncross: ``1 + Exp(1)·√(λW)/8`` orders of ``1 + Exp(mean)``."""
+    orders = 1 + int(-math.log(1.0 - random()) * math.sqrt(rate * window) / 8)
+    return sum(1 + int(-math.log(1.0 - random()) * mean_order) for _ in range(orders))
+
+
+class TradingDay:
+    """The market's days and phases: a base of :class:`~kisfeed.sim.market.Market`, which owns
+    the attributes declared here (set in its constructor) and the overnight roll."""
+
+    rng: random.Random
+    always_open: bool
+    rate: float
+    calendar: KrxCalendar
+    limit_stages: tuple[float, ...]
+    spots: dict[str, Spot]
+    contracts: list[Contract]
+    _ends: dict[str, float]
+    _last_day: list[date]
+    _position: dict[str, int]
+    _schedule: Schedule
+    _factor: float
+    _factor_time: float
+    phase: Phase
+    auction: Auction | None
+    day: date
+    times: SessionTimes
+    now: float
+    _stops: list[float]
+    _continuous: bool
+    _active: list[Contract]
+    _cumulative: list[float]
+    _total: float
+    _spot_close: float
+
+    def _roll_day(self, day: date) -> None:
+        raise NotImplementedError
+
+    def _last_trade(self, inst: Instrument) -> datetime:
+        if self.always_open:
+            return inst.last_trade
+        return self.calendar.session(self.calendar.previous_trading_day(inst.expiry)).last_day_close
+
+    def _times(self, day: date) -> SessionTimes:
+        if self.always_open:  # one continuous session from midnight to midnight
+            midnight = datetime.combine(day, time(0), KST).timestamp()
+            end = midnight + 86_400
+            return SessionTimes(midnight, midnight, midnight, end, end, end, end, end)
+        s = self.calendar.session(day)
+        return SessionTimes(
+            *(t.timestamp() for t in (s.auction_start, s.open, s.stock_open, s.stock_close,
+                                      s.closing_auction, s.close, s.last_day_auction, s.last_day_close))
+        )  # fmt: skip
+
+    def _enter_session(self, day: date, start: float | None = None) -> None:
+        """Begin trading day ``day``: at its first instant, or at ``start`` for the market's
+        first day (which keeps the listing's previous-day values)."""
+        self.day = day
+        self.times = times = self._times(day)
+        self.now = now = times.auction_start if start is None else max(start, times.auction_start)
+        if start is None:
+            self._roll_day(day)
+        for spot in self.spots.values():  # the day's volatility level, seen as historical vol
+            spot.vol = spot.underlying.volatility * math.exp(0.1 * self.rng.gauss(0.0, 1.0))
+            spot.hist_vol = spot.underlying.volatility * math.exp(0.05 * self.rng.gauss(0.0, 1.0))
+            spot.stage, spot.expand_at = 0, math.inf
+            spot.trigger = self.limit_stages[0] * spot.prev_close if len(self.limit_stages) > 1 else math.inf
+        # When each contract's continuous trading ends today (-inf: expired); expiring ones stop
+        # early and (with auctions) uncross at their last trade.
+        self._stops: list[float] = []
+        expiring: list[tuple[int, float, float]] = []
+        for n, c in enumerate(self.contracts):
+            c.limits_for = None  # a new day's first stage
+            # KRX counts carry in calendar days: the theoretical terms change once a day
+            c.terms = carry(
+                day, self._last_day[n], self.rate, DIVIDENDS.get(c.instrument.underlying.code, ())
+            )
+            end = self._ends[c.code]
+            if end <= now:
+                self._stops.append(-math.inf)
+            elif self._last_day[n] == day:
+                stop = end if self.always_open else times.last_day_auction
+                self._stops.append(stop)
+                expiring.append((n, stop, end - stop))
+            else:
+                self._stops.append(times.closing_auction)
+        self._schedule.plan(times, expiring, now, auctions=not self.always_open)
+        self.phase = Phase.OPENING_AUCTION if now < times.open else Phase.CLOSED
+        self.auction = (
+            Auction(Phase.OPENING_AUCTION, times.auction_start, times.open) if now < times.open else None
+        )
+        self._continuous = False
+        self._weigh(now)
+        self._spot_close = times.stock_close
+        self._mark_spots(max(now, times.stock_open))  # the spot does not move before the stocks open
+
+    def _advance(self, step_action: str, index: int, window: float) -> bool:
+        """Run one step of the day at ``now``; False once every contract has expired."""
+        times, now = self.times, self.now
+        if step_action == OPEN:
+            self.phase, self.auction, self._continuous = Phase.CONTINUOUS, None, True
+            self._weigh(now)
+            window = times.open - times.auction_start if now == times.open and not self.always_open else 0.0
+            for c in self._active:
+                self._call(c, now, window)
+        elif step_action == CLOSING:
+            self.phase, self._continuous = Phase.CLOSING_AUCTION, False
+            self.auction = Auction(Phase.CLOSING_AUCTION, now, times.close)
+            self._weigh(now)
+            for n, c in enumerate(self.contracts):
+                if self._stops[n] >= times.closing_auction:
+                    self._call(c, times.close, times.close - times.closing_auction)
+        elif step_action == NEXT:
+            self.phase, self.auction = Phase.CLOSED, None
+            if all(end <= now for end in self._ends.values()):
+                return False
+            following = self.day + timedelta(days=1)
+            self._enter_session(following if self.always_open else self.calendar.next_trading_day(following))
+        else:  # STOP: an expiring contract's continuous trading ends
+            self._weigh(now)
+            self._call(self.contracts[index], now + window, window)
+        return True
+
+    def _call(self, c: Contract, at: float, window: float) -> None:
+        """Schedule ``c``'s uncross print at ``at`` if orders came in during the auction."""
+        if window > 0 and auction_interest(self._rate(c), window, self.rng.random()):
+            self._schedule.add(at, UNCROSS, self._position[c.code], window)
+
+    def _mark_spots(self, t: float) -> None:
+        self._factor_time = t
+        for spot in self.spots.values():
+            spot.updated, spot.factor = t, self._factor
+
+    def rates(self) -> dict[str, float]:
+        """Each contract's trades per second of continuous trading at the spot now."""
+        return {c.code: self._rate(c) for c in self.contracts}
+
+    def _rate(self, c: Contract) -> float:
+        """Orders a second of one contract at the spot now (``sim/liquidity.py``)."""
+        return c.activity.rate(c.strike, c.spot_state.price)
+
+    def _weigh(self, t: float) -> None:
+        """Trade arrival rates of the contracts in continuous trading at ``t``."""
+        self._active: list[Contract] = []
+        cumulative: list[float] = []
+        total = 0.0
+        if self._continuous:
+            for c, stop in zip(self.contracts, self._stops, strict=True):
+                if stop > t:
+                    rate = self._rate(c)
+                    c.spread = c.activity.spread_ticks(rate)  # quotes as wide as trading is thin
+                    total += rate
+                    self._active.append(c)
+                    cumulative.append(total)
+        self._cumulative, self._total = cumulative, total
