@@ -69,7 +69,9 @@ def test_write_master_writes_the_kis_master_format(tmp_path):
 
 def test_bad_arguments_exit_with_a_usage_error():
     for args in (["--fault", "explode@1"], ["--fault", "drop"], ["--app-key", "no-secret"],
-                 ["--client-ping", "sometimes"], ["--speed", "0"], ["--start", "yesterday"]):  # fmt: skip
+                 ["--client-ping", "sometimes"], ["--speed", "0"], ["--start", "yesterday"],
+                 ["--unknown-codes", "ignore"], ["--profile", "empty"], ["--volatility-unit", "points"],
+                 ["--greek-decimals", "-1"]):  # fmt: skip
         result = runner.invoke(app, ["sim", *args])
         assert result.exit_code == 2, (args, result.output)
 
@@ -125,3 +127,25 @@ def test_the_command_serves_prints_its_urls_and_the_demo_pair_and_stops_on_ctrl_
     sent = ["^".join(r["fields"]) for r in recorded if r["tr_id"] == "H0ZFCNT0"]
     received = "^".join(frame.split("|", 3)[3] for frame in frames)
     assert "^".join(sent).startswith(received)
+
+
+def test_the_wire_settings_reach_the_simulator(monkeypatch):
+    seen = []
+
+    class Recording:  # stands in for Simulator: --list-instruments reads .tape and .instruments
+        def __init__(self, config) -> None:
+            seen.append(config)
+            self.tape, self.instruments = None, []
+
+    monkeypatch.setattr("kisfeed.cli.sim.Simulator", Recording)
+    args = ["--unknown-codes", "refuse", "--profile", "filled", "--volatility-unit", "percent"]
+    result = runner.invoke(app, ["sim", *args, "--greek-decimals", "4", "--list-instruments"])
+    assert result.exit_code == 0, result.output
+    [config] = seen
+    assert (config.unknown_codes, config.profile, config.volatility_unit, config.greek_decimals) == (
+        "refuse", "filled", "percent", 4,
+    )  # fmt: skip
+    result = runner.invoke(app, ["sim", "--list-instruments"])
+    assert (seen[1].unknown_codes, seen[1].profile, seen[1].volatility_unit, seen[1].greek_decimals) == (
+        "silence", "observed", "fraction", 2,
+    )  # fmt: skip

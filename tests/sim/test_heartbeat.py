@@ -10,10 +10,11 @@ from datetime import datetime
 import pytest
 from websockets.exceptions import ConnectionClosed
 
+from kisfeed.schema.records import KST
 from kisfeed.sim import Simulator
 
 from ..conftest import seconds
-from .helpers import FUTURES, WEEKEND, approval, codes, connect, quiet, recv, reply, request, run, subscribe
+from .helpers import FUTURES, approval, codes, connect, quiet, recv, reply, request, run, subscribe
 
 FAST = {"ping_interval": 0.05, "pong_timeout": 0.3}
 
@@ -30,19 +31,27 @@ async def pingpongs(ws, count: int, answer=None) -> list[str]:
     return seen
 
 
-def test_pingpong_arrives_with_a_kst_datetime_and_no_body():
-    async def body():
-        async with Simulator(quiet(ping_interval=0.05)) as sim:
-            async with await connect(sim) as ws:
-                return await pingpongs(ws, 2)
+def test_pingpong_arrives_with_the_wall_clock_in_kst_and_no_body():
+    # Reference 2.3: the datetime is the server's clock, not the simulated market's (issue 14
+    # gap 11), so a sim whose clock is years away from now still stamps its heartbeats with now.
+    long_ago = datetime(2020, 1, 4, 12, 0, tzinfo=KST)  # a Saturday: no data frames either
 
-    first, second = run(body)
+    async def body():
+        async with Simulator(quiet(ping_interval=0.05, start=long_ago)) as sim:
+            async with await connect(sim) as ws:
+                before = datetime.now(KST).replace(microsecond=0, tzinfo=None)
+                texts = await pingpongs(ws, 2)
+                after = datetime.now(KST).replace(tzinfo=None)
+                return texts, before, after, sim.clock()
+
+    (first, second), before, after, sim_now = run(body)
+    assert sim_now < datetime(2020, 1, 5, tzinfo=KST).timestamp()  # the market is still in 2020
     message = json.loads(first)
     assert set(message) == {"header"}  # no body: how the official runtime spots it
     assert message["header"]["tr_id"] == "PINGPONG"
-    stamp = datetime.strptime(message["header"]["datetime"], "%Y%m%d%H%M%S")
-    assert abs((stamp - WEEKEND.replace(tzinfo=None)).total_seconds()) < 60  # the sim clock, KST
-    assert json.loads(second)["header"]["tr_id"] == "PINGPONG"
+    for text in (first, second):
+        stamp = datetime.strptime(json.loads(text)["header"]["datetime"], "%Y%m%d%H%M%S")
+        assert before <= stamp <= after  # YYYYMMDDHHMMSS, KST
 
 
 def test_an_unanswered_pingpong_closes_the_session():

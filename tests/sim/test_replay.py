@@ -51,7 +51,8 @@ def test_a_tape_serves_its_codes_records_in_order_and_refuses_other_codes():
     frames[at] = (frames[at][0], frames[at][1] + "^APPENDED")
 
     async def body():
-        async with Simulator(config(replay=lambda: broken + frames)) as sim:
+        # refuse pinned: a code off the tape is then OPSP8992 (by default it would be silent)
+        async with Simulator(config(replay=lambda: broken + frames, unknown_codes="refuse")) as sim:
             key = await approval(sim)
             async with await connect(sim) as ws:
                 await ws.send(request(key, FUTURES, "A50612"))  # in the universe, not on the tape

@@ -9,11 +9,25 @@ import uuid
 import pytest
 from websockets.exceptions import ConnectionClosed
 
+from kisfeed import decode
 from kisfeed.protocol.control import OPSP
 from kisfeed.sim import Simulator
 
 from ..conftest import seconds
-from .helpers import FUTURES, OPTIONS, approval, codes, connect, quiet, reply, request, run, subscribe
+from .helpers import (
+    FUTURES,
+    OPTIONS,
+    approval,
+    codes,
+    config,
+    connect,
+    quiet,
+    recv,
+    reply,
+    request,
+    run,
+    subscribe,
+)
 
 
 def test_subscribe_ack_has_the_reference_shape_and_an_iv_and_key():
@@ -113,9 +127,9 @@ def test_unknown_approval_key_is_opsp0011():
     run(body)
 
 
-def test_unknown_tr_id_is_opsp8991_and_unknown_code_is_opsp8992():
+def test_unknown_tr_id_is_opsp8991_and_unknown_code_is_opsp8992_when_refused():
     async def body():
-        async with Simulator(quiet()) as sim:
+        async with Simulator(quiet(unknown_codes="refuse")) as sim:
             key = await approval(sim)
             option = codes(sim, OPTIONS)[0]
             async with await connect(sim) as ws:
@@ -132,6 +146,53 @@ def test_unknown_tr_id_is_opsp8991_and_unknown_code_is_opsp8992():
             assert answer["body"]["rt_cd"] == OPSP[answer["body"]["msg_cd"]].rt_cd == "1"
 
     run(body)
+
+
+def test_unknown_codes_are_registered_silently_by_default():
+    # Reference 2.2/8.11: success followed by silence. An unknown code, an old-style code and an
+    # option code under the futures TR each take a slot (the 42nd registration is refused), are
+    # released like any other, and never bring a record, while a served code trades on.
+    async def body():
+        async with Simulator(config()) as sim:
+            key = await approval(sim)
+            future, option = codes(sim, FUTURES)[0], codes(sim, OPTIONS)[0]
+            unknown = [(FUTURES, "A99912"), (FUTURES, "111W12"), (FUTURES, option), (OPTIONS, "B99912999")]
+            served = [(i.tr_id, i.code) for i in sim.instruments if i.code not in (future, option)]
+            async with await connect(sim) as ws:
+                acks = []
+                for tr_id, code in unknown:
+                    await ws.send(request(key, tr_id, code))
+                    acks.append(await reply(ws))
+                await ws.send(request(key, *unknown[0]))
+                again = await reply(ws)
+                await subscribe(ws, key, FUTURES, future)
+                for tr_id, code in served[: 41 - len(unknown) - 1]:
+                    await subscribe(ws, key, tr_id, code)
+                await ws.send(request(key, *served[41 - len(unknown) - 1]))
+                over = await reply(ws)
+                await ws.send(request(key, *unknown[0], subscribe=False))
+                released = await reply(ws)
+                for tr_id, code in served[: 41 - len(unknown) - 1]:
+                    await ws.send(request(key, tr_id, code, subscribe=False))
+                    await reply(ws)
+                seen = set()
+                while len(seen) < 300:  # records until 300 of the future have come
+                    message = await recv(ws)
+                    if message[0] == "0":
+                        seen.update((r.tr_id, r.code, r.volume) for r in decode(message))
+                sent = {(tr_id, fields[0]) for tr_id, fields in sim.sent[sim.sessions[0].id]}
+        return acks, again, over, released, seen, sent, unknown, future
+
+    acks, again, over, released, seen, sent, unknown, future = run(body)
+    for ack, (tr_id, code) in zip(acks, unknown, strict=True):
+        assert ack["header"] == {"tr_id": tr_id, "tr_key": code, "encrypt": "N"}
+        assert ack["body"]["msg_cd"] == "OPSP0000" and ack["body"]["rt_cd"] == "0"
+        assert len(ack["body"]["output"]["key"]) == 32  # an ordinary ack: nothing tells it apart
+    assert again["body"]["msg_cd"] == "OPSP0002"
+    assert over["body"]["msg_cd"] == "OPSP0008"  # the unknown codes held 4 of the 41 slots
+    assert released["body"]["msg_cd"] == "OPSP0001"
+    assert {(tr_id, code) for tr_id, code, _ in seen} == {(FUTURES, future)}
+    assert (FUTURES, future) in sent and not sent & set(unknown)
 
 
 def _message(key: str, *, drop: tuple[str, ...] = (), **header: object) -> str:

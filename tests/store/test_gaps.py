@@ -146,7 +146,7 @@ async def test_a_gap_still_open_when_the_recording_stops_ends_there(tmp_path):
 
 async def test_a_refused_registration_is_a_gap_until_the_recording_stops(tmp_path):
     data = tmp_path / "data"
-    async with running(sim_config()) as sim:
+    async with running(sim_config(unknown_codes="refuse")) as sim:  # by default it would be silent
         recorder = Recorder(data, flush_interval=0.3)
         async with (
             recorder,

@@ -85,6 +85,16 @@ def sim(
     stale_session: Annotated[
         float, typer.Option(help="Seconds an app key stays in use after an abrupt drop.")
     ] = 0.0,
+    unknown_codes: Annotated[
+        str, typer.Option(help="Codes not served: silence (OPSP0000, no data) or refuse (OPSP8992).")
+    ] = "silence",
+    profile: Annotated[
+        str, typer.Option(help="observed: fields the live feed leaves empty are empty; filled: all set.")
+    ] = "observed",
+    volatility_unit: Annotated[
+        str, typer.Option(help="HTS_INTS_VLTL/UNAS_HIST_VLTL as fraction (0.31) or percent (31.42).")
+    ] = "fraction",
+    greek_decimals: Annotated[int, typer.Option(help="Decimals of DELTA/GAMA/VEGA/THETA/RHO.")] = 2,
     fault: Annotated[list[str] | None, typer.Option("--fault", help=_FAULT_HELP)] = None,
     replay: Annotated[
         list[Path] | None,
@@ -139,6 +149,8 @@ def sim(
             seed=seed, start=_start(start), speed=speed, always_open=always_open,
             ping_interval=ping_interval, pong_timeout=pong_timeout, client_ping=client_ping,  # type: ignore[arg-type]  # a str from the command line: SimConfig refuses any other value
             max_registrations=max_registrations, batch_window=batch_window,
+            unknown_codes=unknown_codes, profile=profile, volatility_unit=volatility_unit,  # type: ignore[arg-type]  # strs from the command line: SimConfig refuses any other value
+            greek_decimals=greek_decimals,
             stale_session_seconds=stale_session, faults=faults, replay=source,
             ground_truth=False,  # a long-running server keeps nothing in memory; see --ground-truth
         )  # fmt: skip

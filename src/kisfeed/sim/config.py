@@ -14,6 +14,7 @@ from typing import Literal
 
 from .calendar import DEFAULT_HOLIDAYS, EXAM_DAYS
 from .faults import ScheduledFault
+from .profiles import Profile
 from .tape import FrameSource
 
 __all__ = ["SimConfig", "DEMO_APP_KEY", "DEMO_APP_SECRET", "RecordHook"]
@@ -68,11 +69,16 @@ class SimConfig:
     """Continuously compounded KRW rate used for cost of carry and Black-Scholes."""
     activity: float = 1.0
     """Multiplier of every instrument's trade arrival rate (liquidity)."""
-    volatility_unit: Literal["percent", "fraction"] = "percent"
-    """[UNK] ref 4.4: unit of ``HTS_INTS_VLTL`` and ``UNAS_HIST_VLTL`` (``31.42`` or ``0.3142``)."""
-    greek_decimals: int = 4
-    """[UNK] ref 4.4: decimals of DELTA/GAMA/VEGA/THETA/RHO (2 in the official example, 4 in
-    third-party fixtures; gamma of a stock option rounds to zero at 2)."""
+    volatility_unit: Literal["percent", "fraction"] = "fraction"
+    """[UNK] ref 4.4, 8.7: unit of ``HTS_INTS_VLTL`` and ``UNAS_HIST_VLTL``, written with 2
+    decimals: ``fraction`` (``0.31``) or ``percent`` (``31.42``). Default: the official H0ZOCNT0
+    example (KIS portal, 2024-05), the only stock-option sample, shows fractions (0.31, 0.26);
+    the night-option example's values in the 80s look like percent (ref 4.4)."""
+    greek_decimals: int = 2
+    """[UNK] ref 4.4, 8.7: decimals of DELTA/GAMA/VEGA/THETA/RHO. Default: 2, as in the official
+    H0ZOCNT0 example (KIS portal, 2024-05: ``1.00^0.00^0.00^-4.06^20.58``); third-party
+    fixtures use 4. Gamma per won of a stock option is below 0.005, so at 2 decimals ``GAMA`` is
+    always ``0.00`` — which is what the example shows, not a loss the simulator adds."""
     option_ticks: tuple[tuple[float, int], ...] = ((10_000.0, 10), (math.inf, 50))
     """[UNK] ref 6: stock-option premium tick table, (premium below, tick) rows in order."""
     dynamic_limit_band: float = 0.0
@@ -97,6 +103,21 @@ class SimConfig:
     """Seconds after the underlying stock moves beyond a stage until the next applies (KRX
     시행세칙 56조의2 as explained by h1in.tistory.com/1128, 2025-07-02: 5 minutes)."""
 
+    # --- what is written on the wire (issue 14) -------------------------------------------------
+    profile: Profile = "observed"
+    """Fields the live feed is observed to leave empty (issue 14 gap 5; the table is
+    ``sim.profiles.OBSERVED``). ``observed``: written as the official examples (KIS portal,
+    2024-05) carry them — ``OPRC_HOUR``/``HGPR_HOUR``/``LWPR_HOUR`` ``000000`` in both TRs; futures
+    ``NMSC_FCTN_STPL_PRC``/``FMSC_FCTN_STPL_PRC`` ``0.00`` while ``SPEAD_PRC`` keeps far − near;
+    futures ``ASKP_RSQN1``/``BIDP_RSQN1``/``TOTAL_ASKP_RSQN``/``TOTAL_BIDP_RSQN`` ``0`` (``ASKP1``/
+    ``BIDP1`` filled); option ``PRMM_VAL`` ``0.00``. ``filled``: every field carries its value.
+    The market is the same under both (same seed, same trades); only those texts differ.
+
+    Every relation of reference 4.4 holds under both, since none involves an emptied field. What
+    a client can check only under ``filled``: ``SPEAD_PRC`` = far − near month price and each
+    future's own month price = its last price; open time ≤ high/low time ≤ ``BSOP_HOUR``; level-1
+    quantity ≤ book total (futures); ``PRMM_VAL`` = price (options)."""
+
     # --- session behaviour (reference 2.2, 2.3, 3.1, 3.2) -------------------------------------
     ping_interval: float = 10.0
     """[UNK] ref 2.3: seconds between PINGPONG heartbeats (wall clock)."""
@@ -108,6 +129,13 @@ class SimConfig:
     a close handshake (the 2023 reports). A ping carrying a PINGPONG text is an answer either way."""
     max_registrations: int = 41
     """Registrations per session; the next gets ``OPSP0008`` with ``rt_cd "1"`` (ref 3.1)."""
+    unknown_codes: Literal["silence", "refuse"] = "silence"
+    """[UNK] ref 2.2, 8.11: a registration of a code the simulator does not serve under its TR
+    (an unknown or expired code, an old-style ``111W12``, an option code on ``H0ZFCNT0``).
+    ``silence``: ``OPSP0000`` and never any data — the reference's plausible live behaviour (KIS's
+    REST API answers an unknown code with ``rt_cd 0`` and empty output); the registration counts
+    against ``max_registrations`` and is released with ``OPSP0001`` like any other. ``refuse``:
+    ``OPSP8992`` (``SUBSCRIBE ERROR : invalid tr_key``), no slot used."""
     stale_session_seconds: float = 0.0
     """[UNK] ref 3.2: seconds an app key stays "in use" (``OPSP8996``) after its session ended
     without a close handshake."""
@@ -139,8 +167,14 @@ class SimConfig:
             raise ValueError(f"speed must be > 0 (math.inf = as fast as possible), not {self.speed}")
         if self.client_ping not in ("tolerate", "error-and-close"):
             raise ValueError(f"client_ping must be 'tolerate' or 'error-and-close', not {self.client_ping!r}")
+        if self.profile not in ("observed", "filled"):
+            raise ValueError(f"profile must be 'observed' or 'filled', not {self.profile!r}")
+        if self.unknown_codes not in ("silence", "refuse"):
+            raise ValueError(f"unknown_codes must be 'silence' or 'refuse', not {self.unknown_codes!r}")
         if self.volatility_unit not in ("percent", "fraction"):
             raise ValueError(f"volatility_unit must be 'percent' or 'fraction', not {self.volatility_unit!r}")
+        if not 0 <= self.greek_decimals <= 10:
+            raise ValueError(f"greek_decimals must be 0..10, not {self.greek_decimals}")
         if not 1 <= self.max_records_per_frame <= 999:
             raise ValueError("max_records_per_frame must be 1..999 (NNN has three digits)")
         for name in ("ping_interval", "pong_timeout", "batch_window", "stale_session_seconds"):

@@ -18,6 +18,10 @@ hold exactly, because every derived field is computed here from the values writt
 * ``OTST_STPL_QTY_ICDC`` = OI − previous day's OI; ``OTST_STPL_RGBF_QTY_ICDC`` = OI − OI at the
   contract's previous trade; option ``TMVL_VAL`` = price − ``INVL_VAL``.
 * ``PRDY_VOL_VRSS_ACML_VOL_RATE`` = volume ÷ previous day's volume × 100.
+
+Under the ``observed`` field profile (``profiles``, the simulator's default) a few fields are
+written empty as the official examples carry them; every value is still computed, so the
+relations above hold wherever no emptied field is involved.
 """
 
 from __future__ import annotations
@@ -125,6 +129,8 @@ class Contract:
         # in ticks, last-trade instant, sibling futures, and the daily limits with the previous
         # close they were computed for.
         "spot_state", "strike", "call", "activity", "terms", "spread", "end", "siblings", "limits", "limits_for",
+        # Set by the simulator: wire texts laid over the writers' values (``profiles``).
+        "blanks",
     )  # fmt: skip
 
     instrument: Instrument
@@ -156,6 +162,7 @@ class Contract:
     siblings: list[Contract]
     limits: tuple[int, int]
     limits_for: int | None
+    blanks: Mapping[str, str]
 
     def __init__(self, instrument: Instrument, prev_close: int, prev_volume: int, prev_oi: int) -> None:
         self.instrument = instrument
@@ -164,6 +171,7 @@ class Contract:
         self.oi = prev_oi
         self.strike = instrument.strike
         self.limits_for = None
+        self.blanks = {}  # the "filled" profile: every value written as computed
         self.last, self.volume = None, 0
         self.new_day()
 
@@ -204,8 +212,9 @@ class Contract:
         self.oi += oi_change
         return oi_change
 
-    # The two writers below give the values of the trade just recorded, by field name; which
-    # field goes where is ``record_text``'s business (the layouts').
+    # The two writers below give the values of the trade just recorded, by field name, with the
+    # field profile's texts laid over them (``blanks``); which field goes where is
+    # ``record_text``'s business (the layouts').
 
     def futures_fields(
         self,
@@ -274,6 +283,7 @@ class Contract:
             "dynamic_upper_limit": dynamic[0],
             "dynamic_lower_limit": dynamic[1],
             "dynamic_limit_flag": dynamic[2],
+            **self.blanks,
         }
 
     def option_fields(
@@ -350,6 +360,7 @@ class Contract:
             "ask1_qty": q.ask_qty,
             "bid1_qty": q.bid_qty,
             **self._flow(q),
+            **self.blanks,
         }
 
     # The field run both TRs end with (reference 4.1 and 4.2).

@@ -4,7 +4,7 @@ Reference 2.1 (request shape), 2.2 (replies and the ``msg_cd`` table) and 2.3 (P
 reply texts come from ``kisfeed.protocol.OPSP`` so that the simulator and the client read one
 table. The order in which a malformed request is checked is not documented [UNK]; ours is:
 JSON → header → custtype → tr_type → body → input → tr_key → tr_id, then (by the server)
-approval key → app key in use → tr_id served → tr_key listed.
+approval key → app key in use → tr_id served → tr_key listed (under ``unknown_codes="refuse"``).
 """
 
 from __future__ import annotations

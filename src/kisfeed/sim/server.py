@@ -4,8 +4,9 @@ What a session does (reference 2.1–2.4, 3.1, 3.2):
 
 * Every text frame is a request: validated by ``requests.parse_request`` and answered with the
   reply of the ``OPSP`` table. A request's approval key binds the session to its app key; a second
-  live session on the same app key gets ``OPSP8996`` (``rt_cd "9"``) and is closed.
-* PINGPONG every ``ping_interval`` seconds; a PINGPONG text from the client (echo), or a pong or
+  live session on the same app key gets ``OPSP8996`` (``rt_cd "9"``) and is closed. A code
+  not served is registered and silent, or refused with ``OPSP8992`` (``unknown_codes``, ref 8.11).
+* PINGPONG every ``ping_interval`` seconds, stamped with the wall clock in KST; a PINGPONG text from the client (echo), or a pong or
   ping frame carrying one, is the answer; none for ``pong_timeout`` seconds closes the session.
 * Data: the market pushes records of subscribed codes; records of one TR are packed into one
   frame while they fall in the batch window. One writer task per session sends everything in
@@ -332,7 +333,9 @@ class SimSession:
                 await self.ws.close(1000, "PINGPONG not answered")
                 return
             if now >= self._next_ping:
-                stamp = datetime.fromtimestamp(self.sim.clock(), KST).strftime("%Y%m%d%H%M%S")
+                # The server's own clock in KST (ref 2.3), not the simulated market's time:
+                # a replay or a sim started in 2020 still stamps its heartbeats with today.
+                stamp = datetime.now(KST).strftime("%Y%m%d%H%M%S")
                 self.enqueue(pingpong(stamp))
                 if self._unanswered_since is None:
                     self._unanswered_since = now
@@ -386,9 +389,10 @@ class SimSession:
         if tr_id not in LAYOUTS:
             self.answer(reply("OPSP8991", tr_id, tr_key))
             return
-        if not sim.serves(tr_id, tr_key):
+        if self.config.unknown_codes == "refuse" and not sim.serves(tr_id, tr_key):
             self.answer(reply("OPSP8992", tr_id, tr_key))
             return
+        # Otherwise a code not served is registered like any other and stays silent (ref 8.11).
         registration = (tr_id, tr_key)
         if request.subscribe:
             if registration in self.registrations:

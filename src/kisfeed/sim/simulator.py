@@ -30,6 +30,7 @@ from .contracts import BUY, Contract, Quote, record_text
 from .faults import Applied, Faults, ScheduledFault
 from .instruments import Instrument, build_universe
 from .market import Market
+from .profiles import blanks_for
 from .server import FeedServer, SimSession
 from .tape import Tape
 
@@ -81,8 +82,11 @@ class Simulator:
             limit_stages=config.limit_stages,
             limit_expansion_delay=config.limit_expansion_delay,
         )
+        for contract in self.market.contracts:  # the field profile: what the wire leaves empty
+            contract.blanks = blanks_for(contract.instrument.tr_id, config.profile)
         self._source: Market | Tape = self.market if self.tape is None else self.tape
-        #: The (tr_id, code) pairs a subscription may name; anything else is OPSP8992.
+        #: The (tr_id, code) pairs served; a registration of anything else is silent or refused
+        #: (``SimConfig.unknown_codes``).
         self.served: set[tuple[str, str]] = set(self._by_key) if self.tape is None else set(self.tape.codes)
         if self.tape is not None:
             self.instruments = [i for i in universe if (i.tr_id, i.code) in self.served]
@@ -225,6 +229,7 @@ class Simulator:
         """A well-formed record that changes no market state (the base of malformed frames)."""
         inst = self.instruments[0]
         contract = Contract(inst, inst.underlying.price, 1000, 1000)
+        contract.blanks = blanks_for(inst.tr_id, self.config.profile)
         quote = Quote(inst.underlying.price + 100, inst.underlying.price, 1, 1, 10, 10)
         price = inst.underlying.price
         contract.record_print("090000", price, 1, BUY, 0)
@@ -274,6 +279,8 @@ class Simulator:
         log.debug("session %d closed%s", session.id, " abruptly" if abrupt else "")
 
     def subscribe(self, session: SimSession, registration: tuple[str, str]) -> None:
+        if registration not in self.served:
+            return  # a silent registration (SimConfig.unknown_codes): nothing ever trades under it
         self._subscribers.setdefault(registration, set()).add(session)
         self._source.watched.add(registration[1])
         self._subscribed.set()
