@@ -54,6 +54,7 @@ from .instruments import Instrument, Underlying
 from .liquidity import BLOCK_FACTOR, BLOCK_PROBABILITY
 from .phases import UNCROSS, Auction, Schedule, TradingDay, auction_size
 from .pricing import bs_price, bs_tuple, implied_volatility, smile
+from .profiles import Profile, blanks_for
 from .ticks import OPTION_TICKS, STOCK_GRID, Grid
 
 __all__ = ["Market", "MarketEvent"]
@@ -137,8 +138,9 @@ class Market(TradingDay):
         always_open: bool = False,
         interest_rate: float = 0.03,
         activity: float = 1.0,
-        volatility_unit: str = "percent",
-        greek_decimals: int = 4,
+        volatility_unit: str = "fraction",
+        greek_decimals: int = 2,
+        profile: Profile = "observed",
         option_ticks: Sequence[tuple[float, int]] = OPTION_TICKS,
         dynamic_limit_band: float = 0.0,
         dynamic_limit_flags: tuple[str, str] = ("0", "1"),
@@ -186,6 +188,7 @@ class Market(TradingDay):
             c.spot_state = self.spots[inst.underlying.code]
             c.strike, c.call = inst.strike, inst.kind == "call"
             c.end = self._ends[inst.code]
+            c.blanks = blanks_for(inst.tr_id, profile)  # what the wire leaves empty (SimConfig.profile)
             c.siblings = self._futures.get(inst.underlying.code, [])
         self._position = {c.code: n for n, c in enumerate(self.contracts)}
         self._factor = 0.0

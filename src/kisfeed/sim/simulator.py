@@ -73,6 +73,7 @@ class Simulator:
             activity=config.activity,
             volatility_unit=config.volatility_unit,
             greek_decimals=config.greek_decimals,
+            profile=config.profile,
             option_ticks=config.option_ticks,
             dynamic_limit_band=config.dynamic_limit_band,
             dynamic_limit_flags=config.dynamic_limit_flags,
@@ -82,8 +83,6 @@ class Simulator:
             limit_stages=config.limit_stages,
             limit_expansion_delay=config.limit_expansion_delay,
         )
-        for contract in self.market.contracts:  # the field profile: what the wire leaves empty
-            contract.blanks = blanks_for(contract.instrument.tr_id, config.profile)
         self._source: Market | Tape = self.market if self.tape is None else self.tape
         #: The (tr_id, code) pairs served; a registration of anything else is silent or refused
         #: (``SimConfig.unknown_codes``).
