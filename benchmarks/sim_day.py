@@ -88,6 +88,8 @@ def main() -> None:
         traded = [c for c in codes if spreads[c]]
         if traded:
             print(f"  {'median spread, won':26} {quantiles([statistics.median(spreads[c]) for c in traded])}")
+        front = [i.code for i in universe if (i.strike is not None) == option and i.month == 1]
+        print(f"  {'front month: trades':26} {quantiles([trades[c] for c in front])}  ({len(front)} series)")
         busiest = max(codes, key=lambda c: trades[c])
         print(
             f"  busiest {busiest}: {trades[busiest]:,} trades, {volume.get(busiest, 0):,} contracts, OI {oi.get(busiest, 0):,}"

@@ -11,9 +11,10 @@ from kisfeed import OptionTrade, Sign
 from kisfeed.schema.kinds import parse_value
 from kisfeed.schema.layouts import LAYOUTS
 from kisfeed.sim.profiles import Profile, blanks_for
-from kisfeed.sim.ticks import STOCK_GRID
+from kisfeed.sim.ticks import OPTION_TICKS, STOCK_GRID, Grid
 
 ROUNDING = 0.005 + 1e-9  # a value written to 0.01, rounded to nearest (ref 4.4)
+OPTION_GRID = Grid(OPTION_TICKS)
 
 
 def sign_of(diff: float) -> Sign:
@@ -73,8 +74,11 @@ def check_record(r, inst, prev_close: int, prev_volume: int, prev_oi: int, empty
     assert spot == round(spot) and abs(spot - (r.theoretical_price - r.theoretical_basis)) < 1e-6
     assert 0.5 < spot / inst.underlying.price < 2
     assert r.open_interest_change == r.open_interest - prev_oi
-    # Best quotes.
+    # Best quotes, and every price on its tick grid (ref 6: the stock table for futures since
+    # 2023, premium bands for options).
     assert r.ask1 > r.bid1 >= 0
+    grid = OPTION_GRID if option else STOCK_GRID
+    assert grid.on_grid(r.price) and grid.on_grid(r.ask1) and grid.on_grid(r.bid1)
     if "ask1_qty" not in empty:
         assert r.ask1_qty <= r.total_ask_qty and r.bid1_qty <= r.total_bid_qty
     if option:
@@ -87,7 +91,6 @@ def check_record(r, inst, prev_close: int, prev_volume: int, prev_oi: int, empty
         assert math.isnan(r.implied_volatility) or 0 < r.implied_volatility <= 5  # a fraction (ref 4.4)
         assert r.historical_volatility < 5
     else:
-        assert STOCK_GRID.on_grid(r.price)
         if "near_month_price" not in empty:
             assert r.spread == r.far_month_price - r.near_month_price
             # the front month against this month (the next month, for the front month itself)

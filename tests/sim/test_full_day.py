@@ -1,5 +1,5 @@
 """One full simulated KRX day of the whole universe, every record checked (issue 14): on its
-tick grid, inside its phase's hours and its daily limits, with an OI change within its size, a
+tick grid (tests/sim/invariants.py), inside its phase's hours and its daily limits, with an OI change within its size, a
 theoretical price by KRX's formula, and every relation of reference 4.4; and the day's
 liquidity shaped like the official examples' (a few busy series, most quiet)."""
 
@@ -18,12 +18,11 @@ from kisfeed.sim import Market, build_universe
 from kisfeed.sim.calendar import KrxCalendar
 from kisfeed.sim.fair import DIVIDENDS, carry
 from kisfeed.sim.profiles import Profile
-from kisfeed.sim.ticks import OPTION_TICKS, STOCK_GRID, Grid
+from kisfeed.sim.ticks import STOCK_GRID
 
 from .invariants import check_record, check_sequence, close, emptied
 
 CALENDAR = KrxCalendar()
-OPTION_GRID = Grid(OPTION_TICKS)
 RATE = 0.03  # SimConfig.interest_rate's default, which Market uses too
 
 
@@ -81,8 +80,6 @@ def test_every_record_of_a_full_day_obeys_the_krx_rules_and_the_reference(day: d
                 assert r.open == r.price and r.buy_trades + r.sell_trades == (0 if auction else 1)
             last[r.code] = r
             trades[r.code] += 1
-            grid = OPTION_GRID if option else STOCK_GRID
-            assert grid.on_grid(r.price) and grid.on_grid(r.ask1) and grid.on_grid(r.bid1), r
             assert abs(r.open_interest_tick_change) <= r.last_volume  # each contract opens or closes one
             if not option:
                 # staged limits: only the first stage (±10 %) before the stocks open at 09:00

@@ -6,7 +6,6 @@ setting here, its default is the reference's recommendation, and the docstring n
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
@@ -16,6 +15,7 @@ from .calendar import DEFAULT_HOLIDAYS, EXAM_DAYS
 from .faults import ScheduledFault
 from .profiles import Profile
 from .tape import FrameSource
+from .ticks import OPTION_TICKS, TickTable
 
 __all__ = ["SimConfig", "DEMO_APP_KEY", "DEMO_APP_SECRET", "RecordHook"]
 
@@ -66,9 +66,12 @@ class SimConfig:
     08:30–08:45, continuous trading 08:45–15:35, closing auction to 15:45, an expiring contract's
     last day ending at 15:20, and the special days' hours."""
     interest_rate: float = 0.03
-    """Continuously compounded KRW rate used for cost of carry and Black-Scholes."""
+    """[UNK] ref 6: the rate of KRX's theoretical prices, which since 2024-11-04 is KRX's own
+    daily interpolated rate; a constant here (simple annual rate, ``kisfeed.sim.fair``)."""
     activity: float = 1.0
-    """Multiplier of every instrument's trade arrival rate (liquidity)."""
+    """Multiplier of every contract's trade rate. 1.0 is the market calibrated on the official
+    examples (``kisfeed.sim.liquidity``, docs/sim-calibration.md), where most series trade a few
+    times a day; load tests want more."""
     volatility_unit: Literal["percent", "fraction"] = "fraction"
     """[UNK] ref 4.4, 8.7: unit of ``HTS_INTS_VLTL`` and ``UNAS_HIST_VLTL``, written with 2
     decimals: ``fraction`` (``0.31``) or ``percent`` (``31.42``). Default: the official H0ZOCNT0
@@ -79,8 +82,9 @@ class SimConfig:
     H0ZOCNT0 example (KIS portal, 2024-05: ``1.00^0.00^0.00^-4.06^20.58``); third-party
     fixtures use 4. Gamma per won of a stock option is below 0.005, so at 2 decimals ``GAMA`` is
     always ``0.00`` — which is what the example shows, not a loss the simulator adds."""
-    option_ticks: tuple[tuple[float, int], ...] = ((10_000.0, 10), (math.inf, 50))
-    """[UNK] ref 6: stock-option premium tick table, (premium below, tick) rows in order."""
+    option_ticks: TickTable = OPTION_TICKS
+    """[UNK] ref 6: stock-option premium tick table, (premium below, tick) rows in order, the
+    last bound ``math.inf``. Default: 10/20/50/100/200 won by band (``kisfeed.sim.ticks``)."""
     dynamic_limit_band: float = 0.0
     """Dynamic price limit band of stock futures as a fraction of the last price; 0 = not
     applied, so ``DYNM_MXPR``/``DYNM_LLAM`` are 0 as in the official example (ref 4.1)."""
