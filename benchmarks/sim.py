@@ -2,7 +2,7 @@
 
 The simulator runs in its own process (``speed=inf``, ``always_open``, no ground truth) and one
 plain WebSocket client in this process subscribes to 41 instruments (one session's worth,
-reference 3.1: every future and the options nearest the money) and counts records from each
+reference 3.1: the 41 busiest series of the calibrated market) and counts records from each
 frame's ``NNN`` without decoding, so the client costs as little as possible and the simulator
 is what is measured. Two sources: the live market model (each trade drawn, priced and formatted
 as it is sent), and a replay of the same codes' frames made ahead (``SimConfig.replay``, what
@@ -24,9 +24,13 @@ import subprocess
 import sys
 import time
 import urllib.request
+from datetime import datetime
+
+from kisfeed.schema import KST
 
 KEY, SECRET = "bench-app-key", "bench-app-secret"
 SUBSCRIPTIONS = 41
+START = datetime(2026, 11, 20, 9, 0, tzinfo=KST)  # one universe and one market for every run
 
 
 async def serve(batch_window: float, replay: int) -> None:
@@ -34,7 +38,7 @@ async def serve(batch_window: float, replay: int) -> None:
 
     frames = recorded(replay) if replay else None
     config = SimConfig(app_keys={KEY: SECRET}, always_open=True, speed=math.inf, ground_truth=False,
-                       seed=7, batch_window=batch_window, port=0, rest_port=0,
+                       seed=7, start=START, batch_window=batch_window, port=0, rest_port=0,
                        replay=(lambda: frames) if frames else None)  # fmt: skip
     async with Simulator(config) as sim:
         print(sim.ws_url, sim.rest_url, flush=True)
@@ -43,14 +47,10 @@ async def serve(batch_window: float, replay: int) -> None:
 
 def recorded(records: int) -> list[tuple[int, str]]:
     """The market's frames for the chosen codes, made ahead (what a recording run would hold)."""
-    from datetime import datetime
-
     from kisfeed.protocol import encode_frame
-    from kisfeed.schema import KST
     from kisfeed.sim import Market, build_universe
 
-    start = datetime(2026, 11, 20, 9, 0, tzinfo=KST)
-    market = Market(build_universe(start), seed=7, start=start, always_open=True)
+    market = Market(build_universe(START), seed=7, start=START, always_open=True)
     market.watched.update(code for _, code in chosen_codes())
     frames, count = [], 0
     while count < records:
@@ -62,16 +62,11 @@ def recorded(records: int) -> list[tuple[int, str]]:
 
 
 def chosen_codes() -> list[tuple[str, str]]:
-    """Every future, then the options nearest the money, up to 41 registrations."""
+    """The 41 busiest series (one session's registrations) of the market at ``START``."""
     from kisfeed.sim import SimConfig, Simulator
 
-    instruments = Simulator(SimConfig(always_open=True)).instruments
-    futures = [i for i in instruments if i.kind == "future"]
-    options = sorted(
-        (i for i in instruments if i.kind != "future" and i.month == 1),
-        key=lambda i: abs(math.log(i.strike / i.underlying.price)),
-    )
-    return [(i.tr_id, i.code) for i in (futures + options)[:SUBSCRIPTIONS]]
+    busiest = Simulator(SimConfig(always_open=True, seed=7, start=START)).busiest()
+    return [(i.tr_id, i.code) for i in busiest[:SUBSCRIPTIONS]]
 
 
 async def consume(ws_url: str, rest_url: str, records: int) -> tuple[float, int, int]:
@@ -125,14 +120,10 @@ def through_socket(batch_window: float, records: int, replay: bool = False) -> t
 
 def market_alone(records: int) -> float:
     """Records/s of the market model itself, every code watched, no sockets."""
-    from datetime import datetime
-
-    from kisfeed.schema import KST
     from kisfeed.sim import Market, build_universe
 
-    start = datetime(2026, 11, 20, 9, 0, tzinfo=KST)
-    universe = build_universe(start)
-    market = Market(universe, seed=7, start=start, always_open=True)
+    universe = build_universe(START)
+    market = Market(universe, seed=7, start=START, always_open=True)
     market.watched.update(i.code for i in universe)
     count = 0
     began = time.perf_counter()

@@ -71,6 +71,9 @@ def sim(
         str | None, typer.Option(help="Sim clock at start, ISO (KST if no zone); default now.")
     ] = None,
     always_open: Annotated[bool, typer.Option("--always-open", help="Trade around the clock.")] = False,
+    activity: Annotated[
+        float, typer.Option(help="Trade rates x this (1: the calibrated market, most series quiet).")
+    ] = 1.0,
     ping_interval: Annotated[
         float, typer.Option("--ping-interval", "--pingpong-interval", help="Seconds between PINGPONGs.")
     ] = 10.0,
@@ -146,7 +149,7 @@ def sim(
     try:
         config = SimConfig(
             host=host, port=port, rest_port=rest_port, app_keys=keys or {DEMO_APP_KEY: DEMO_APP_SECRET},
-            seed=seed, start=_start(start), speed=speed, always_open=always_open,
+            seed=seed, start=_start(start), speed=speed, always_open=always_open, activity=activity,
             ping_interval=ping_interval, pong_timeout=pong_timeout, client_ping=client_ping,  # type: ignore[arg-type]  # a str from the command line: SimConfig refuses any other value
             max_registrations=max_registrations, batch_window=batch_window,
             unknown_codes=unknown_codes, profile=profile, volatility_unit=volatility_unit,  # type: ignore[arg-type]  # strs from the command line: SimConfig refuses any other value
