@@ -43,7 +43,11 @@ __all__ = [
 CONTINUOUS_SECONDS = 24_600
 #: One order in fifty is a block of ten times the usual size.
 BLOCK_PROBABILITY, BLOCK_FACTOR = 0.02, 10
-_MEAN_BOOST = 1 + BLOCK_PROBABILITY * (BLOCK_FACTOR - 1)  # blocks' share of the mean size
+#: About one order in eight sweeps several price levels: 2-4 prints at one instant (ref 2.4).
+SWEEP_PROBABILITY = 0.12
+#: Contracts an order trades, against the mean size of one print: a print of ``1 + Exp(mean)``
+#: contracts averages ``mean + 0.5``, blocks add their share, and a sweep prints three times.
+_PER_ORDER = (1 + BLOCK_PROBABILITY * (BLOCK_FACTOR - 1)) * (1 + 2 * SWEEP_PROBABILITY)
 
 #: Underlying code -> (front-month futures trades per second, trades per second of its busiest
 #: option series). Samsung's pair is the examples'; the others are the simulator's assumptions,
@@ -112,7 +116,7 @@ def activity(inst: Instrument, spot: float, rng: random.Random, scale: float = 1
         mean_size, busy = 19.0, (0.025 * scale, 3)
     base *= scale
     listed = Activity(base, mean_size, 0, 0, busy)
-    day = listed.rate(inst.strike, spot) * CONTINUOUS_SECONDS * mean_size * _MEAN_BOOST
+    day = listed.rate(inst.strike, spot) * CONTINUOUS_SECONDS * (mean_size + 0.5) * _PER_ORDER
     prev_volume = int(day * math.exp(0.3 * rng.gauss(0.0, 1.0)))
     if inst.strike is None:  # futures OI is about a day's volume (example: 32,053 against ~27,700)
         prev_oi = int(prev_volume * math.exp(0.15 + 0.3 * rng.gauss(0.0, 1.0)))
