@@ -132,8 +132,7 @@ class Instrument:
     @property
     def standard_code(self) -> str:
         """The 12-character ``KR4…`` standard code (ISIN) of the master's column 3."""
-        body = "KR4" + self.krx_code
-        return body + str(_isin_check_digit(body))
+        return _standard_code(self.krx_code)
 
     @property
     def name(self) -> str:
@@ -168,8 +167,7 @@ class Spread:
 
     @property
     def standard_code(self) -> str:
-        body = "KR4" + self.krx_code
-        return body + str(_isin_check_digit(body))
+        return _standard_code(self.krx_code)
 
     @property
     def name(self) -> str:
@@ -178,6 +176,11 @@ class Spread:
         head = _pad_cp949(self.near.underlying.name, NAME_BYTES)
         legs = "-".join(f"{leg.expiry.year % 100:02d}{leg.expiry.month:02d}" for leg in (self.near, self.far))
         return f"{head} SP {legs} ({MULTIPLIER:4d})"
+
+
+def _standard_code(krx_code: str) -> str:
+    body = "KR4" + krx_code
+    return body + str(_isin_check_digit(body))
 
 
 def _isin_check_digit(body: str) -> int:

@@ -27,7 +27,7 @@ from .ticks import STOCK_GRID, Grid
 if TYPE_CHECKING:
     from .market import Spot
 
-__all__ = ["Prints", "quote_after", "oi_change", "YEAR_SECONDS"]
+__all__ = ["Prints", "quote_after", "order_size", "oi_change", "YEAR_SECONDS"]
 
 YEAR_SECONDS = 365.0 * 86_400  # time to expiry, calendar basis
 _stock_tick = STOCK_GRID.tick_of
@@ -47,6 +47,12 @@ def quote_after(
         ask = grid.up(bid, spread)
     ask_qty, bid_qty = 1 + int(random() * 30), 1 + int(random() * 30)
     return Quote(ask, bid, ask_qty, bid_qty, ask_qty + int(random() * 300), bid_qty + int(random() * 300))
+
+
+def order_size(mean: float, random: Callable[[], float]) -> int:
+    """Contracts of one print: ``1 + Exp(mean)``, one print in 50 a block of ten times that."""
+    qty = 1 + int(-math.log(1.0 - random()) * mean)
+    return qty * BLOCK_FACTOR if random() < BLOCK_PROBABILITY else qty
 
 
 def oi_change(qty: int, random: Callable[[], float]) -> int:
@@ -81,7 +87,7 @@ class Prints:
         self, c: Contract, t: float, spot: int, time_text: str, prints: int, auction: int = 0
     ) -> list[str]:
         rng = self.rng
-        random, gauss, log = rng.random, rng.gauss, math.log
+        random, gauss = rng.random, rng.gauss
         grid = STOCK_GRID
         tick_of = _stock_tick
         watched = c.code in self.watched
@@ -104,12 +110,7 @@ class Prints:
         for n in range(prints):
             price = min(max(price, lower), upper)
             ref = c.last if c.last is not None else c.prev_close
-            if auction:
-                qty = auction
-            else:
-                qty = 1 + int(-log(1.0 - random()) * mean)
-                if random() < BLOCK_PROBABILITY:
-                    qty *= BLOCK_FACTOR
+            qty = auction or order_size(mean, random)
             tick_oi = c.record_print(time_text, price, qty, side, oi_change(qty, random))
             quote = quote_after(price, side, n == last_n, random, grid, c.spread)
             if watched:
@@ -182,12 +183,7 @@ class Prints:
         mean = c.activity.mean_size
         last_n = prints - 1
         for n in range(prints):
-            if auction:
-                qty = auction
-            else:
-                qty = 1 + int(-log(1.0 - random()) * mean)
-                if random() < BLOCK_PROBABILITY:
-                    qty *= BLOCK_FACTOR
+            qty = auction or order_size(mean, random)
             tick_oi = c.record_print(time_text, price, qty, side, oi_change(qty, random))
             quote = quote_after(price, side, n == last_n, random, grid, spread)
             if watched:
