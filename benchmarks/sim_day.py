@@ -29,11 +29,14 @@ EXAMPLES = {  # the official example frames (2024, 09:00 open)
 }
 
 
-def quantiles(values: list[float]) -> str:
+def quantiles(values: list[float], form: str = ",.0f") -> str:
     ordered = sorted(values)
     n = len(ordered)
     p90 = ordered[min(n - 1, int(0.9 * n))]
-    return f"{ordered[0]:>8,.0f} {statistics.median(ordered):>8,.0f} {p90:>8,.0f} {ordered[-1]:>9,.0f}"
+    low, mid, high, top = (
+        format(x, form) for x in (ordered[0], statistics.median(ordered), p90, ordered[-1])
+    )
+    return f"{low:>8} {mid:>8} {high:>8} {top:>9}"
 
 
 def main() -> None:
@@ -51,6 +54,8 @@ def main() -> None:
     spreads: dict[str, list[int]] = defaultdict(list)
     times: dict[str, list[float]] = defaultdict(list)
     at_0919: dict[str, tuple[int, int]] = {}
+    first_change: dict[str, float] = {}  # the day's first print against the previous close, %
+    volume_rate: dict[str, float] = {}  # the day's volume against the previous day's, %
     began = time.perf_counter()
     records = 0
     while (event := market.next_event()) is not None:
@@ -63,6 +68,8 @@ def main() -> None:
             records += 1
             trades[code] += 1
             volume[code], oi[code] = record.volume, record.open_interest
+            first_change.setdefault(code, record.change_rate)
+            volume_rate[code] = record.volume_rate
             spreads[code].append(int(record.ask1 - record.bid1))
             times[code].append(event.time)
             if when.time() <= clock(9, 19, 40):
@@ -90,6 +97,9 @@ def main() -> None:
             print(f"  {'median spread, won':26} {quantiles([statistics.median(spreads[c]) for c in traded])}")
         front = [i.code for i in universe if (i.strike is not None) == option and i.month == 1]
         print(f"  {'front month: trades':26} {quantiles([trades[c] for c in front])}  ({len(front)} series)")
+        traded_rates = [volume_rate[c] for c in traded if volume_rate[c]]
+        print(f"  {'first print vs prev close %':26} {quantiles([first_change[c] for c in traded], '.2f')}")
+        print(f"  {'day volume vs previous %':26} {quantiles(traded_rates)}")
         busiest = max(codes, key=lambda c: trades[c])
         print(
             f"  busiest {busiest}: {trades[busiest]:,} trades, {volume.get(busiest, 0):,} contracts, OI {oi.get(busiest, 0):,}"
