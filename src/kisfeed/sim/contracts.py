@@ -128,7 +128,8 @@ class Contract:
         # flag, activity (sim/liquidity.py), the day's carry terms (sim/fair.py), quoted spread
         # in ticks, last-trade instant, sibling futures, and the daily limits with the previous
         # close they were computed for.
-        "spot_state", "strike", "call", "activity", "terms", "spread", "end", "siblings", "limits", "limits_for",
+        "spot_state", "strike", "call", "activity", "terms", "spread", "end", "siblings",
+        "limits", "limits_for",
         # Set by the simulator: wire texts laid over the writers' values (``profiles``).
         "blanks",
     )  # fmt: skip

@@ -6,8 +6,9 @@ What a session does (reference 2.1–2.4, 3.1, 3.2):
   reply of the ``OPSP`` table. A request's approval key binds the session to its app key; a second
   live session on the same app key gets ``OPSP8996`` (``rt_cd "9"``) and is closed. A code
   not served is registered and silent, or refused with ``OPSP8992`` (``unknown_codes``, ref 8.11).
-* PINGPONG every ``ping_interval`` seconds, stamped with the wall clock in KST; a PINGPONG text from the client (echo), or a pong or
-  ping frame carrying one, is the answer; none for ``pong_timeout`` seconds closes the session.
+* PINGPONG every ``ping_interval`` seconds, stamped with the wall clock in KST; a PINGPONG text
+  from the client (echo), or a pong or ping frame carrying one, is the answer; none for
+  ``pong_timeout`` seconds closes the session.
 * Data: the market pushes records of subscribed codes; records of one TR are packed into one
   frame while they fall in the batch window. One writer task per session sends everything in
   order (replies, PINGPONG, data), so a frame is never interleaved and ground truth is the wire
