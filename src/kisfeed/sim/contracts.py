@@ -11,8 +11,9 @@ hold exactly, because every derived field is computed here from the values writt
 * ``ACML_VOL`` grows by ``LAST_CNQN``; ``ACML_TR_PBMN`` by price × quantity × 10 (multiplier).
 * ``NTBY_CNTG_CSNU`` = buy − sell counts; ``CTTR`` = buy sum ÷ sell sum × 100 (0.00 while no
   sell-initiated volume: [UNK], the reference has no example); ``SHNU_RATE`` = buy sum ÷ volume.
-  Futures' opening (auction) print is neither buy- nor sell-initiated, so their sums stay below
-  ``ACML_VOL`` as in the official futures example; options' sums add up to it.
+  An auction's uncross print (``sim/phases.py``) is neither buy- nor sell-initiated, so the sums
+  of a contract that uncrossed stay below ``ACML_VOL``, as in the official futures example; the
+  option example's add up to it (that series had no uncross print).
 * ``ESDG`` = price − theo, ``DPRT`` = ``ESDG`` ÷ theo × 100 (``nan`` when theo is 0: ref 2.5),
   ``MRKT_BASIS`` = price − spot, ``THPR_BASIS`` = theo − spot (the same integer spot).
 * ``OTST_STPL_QTY_ICDC`` = OI − previous day's OI; ``OTST_STPL_RGBF_QTY_ICDC`` = OI − OI at the
@@ -43,7 +44,7 @@ if TYPE_CHECKING:
 
 __all__ = ["Contract", "Quote", "FieldValues", "record_text", "sign_code", "hhmmss"]
 
-BUY, SELL, AUCTION = 1, -1, 0  # who initiated a print; the opening print is an auction
+BUY, SELL, AUCTION = 1, -1, 0  # who initiated a print; an auction's uncross print is neither
 
 
 def sign_code(diff: float) -> str:
