@@ -13,7 +13,7 @@ hold exactly, because every derived field is computed here from the values writt
   sell-initiated volume: [UNK], the reference has no example); ``SHNU_RATE`` = buy sum ÷ volume.
   An auction's uncross print (``sim/phases.py``) is neither buy- nor sell-initiated, so the sums
   of a contract that uncrossed stay below ``ACML_VOL``, as in the official futures example; the
-  option example's add up to it (that series had no uncross print).
+  option example's add up to it (presumably no uncross print in that series: [INF]).
 * ``ESDG`` = price − theo, ``DPRT`` = ``ESDG`` ÷ theo × 100 (``nan`` when theo is 0: ref 2.5),
   ``MRKT_BASIS`` = price − spot, ``THPR_BASIS`` = theo − spot (the same integer spot).
 * ``OTST_STPL_QTY_ICDC`` = OI − previous day's OI; ``OTST_STPL_RGBF_QTY_ICDC`` = OI − OI at the
