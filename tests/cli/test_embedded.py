@@ -5,11 +5,17 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from typer.testing import CliRunner
+
+from kisfeed.cli import app
 from kisfeed.cli.codes import simulator_master
 from kisfeed.cli.embedded import describe_embedded, embedded_config
+from kisfeed.cli.live import silent_codes
 from kisfeed.schema.records import KST
 from kisfeed.sim import Simulator
 from kisfeed.sim.calendar import KrxCalendar
+
+from ..conftest import without_kis_settings
 
 
 def test_the_embedded_simulator_replays_the_last_trading_day_from_just_before_the_open() -> None:
@@ -27,3 +33,22 @@ def test_the_codes_it_checks_against_are_the_codes_it_serves() -> None:
     served = {i.code for i in Simulator(embedded_config()).instruments}
     listed = {e.code for e in simulator_master().entries if e.kind != "spread"}
     assert served == listed
+
+
+def test_record_names_the_subscribed_codes_that_brought_no_record(monkeypatch, tmp_path) -> None:
+    without_kis_settings(monkeypatch, tmp_path)
+    monkeypatch.setenv("KISFEED_CACHE_DIR", str(tmp_path / "cache"))
+    busiest = Simulator(embedded_config()).busiest()
+    busy, quiet = busiest[0].code, busiest[-1].code  # the front futures; a series that never trades
+    result = CliRunner().invoke(
+        app, ["record", busy, quiet, "--data", str(tmp_path / "data"), "--seconds", "2"]
+    )
+    assert result.exit_code == 0, result.output
+    assert f"no record from 1 of 2 codes: {quiet} (a quiet series" in result.output
+    assert busy not in result.output.split("no record from")[1]
+
+
+def test_silent_codes_lists_a_few_and_counts_the_rest() -> None:
+    assert silent_codes(["A", "B"], {"A", "B"}) is None
+    line = silent_codes([f"C{n}" for n in range(12)] + ["C0"], {"C11"}, shown=3)
+    assert line is not None and line.startswith("no record from 11 of 12 codes: C0, C1, C2 and 8 more")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,12 +19,13 @@ from ..schema.master import MasterEntry
 from .board import Board
 from .common import err_console, plural, signals
 
-__all__ = ["LiveResult", "run_board"]
+__all__ = ["LiveResult", "run_board", "silent_codes"]
 
 
 @dataclass
 class LiveResult:
     records: Counter[str] = field(default_factory=Counter)  # per TR
+    codes: set[str] = field(default_factory=set)  # the codes that brought a record
     seconds: float = 0.0
     reconnects: int = 0
     dropped: int = 0
@@ -40,6 +41,20 @@ def _state(event: ev.FeedEvent) -> str | None:
         case ev.Reconnecting(delay=delay):
             return f"reconnecting in {delay:.1f} s"
     return None
+
+
+def silent_codes(subscribed: Iterable[str], seen: set[str], shown: int = 8) -> str | None:
+    """One line naming the subscribed codes that brought no record, or None. A thin series may
+    trade a few times a day, and KIS acknowledges a code it does not serve and then sends
+    nothing (reference 8.11): either way the user should know which codes stayed silent."""
+    silent = [code for code in dict.fromkeys(subscribed) if code not in seen]
+    if not silent:
+        return None
+    names = ", ".join(silent[:shown]) + (f" and {len(silent) - shown} more" if len(silent) > shown else "")
+    return (
+        f"no record from {len(silent)} of {len(dict.fromkeys(subscribed))} codes: {names} "
+        "(a quiet series, or a code the server acknowledges but does not serve)"
+    )
 
 
 async def run_board(
@@ -82,6 +97,8 @@ async def run_board(
                 for record in batch:
                     board.update(record)
                     result.records[record.tr_id] += 1
+                    if record.code:  # an empty code field decodes to None
+                        result.codes.add(record.code)
                 board.stats = feed.stats()
                 live.update(board.render())
         stats = feed.stats()

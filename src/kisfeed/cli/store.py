@@ -40,6 +40,7 @@ from .common import (
 )
 from .config import Config
 from .embedded import connect_arguments, describe_embedded, embedded_config
+from .live import silent_codes
 
 if TYPE_CHECKING:  # pyarrow and DuckDB load when a command needs them, not for --help
     from ..store.outages import Outage
@@ -110,13 +111,16 @@ async def _record(
     fsync_window: float,
     flush_interval: float,
     status_interval: float,
-) -> tuple[Counter[str], Recorder, float]:
+) -> tuple[set[str], Recorder, float]:
+    """Record until ``seconds``, Ctrl-C or SIGTERM; returns the codes that brought a record,
+    the recorder and the seconds recorded."""
     import kisfeed
 
     from ..store.outages import describe_outage
     from ..store.recorder import Recorder
 
     counts: Counter[str] = Counter()
+    seen: set[str] = set()
     stop = signals.stop_event()  # Ctrl-C and SIGTERM stop the run; record() decides the exit code
 
     def reconnected(outage: Outage) -> None:  # one line per lost session, once it is over
@@ -149,6 +153,8 @@ async def _record(
                 while True:
                     for r in await feed.next_batch(10_000):
                         counts[r.tr_id] += 1
+                        if r.code:
+                            seen.add(r.code)
 
             consumer = asyncio.create_task(consume())
             deadline = None if seconds is None else started + seconds
@@ -177,7 +183,7 @@ async def _record(
             failed = consumer.exception() if consumer.done() and not consumer.cancelled() else None
             if failed is not None:
                 raise failed
-    return counts, recorder, recorded
+    return seen, recorder, recorded
 
 
 def record(
@@ -249,7 +255,7 @@ def record(
         if known is not None:
             resolve_codes(known, list(dict.fromkeys(codes)))
         try:
-            _counts, recorder, elapsed = asyncio.run(
+            seen, recorder, elapsed = asyncio.run(
                 _record(
                     config,
                     subscriptions,
@@ -280,6 +286,8 @@ def record(
         f"dataset: {plural(recorder.converted.total, 'record')} converted to {config.data.resolve()}"
     )
     console.print(recorder.gaps.summary(), markup=False, highlight=False)
+    if (line := silent_codes(codes, seen)) is not None:
+        console.print(line, markup=False, highlight=False)
     _report_lines("journal line", "skipped", recorder.converted.bad_lines)
     _report_lines("frame", "not decoded", recorder.converted.errors)
     # Every background failure is one line (those seen while recording were printed then);

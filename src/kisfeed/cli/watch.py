@@ -16,7 +16,7 @@ from .codes import load_instruments, resolve_codes, simulator_master
 from .common import ConfigOption, DataOption, config_from, console, err_console, errors, plural, signals
 from .config import Config
 from .embedded import connect_arguments, describe_embedded, embedded_config
-from .live import LiveResult, run_board
+from .live import LiveResult, run_board, silent_codes
 
 __all__ = ["watch", "demo", "chain_for", "resolve_codes"]
 
@@ -129,6 +129,8 @@ def watch(
         f"\n{plural(sum(result.records.values()), 'record')} in {result.seconds:.0f} s, "
         f"{plural(result.reconnects, 'reconnect')}, {result.dropped:,} dropped"
     )
+    if (line := silent_codes((e.code for e in entries), result.codes)) is not None:
+        console.print(line, markup=False, highlight=False)
     signals.exit_status()
 
 
@@ -184,6 +186,8 @@ def demo(
     console.print(
         f"reconnects {result.reconnects}, dropped {result.dropped}, parse errors {result.parse_errors}"
     )
+    if (line := silent_codes((e.code for e in entries), result.codes)) is not None:
+        console.print(line, markup=False, highlight=False)
     console.print("query it:")  # cumulative volume orders each code's trades, even within one frame
     console.print(
         f'  kisfeed query --data {config.data} "SELECT code, count(*) AS trades, max(volume) AS volume, '
