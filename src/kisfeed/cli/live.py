@@ -47,12 +47,13 @@ def silent_codes(subscribed: Iterable[str], seen: set[str], shown: int = 8) -> s
     """One line naming the subscribed codes that brought no record, or None. A thin series may
     trade a few times a day, and KIS acknowledges a code it does not serve and then sends
     nothing (reference 8.11): either way the user should know which codes stayed silent."""
-    silent = [code for code in dict.fromkeys(subscribed) if code not in seen]
+    wanted = list(dict.fromkeys(subscribed))
+    silent = [code for code in wanted if code not in seen]
     if not silent:
         return None
     names = ", ".join(silent[:shown]) + (f" and {len(silent) - shown} more" if len(silent) > shown else "")
     return (
-        f"no record from {len(silent)} of {len(dict.fromkeys(subscribed))} codes: {names} "
+        f"no record from {len(silent)} of {len(wanted)} codes: {names} "
         "(a quiet series, or a code the server acknowledges but does not serve)"
     )
 
