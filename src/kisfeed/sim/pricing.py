@@ -1,8 +1,10 @@
 """Black-Scholes-Merton prices, Greeks and implied volatility for the option model (issue 3).
 
-European options on a dividend-paying stock (continuous yield ``q``). KRX stock options are
-European and cash settled, so this is the textbook model, not an approximation. The normal CDF
-comes from ``math.erf``; no numeric library is needed.
+European options on a stock with a continuous yield ``q`` (the market passes 0 and prices on
+the spot less the present value of the discrete dividends before expiry: ``sim/fair.py``). KRX
+stock options are European and cash settled, so this is the textbook model, not an
+approximation. The normal CDF comes from ``math.erf``; no numeric library is needed. ``smile``
+is the model's volatility by moneyness.
 
 Units of the Greeks, as the simulator writes them: delta per 1 won of spot, gamma per 1 won,
 vega per 1 volatility point (1%), theta per calendar day, rho per 1 percentage point of rate.
