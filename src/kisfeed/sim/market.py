@@ -65,7 +65,6 @@ MARKET_CORRELATION = 0.5
 _OWN = math.sqrt(1 - MARKET_CORRELATION**2)  # weight of an underlying's own shocks
 _PER_SECOND = 1 / math.sqrt(TRADING_SECONDS_PER_YEAR)  # annual volatility -> per trading second
 LIMIT_STAGES = (0.10, 0.20, 0.30)  # the SSF daily limits, stage by stage (ref 6)
-_stock_tick = STOCK_GRID.tick_of
 
 
 class MarketEvent(NamedTuple):
@@ -244,9 +243,9 @@ class Market(TradingDay, Prints):
             if not self._advance(action, index, window):
                 return None
 
-    # The two trade writers below are the simulator's hot path (every event of every code goes
-    # through one): helpers are inlined and bound to locals, and each draw is made in the same
-    # order as the model describes, so one seed gives one stream of records.
+    # ``_trade`` and the writers of ``sim/prints.py`` are the simulator's hot path (every event
+    # of every code goes through them): helpers are inlined and bound to locals, and each draw is
+    # made in the same order as the model describes, so one seed gives one stream of records.
 
     def _trade(self, c: Contract, t: float, auction: int = 0) -> list[str]:
         """Draw one order and its prints, or (``auction``: its size) an auction's uncross print;
@@ -270,9 +269,7 @@ class Market(TradingDay, Prints):
             spot_state.log_price += (
                 sigma * (MARKET_CORRELATION * common + _OWN * own) - 0.5 * sigma * sigma * dt
             )
-            level = math.exp(spot_state.log_price)
-            tick = _stock_tick(level)
-            spot_state.price = round(level / tick) * tick
+            spot_state.price = STOCK_GRID.round(math.exp(spot_state.log_price))
             spot_state.updated, spot_state.factor = u, self._factor
             if abs(spot_state.price - spot_state.prev_close) > spot_state.trigger:  # next limit stage due
                 spot_state.trigger, spot_state.expand_at = math.inf, u + self.limit_delay

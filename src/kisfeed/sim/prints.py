@@ -30,7 +30,6 @@ if TYPE_CHECKING:
 __all__ = ["Prints", "quote_after", "order_size", "oi_change", "YEAR_SECONDS"]
 
 YEAR_SECONDS = 365.0 * 86_400  # time to expiry, calendar basis
-_stock_tick = STOCK_GRID.tick_of
 
 
 def quote_after(
@@ -76,12 +75,8 @@ class Prints:
     limit_stages: tuple[float, ...]
 
     def _set_limits(self, c: Contract) -> None:
-        band = self.limit_stages[c.spot_state.stage]
         c.limits_for = c.prev_close
-        c.limits = (
-            STOCK_GRID.floor(c.prev_close * (1 + band)),
-            STOCK_GRID.ceil(c.prev_close * (1 - band)),
-        )
+        c.limits = STOCK_GRID.band(c.prev_close, self.limit_stages[c.spot_state.stage])
 
     def _trade_future(
         self, c: Contract, t: float, spot: int, time_text: str, prints: int, auction: int = 0
@@ -89,7 +84,7 @@ class Prints:
         rng = self.rng
         random, gauss = rng.random, rng.gauss
         grid = STOCK_GRID
-        tick_of = _stock_tick
+        tick_of = grid.tick_of
         watched = c.code in self.watched
         records: list[str] = []
         theo = c.terms.futures(spot)
@@ -125,11 +120,7 @@ class Prints:
                     elif month == far_month and x is not c:
                         far = x.last if x.last is not None else x.prev_close
                 dynamic = (
-                    (
-                        STOCK_GRID.floor(ref * (1 + band)),
-                        STOCK_GRID.ceil(ref * (1 - band)),
-                        self.dynamic_flags[1],
-                    )
+                    (*STOCK_GRID.band(ref, band), self.dynamic_flags[1])
                     if band > 0
                     else (0, 0, self.dynamic_flags[0])
                 )

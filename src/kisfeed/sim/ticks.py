@@ -64,6 +64,11 @@ class Grid:
         tick = self.tick_of(value)
         return round(value / tick) * tick  # a band's bound is on every lower band's grid
 
+    def band(self, reference: float, fraction: float) -> tuple[int, int]:
+        """(upper, lower): the prices on the grid within ``fraction`` of ``reference`` (a daily
+        or dynamic price limit)."""
+        return self.floor(reference * (1 + fraction)), self.ceil(reference * (1 - fraction))
+
     def up(self, price: int, steps: int = 1) -> int:
         """``steps`` ticks above a price on the grid."""
         for _ in range(steps):
