@@ -53,3 +53,11 @@ def test_a_table_that_is_not_a_grid_is_refused() -> None:
         Grid(((1_005, 10), (math.inf, 20)))
     with pytest.raises(ValueError, match="last row"):
         Grid(((1_000, 10),))
+
+
+def test_a_simulator_with_an_option_table_that_is_not_a_grid_is_refused_at_its_settings() -> None:
+    from kisfeed.sim import SimConfig
+
+    with pytest.raises(ValueError, match="multiple"):
+        SimConfig(option_ticks=((1_005, 10), (math.inf, 20)))
+    assert SimConfig(option_ticks=((10_000, 10), (math.inf, 50))).option_ticks[0] == (10_000, 10)

@@ -15,7 +15,7 @@ from .calendar import DEFAULT_HOLIDAYS, EXAM_DAYS
 from .faults import ScheduledFault
 from .profiles import Profile
 from .tape import FrameSource
-from .ticks import OPTION_TICKS, TickTable
+from .ticks import OPTION_TICKS, Grid, TickTable
 
 __all__ = ["SimConfig", "DEMO_APP_KEY", "DEMO_APP_SECRET", "RecordHook"]
 
@@ -186,6 +186,7 @@ class SimConfig:
                 raise ValueError(f"{name} must not be negative")
         if not self.activity > 0:
             raise ValueError("activity must be > 0")
+        Grid(self.option_ticks)  # ValueError naming the table unless it is a tick grid
         if (
             not self.limit_stages
             or list(self.limit_stages) != sorted(self.limit_stages)
