@@ -122,7 +122,8 @@ async def run_feed(
     from kisfeed.store import Recorder
 
     instruments = Simulator(SimConfig(always_open=True)).instruments  # the same universe, for codes
-    futures = [i.code for i in instruments if i.tr_id == "H0ZFCNT0"]
+    # A quarter futures, the rest options: the universe has more futures (90) than one session holds.
+    futures = [i.code for i in instruments if i.tr_id == "H0ZFCNT0"][: SUBSCRIPTIONS // 4]
     options = [i.code for i in instruments if i.tr_id == "H0ZOCNT0"][: SUBSCRIPTIONS - len(futures)]
     loop = asyncio.get_running_loop()
 
@@ -227,8 +228,51 @@ def journal_vs_plain(journal: Path, tmp: Path, rounds: int, group: int = 2000) -
     return best_writer / group * 1e6, best_plain / group * 1e6
 
 
-def synthetic_journal(source: Path, target: Path, records: int) -> None:
-    """A journal of ``records`` records made by repeating the data frames of ``source``."""
+def book_frames(trade_frame: str, per_print: int, seed: int) -> list[str]:
+    """``per_print`` order-book frames for each record of a trade frame, one book TR frame each
+    (H0ZFASP0 for H0ZFCNT0, H0ZOASP0 for H0ZOCNT0): the first at the print, its level 1 the
+    trade's ``ASKP1``/``BIDP1``, the others updates between prints (level-1 sizes and deeper
+    levels moved). Ten levels a tick apart, totals the level sums, as the simulator's books."""
+    import random
+
+    from kisfeed.schema import LAYOUTS, Kind
+    from kisfeed.schema.layouts import trs_for
+
+    rng = random.Random(seed)
+    _, tr, count, payload = trade_frame.split("|", 3)
+    trade = LAYOUTS[tr]
+    book = LAYOUTS[trs_for("future" if trade.product == "futures" else "call")[1]]
+    decimal = book.by_name["ask1"].kind is Kind.DECIMAL
+    tick = 0.05 if decimal else 50
+    fields = payload.split("^")
+    out = []
+    for r in range(int(count)):
+        record = fields[r * trade.width : (r + 1) * trade.width]
+        value = {f.name: record[f.index] for f in trade.fields}
+        ask1 = float(value["ask1"] or 0) or 100.0
+        bid1 = float(value["bid1"] or 0) or ask1 - tick
+        for update in range(per_print):
+            text: dict[str, object] = {"code": value["code"], "time": value["time"]}
+            for side, start, step in (("ask", ask1, tick), ("bid", bid1, -tick)):
+                for level in range(1, 11):
+                    price = start + (level - 1) * step
+                    text[f"{side}{level}"] = f"{price:.2f}" if decimal else int(price)
+                    qty = rng.randint(1, 60) if level > 1 or update == 0 else rng.randint(1, 5)
+                    text[f"{side}{level}_qty"] = qty
+                    text[f"{side}{level}_count"] = min(qty, rng.randint(1, 9))
+                for what in ("qty", "count"):
+                    text[f"total_{side}_{what}"] = sum(
+                        int(text[f"{side}{level}_{what}"]) for level in range(1, 11)  # type: ignore[call-overload]  # ints set just above
+                    )
+                text[f"total_{side}_qty_change"] = rng.randint(-40, 40)
+            out.append(f"0|{book.tr_id}|001|" + "^".join(str(text[f.name]) for f in book.fields))
+    return out
+
+
+def synthetic_journal(source: Path, target: Path, records: int, books_per_print: int = 0) -> None:
+    """A journal of ``records`` trade records made by repeating the data frames of ``source``;
+    with ``books_per_print``, each trade record is followed by that many order-book frames of
+    its contract (``book_frames``), the trades staying the same."""
     from kisfeed.store import JournalWriter
     from kisfeed.store.playback import data_frames
 
@@ -236,10 +280,16 @@ def synthetic_journal(source: Path, target: Path, records: int) -> None:
     per_frame = sum(int(t[11:14]) for _, _, t in frames) / len(frames)
     n = int(records / per_frame)
     ns0 = frames[0][0]
+    books = [book_frames(t, books_per_print, i) if books_per_print else [] for i, (_, _, t) in enumerate(frames)]
+    at = 0
     with JournalWriter(target, fsync_window=1.0) as writer:
         for i in range(n):
             _, session, text = frames[i % len(frames)]
-            writer.append(text, ns0 + i * 1000, session)
+            writer.append(text, ns0 + at * 1000, session)
+            at += 1
+            for book in books[i % len(frames)]:
+                writer.append(book, ns0 + at * 1000, session)
+                at += 1
 
 
 def payload_texts(journal: Path, target: Path) -> int:
