@@ -8,12 +8,13 @@ from pathlib import Path
 import msgspec
 
 from kisfeed.protocol import Data, Session
-from kisfeed.schema import KST, Kind, Record, same_values
+from kisfeed.schema import KST, LAYOUTS, Kind, Record, same_values
 from kisfeed.store.writer import JournalWriter
 
 from ..samples import frame, texts
 
 F, O = "H0ZFCNT0", "H0ZOCNT0"
+FB, OB, FX, OX = "H0ZFASP0", "H0ZOASP0", "H0ZFANC0", "H0ZOANC0"  # books, expected prices
 DAY = date(2026, 11, 20)
 NS0 = int(datetime(2026, 11, 20, 9, 0, 0, tzinfo=KST).timestamp()) * 1_000_000_000
 PING = '{"header":{"tr_id":"PINGPONG","datetime":"20261120090000"}}'
@@ -52,7 +53,7 @@ def write_journal(
 def expected(written: list[tuple[str, int, int]]) -> dict[str, list[Record]]:
     """Per TR, the records the live feed makes of the written frames: the protocol decides, with
     one ``Session`` per recorded session (AES keys from acks), as the client does."""
-    out: dict[str, list[Record]] = {F: [], O: []}
+    out: dict[str, list[Record]] = {tr: [] for tr in LAYOUTS}
     sessions: dict[int, Session] = {}
     for text, ns, session in written:
         state = sessions.setdefault(session, Session(""))
@@ -80,8 +81,10 @@ def assert_same_records(got: list[Record], want: list[Record]) -> None:
         assert same_values(a, nulls_for_empty(b)), (i, a, b)
 
 
-def mixed_frames(n: int) -> list[str]:
-    """n frames: futures and options, one and several records, PINGPONG now and then."""
+def mixed_frames(n: int, books: bool = False) -> list[str]:
+    """n trade frames: futures and options, one and several records, PINGPONG now and then;
+    with ``books``, each trade frame followed by order-book and expected-price frames
+    (``sibling_frames``)."""
     out = []
     for i in range(n):
         if i % 10 == 9:
@@ -94,4 +97,44 @@ def mixed_frames(n: int) -> list[str]:
             out.append(frame(O, option(volume=str(i)), option(volume=str(i + 1), price="1255.00")))
         else:
             out.append(frame(O, option(volume=str(i), delta="nan", gamma="-nan")))
+        if books:
+            out += sibling_frames(i)
+    return out
+
+
+def book_levels(tr_id: str, asks: int, bids: int, **changes: str) -> list[str]:
+    """The sample book of ``tr_id`` with only its first ``asks`` and ``bids`` levels published,
+    the others empty as KIS writes them (price 0 / 0.00, quantity and count 0)."""
+    zero = "0.00" if tr_id == OB else "0"
+    empty = {
+        f"{side}{n}{part}": zero if part == "" else "0"
+        for side, depth in (("ask", asks), ("bid", bids))
+        for n in range(depth + 1, 11)
+        for part in ("", "_qty", "_count")
+    }
+    return texts(tr_id, **(empty | changes))
+
+
+def sibling_frames(i: int) -> list[str]:
+    """The book and expected-price frames that follow trade frame ``i`` in ``mixed_frames``: a
+    futures book per frame (sizes moving, a negative ``*_ICDC``), an option book with fewer
+    levels every other frame (empty levels), now and then the expected prices of both products:
+    H0ZOANC0 with 7 fields, with 8, and two records of 7 in one frame."""
+    out = [
+        frame(
+            FB,
+            texts(
+                FB, ask1_qty=str(1 + i % 40), total_ask_qty_change=str(-(i % 50)), time=f"0900{i % 60:02d}"
+            ),
+        ),
+        frame(OB, book_levels(OB, 3 - i % 2, 6 - 3 * (i % 2), bid1_qty=str(i % 30 + 1))),
+    ]
+    if i % 7 == 0:
+        out.append(frame(FX, texts(FX, quantity=str(i), change=str(-100 - i))))
+    elif i % 7 == 3:
+        out.append(frame(OX, texts(OX, price=f"{1200 + i % 50}.00")))  # 7 fields
+    elif i % 7 == 5:
+        out.append(frame(OX, texts(OX) + [str(i)]))  # 8: the optional quantity present
+    elif i % 7 == 6:
+        out.append(frame(OX, texts(OX, change="-5.00"), texts(OX, change="-6.00")))
     return out

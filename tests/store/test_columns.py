@@ -1,61 +1,20 @@
-"""Frames to columns (``store.columns``): the columnar path reads no text differently from the
-protocol (``kinds.parse_value``), places a refused row of a later chunk at its row, and keeps
-plain and careful rows in journal order. The field-by-field check of every layout field against
-``kinds.WIRE`` over hostile texts, on every path, is tests/schema/test_wire.py."""
+"""Frames to columns (``store.columns``): plain and careful rows in journal order, records of
+either width of a layout with optional fields, and a book out of order left to the protocol.
+The casts themselves: test_casts.py."""
 
 from __future__ import annotations
 
 import numpy as np
-import pyarrow as pa
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
 
-from kisfeed.protocol import decode_frame
-from kisfeed.schema import Kind, Sign
-from kisfeed.schema.kinds import parse_value as parse_kind
-from kisfeed.store.columns import _SUSPICIOUS, FrameRows, _BadRows, _column
+from kisfeed.exceptions import BookOrderError
+from kisfeed.protocol import decode_frame, decode_frame_lenient
+from kisfeed.schema import LAYOUTS
+from kisfeed.store.columns import FrameRows
+from kisfeed.store.records import table_records
 
-from ..samples import frame
-from .conftest import DAY, NS0, F, futures
-
-TEXT = st.text(alphabet="0123456789+-.eExXnNaAiIfFuUlL() _١", max_size=9)
-
-
-def _arrow_reads(text: str, kind: Kind):
-    """What the columnar path makes of one text: its value, or None when it leaves it to the
-    protocol (or reads it as null)."""
-    suspicious = any(c.encode() in _SUSPICIOUS for c in text)
-    try:
-        col = _column(pa.array([None if text == "" else text], pa.string()), kind, suspicious)
-    except Exception:
-        return None
-    return col.to_pylist()[0]
-
-
-@settings(max_examples=400, deadline=None)
-@given(TEXT, st.sampled_from([Kind.INT, Kind.SIGNED, Kind.PRICE, Kind.DECIMAL, Kind.TIME, Kind.SIGN]))
-def test_the_columnar_path_reads_nothing_the_protocol_reads_differently(text, kind):
-    value = _arrow_reads(text, kind)
-    if value is None:
-        return
-    expected_value = parse_kind(kind, text)  # raises if the protocol refuses what Arrow took
-    if kind is Kind.DECIMAL and expected_value != expected_value:
-        assert value != value
-    elif kind is Kind.SIGN:
-        assert Sign(value) == expected_value
-    else:
-        assert value == expected_value, (text, value, expected_value)
-
-
-@pytest.mark.parametrize("kind, good, bad", [(Kind.TIME, "091500", "250000"), (Kind.SIGN, "2", "7")])
-def test_a_refused_value_in_a_later_chunk_is_placed_at_its_row(kind, good, bad):
-    col = pa.chunked_array([[good, None], [good, good, bad, None]], pa.string())
-    with pytest.raises(_BadRows) as refused:  # the rows the protocol is to decide about
-        _column(col, kind, False)
-    assert refused.value.mask.tolist() == [False, False, False, False, True, False]
-    typed = _column(pa.chunked_array([[good, None], [good]], pa.string()), kind, False)
-    assert typed.to_pylist() == [parse_kind(kind, good), None, parse_kind(kind, good)]
+from ..samples import frame, texts
+from .conftest import DAY, FB, NS0, OB, OX, F, assert_same_records, book_levels, futures
 
 
 def test_plain_and_careful_rows_come_in_journal_order():
@@ -81,3 +40,79 @@ def test_plain_and_careful_rows_come_in_journal_order():
     table = rows.table(lambda *a: [])
     assert table.column("journal_line").to_pylist() == [1, 2, 2, 2, 3, 4, 5, 5, 6]
     assert table.column("frame_index").to_pylist() == [0, 0, 1, 2, 0, 0, 0, 1, 0]
+
+
+def _rows(tr: str, payloads: list[list[list[str]]]) -> tuple[FrameRows, list[int]]:
+    """A ``FrameRows`` of frames given as records of field texts, one frame per line from 1, and
+    the list that collects the lines the protocol was asked about (the careful way)."""
+    rows = FrameRows(tr, "2026-11-20/x", DAY)
+    counts = np.array([len(records) for records in payloads])
+    rows.add_bulk(
+        ["^".join("^".join(r) for r in records).encode() for records in payloads],
+        counts,
+        np.arange(len(payloads)) + NS0,
+        np.ones(len(payloads), dtype=np.int64),
+        np.arange(1, len(payloads) + 1),
+    )
+    return rows, []
+
+
+def _careful(tr: str, asked: list[int]):
+    """The converter's ``decode_slow``: the protocol's records of a refused frame."""
+
+    def decode(payload: bytes, count: int, ns: int, line: int):
+        asked.append(line)
+        text = f"0|{tr}|{count:03d}|{payload.decode()}"
+        return decode_frame_lenient(text, trading_date=DAY, received_ns=ns)[0]
+
+    return decode
+
+
+def _live(tr: str, payloads: list[list[list[str]]]):
+    """What the live feed delivers for the same frames (journal order, refused records left out)."""
+    out = []
+    for i, records in enumerate(payloads):
+        out += decode_frame_lenient(frame(tr, *records), trading_date=DAY, received_ns=NS0 + i)[0]
+    return out
+
+
+def test_option_expected_records_of_7_and_8_fields_take_the_columnar_path():
+    seven = texts(OX)
+    frames = [[seven], [seven + ["41"]], [seven, seven], [seven + ["1"], seven + ["2"]], [seven]]
+    rows, asked = _rows(OX, frames)
+    table = rows.table(_careful(OX, asked))
+    assert asked == []  # every width the layout allows is read in bulk
+    assert table.column("quantity").to_pylist() == [None, 41, None, None, 1, 2, None]
+    assert table.column("missing").to_pylist() == [0] * 7  # 7 of 8 is complete (Layout.required)
+    assert table.column("frame_index").to_pylist() == [0, 0, 0, 1, 0, 1, 0]
+    assert_same_records(table_records(table), _live(OX, frames))
+
+
+def test_option_expected_records_wider_or_shorter_go_the_protocols_way_kept_as_it_keeps_them():
+    seven = texts(OX)
+    frames = [[seven], [seven + ["41", "X"]], [seven[:6]], [seven + ["3"]]]
+    rows, asked = _rows(OX, frames)
+    table = rows.table(_careful(OX, asked))
+    assert asked == [2, 3]
+    records = table_records(table)
+    assert [r.extra for r in records] == [(), ("X",), (), ()]
+    assert [r.missing for r in records] == [0, 0, 1, 0]
+    assert_same_records(records, _live(OX, frames))
+
+
+@pytest.mark.parametrize("tr", [FB, OB])
+def test_a_book_out_of_order_is_left_to_the_protocol_which_refuses_it(tr):
+    good = texts(tr)
+    by_name = dict(zip((f.name for f in LAYOUTS[tr].fields), good))
+    swapped = dict(by_name, ask2=by_name["ask3"], ask3=by_name["ask2"])  # asks not rising
+    bad = [swapped[f.name] for f in LAYOUTS[tr].fields]
+    frames = [[good], [bad], [book_levels(tr, 0, 0)], [good, bad]]
+    rows, asked = _rows(tr, frames)
+    table = rows.table(_careful(tr, asked))
+    assert asked == [2, 4]  # the frames holding a book out of order
+    with pytest.raises(BookOrderError):
+        decode_frame(frame(tr, bad), trading_date=DAY)
+    assert table.column("journal_line").to_pylist() == [1, 3, 4]  # its good neighbour kept
+    records = table_records(table)
+    assert records[1].asks == records[1].bids == ()  # an empty book is a row, not an error
+    assert_same_records(records, _live(tr, frames))

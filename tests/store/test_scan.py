@@ -10,16 +10,16 @@ import zlib
 import numpy as np
 import pytest
 
-from kisfeed.protocol.frames import HEADER_LENGTH, PLAIN_HEADERS
+from kisfeed.protocol.frames import HEADER_LENGTH
 from kisfeed.schema import LAYOUTS
+from kisfeed.store.converter import SCAN_HEADERS as HEADERS
 from kisfeed.store.journal import format_line
 from kisfeed.store.scan import iter_blocks, scan, split_records
 
-from ..samples import frame
+from ..samples import frame, texts
 from .conftest import NS0, PING, F, O, futures, option
 
-TRS = sorted(LAYOUTS)
-HEADERS = {k.encode(): (TRS.index(tr), n, n * LAYOUTS[tr].width - 1) for k, (tr, n) in PLAIN_HEADERS.items()}
+OX = "H0ZOANC0"  # 8 fields of which the last is optional (Layout.required = 7)
 
 
 def plain_line(line: bytes) -> tuple[int, int, int, int, bytes] | None:
@@ -35,9 +35,9 @@ def plain_line(line: bytes) -> tuple[int, int, int, int, bytes] | None:
     found = HEADERS.get(text[:HEADER_LENGTH])
     if found is None or b"\\" in text or len(ns) > 19 or len(session) > 9:
         return None
-    tr, count, carets = found
+    tr, count, carets, short = found
     payload = text[HEADER_LENGTH:]
-    if count > 1 and payload.count(b"^") != carets:
+    if count > 1 and payload.count(b"^") not in (carets, short):
         return None
     return tr, count, int(ns), int(session), payload
 
@@ -49,6 +49,9 @@ def lines() -> list[bytes]:
         good,
         format_line(frame(O, option(), option(volume="7")), NS0 + 1, 2)[:-1],  # two records
         format_line(frame(F, futures(), futures(), count=3), NS0 + 2, 1)[:-1],  # fields of two, says three
+        format_line(frame(OX, texts(OX), texts(OX)), NS0 + 2, 1)[:-1],  # two records of 7 fields
+        format_line(frame(OX, texts(OX) + ["5"], texts(OX) + ["6"]), NS0 + 2, 1)[:-1],  # two of 8
+        format_line(frame(OX, texts(OX) + ["5"], texts(OX)), NS0 + 2, 1)[:-1],  # 15 fields: not two records
         format_line(frame(F, futures(code="A1\\612")), NS0 + 3, 1)[:-1],  # escaped
         format_line(PING, NS0 + 4, 1)[:-1],  # control
         format_line("1|H0ZFCNT0|001|encrypted", NS0 + 5, 1)[:-1],  # encrypted
@@ -77,6 +80,7 @@ def test_scan_calls_plain_exactly_the_plain_data_frames_and_finds_their_parts():
             got = (int(found.tr[i]), int(found.count[i]), int(found.ns[i]), int(found.session[i]), payload)
             assert got == want, i
     assert found.plain[0] and found.plain[1] and not found.plain[2]  # the corpus holds both kinds
+    assert found.plain[3] and found.plain[4] and not found.plain[5]  # H0ZOANC0: 7 or 8 fields a record
 
 
 def test_records_are_split_from_their_frames_in_order():

@@ -71,9 +71,11 @@ def without_pandas() -> None:
 _TABLE_ROWS = 32_768
 _PLAIN_TRS = sorted({tr for tr, _ in PLAIN_HEADERS.values()})
 # Plain data frame headers as bytes, for ``scan``: (TR as its index in _PLAIN_TRS, record count,
-# the number of "^" a frame of whole records has).
-_SCAN_HEADERS = {
-    k.encode(): (_PLAIN_TRS.index(tr), n, n * LAYOUTS[tr].width - 1) for k, (tr, n) in PLAIN_HEADERS.items()
+# the number of "^" a frame of whole records has, and of whole records lacking only the optional
+# fields: H0ZOANC0's 7 of 8, Layout.required).
+SCAN_HEADERS = {
+    k.encode(): (_PLAIN_TRS.index(tr), n, n * LAYOUTS[tr].width - 1, n * LAYOUTS[tr].required - 1)
+    for k, (tr, n) in PLAIN_HEADERS.items()
 }
 
 
@@ -125,7 +127,7 @@ class _SegmentJob:
         """Convert a block of lines: every line the bulk path does not take carefully, in order,
         then the plain data frames in bulk (a table puts rows in journal order); in steps of
         lines that keep files near ``max_rows``."""
-        found = scan(data, _SCAN_HEADERS)
+        found = scan(data, SCAN_HEADERS)
         n = len(found.plain)
         step = max(1, min(self.max_rows, _TABLE_ROWS))
         for i in range(0, n, step):

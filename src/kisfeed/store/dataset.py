@@ -73,8 +73,15 @@ __all__ = [
     "dataset_days",
 ]
 
-#: DuckDB view name of each TR's table.
-TABLES: dict[str, str] = {"H0ZFCNT0": "futures_trades", "H0ZOCNT0": "option_trades"}
+#: DuckDB view name of each TR's table (``views``; their columns: docs/store-columns.md).
+TABLES: dict[str, str] = {
+    "H0ZFCNT0": "futures_trades",
+    "H0ZOCNT0": "option_trades",
+    "H0ZFASP0": "futures_books",
+    "H0ZOASP0": "option_books",
+    "H0ZFANC0": "futures_expected",
+    "H0ZOANC0": "option_expected",
+}
 
 TZ = "Asia/Seoul"
 ARROW_TYPES: dict[Kind, pa.DataType] = {

@@ -62,25 +62,27 @@ def _digits(arr: np.ndarray, a: np.ndarray, b: np.ndarray, width: int) -> tuple[
     return values.astype(np.int64), ok
 
 
-_CODES: dict[int, tuple[dict[bytes, int], np.ndarray, np.ndarray, np.ndarray]] = {}
+Headers = dict[bytes, tuple[int, int, int, int]]
+_Codes = tuple[dict[bytes, int], np.ndarray, np.ndarray, np.ndarray, np.ndarray]
+_CODES: dict[int, _Codes] = {}
 
 
-def _codes(
-    headers: dict[bytes, tuple[int, int, int]],
-) -> tuple[dict[bytes, int], np.ndarray, np.ndarray, np.ndarray]:
+def _codes(headers: Headers) -> _Codes:
     """``headers`` as a code per header (0: none) and arrays by code, so that the lookup of
     every line is one C-level ``map``."""
     found = _CODES.get(id(headers))
     if found is None:
-        rows = [(-1, 0, -1)] + list(headers.values())
-        tr, count, carets = (np.array(c, dtype=np.int64) for c in zip(*rows))
-        found = _CODES[id(headers)] = ({k: i for i, k in enumerate(headers, 1)}, tr, count, carets)
+        rows = [(-1, 0, -1, -1)] + list(headers.values())
+        tr, count, carets, short = (np.array(c, dtype=np.int64) for c in zip(*rows))
+        found = _CODES[id(headers)] = ({k: i for i, k in enumerate(headers, 1)}, tr, count, carets, short)
     return found
 
 
-def scan(data: bytes, headers: dict[bytes, tuple[int, int, int]]) -> Scan:
+def scan(data: bytes, headers: Headers) -> Scan:
     """Scan the lines of ``data`` (complete lines, LF-separated, no final LF). ``headers`` maps
-    a frame header (``b"0|H0ZFCNT0|001|"``) to ``(tr index, record count, number of "^")``."""
+    a frame header (``b"0|H0ZFCNT0|001|"``) to ``(tr index, record count, number of "^", number
+    of "^" if its records lack their optional fields)``: the two are equal but for a layout with
+    optional trailing fields (``Layout.required``, H0ZOANC0)."""
     if not data:  # one empty line
         none = np.zeros(1, dtype=np.int64)
         return Scan(none, none, np.zeros(1, dtype=bool), none, none, none, none, none, none)
@@ -124,7 +126,7 @@ def scan(data: bytes, headers: dict[bytes, tuple[int, int, int]]) -> Scan:
     keys = np.ascontiguousarray(window).view(f"S{HEADER_LENGTH}").ravel().tolist()
     codes = _codes(headers)
     code = np.fromiter(map(codes[0].get, keys, repeat(0)), dtype=np.int64, count=n)
-    tr, count, carets = codes[1][code], codes[2][code], codes[3][code]
+    tr, count, carets, short = codes[1][code], codes[2][code], codes[3][code], codes[4][code]
     ok &= tr >= 0
     # No escape anywhere in the line (the careful path unescapes it: journal.parse_line).
     if b"\\" in data:  # rare: a C-level search spares a numpy pass over the block
@@ -141,7 +143,7 @@ def scan(data: bytes, headers: dict[bytes, tuple[int, int, int]]) -> Scan:
         dtype=np.int64,
         count=len(idx),
     )
-    ok[idx[have != carets[idx]]] = False
+    ok[idx[(have != carets[idx]) & (have != short[idx])]] = False
     return Scan(starts, ends, ok, tr, count, ns, session, payload, payload_end)
 
 
