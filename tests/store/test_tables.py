@@ -16,7 +16,7 @@ from kisfeed.store import query, rebuild
 from kisfeed.store.tables import FRAME_COLUMNS
 
 from ..samples import frame, texts
-from .conftest import F, O, expected, write_journal
+from .conftest import FB, OB, OX, F, O, book_levels, expected, write_journal
 
 FRAMES = [
     frame(F, texts(F)),
@@ -58,6 +58,20 @@ def test_the_times_are_there(recorded):
     table = kisfeed.to_frame(records)
     assert table.column("exchange_time").null_count == 1  # the 000000 trade time (not set)
     assert table.column("received_at").null_count == 0 and table.column("trading_date").null_count == 0
+
+
+@pytest.mark.parametrize("tr", [FB, OB, OX])
+def test_a_live_batch_of_books_or_expected_prices_is_what_its_view_gives(tmp_path, tr):
+    frames = [frame(tr, texts(tr)), frame(tr, book_levels(tr, 1, 0) if tr != OX else texts(tr) + ["9"])]
+    records = expected(write_journal(tmp_path, frames))[tr]
+    rebuild(tmp_path)
+    live = kisfeed.to_frame(records)
+    view = {FB: "futures_books", OB: "option_books", OX: "option_expected"}[tr]
+    stored = query(f"SELECT * FROM {view} ORDER BY journal_line", root=tmp_path)
+    names = live.column_names
+    assert names == stored.column_names[: len(names)]  # the view's order, not the wire's (catalog)
+    assert [live.schema.field(n).type for n in names] == [stored.schema.field(n).type for n in names]
+    assert live.to_pylist() == stored.select(names).to_pylist()
 
 
 def test_wrong_uses_are_named():

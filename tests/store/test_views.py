@@ -15,8 +15,8 @@ from kisfeed.schema import KST
 from kisfeed.store import query, rebuild
 from kisfeed.store.views import copy_to
 
-from ..samples import frame
-from .conftest import NS0, PING, F, O, futures, option, write_journal
+from ..samples import frame, texts
+from .conftest import FB, FX, NS0, OB, OX, PING, F, O, book_levels, futures, option, write_journal
 
 DAY2_NS = NS0 + 86_400 * 1_000_000_000
 
@@ -24,7 +24,9 @@ DAY2_NS = NS0 + 86_400 * 1_000_000_000
 @pytest.fixture(scope="module")
 def data(tmp_path_factory):
     """Day 1: A11612 trades 1+2+3 contracts at 64000/64100/64200, A11703 trades 10 at 50000;
-    two option records in one frame. Day 2: one A11612 trade."""
+    two option records in one frame; then a futures book (10 asks, 7 bids), an option book (3
+    asks, 6 bids) and one of 2 asks and 1 bid, and expected prices: futures, options with 7 fields
+    and with 8. Day 2: one A11612 trade."""
     root = tmp_path_factory.mktemp("data")
     day1 = [
         frame(F, futures(code="A11612", price="64000", last_volume="1", time="090001")),
@@ -33,6 +35,12 @@ def data(tmp_path_factory):
         frame(F, futures(code="A11703", price="50000", last_volume="10", time="090003")),
         frame(F, futures(code="A11612", price="64200", last_volume="3", time="090004")),
         frame(O, option(code="B11612065", price="1250.00"), option(code="B11612065", price="1300.00")),
+        frame(FB, texts(FB)),
+        frame(OB, texts(OB)),
+        frame(OB, book_levels(OB, 2, 1, time="090010")),
+        frame(FX, texts(FX)),
+        frame(OX, texts(OX)),
+        frame(OX, texts(OX, time="154013") + ["17"]),
     ]
     write_journal(root, day1)
     write_journal(
@@ -95,6 +103,57 @@ def test_views_over_no_files_are_empty_tables_with_the_columns(tmp_path):
     assert table.to_pylist() == [{"n": 0, "p": None}]
     columns = query("SELECT * FROM futures_trades", root=tmp_path).column_names
     assert columns[:3] == ["code", "time", "price"] and "date" in columns and "journal_line" in columns
+
+
+def test_one_query_reads_both_book_views_whatever_their_wire_orders(data):
+    sql = (
+        "SELECT code, ask1, bid1, bid7, ask10, total_ask_qty, total_bid_qty_change, "
+        "(ask1 > 0)::INT + (ask2 > 0)::INT + (ask3 > 0)::INT + (ask4 > 0)::INT + (ask5 > 0)::INT "
+        "+ (ask6 > 0)::INT + (ask7 > 0)::INT + (ask8 > 0)::INT + (ask9 > 0)::INT + (ask10 > 0)::INT AS asks "
+        "FROM {} ORDER BY journal_line"
+    )
+    futures_rows = query(sql.format("futures_books"), root=data).to_pylist()
+    option_rows = query(sql.format("option_books"), root=data).to_pylist()
+    assert futures_rows == [
+        {
+            "code": "A11612",
+            "ask1": 64400,
+            "bid1": 64300,
+            "bid7": 63700,
+            "ask10": 65300,
+            "total_ask_qty": 165,
+            "total_bid_qty_change": 7,
+            "asks": 10,
+        }
+    ]
+    assert [(r["ask1"], r["bid1"], r["bid7"], r["ask10"], r["asks"]) for r in option_rows] == [
+        (1260.0, 1250.0, 0.0, 0.0, 3),
+        (1260.0, 1250.0, 0.0, 0.0, 2),
+    ]
+    # the same columns in the same order: a positional UNION lines up level by level
+    union = query(
+        "SELECT code, ask6, bid6 FROM (SELECT * FROM futures_books UNION ALL SELECT * FROM option_books) "
+        "ORDER BY code",
+        root=data,
+    ).to_pylist()
+    assert union == [
+        {"code": "A11612", "ask6": 64900.0, "bid6": 63800.0},
+        {"code": "B11612065", "ask6": 0.0, "bid6": 1200.0},
+        {"code": "B11612065", "ask6": 0.0, "bid6": 0.0},
+    ]
+
+
+def test_expected_views_hold_the_quantity_when_the_frame_does(data):
+    futures_rows = query("SELECT price, change, change_sign, quantity FROM futures_expected", root=data)
+    assert futures_rows.to_pylist() == [{"price": 64400, "change": -200, "change_sign": 5, "quantity": 23}]
+    option_rows = query(
+        "SELECT time, price, session_code, quantity, missing FROM option_expected ORDER BY journal_line",
+        root=data,
+    )
+    assert option_rows.to_pylist() == [
+        {"time": time(15, 40, 12), "price": 1260.0, "session_code": "121", "quantity": None, "missing": 0},
+        {"time": time(15, 40, 13), "price": 1260.0, "session_code": "121", "quantity": 17, "missing": 0},
+    ]
 
 
 def test_a_bad_query_is_a_clear_error(data):

@@ -1,7 +1,7 @@
 """Live records as a frame with the dataset's types: ``kisfeed.to_frame(records, as_="pandas")``.
 
 A batch of records from a feed (or ``kisfeed.decode``) becomes the columns the dataset stores
-for them (``dataset.schema_for``: every layout field, then ``extra``, ``missing``,
+for them (``dataset.schema_for``: every layout field, in its view's order (``catalog``), then ``extra``, ``missing``,
 ``trading_date``, ``exchange_time`` and ``received_at``), read back through DuckDB as
 ``kisfeed.store.query`` reads Parquet. So a live batch and a query of the same records give the
 same column names and dtypes, in Arrow, pandas or polars (DuckDB reads ``time32[ms]`` as
@@ -18,6 +18,7 @@ import pyarrow as pa
 
 from ..exceptions import UsageError
 from ..schema import Record
+from .catalog import field_order
 from .dataset import TZ, schema_for
 from .records import layout_columns
 
@@ -48,7 +49,8 @@ def records_to_arrow(records: Iterable[Record], tr_id: str | None = None) -> pa.
         "trading_date": [r.trading_date for r in records],
         "exchange_time": [r.exchange_time for r in records],
     }
-    columns = layout_columns(trs[0], records)
+    wire = layout_columns(trs[0], records)
+    columns = {name: wire[name] for name in field_order(trs[0])}  # as the view lists them (catalog)
     columns.update((name, pa.array(values, schema.field(name).type)) for name, values in meta.items())
     received = pa.array([r.received_ns for r in records], pa.int64())
     columns["received_at"] = received.cast(schema.field("received_at").type)

@@ -4,17 +4,21 @@
 
     kisfeed.store.query("SELECT code, count(*) FROM futures_trades GROUP BY code", root="kisfeed-data")
 
-Views (``kisfeed.store.dataset`` documents the columns):
+Views (docs/store-columns.md lists every column: ``catalog.markdown()``):
 
 ``futures_trades``   H0ZFCNT0 (주식선물 실시간체결가)
 ``option_trades``    H0ZOCNT0 (주식옵션 실시간체결가)
+``futures_books``    H0ZFASP0 (주식선물 실시간호가, 10 levels)
+``option_books``     H0ZOASP0 (주식옵션 실시간호가, 10 levels; columns in ``futures_books``' order)
+``futures_expected`` H0ZFANC0 (주식선물 실시간예상체결, single-price auctions)
+``option_expected``  H0ZOANC0 (주식옵션 실시간예상체결; ``quantity`` null when the frame had 7 fields)
 ``gaps``             where the data is incomplete: one row per interval in which a subscribed
                      code was not received (a reconnect, a refused registration), with
                      ``session_id, tr_id, code, start, "end", seconds, reason,
                      journal_segment`` (``kisfeed.store.gaps``; ``end`` is an SQL keyword:
                      write ``"end"``; ``seconds`` is its length, null while it is open)
 
-Each trades view reads ``<root>/<tr_id>/date=*/*.parquet`` with hive partitioning, so it also has
+Each TR's view reads ``<root>/<tr_id>/date=*/*.parquet`` with hive partitioning, so it also has
 a ``date`` column (the trading date) that DuckDB uses to skip whole days. A view over no files
 yet is an empty table with the right columns; a ``root`` that is not a data directory is a
 ``ConfigError``. Timestamps are shown in Asia/Seoul.
@@ -33,6 +37,7 @@ import duckdb
 import pyarrow as pa
 
 from ..exceptions import StoreError, UsageError
+from .catalog import view_columns
 from .dataset import TABLES, dataset_files, empty_table, require_data_dir
 from .gaps import GAP_COLUMNS, GAPS_DIR, empty_gaps, gap_files
 
@@ -56,17 +61,18 @@ def connect(root: str | Path = "kisfeed-data") -> duckdb.DuckDBPyConnection:
     con = duckdb.connect()
     con.execute("SET TimeZone = 'Asia/Seoul'")
     for view, tr in VIEWS.items():
+        columns = ", ".join(f'"{name}"' for name in view_columns(tr))  # the view's order (catalog)
         if dataset_files(root, tr):
             pattern = str(root / tr / "date=*" / "*.parquet")
             # Hidden temporary files (".name.parquet.tmp") never match: readers see whole files only.
             con.execute(
-                f"CREATE VIEW {view} AS SELECT * FROM read_parquet({_quote(pattern)}, "
+                f"CREATE VIEW {view} AS SELECT {columns} FROM read_parquet({_quote(pattern)}, "
                 f"hive_partitioning = true, hive_types = {{'date': DATE}}, union_by_name = true)"
             )
         else:
             empty = empty_table(tr).append_column("date", pa.array([], pa.date32()))
             con.register(f"_{view}_empty", empty)
-            con.execute(f"CREATE VIEW {view} AS SELECT * FROM _{view}_empty")
+            con.execute(f"CREATE VIEW {view} AS SELECT {columns} FROM _{view}_empty")
     _gaps_view(con, root)
     return con
 

@@ -1,0 +1,182 @@
+"""The columns of the dataset's views, from the layouts: their order, and their documentation.
+
+``docs/store-columns.md`` is ``markdown()``, written by ``python -m kisfeed.store.catalog``
+(tests/store/test_catalog.py fails when the file and the layouts disagree), so every column name
+there is the one a query uses and nothing is copied by hand.
+
+A column is named by the record attribute's English name (``kisfeed.schema.layouts``). Where two
+TRs carry the same fields in different wire orders (the books: H0ZOASP0 appends levels 6-10
+after the totals, H0ZFASP0 keeps each group's ten levels together, reference 4.5), both views
+list them in one order, the futures TR's, so that ``SELECT *`` of one lines up with the other
+(a positional ``UNION`` included); the Parquet files keep each TR's wire order.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import pyarrow as pa
+
+from ..schema import LAYOUTS, Layout
+from .dataset import META_FIELDS, TABLES, TZ, schema_for
+
+__all__ = ["field_order", "view_columns", "column_types", "META_MEANINGS", "markdown"]
+
+#: What each column after the layout fields holds (``dataset.META_FIELDS``, then the view's
+#: ``date``, from the partition directory).
+META_MEANINGS: dict[str, str] = {
+    "extra": "fields past the documented layout, raw (KIS appends fields, reference 2.5)",
+    "missing": "documented required fields the frame did not carry (0: the record is complete)",
+    "trading_date": "KST trading date the receiver attached (frames carry HHMMSS only, reference 2.4)",
+    "exchange_time": "trading date + `BSOP_HOUR` (null when `BSOP_HOUR` is 000000, not set)",
+    "received_at": "local receive time of the frame",
+    "session": "the recording feed's session id (one per WebSocket connection)",
+    "journal_segment": "journal segment the frame came from",
+    "journal_line": "its line number in that segment (1-based)",
+    "frame_index": "the record's position within its frame",
+    "date": "the trading date of the partition (`date=YYYY-MM-DD`): a filter on it skips whole days",
+}
+
+
+#: The type a DuckDB query sees for each Arrow type the dataset stores (tests/store/test_catalog.py
+#: checks it against DuckDB's own DESCRIBE of every view).
+_DUCKDB: dict[pa.DataType, str] = {
+    pa.string(): "VARCHAR",
+    pa.time32("ms"): "TIME",
+    pa.int64(): "BIGINT",
+    pa.float64(): "DOUBLE",
+    pa.int8(): "TINYINT",
+    pa.int16(): "SMALLINT",
+    pa.int32(): "INTEGER",
+    pa.date32(): "DATE",
+    pa.list_(pa.string()): "VARCHAR[]",
+    pa.timestamp("ms", tz=TZ): "TIMESTAMP WITH TIME ZONE",
+    pa.timestamp("ns", tz=TZ): "TIMESTAMPTZ_NS",
+}
+
+
+def column_types(tr_id: str) -> dict[str, tuple[str, str]]:
+    """``(DuckDB type, Arrow type)`` of every column of ``tr_id``'s view, in the view's order."""
+    schema = schema_for(tr_id)
+    types = {name: schema.field(name).type for name in view_columns(tr_id)[:-1]}
+    types["date"] = pa.date32()  # the partition column, typed by the view (hive_types)
+    return {name: (_DUCKDB[t], str(t)) for name, t in types.items()}
+
+
+#: What a view's rows are, by category (reference 4.5), below its title.
+_ABOUT = {
+    "trade": "One row per trade record.",
+    "book": (
+        "One row per book update (KIS filters derivatives quotes to 0.2 s). `ask1`..`ask10` rise "
+        "from the best ask and `bid1`..`bid10` fall from the best bid; levels past the published "
+        "depth are 0. `total_ask_qty_change` and `total_bid_qty_change` (`*_ICDC`) are signed."
+    ),
+    "expected": (
+        "One row per expected-price update, during the single-price auctions. `session_code` "
+        "(`ANTC_MKOP_CLS_CODE`) is the raw text: KIS documents no values for derivatives [UNK]."
+    ),
+}
+
+
+def _twin(layout: Layout) -> Layout:
+    """The futures layout of ``layout``'s category (itself for a futures TR)."""
+    return next(other for other in LAYOUTS.values() if other.category == layout.category)
+
+
+def field_order(tr_id: str) -> list[str]:
+    """The layout fields of ``tr_id`` in its view's order: the futures twin's order when both
+    carry the same fields (books, expected prices), else the TR's own wire order."""
+    layout = LAYOUTS[tr_id]
+    twin = _twin(layout)
+    if set(twin.by_name) == set(layout.by_name):
+        return [f.name for f in twin.fields]
+    return [f.name for f in layout.fields]
+
+
+def view_columns(tr_id: str) -> list[str]:
+    """Every column of ``tr_id``'s view, in order: its fields (``field_order``), the journal
+    columns, and ``date``."""
+    return field_order(tr_id) + [f.name for f in META_FIELDS] + ["date"]
+
+
+def _view(tr_id: str) -> list[str]:
+    layout = LAYOUTS[tr_id]
+    view = TABLES[tr_id]
+    lines = [
+        f"## `{view}`: {tr_id} {layout.korean} ({layout.english})",
+        "",
+        _ABOUT[layout.category]
+        + " "
+        + f"{layout.width} fields"
+        + (
+            f", of which the first {layout.required} are required: a record of {layout.required} is "
+            "complete and the rest are null"
+            if layout.required < layout.width
+            else ""
+        )
+        + ". Wire: the field's position in the `^`-separated record.",
+        "",
+        "| column | KIS code | Korean label | wire | DuckDB type | Arrow type | kind |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    types = column_types(tr_id)
+    for name in field_order(tr_id):
+        f = layout.by_name[name]
+        duckdb, arrow = types[name]
+        lines.append(
+            f"| `{name}` | `{f.kis}` | {f.korean} | {f.index} | {duckdb} | {arrow} | {f.kind.value} |"
+        )
+    lines.append("")
+    return lines
+
+
+def markdown() -> str:
+    """docs/store-columns.md: every view's columns with KIS code, Korean label, wire position
+    and type, then the columns every view has."""
+    out = [
+        "# Store columns",
+        "",
+        "<!-- Generated by `python -m kisfeed.store.catalog > docs/store-columns.md` from the layouts",
+        "     (kisfeed.schema.layouts); tests/store/test_catalog.py checks it. Do not edit by hand. -->",
+        "",
+        "`kisfeed.store.query(sql, root=...)` and `kisfeed query` read the Parquet dataset through one",
+        "DuckDB view per TR. A column is named by the English attribute name of the record",
+        "(`FuturesBook.ask1`, `OptionExpected.quantity`, ...). The two book views name the same",
+        "fields the same way although the TRs send them in different orders, so a query written",
+        "for one works on the other, and both list them in the same order (H0ZFASP0's). Futures",
+        "prices are int64 KRW, option prices float64 premiums; an empty book level is price 0",
+        "with quantity and count 0. The journal keeps every frame as received; a frame the",
+        "protocol refuses (a book whose prices are out of order, `BookOrderError`) has no row and",
+        "is reported by `kisfeed rebuild` with its journal line.",
+        "",
+        "| view | TR | name |",
+        "|---|---|---|",
+    ]
+    out += [
+        f"| `{view}` | {tr} | {LAYOUTS[tr].korean} ({LAYOUTS[tr].english}) |" for tr, view in TABLES.items()
+    ]
+    out.append("")
+    for tr in TABLES:
+        out += _view(tr)
+    out += [
+        "## Columns every view has, after the fields",
+        "",
+        "| column | DuckDB type | Arrow type | meaning |",
+        "|---|---|---|---|",
+    ]
+    any_tr = next(iter(TABLES))
+    types = column_types(any_tr)
+    for name in view_columns(any_tr)[len(field_order(any_tr)) :]:
+        out.append(f"| `{name}` | {types[name][0]} | {types[name][1]} | {META_MEANINGS[name]} |")
+    out += [
+        "",
+        "`(journal_segment, journal_line, frame_index)` is a row's identity. Each field column's",
+        "Parquet metadata holds its KIS code, Korean label, kind and wire index (`kis`, `korean`,",
+        "`kind`, `index`).",
+        "",
+    ]
+    return "\n".join(out)
+
+
+if __name__ == "__main__":
+    sys.stdout.write(markdown())

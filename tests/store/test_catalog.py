@@ -1,0 +1,59 @@
+"""docs/store-columns.md is generated from the layouts and is what DuckDB shows: every view's
+column names, order and types, the two book views alike although their wire orders differ."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from kisfeed.schema import LAYOUTS
+from kisfeed.store import rebuild
+from kisfeed.store.catalog import META_MEANINGS, column_types, field_order, markdown, view_columns
+from kisfeed.store.dataset import META_FIELDS, TABLES
+from kisfeed.store.views import connect
+
+from .conftest import FB, OB, mixed_frames, write_journal
+
+DOC = Path(__file__).parents[2] / "docs" / "store-columns.md"
+
+
+def test_the_doc_is_the_layouts_rendered():
+    assert DOC.read_text(encoding="utf-8") == markdown(), (
+        "run: python -m kisfeed.store.catalog > docs/store-columns.md"
+    )
+
+
+def test_every_tr_has_a_view_and_every_column_a_line_with_its_kis_code_and_label():
+    assert set(TABLES) == set(LAYOUTS)
+    doc = markdown()
+    for tr, layout in LAYOUTS.items():
+        assert f"## `{TABLES[tr]}`: {tr}" in doc
+        for f in layout.fields:
+            assert f"| `{f.name}` | `{f.kis}` | {f.korean} | {f.index} |" in doc
+    assert set(META_MEANINGS) == {f.name for f in META_FIELDS} | {"date"}
+
+
+def test_both_book_views_list_the_same_columns_in_the_same_order():
+    assert field_order(OB) == field_order(FB) == [f.name for f in LAYOUTS[FB].fields]
+    assert [f.name for f in LAYOUTS[OB].fields] != field_order(OB)  # the wire orders differ
+
+
+@pytest.fixture(scope="module")
+def recorded(tmp_path_factory):
+    root = tmp_path_factory.mktemp("data")
+    write_journal(root, mixed_frames(20, books=True))
+    rebuild(root)
+    return root
+
+
+@pytest.mark.parametrize("with_files", [True, False])
+def test_duckdb_describes_every_view_as_the_doc_does(recorded, tmp_path, with_files):
+    con = connect(recorded if with_files else tmp_path)
+    try:
+        for tr, view in TABLES.items():
+            described = [(name, kind) for name, kind, *_ in con.execute(f"DESCRIBE {view}").fetchall()]
+            assert described == [(name, types[0]) for name, types in column_types(tr).items()], view
+            assert [name for name, _ in described] == view_columns(tr)
+    finally:
+        con.close()
