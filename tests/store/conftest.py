@@ -138,3 +138,40 @@ def sibling_frames(i: int) -> list[str]:
     elif i % 7 == 6:
         out.append(frame(OX, texts(OX, change="-5.00"), texts(OX, change="-6.00")))
     return out
+
+
+def legacy_order(tr_id: str, **changes: str) -> list[str]:
+    """The sample book written in the 5-level order the legacy sample reads H0ZFASP0 in (levels
+    1-5, totals, 6-10: H0ZOASP0's order): under the 10-level list its prices read out of order."""
+    by_name = dict(zip((f.name for f in LAYOUTS[tr_id].fields), texts(tr_id, **changes)))
+    return [by_name[f.name] for f in LAYOUTS[OB].fields]
+
+
+def edge_frames() -> list[str]:
+    """Frames of the four book and expected-price TRs at their edges: empty levels, a book with
+    none, negative ``*_ICDC``, several records in a frame, H0ZOANC0 of 7, 8 and 9 fields (the
+    9th kept in ``extra``) and of 6 (``missing``), and books the protocol refuses as out of order
+    (``BookOrderError``): a futures book in the legacy order, an option book with a NaN price,
+    and a frame holding one of those beside a good one. ``refused_lines`` says which."""
+    seven = texts(OX)
+    return [
+        frame(FB, texts(FB)),
+        frame(FB, book_levels(FB, 0, 0, total_ask_qty_change="-12", total_bid_qty_change="-3")),
+        frame(FB, book_levels(FB, 1, 7, time="090002"), book_levels(FB, 4, 2, time="090002")),
+        frame(FB, legacy_order(FB)),
+        frame(OB, texts(OB)),
+        frame(OB, book_levels(OB, 0, 1, total_bid_qty_change="-40")),
+        frame(OB, texts(OB, ask2="nan")),
+        frame(OB, texts(OB), texts(OB, bid2="1300.00")),
+        frame(FX, texts(FX)),
+        frame(FX, texts(FX, change="-1500", change_rate="-2.28", quantity="0")),
+        frame(OX, seven),
+        frame(OX, [*seven, "41"]),
+        frame(OX, seven, seven),
+        frame(OX, [*seven, "41", "X"]),
+        frame(OX, seven[:6]),
+    ]
+
+
+#: The 1-based lines of ``edge_frames`` written alone that hold a book the protocol refuses.
+REFUSED_LINES = [4, 7, 8]

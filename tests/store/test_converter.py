@@ -15,8 +15,9 @@ import pyarrow.parquet as pq
 import pytest
 
 from kisfeed.exceptions import StoreError
-from kisfeed.protocol import encode_frame
-from kisfeed.store import Converter, ConvertReport, read_table, rebuild, segments, table_records
+from kisfeed.protocol import crypto, encode_frame
+from kisfeed.schema import LAYOUTS
+from kisfeed.store import Converter, ConvertReport, read_journal, read_table, rebuild, segments, table_records
 from kisfeed.store.converter import DONE_SUFFIX, LOCK_NAME
 from kisfeed.store.dataset import dataset_files
 from kisfeed.store.journal import seal
@@ -24,7 +25,22 @@ from kisfeed.store.writer import JournalWriter
 
 from ..conftest import seconds
 from ..samples import encrypted_ack, frame
-from .conftest import NS0, F, O, assert_same_records, expected, futures, mixed_frames, write_journal
+from .conftest import (
+    FB,
+    FX,
+    NS0,
+    OB,
+    OX,
+    REFUSED_LINES,
+    F,
+    O,
+    assert_same_records,
+    edge_frames,
+    expected,
+    futures,
+    mixed_frames,
+    write_journal,
+)
 
 
 def positions(root, tr):
@@ -40,7 +56,7 @@ def positions(root, tr):
 
 def assert_complete(root, written):
     want = expected(written)
-    for tr in (F, O):
+    for tr in LAYOUTS:
         keys = positions(root, tr)
         assert len(keys) == len(set(keys)), f"duplicate rows in {tr}"
         assert_same_records(table_records(read_table(root, tr)), want[tr])
@@ -94,6 +110,49 @@ def test_encrypted_frames_are_decrypted_with_their_session_key_from_an_earlier_f
     assert_complete(tmp_path, written)
     prices = set(pq.read_table(dataset_files(tmp_path, F)[0].parent).column("price").to_pylist())
     assert {70000, 70001, 72000, 73000} <= prices
+
+
+def _encrypted(text: str, key: str, iv: str) -> str:
+    """A plain frame as the server sends it on an encrypted registration (reference 3.3)."""
+    _, tr, count, payload = text.split("|", 3)
+    return f"1|{tr}|{count}|{crypto.encrypt(payload, key, iv)}"
+
+
+@pytest.mark.parametrize("path", ["columnar", "careful"])
+def test_books_and_expected_prices_round_trip_journal_parquet_records(tmp_path, path):
+    """Each of the four TRs through journal -> Parquet -> records equals what the live feed
+    decoded, the edges included (conftest.edge_frames), in bulk and the careful way (encrypted
+    frames, which only the protocol reads). A book out of order has no row: the journal keeps
+    the frame, the report names its line and the error."""
+    frames = edge_frames()
+    acks = 0
+    if path == "careful":
+        key, iv = "k" * 32, "i" * 16
+        acks = 4
+        frames = [encrypted_ack(key, iv, tr) for tr in (FB, OB, FX, OX)] + [
+            _encrypted(t, key, iv) for t in frames
+        ]
+    written = write_journal(tmp_path, frames + mixed_frames(20, books=True))
+    report = rebuild(tmp_path)
+    assert report.lines == (acks + len(edge_frames()) if path == "careful" else 0) + 2  # + PINGPONG
+    assert_complete(tmp_path, written)
+    assert [int(e.split(" line ")[1].split(":")[0]) for e in report.errors] == [
+        n + acks for n in REFUSED_LINES
+    ]
+    assert all("out of order" in e for e in report.errors)
+    journal = [e.text for e in read_journal(tmp_path)]
+    assert [journal[n + acks - 1] for n in REFUSED_LINES] == [frames[n + acks - 1] for n in REFUSED_LINES]
+    books = table_records(read_table(tmp_path, FB))
+    assert [(len(b.asks), len(b.bids)) for b in books[:4]] == [(10, 7), (0, 0), (1, 7), (4, 2)]
+    assert books[1].total_ask_qty_change == -12
+    option_books = table_records(read_table(tmp_path, OB))
+    assert [(len(b.asks), len(b.bids)) for b in option_books[:3]] == [(3, 6), (0, 1), (3, 6)]
+    assert option_books[1].total_bid_qty_change == -40
+    expected_options = table_records(read_table(tmp_path, OX))[:6]
+    assert [r.quantity for r in expected_options] == [None, 41, None, None, 41, None]
+    assert [r.extra for r in expected_options] == [(), (), (), (), ("X",), ()]
+    assert [r.missing for r in expected_options] == [0, 0, 0, 0, 0, 1]
+    assert table_records(read_table(tmp_path, FX))[1].change == -1500
 
 
 def test_rebuild_twice_converts_once_and_marks_segments_done(tmp_path):

@@ -13,7 +13,17 @@ from kisfeed.store.playback import ReplayStats
 
 from ..conftest import seconds
 from ..samples import frame
-from .conftest import PING, F, O, assert_same_records, expected, mixed_frames, write_journal
+from .conftest import (
+    PING,
+    REFUSED_LINES,
+    F,
+    O,
+    assert_same_records,
+    edge_frames,
+    expected,
+    mixed_frames,
+    write_journal,
+)
 
 
 async def collect(*paths, **kwargs):
@@ -28,6 +38,18 @@ async def test_replayed_records_equal_the_originals(tmp_path):
     originals = [r for part in want for tr in (F, O) for r in part[tr]]
     originals.sort(key=lambda r: r.received_ns)  # recorded order
     assert_same_records(got, originals)
+
+
+async def test_replayed_books_and_expected_prices_equal_the_originals(tmp_path):
+    written = write_journal(tmp_path, edge_frames() + mixed_frames(40, books=True))
+    stats = ReplayStats()
+    got = await asyncio.wait_for(collect(tmp_path, stats=stats), seconds(20))
+    originals = sorted((r for rs in expected(written).values() for r in rs), key=lambda r: r.received_ns)
+    assert_same_records(got, originals)
+    assert {r.tr_id for r in got} == {"H0ZFCNT0", "H0ZOCNT0", "H0ZFASP0", "H0ZOASP0", "H0ZFANC0", "H0ZOANC0"}
+    # the books out of order are counted with their lines, as the live feed counts them
+    assert [int(e.split(" line ")[1].split(":")[0]) for e in stats.errors] == REFUSED_LINES
+    assert all("out of order" in e for e in stats.errors)
 
 
 async def test_replay_at_recorded_pace_keeps_order(tmp_path):
@@ -59,13 +81,14 @@ async def test_speed_must_be_positive(tmp_path):
         (await collect(tmp_path, speed=0))
 
 
-def test_the_replay_command(tmp_path):
-    write_journal(tmp_path, mixed_frames(30))
+@pytest.mark.parametrize("books", [False, True])
+def test_the_replay_command(tmp_path, books):
+    write_journal(tmp_path, mixed_frames(30, books=books))
     runner = CliRunner()
     result = runner.invoke(app, ["replay", str(tmp_path)])
     assert result.exit_code == 0, result.output
     lines = [line for line in result.stdout.splitlines() if "\tH0Z" in line]
-    assert len(lines) == sum(len(v) for v in expected([(t, 0, 1) for t in mixed_frames(30)]).values())
+    assert len(lines) == sum(len(v) for v in expected([(t, 0, 1) for t in mixed_frames(30, books)]).values())
     result = runner.invoke(app, ["replay", "--summary", str(tmp_path / "journal")])
     assert result.exit_code == 0 and "A11612" in result.stdout
     result = runner.invoke(app, ["replay", str(tmp_path / "nope")])

@@ -1,7 +1,8 @@
 """Export a date range of the dataset to one Parquet or CSV file per TR.
 
 Files are named ``<view>_<from>_<to>.<csv|parquet>`` (e.g. ``futures_trades_2026-11-20_2026-11-21.csv``)
-in the output directory, rows in journal order. CSV writes ``extra`` as its ``^``-joined wire
+in the output directory, rows in journal order, columns in the view's order (``catalog``: the
+two book TRs alike). CSV writes ``extra`` as its ``^``-joined wire
 text and timestamps in ISO form with their +09:00 offset; Parquet keeps the dataset's types and
 field metadata. Each file is written under a temporary name and renamed when complete.
 """
@@ -22,6 +23,7 @@ import pyarrow.parquet as pq
 
 from ..exceptions import StoreError, UsageError
 from ..schema import LAYOUTS
+from .catalog import view_columns
 from .dataset import TABLES, dataset_files, require_data_dir, schema_for
 
 __all__ = ["export", "plan", "ExportPlan"]
@@ -77,11 +79,13 @@ def export(plans: list[ExportPlan], *, progress: Callable[[int], None] | None = 
         partial = p.out.with_name("." + p.out.name + ".tmp")
         try:
             p.out.parent.mkdir(parents=True, exist_ok=True)
-            schema = schema_for(p.tr_id)
+            stored = schema_for(p.tr_id)
+            names = view_columns(p.tr_id)[:-1]  # the view's columns but its partition's date
+            schema = pa.schema([stored.field(n) for n in names], metadata=stored.metadata)
             if fmt == "parquet":
                 with pq.ParquetWriter(partial, schema, compression="zstd") as writer:
                     for f in p.files:
-                        table = pq.read_table(f, schema=schema)
+                        table = pq.read_table(f, schema=stored).select(names)
                         writer.write_table(table)
                         if progress:
                             progress(table.num_rows)
@@ -89,7 +93,7 @@ def export(plans: list[ExportPlan], *, progress: Callable[[int], None] | None = 
                 csv_schema = _for_csv(pa.Table.from_batches([], schema)).schema
                 with pcsv.CSVWriter(partial, csv_schema) as writer:
                     for f in p.files:
-                        table = pq.read_table(f, schema=schema)
+                        table = pq.read_table(f, schema=stored).select(names)
                         writer.write_table(_for_csv(table))
                         if progress:
                             progress(table.num_rows)
