@@ -169,37 +169,46 @@ def test_rebuild_twice_converts_once_and_marks_segments_done(tmp_path):
     assert_complete(tmp_path, written)
 
 
-def test_files_lost_in_a_crash_are_restored_exactly(tmp_path):
-    written = write_journal(tmp_path, mixed_frames(600))
+# The crash cases hold for a journal of trades alone and of trades, books and expected prices.
+BOOKS = pytest.mark.parametrize("books", [False, True], ids=["trades", "books"])
+
+
+@BOOKS
+def test_files_lost_in_a_crash_are_restored_exactly(tmp_path, books):
+    written = write_journal(tmp_path, mixed_frames(600 if not books else 200, books))
     Converter(tmp_path, max_rows=100).rebuild()  # many small files
-    files = dataset_files(tmp_path, F)
+    lost_tr = OB if books else F
+    files = dataset_files(tmp_path, lost_tr)
     assert len(files) >= 4
     for lost in (files[1], files[-1]):  # as if the converter died before writing them
         lost.unlink()
     forget_done(tmp_path)
     report = rebuild(tmp_path)
-    assert report.total > 0 and set(report.records) == {F}  # only what was missing
+    assert report.total > 0 and set(report.records) == {lost_tr}  # only what was missing
     assert_complete(tmp_path, written)
 
 
-def test_a_batch_written_for_one_tr_only_is_completed_for_the_other(tmp_path):
-    written = write_journal(tmp_path, mixed_frames(300))
-    Converter(tmp_path, max_rows=120).rebuild()
-    option_file = dataset_files(tmp_path, O)[1]
+@BOOKS
+def test_a_batch_written_for_one_tr_only_is_completed_for_the_other(tmp_path, books):
+    written = write_journal(tmp_path, mixed_frames(300, books))
+    Converter(tmp_path, max_rows=120 if not books else 400).rebuild()
+    lost_tr = OX if books else O
+    option_file = dataset_files(tmp_path, lost_tr)[1]
     claim = json.loads(pq.read_metadata(option_file).metadata[b"kisfeed.journal"])
-    assert set(claim["trs"]) == {F, O}  # its futures sibling exists
+    assert set(claim["trs"]) == (set(LAYOUTS) if books else {F, O})  # its siblings exist
     option_file.unlink()
     forget_done(tmp_path)
     report = rebuild(tmp_path)
-    assert report.records == {O: claim["trs"][O]}
+    assert report.records == {lost_tr: claim["trs"][lost_tr]}
     assert_complete(tmp_path, written)
 
 
-def test_rebuild_removes_temporary_files_and_seals_a_segment_its_writer_left(tmp_path):
-    written = write_journal(tmp_path, mixed_frames(50), compress=False)  # as after kill -9
+@BOOKS
+def test_rebuild_removes_temporary_files_and_seals_a_segment_its_writer_left(tmp_path, books):
+    written = write_journal(tmp_path, mixed_frames(50, books), compress=False)  # as after kill -9
     [seg] = segments(tmp_path)
     assert not seg.sealed
-    stale = tmp_path / F / "date=2026-11-20" / ".x.0000000001-0000000002.parquet.tmp"
+    stale = tmp_path / (FB if books else F) / "date=2026-11-20" / ".x.0000000001-0000000002.parquet.tmp"
     stale.parent.mkdir(parents=True)
     stale.write_bytes(b"half a file")
     report = rebuild(tmp_path)
@@ -209,17 +218,20 @@ def test_rebuild_removes_temporary_files_and_seals_a_segment_its_writer_left(tmp
     assert_complete(tmp_path, written)
 
 
-def test_bad_journal_lines_are_reported_by_position_and_skipped(tmp_path):
-    written = write_journal(tmp_path, mixed_frames(30), compress=False)
+@BOOKS
+def test_bad_journal_lines_are_reported_by_position_and_skipped(tmp_path, books):
+    written = write_journal(tmp_path, mixed_frames(30, books), compress=False)
     [seg] = segments(tmp_path)
     lines = seg.path.read_bytes().split(b"\n")[:-1]
-    lines[4] = lines[4][:-3] + b"zzz"  # a broken checksum
+    bad = 5 if not books else 6  # with books: line 6 is a futures book frame
+    assert written[bad - 1][0].startswith(f"0|{F if not books else FB}|")
+    lines[bad - 1] = lines[bad - 1][:-3] + b"zzz"  # a broken checksum
     seg.path.write_bytes(b"\n".join(lines) + b"\n" + lines[0][:30])  # and a cut last line
     report = rebuild(tmp_path)
     assert len(report.bad_lines) == 2
-    assert report.bad_lines[0].startswith(f"{seg.name} line 5:")
-    assert report.bad_lines[1].startswith(f"{seg.name} line 31:")
-    del written[4]
+    assert report.bad_lines[0].startswith(f"{seg.name} line {bad}:")
+    assert report.bad_lines[1].startswith(f"{seg.name} line {len(written) + 1}:")
+    del written[bad - 1]
     assert_complete(tmp_path, written)
 
 

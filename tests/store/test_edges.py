@@ -16,12 +16,13 @@ from typer.testing import CliRunner
 
 from kisfeed.cli.app import app
 from kisfeed.exceptions import ConfigError, DataDirectoryInUseError, StoreError
+from kisfeed.schema import LAYOUTS
 from kisfeed.store import Recorder, query, read_journal, rebuild
 from kisfeed.store.dataset import dataset_files, read_table
 
 from ..client.conftest import codes, running, sim_config
 from ..conftest import seconds
-from .conftest import DAY, NS0, F, O, mixed_frames, write_journal
+from .conftest import DAY, FB, NS0, F, O, mixed_frames, write_journal
 from .test_converter import assert_complete
 from .test_record_kill import clean_env, recorder_args
 
@@ -124,22 +125,25 @@ def _rows(root, tr) -> list[dict]:
     ]
 
 
+@pytest.mark.parametrize("books", [False, True], ids=["trades", "books"])
 @pytest.mark.parametrize("delete", ["one file", "every file of a TR"])
-def test_rebuild_restores_deleted_files_exactly(tmp_path, delete):
-    written = write_journal(tmp_path, mixed_frames(400))
+def test_rebuild_restores_deleted_files_exactly(tmp_path, delete, books):
+    written = write_journal(tmp_path, mixed_frames(400 if not books else 150, books))
     rebuild(tmp_path, max_rows=60)  # several files per TR
-    before = {tr: _rows(tmp_path, tr) for tr in (F, O)}
-    files = dataset_files(tmp_path, F, DAY)
+    trs = list(LAYOUTS) if books else [F, O]
+    before = {tr: _rows(tmp_path, tr) for tr in trs}
+    lost_tr = FB if books else F
+    files = dataset_files(tmp_path, lost_tr, DAY)
     assert len(files) > 2
     gone = [files[1]] if delete == "one file" else files
     lost = sum(pq.read_metadata(path).num_rows for path in gone)
     for path in gone:
         path.unlink()
-    assert read_table(tmp_path, F).num_rows == len(before[F]) - lost
+    assert read_table(tmp_path, lost_tr).num_rows == len(before[lost_tr]) - lost
     result = runner.invoke(app, ["rebuild", "--data", str(tmp_path)])
     assert result.exit_code == 0, result.output
-    assert f"rebuilt {lost:,} records ({F}: {lost:,})" in result.output  # exactly those rows
-    for tr in (F, O):
+    assert f"rebuilt {lost:,} records ({lost_tr}: {lost:,})" in result.output  # exactly those rows
+    for tr in trs:
         identities = [
             (r["journal_segment"], r["journal_line"], r["frame_index"])
             for r in read_table(tmp_path, tr).to_pylist()
