@@ -15,6 +15,9 @@
 3. Journal → Parquet: ``rebuild`` records/s over the journal recorded in (1) and over a larger
    synthetic one made of its frames (``--rebuild-records``), beside a direct pyarrow conversion
    of the same records' field texts (``read_csv`` per TR → ``write_table``) and their ratio;
+   then the same synthetic trades with order books on (``--books-per-print`` H0ZFASP0/H0ZOASP0
+   frames after each trade record, level 1 its best bid/ask), rebuild time and peak RSS beside
+   the trades alone;
    each run in a fresh process, its peak RSS read from the child's ``ru_maxrss``, rounds
    interleaved, best of ``--rounds``. ``--baseline-src`` adds another tree's rebuild (A/B).
 
@@ -231,8 +234,8 @@ def journal_vs_plain(journal: Path, tmp: Path, rounds: int, group: int = 2000) -
 def book_frames(trade_frame: str, per_print: int, seed: int) -> list[str]:
     """``per_print`` order-book frames for each record of a trade frame, one book TR frame each
     (H0ZFASP0 for H0ZFCNT0, H0ZOASP0 for H0ZOCNT0): the first at the print, its level 1 the
-    trade's ``ASKP1``/``BIDP1``, the others updates between prints (level-1 sizes and deeper
-    levels moved). Ten levels a tick apart, totals the level sums, as the simulator's books."""
+    trade's ``ASKP1``/``BIDP1``, the others updates between prints (sizes moved). Ten levels a
+    tick apart, totals the level sums, as the simulator's books."""
     import random
 
     from kisfeed.schema import LAYOUTS, Kind
@@ -251,21 +254,20 @@ def book_frames(trade_frame: str, per_print: int, seed: int) -> list[str]:
         value = {f.name: record[f.index] for f in trade.fields}
         ask1 = float(value["ask1"] or 0) or 100.0
         bid1 = float(value["bid1"] or 0) or ask1 - tick
-        for update in range(per_print):
-            text: dict[str, object] = {"code": value["code"], "time": value["time"]}
+        for _ in range(per_print):
+            text: dict[str, str] = {"code": value["code"], "time": value["time"]}
             for side, start, step in (("ask", ask1, tick), ("bid", bid1, -tick)):
+                prices = [max(start + n * step, 0) for n in range(10)]  # a cheap option's bids end at 0
+                qty = [rng.randint(1, 60) if p > 0 else 0 for p in prices]
+                orders = [min(q, rng.randint(1, 9)) for q in qty]
                 for level in range(1, 11):
-                    price = start + (level - 1) * step
-                    text[f"{side}{level}"] = f"{price:.2f}" if decimal else int(price)
-                    qty = rng.randint(1, 60) if level > 1 or update == 0 else rng.randint(1, 5)
-                    text[f"{side}{level}_qty"] = qty
-                    text[f"{side}{level}_count"] = min(qty, rng.randint(1, 9))
-                for what in ("qty", "count"):
-                    text[f"total_{side}_{what}"] = sum(
-                        int(text[f"{side}{level}_{what}"]) for level in range(1, 11)  # type: ignore[call-overload]  # ints set just above
-                    )
-                text[f"total_{side}_qty_change"] = rng.randint(-40, 40)
-            out.append(f"0|{book.tr_id}|001|" + "^".join(str(text[f.name]) for f in book.fields))
+                    price = prices[level - 1]
+                    text[f"{side}{level}"] = f"{price:.2f}" if decimal else str(int(price))
+                    text[f"{side}{level}_qty"] = str(qty[level - 1])
+                    text[f"{side}{level}_count"] = str(orders[level - 1])
+                text[f"total_{side}_qty"], text[f"total_{side}_count"] = str(sum(qty)), str(sum(orders))
+                text[f"total_{side}_qty_change"] = str(rng.randint(-40, 40))
+            out.append(f"0|{book.tr_id}|001|" + "^".join(text[f.name] for f in book.fields))
     return out
 
 
@@ -280,7 +282,9 @@ def synthetic_journal(source: Path, target: Path, records: int, books_per_print:
     per_frame = sum(int(t[11:14]) for _, _, t in frames) / len(frames)
     n = int(records / per_frame)
     ns0 = frames[0][0]
-    books = [book_frames(t, books_per_print, i) if books_per_print else [] for i, (_, _, t) in enumerate(frames)]
+    books = [
+        book_frames(t, books_per_print, i) if books_per_print else [] for i, (_, _, t) in enumerate(frames)
+    ]
     at = 0
     with JournalWriter(target, fsync_window=1.0) as writer:
         for i in range(n):
@@ -316,6 +320,7 @@ from kisfeed.store import rebuild
 t = time.perf_counter()
 report = rebuild(sys.argv[1])
 total, seconds = report.total, time.perf_counter() - t
+extra = {"trades": sum(n for tr, n in report.records.items() if tr.endswith("CNT0"))}
 """
 
 # What a direct conversion of the same records costs: Arrow's CSV reader over each TR's
@@ -329,6 +334,8 @@ from kisfeed.schema import LAYOUTS
 source, target = Path(sys.argv[1]), Path(sys.argv[2])
 t, total = time.perf_counter(), 0
 for tr, layout in LAYOUTS.items():
+    if not (source / f"{tr}.txt").stat().st_size:  # a TR the journal has no records of
+        continue
     table = pcsv.read_csv(
         source / f"{tr}.txt",
         read_options=pcsv.ReadOptions(column_names=[f.name for f in layout.fields]),
@@ -348,7 +355,8 @@ import json, resource, re
 hwm = int(re.search(r"VmHWM:\\s+(\\d+)", open("/proc/self/status").read()).group(1))
 usage = [resource.getrusage(w) for w in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)]
 cpu = sum(u.ru_utime + u.ru_stime for u in usage)
-print(json.dumps({"records": total, "seconds": seconds, "cpu": cpu, "rss_mb": (hwm + usage[1].ru_maxrss) / 1024}))
+print(json.dumps({"records": total, "seconds": seconds, "cpu": cpu, "rss_mb": (hwm + usage[1].ru_maxrss) / 1024,
+                  **globals().get("extra", {})}))
 """
 
 
@@ -375,26 +383,32 @@ def _forget(root: Path) -> None:
 
 
 def rebuild_measures(
-    recorded: Path, rounds: int, synthetic_records: int, baseline: str | None
+    recorded: Path, rounds: int, synthetic_records: int, baseline: str | None, books_per_print: int
 ) -> list[tuple[str, str, str]]:
     """Rebuild of the recorded journal and of a synthetic one of ``synthetic_records`` records
     beside the direct pyarrow conversion of the same records (and ``baseline``'s rebuild, another
-    source tree, when given), each in a fresh process, rounds interleaved, best of ``rounds``."""
-    big = recorded.parent / "big"
+    source tree, when given), and of the same synthetic trades with ``books_per_print`` book
+    frames after each trade record (``synthetic_journal``); each in a fresh process, rounds
+    interleaved, best of ``rounds``."""
+    big, books = recorded.parent / "big", recorded.parent / "big-books"
     synthetic_journal(recorded, big, synthetic_records)
+    synthetic_journal(recorded, books, synthetic_records, books_per_print)
     texts, out = recorded.parent / "texts", recorded.parent / "direct"
     out.mkdir()
     payload_texts(big, texts)
-    kinds = ["rebuild", "direct"] + (["baseline"] if baseline else [])
+    kinds = ["rebuild", "books", "direct"] + (["baseline"] if baseline else [])
     runs: dict[str, list[dict[str, float]]] = {k: [] for k in kinds + ["recorded"]}
     for _ in range(rounds):
         for kind in kinds:
-            _forget(big)
+            journal = books if kind == "books" else big
+            _forget(journal)
             os.sync()  # the kernel's writeback of what came before is not this run's work
             if kind == "direct":
                 runs[kind].append(_child(_DIRECT, str(texts), str(out)))
             else:
-                runs[kind].append(_child(_REBUILD, str(big), src=baseline if kind == "baseline" else None))
+                runs[kind].append(
+                    _child(_REBUILD, str(journal), src=baseline if kind == "baseline" else None)
+                )
         _forget(recorded)
         runs["recorded"].append(_child(_REBUILD, str(recorded)))
     best = {k: min(v, key=lambda r: r["seconds"]) for k, v in runs.items()}
@@ -413,6 +427,18 @@ def rebuild_measures(
     rows = [
         row("recorded", "rebuild, recorded journal", ""),
         row("rebuild", "rebuild, synthetic journal", " (target <= 300 MB)"),
+        row(
+            "books",
+            f"rebuild, same + {books_per_print} books/print",
+            f" ({best['books']['trades']:,} trade records, the rest books; "
+            f"{best['books']['trades'] / best['books']['seconds']:,.0f} trade rec/s)",
+        ),
+        (
+            "books on / off",
+            f"{best['books']['seconds'] / best['rebuild']['seconds']:>16.2f} x",
+            f"rebuild seconds for the same trades; {best['books']['records'] / best['rebuild']['records']:.2f} x "
+            f"the records; peak RSS {rss['books']:,.0f} vs {rss['rebuild']:,.0f} MB",
+        ),
         row("direct", "direct pyarrow, same records", " (read_csv of the texts per TR -> write_table)"),
         (
             "rebuild / direct pyarrow",
@@ -445,6 +471,13 @@ def main() -> None:
         "--rebuild-only",
         action="store_true",
         help="only the rebuild measures, over a short simulator recording",
+    )
+    parser.add_argument(
+        "--books-per-print",
+        type=int,
+        default=2,
+        help="book frames after each trade record in the rebuild run with books: one at the print, "
+        "the rest updates between prints (KIS filters derivatives quotes to 0.2 s, reference 4.5)",
     )
     parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--blast", help=argparse.SUPPRESS)
@@ -493,7 +526,9 @@ def main() -> None:
         args.rounds = rounds
     # Each rebuild and direct conversion runs in a fresh process (rebuild_measures), not in this
     # one after ten feeds and recorders.
-    rebuild_rows = rebuild_measures(tmp / "sim-on-0", args.rounds, args.rebuild_records, args.baseline_src)
+    rebuild_rows = rebuild_measures(
+        tmp / "sim-on-0", args.rounds, args.rebuild_records, args.baseline_src, args.books_per_print
+    )
     if args.rebuild_only:
         _print(rebuild_rows)
         shutil.rmtree(tmp, ignore_errors=True)
