@@ -12,9 +12,8 @@ import pytest
 
 from kisfeed.protocol.frames import HEADER_LENGTH
 from kisfeed.schema import LAYOUTS
-from kisfeed.store.converter import SCAN_HEADERS as HEADERS
 from kisfeed.store.journal import format_line
-from kisfeed.store.scan import iter_blocks, scan, split_records
+from kisfeed.store.scan import HEADERS, iter_blocks, scan, split_records
 
 from ..samples import frame, texts
 from .conftest import NS0, PING, F, O, futures, option

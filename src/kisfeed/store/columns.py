@@ -88,7 +88,7 @@ class FrameRows:
             index = np.zeros(total, dtype=np.int16)
         else:
             layout = layout_for(self.tr_id)
-            if layout.required < layout.width:  # records of either width (scan: SCAN_HEADERS)
+            if layout.required < layout.width:  # records of either width (scan.HEADERS)
                 self.texts += [r for p, c in zip(payloads, counts.tolist()) for r in _records_of(p, c)]
             else:
                 self.texts += split_records(payloads, counts, layout.width - 1)

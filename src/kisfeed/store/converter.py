@@ -38,15 +38,14 @@ import numpy as np
 
 from ..exceptions import ParseError
 from ..protocol import Data, Malformed, Session, decode_frame_lenient
-from ..protocol.frames import PLAIN_HEADERS
-from ..schema import LAYOUTS, Record
+from ..schema import Record
 from .columns import DecodeSlow, FrameRows
 from .dataset import Claim, DatasetFile
 from .gaps import Note, parse_note, segment_rows, write_gaps
 from .journal import NOTE_SESSION, BadLine, Segment, parse_line, seal, segments
 from .lock import LOCK_NAME, ConvertLock
 from .progress import DONE_SUFFIX, ConvertReport, LineCursor, coverage, gaps_lost, is_done, mark_done
-from .scan import Scan, scan
+from .scan import HEADERS, TRS, Scan, scan
 from .tail import SegmentTail, last_received_ns
 
 __all__ = ["Converter", "ConvertReport", "rebuild", "without_pandas", "DONE_SUFFIX", "LOCK_NAME"]
@@ -69,14 +68,6 @@ def without_pandas() -> None:
 
 # Rows made into one table, a row group of each TR's file: bounds memory.
 _TABLE_ROWS = 32_768
-_PLAIN_TRS = sorted({tr for tr, _ in PLAIN_HEADERS.values()})
-# Plain data frame headers as bytes, for ``scan``: (TR as its index in _PLAIN_TRS, record count,
-# the number of "^" a frame of whole records has, and of whole records lacking only the optional
-# fields: H0ZOANC0's 7 of 8, Layout.required).
-SCAN_HEADERS = {
-    k.encode(): (_PLAIN_TRS.index(tr), n, n * LAYOUTS[tr].width - 1, n * LAYOUTS[tr].required - 1)
-    for k, (tr, n) in PLAIN_HEADERS.items()
-}
 
 
 class _SegmentJob:
@@ -85,11 +76,11 @@ class _SegmentJob:
     def __init__(self, root: Path, segment: Segment, report: ConvertReport, max_rows: int) -> None:
         self.root, self.report, self.max_rows = root, report, max_rows
         self.name, self.day = segment.name, segment.day
-        ranges = coverage(root, segment.name, _PLAIN_TRS)
+        ranges = coverage(root, segment.name, TRS)
         self.covered = {tr: LineCursor(iv) for tr, iv in ranges.items()}
         self.any_coverage = any(ranges.values())
         self.sessions: dict[int, Session] = {}  # for the AES keys of encrypted frames
-        self.rows = {tr: FrameRows(tr, segment.name, self.day) for tr in _PLAIN_TRS}
+        self.rows = {tr: FrameRows(tr, segment.name, self.day) for tr in TRS}
         self.files: dict[str, DatasetFile] = {}  # the batch's file of each TR, being written
         self.batch_first: int | None = None
         self.batch_last = 0
@@ -127,7 +118,7 @@ class _SegmentJob:
         """Convert a block of lines: every line the bulk path does not take carefully, in order,
         then the plain data frames in bulk (a table puts rows in journal order); in steps of
         lines that keep files near ``max_rows``."""
-        found = scan(data, SCAN_HEADERS)
+        found = scan(data, HEADERS)
         n = len(found.plain)
         step = max(1, min(self.max_rows, _TABLE_ROWS))
         for i in range(0, n, step):
@@ -146,7 +137,7 @@ class _SegmentJob:
         if not len(plain):
             return 0
         n_rows = 0
-        for t, tr in enumerate(_PLAIN_TRS):
+        for t, tr in enumerate(TRS):
             idx = plain[found.tr[plain] == t]
             if self.any_coverage:
                 idx = idx[~self.covered[tr].mask(idx + base)]

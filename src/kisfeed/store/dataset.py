@@ -11,7 +11,13 @@ and renamed into place, so a reader never sees half a file (issue 5, part 2). Th
 covers is also in its footer, as JSON under the key ``kisfeed.journal``
 (``pyarrow.parquet.read_metadata(path).metadata``): it is what ``rebuild`` goes by.
 
-Columns, in this order (names are the layouts' English names, ``kisfeed.schema.layouts``):
+One directory per TR: the trades (H0ZFCNT0, H0ZOCNT0), the order books (H0ZFASP0, H0ZOASP0) and
+the expected prices (H0ZFANC0, H0ZOANC0). A frame the protocol refuses (a malformed field, a book
+whose prices are out of order: ``BookOrderError``) has no row; the journal keeps it and
+``rebuild`` reports it with its line (``ConvertReport.errors``).
+
+Columns, in this order (names are the layouts' English names, ``kisfeed.schema.layouts``; every
+view's columns, generated from the layouts: docs/store-columns.md):
 
 ==================== ============================== ==============================================
 column               Arrow type                     meaning
@@ -21,7 +27,7 @@ column               Arrow type                     meaning
                                                     field's Parquet metadata (``kis``, ``korean``,
                                                     ``kind``, ``index``)
 ``extra``            list<string>                   fields past the documented layout, raw
-``missing``          int8                           documented fields the frame did not carry
+``missing``          int8                           required fields the frame did not carry
 ``trading_date``     date32                         KST trading date (also the partition)
 ``exchange_time``    timestamp[ms, Asia/Seoul]      trading date + ``BSOP_HOUR`` (reference 2.4)
 ``received_at``      timestamp[ns, Asia/Seoul]      local receive time of the frame

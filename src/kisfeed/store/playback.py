@@ -3,13 +3,15 @@
 ::
 
     async for record in replay("kisfeed-data/journal/2026-11-20", speed=10):
-        ...                                   # FuturesTrade / OptionTrade, as recorded
+        ...                                   # FuturesTrade, OptionBook, ..., as recorded
 
 Each data frame is decoded the way the live feed decoded it when it arrived: by a
 ``kisfeed.protocol.Session`` per recorded session (which also keeps the AES keys of encrypted
 frames from their subscribe acks), with the KST date of the receive time as trading date and
 the recorded receive time as ``received_ns``. So replayed records equal the records the feed
-delivered (NaN-aware: ``kisfeed.schema.same_values``).
+delivered (NaN-aware: ``kisfeed.schema.same_values``), and a frame the feed refused (a book
+whose prices are out of order, ``BookOrderError``) is refused again and counted in
+``ReplayStats.errors`` with its journal line.
 
 ``speed=None`` replays as fast as possible; ``speed=N`` keeps the recorded gaps between frames,
 divided by N. ``data_frames`` gives the raw ``(received_ns, session, text)`` of the data frames,

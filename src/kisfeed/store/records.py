@@ -84,8 +84,10 @@ def records_table(
 
 
 def table_records(table: pa.Table, tr_id: str | None = None) -> list[Record]:
-    """Rows of a dataset table back into typed records (``FuturesTrade``/``OptionTrade``):
-    the inverse of the conversion, for checks and for code that wants records."""
+    """Rows of a dataset table back into typed records of its TR (``FuturesTrade``,
+    ``OptionBook``, ``OptionExpected``, ...; columns read by name, so a table in a view's order
+    reads as well as one in wire order): the inverse of the conversion, for checks and for code
+    that wants records."""
     tr_id = tr_id or (table.schema.metadata or {}).get(b"kisfeed.tr_id", b"").decode()
     cls = RECORD_TYPES[tr_id]
     layout = cls.layout

@@ -21,9 +21,10 @@ from typing import IO
 
 import numpy as np
 
-from ..protocol.frames import HEADER_LENGTH
+from ..protocol.frames import HEADER_LENGTH, PLAIN_HEADERS
+from ..schema import LAYOUTS
 
-__all__ = ["Scan", "scan", "split_records", "iter_blocks"]
+__all__ = ["Scan", "scan", "split_records", "iter_blocks", "TRS", "HEADERS"]
 
 _HEX = np.full(256, 255, dtype=np.uint8)
 for _i, _c in enumerate(b"0123456789abcdef"):
@@ -63,6 +64,15 @@ def _digits(arr: np.ndarray, a: np.ndarray, b: np.ndarray, width: int) -> tuple[
 
 
 Headers = dict[bytes, tuple[int, int, int, int]]
+#: The TRs the protocol knows, in the order ``Scan.tr`` numbers them.
+TRS = sorted({tr for tr, _ in PLAIN_HEADERS.values()})
+#: Plain data frame headers as bytes → (TR as its index in TRS, record count, the number of "^"
+#: a frame of whole records has, and of whole records lacking only their optional fields:
+#: H0ZOANC0's 7 of 8, ``Layout.required``).
+HEADERS: Headers = {
+    k.encode(): (TRS.index(tr), n, n * LAYOUTS[tr].width - 1, n * LAYOUTS[tr].required - 1)
+    for k, (tr, n) in PLAIN_HEADERS.items()
+}
 _Codes = tuple[dict[bytes, int], np.ndarray, np.ndarray, np.ndarray, np.ndarray]
 _CODES: dict[int, _Codes] = {}
 
