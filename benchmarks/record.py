@@ -504,13 +504,15 @@ def main() -> None:
             if server == "simulator"
             else [sys.executable, __file__, "--blast", str(tmp / "sim-on-0")]
         )
-        proc = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
         runs: dict[str, list[dict[str, float]]] = {"off": [], "on": []}
-        try:
-            assert proc.stdout is not None
-            ws_url, rest_url = proc.stdout.readline().split()
-            for r in range(args.rounds):
-                for mode in ("on",) if args.rebuild_only else ("off", "on"):
+        for r in range(args.rounds):
+            for mode in ("on",) if args.rebuild_only else ("off", "on"):
+                # A fresh server per run: at speed=inf the simulator's clock runs days ahead within
+                # one run, and a later run could find the subscribed contracts expired (silent).
+                proc = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
+                try:
+                    assert proc.stdout is not None
+                    ws_url, rest_url = proc.stdout.readline().split()
                     root = tmp / f"{server[:3]}-on-{r}" if mode == "on" else None
                     os.sync()
                     runs[mode].append(
@@ -518,9 +520,9 @@ def main() -> None:
                             run_feed(ws_url, rest_url, args.records, args.warmup, root, tmp / "cache")
                         )
                     )
-        finally:
-            proc.kill()
-            proc.wait()
+                finally:
+                    proc.kill()
+                    proc.wait()
         results[server] = runs
     if args.rebuild_only:
         args.rounds = rounds

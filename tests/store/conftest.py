@@ -150,7 +150,7 @@ def legacy_order(tr_id: str, **changes: str) -> list[str]:
 def edge_frames() -> list[str]:
     """Frames of the four book and expected-price TRs at their edges: empty levels, a book with
     none, negative ``*_ICDC``, several records in a frame, H0ZOANC0 of 7, 8 and 9 fields (the
-    9th kept in ``extra``) and of 6 (``missing``), and books the protocol refuses as out of order
+    9th kept in ``extra``) and of 6 (``missing``), a book of 70 fields (``extra``), and books the protocol refuses as out of order
     (``BookOrderError``): a futures book in the legacy order, an option book with a NaN price,
     and a frame holding one of those beside a good one. ``refused_lines`` says which."""
     seven = texts(OX)
@@ -170,6 +170,7 @@ def edge_frames() -> list[str]:
         frame(OX, seven, seven),
         frame(OX, [*seven, "41", "X"]),
         frame(OX, seven[:6]),
+        frame(FB, [*texts(FB, time="090003"), "X", ""]),  # two fields past the layout, kept raw
     ]
 
 

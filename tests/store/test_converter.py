@@ -145,6 +145,7 @@ def test_books_and_expected_prices_round_trip_journal_parquet_records(tmp_path, 
     books = table_records(read_table(tmp_path, FB))
     assert [(len(b.asks), len(b.bids)) for b in books[:4]] == [(10, 7), (0, 0), (1, 7), (4, 2)]
     assert books[1].total_ask_qty_change == -12
+    assert [b.extra for b in books] == [()] * 4 + [("X", "")] + [()] * (len(books) - 5)
     option_books = table_records(read_table(tmp_path, OB))
     assert [(len(b.asks), len(b.bids)) for b in option_books[:3]] == [(3, 6), (0, 1), (3, 6)]
     assert option_books[1].total_bid_qty_change == -40

@@ -30,7 +30,8 @@ class BadRows(Exception):
 # that the value fits (int64: 18 digits; float64: 300 digits before the point). Arrow reads more
 # (hex "0x10", "+5", "1e5", "inf", "nan(...)", a 400-digit inf), which WIRE refuses, so a batch
 # holding any byte of SUSPICIOUS is checked value by value against these, and a DECIMAL column
-# that came out infinite goes back to the protocol. tests/schema/test_wire and tests/store/test_columns hold them to WIRE.
+# that came out infinite goes back to the protocol. tests/schema/test_wire and
+# tests/store/test_casts hold them to WIRE.
 SAFE = {
     Kind.INT: r"^-?[0-9]{1,18}$",
     Kind.SIGNED: r"^-?[0-9]{1,18}$",
@@ -159,7 +160,7 @@ _CSV_PARSE = pcsv.ParseOptions(
 # Kinds the CSV reader may type itself when a batch holds nothing suspicious: its numeric
 # parsing is the cast's (same ParseValue) except that it trims spaces, so a batch holding a space
 # goes the string way. Typing while splitting saves building ~45 string columns and casting them
-# (the rebuild figures of benchmarks/record.py). TIME and SIGN keep their checks (``_column``).
+# (the rebuild figures of benchmarks/record.py). TIME and SIGN keep their checks (``cast_column``).
 _TYPED = (Kind.INT, Kind.SIGNED, Kind.PRICE, Kind.DECIMAL)
 
 
@@ -204,7 +205,7 @@ def book_disorder(columns: dict[str, pa.Array | pa.ChunkedArray], layout: Layout
     """The rows of a book's typed columns that ``schema.records.book_order`` refuses (the
     protocol raises ``BookOrderError`` for them): a price after an empty level (0 or null), asks
     not strictly rising or bids not strictly falling from level 1, a NaN price. A row's verdict,
-    over the whole batch at once; tests/store/test_columns holds it to ``book_order``."""
+    over the whole batch at once; tests/store/test_casts holds it to ``book_order``."""
     bad = np.zeros(len(columns["code"]), dtype=bool)
     for side, rising in (("ask", True), ("bid", False)):
         prices = np.column_stack(
