@@ -507,8 +507,9 @@ def main() -> None:
         runs: dict[str, list[dict[str, float]]] = {"off": [], "on": []}
         for r in range(args.rounds):
             for mode in ("on",) if args.rebuild_only else ("off", "on"):
-                # A fresh server per run: at speed=inf the simulator's clock runs days ahead within
-                # one run, and a later run could find the subscribed contracts expired (silent).
+                # A fresh server per run: one simulator at speed=inf stopped sending these 41 codes
+                # after ~370,000 records (exchange time 15:14 of its first day), and the next run
+                # waited forever; a run here takes at most --records + --warmup.
                 proc = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
                 try:
                     assert proc.stdout is not None
