@@ -7,7 +7,10 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich import box
+from rich.measure import Measurement
 from rich.table import Table
+from rich.text import Text
 
 from ..auth import REAL_WS_URL
 from ..exceptions import ConfigError, KisfeedError
@@ -15,7 +18,14 @@ from ..instruments import Master, download_master, read_master, search
 from ..schema.master import MasterEntry
 from .common import EXIT_USAGE, console, err_console, errors, fail, plural
 
-__all__ = ["codes", "load_instruments", "simulator_master", "resolve_codes", "master_for_recording"]
+__all__ = [
+    "codes",
+    "load_instruments",
+    "simulator_master",
+    "resolve_codes",
+    "check_registrations",
+    "master_for_recording",
+]
 
 
 def simulator_master() -> Master:
@@ -65,6 +75,20 @@ def resolve_codes(master: Master, codes: list[str]) -> list[MasterEntry]:
     return entries
 
 
+def check_registrations(entries: list[MasterEntry], subscriptions: dict[str, list[str]]) -> None:
+    """Refuse (ConfigError, exit 2) a code placed on a TR its instrument has not (a futures code
+    on an option TR): the master's kind decides where the code's form cannot."""
+    by_code = {e.code: e for e in entries}
+    for tr_id, codes in subscriptions.items():
+        for code in codes:
+            entry = by_code.get(code)
+            if entry is not None and tr_id not in entry.tr_ids:
+                raise ConfigError(
+                    f"{code} is a {entry.kind} ({entry.underlying_name}): it can be subscribed on "
+                    f"{', '.join(entry.tr_ids)}, not {tr_id}"
+                )
+
+
 def master_for_recording(
     simulated: bool, master_file: Path | None, ws_url: str | None = None
 ) -> Master | None:
@@ -100,7 +124,8 @@ def codes(
     master: Annotated[Path | None, typer.Option(help="A local fo_stk_code_mts.mst file.")] = None,
     offline: Annotated[bool, typer.Option("--offline", help="Do not download the KIS master.")] = False,
 ) -> None:
-    """Find instruments by underlying name or code, expiry, strike and call/put.
+    """Find instruments by underlying name or code, expiry, strike and call/put; for each, the
+    TRs it can be subscribed on (trades, order book, expected price).
 
     \b
     Examples:
@@ -124,18 +149,26 @@ def codes(
             + "; try a shorter query or kisfeed codes without arguments",
             EXIT_USAGE,
         )
-    table = Table(show_edge=False)
-    for column in ("code", "TR", "kind", "underlying", "stock", "expiry", "strike"):
+    table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, padding=(0, 0))  # compact
+    # TRs: every TR the code can be subscribed on, trades, book, expected (reference 4.5)
+    for column in ("code", "kind", "underlying", "stock", "expiry", "strike", "TRs"):
         table.add_column(column, justify="right" if column == "strike" else "left", no_wrap=True)
     for e in matches:
         table.add_row(
             e.code,
-            e.tr_id or "-",
             e.kind,
             e.underlying_name,
             e.underlying_code,
             e.expiry_month or "-",
             f"{e.strike:,.0f}" if e.strike else "",
+            " ".join(e.tr_ids) or "-",
         )
-    console.print(table)
+    # one line per instrument, every value whole: wider than the terminal rather than cut (the
+    # TRs column alone takes 26 cells)
+    natural = Measurement.get(console, console.options.update_width(1_000_000), table).maximum
+    if natural <= console.width:
+        console.print(table)
+    else:  # rich would cut values to the terminal's width: its lines at their own, unwrapped
+        for line in console.render_lines(table, console.options.update_width(natural), pad=False):
+            console.print(Text.assemble(*((s.text, s.style or "") for s in line)), soft_wrap=True)
     console.print(plural(len(matches), "instrument"))
