@@ -21,7 +21,7 @@ import httpx
 
 from . import paths
 from .exceptions import ConfigError, KisfeedError, UsageError
-from .schema.layouts import LAYOUTS, layout_for, trs_for
+from .schema.layouts import LAYOUTS, Category, Product, layout_for, trs_for
 from .schema.master import MasterEntry, parse_master
 
 __all__ = [
@@ -39,11 +39,11 @@ __all__ = [
 #: A KIS short code's length -> its product: stock futures have 6 characters (``A11612``), stock
 #: options 9 (``B11612007``), in the old and the 2026 form alike (reference 5.2, 5.3). Spreads
 #: (8, ``D116C71S``) have no real-time TR; any other length is left to the server.
-_PRODUCT_BY_LENGTH = {6: "futures", 9: "option"}
-_KIND_OF_PRODUCT = {"futures": "future", "option": "call"}  # a call's TRs are a put's
+_PRODUCT_BY_LENGTH: dict[int, Product] = {6: "futures", 9: "option"}
+_KIND_OF_PRODUCT: dict[Product, str] = {"futures": "future", "option": "call"}  # a call's TRs are a put's
 
 
-def code_product(code: str) -> str | None:
+def code_product(code: str) -> Product | None:
     """``futures`` or ``option`` as the code's form says (the ``Layout.product`` values), or None
     when the form does not tell."""
     return _PRODUCT_BY_LENGTH.get(len(code))
@@ -56,7 +56,7 @@ def trs_for_code(code: str) -> tuple[str, ...]:
     return trs_for(_KIND_OF_PRODUCT[product]) if product else ()
 
 
-def tr_of(product: str, category: str) -> str:
+def tr_of(product: Product, category: Category) -> str:
     """The TR of a product (``futures``/``option``) and a category (``trade``/``book``/
     ``expected``): ``tr_of("option", "book")`` is H0ZOASP0."""
     return next(t for t in trs_for(_KIND_OF_PRODUCT[product]) if LAYOUTS[t].category == category)

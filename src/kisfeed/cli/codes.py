@@ -15,6 +15,7 @@ from rich.text import Text
 from ..auth import REAL_WS_URL
 from ..exceptions import ConfigError, KisfeedError
 from ..instruments import Master, download_master, read_master, search
+from ..schema import layout_for
 from ..schema.master import MasterEntry
 from .common import EXIT_USAGE, console, err_console, errors, fail, plural
 
@@ -150,21 +151,24 @@ def codes(
             EXIT_USAGE,
         )
     table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, padding=(0, 0))  # compact
-    # TRs: every TR the code can be subscribed on, trades, book, expected (reference 4.5)
-    for column in ("code", "kind", "underlying", "stock", "expiry", "strike", "TRs"):
+    # Every TR the code can be subscribed on (reference 4.5): TR its trades, then its book and its
+    # expected price, at the end so that the columns before keep their place.
+    for column in ("code", "TR", "kind", "underlying", "stock", "expiry", "strike", "book", "expected"):
         table.add_column(column, justify="right" if column == "strike" else "left", no_wrap=True)
     for e in matches:
+        trs = {layout_for(t).category: t for t in e.tr_ids}
         table.add_row(
             e.code,
+            trs.get("trade", "-"),
             e.kind,
             e.underlying_name,
             e.underlying_code,
             e.expiry_month or "-",
             f"{e.strike:,.0f}" if e.strike else "",
-            " ".join(e.tr_ids) or "-",
+            trs.get("book", "-"),
+            trs.get("expected", "-"),
         )
-    # one line per instrument, every value whole: wider than the terminal rather than cut (the
-    # TRs column alone takes 26 cells)
+    # one line per instrument, every value whole: wider than the terminal rather than cut
     natural = Measurement.get(console, console.options.update_width(1_000_000), table).maximum
     if natural <= console.width:
         console.print(table)

@@ -23,6 +23,7 @@ from ..client import FeedSettings
 from ..exceptions import DataDirectoryInUseError, FeedError, StoreError, UsageError
 from ..instruments import check_code, tr_of, trs_for_code
 from ..schema import LAYOUTS
+from ..schema.layouts import Category
 from .common import (
     EXIT_FAILURE,
     EXIT_USAGE,
@@ -51,13 +52,17 @@ __all__ = ["record", "tr_for_code", "plan_subscriptions", "capacity"]
 _KNOWN = ", ".join(f"{tr} ({layout.english})" for tr, layout in LAYOUTS.items())
 
 
+def _known(tr: str) -> str:
+    if tr not in LAYOUTS:
+        raise UsageError(f"--tr {tr}: not a TR kisfeed knows; one of {_KNOWN}")
+    return tr
+
+
 def tr_for_code(code: str, tr: str | None = None) -> str:
     """The TR of an instrument code: ``tr`` if given (checked), else its trade TR by the code's
     form (``instruments.code_product``: 6 characters stock futures, 9 stock options)."""
     if tr is not None:
-        if tr not in LAYOUTS:
-            raise UsageError(f"--tr {tr}: not a TR kisfeed knows; one of {_KNOWN}")
-        check_code(tr, code)
+        check_code(_known(tr), code)
         return tr
     trs = trs_for_code(code)
     if not trs:
@@ -87,9 +92,7 @@ def plan_subscriptions(
                 raise UsageError("--tr needs a TR id, then the codes to subscribe on it")
             if group is not None and not grouped:
                 raise UsageError(f"--tr {group} is followed by no code (give --tr TR CODE...)")
-            if tr not in LAYOUTS:
-                raise UsageError(f"--tr {tr}: not a TR kisfeed knows; one of {_KNOWN}")
-            group, grouped = tr, False
+            group, grouped = _known(tr), False
             continue
         if token.startswith("-"):
             raise UsageError(f"no such option: {token} (see kisfeed record --help)")
@@ -100,7 +103,8 @@ def plan_subscriptions(
             plan[tr].append(token)
     if group is not None and not grouped:
         raise UsageError(f"--tr {group} is followed by no code (give --tr TR CODE...)")
-    extra = [c for c, wanted in (("book", with_books), ("expected", with_expected)) if wanted]
+    wanted: dict[Category, bool] = {"book": with_books, "expected": with_expected}
+    extra = [category for category, on in wanted.items() if on]
     for tr, codes in list(plan.items()):
         product = LAYOUTS[tr].product
         for category in extra:
