@@ -1,4 +1,4 @@
-"""Hand-written wire records of both TRs with their expected typed values (from the layouts).
+"""Hand-written wire records of the six TRs with their expected typed values (from the layouts).
 
 Values follow the relations of reference 4.4 so that they also read as plausible trades.
 """
@@ -120,7 +120,75 @@ OPTION_FIELDS: list[tuple[str, object]] = [
     ("120.40", 120.4),  # PRDY_VOL_VRSS_ACML_VOL_RATE
 ]
 
-SAMPLES = {"H0ZFCNT0": FUTURES_FIELDS, "H0ZOCNT0": OPTION_FIELDS}
+
+def _book(tr_id: str, prices: dict[str, tuple[str, object]]) -> list[tuple[str, object]]:
+    """A book record in ``tr_id``'s wire order from values by name: the given price levels, the
+    rest empty as KIS writes them (price 0, quantity and count 0), totals the level sums."""
+    from kisfeed.schema import LAYOUTS
+
+    empty_price = ("0.00", 0.0) if tr_id == "H0ZOASP0" else ("0", 0)
+    by_name: dict[str, tuple[str, object]] = {"code": ("A11612", "A11612"), "time": ("090001", time(9, 0, 1))}
+    if tr_id == "H0ZOASP0":
+        by_name["code"] = ("B11612065", "B11612065")
+    for side in ("ask", "bid"):
+        qty_sum = count_sum = 0
+        for n in range(1, 11):
+            name = f"{side}{n}"
+            published = name in prices
+            qty, count = (3 * n + (side == "bid"), n) if published else (0, 0)
+            by_name[name] = prices.get(name, empty_price)
+            by_name[f"{name}_qty"] = (str(qty), qty)
+            by_name[f"{name}_count"] = (str(count), count)
+            qty_sum, count_sum = qty_sum + qty, count_sum + count
+        by_name[f"total_{side}_qty"] = (str(qty_sum), qty_sum)
+        by_name[f"total_{side}_count"] = (str(count_sum), count_sum)
+    by_name["total_ask_qty_change"] = ("-4", -4)
+    by_name["total_bid_qty_change"] = ("7", 7)
+    return [by_name[f.name] for f in LAYOUTS[tr_id].fields]
+
+
+# H0ZFASP0, 68 fields: 10 ask levels and 7 bid levels at 100 KRW ticks (the futures tick at 64,300).
+FUTURES_BOOK_FIELDS = _book(
+    "H0ZFASP0",
+    {f"ask{n}": (str(64300 + 100 * n), 64300 + 100 * n) for n in range(1, 11)}
+    | {f"bid{n}": (str(64300 - 100 * (n - 1)), 64300 - 100 * (n - 1)) for n in range(1, 8)},
+)
+# H0ZOASP0, 68 fields: a thin option book, 3 asks and 6 bids (levels 6-10 sit after the totals).
+OPTION_BOOK_FIELDS = _book(
+    "H0ZOASP0",
+    {f"ask{n}": (f"{1250 + 10 * n}.00", 1250.0 + 10 * n) for n in range(1, 4)}
+    | {f"bid{n}": (f"{1250 - 10 * (n - 1)}.00", 1250.0 - 10 * (n - 1)) for n in range(1, 7)},
+)
+# H0ZFANC0, 8 fields: an expected opening price (the pre-open auction, reference 4.5).
+FUTURES_EXPECTED_FIELDS: list[tuple[str, object]] = [
+    ("A11612", "A11612"),  # FUTS_SHRN_ISCD
+    ("084130", time(8, 41, 30)),  # BSOP_HOUR
+    ("64400", 64400),  # ANTC_CNPR
+    ("-200", -200),  # ANTC_CNTG_VRSS
+    ("5", Sign.DOWN),  # ANTC_CNTG_VRSS_SIGN
+    ("-0.31", -0.31),  # ANTC_CNTG_PRDY_CTRT
+    ("311", "311"),  # ANTC_MKOP_CLS_CODE (values [UNK] for derivatives: kept raw)
+    ("23", 23),  # ANTC_CNQN
+]
+# H0ZOANC0, 7 fields as the official list has them (the layout's 8th, ANTC_CNQN, is optional).
+OPTION_EXPECTED_FIELDS: list[tuple[str, object]] = [
+    ("B11612065", "B11612065"),  # OPTN_SHRN_ISCD
+    ("154012", time(15, 40, 12)),  # BSOP_HOUR
+    ("1260.00", 1260.0),  # ANTC_CNPR
+    ("10.00", 10.0),  # ANTC_CNTG_VRSS
+    ("2", Sign.UP),  # ANTC_CNTG_VRSS_SIGN
+    ("0.80", 0.8),  # ANTC_CNTG_PRDY_CTRT
+    ("121", "121"),  # ANTC_MKOP_CLS_CODE
+]
+
+SAMPLES = {
+    "H0ZFCNT0": FUTURES_FIELDS,
+    "H0ZOCNT0": OPTION_FIELDS,
+    "H0ZFASP0": FUTURES_BOOK_FIELDS,
+    "H0ZOASP0": OPTION_BOOK_FIELDS,
+    "H0ZFANC0": FUTURES_EXPECTED_FIELDS,
+    "H0ZOANC0": OPTION_EXPECTED_FIELDS,
+}
 
 
 def texts(tr_id: str, **changes: str) -> list[str]:
@@ -137,7 +205,9 @@ def values(tr_id: str, **changes: object) -> dict[str, object]:
     """The expected values of a sample record by English name, with some replaced."""
     from kisfeed.schema import LAYOUTS
 
-    out = {f.name: value for f, (_, value) in zip(LAYOUTS[tr_id].fields, SAMPLES[tr_id])}
+    fields = LAYOUTS[tr_id].fields
+    out = {f.name: value for f, (_, value) in zip(fields, SAMPLES[tr_id])}
+    out.update({f.name: None for f in fields[len(SAMPLES[tr_id]) :]})  # optional fields not sent
     out.update(changes)
     return out
 

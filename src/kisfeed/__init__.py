@@ -15,7 +15,18 @@ from typing import TYPE_CHECKING, Any
 from .exceptions import *  # noqa: F403 - the exception tree is part of the top-level API
 from .exceptions import __all__ as _exceptions
 from .protocol import Session, decode
-from .schema import FuturesTrade, OptionTrade, Record, Sign
+from .schema import (
+    Book,
+    FuturesBook,
+    FuturesExpected,
+    FuturesTrade,
+    Level,
+    OptionBook,
+    OptionExpected,
+    OptionTrade,
+    Record,
+    Sign,
+)
 
 if TYPE_CHECKING:  # what the lazy attributes below resolve to, for type checkers ("as": re-exported)
     from . import client as client
@@ -39,6 +50,12 @@ __all__ = [
     "Record",
     "FuturesTrade",
     "OptionTrade",
+    "Book",
+    "Level",
+    "FuturesBook",
+    "OptionBook",
+    "FuturesExpected",
+    "OptionExpected",
     "Sign",
     "__version__",
     *_exceptions,

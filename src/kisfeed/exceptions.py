@@ -19,6 +19,7 @@
     ├── ParseError                  malformed input from the wire; carries tr_id, field index, raw text
     │   ├── FrameError              a data frame whose envelope is wrong (header, count, width, cipher)
     │   ├── FieldError              one field whose text does not fit its kind
+    │   ├── BookOrderError          a book whose prices are out of order (read in another field order)
     │   └── ControlMessageError     a JSON control message that is not JSON or not shaped like one
     ├── FeedError                   the live feed itself (connection lost for good, queue overflow)
     │   └── CallbackError           an on_frame/on_event callback raised; the original is __cause__
@@ -50,6 +51,7 @@ __all__ = [
     "ParseError",
     "FrameError",
     "FieldError",
+    "BookOrderError",
     "ControlMessageError",
     "FeedError",
     "CallbackError",
@@ -80,7 +82,7 @@ class ConfigError(UsageError):
 class UnknownTRError(UsageError):
     def __init__(self, tr_id: str) -> None:
         self.tr_id = tr_id
-        super().__init__(f"unknown TR id {tr_id!r}: kisfeed has layouts for H0ZFCNT0 and H0ZOCNT0")
+        super().__init__(f"unknown TR id {tr_id!r}: kisfeed has no layout for it (kisfeed.schema.LAYOUTS)")
 
 
 class SubscriptionLimitError(UsageError):
@@ -191,6 +193,13 @@ class FrameError(ParseError):
 
 class FieldError(ParseError):
     """One field whose text does not fit its kind; ``raw`` is that field's text."""
+
+
+class BookOrderError(ParseError):
+    """A book record (H0ZFASP0, H0ZOASP0) whose published asks do not rise or bids do not fall
+    from level 1, or that has a price after an empty level: the fields make sense only in another
+    order. An older official sample reads H0ZFASP0 as a 5-level book (reference 4.5); frames in
+    that order read this way under the current 10-level list. ``raw`` is the record's fields."""
 
 
 class ControlMessageError(ParseError):

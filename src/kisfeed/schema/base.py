@@ -1,22 +1,24 @@
-"""``Record``, the base of the typed records, and the KST trading day.
+"""``Record`` and ``Book``, the bases of the typed records, and the KST trading day.
 
-The record classes themselves, one per layout, are generated into ``trades.py``
+The record classes themselves, one per layout, are generated into ``generated.py``
 (``python -m kisfeed.schema.generate``); ``records.py`` holds the codec between field texts
-and records. This module is apart from both so that ``trades.py`` can subclass ``Record``
+and records. This module is apart from both so that ``generated.py`` can subclass ``Record``
 without an import cycle.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal, TypeAlias
+import operator
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal, NamedTuple, TypeAlias
 
 import msgspec
 
 from .kinds import INT64
 from .layouts import Layout
 
-__all__ = ["KST", "kst_day", "KeyStyle", "DICT_META", "Record", "Text", "Int64"]
+__all__ = ["KST", "kst_day", "KeyStyle", "DICT_META", "Record", "Book", "Level", "Text", "Int64"]
 
 KST = dt.timezone(dt.timedelta(hours=9), "KST")
 
@@ -103,3 +105,54 @@ class Record(msgspec.Struct, frozen=True, gc=False, array_like=True):
         for name in DICT_META:
             out[name] = getattr(self, name)
         return out
+
+
+class Level(NamedTuple):
+    """One price level of a book side: the price (KRW for futures, the premium for options), the
+    quantity resting there (``*_RSQN``) and the number of orders (``*_CSNU``; ``count`` would
+    hide ``tuple.count``)."""
+
+    price: float
+    qty: int
+    orders: int
+
+
+def _side(depth: int, side: str) -> Callable[[Any], tuple[Any, ...]]:
+    """Reads one side's levels (price, qty, count of level 1, then of level 2, ...) by name."""
+    names = [
+        name for n in range(1, depth + 1) for name in (f"{side}{n}", f"{side}{n}_qty", f"{side}{n}_count")
+    ]
+    return operator.attrgetter(*names)
+
+
+class Book(Record, frozen=True, gc=False, array_like=True):
+    """Base of the order-book records (H0ZFASP0, H0ZOASP0): ten levels a side as attributes
+    (``ask1``, ``ask1_qty``, ``ask1_count``, ..., the same names whatever the TR's wire order),
+    and as ordered sequences of ``Level`` in ``asks`` and ``bids``."""
+
+    _sides: ClassVar[tuple[Callable[[Any], tuple[Any, ...]], Callable[[Any], tuple[Any, ...]]]]
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls._sides = (_side(cls.layout.depth, "ask"), _side(cls.layout.depth, "bid"))
+
+    @property
+    def asks(self) -> tuple[Level, ...]:
+        """The published ask levels, best (lowest) first, up to the first empty one: KIS writes
+        an empty level as price ``0`` (``0.00`` for options) with ``0`` quantity and count."""
+        return _levels(self._sides[0](self))
+
+    @property
+    def bids(self) -> tuple[Level, ...]:
+        """The published bid levels, best (highest) first, up to the first empty one."""
+        return _levels(self._sides[1](self))
+
+
+def _levels(flat: tuple[Any, ...]) -> tuple[Level, ...]:
+    levels = []
+    for i in range(0, len(flat), 3):
+        price = flat[i]
+        if not price:  # 0, 0.0 or None: the side ends here
+            break
+        levels.append(Level(price, flat[i + 1] or 0, flat[i + 2] or 0))
+    return tuple(levels)

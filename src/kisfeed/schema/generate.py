@@ -1,4 +1,4 @@
-"""Writes ``trades.py``, the record classes, from the layouts: ``python -m kisfeed.schema.generate``.
+"""Writes ``generated.py``, the record classes, from the layouts: ``python -m kisfeed.schema.generate``.
 
 The layouts (``layouts.py``) stay the one source of a field's name, position and kind; the
 classes are written out so that a type checker sees every attribute with its type.
@@ -15,10 +15,18 @@ from .layouts import Layout
 
 __all__ = ["RECORD_CLASSES", "TARGET", "annotation", "render", "main"]
 
-#: Record class name → name of its layout in ``layouts.py``, in the order they are written.
-RECORD_CLASSES = {"FuturesTrade": "FUTURES_TRADE", "OptionTrade": "OPTION_TRADE"}
+#: Record class name → (name of its layout in ``layouts.py``, base class in ``base.py``), in the
+#: order they are written.
+RECORD_CLASSES = {
+    "FuturesTrade": ("FUTURES_TRADE", "Record"),
+    "OptionTrade": ("OPTION_TRADE", "Record"),
+    "FuturesBook": ("FUTURES_BOOK", "Book"),
+    "OptionBook": ("OPTION_BOOK", "Book"),
+    "FuturesExpected": ("FUTURES_EXPECTED", "Record"),
+    "OptionExpected": ("OPTION_EXPECTED", "Record"),
+}
 
-TARGET = Path(__file__).with_name("trades.py")
+TARGET = Path(__file__).with_name("generated.py")
 
 _INTEGERS = (Kind.INT, Kind.SIGNED, Kind.PRICE)
 
@@ -35,7 +43,8 @@ _HEADER = '''\
 """The record classes: one frozen ``msgspec.Struct`` per TR layout, its fields in wire order.
 
 Each layout field is an attribute named and typed after it, ``None`` when the field was empty
-or absent; the four metadata attributes follow (``base.Record``). ``Text`` and ``Int64`` are
+or absent; the four metadata attributes follow (``base.Record``). Book records derive from
+``base.Book``, which adds the levels as sequences (``asks``, ``bids``). ``Text`` and ``Int64`` are
 ``str`` and ``int`` with the constraints that send odd texts to the codec's careful path.
 """
 
@@ -44,9 +53,12 @@ from __future__ import annotations
 import datetime
 from typing import ClassVar
 
-from .base import Int64, Record, Text
+from .base import Book, Int64, Record, Text
 from .kinds import Sign
-from .layouts import {layouts}, Layout
+from .layouts import (
+{layouts}
+    Layout,
+)
 
 __all__ = [{names}]
 '''
@@ -66,11 +78,11 @@ def annotation(kind: Kind) -> str:
     return f"{python_type.__name__} | None"  # float
 
 
-def _record_class(name: str, layout_name: str, layout: Layout) -> list[str]:
+def _record_class(name: str, layout_name: str, base: str, layout: Layout) -> list[str]:
     lines = [
         "",
         "",
-        f"class {name}(Record, frozen=True, gc=False, array_like=True):",
+        f"class {name}({base}, frozen=True, gc=False, array_like=True):",
         f'    """One {layout.tr_id} record ({layout.korean}, {layout.english})."""',
         "",
         f"    layout: ClassVar[Layout] = {layout_name}",
@@ -86,14 +98,16 @@ def _record_class(name: str, layout_name: str, layout: Layout) -> list[str]:
 
 
 def render() -> str:
-    """The text of ``trades.py`` for the current layouts."""
+    """The text of ``generated.py`` for the current layouts."""
     text = _HEADER.format(
-        layouts=", ".join(RECORD_CLASSES.values()),
+        layouts="\n".join(
+            f"    {layout}," for layout in sorted(layout for layout, _ in RECORD_CLASSES.values())
+        ),
         names=", ".join(f'"{name}"' for name in RECORD_CLASSES),
     )
     lines: list[str] = []
-    for name, layout_name in RECORD_CLASSES.items():
-        lines += _record_class(name, layout_name, getattr(layouts, layout_name))
+    for name, (layout_name, base) in RECORD_CLASSES.items():
+        lines += _record_class(name, layout_name, base, getattr(layouts, layout_name))
     return text + "\n".join(lines) + "\n"
 
 

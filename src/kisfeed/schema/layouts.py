@@ -1,18 +1,36 @@
 """The field layouts of the real-time TRs, as data: the only place a field index is written.
 
-Each row is (KIS column code, Korean label, English name, kind) in wire order, copied from the
-seed specs (``tests/data/``) and checked against reference sections 4.1 and 4.2. The parser, the
-simulator's frame writer, the storage columns and the docs all read these tables.
+Each row is (KIS column code, Korean label, English name, kind) in wire order: the trades copied
+from the seed specs (``tests/data/``, reference 4.1 and 4.2), the books and expected prices from
+the official sample's ``columns`` lists (``tests/data/family/``, reference 4.5). The parser, the
+simulator's frame writer, the storage columns and the docs all read these tables, by name: the
+two book TRs put the same fields in different orders, and code that reads ``ask1`` by name
+reads either.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Literal
 
 from ..exceptions import UnknownTRError
 from .kinds import Kind
 
-__all__ = ["Field", "Layout", "FUTURES_TRADE", "OPTION_TRADE", "LAYOUTS", "layout_for"]
+__all__ = [
+    "Field",
+    "Layout",
+    "Category",
+    "Product",
+    "FUTURES_TRADE",
+    "OPTION_TRADE",
+    "FUTURES_BOOK",
+    "OPTION_BOOK",
+    "FUTURES_EXPECTED",
+    "OPTION_EXPECTED",
+    "LAYOUTS",
+    "layout_for",
+    "trs_for",
+]
 
 C, T, I, S, P, D, G, F = (  # noqa: E741 - one letter per kind keeps the tables readable
     Kind.CODE,
@@ -35,25 +53,56 @@ class Field:
     kind: Kind
 
 
+Category = Literal["trade", "book", "expected"]
+Product = Literal["futures", "option"]
+
+
 @dataclass(frozen=True)
 class Layout:
     tr_id: str
     korean: str
     english: str
+    category: Category
+    product: Product
     fields: tuple[Field, ...]
+    #: How many leading fields a complete record carries: the width, but for a layout whose
+    #: last fields some frames may lack without being short (H0ZOANC0's ``ANTC_CNQN``).
+    required: int = -1
     by_name: dict[str, Field] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "by_name", {f.name: f for f in self.fields})
+        if self.required < 0:
+            object.__setattr__(self, "required", len(self.fields))
 
     @property
     def width(self) -> int:
         return len(self.fields)
 
+    @property
+    def depth(self) -> int:
+        """Price levels per side of a book layout (``ask1``..``askN``); 0 for the others (a
+        trade record carries the best quotes, not a book)."""
+        if self.category != "book":
+            return 0
+        return sum(1 for f in self.fields if f.name.startswith("ask") and f.name[3:].isdigit())
 
-def _layout(tr_id: str, korean: str, english: str, rows: list[tuple[str, str, str, Kind]]) -> Layout:
+
+def _layout(
+    tr_id: str,
+    korean: str,
+    english: str,
+    rows: list[tuple[str, str, str, Kind]],
+    *,
+    required: int = -1,
+) -> Layout:
     fields = tuple(Field(i, kis, ko, name, kind) for i, (kis, ko, name, kind) in enumerate(rows))
-    return Layout(tr_id, korean, english, fields)
+    return Layout(tr_id, korean, english, _CATEGORIES[tr_id[4:]], _PRODUCTS[tr_id[2:4]], fields, required)
+
+
+# The TR id grammar (reference 4.6): H0 + product (ZF stock futures, ZO stock options) + kind.
+_CATEGORIES: dict[str, Category] = {"CNT0": "trade", "ASP0": "book", "ANC0": "expected"}
+_PRODUCTS: dict[str, Product] = {"ZF": "futures", "ZO": "option"}
 
 
 # H0ZFCNT0 주식선물 실시간체결가 [실시간-029]: 49 fields (seed spec; reference 4.1).
@@ -177,7 +226,105 @@ OPTION_TRADE = _layout(
     ],
 )
 
-LAYOUTS: dict[str, Layout] = {layout.tr_id: layout for layout in (FUTURES_TRADE, OPTION_TRADE)}
+
+def _book_rows(
+    price_prefix: str, korean_prefix: str, kind: Kind, levels: range
+) -> list[tuple[str, str, str, Kind]]:
+    """The six groups of a block of book levels, each holding the block's levels back to back:
+    ask prices, bid prices, ask counts, bid counts, ask quantities, bid quantities."""
+    groups = (
+        (f"{price_prefix}ASKP", f"{korean_prefix}매도호가", "ask{}", kind),
+        (f"{price_prefix}BIDP", f"{korean_prefix}매수호가", "bid{}", kind),
+        ("ASKP_CSNU", "매도호가건수", "ask{}_count", I),
+        ("BIDP_CSNU", "매수호가건수", "bid{}_count", I),
+        ("ASKP_RSQN", "매도호가잔량", "ask{}_qty", I),
+        ("BIDP_RSQN", "매수호가잔량", "bid{}_qty", I),
+    )
+    return [(f"{kis}{n}", f"{ko}{n}", name.format(n), k) for kis, ko, name, k in groups for n in levels]
+
+
+# The six totals of a book. KRX sums them over the published levels since 2024 (reference 4.5).
+_BOOK_TOTALS = [
+    ("TOTAL_ASKP_CSNU", "총매도호가건수", "total_ask_count", I),
+    ("TOTAL_BIDP_CSNU", "총매수호가건수", "total_bid_count", I),
+    ("TOTAL_ASKP_RSQN", "총매도호가잔량", "total_ask_qty", I),
+    ("TOTAL_BIDP_RSQN", "총매수호가잔량", "total_bid_qty", I),
+    ("TOTAL_ASKP_RSQN_ICDC", "총매도호가잔량증감", "total_ask_qty_change", S),
+    ("TOTAL_BIDP_RSQN_ICDC", "총매수호가잔량증감", "total_bid_qty_change", S),
+]
+
+# H0ZFASP0 주식선물 실시간호가 [실시간-030]: 68 fields, 10 levels, each group contiguous, the
+# totals last; price codes without a FUTS_ prefix (reference 4.5). The legacy sample reads it in
+# the 5-level order of H0ZOASP0 instead; ``records`` refuses a book that reads that way.
+FUTURES_BOOK = _layout(
+    "H0ZFASP0",
+    "주식선물 실시간호가",
+    "stock futures order book",
+    [("FUTS_SHRN_ISCD", "선물단축종목코드", "code", C), ("BSOP_HOUR", "영업시간", "time", T)]
+    + _book_rows("", "", P, range(1, 11))
+    + _BOOK_TOTALS,
+)
+
+# H0ZOASP0 주식옵션 실시간호가 [실시간-045]: 68 fields, levels 1-5, the totals, then levels 6-10
+# in the same group order: the 5-level index-option book with a second block appended
+# (reference 4.5). Premiums carry 2 decimals; an empty level is ``0.00`` / ``0``.
+OPTION_BOOK = _layout(
+    "H0ZOASP0",
+    "주식옵션 실시간호가",
+    "stock option order book",
+    [("OPTN_SHRN_ISCD", "종목코드", "code", C), ("BSOP_HOUR", "영업시간", "time", T)]
+    + _book_rows("OPTN_", "옵션", D, range(1, 6))
+    + _BOOK_TOTALS
+    + _book_rows("OPTN_", "옵션", D, range(6, 11)),
+)
+
+
+def _expected_rows(code: str, korean: str, kind: Kind, change: Kind) -> list[tuple[str, str, str, Kind]]:
+    return [
+        (code, korean, "code", C),
+        ("BSOP_HOUR", "영업시간", "time", T),
+        ("ANTC_CNPR", "예상체결가", "price", kind),
+        ("ANTC_CNTG_VRSS", "예상체결대비", "change", change),
+        ("ANTC_CNTG_VRSS_SIGN", "예상체결대비부호", "change_sign", G),
+        ("ANTC_CNTG_PRDY_CTRT", "예상체결전일대비율", "change_rate", D),
+        # 예상장운영구분코드: 3 characters, values undocumented for derivatives [UNK]: kept raw
+        ("ANTC_MKOP_CLS_CODE", "예상장운영구분코드", "session_code", C),
+        # 예상체결수량: added by KRX in April 2024 (reference 4.5)
+        ("ANTC_CNQN", "예상체결수량", "quantity", I),
+    ]
+
+
+# H0ZFANC0 주식선물 실시간예상체결 [실시간-031]: 8 fields, during the single-price auctions.
+FUTURES_EXPECTED = _layout(
+    "H0ZFANC0",
+    "주식선물 실시간예상체결",
+    "stock futures expected price",
+    _expected_rows("FUTS_SHRN_ISCD", "선물단축종목코드", P, S),
+)
+
+# H0ZOANC0 주식옵션 실시간예상체결 [실시간-046]: the official list has 7 fields, H0ZFANC0's without
+# ANTC_CNQN; whether live frames carry it now is [UNK] (H0EUANC0, the night-option twin, has 8).
+# So the layout has 8 of which 7 are required: a 7-field record is complete with quantity None,
+# an 8-field one gives the quantity (reference 4.5: "parse by width").
+OPTION_EXPECTED = _layout(
+    "H0ZOANC0",
+    "주식옵션 실시간예상체결",
+    "stock option expected price",
+    _expected_rows("OPTN_SHRN_ISCD", "옵션단축종목코드", D, D),
+    required=7,
+)
+
+LAYOUTS: dict[str, Layout] = {
+    layout.tr_id: layout
+    for layout in (FUTURES_TRADE, OPTION_TRADE, FUTURES_BOOK, OPTION_BOOK, FUTURES_EXPECTED, OPTION_EXPECTED)
+}
+
+#: Instrument kind (master files, ``schema.master``) → its TR ids, the trade TR first.
+_TRS_FOR: dict[str, tuple[str, ...]] = {
+    "future": tuple(tr for tr, layout in LAYOUTS.items() if layout.product == "futures"),
+    "call": tuple(tr for tr, layout in LAYOUTS.items() if layout.product == "option"),
+    "put": tuple(tr for tr, layout in LAYOUTS.items() if layout.product == "option"),
+}
 
 
 def layout_for(tr_id: str) -> Layout:
@@ -185,3 +332,9 @@ def layout_for(tr_id: str) -> Layout:
         return LAYOUTS[tr_id]
     except KeyError:
         raise UnknownTRError(tr_id) from None
+
+
+def trs_for(kind: str) -> tuple[str, ...]:
+    """The TR ids an instrument of ``kind`` ("future", "call" or "put") can be subscribed on,
+    its trade TR first; () for another kind (a spread has no real-time TR here)."""
+    return _TRS_FOR.get(kind, ())

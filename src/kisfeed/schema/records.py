@@ -1,6 +1,6 @@
 """The codec between field texts and records, and the table of record types by TR id.
 
-The record classes (``trades.py``, generated from the layouts) derive from ``base.Record``;
+The record classes (``generated.py``, generated from the layouts) derive from ``base.Record``;
 both are re-exported here.
 
 Decoding takes a fast path (the payload made a JSON array of strings in one ``str.replace``
@@ -21,17 +21,31 @@ from typing import Annotated, Any
 
 import msgspec
 
-from ..exceptions import FieldError
-from .base import KST, Int64, Record, Text, kst_day
+from ..exceptions import BookOrderError, FieldError, ParseError
+from .base import KST, Book, Int64, Level, Record, Text, kst_day
+from .generated import (
+    FuturesBook,
+    FuturesExpected,
+    FuturesTrade,
+    OptionBook,
+    OptionExpected,
+    OptionTrade,
+)
 from .kinds import TIMES, Kind, Sign, format_value, parse_value
-from .trades import FuturesTrade, OptionTrade
+from .layouts import Layout
 
 __all__ = [
     "KST",
     "kst_day",
     "Record",
+    "Book",
+    "Level",
     "FuturesTrade",
     "OptionTrade",
+    "FuturesBook",
+    "OptionBook",
+    "FuturesExpected",
+    "OptionExpected",
     "RecordCodec",
     "RECORD_TYPES",
     "CODECS",
@@ -39,7 +53,10 @@ __all__ = [
     "same_values",
 ]
 
-RECORD_TYPES: dict[str, type[Record]] = {cls.layout.tr_id: cls for cls in (FuturesTrade, OptionTrade)}
+RECORD_TYPES: dict[str, type[Record]] = {
+    cls.layout.tr_id: cls
+    for cls in (FuturesTrade, OptionTrade, FuturesBook, OptionBook, FuturesExpected, OptionExpected)
+}
 
 #: A float and an int that no value meets (none is both >= 1 and <= 0, NaN included). In a union
 #: beside ``Int64``, the float takes every text with a fraction or an exponent, which a lax
@@ -83,6 +100,35 @@ def screened(payload: str) -> bool:
     return True
 
 
+def book_order(layout: Layout) -> Callable[[list[Any]], bool] | None:
+    """For a book layout, a check of one record's values in wire order: True when the published
+    levels (those before the first empty one, price 0 or None) come first, asks rising and bids
+    falling from level 1. None for the other layouts. A book read in another field order than it
+    was written in (H0ZFASP0's 5-level legacy reading, reference 4.5) fails it: levels of the
+    other side, or quantities, land among the prices."""
+    if layout.category != "book":
+        return None
+    by_name = layout.by_name
+    asks = operator.itemgetter(*(by_name[f"ask{n}"].index for n in range(1, layout.depth + 1)))
+    bids = operator.itemgetter(*(by_name[f"bid{n}"].index for n in range(1, layout.depth + 1)))
+
+    def ordered(values: list[Any]) -> bool:
+        ask, bid = asks(values), bids(values)
+        published_asks = [p for p in ask if p]
+        published_bids = [p for p in bid if p]
+        return (
+            # no price after an empty level
+            not any(ask[len(published_asks) :])
+            and not any(bid[len(published_bids) :])
+            # strictly monotonic (sorted is C; 10 items), and no NaN, which sorts anywhere
+            and published_asks == sorted(set(published_asks))
+            and published_bids == sorted(set(published_bids), reverse=True)
+            and all(p == p for p in published_asks + published_bids)
+        )
+
+    return ordered
+
+
 #: ``read(payload, trading_date, received_ns)``: the records of ``^``-joined fields, or ValueError.
 Reader = Callable[[str, date | None, int | None], list[Record]]
 
@@ -118,6 +164,7 @@ def _reader(record_type: type[Record], count: int, width: int) -> Reader:
         else lambda values: tuple(values[i] for i in sign_index)
     )
     none = Sign.NONE
+    ordered = book_order(record_type.layout)  # a book out of order goes the careful way, to be named
     starts = range(0, count * width, width)
     single = count == 1 and width == layout_width
     times = TIMES
@@ -133,6 +180,8 @@ def _reader(record_type: type[Record], count: int, width: int) -> Reader:
             record = list(values)
             for i in time_index:
                 record[i] = times[record[i]]
+            if ordered is not None and not ordered(record):
+                raise ValueError("a book out of order")
             record += ((), 0, trading_date, received_ns)
             return [record_type(*record)]
         records = []
@@ -140,6 +189,8 @@ def _reader(record_type: type[Record], count: int, width: int) -> Reader:
             record = list(values[start : start + layout_width])
             for i in time_index:
                 record[i] = times[record[i]]
+            if ordered is not None and not ordered(record):
+                raise ValueError("a book out of order")
             record += (values[start + layout_width : start + width], 0, trading_date, received_ns)
             records.append(record_type(*record))
         return records
@@ -155,6 +206,7 @@ class RecordCodec:
         self.layout = layout = record_type.layout
         self.width = layout.width
         self._kinds = tuple(f.kind for f in layout.fields)
+        self._ordered = book_order(layout)
         #: ``decode_one(payload, trading_date, received_ns)``: ``decode_fast`` for the common
         #: frame, one record of the layout's width, with no call between.
         self.decode_one = _reader(record_type, 1, self.width)
@@ -190,18 +242,19 @@ class RecordCodec:
         count: int,
         trading_date: date | None = None,
         received_ns: int | None = None,
-    ) -> tuple[list[Record], list[FieldError]]:
+    ) -> tuple[list[Record], list[ParseError]]:
         """Field by field: empty fields become None, a short record is padded and flagged, and
-        a bad field spoils its own record only (one ``FieldError`` naming record and field)."""
+        a bad field spoils its own record only (one ``FieldError`` naming record and field, or
+        ``BookOrderError`` for a book whose prices are out of order)."""
         width = len(fields) // count
         records: list[Record] = []
-        errors: list[FieldError] = []
+        errors: list[ParseError] = []
         for n in range(count):
             try:
                 records.append(
                     self._decode_one(fields[n * width : (n + 1) * width], trading_date, received_ns)
                 )
-            except FieldError as exc:
+            except ParseError as exc:
                 exc.record_index = n
                 errors.append(exc)
         return records, errors
@@ -219,13 +272,27 @@ class RecordCodec:
                     tr_id=self.layout.tr_id,
                     field_index=i,
                 ) from None
-        missing = self.width - present
-        values += [None] * missing
+        values += [None] * (self.width - present)
+        if self._ordered is not None and not self._ordered(values):
+            raise BookOrderError(
+                "book prices out of order (asks must rise and bids fall from level 1)",
+                raw="^".join(texts),
+                tr_id=self.layout.tr_id,
+            )
+        # A record lacking only optional trailing fields (Layout.required) is complete.
+        missing = max(0, self.layout.required - present)
         return self.record_type(*values, tuple(texts[present:]), missing, trading_date, received_ns)
 
     def encode(self, record: Record) -> list[str]:
-        """The wire texts of a record, extra fields included (the inverse of decoding)."""
-        texts = [format_value(f.kind, getattr(record, f.name)) for f in self.layout.fields]
+        """The wire texts of a record, extra fields included (the inverse of decoding). Optional
+        trailing fields (``Layout.required``) that are None and not followed by extra fields
+        are left out, as the frame that carried the record left them out."""
+        fields = self.layout.fields
+        width = len(fields)
+        if not record.extra:
+            while width > self.layout.required and getattr(record, fields[width - 1].name) is None:
+                width -= 1
+        texts = [format_value(f.kind, getattr(record, f.name)) for f in fields[:width]]
         return texts + list(record.extra)
 
 
