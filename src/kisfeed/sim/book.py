@@ -50,13 +50,19 @@ __all__ = ["Base", "Book", "Level", "Levels", "depth", "change_chance", "slot_of
 DEPTH = 10  # levels per side in H0ZFASP0 / H0ZOASP0 (reference 4.5)
 _MASK = (1 << 64) - 1
 QUOTE, AUCTION_BOOK = 0, 1
-NOW, DEFERRED, MERGED = 0, 1, 2  # what became of a publication (``Book.publish``)  # what a base describes: a continuous book, or an auction's orders
+NOW, DEFERRED, MERGED = (
+    0,
+    1,
+    2,
+)  # what became of a publication (``Book.publish``)  # what a base describes: a continuous book, or an auction's orders
 
 
 class Level(NamedTuple):
+    """A level as the simulator builds it: ``kisfeed.schema.Level`` with the price on the grid."""
+
     price: int
     qty: int
-    count: int
+    orders: int
 
 
 Levels = list[Level]
@@ -85,10 +91,10 @@ def depth(spread: int) -> int:
 
 
 def change_chance(spread: int, interval: float) -> float:
-    """Chance that a slot of ``interval`` seconds carries a book change between prints: two
-    changes a second for the busiest series (one tick wide), falling as ``spread ** -1.5``
-    (about one every 16 s at ten ticks). [UNK] an assumption, like ``depth``."""
-    return min(0.5, interval * 2.0 / spread**1.5)
+    """Chance that a slot of ``interval`` seconds carries a book change between prints: one
+    change a second for the busiest series (one tick wide), falling as ``spread ** -2``
+    (one every 100 s at ten ticks). [UNK] an assumption, like ``depth``."""
+    return min(0.5, interval / spread**2)
 
 
 class Base:
@@ -130,15 +136,20 @@ class Base:
                 if not side:
                     break
                 n = h % len(side)
-                price, qty, count = side[n]
+                price, qty, orders = side[n]
                 delta = int((h >> 8) % (2 * int(self.mean) + 3)) - int(self.mean) - 1
                 new = max(1, qty + delta)
-                side[n] = Level(price, new, max(1, min(new, count + (1 if delta > 0 else -1 if delta < 0 else 0))))
+                side[n] = Level(price, new, max(1, min(new, orders + (delta > 0) - (delta < 0))))
         return asks, bids
 
 
 def _side(
-    rng: random.Random, best: int, levels: int, mean: float, gaps: bool, step: Callable[[int, int], int],
+    rng: random.Random,
+    best: int,
+    levels: int,
+    mean: float,
+    gaps: bool,
+    step: Callable[[int, int], int],
     limit: float,
 ) -> Levels:
     """One side's levels from ``best`` outwards (``step``); ``limit``: the highest ask, or minus
@@ -174,7 +185,7 @@ def after_print(
     rest = list(taken)
     if partial and rest and front and rest[0].price == front[-1].price:
         head = rest.pop(0)
-        front[-1] = Level(head.price, head.qty + front[-1].qty, head.count + 1)
+        front[-1] = Level(head.price, head.qty + front[-1].qty, head.orders + 1)
     side = (front + rest)[:DEPTH]
     return (side, bids) if buy else (asks, side)
 
@@ -267,7 +278,9 @@ _NAMES = tuple(
 )
 
 
-def book_values(code: str, time_text: str, sides: tuple[Levels, Levels], before: tuple[int, int]) -> dict[str, object]:
+def book_values(
+    code: str, time_text: str, sides: tuple[Levels, Levels], before: tuple[int, int]
+) -> dict[str, object]:
     """The fields of a ``H0ZFASP0``/``H0ZOASP0`` record (reference 4.5) by name: the 10 levels
     each side (empty ones 0), the totals as sums of them, and their change since ``before``."""
     asks, bids = sides
@@ -275,11 +288,11 @@ def book_values(code: str, time_text: str, sides: tuple[Levels, Levels], before:
     for n, (ap, aq, ac, bp, bq, bc) in enumerate(_NAMES):
         a = asks[n] if n < len(asks) else _EMPTY
         b = bids[n] if n < len(bids) else _EMPTY
-        values[ap], values[aq], values[ac] = a.price, a.qty, a.count
-        values[bp], values[bq], values[bc] = b.price, b.qty, b.count
+        values[ap], values[aq], values[ac] = a.price, a.qty, a.orders
+        values[bp], values[bq], values[bc] = b.price, b.qty, b.orders
     ask_total, bid_total = sum(x.qty for x in asks[:DEPTH]), sum(x.qty for x in bids[:DEPTH])
-    values["total_ask_count"] = sum(x.count for x in asks[:DEPTH])
-    values["total_bid_count"] = sum(x.count for x in bids[:DEPTH])
+    values["total_ask_count"] = sum(x.orders for x in asks[:DEPTH])
+    values["total_bid_count"] = sum(x.orders for x in bids[:DEPTH])
     values["total_ask_qty"], values["total_bid_qty"] = ask_total, bid_total
     values["total_ask_qty_change"] = ask_total - before[0]
     values["total_bid_qty_change"] = bid_total - before[1]

@@ -54,8 +54,8 @@ from .liquidity import SWEEP_PROBABILITY
 from .phases import EXPECT, UNCROSS, Auction, Schedule, TradingDay
 from .pricing import bs_price, smile
 from .prints import YEAR_SECONDS, Prints
-from .publish import EXPECTED_CODES, MarketEvent, Publisher
 from .profiles import Profile, blanks_for
+from .publish import EXPECTED_CODES, MarketEvent, Publisher
 from .ticks import OPTION_TICKS, STOCK_GRID, Grid
 
 __all__ = ["Market", "MarketEvent"]
@@ -209,11 +209,8 @@ class Market(TradingDay, Prints, Publisher):
     def next_event(self) -> MarketEvent | None:
         """The next event (a trade, a book, an expected price), or None once every contract
         has expired."""
-        if self._queued:  # the rest of an instant: the book a print left, after the print
-            event = self._queued.popleft()
-            self.last_time = event.time
-            return event
-        event = self._next_event()
+        # the rest of an instant first: the book a print left, after the print
+        event = self._queued.popleft() if self._queued else self._next_event()
         if event is not None:
             self.last_time = event.time
         return event
@@ -244,7 +241,9 @@ class Market(TradingDay, Prints, Publisher):
             if upcoming < 0:
                 t = self.now = -upcoming
                 contract = self._active[bisect.bisect_right(self._cumulative, rng.random() * self._total)]
-                return MarketEvent(t, contract.instrument, self._trade(contract, t), contract.instrument.tr_id)
+                return MarketEvent(
+                    t, contract.instrument, self._trade(contract, t), contract.instrument.tr_id
+                )
             at, _, _, action, index, window = schedule.pop()
             self.now = at
             if action == UNCROSS:

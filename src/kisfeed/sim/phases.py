@@ -274,7 +274,6 @@ class TradingDay:
             self._schedule.add(at, UNCROSS, index, window)
             self._first_expected(index, begin, at)
 
-
     def _mark_spots(self, t: float) -> None:
         self._factor_time = t
         for spot in self.spots.values():

@@ -40,6 +40,7 @@ def quote_of(sides: tuple[Levels, Levels]) -> Quote:
         sum(x.qty for x in asks[:10]), sum(x.qty for x in bids[:10]),
     )  # fmt: skip
 
+
 __all__ = ["Prints", "order_size", "oi_change", "YEAR_SECONDS"]
 
 YEAR_SECONDS = 365.0 * 86_400  # time to expiry, calendar basis
@@ -75,8 +76,17 @@ class Prints:
     _base: Callable[[Contract, int, int, int, int, Grid], Base]
 
     def _book_after(
-        self, c: Contract, t: float, side: int, prices: list[int], bid: int, ask: int, grid: Grid,
-        ceiling: int, floor: int, spread: int,
+        self,
+        c: Contract,
+        t: float,
+        side: int,
+        prices: list[int],
+        bid: int,
+        ask: int,
+        grid: Grid,
+        ceiling: int,
+        floor: int,
+        spread: int,
     ) -> tuple[Base, bool]:
         """The book an order leaves (two draws: whether the last level is left in part, and the
         seed of the levels) and its publication; returns it and the ``partial`` draw."""

@@ -34,7 +34,19 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, NamedTuple
 
 from ..schema.layouts import FUTURES_BOOK, FUTURES_EXPECTED, OPTION_BOOK, OPTION_EXPECTED, layout_for
-from .book import AUCTION_BOOK, DEFERRED, NOW, QUOTE, Base, book_values, change_chance, depth, slot_of, totals
+from .book import (
+    AUCTION_BOOK,
+    DEFERRED,
+    NOW,
+    QUOTE,
+    Base,
+    Levels,
+    book_values,
+    change_chance,
+    depth,
+    slot_of,
+    totals,
+)
 from .contracts import Contract, hhmmss, r2, record_text, sign_code
 from .instruments import Instrument
 from .phases import EXPECT
@@ -82,7 +94,9 @@ class Publisher:
     _position: dict[str, int]
     _ends: dict[str, float]
 
-    def _init_publisher(self, book_interval: float, expected_from: float, expected_codes: tuple[str, str]) -> None:
+    def _init_publisher(
+        self, book_interval: float, expected_from: float, expected_codes: tuple[str, str]
+    ) -> None:
         self.book_interval = book_interval
         self.per_second = 1.0 / book_interval
         self.expected_from = expected_from
@@ -138,7 +152,9 @@ class Publisher:
         elif status == DEFERRED:
             self._push(book.slot / self.per_second, _FLUSH, self._position[c.code], book.slot)
 
-    def _book_event(self, c: Contract, t: float, sides, before: tuple[int, int]) -> MarketEvent:
+    def _book_event(
+        self, c: Contract, t: float, sides: tuple[Levels, Levels], before: tuple[int, int]
+    ) -> MarketEvent:
         layout = OPTION_BOOK if c.strike is not None else FUTURES_BOOK
         text = record_text(layout, book_values(c.code, hhmmss(t), sides, before))
         return MarketEvent(t, c.instrument, [text], layout.tr_id)
@@ -174,7 +190,9 @@ class Publisher:
             grid = STOCK_GRID if c.strike is None else self.option_grid
             price = self._centre(c, now, grid)
             bid = grid.down(price, max(1, c.spread // 2))
-            self._settle(c, now, self._base(c, QUOTE, self.rng.getrandbits(64), grid.up(bid, c.spread), bid, grid))
+            self._settle(
+                c, now, self._base(c, QUOTE, self.rng.getrandbits(64), grid.up(bid, c.spread), bid, grid)
+            )
 
     def _base(self, c: Contract, kind: int, seed: int, ask: int, bid: int, grid: Grid) -> Base:
         spread = c.spread
@@ -235,7 +253,13 @@ class Publisher:
             price = self._centre(c, at, grid)
         else:
             draw = rng.random()
-            price = grid.up(c.auction_price) if draw < 0.15 else grid.down(c.auction_price) if draw < 0.3 else c.auction_price
+            price = (
+                grid.up(c.auction_price)
+                if draw < 0.15
+                else grid.down(c.auction_price)
+                if draw < 0.3
+                else c.auction_price
+            )
             price = max(min(price, ceiling or price), floor)
         c.auction_price = price
         after = self._after(index, at)
