@@ -28,16 +28,14 @@ def base(seed: int = 1, levels: int = 10, chance: float = 0.0) -> Base:
 def test_a_base_draws_levels_on_the_grid_best_first_within_the_limits():
     asks, bids = base().sides()
     assert len(asks) == len(bids) == 10
-    assert [a.price for a in asks] == sorted(a.price for a in asks) and asks[0].price == 64_500
-    assert [b.price for b in bids] == sorted((b.price for b in bids), reverse=True) and bids[
-        0
-    ].price == 64_400
-    assert all(STOCK_GRID.on_grid(x.price) and 1 <= x.orders <= x.qty for x in asks + bids)
+    assert [a[0] for a in asks] == sorted(a[0] for a in asks) and asks[0][0] == 64_500
+    assert [b[0] for b in bids] == sorted((b[0] for b in bids), reverse=True) and bids[0][0] == 64_400
+    assert all(STOCK_GRID.on_grid(x[0]) and 1 <= x[2] <= x[1] for x in asks + bids)
     assert base().sides() == (asks, bids)  # one seed, one book
     near_limit = Base(QUOTE, 1, 69_800, 58_200, 10, 20.0, STOCK_GRID, 70_000, 58_000, 0.0)
     up, down = near_limit.sides()
-    assert [a.price for a in up] == [69_800, 69_900, 70_000]  # nothing offered above the daily limit
-    assert [b.price for b in down] == [58_200, 58_100, 58_000]
+    assert [a[0] for a in up] == [69_800, 69_900, 70_000]  # nothing offered above the daily limit
+    assert [b[0] for b in down] == [58_200, 58_100, 58_000]
     thin = base(levels=depth(10)).sides()
     assert len(thin[0]) <= 2 and len(thin[1]) <= 2
 
@@ -47,7 +45,7 @@ def test_a_sweep_consumes_the_levels_it_walks():
     prices, qtys = [64_300, 64_400, 64_500], [5, 7, 3]
     first = after_print(post, prices, qtys, 0, buy=True, partial=True)
     # after the first print the next two levels are still there, the last with what is left
-    assert [(a.price, a.qty) for a in first[0][:2]] == [(64_400, 7), (64_500, 3 + post[0][0].qty)]
+    assert [(a[0], a[1]) for a in first[0][:2]] == [(64_400, 7), (64_500, 3 + post[0][0][1])]
     assert first[1] == post[1]  # a buy leaves the bids alone
     assert after_print(post, prices, qtys, 2, buy=True, partial=True) == post
     whole = after_print(post, [64_400], [9], 0, buy=True, partial=False)
@@ -136,3 +134,21 @@ def test_every_book_of_the_day_passes_with_a_one_second_filter():
             check_book(r, crossed=True)
             seconds[r.code, r.time] += 1
     assert seconds and max(seconds.values()) == 1
+
+
+def test_top_is_level_one_and_the_totals_of_the_levels():
+    for seed in range(200):
+        for b in (
+            base(seed),
+            base(seed, levels=3),
+            Base(QUOTE, seed, 69_800, 58_200, 10, 9.0, STOCK_GRID, 70_000, 58_000, 0.0),
+        ):
+            asks, bids = b.sides()
+            assert b.top() == (
+                asks[0][0],
+                bids[0][0],
+                asks[0][1],
+                bids[0][1],
+                sum(x[1] for x in asks),
+                sum(x[1] for x in bids),
+            )

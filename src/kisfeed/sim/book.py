@@ -39,13 +39,24 @@ is watched. The rules:
 from __future__ import annotations
 
 import math
-import random
 from collections.abc import Callable
-from typing import NamedTuple
 
 from .ticks import Grid
 
-__all__ = ["Base", "Book", "Level", "Levels", "depth", "change_chance", "slot_of", "after_print", "DEPTH"]
+__all__ = [
+    "Base",
+    "Book",
+    "Level",
+    "Levels",
+    "PRICE",
+    "QTY",
+    "ORDERS",
+    "depth",
+    "change_chance",
+    "slot_of",
+    "after_print",
+    "DEPTH",
+]
 
 DEPTH = 10  # levels per side in H0ZFASP0 / H0ZOASP0 (reference 4.5)
 _MASK = (1 << 64) - 1
@@ -57,15 +68,14 @@ NOW, DEFERRED, MERGED = (
 )  # what became of a publication (``Book.publish``)  # what a base describes: a continuous book, or an auction's orders
 
 
-class Level(NamedTuple):
-    """A level as the simulator builds it: ``kisfeed.schema.Level`` with the price on the grid."""
-
-    price: int
-    qty: int
-    orders: int
-
-
+#: A level as the simulator builds it, (price, qty, orders): ``kisfeed.schema.Level`` with the
+#: price on the grid, as a plain tuple (a named tuple costs several times more to make, and the
+#: trade records of watched codes make twenty a print).
+Level = tuple[int, int, int]
 Levels = list[Level]
+PRICE, QTY, ORDERS = 0, 1, 2
+#: 64 quantiles of Exp(1): a level's size draws 6 bits of a hash instead of a generator's number.
+_EXP = tuple(-math.log(1.0 - (k + 0.5) / 64) for k in range(64))
 
 
 def slot_of(t: float, per_second: float) -> int:
@@ -112,13 +122,50 @@ class Base:
         self.chance = chance  # per-slot chance of a change between prints (0: none)
 
     def sides(self) -> tuple[Levels, Levels]:
-        """(asks, bids), best first, as drawn from the seed."""
-        rng = random.Random(self.seed)
-        grid = self.grid
+        """(asks, bids), best first, drawn from the seed: each side's sizes from the 6-bit
+        slices of one hash, its order counts and tick gaps from another (a fresh generator per
+        book would cost more than the rest of a trade record)."""
+        seed, tick_of = self.seed, self.grid.tick_of
         gaps = self.levels <= 4  # thin books skip ticks now and then
-        asks = _side(rng, self.ask, self.levels, self.mean, gaps, grid.up, self.ceiling or math.inf)
-        bids = _side(rng, self.bid, self.levels, self.mean, gaps, grid.down, -self.floor)
+        asks = _side(
+            mix(seed), mix(seed ^ 0x1234), self.ask, self.levels, self.mean, gaps, tick_of, 1, self.ceiling
+        )
+        bids = _side(
+            mix(seed ^ 0x5678),
+            mix(seed ^ 0x9ABC),
+            self.bid,
+            self.levels,
+            self.mean,
+            gaps,
+            tick_of,
+            -1,
+            self.floor,
+        )
         return asks, bids
+
+    def top(self) -> tuple[int, int, int, int, int, int]:
+        """(ask, bid, ask qty, bid qty, ask total, bid total): what a trade record carries of the
+        book, as ``sides`` gives it, without making the levels when no limit can cut a side
+        (the trade path: every print of a watched code)."""
+        levels, mean, seed, tick_of = self.levels, self.mean, self.seed, self.grid.tick_of
+        ask, bid, reach = self.ask, self.bid, 2 * levels
+        ceiling, floor = self.ceiling, self.floor
+        if (
+            ask <= 0
+            or bid - reach * tick_of(bid) < max(floor, 1)
+            or (ceiling and ask + reach * tick_of(ceiling) > ceiling)
+        ):
+            asks, bids = self.sides()
+            a, b = asks[0] if asks else (0, 0, 0), bids[0] if bids else (0, 0, 0)
+            return a[0], b[0], a[1], b[1], sum(x[1] for x in asks), sum(x[1] for x in bids)
+        totals = []
+        for sizes in (mix(seed), mix(seed ^ 0x5678)):
+            first = total = 1 + int(_EXP[sizes & 63] * mean)
+            for n in range(1, levels):
+                sizes >>= 6
+                total += 1 + int(_EXP[sizes & 63] * mean * (1.0 + 0.1 * n))
+            totals.append((first, total))
+        return ask, bid, totals[0][0], totals[1][0], totals[0][1], totals[1][1]
 
     def changed(self, slot: int) -> bool:
         return self.chance > 0 and mix(self.seed ^ slot) < self.chance * 2.0**64
@@ -139,32 +186,38 @@ class Base:
                 price, qty, orders = side[n]
                 delta = int((h >> 8) % (2 * int(self.mean) + 3)) - int(self.mean) - 1
                 new = max(1, qty + delta)
-                side[n] = Level(price, new, max(1, min(new, orders + (delta > 0) - (delta < 0))))
+                side[n] = (price, new, max(1, min(new, orders + (delta > 0) - (delta < 0))))
         return asks, bids
 
 
 def _side(
-    rng: random.Random,
+    sizes: int,
+    bits: int,
     best: int,
     levels: int,
     mean: float,
     gaps: bool,
-    step: Callable[[int, int], int],
-    limit: float,
+    tick_of: Callable[[float], int],
+    way: int,
+    limit: int,
 ) -> Levels:
-    """One side's levels from ``best`` outwards (``step``); ``limit``: the highest ask, or minus
-    the lowest bid (a daily limit), so that one comparison serves both sides."""
+    """One side's levels from ``best`` outwards (``way`` 1: up, the asks; -1: down, the bids) up
+    to ``limit`` (a daily limit, the lowest premium; 0: none), sizes ``1 + Exp(mean)`` growing a
+    tenth a level, 1 to a quarter of the size in orders."""
     out: Levels = []
     price = best
-    log = math.log
-    sign = 1 if limit > 0 else -1
+    orders_bits, gap_bits = bits, bits >> 40
     for n in range(levels):
-        if price <= 0 or sign * price > limit:
+        if price <= 0 or (limit and way * (price - limit) > 0):
             break
-        qty = 1 + int(-log(1.0 - rng.random()) * mean * (1.0 + 0.1 * n))  # deeper levels a bit larger
-        count = 1 + int(rng.random() * min(qty, 1 + qty // 4))
-        out.append(Level(price, qty, count))
-        price = step(price, 2 if gaps and rng.random() < 0.3 else 1)
+        qty = 1 + int(_EXP[sizes & 63] * mean * (1.0 + 0.1 * n))
+        out.append((price, qty, 1 + (orders_bits & 15) * min(qty, 1 + qty // 4) // 16))
+        sizes >>= 6
+        orders_bits >>= 4
+        steps = 2 if gaps and gap_bits & 3 == 0 else 1
+        gap_bits >>= 2
+        for _ in range(steps):
+            price += tick_of(price) if way > 0 else -tick_of(price - 1)
     return out
 
 
@@ -181,11 +234,11 @@ def after_print(
     for price, qty in zip(prices[n + 1 :], qtys[n + 1 :], strict=True):
         ahead[price] = ahead.get(price, 0) + qty
     taken = asks if buy else bids
-    front = [Level(p, q, 1) for p, q in ahead.items()]
+    front = [(p, q, 1) for p, q in ahead.items()]
     rest = list(taken)
-    if partial and rest and front and rest[0].price == front[-1].price:
-        head = rest.pop(0)
-        front[-1] = Level(head.price, head.qty + front[-1].qty, head.orders + 1)
+    if partial and rest and front and rest[0][PRICE] == front[-1][PRICE]:
+        price, qty, orders = rest.pop(0)
+        front[-1] = (price, qty + front[-1][QTY], orders + 1)
     side = (front + rest)[:DEPTH]
     return (side, bids) if buy else (asks, side)
 
@@ -263,7 +316,7 @@ class Book:
 
 
 def _totals(sides: tuple[Levels, Levels]) -> tuple[int, int]:
-    return sum(level.qty for level in sides[0]), sum(level.qty for level in sides[1])
+    return sum(level[QTY] for level in sides[0]), sum(level[QTY] for level in sides[1])
 
 
 totals = _totals
@@ -271,7 +324,7 @@ totals = _totals
 
 # --- the records (written through the layouts by name: the two book TRs order fields differently)
 
-_EMPTY = Level(0, 0, 0)
+_EMPTY: Level = (0, 0, 0)
 _NAMES = tuple(
     (f"ask{n}", f"ask{n}_qty", f"ask{n}_count", f"bid{n}", f"bid{n}_qty", f"bid{n}_count")
     for n in range(1, DEPTH + 1)
@@ -288,11 +341,11 @@ def book_values(
     for n, (ap, aq, ac, bp, bq, bc) in enumerate(_NAMES):
         a = asks[n] if n < len(asks) else _EMPTY
         b = bids[n] if n < len(bids) else _EMPTY
-        values[ap], values[aq], values[ac] = a.price, a.qty, a.orders
-        values[bp], values[bq], values[bc] = b.price, b.qty, b.orders
-    ask_total, bid_total = sum(x.qty for x in asks[:DEPTH]), sum(x.qty for x in bids[:DEPTH])
-    values["total_ask_count"] = sum(x.orders for x in asks[:DEPTH])
-    values["total_bid_count"] = sum(x.orders for x in bids[:DEPTH])
+        values[ap], values[aq], values[ac] = a
+        values[bp], values[bq], values[bc] = b
+    ask_total, bid_total = sum(x[QTY] for x in asks[:DEPTH]), sum(x[QTY] for x in bids[:DEPTH])
+    values["total_ask_count"] = sum(x[ORDERS] for x in asks[:DEPTH])
+    values["total_bid_count"] = sum(x[ORDERS] for x in bids[:DEPTH])
     values["total_ask_qty"], values["total_bid_qty"] = ask_total, bid_total
     values["total_ask_qty_change"] = ask_total - before[0]
     values["total_bid_qty_change"] = bid_total - before[1]

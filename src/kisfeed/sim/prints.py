@@ -21,7 +21,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from ..schema.layouts import FUTURES_TRADE, OPTION_TRADE
-from .book import QUOTE, Base, Levels, after_print
+from .book import DEPTH, QUOTE, Base, Level, after_print
 from .contracts import AUCTION, BUY, SELL, Contract, Quote, record_text
 from .liquidity import BLOCK_FACTOR, BLOCK_PROBABILITY
 from .pricing import bs_price, bs_tuple, implied_volatility, smile
@@ -31,14 +31,7 @@ if TYPE_CHECKING:
     from .market import Spot
 
 
-def quote_of(sides: tuple[Levels, Levels]) -> Quote:
-    """The trade record's book fields: level 1 of each side (0 when empty) and the totals."""
-    asks, bids = sides
-    a, b = asks[0] if asks else None, bids[0] if bids else None
-    return Quote(
-        a.price if a else 0, b.price if b else 0, a.qty if a else 0, b.qty if b else 0,
-        sum(x.qty for x in asks[:10]), sum(x.qty for x in bids[:10]),
-    )  # fmt: skip
+_NONE: Level = (0, 0, 0)  # an empty side's level 1
 
 
 __all__ = ["Prints", "order_size", "oi_change", "YEAR_SECONDS"]
@@ -74,6 +67,14 @@ class Prints:
     # sim/publish.py's (a base of the market too): publish a book; make one for a contract
     _settle: Callable[[Contract, float, Base], None]
     _base: Callable[[Contract, int, int, int, int, Grid], Base]
+
+    @staticmethod
+    def _quote(base: Base, prices: list[int], qtys: list[int], n: int, buy: bool, partial: bool) -> Quote:
+        """The book fields of print ``n`` of a sweep, before its last: the book ``base`` with
+        the levels the later prints take still in it (``after_print``)."""
+        asks, bids = after_print(base.sides(), prices, qtys, n, buy, partial)
+        a, b = asks[0] if asks else _NONE, bids[0] if bids else _NONE
+        return Quote(a[0], b[0], a[1], b[1], sum(x[1] for x in asks[:DEPTH]), sum(x[1] for x in bids[:DEPTH]))
 
     def _book_after(
         self,
@@ -142,13 +143,13 @@ class Prints:
         mean = c.activity.mean_size
         qtys = [auction or order_size(mean, random) for _ in prices]
         base, partial = self._book_after(c, t, side, prices, bid, ask, grid, upper, lower, c.spread)
-        post = base.sides() if watched else None
+        last = len(prices) - 1
         band = self.dynamic_band
         for n, price in enumerate(prices):
             ref = c.last if c.last is not None else c.prev_close
             qty = qtys[n]
             tick_oi = c.record_print(time_text, price, qty, side, oi_change(qty, random))
-            if post is not None:
+            if watched:
                 # NMSC/FMSC_FCTN_STPL_PRC: the front month against this month (the front
                 # month's own far leg is the next month), as the spread SP front-this trades
                 near = far = price
@@ -164,7 +165,11 @@ class Prints:
                     if band > 0
                     else (0, 0, self.dynamic_flags[0])
                 )
-                quote = quote_of(after_print(post, prices, qtys, n, side == BUY, partial))
+                quote = (
+                    self._quote(base, prices, qtys, n, side == BUY, partial)
+                    if n < last
+                    else Quote(*base.top())
+                )
                 fields = c.futures_fields(
                     time_text, price, qty, tick_oi, spot, theo, near, far, quote, (upper, lower), dynamic
                 )
@@ -221,14 +226,18 @@ class Prints:
         mean = c.activity.mean_size
         qtys = [auction or order_size(mean, random) for _ in prices]
         base, partial = self._book_after(c, t, side, prices, bid, ask, grid, 0, tick_of(0), spread)
-        post = base.sides() if watched else None
+        last = len(prices) - 1
         for n, price in enumerate(prices):
             qty = qtys[n]
             tick_oi = c.record_print(time_text, price, qty, side, oi_change(qty, random))
-            if post is not None:
+            if watched:
                 iv = self._implied_vol(g, price, net, strike, years, call, vol)
                 hist_vol = spot_state.hist_vol * self.vol_scale
-                quote = quote_of(after_print(post, prices, qtys, n, side == BUY, partial))
+                quote = (
+                    self._quote(base, prices, qtys, n, side == BUY, partial)
+                    if n < last
+                    else Quote(*base.top())
+                )
                 fields = c.option_fields(
                     time_text,
                     price,
