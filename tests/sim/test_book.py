@@ -116,6 +116,10 @@ def test_a_book_watched_late_shows_the_records_of_a_book_watched_all_day():
             if late and event.time >= midday and not market.watched_books:
                 for code in codes:
                     market.watch("H0ZFASP0" if code.startswith("A") else "H0ZOASP0", code)
+            if late and midday + 600 <= event.time < midday + 601:  # dropped and taken again
+                for code in codes:
+                    market.watch("H0ZFASP0" if code.startswith("A") else "H0ZOASP0", code, on=False)
+                    market.watch("H0ZFASP0" if code.startswith("A") else "H0ZOASP0", code)
             if event.records and event.tr_id.endswith("ASP0") and event.time >= midday + 60:
                 out[event.code].append((event.time, event.records))
         return out

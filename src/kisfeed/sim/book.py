@@ -247,7 +247,7 @@ class Book:
     """One contract's book: its base, the filter slot of its last (or pending) publication, and
     what the ICDC fields need, the base and slot published before."""
 
-    __slots__ = ("base", "slot", "pending", "prev", "prev_from", "prev_to", "until", "gen")
+    __slots__ = ("base", "slot", "pending", "prev", "prev_from", "prev_to", "until", "gen", "shown")
 
     def __init__(self) -> None:
         self.base: Base | None = None  # None: the empty book of the night
@@ -259,10 +259,11 @@ class Book:
         self.prev_from = self.prev_to = -1
         self.until = 0  # no change at or after this slot (the end of continuous trading)
         self.gen = 0  # bumped when the base changes: stale change steps are skipped
+        self.shown = -1  # the slot of the last change written (a watched book)
 
     def new_day(self) -> None:
         self.base = self.prev = None
-        self.slot, self.pending = -1, False
+        self.slot, self.pending, self.shown = -1, False, -1
         self.gen += 1
 
     def change_at(self, slot: int) -> bool:

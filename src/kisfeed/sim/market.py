@@ -1,7 +1,8 @@
 """The market model: a deterministic stream of trades on the simulated universe.
 
-``Market.next_event()`` advances a discrete-event simulation and returns the next trade event
-(one instrument, one or more prints at the same instant) with the wire fields of each print. It
+``Market.next_event()`` advances a discrete-event simulation and returns the next event: a trade
+(one instrument, one or more prints at the same instant), the book it left, a book change or an
+expected price (``sim/book.py``, ``sim/publish.py``), with the wire fields of each record. It
 knows nothing of sockets or wall time, so the same seed and start give the same events in the
 same order whatever the clients do; the server only decides *when* to send them and to whom.
 

@@ -119,13 +119,20 @@ class Publisher:
         """Start (or, ``on=False``, stop) writing the records of ``code`` on ``tr_id``."""
         category = layout_for(tr_id).category
         wanted = {"trade": self.watched, "book": self.watched_books}.get(category, self.watched_expected)
+        index = self._position.get(code)
+        if category == "book" and index is not None:
+            self.contracts[index].book.gen += 1  # the change steps scheduled so far are void
         if not on:
             wanted.discard(code)
             return
         wanted.add(code)
-        index = self._position.get(code)
         if category == "book" and index is not None:
-            self._next_change(index, slot_of(self.last_time, self.per_second))
+            # from the slot of the last event, if it starts there (another code's event of that
+            # instant may come first) and its change was not already sent
+            slot = slot_of(self.last_time, self.per_second)
+            at_start = abs(slot / self.per_second - self.last_time) < 1e-6
+            book = self.contracts[index].book
+            self._next_change(index, max(slot - 1 if at_start else slot, book.shown))
 
     def _next_change(self, index: int, after: int) -> None:
         book = self.contracts[index].book
@@ -177,6 +184,7 @@ class Publisher:
             return None  # the base changed (a print) or nobody watches any more
         slot = slot_of(at, self.per_second)
         before = totals(base.at(book.last_change(base, book.slot, slot)))
+        book.shown = slot
         self._next_change(index, slot)
         return self._book_event(c, at, base.at(slot), before)
 
