@@ -7,8 +7,10 @@ that per message and count the records the frame held, which flatters the naive 
 
 Both public paths are timed: ``kisfeed.decode`` (a captured frame) and ``decode_frame`` (what the
 client and the store call), in interleaved rounds with the naive approach on the same frame, so
-the ratio holds under a changing load. Run: ``python benchmarks/decode.py`` (``--quick`` for a
-short run). Prints one table.
+the ratio holds under a changing load, for the six TRs: trades, 10-level books (68 fields; the
+issue-15 target is a book record at most twice a trade record's cost) and expected prices. Run:
+``python benchmarks/decode.py`` (``--quick`` for a short run). Prints one table, then each book's
+cost over its product's trade record's.
 """
 
 from __future__ import annotations
@@ -35,6 +37,40 @@ OPTION = (
     "92.3100^-41.2200^18.0500^31.42^6.45^2^-56350.00^28.77^96.51^0.52^-63050.00^1260.00^1250.00^"
     "10^14^311^300^-11^420^422^310^290^120.40"
 )
+
+
+def book(tr_id: str, top: int, tick: int, depth: int, decimals: bool) -> str:
+    """A book record by field name in ``tr_id``'s wire order: ``depth`` levels a side around
+    ``top``, the rest empty, totals the level sums (as KRX publishes them since 2024)."""
+    price = (lambda v: f"{v}.00") if decimals else str
+    empty = price(0)
+    by_name = {"code": "A11612" if tr_id == "H0ZFASP0" else "B11612065", "time": "090001"}
+    for side, sign in (("ask", 1), ("bid", -1)):
+        qty_total = count_total = 0
+        for n in range(1, 11):
+            published = n <= depth
+            qty, count = (7 * n % 23 + 1, n % 4 + 1) if published else (0, 0)
+            by_name[f"{side}{n}"] = price(top + sign * tick * n) if published else empty
+            by_name[f"{side}{n}_qty"], by_name[f"{side}{n}_count"] = str(qty), str(count)
+            qty_total, count_total = qty_total + qty, count_total + count
+        by_name[f"total_{side}_qty"], by_name[f"total_{side}_count"] = str(qty_total), str(count_total)
+    by_name["total_ask_qty_change"], by_name["total_bid_qty_change"] = "-3", "12"
+    return "^".join(by_name[f.name] for f in LAYOUTS[tr_id].fields)
+
+
+# A busy futures book (10 levels a side) and a thinner option book (4 a side, the rest empty).
+FUTURES_BOOK = book("H0ZFASP0", 64300, 100, 10, decimals=False)
+OPTION_BOOK = book("H0ZOASP0", 1250, 10, 4, decimals=True)
+FUTURES_EXPECTED = "A11612^084130^64400^-200^5^-0.31^311^23"
+OPTION_EXPECTED = "B11612065^154012^1260.00^10.00^2^0.80^121"
+RECORDS = {
+    "H0ZFCNT0": FUTURES,
+    "H0ZOCNT0": OPTION,
+    "H0ZFASP0": FUTURES_BOOK,
+    "H0ZOASP0": OPTION_BOOK,
+    "H0ZFANC0": FUTURES_EXPECTED,
+    "H0ZOANC0": OPTION_EXPECTED,
+}
 
 
 def frame(tr_id: str, record: str, count: int) -> str:
@@ -78,7 +114,8 @@ def main() -> None:
     args = parser.parse_args()
     seconds = 0.5 if args.quick else 2.5
     print(f"{'frame':<14}{'path':<20}{'µs/rec':>9}{'rec/s':>12}{'naive µs/rec':>14}{'ratio':>8}")
-    for tr_id, record in (("H0ZFCNT0", FUTURES), ("H0ZOCNT0", OPTION)):
+    single: dict[str, float] = {}  # decode_frame µs per record of a one-record frame, by TR
+    for tr_id, record in RECORDS.items():
         columns = [f.kis for f in LAYOUTS[tr_id].fields]
         for count in (1, 10):
             text = frame(tr_id, record, count)
@@ -96,10 +133,15 @@ def main() -> None:
             for path, per_call in best.items():
                 ours = per_call / count
                 label = f"{tr_id} x{count}"
+                if count == 1 and path == "decode_frame":
+                    single[tr_id] = ours
                 print(
                     f"{label:<14}{path:<20}{ours * 1e6:>9.2f}{1 / ours:>12,.0f}{theirs * 1e6:>14.1f}"
                     f"{theirs / ours:>7.0f}x"
                 )
+    for book_tr, trade_tr in (("H0ZFASP0", "H0ZFCNT0"), ("H0ZOASP0", "H0ZOCNT0")):
+        ratio = single[book_tr] / single[trade_tr]
+        print(f"{book_tr} x1 / {trade_tr} x1 (decode_frame): {ratio:.2f} (target <= 2)")
 
 
 if __name__ == "__main__":

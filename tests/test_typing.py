@@ -23,6 +23,10 @@ EXPECTED = {
     24: "float | None",  # OptionTrade.price: premiums carry decimals
     26: "kisfeed.client.feed.FeedStats",
     27: "polars.dataframe.frame.DataFrame",  # store.query(as_="polars")
+    30: "tuple[tuple[float, int, int, fallback=kisfeed.schema.base.Level], ...]",  # a book's levels, in order (issue 15)
+    31: "int",
+    33: "int | None",  # FuturesBook.ask10: KRW, whatever its wire position
+    35: "int | None",  # OptionExpected.quantity: None when the frame has 7 fields
 }
 
 

@@ -1,7 +1,11 @@
-"""Instrument lookup in the KIS stock futures/options master (reference 5.2–5.4).
+"""Instrument codes: their form (reference 5.2) and lookup in the KIS stock futures/options
+master (reference 5.2–5.4).
 
 Codes are never synthesised (they are not derivable from the stock code): they are looked up
 in ``fo_stk_code_mts.mst``, downloaded from KIS and cached for a day, or read from a local file.
+What a code's form alone says, its product, is decided here and nowhere else (``code_product``):
+the client refuses a code of the wrong product before sending it, the commands place a code on
+its TRs with it.
 """
 
 from __future__ import annotations
@@ -16,10 +20,61 @@ from pathlib import Path
 import httpx
 
 from . import paths
-from .exceptions import ConfigError, KisfeedError
+from .exceptions import ConfigError, KisfeedError, UsageError
+from .schema.layouts import LAYOUTS, Category, Product, layout_for, trs_for
 from .schema.master import MasterEntry, parse_master
 
-__all__ = ["MASTER_URL", "Master", "download_master", "read_master", "search"]
+__all__ = [
+    "MASTER_URL",
+    "Master",
+    "download_master",
+    "read_master",
+    "search",
+    "code_product",
+    "trs_for_code",
+    "check_code",
+    "tr_of",
+]
+
+#: A KIS short code's length -> its product: stock futures have 6 characters (``A11612``), stock
+#: options 9 (``B11612007``), in the old and the 2026 form alike (reference 5.2, 5.3). Spreads
+#: (8, ``D116C71S``) have no real-time TR; any other length is left to the server.
+_PRODUCT_BY_LENGTH: dict[int, Product] = {6: "futures", 9: "option"}
+_KIND_OF_PRODUCT: dict[Product, str] = {"futures": "future", "option": "call"}  # a call's TRs are a put's
+
+
+def code_product(code: str) -> Product | None:
+    """``futures`` or ``option`` as the code's form says (the ``Layout.product`` values), or None
+    when the form does not tell."""
+    return _PRODUCT_BY_LENGTH.get(len(code))
+
+
+def trs_for_code(code: str) -> tuple[str, ...]:
+    """The TRs a code of this form can be subscribed on, trades first (empty when the form does
+    not tell: look the code up in the master, ``MasterEntry.tr_ids``)."""
+    product = code_product(code)
+    return trs_for(_KIND_OF_PRODUCT[product]) if product else ()
+
+
+def tr_of(product: Product, category: Category) -> str:
+    """The TR of a product (``futures``/``option``) and a category (``trade``/``book``/
+    ``expected``): ``tr_of("option", "book")`` is H0ZOASP0."""
+    return next(t for t in trs_for(_KIND_OF_PRODUCT[product]) if LAYOUTS[t].category == category)
+
+
+def check_code(tr_id: str, code: str) -> None:
+    """Refuse (``UsageError``) a code whose form names the other product than ``tr_id``'s: an
+    option code on H0ZFASP0 would be acknowledged by KIS and then bring nothing (reference 8.11).
+    ``UnknownTRError`` for a TR without a layout."""
+    layout = layout_for(tr_id)
+    product = code_product(code)
+    if product is not None and product != layout.product:
+        what = "stock futures" if product == "futures" else "stock option"
+        raise UsageError(
+            f"{code} is a {what} code ({len(code)} characters, reference 5.2) and {tr_id} is the "
+            f"{layout.english}: use {tr_of(product, layout.category)}"
+        )
+
 
 MASTER_URL = "https://new.real.download.dws.co.kr/common/master/fo_stk_code_mts.mst.zip"
 MASTER_NAME = "fo_stk_code_mts.mst"

@@ -51,7 +51,7 @@ def test_record_and_watch_refuse_a_spread_code_before_starting(tmp_path):
     # record first places a code by its length (8: neither futures nor options), then the master
     record = runner.invoke(app, ["record", spread, "--data", str(tmp_path / "d"), "--seconds", "1"])
     assert record.exit_code == 2 and "--tr" in _error(record), record.output
-    args = ["record", spread, "--tr", "H0ZFCNT0", "--data", str(tmp_path / "d"), "--seconds", "1"]
+    args = ["record", "--tr", "H0ZFCNT0", spread, "--data", str(tmp_path / "d"), "--seconds", "1"]
     record = runner.invoke(app, args)
     assert record.exit_code == 2 and _error(record) == refusal, record.output
     assert not (tmp_path / "d").exists()

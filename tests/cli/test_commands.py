@@ -269,3 +269,23 @@ def test_decode_prints_typed_fields_and_names_a_bad_field():
     result = runner.invoke(app, ["decode"], input=frame("H0ZFCNT0", texts("H0ZFCNT0", price="x")) + "\n")
     assert result.exit_code == 1 and "field 2" in result.output and "STCK_PRPR" in result.output
     assert runner.invoke(app, ["decode", wire, "--keys", "french"]).exit_code == 2
+
+
+def test_codes_shows_the_trs_each_code_can_use(master_file):
+    result = runner.invoke(app, ["codes", "--master", str(master_file), "삼성전자"], env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    (header,) = [line for line in lines if line.split()[:2] == ["code", "TR"]]
+    assert header.split()[-2:] == ["book", "expected"] and "…" not in result.output
+    rows = {line.split()[0]: line.split() for line in lines if line.split() and line.split()[0][:1] in "ABCD"}
+    future, put, spread = rows["A11608"], rows["C11608041"], rows["D116869S"]
+    assert (future[1], *future[-2:]) == ("H0ZFCNT0", "H0ZFASP0", "H0ZFANC0")
+    assert (put[1], *put[-2:]) == ("H0ZOCNT0", "H0ZOASP0", "H0ZOANC0")
+    assert (spread[1], *spread[-2:]) == ("-", "-", "-")  # a spread: none
+    assert len(rows) == 6  # one line per instrument
+
+
+def test_codes_prints_every_value_whole_on_a_narrow_terminal(master_file):
+    result = runner.invoke(app, ["codes", "--master", str(master_file), "삼성전자"], env={"COLUMNS": "50"})
+    assert result.exit_code == 0 and "…" not in result.output, result.output
+    assert any(line.rstrip().endswith("H0ZOASP0 H0ZOANC0") for line in result.output.splitlines())

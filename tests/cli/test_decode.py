@@ -99,3 +99,37 @@ def test_the_help_example_runs_as_written():
     assert (
         result.stderr.decode().strip() == "decoded 1 record from 1 frame; skipped 0 control frames, 0 errors"
     )
+
+
+def test_a_book_decodes_as_one_row_per_level_not_68_lines():
+    from typer.testing import CliRunner
+
+    from kisfeed.cli import app
+
+    from ..client.conftest import book_frame
+
+    result = CliRunner().invoke(
+        app,
+        ["decode", book_frame("H0ZOASP0", "B11612007", 0, best_ask=250, tick=5, levels=4)],
+        env={"COLUMNS": "120"},
+    )
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert any("H0ZOASP0 B11612007 09:00:00" in line for line in lines)
+    levels = [
+        line.split()
+        for line in lines
+        if line.strip("│ ").split()[:1] and line.strip("│ ").split()[0].isdigit()
+    ]
+    rows = [[cell for cell in row if cell != "│"] for row in levels]
+    assert [row[0] for row in rows] == [str(n) for n in range(1, 11)]  # every level, empty ones too
+    assert rows[0][1:] == ["2.5", "1", "1", "2.45", "1", "1"] and rows[9][1:] == [
+        "0.0",
+        "0",
+        "0",
+        "0.0",
+        "0",
+        "0",
+    ]
+    assert len(lines) < 30
+    assert "decoded 1 record from 1 frame" in result.output

@@ -49,6 +49,19 @@ def test_record_names_the_subscribed_codes_that_brought_no_record(monkeypatch, t
 
 
 def test_silent_codes_lists_a_few_and_counts_the_rest() -> None:
-    assert silent_codes(["A", "B"], {"A", "B"}) is None
-    line = silent_codes((f"C{n}" for n in [*range(12), 0]), {"C11"}, shown=3)  # any iterable, once
+    F = "H0ZFCNT0"
+    assert silent_codes([(F, "A"), (F, "B")], {(F, "A"), (F, "B")}) is None
+    keys = ((F, f"C{n}") for n in [*range(12), 0])  # any iterable, read once
+    line = silent_codes(keys, {(F, "C11")}, shown=3)
     assert line is not None and line.startswith("no record from 11 of 12 codes: C0, C1, C2 and 8 more")
+
+
+def test_silent_codes_counts_per_tr_and_code() -> None:
+    F, FB, FX = "H0ZFCNT0", "H0ZFASP0", "H0ZFANC0"
+    wanted = [(F, "A"), (FB, "A"), (FX, "A"), (F, "B")]
+    line = silent_codes(wanted, {(F, "A"), (F, "B")})  # A's trades came, its book did not
+    assert line is not None and line.startswith(
+        "no record from 2 of 4 subscriptions: A H0ZFASP0, A H0ZFANC0 ("
+    )
+    assert line.endswith("expected prices come only in the single-price auctions)")
+    assert "auctions" not in (silent_codes(wanted[:2], {(F, "A")}) or "")

@@ -32,5 +32,6 @@ def test_sim_list_instruments_starts_with_a_header():
         "kind",
         "expiry",
         "strike",
+        "tr_ids",
     ]
-    assert len(first.split("\t")) == 7
+    assert len(first.split("\t")) == 8

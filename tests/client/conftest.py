@@ -11,6 +11,7 @@ from contextlib import asynccontextmanager
 import pytest
 
 import kisfeed
+from kisfeed.protocol.frames import encode_frame
 from kisfeed.schema import CODECS, LAYOUTS, Record
 from kisfeed.sim import SimConfig, Simulator
 
@@ -144,6 +145,35 @@ def assert_ordered_no_duplicate(records: list[Record], sim: Simulator) -> None:
         position = {fields: i for i, fields in enumerate(sent[code])}
         indexes = [position[f] for f in got]  # KeyError: a record the simulator never sent
         assert indexes == sorted(indexes), f"records of {code} out of order"
+
+
+def book_fields(
+    tr_id: str, code: str, n: int, *, best_ask: int = 64400, tick: int = 100, levels: int = 10
+) -> list[str]:
+    """The wire texts of a 10-level book in ``tr_id``'s own field order (the two book TRs order
+    their fields differently, reference 4.5): asks rise and bids fall from level 1 by ``tick``
+    (option prices are hundredths: 250 is 2.50), each level's quantity ``n`` + level so that
+    the books of a test are told apart; levels past ``levels`` empty (``0``/``0.00``, 0, 0), the
+    totals the sums of the published levels."""
+    values: dict[str, str] = {"code": code, "time": "090000"}
+    option = LAYOUTS[tr_id].product == "option"
+    for level in range(1, 11):
+        shown = level <= levels
+        ask, bid = (best_ask + tick * (level - 1), best_ask - tick * level) if shown else (0, 0)
+        values[f"ask{level}"] = f"{ask / 100:.2f}" if option else str(ask)
+        values[f"bid{level}"] = f"{bid / 100:.2f}" if option else str(bid)
+        for side in ("ask", "bid"):
+            values[f"{side}{level}_qty"] = str(n + level if shown else 0)
+            values[f"{side}{level}_count"] = str(level if shown else 0)
+    for side in ("ask", "bid"):
+        values[f"total_{side}_qty"] = str(sum(n + level for level in range(1, levels + 1)))
+        values[f"total_{side}_count"] = str(sum(range(1, levels + 1)))
+        values[f"total_{side}_qty_change"] = "-3"
+    return [values[f.name] for f in LAYOUTS[tr_id].fields]
+
+
+def book_frame(tr_id: str, code: str, n: int, **kwargs: int) -> str:
+    return encode_frame(tr_id, [book_fields(tr_id, code, n, **kwargs)])
 
 
 @pytest.fixture

@@ -167,7 +167,7 @@ async def test_100_subscriptions_over_3_app_keys_survive_a_lost_session(tmp_path
         assert len(wanted) == 100
         async with feed_for(sim, tmp_path, credentials=keys.items(), on_event=events.append) as feed:
             with pytest.raises(SubscriptionLimitError):
-                await feed.subscribe(O, [f"X{n:05d}" for n in range(124)])  # 3 × 41 = 123
+                await feed.subscribe(O, [f"X{n:08d}" for n in range(124)])  # 3 × 41 = 123
             assert not feed.subscriptions
             for tr_id in (O, F):
                 await feed.subscribe(tr_id, [c for c in wanted if (tr_id == O) == (len(c) == 9)])

@@ -35,6 +35,7 @@ def test_list_instruments_prints_one_code_per_line_with_tr_and_underlying():
         "kind",
         "expiry",
         "strike",
+        "tr_ids",
     ]
     kinds = Counter(line.split("\t")[4] for line in lines)
     assert kinds["future"] == 90 and kinds["call"] == kinds["put"] > 10 * 9 * 9  # sim.listing: 9 months
@@ -42,8 +43,10 @@ def test_list_instruments_prints_one_code_per_line_with_tr_and_underlying():
     first = lines[0].split("\t")
     assert first[:4] == ["A11612", "H0ZFCNT0", "005930", "삼성전자"]
     for line in lines:
-        code, tr_id, underlying, name, kind, _expiry, strike = line.split("\t")
+        code, tr_id, underlying, name, kind, _expiry, strike, tr_ids = line.split("\t")
         assert tr_id == ("H0ZFCNT0" if kind == "future" else "H0ZOCNT0")
+        product = "F" if kind == "future" else "O"  # trades, book, expected (reference 4.5)
+        assert tr_ids == f"H0Z{product}CNT0,H0Z{product}ASP0,H0Z{product}ANC0"
         assert re.fullmatch(r"\d{6}", underlying) and name
         assert len(code) == (6 if kind == "future" else 9) and (strike == "") == (kind == "future")
 

@@ -25,3 +25,11 @@ async def main(frame: str) -> None:
             break
         reveal_type(feed.stats())
     reveal_type(kisfeed.store.query("SELECT count(*) FROM futures_trades", as_="polars"))
+    for book in kisfeed.decode(frame):
+        if isinstance(book, kisfeed.Book):
+            reveal_type(book.asks)
+            reveal_type(book.bids[0].qty)
+        if isinstance(book, kisfeed.FuturesBook):
+            reveal_type(book.ask10)
+        elif isinstance(book, kisfeed.OptionExpected):
+            reveal_type(book.quantity)

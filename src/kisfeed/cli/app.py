@@ -14,7 +14,7 @@ from .common import EXIT_INTERRUPTED, EXIT_USAGE, checked, configure_logging, co
 
 app = typer.Typer(
     name="kisfeed",
-    help="Real-time KRX stock futures (H0ZFCNT0) and options (H0ZOCNT0) from KIS.",
+    help="Real-time KRX stock futures and options from KIS: trades, order books, expected prices.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
@@ -58,7 +58,7 @@ def _options(
         ),
     ] = None,
 ) -> None:
-    """Real-time KRX stock futures (H0ZFCNT0) and options (H0ZOCNT0) from KIS."""
+    """Real-time KRX stock futures and options from KIS: trades, order books, expected prices."""
     del version  # handled by its eager callback
     level = (
         log_level or {0: None, 1: "info"}.get(verbose, "debug") or os.environ.get("KISFEED_LOG") or "warning"
@@ -79,8 +79,9 @@ def version() -> None:
 from .codes import codes  # noqa: E402
 from .decode import decode_command  # noqa: E402
 from .doctor import doctor  # noqa: E402
+from .record import record  # noqa: E402
 from .sim import sim as _sim_command  # noqa: E402
-from .store import export, query, rebuild, record, replay  # noqa: E402
+from .store import export, query, rebuild, replay  # noqa: E402
 from .watch import demo, watch  # noqa: E402
 
 # The one-line summaries --help lists (a docstring's first sentence would be cut with "...").
@@ -96,7 +97,13 @@ app.command(
     short_help="Run a local KIS real-time server with a simulated market.",
     epilog="Example: kisfeed sim --port 0 --rest-port 0 --speed 10 --fault drop@30",
 )(checked(_sim_command))
-app.command("record", short_help="Record trades to the journal and the Parquet dataset.")(checked(record))
+# ignore_unknown_options: record's '--tr TR' groups stay among its codes, in order
+# (cli/record.py, plan_subscriptions, parses them and refuses any other unknown option)
+app.command(
+    "record",
+    short_help="Record trades, books, expected prices to the journal and Parquet.",
+    context_settings={"ignore_unknown_options": True},
+)(checked(record))
 app.command("query", short_help="Run DuckDB SQL over the dataset.")(checked(query))
 app.command("replay", short_help="Re-emit recorded records, paced or as fast as possible.")(checked(replay))
 app.command("export", short_help="Export a date range to Parquet or CSV files.")(checked(export))

@@ -1,4 +1,5 @@
-"""The live terminal board: a futures table, an option chain and a status line (rich)."""
+"""The live terminal board: a futures table, an option chain and a status line (rich); with
+``book`` set, one contract's depth ladder beside them (``cli/ladder.py``)."""
 
 from __future__ import annotations
 
@@ -7,14 +8,16 @@ from collections import deque
 from dataclasses import dataclass
 
 from rich import box
-from rich.console import Console, ConsoleOptions, RenderResult
+from rich.console import Console, ConsoleOptions, Group, RenderResult
 from rich.measure import Measurement
 from rich.table import Table
 from rich.text import Text
 
 from ..client import FeedStats
-from ..schema import FuturesTrade, OptionTrade, Record, Sign
+from ..schema import FuturesBook, FuturesTrade, OptionBook, OptionTrade, Record, Sign
+from ..schema.layouts import layout_for
 from ..schema.master import MasterEntry
+from .ladder import ladder
 
 __all__ = ["Board"]
 
@@ -56,17 +59,28 @@ class _Rate:
 class Board:
     """Keeps the last record of every instrument and renders them."""
 
-    def __init__(self, instruments: dict[str, MasterEntry], *, title: str = "kisfeed") -> None:
+    def __init__(
+        self, instruments: dict[str, MasterEntry], *, title: str = "kisfeed", book: str | None = None
+    ) -> None:
         self.instruments = instruments
         self.title = title
-        self.last: dict[str, Record] = {}
+        self.book = book  # the code whose depth ladder is shown, if any
+        self.last: dict[str, Record] = {}  # each code's last trade
+        self.books: dict[str, FuturesBook | OptionBook] = {}  # each code's last order book
+        self.expected: dict[str, Record] = {}  # each code's last expected price
         self.state = "connecting"
         self.stats: FeedStats | None = None
         self._rate = _Rate()
 
     def update(self, record: Record) -> None:
         code = record.code
-        if code is not None:  # a record without a code cannot be placed on the board
+        if code is None:  # a record without a code cannot be placed on the board
+            return
+        if isinstance(record, (FuturesBook, OptionBook)):
+            self.books[code] = record
+        elif layout_for(record.tr_id).category == "expected":
+            self.expected[code] = record
+        else:
             self.last[code] = record
 
     def chain(self) -> tuple[str | None, list[MasterEntry]]:
@@ -102,8 +116,30 @@ class Board:
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
         width = options.max_width
-        yield _fit(console, options, self._futures(), _FUTURES_DROP, width)
-        yield _fit(console, options, self._options(), _OPTIONS_DROP, width)
+        if self.book is None:
+            yield _fit(console, options, self._futures(), _FUTURES_DROP, width)
+            yield _fit(console, options, self._options(), _OPTIONS_DROP, width)
+            yield self._status(width)
+            return
+        depth = ladder(
+            self.book, self.books.get(self.book), self.last.get(self.book), self.expected.get(self.book)
+        )
+        needs = Measurement.get(console, options.update_width(1_000_000), depth).maximum
+        left = width - needs - 2
+        if left >= _BESIDE:  # the ladder beside the tables, which give way to fit what is left
+            tables = Group(
+                _fit(console, options, self._futures(), _FUTURES_DROP, left),
+                _fit(console, options, self._options(), _OPTIONS_DROP, left),
+            )
+            grid = Table.grid(padding=(0, 2))
+            grid.add_column(width=left)
+            grid.add_column(width=needs)
+            grid.add_row(tables, depth)
+            yield grid
+        else:  # a narrow terminal: below them
+            yield _fit(console, options, self._futures(), _FUTURES_DROP, width)
+            yield _fit(console, options, self._options(), _OPTIONS_DROP, width)
+            yield depth
         yield self._status(width)
 
     def _futures(self) -> Table:
@@ -202,6 +238,10 @@ _FUTURES_COLUMNS = ("code", "name", "last", "chg", "chg%", "volume", "OI", "basi
 _FUTURES_DROP = (("name",), ("basis",), ("OI",), ("bid",), ("ask",), ("chg%",), ("volume",), ("chg",))
 _OPTIONS_COLUMNS = ("call last", "IV", "delta", "vol", "strike", "put last", "IV ", "delta ", "vol ")
 _OPTIONS_DROP = (("delta", "delta "), ("vol", "vol "), ("IV", "IV "))  # both sides of the chain at once
+
+
+#: Cells the tables need at least to stand beside the ladder: code, last and chg of the futures.
+_BESIDE = 56
 
 
 def _join(parts: list[str], limit: int) -> str:

@@ -7,15 +7,26 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich import box
+from rich.measure import Measurement
 from rich.table import Table
+from rich.text import Text
 
 from ..auth import REAL_WS_URL
 from ..exceptions import ConfigError, KisfeedError
 from ..instruments import Master, download_master, read_master, search
+from ..schema import layout_for
 from ..schema.master import MasterEntry
 from .common import EXIT_USAGE, console, err_console, errors, fail, plural
 
-__all__ = ["codes", "load_instruments", "simulator_master", "resolve_codes", "master_for_recording"]
+__all__ = [
+    "codes",
+    "load_instruments",
+    "simulator_master",
+    "resolve_codes",
+    "check_registrations",
+    "master_for_recording",
+]
 
 
 def simulator_master() -> Master:
@@ -65,6 +76,20 @@ def resolve_codes(master: Master, codes: list[str]) -> list[MasterEntry]:
     return entries
 
 
+def check_registrations(entries: list[MasterEntry], subscriptions: dict[str, list[str]]) -> None:
+    """Refuse (ConfigError, exit 2) a code placed on a TR its instrument has not (a futures code
+    on an option TR): the master's kind decides where the code's form cannot."""
+    by_code = {e.code: e for e in entries}
+    for tr_id, codes in subscriptions.items():
+        for code in codes:
+            entry = by_code.get(code)
+            if entry is not None and tr_id not in entry.tr_ids:
+                raise ConfigError(
+                    f"{code} is a {entry.kind} ({entry.underlying_name}): it can be subscribed on "
+                    f"{', '.join(entry.tr_ids)}, not {tr_id}"
+                )
+
+
 def master_for_recording(
     simulated: bool, master_file: Path | None, ws_url: str | None = None
 ) -> Master | None:
@@ -100,7 +125,8 @@ def codes(
     master: Annotated[Path | None, typer.Option(help="A local fo_stk_code_mts.mst file.")] = None,
     offline: Annotated[bool, typer.Option("--offline", help="Do not download the KIS master.")] = False,
 ) -> None:
-    """Find instruments by underlying name or code, expiry, strike and call/put.
+    """Find instruments by underlying name or code, expiry, strike and call/put; for each, the
+    TRs it can be subscribed on (trades, order book, expected price).
 
     \b
     Examples:
@@ -124,18 +150,29 @@ def codes(
             + "; try a shorter query or kisfeed codes without arguments",
             EXIT_USAGE,
         )
-    table = Table(show_edge=False)
-    for column in ("code", "TR", "kind", "underlying", "stock", "expiry", "strike"):
+    table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, padding=(0, 0))  # compact
+    # Every TR the code can be subscribed on (reference 4.5): TR its trades, then its book and its
+    # expected price, at the end so that the columns before keep their place.
+    for column in ("code", "TR", "kind", "underlying", "stock", "expiry", "strike", "book", "expected"):
         table.add_column(column, justify="right" if column == "strike" else "left", no_wrap=True)
     for e in matches:
+        trs = {layout_for(t).category: t for t in e.tr_ids}
         table.add_row(
             e.code,
-            e.tr_id or "-",
+            trs.get("trade", "-"),
             e.kind,
             e.underlying_name,
             e.underlying_code,
             e.expiry_month or "-",
             f"{e.strike:,.0f}" if e.strike else "",
+            trs.get("book", "-"),
+            trs.get("expected", "-"),
         )
-    console.print(table)
+    # one line per instrument, every value whole: wider than the terminal rather than cut
+    natural = Measurement.get(console, console.options.update_width(1_000_000), table).maximum
+    if natural <= console.width:
+        console.print(table)
+    else:  # rich would cut values to the terminal's width: its lines at their own, unwrapped
+        for line in console.render_lines(table, console.options.update_width(natural), pad=False):
+            console.print(Text.assemble(*((s.text, s.style or "") for s in line)), soft_wrap=True)
     console.print(plural(len(matches), "instrument"))

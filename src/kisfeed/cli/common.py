@@ -43,6 +43,7 @@ __all__ = [
     "DataOption",
     "config_from",
     "plural",
+    "report_lines",
     "signals",
     "Bound",
     "NUMBER_RULES",
@@ -59,8 +60,9 @@ err_console = Console(stderr=True, highlight=False, soft_wrap=True)
 
 
 def fail(message: str, code: int = EXIT_FAILURE) -> typer.Exit:
-    """Print a one-line error (never a traceback) and return the Exit to raise."""
-    err_console.print(f"[bold red]error:[/] {message}")
+    """Print a one-line error (never a traceback) and return the Exit to raise. The message is
+    text, never markup: a code or path with brackets is printed as given."""
+    err_console.print(f"[bold red]error:[/] {escape(message)}")
     return typer.Exit(code)
 
 
@@ -111,6 +113,19 @@ def config_from(path: Path | None, *, data: Path | None = None, **overrides: Any
 def plural(n: int, word: str, words: str | None = None) -> str:
     """``1 row``, ``2 rows``: no ``(s)`` in what a user reads."""
     return f"{n:,} {word if n == 1 else (words or word + 's')}"
+
+
+def report_lines(noun: str, what: str, lines: list[str], limit: int = 20) -> None:
+    """``3 journal lines skipped (first 20):`` then one indented line each, on stderr."""
+    if not lines:
+        return
+    err_console.print(
+        f"[yellow]{plural(len(lines), noun)} {what}[/]"
+        + (f" (first {limit})" if len(lines) > limit else "")
+        + ":"
+    )
+    for line in lines[:limit]:
+        err_console.print(f"  {line}", markup=False)
 
 
 # --- stopping: Ctrl-C and SIGTERM ---------------------------------------------------------------

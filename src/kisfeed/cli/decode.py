@@ -1,4 +1,5 @@
-"""``kisfeed decode``: captured frames or journal lines → typed fields, one table per record.
+"""``kisfeed decode``: captured frames or journal lines → typed fields, one table per record
+(an order book as one row per level).
 
 A line of input is one of:
 
@@ -27,8 +28,9 @@ from rich.markup import escape
 from rich.table import Table
 
 from ..protocol import Data, Malformed, Session
-from ..schema import Record
+from ..schema import FuturesBook, OptionBook, Record
 from ..schema.base import KeyStyle
+from ..schema.layouts import layout_for
 from .common import EXIT_FAILURE, EXIT_INTERRUPTED, EXIT_USAGE, console, err_console, fail
 
 KEY_STYLES: tuple[KeyStyle, ...] = get_args(KeyStyle)
@@ -88,14 +90,46 @@ def _lines(frame: str | None, stream: BinaryIO) -> Iterable[bytes]:
 
 
 def _print(record: Record, keys: KeyStyle) -> None:
-    table = Table(title=f"{record.tr_id} {record.code}", show_header=False)
-    for name, value in record.to_dict(keys=keys).items():
-        table.add_row(name, "" if value is None else str(value))
+    if isinstance(record, (FuturesBook, OptionBook)):
+        table = _levels(record)
+    else:
+        table = Table(title=f"{record.tr_id} {record.code}", show_header=False)
+        for name, value in record.to_dict(keys=keys).items():
+            table.add_row(name, "" if value is None else str(value))
     if record.extra:
         table.add_row("(extra)", "^".join(record.extra))
     if record.missing:
         table.add_row("(missing)", f"{record.missing} fields absent")
     console.print(table)
+
+
+def _text(value: object) -> str:
+    return "" if value is None else str(value)
+
+
+def _levels(book: FuturesBook | OptionBook) -> Table:
+    """A book (68 fields, reference 4.5) as one row per level, every level of the layout as
+    received, empty ones (price 0) included, then the six totals: 12 rows instead of 68."""
+    table = Table(title=f"{book.tr_id} {book.code} {_text(book.time)}")
+    for name in ("level", "ask", "ask qty", "ask orders", "bid", "bid qty", "bid orders"):
+        table.add_column(name, justify="right")
+    for n in range(1, (layout_for(book.tr_id).depth or 10) + 1):
+        table.add_row(
+            str(n),
+            *(
+                _text(getattr(book, f"{side}{n}{part}"))
+                for side in ("ask", "bid")
+                for part in ("", "_qty", "_count")
+            ),
+        )
+    table.add_row(
+        "total", "", _text(book.total_ask_qty), _text(book.total_ask_count),
+        "", _text(book.total_bid_qty), _text(book.total_bid_count), end_section=False,
+    )  # fmt: skip
+    table.add_row(
+        "change", "", _text(book.total_ask_qty_change), "", "", _text(book.total_bid_qty_change), ""
+    )
+    return table
 
 
 def _error(message: str) -> None:
@@ -111,7 +145,8 @@ def decode_command(
     ] = None,
     keys: Annotated[str, typer.Option(help="Key style: english, kis or korean.")] = "english",
 ) -> None:
-    """Decode captured data frames or journal lines into typed fields, one table per record.
+    """Decode captured data frames or journal lines into typed fields, one table per record (an
+    order book, H0ZFASP0 / H0ZOASP0, as one row per level and its totals).
 
     Control messages (PINGPONG, subscribe replies) are skipped and counted; a line that does not
     decode is one error line on stderr, and the exit code is then 1. A recorded journal decodes

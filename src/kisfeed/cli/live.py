@@ -15,17 +15,19 @@ from rich.live import Live
 import kisfeed
 
 from ..client import events as ev
+from ..protocol.routing import Key
+from ..schema import layout_for
 from ..schema.master import MasterEntry
 from .board import Board
 from .common import err_console, plural, signals
 
-__all__ = ["LiveResult", "run_board", "silent_codes"]
+__all__ = ["LiveResult", "run_board", "silent_codes", "describe"]
 
 
 @dataclass
 class LiveResult:
     records: Counter[str] = field(default_factory=Counter)  # per TR
-    codes: set[str] = field(default_factory=set)  # the codes that brought a record
+    seen: set[Key] = field(default_factory=set)  # the (TR, code) subscriptions that brought a record
     seconds: float = 0.0
     reconnects: int = 0
     dropped: int = 0
@@ -43,19 +45,33 @@ def _state(event: ev.FeedEvent) -> str | None:
     return None
 
 
-def silent_codes(subscribed: Iterable[str], seen: set[str], shown: int = 8) -> str | None:
-    """One line naming the subscribed codes that brought no record, or None. A thin series may
-    trade a few times a day, and KIS acknowledges a code it does not serve and then sends
-    nothing (reference 8.11): either way the user should know which codes stayed silent."""
+def describe(subscriptions: dict[str, list[str]] | list[tuple[str, list[str]]]) -> str:
+    """``3 codes`` when each code is on one TR, else ``3 codes in 7 registrations`` (each
+    (TR, code) pair is one of an app key's 41, reference 3.1)."""
+    pairs = subscriptions.items() if isinstance(subscriptions, dict) else subscriptions
+    registrations = [(tr, code) for tr, codes in pairs for code in codes]
+    codes = {code for _, code in registrations}
+    if len(registrations) == len(codes):
+        return plural(len(codes), "code")
+    return f"{plural(len(codes), 'code')} in {plural(len(registrations), 'registration')}"
+
+
+def silent_codes(subscribed: Iterable[Key], seen: set[Key], shown: int = 8) -> str | None:
+    """One line naming the subscribed (TR, code) pairs that brought no record, or None. A thin
+    series may trade a few times a day, and KIS acknowledges a code it does not serve and then
+    sends nothing (reference 8.11): either way the user should know which stayed silent. A code
+    on its trade TR is named alone (``A11612``), on another TR with it (``A11612 H0ZFASP0``)."""
     wanted = list(dict.fromkeys(subscribed))
-    silent = [code for code in wanted if code not in seen]
+    silent = [key for key in wanted if key not in seen]
     if not silent:
         return None
-    names = ", ".join(silent[:shown]) + (f" and {len(silent) - shown} more" if len(silent) > shown else "")
-    return (
-        f"no record from {len(silent)} of {len(wanted)} codes: {names} "
-        "(a quiet series, or a code the server acknowledges but does not serve)"
-    )
+    trades = all(layout_for(tr).category == "trade" for tr, _ in wanted)
+    names = [code if layout_for(tr).category == "trade" else f"{code} {tr}" for tr, code in silent]
+    listed = ", ".join(names[:shown]) + (f" and {len(names) - shown} more" if len(names) > shown else "")
+    why = "a quiet series, or a code the server acknowledges but does not serve"
+    if any(layout_for(tr).category == "expected" for tr, _ in silent):
+        why += "; expected prices come only in the single-price auctions"  # reference 4.5
+    return f"no record from {len(silent)} of {plural(len(wanted), 'code' if trades else 'subscription')}: {listed} ({why})"
 
 
 async def run_board(
@@ -68,10 +84,11 @@ async def run_board(
     seconds: float | None = None,
     on_frame: Callable[[str, int, int], None] | None = None,
     refresh: float = 0.25,
+    book: str | None = None,
 ) -> LiveResult:
-    """Connect, subscribe, show the board until Ctrl-C, SIGTERM or ``seconds``; then report
-    (the caller ends with ``signals.exit_status()``: 130 after Ctrl-C)."""
-    board = Board(instruments, title=title)
+    """Connect, subscribe, show the board (with ``book``'s depth ladder) until Ctrl-C, SIGTERM
+    or ``seconds``; then report (the caller ends with ``signals.exit_status()``: 130 after Ctrl-C)."""
+    board = Board(instruments, title=title, book=book)
     result = LiveResult()
     stop = signals.stop_event()
 
@@ -86,9 +103,7 @@ async def run_board(
         for tr_id, codes in subscriptions:
             await feed.subscribe(tr_id, codes)
         board.state = "connected"
-        err_console.print(
-            f"connected: {plural(sum(len(c) for _, c in subscriptions), 'code')} subscribed; Ctrl-C to stop"
-        )
+        err_console.print(f"connected: {describe(subscriptions)} subscribed; Ctrl-C to stop")
         with Live(board.render(), console=console, refresh_per_second=1 / refresh, transient=False) as live:
             while not stop.is_set() and (deadline is None or time.monotonic() < deadline):
                 try:
@@ -99,7 +114,7 @@ async def run_board(
                     board.update(record)
                     result.records[record.tr_id] += 1
                     if record.code:  # an empty code field decodes to None
-                        result.codes.add(record.code)
+                        result.seen.add((record.tr_id, record.code))
                 board.stats = feed.stats()
                 live.update(board.render())
         stats = feed.stats()

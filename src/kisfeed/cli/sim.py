@@ -14,6 +14,7 @@ from typing import Annotated
 import msgspec
 import typer
 
+from ..schema.layouts import trs_for
 from ..schema.records import KST
 from ..sim import DEMO_APP_KEY, DEMO_APP_SECRET, SimConfig, Simulator, parse_fault, write_master
 from ..sim.faults import FAULT_NAMES, ScheduledFault
@@ -113,7 +114,11 @@ def sim(
         ),
     ] = None,
     list_instruments: Annotated[
-        bool, typer.Option("--list-instruments", help="Print the instruments and exit.")
+        bool,
+        typer.Option(
+            "--list-instruments",
+            help="Print the instruments, each with the TRs it can be subscribed on (tr_ids), and exit.",
+        ),
     ] = False,
     write_master_path: Annotated[
         Path | None,
@@ -166,11 +171,14 @@ def sim(
             for tr_id, code in sorted(listing.served, key=lambda pair: (pair[0], pair[1])):
                 print(f"{code}\t{tr_id}")
             return
-        print("code\ttr_id\tunderlying_code\tunderlying_name\tkind\texpiry\tstrike")
+        # tr_id: the trade TR, as before; tr_ids: every TR the instrument can be subscribed on,
+        # trades, book, expected (reference 4.5), last so that the columns before keep their place
+        print("code\ttr_id\tunderlying_code\tunderlying_name\tkind\texpiry\tstrike\ttr_ids")
         for i in listing.instruments:
             strike = "" if i.strike is None else str(i.strike)
             print(
                 f"{i.code}\t{i.tr_id}\t{i.underlying_code}\t{i.underlying_name}\t{i.kind}\t{i.expiry}\t{strike}"
+                f"\t{','.join(trs_for(i.kind))}"
             )
         return
     if write_master_path is not None:

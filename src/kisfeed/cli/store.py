@@ -1,32 +1,24 @@
-"""``kisfeed record``, ``rebuild``, ``query``, ``replay`` and ``export``: the data directory.
+"""``kisfeed rebuild``, ``query``, ``replay`` and ``export``: the data directory (``record``,
+which fills it, is in ``cli/record.py``).
 
 The data directory (``--data``, default ``./kisfeed-data``) holds the journal and the Parquet
-dataset (see ``kisfeed.store``). Recording connects with the client's settings: ``--app-key``/
-``--app-secret`` or ``KIS_APP_KEY``/``KIS_APP_SECRET`` (or the config file), endpoints from
-``--ws-url``/``--rest-url`` or ``KIS_WS_URL``/``KIS_REST_URL``; without credentials it records
-from the embedded simulator and says so.
+dataset (see ``kisfeed.store``).
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import time
-from collections import Counter
-from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Annotated, Any
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from ..exceptions import ConfigError, DataDirectoryInUseError, FeedError, StoreError, UsageError
-from ..schema import LAYOUTS
+from ..exceptions import ConfigError, StoreError, UsageError
 from .common import (
-    EXIT_FAILURE,
     EXIT_USAGE,
     ConfigOption,
     DataOption,
@@ -36,266 +28,11 @@ from .common import (
     errors,
     fail,
     plural,
-    signals,
+    report_lines,
 )
-from .config import Config
-from .embedded import connect_arguments, describe_embedded, embedded_config
-from .live import silent_codes
+from .record import tr_for_code  # where it was: tests/store/test_cli.py imports it from here
 
-if TYPE_CHECKING:  # pyarrow and DuckDB load when a command needs them, not for --help
-    from ..store.outages import Outage
-    from ..store.recorder import Recorder
-
-__all__ = ["record", "rebuild", "query", "replay", "export", "tr_for_code"]
-
-F, O = "H0ZFCNT0", "H0ZOCNT0"  # noqa: E741 - the two TRs, as in the client tests
-
-
-def tr_for_code(code: str, tr: str | None = None) -> str:
-    """The TR of an instrument code: KIS short codes of stock futures have 6 characters, of
-    stock options 9 (reference 5.2); ``--tr`` decides for anything else."""
-    if tr is not None:
-        if tr not in LAYOUTS:
-            raise UsageError(f"--tr {tr!r}: kisfeed records {F} (stock futures) and {O} (stock options)")
-        return tr
-    if len(code) == 6:
-        return F
-    if len(code) == 9:
-        return O
-    raise UsageError(
-        f"{code!r}: cannot tell futures (6 characters) from options (9); give --tr {F} or --tr {O}"
-    )
-
-
-def _report_lines(noun: str, what: str, lines: list[str], limit: int = 20) -> None:
-    """``3 journal lines skipped (first 20):`` then one indented line each."""
-    if not lines:
-        return
-    err_console.print(
-        f"[yellow]{plural(len(lines), noun)} {what}[/]"
-        + (f" (first {limit})" if len(lines) > limit else "")
-        + ":"
-    )
-    for line in lines[:limit]:
-        err_console.print(f"  {line}", markup=False)
-
-
-# --- record -------------------------------------------------------------------------------------
-
-
-@contextlib.asynccontextmanager
-async def _running(recorder: Recorder) -> AsyncIterator[Recorder]:
-    """The recorder, started and then stopped; a background part's failure stays on its
-    ``errors`` (``record`` reports each in one line and exits 1) instead of being raised."""
-    await recorder.start()
-    try:
-        yield recorder
-    finally:
-        try:
-            await recorder.stop()
-        except StoreError:
-            if not recorder.errors:
-                raise
-
-
-def _print_errors(errors: list[StoreError]) -> None:
-    for error in errors:
-        err_console.print(f"[bold red]error:[/] {error}")
-
-
-async def _record(
-    config: Config,
-    subscriptions: dict[str, list[str]],
-    simulated: bool,
-    seconds: float | None,
-    fsync_window: float,
-    flush_interval: float,
-    status_interval: float,
-) -> tuple[set[str], Recorder, float]:
-    """Record until ``seconds``, Ctrl-C or SIGTERM; returns the codes that brought a record,
-    the recorder and the seconds recorded."""
-    import kisfeed
-
-    from ..store.outages import describe_outage
-    from ..store.recorder import Recorder
-
-    counts: Counter[str] = Counter()
-    seen: set[str] = set()
-    stop = signals.stop_event()  # Ctrl-C and SIGTERM stop the run; record() decides the exit code
-
-    def reconnected(outage: Outage) -> None:  # one line per lost session, once it is over
-        err_console.print(describe_outage(outage), markup=False, highlight=False)
-
-    async with _running(
-        Recorder(
-            config.data, fsync_window=fsync_window, flush_interval=flush_interval, on_reconnect=reconnected
-        )
-    ) as recorder:
-        if recorder.recovered.total:
-            err_console.print(
-                f"restored {recorder.recovered.total:,} records a previous run had journaled "
-                f"but not converted"
-            )
-        async with (
-            connect_arguments(config, simulated) as connect_kwargs,
-            kisfeed.connect(**connect_kwargs, on_frame=recorder.on_frame, on_event=recorder.on_event) as feed,
-        ):
-            for tr, codes in subscriptions.items():
-                await feed.subscribe(tr, codes)
-            total = sum(len(c) for c in subscriptions.values())
-            err_console.print(
-                f"recording {plural(total, 'code')} to {config.data} "
-                f"({'until Ctrl-C' if seconds is None else f'for {seconds:g} s'})"
-            )
-            started = time.monotonic()  # --seconds counts recording time, not connecting
-
-            async def consume() -> None:  # the consumer only counts: the journal is the record
-                while True:
-                    for r in await feed.next_batch(10_000):
-                        counts[r.tr_id] += 1
-                        if r.code:
-                            seen.add(r.code)
-
-            consumer = asyncio.create_task(consume())
-            deadline = None if seconds is None else started + seconds
-            next_status = started + status_interval
-            tick = min(0.2, status_interval) if status_interval > 0 else 0.2
-            try:
-                while not stop.is_set() and not consumer.done() and recorder.error is None:
-                    _print_errors(recorder.new_errors())  # a converter failure: the journal goes on
-                    now = time.monotonic()
-                    if deadline is not None and now >= deadline:
-                        break
-                    if status_interval > 0 and now >= next_status:
-                        s = recorder.stats()
-                        err_console.print(
-                            f"status frames={s.frames} synced={s.synced} records={sum(counts.values())}",
-                            markup=False,
-                        )
-                        next_status = now + status_interval
-                    await asyncio.sleep(tick if deadline is None else max(0.0, min(tick, deadline - now)))
-            finally:
-                recorded = time.monotonic() - started
-                consumer.cancel()
-                with contextlib.suppress(asyncio.CancelledError, StopAsyncIteration):
-                    await consumer
-            err_console.print("stopping: closing the journal and converting the last records…")
-            failed = consumer.exception() if consumer.done() and not consumer.cancelled() else None
-            if failed is not None:
-                raise failed
-    return seen, recorder, recorded
-
-
-def record(
-    codes: Annotated[
-        list[str],
-        typer.Argument(
-            help="Instrument codes: 6 characters = stock futures (H0ZFCNT0), 9 = stock options (H0ZOCNT0)."
-        ),
-    ],
-    data: DataOption = None,
-    seconds: Annotated[
-        float | None, typer.Option(help="Stop after this many seconds (default: Ctrl-C).")
-    ] = None,
-    tr: Annotated[
-        str | None, typer.Option("--tr", help="TR id for every code (default: by code length).")
-    ] = None,
-    app_key: Annotated[str | None, typer.Option("--app-key", help="App key (default: KIS_APP_KEY).")] = None,
-    app_secret: Annotated[
-        str | None,
-        typer.Option("--app-secret", help="App secret (default: KIS_APP_SECRET).", show_default=False),
-    ] = None,
-    ws_url: Annotated[
-        str | None, typer.Option("--ws-url", help="WebSocket URL (default: KIS_WS_URL).")
-    ] = None,
-    rest_url: Annotated[
-        str | None, typer.Option("--rest-url", help="Approval URL (default: KIS_REST_URL).")
-    ] = None,
-    fsync_window: Annotated[
-        float, typer.Option(help="Seconds of received frames at risk at most (group fsync).")
-    ] = 0.1,
-    flush_interval: Annotated[
-        float, typer.Option(help="Seconds between finalized Parquet files, at most.")
-    ] = 5.0,
-    status_interval: Annotated[
-        float, typer.Option(help="Seconds between status lines on stderr (0: none).")
-    ] = 10.0,
-    master: Annotated[
-        Path | None,
-        typer.Option(help="A local fo_stk_code_mts.mst to check the codes against (default: KIS's, cached)."),
-    ] = None,
-    config_file: ConfigOption = None,
-) -> None:
-    """Record trades: every received frame to the journal, typed records to Parquet.
-
-    Runs `rebuild` first, so records a killed run journaled but did not convert are restored.
-    Codes are checked before connecting: against the simulator's instruments when simulated,
-    else against --master or KIS's master file. --seconds counts from the subscription; closing
-    the journal and converting the last records take a moment more, announced on stderr.
-    Ctrl-C stops with exit 130 after the summary; SIGTERM (systemd) stops with exit 0.
-
-    Example: kisfeed record A11612 B11612007 --data ./kisfeed-data --seconds 3600
-    """
-    from .codes import master_for_recording, resolve_codes
-
-    config = config_from(
-        config_file, data=data, app_key=app_key, app_secret=app_secret, ws_url=ws_url, rest_url=rest_url
-    )
-    with errors():
-        simulated = not config.has_credentials
-        if simulated:
-            err_console.print(
-                "no credentials (KIS_APP_KEY, KIS_APP_SECRET): recording from the embedded simulator; "
-                + describe_embedded(embedded_config())
-            )
-        known = master_for_recording(simulated, master, config.ws_url)
-        subscriptions: dict[str, list[str]] = {}
-        for code in dict.fromkeys(codes):
-            subscriptions.setdefault(tr_for_code(code, tr), []).append(code)
-        if known is not None:
-            resolve_codes(known, list(dict.fromkeys(codes)))
-        try:
-            seen, recorder, elapsed = asyncio.run(
-                _record(
-                    config,
-                    subscriptions,
-                    simulated,
-                    seconds,
-                    fsync_window,
-                    flush_interval,
-                    status_interval,
-                )
-            )
-        except FeedError as exc:
-            raise fail(
-                f"the feed stopped: {exc}; everything received is in the journal under {config.data}",
-                EXIT_FAILURE,
-            ) from None
-        except DataDirectoryInUseError as exc:
-            raise fail(str(exc), EXIT_USAGE) from None
-    s = recorder.stats()
-    # what reached the dataset (the journal's records, converted), not what the consumer counted:
-    # frames still queued when the run stops are journaled and converted all the same
-    written = recorder.converted.records
-    console.print(
-        f"recorded {plural(sum(written.values()), 'record')} in {elapsed:.1f} s "
-        f"({', '.join(f'{t}: {n:,}' for t, n in sorted(written.items())) or 'none'})"
-    )
-    console.print(f"journal: {plural(s.synced, 'frame')}, {s.bytes:,} bytes in {config.data / 'journal'}")
-    console.print(
-        f"dataset: {plural(recorder.converted.total, 'record')} converted to {config.data.resolve()}"
-    )
-    console.print(recorder.gaps.summary(), markup=False, highlight=False)
-    if (line := silent_codes(codes, seen)) is not None:
-        console.print(line, markup=False, highlight=False)
-    _report_lines("journal line", "skipped", recorder.converted.bad_lines)
-    _report_lines("frame", "not decoded", recorder.converted.errors)
-    # Every background failure is one line (those seen while recording were printed then);
-    # any of them makes the run a failure, though what the journal holds is intact.
-    _print_errors(recorder.new_errors())
-    if recorder.errors:
-        raise typer.Exit(EXIT_FAILURE)
-    signals.exit_status()
+__all__ = ["rebuild", "query", "replay", "export", "tr_for_code"]
 
 
 # --- rebuild ------------------------------------------------------------------------------------
@@ -324,8 +61,8 @@ def rebuild(
         f"from {plural(report.segments, 'segment')}; "
         f"{plural(report.files, 'file')} written, {report.sealed:,} compressed"
     )
-    _report_lines("journal line", "skipped", report.bad_lines)
-    _report_lines("frame", "not decoded", report.errors)
+    report_lines("journal line", "skipped", report.bad_lines)
+    report_lines("frame", "not decoded", report.errors)
 
 
 # --- query --------------------------------------------------------------------------------------
@@ -462,8 +199,8 @@ def replay(
         f"{plural(stats.records, 'record')} from {plural(stats.frames, 'frame')} "
         f"in {plural(stats.journal.segments, 'segment')}"
     )
-    _report_lines("journal line", "skipped", [str(b) for b in stats.journal.bad])
-    _report_lines("frame", "not decoded", stats.errors)
+    report_lines("journal line", "skipped", [str(b) for b in stats.journal.bad])
+    report_lines("frame", "not decoded", stats.errors)
 
 
 # --- export -------------------------------------------------------------------------------------

@@ -11,6 +11,7 @@ import typer
 
 from ..exceptions import ConfigError
 from ..instruments import Master
+from ..schema import layout_for
 from ..schema.master import MasterEntry
 from .codes import load_instruments, resolve_codes, simulator_master
 from .common import ConfigOption, DataOption, config_from, console, err_console, errors, plural, signals
@@ -55,32 +56,45 @@ def chain_for(master: Master, name: str, strikes: int = CHAIN_STRIKES) -> list[M
     return futures + sorted((e for e in chain if e.strike in shown), key=lambda e: (e.strike, e.kind))
 
 
-def _subscriptions(entries: list[MasterEntry]) -> list[tuple[str, list[str]]]:
+def _subscriptions(
+    entries: list[MasterEntry], book: MasterEntry | None = None
+) -> list[tuple[str, list[str]]]:
+    """Each entry on its trade TR; ``book``'s code on its book TR too (one more registration)."""
     by_tr: dict[str, list[str]] = {}
     for entry in entries:
         assert entry.tr_id is not None
         by_tr.setdefault(entry.tr_id, []).append(entry.code)
-    return sorted(by_tr.items())
+    if book is not None:
+        book_tr = next(t for t in book.tr_ids if layout_for(t).category == "book")
+        by_tr.setdefault(book_tr, []).append(book.code)
+    trades_first = sorted(by_tr.items(), key=lambda item: (layout_for(item[0]).category != "trade", item[0]))
+    return [(tr, list(dict.fromkeys(codes))) for tr, codes in trades_first]
 
 
 async def _watch(
     config: Config,
-    entries: list[MasterEntry],
+    subscriptions: list[tuple[str, list[str]]],
     master: Master,
     seconds: float | None,
     simulated: bool,
     on_frame: Callable[[str, int, int], None] | None = None,
+    book: str | None = None,
 ) -> LiveResult:
     async with connect_arguments(config, simulated) as connect_kwargs:
         return await run_board(
             connect_kwargs=connect_kwargs,
-            subscriptions=_subscriptions(entries),
+            subscriptions=subscriptions,
             instruments=master.by_code(),
             console=console,
             title="kisfeed · simulator" if simulated else "kisfeed · KIS",
             seconds=seconds,
             on_frame=on_frame,
+            book=book,
         )
+
+
+def _registrations(subscriptions: list[tuple[str, list[str]]]) -> list[tuple[str, str]]:
+    return [(tr, code) for tr, codes in subscriptions for code in codes]
 
 
 SecondsOption = Annotated[float | None, typer.Option(help="Stop after this many seconds (default: Ctrl-C).")]
@@ -90,6 +104,15 @@ def watch(
     codes: Annotated[list[str] | None, typer.Argument(help="Instrument codes (see kisfeed codes).")] = None,
     underlying: Annotated[
         str | None, typer.Option(help="Watch an underlying: its futures and option chain.")
+    ] = None,
+    book: Annotated[
+        str | None,
+        typer.Option(
+            "--book",
+            metavar="CODE",
+            help="Show this contract's order book beside the board: 10 asks, 10 bids, totals "
+            "(H0ZFASP0 / H0ZOASP0; one more registration).",
+        ),
     ] = None,
     seconds: SecondsOption = None,
     master: Annotated[Path | None, typer.Option(help="A local fo_stk_code_mts.mst file.")] = None,
@@ -105,6 +128,7 @@ def watch(
     Examples:
       kisfeed watch --underlying 삼성전자
       kisfeed watch A11612 A50612 --seconds 60
+      kisfeed watch --underlying 삼성전자 --book A11612
     """
     config = config_from(config_file)
     simulated = simulator or not config.has_credentials
@@ -121,15 +145,19 @@ def watch(
             found = simulator_master()
         else:
             found = load_instruments(master)
-        if not codes and not underlying:
+        if not codes and not underlying and not book:
             raise ConfigError("give instrument codes or --underlying NAME (e.g. --underlying 삼성전자)")
         entries = resolve_codes(found, codes or []) + (chain_for(found, underlying) if underlying else [])
-        result = asyncio.run(_watch(config, entries, found, seconds, simulated))
+        book_entry = resolve_codes(found, [book])[0] if book else None
+        if book_entry is not None and book_entry.code not in {e.code for e in entries}:
+            entries.append(book_entry)  # its trades too: the ladder's caption shows the last one
+        subscriptions = _subscriptions(entries, book_entry)
+        result = asyncio.run(_watch(config, subscriptions, found, seconds, simulated, book=book))
     console.print(
         f"\n{plural(sum(result.records.values()), 'record')} in {result.seconds:.0f} s, "
         f"{plural(result.reconnects, 'reconnect')}, {result.dropped:,} dropped"
     )
-    if (line := silent_codes((e.code for e in entries), result.codes)) is not None:
+    if (line := silent_codes(_registrations(subscriptions), result.seen)) is not None:
         console.print(line, markup=False, highlight=False)
     signals.exit_status()
 
@@ -160,6 +188,7 @@ def demo(
     entries = sorted(fronts.values(), key=lambda e: e.code) + [
         e for e in chain_for(found, DEMO_CHAIN) if e.kind != "future"
     ]
+    subscriptions = _subscriptions(entries)
     console.print(
         f"kisfeed demo: embedded simulator, {len(fronts)} stock futures and the {DEMO_CHAIN} "
         f"option chain, recording to {config.data}"
@@ -171,7 +200,7 @@ def demo(
         # a second interpreter with pyarrow of its own (issue 13: the demo's memory).
         without_pandas()
         async with Recorder(config.data, convert="thread") as recorder:
-            result = await _watch(config, entries, found, seconds, True, on_frame=recorder.on_frame)
+            result = await _watch(config, subscriptions, found, seconds, True, on_frame=recorder.on_frame)
         # what reached the dataset, not what the board drew: frames still queued for the board
         # when the run stops are journaled and converted all the same
         return result, recorder.converted.records
@@ -186,7 +215,7 @@ def demo(
     console.print(
         f"reconnects {result.reconnects}, dropped {result.dropped}, parse errors {result.parse_errors}"
     )
-    if (line := silent_codes((e.code for e in entries), result.codes)) is not None:
+    if (line := silent_codes(_registrations(subscriptions), result.seen)) is not None:
         console.print(line, markup=False, highlight=False)
     console.print("query it:")  # cumulative volume orders each code's trades, even within one frame
     console.print(

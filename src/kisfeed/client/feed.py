@@ -4,7 +4,8 @@
 
     async with kisfeed.connect(app_key=..., app_secret=...) as feed:
         await feed.subscribe("H0ZFCNT0", ["A11612", "A11703"])
-        async for record in feed:          # FuturesTrade / OptionTrade, in arrival order
+        await feed.subscribe("H0ZFASP0", "A11612")   # its order book: any mix of the six TRs
+        async for record in feed:          # FuturesTrade, FuturesBook, ... in arrival order
             ...
 
 The one rule: code that consumes the feed must not block the event loop; slow work belongs in a
@@ -25,6 +26,7 @@ from typing import Any
 
 from ..auth import ApprovalKeys, Credentials
 from ..exceptions import CallbackError, FeedError, KisfeedError, ParseError, UsageError
+from ..instruments import check_code
 from ..protocol.routing import Key, Request, Router
 from ..schema import KST, Record, kst_day, layout_for
 from . import events as ev
@@ -148,11 +150,14 @@ class Feed:
         return self._router.subscriptions
 
     async def subscribe(self, tr_id: str, codes: str | Iterable[str]) -> None:
-        """Register codes of one TR and wait for the server's replies.
+        """Register codes of one TR (any of ``kisfeed.schema.LAYOUTS``: trades, books, expected
+        prices) and wait for the server's replies.
 
-        Raises ``SubscriptionLimitError`` before anything is sent if the app keys together
-        cannot hold them all (41 each), and the named ``ServerError`` of the first rejected
-        code (the others stay subscribed)."""
+        Every (TR, code) pair is one registration: a code's trades, book and expected price take
+        three of the 41 an app key holds (reference 3.1). Raises, before anything is sent,
+        ``SubscriptionLimitError`` if the app keys together cannot hold them all, and
+        ``UsageError`` for a code whose form names the other product (``instruments.check_code``);
+        then the named ``ServerError`` of the first rejected code (the others stay subscribed)."""
         self._raise_if_ended()
         keys = self._keys(tr_id, codes)
         self._router.place(keys, self._live())
@@ -199,6 +204,7 @@ class Feed:
         for code in codes:
             if not isinstance(code, str) or not code or not code.isascii() or not code.isalnum():
                 raise UsageError(f"{code!r} is not an instrument code (e.g. A11612, B11612007)")
+            check_code(tr_id, code)  # an option code on a futures TR: refused before sending
         return list(dict.fromkeys((tr_id, code) for code in codes))
 
     def _expect(self, request: Request) -> asyncio.Future[None]:

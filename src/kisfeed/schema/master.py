@@ -32,6 +32,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from .layouts import trs_for
+
 __all__ = ["MasterEntry", "parse_master", "format_master_line", "KINDS"]
 
 #: 상품종류 → kind (spreads have no real-time trade TR of their own in kisfeed)
@@ -65,7 +67,13 @@ class MasterEntry:
     @property
     def tr_id(self) -> str | None:
         """The real-time trade TR of this instrument (None for spreads)."""
-        return {"future": "H0ZFCNT0", "call": "H0ZOCNT0", "put": "H0ZOCNT0"}.get(self.kind)
+        return self.tr_ids[0] if self.tr_ids else None
+
+    @property
+    def tr_ids(self) -> tuple[str, ...]:
+        """Every real-time TR this instrument can be subscribed on, trades first, then its book
+        and its expected price (reference 4.5); empty for spreads, which have none in kisfeed."""
+        return trs_for(self.kind) if self.kind in ("future", "call", "put") else ()
 
     @property
     def expiry_month(self) -> str | None:

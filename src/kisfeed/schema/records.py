@@ -113,20 +113,23 @@ def book_order(layout: Layout) -> Callable[[list[Any]], bool] | None:
     bids = operator.itemgetter(*(by_name[f"bid{n}"].index for n in range(1, layout.depth + 1)))
 
     def ordered(values: list[Any]) -> bool:
-        ask, bid = asks(values), bids(values)
-        published_asks = [p for p in ask if p]
-        published_bids = [p for p in bid if p]
-        return (
-            # no price after an empty level
-            not any(ask[len(published_asks) :])
-            and not any(bid[len(published_bids) :])
-            # strictly monotonic (sorted is C; 10 items), and no NaN, which sorts anywhere
-            and published_asks == sorted(set(published_asks))
-            and published_bids == sorted(set(published_bids), reverse=True)
-            and all(p == p for p in published_asks + published_bids)
-        )
+        return _side_in_order(asks(values), operator.lt) and _side_in_order(bids(values), operator.gt)
 
     return ordered
+
+
+def _side_in_order(prices: tuple[Any, ...], before: Callable[[Any, Any], bool]) -> bool:
+    """True when the nonzero prices of a side come first (none after an empty level) and each is
+    ``before`` the next. In C as far as it goes: a book decodes in twice a trade's time or less."""
+    if None in prices:  # an empty field (the careful path) is an empty level, as 0 is
+        prices = tuple(0 if p is None else p for p in prices)
+    if 0 in prices:
+        n = prices.index(0)
+        if any(prices[n:]):
+            return False
+        prices = prices[:n]
+    # NaN is no price: it fails every comparison, and the one of a lone level with itself
+    return all(map(before, prices, prices[1:])) and (not prices or prices[0] == prices[0])
 
 
 #: ``read(payload, trading_date, received_ns)``: the records of ``^``-joined fields, or ValueError.
@@ -152,6 +155,10 @@ def _reader(record_type: type[Record], count: int, width: int) -> Reader:
     """
     fields = record_type.layout.fields
     layout_width = len(fields)
+    # A record may lack the layout's optional trailing fields (Layout.required): they are None.
+    fields = fields[:width]
+    present = len(fields)
+    pad = [None] * (layout_width - present)
     one = [_FAST_TYPES[f.kind] for f in fields] + [str] * (width - layout_width)
     types: Any = tuple(one * count)
     decode = msgspec.json.Decoder(tuple[types], strict=False).decode
@@ -186,7 +193,7 @@ def _reader(record_type: type[Record], count: int, width: int) -> Reader:
             return [record_type(*record)]
         records = []
         for start in starts:
-            record = list(values[start : start + layout_width])
+            record = list(values[start : start + present]) + pad
             for i in time_index:
                 record[i] = times[record[i]]
             if ordered is not None and not ordered(record):
@@ -208,8 +215,9 @@ class RecordCodec:
         self._kinds = tuple(f.kind for f in layout.fields)
         self._ordered = book_order(layout)
         #: ``decode_one(payload, trading_date, received_ns)``: ``decode_fast`` for the common
-        #: frame, one record of the layout's width, with no call between.
-        self.decode_one = _reader(record_type, 1, self.width)
+        #: frame, one record of the layout's width (its required fields: what KIS documents),
+        #: with no call between.
+        self.decode_one = _reader(record_type, 1, layout.required)
 
     def decode_fast(
         self,
@@ -221,10 +229,10 @@ class RecordCodec:
     ) -> list[Record]:
         """The ``count`` records of ``width`` fields each in ``payload`` (the ``^``-joined
         fields of a frame), or ``ValueError`` (``msgspec``'s errors are ValueErrors) if any
-        field is empty or odd, or records are narrower than the layout or more than twice as
-        wide (a reader per width is built and kept: KIS appends a few fields, not hundreds);
+        field is empty or odd, or records are narrower than the layout's required fields or
+        more than twice as wide (a reader per width is built and kept: KIS appends a few fields, not hundreds);
         then use ``decode_carefully``."""
-        if not self.width <= width <= 2 * self.width:
+        if not self.layout.required <= width <= 2 * self.width:
             raise ValueError("records narrower than the layout, or far wider")
         if count <= GROUP:
             return _reader(self.record_type, count, width)(payload, trading_date, received_ns)
