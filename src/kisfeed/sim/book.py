@@ -110,7 +110,19 @@ def change_chance(spread: int, interval: float) -> float:
 class Base:
     """A book as a print, an auction step or the open left it: enough to draw its levels."""
 
-    __slots__ = ("kind", "seed", "ask", "bid", "levels", "mean", "grid", "ceiling", "floor", "chance")
+    __slots__ = (
+        "kind",
+        "seed",
+        "ask",
+        "bid",
+        "levels",
+        "mean",
+        "grid",
+        "ceiling",
+        "floor",
+        "chance",
+        "drawn",
+    )
 
     def __init__(
         self, kind: int, seed: int, ask: int, bid: int, levels: int, mean: float, grid: Grid,
@@ -120,11 +132,14 @@ class Base:
         self.levels, self.mean, self.grid = levels, mean, grid
         self.ceiling, self.floor = ceiling, floor  # no ask above / bid below (the daily limits)
         self.chance = chance  # per-slot chance of a change between prints (0: none)
+        self.drawn: tuple[Levels, Levels] | None = None  # ``sides``, once drawn (never changed)
 
     def sides(self) -> tuple[Levels, Levels]:
         """(asks, bids), best first, drawn from the seed: each side's sizes from the 6-bit
         slices of one hash, its order counts and tick gaps from another (a fresh generator per
         book would cost more than the rest of a trade record)."""
+        if self.drawn is not None:
+            return self.drawn
         seed, tick_of = self.seed, self.grid.tick_of
         gaps = self.levels <= 4  # thin books skip ticks now and then
         asks = _side(
@@ -141,7 +156,15 @@ class Base:
             -1,
             self.floor,
         )
+        self.drawn = asks, bids
         return asks, bids
+
+    def best(self) -> tuple[int, int]:
+        """(ask, bid) of level 1 as ``sides`` gives them (0: an empty side), without the sizes."""
+        ask, bid, ceiling = self.ask, self.bid, self.ceiling
+        return (ask if ask > 0 and not (ceiling and ask > ceiling) else 0), (
+            bid if bid >= max(self.floor, 1) else 0
+        )
 
     def top(self) -> tuple[int, int, int, int, int, int]:
         """(ask, bid, ask qty, bid qty, ask total, bid total): what a trade record carries of the
@@ -176,6 +199,7 @@ class Base:
         asks, bids = self.sides()
         if slot is None:
             return asks, bids
+        asks, bids = list(asks), list(bids)  # the drawn levels stay as drawn
         h = mix(self.seed ^ slot ^ 0x5A5A5A5A)
         for side in (asks, bids):
             for _ in range(1 + h % 3):

@@ -69,9 +69,17 @@ class Prints:
     _base: Callable[[Contract, int, int, int, int, Grid], Base]
 
     @staticmethod
-    def _quote(base: Base, prices: list[int], qtys: list[int], n: int, buy: bool, partial: bool) -> Quote:
-        """The book fields of print ``n`` of a sweep, before its last: the book ``base`` with
-        the levels the later prints take still in it (``after_print``)."""
+    def _quote(
+        c: Contract, base: Base, prices: list[int], qtys: list[int], n: int, buy: bool, partial: bool
+    ) -> Quote:
+        """The book fields of print ``n``: the book ``base`` the order left, with the levels the
+        later prints of a sweep take still in it (``after_print``). When the field profile
+        writes the quantities empty (futures under ``observed``) only the best prices are
+        drawn: the same texts, less work on the hot path."""
+        if n == len(prices) - 1:
+            if "total_ask_qty" in c.blanks:
+                return Quote(*base.best(), 0, 0, 0, 0)
+            return Quote(*base.top())
         asks, bids = after_print(base.sides(), prices, qtys, n, buy, partial)
         a, b = asks[0] if asks else _NONE, bids[0] if bids else _NONE
         return Quote(a[0], b[0], a[1], b[1], sum(x[1] for x in asks[:DEPTH]), sum(x[1] for x in bids[:DEPTH]))
@@ -143,7 +151,6 @@ class Prints:
         mean = c.activity.mean_size
         qtys = [auction or order_size(mean, random) for _ in prices]
         base, partial = self._book_after(c, t, side, prices, bid, ask, grid, upper, lower, c.spread)
-        last = len(prices) - 1
         band = self.dynamic_band
         for n, price in enumerate(prices):
             ref = c.last if c.last is not None else c.prev_close
@@ -165,11 +172,7 @@ class Prints:
                     if band > 0
                     else (0, 0, self.dynamic_flags[0])
                 )
-                quote = (
-                    self._quote(base, prices, qtys, n, side == BUY, partial)
-                    if n < last
-                    else Quote(*base.top())
-                )
+                quote = self._quote(c, base, prices, qtys, n, side == BUY, partial)
                 fields = c.futures_fields(
                     time_text, price, qty, tick_oi, spot, theo, near, far, quote, (upper, lower), dynamic
                 )
@@ -226,18 +229,13 @@ class Prints:
         mean = c.activity.mean_size
         qtys = [auction or order_size(mean, random) for _ in prices]
         base, partial = self._book_after(c, t, side, prices, bid, ask, grid, 0, tick_of(0), spread)
-        last = len(prices) - 1
         for n, price in enumerate(prices):
             qty = qtys[n]
             tick_oi = c.record_print(time_text, price, qty, side, oi_change(qty, random))
             if watched:
                 iv = self._implied_vol(g, price, net, strike, years, call, vol)
                 hist_vol = spot_state.hist_vol * self.vol_scale
-                quote = (
-                    self._quote(base, prices, qtys, n, side == BUY, partial)
-                    if n < last
-                    else Quote(*base.top())
-                )
+                quote = self._quote(c, base, prices, qtys, n, side == BUY, partial)
                 fields = c.option_fields(
                     time_text,
                     price,

@@ -108,6 +108,9 @@ class Publisher:
         self._side_seq = 0
         self._queued: deque[MarketEvent] = deque()  # events of an instant already decided
         self.last_time = 0.0  # the time of the last event returned
+        self._shapes: dict[
+            int, tuple[int, float, float]
+        ] = {}  # spread -> (levels, size per print size, chance)
 
     _rate: Callable[[Contract], float]  # TradingDay's
     _set_limits: Callable[[Contract], None]  # Prints'
@@ -203,11 +206,29 @@ class Publisher:
             )
 
     def _base(self, c: Contract, kind: int, seed: int, ask: int, bid: int, grid: Grid) -> Base:
+        """A book of ``c`` (on every print: the shape is worked out once per spread)."""
         spread = c.spread
+        shape = self._shapes.get(spread)
+        if shape is None:
+            shape = self._shapes[spread] = (
+                depth(spread),
+                2.0 / math.sqrt(spread),
+                change_chance(spread, self.book_interval),
+            )
         ceiling, floor = self._bounds(c, grid)
-        chance = change_chance(spread, self.book_interval) if kind == QUOTE else 0.0
-        mean = c.activity.mean_size * 2.0 / math.sqrt(spread)
-        return Base(kind, seed, ask, bid, depth(spread), mean, grid, ceiling, floor, chance)
+        levels, per_size, chance = shape
+        return Base(
+            kind,
+            seed,
+            ask,
+            bid,
+            levels,
+            c.activity.mean_size * per_size,
+            grid,
+            ceiling,
+            floor,
+            chance if kind == QUOTE else 0.0,
+        )
 
     def _bounds(self, c: Contract, grid: Grid) -> tuple[int, int]:
         """(highest ask, lowest bid): the daily limits of a future, the lowest premium's tick."""
