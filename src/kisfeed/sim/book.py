@@ -122,6 +122,7 @@ class Base:
         "floor",
         "chance",
         "drawn",
+        "anchor",
     )
 
     def __init__(
@@ -133,6 +134,7 @@ class Base:
         self.ceiling, self.floor = ceiling, floor  # no ask above / bid below (the daily limits)
         self.chance = chance  # per-slot chance of a change between prints (0: none)
         self.drawn: tuple[Levels, Levels] | None = None  # ``sides``, once drawn (never changed)
+        self.anchor = bid  # what a lazy ask (``-n``) counts its ticks from: the bid as quoted
 
     def sides(self) -> tuple[Levels, Levels]:
         """(asks, bids), best first, drawn from the seed: each side's sizes from the 6-bit
@@ -143,7 +145,15 @@ class Base:
         seed, tick_of = self.seed, self.grid.tick_of
         gaps = self.levels <= 4  # thin books skip ticks now and then
         asks = _side(
-            mix(seed), mix(seed ^ 0x1234), self.ask, self.levels, self.mean, gaps, tick_of, 1, self.ceiling
+            mix(seed),
+            mix(seed ^ 0x1234),
+            self.ask_price(),
+            self.levels,
+            self.mean,
+            gaps,
+            tick_of,
+            1,
+            self.ceiling,
         )
         bids = _side(
             mix(seed ^ 0x5678),
@@ -159,9 +169,22 @@ class Base:
         self.drawn = asks, bids
         return asks, bids
 
+    def ask_price(self) -> int:
+        """The best ask. A print that did not take the ask leaves it as ``-n``: ``n`` ticks
+        above the bid as quoted before the print (``anchor``), at least the lowest tick, at most
+        the ceiling, worked out here (only a book someone reads needs it)."""
+        ask = self.ask
+        if ask < 0:
+            grid = self.grid
+            ask = max(grid.up(self.anchor, -ask), grid.tick_of(0))
+            if self.ceiling:
+                ask = min(ask, self.ceiling)
+            self.ask = ask
+        return ask
+
     def best(self) -> tuple[int, int]:
         """(ask, bid) of level 1 as ``sides`` gives them (0: an empty side), without the sizes."""
-        ask, bid, ceiling = self.ask, self.bid, self.ceiling
+        ask, bid, ceiling = self.ask_price(), self.bid, self.ceiling
         return (ask if ask > 0 and not (ceiling and ask > ceiling) else 0), (
             bid if bid >= max(self.floor, 1) else 0
         )
@@ -171,7 +194,7 @@ class Base:
         book, as ``sides`` gives it, without making the levels when no limit can cut a side
         (the trade path: every print of a watched code)."""
         levels, mean, seed, tick_of = self.levels, self.mean, self.seed, self.grid.tick_of
-        ask, bid, reach = self.ask, self.bid, 2 * levels
+        ask, bid, reach = self.ask_price(), self.bid, 2 * levels
         ceiling, floor = self.ceiling, self.floor
         if (
             ask <= 0

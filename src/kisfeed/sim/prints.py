@@ -100,6 +100,7 @@ class Prints:
         """The book an order leaves (two draws: whether the last level is left in part, and the
         seed of the levels) and its publication; returns it and the ``partial`` draw."""
         rng = self.rng
+        quoted = bid
         partial = rng.random() < 0.5
         seed = rng.getrandbits(64)
         last = prices[-1]
@@ -114,6 +115,7 @@ class Prints:
         else:  # the uncross leaves unmatched orders at its price on one side
             bid, ask = (last, grid.up(last, spread)) if partial else (grid.down(last, spread), last)
         base = self._base(c, QUOTE, seed, ask, bid, grid)
+        base.anchor = quoted  # a sell leaves the ask where it was quoted, above the bid it hit
         self._settle(c, t, base)
         return base, partial
 
@@ -136,13 +138,18 @@ class Prints:
         tick = grid.tick_of(theo)
         # the book re-centred at this instant: the model's bid, the ask ``spread`` ticks above
         bid = min(max(grid.round(theo + (gauss(0.0, 0.6) - 0.5 * c.spread) * tick), lower), grid.down(upper))
-        ask = min(grid.up(bid, c.spread), upper)
+        ask = (
+            -c.spread
+        )  # ``spread`` ticks above the bid: worked out for a buy, or a book drawn (Base.ask_price)
         if auction:  # the uncross: one price for all (the last expected price), neither side's
             side, price = AUCTION, c.auction_price or grid.up(bid, c.spread // 2)
         else:  # takers lean toward the fair value: buy when the last price is below it
             reference = c.last if c.last is not None else c.prev_close
             side = BUY if random() < 0.5 + math.tanh((theo - reference) / tick) * 0.15 else SELL
-            price = ask if side == BUY else bid  # a buy lifts the ask
+            if side == BUY:  # a buy lifts the ask
+                ask = price = min(grid.up(bid, c.spread), upper)
+            else:
+                price = bid
         prices = []
         for _ in range(prints):  # a sweep walks the levels, a tick apart, up to the daily limit
             price = min(max(price, lower), upper)
@@ -210,7 +217,7 @@ class Prints:
         # thin series quote wide, but a quote is never wider than about a third of the premium
         spread = min(c.spread, max(1, int(theo / (3 * tick))))
         bid = max(0, grid.round(theo + (gauss(0.0, 0.6) - 0.5 * spread) * tick))
-        ask = max(grid.up(bid, spread), tick_of(0))
+        ask = -spread  # as for futures
         if auction:  # the uncross: one price for all (the last expected price), neither side's
             side, price = AUCTION, c.auction_price or max(grid.up(bid, spread // 2), tick_of(0))
         else:
@@ -219,7 +226,10 @@ class Prints:
                 side = BUY if random() < 0.5 + math.tanh((theo - reference) / tick) * 0.15 else SELL
             else:
                 side = BUY  # nobody sells at zero
-            price = ask if side == BUY else bid
+            if side == BUY:
+                ask = price = max(grid.up(bid, spread), tick_of(0))
+            else:
+                price = bid
         prices = [price]
         for _ in range(prints - 1):  # a sweep walks the levels; a sell stops at the lowest premium
             price = grid.up(price) if side == BUY else grid.down(price)
