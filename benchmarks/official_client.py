@@ -7,23 +7,29 @@ it starts ``kisfeed sim`` on free ports, writes a ``kis_devlp.yaml`` (the demo a
 simulator's URLs as ``prod`` and ``ops``) under a temporary ``HOME`` (the client reads
 ``~/KIS/config/kis_devlp.yaml``; nothing of the user's is read or written), and runs the client
 the way its own ``domestic_futureoption_examples_ws.py`` does: ``ka.auth_ws()``,
-``ka.KISWebSocket(api_url="/tryitout")``, ``kws.subscribe(request=stock_futures_realtime_conclusion,
-...)`` and ``stock_option_ccnl`` (H0ZFCNT0 and H0ZOCNT0), ``kws.start(on_result=...)``, for
-``--seconds`` wall seconds. Only the driver around those calls is ours (it is written to the
+``ka.KISWebSocket(api_url="/tryitout")``, ``kws.subscribe(request=...)`` with the official request
+builders of all six TRs (``stock_futures_realtime_conclusion`` H0ZFCNT0,
+``stock_futures_realtime_quote`` H0ZFASP0, ``futures_exp_ccnl`` H0ZFANC0, ``stock_option_ccnl``
+H0ZOCNT0, ``stock_option_asking_price`` H0ZOASP0, ``option_exp_ccnl`` H0ZOANC0),
+``kws.start(on_result=...)``, for ``--seconds`` wall seconds. The simulator starts at 08:39:30 of
+a trading day (``--start``) at ``--speed 10``, so the opening auction's expected prices (from
+08:40) and its 08:45 uncross come within the first 35 wall seconds, then continuous trading. Only the driver around those calls is ours (it is written to the
 temporary directory and run by ``--python``); no file of the official client is changed or
 copied, and none of its code is in this repository.
 
 Per TR it prints the records the simulator sent (its ``--ground-truth``), the records declared
 in the frames the client received (each frame's ``NNN``), the frames and DataFrame rows that
-reached the client's callback, and the frames that failed: a data frame that did not reach the
+reached the client's callback, the DataFrame's column count beside the official list's (68 for
+the books, 8 for H0ZFANC0, 7 for H0ZOANC0), and the frames that failed: a data frame that did not reach the
 callback, a ``Connection exception`` the client printed (its reconnect path), or a DataFrame
 whose row is not the frame's record. The client parses a frame with ``pandas.read_csv`` on the
 ``^``-joined body, so a frame of N records gives one row, the last record, and the first N - 1
 end up in the index: those are counted as "lost to multi-record frames", a known defect of the
 client, not a failure of the simulator.
 
-Defaults: the front-month 삼성전자 future and its call nearest the money, ``--speed 10``.
-Exit status 0 when every TR reached the callback and no frame failed, 1 otherwise.
+Defaults: the front-month 삼성전자 future (on the three H0ZF TRs) and its call nearest the money
+(on the three H0ZO TRs), ``--speed 10``. Exit status 0 when every TR reached the callback with
+the official column count and no frame failed, 1 otherwise.
 
 Run::
 
@@ -55,17 +61,27 @@ from zoneinfo import ZoneInfo
 
 FUNCTIONS = "domestic_futureoption_functions_ws.py"
 UNDERLYING = "005930"  # 삼성전자
-ROW = "{:<9} {:<10} {:>7} {:>7} {:>7} {:>6} {:>8} {:>7} {:>6} {:>6}"
-TRS = {"H0ZFCNT0": "stock_futures_realtime_conclusion", "H0ZOCNT0": "stock_option_ccnl"}
+ROW = "{:<9} {:<10} {:>7} {:>7} {:>7} {:>6} {:>8} {:>7} {:>6} {:>6} {:>9}"
+#: The official request builder of each TR in ``FUNCTIONS`` (reference 4.5; spec/family/README.md).
+TRS = {
+    "H0ZFCNT0": "stock_futures_realtime_conclusion",
+    "H0ZFASP0": "stock_futures_realtime_quote",
+    "H0ZFANC0": "futures_exp_ccnl",
+    "H0ZOCNT0": "stock_option_ccnl",
+    "H0ZOASP0": "stock_option_asking_price",
+    "H0ZOANC0": "option_exp_ccnl",
+}
+START = "2026-11-20T08:39:30"  # a Friday: the opening auction's expected prices from 08:40
 
 # Run by --python in the official client's domestic_futureoption directory, HOME the temporary
-# one. argv: seconds, then FUNCTION=CODE pairs (FUNCTION from domestic_futureoption_functions_ws).
+# one. argv: seconds, then FUNCTION=CODE pairs (FUNCTION from domestic_futureoption_functions_ws;
+# one code may come under several functions, so the pairs are a list, not a dict).
 # Its last stdout line is "RESULT " + JSON.
 DRIVER = r"""
 import json, logging, os, signal, sys, time
 
 seconds = float(sys.argv[1])
-wanted = dict(arg.split("=", 1) for arg in sys.argv[2:])
+wanted = [arg.split("=", 1) for arg in sys.argv[2:]]
 sys.path[:0] = [os.getcwd(), os.path.dirname(os.getcwd())]
 
 import kis_auth as ka
@@ -96,9 +112,12 @@ def on_result(ws, tr_id, result, info):
     if encrypted == "1":
         body = ka.aes_cbc_base64_dec(info["key"], info["iv"], body)
     fields, width, n = body.split("^"), len(info["columns"]), int(count)
-    s = stats.setdefault(tr_id, {"calls": 0, "rows": 0, "bad_rows": 0, "multi_sample": None})
+    s = stats.setdefault(tr_id, {"calls": 0, "rows": 0, "bad_rows": 0, "multi_sample": None,
+                                 "columns": [], "official": width})
     s["calls"] += 1
     s["rows"] += len(result)
+    if result.shape[1] not in s["columns"]:
+        s["columns"].append(result.shape[1])
     row = [str(v) for v in result.iloc[-1].tolist()] if len(result) else []
     if len(fields) != n * width or row != fields[-width:]:
         s["bad_rows"] += 1
@@ -114,7 +133,7 @@ if "approval_key" not in ka._base_headers_ws:
     print("RESULT " + json.dumps({"error": "auth_ws() got no approval key"}))
     sys.exit(1)
 kws = ka.KISWebSocket(api_url="/tryitout")
-for function, code in wanted.items():
+for function, code in wanted:
     kws.subscribe(request=getattr(fo, function), data=[code])
 
 
@@ -170,23 +189,24 @@ def find_official(root: Path) -> Path:
     sys.exit(f"{root}: no {FUNCTIONS} with kis_auth.py beside it or one level up")
 
 
-def default_codes() -> dict[str, str]:
+def default_codes(start: str) -> tuple[str, str]:
     """The front-month future of 삼성전자 and its call whose strike is nearest the start price."""
     from kisfeed.sim import UNDERLYINGS, build_universe
 
     underlying = next(u for u in UNDERLYINGS if u.code == UNDERLYING)
-    mine = [
-        i for i in build_universe(datetime.now(ZoneInfo("Asia/Seoul"))) if i.underlying_code == UNDERLYING
-    ]
+    when = datetime.fromisoformat(start).replace(tzinfo=ZoneInfo("Asia/Seoul"))
+    mine = [i for i in build_universe(when) if i.underlying_code == UNDERLYING]
     future = min((i for i in mine if i.kind == "future"), key=lambda i: i.expiry)
     calls = [i for i in mine if i.kind == "call" and i.expiry == future.expiry]
     call = min(calls, key=lambda i: (abs(i.strike - underlying.price), i.strike))
-    return {"H0ZFCNT0": future.code, "H0ZOCNT0": call.code}
+    return future.code, call.code
 
 
-def start_sim(tmp: Path, speed: float, truth: Path) -> tuple[subprocess.Popen[bytes], dict[str, str]]:
+def start_sim(
+    tmp: Path, speed: float, start: str, truth: Path
+) -> tuple[subprocess.Popen[bytes], dict[str, str]]:
     out = tmp / "sim.out"
-    command = [sys.executable, "-m", "kisfeed", "sim", "--port", "0", "--rest-port", "0", "--always-open",
+    command = [sys.executable, "-m", "kisfeed", "sim", "--port", "0", "--rest-port", "0", "--start", start,
                "--speed", str(speed), "--ground-truth", str(truth)]  # fmt: skip
     with out.open("wb") as sink:
         sim = subprocess.Popen(command, stdout=sink, stderr=subprocess.STDOUT)
@@ -242,27 +262,31 @@ def main() -> int:
     )
     parser.add_argument("--seconds", type=float, default=60.0, help="wall seconds to run the client")
     parser.add_argument("--speed", type=float, default=10.0, help="simulator speed (sim seconds per second)")
-    parser.add_argument("--future", help="H0ZFCNT0 code (default: front-month 삼성전자)")
-    parser.add_argument("--option", help="H0ZOCNT0 code (default: its front-month call nearest the money)")
+    parser.add_argument("--start", default=START, help="sim clock at start, KST (default: %(default)s)")
+    parser.add_argument("--future", help="code for the H0ZF* TRs (default: front-month 삼성전자)")
+    parser.add_argument(
+        "--option", help="code for the H0ZO* TRs (default: its front-month call nearest the money)"
+    )
     parser.add_argument("--verbose", action="store_true", help="print everything the client printed")
     args = parser.parse_args()
 
     where = find_official(args.official.expanduser().resolve())
-    codes = default_codes()
-    codes["H0ZFCNT0"] = args.future or codes["H0ZFCNT0"]
-    codes["H0ZOCNT0"] = args.option or codes["H0ZOCNT0"]
+    future, option = default_codes(args.start)
+    codes = {tr: (args.future or future) if tr.startswith("H0ZF") else (args.option or option) for tr in TRS}
 
     with tempfile.TemporaryDirectory(prefix="kisfeed-official-") as name:
         tmp = Path(name)
         truth = tmp / "truth.jsonl"
-        sim, urls = start_sim(tmp, args.speed, truth)
+        sim, urls = start_sim(tmp, args.speed, args.start, truth)
         try:
             home = tmp / "home"
             config = write_config(home, urls)
             driver = tmp / "driver.py"
             driver.write_text(DRIVER, encoding="utf-8")
             print(f"official client : {where} (python {args.python})")
-            print(f"simulator       : {urls['ws']}  REST {urls['rest']}  speed {args.speed:g}x, always open")
+            print(
+                f"simulator       : {urls['ws']}  REST {urls['rest']}  speed {args.speed:g}x from {args.start}"
+            )
             print(f"config          : {config} (HOME={home})")
             print(f"subscribed      : {', '.join(f'{tr} {code}' for tr, code in codes.items())}")
             print(f"running         : {args.seconds:g} s ...", flush=True)
@@ -322,24 +346,48 @@ def report(
         f"\nran {r['elapsed']:.1f} s wall; PINGPONGs received {r['pingpongs']} (the client answers each"
         f" with a pong frame); reconnects {r['retries']}"
     )
-    head = ("TR", "code", "sent", "recv'd", "frames", "multi", "callback", "rows", "lost", "failed")
+    head = (
+        "TR",
+        "code",
+        "sent",
+        "recv'd",
+        "frames",
+        "multi",
+        "callback",
+        "rows",
+        "lost",
+        "failed",
+        "cols/off",
+    )
     print(ROW.format(*head))
     failed_total = 0
     for tr_id, code in codes.items():
-        stats = r["stats"].get(tr_id, {"calls": 0, "rows": 0, "bad_rows": 0})
+        stats = r["stats"].get(tr_id, {"calls": 0, "rows": 0, "bad_rows": 0, "columns": [], "official": 0})
         frames, declared = r["frames"].get(tr_id, 0), r["declared"].get(tr_id, 0)
         failed = frames - stats["calls"] + stats["bad_rows"]
         failed_total += failed
         multi, calls, rows = r["multi"].get(tr_id, 0), stats["calls"], stats["rows"]
+        columns = "/".join(map(str, stats["columns"])) or "-"
         print(
             ROW.format(
-                tr_id, code, sent[tr_id], declared, frames, multi, calls, rows, declared - rows, failed
+                tr_id,
+                code,
+                sent[tr_id],
+                declared,
+                frames,
+                multi,
+                calls,
+                rows,
+                declared - rows,
+                failed,
+                f"{columns}/{stats['official']}",
             )
         )
     print("sent: records the simulator sent (ground truth); recv'd: records declared in the frames")
     print("received; callback/rows: on_result calls and DataFrame rows; lost: records the client's")
     print("read_csv drops from multi-record frames (it keeps the last); failed: frames that did not")
-    print("reach on_result or were misparsed.")
+    print("reach on_result or were misparsed; cols/off: the DataFrame's column count(s) / the official")
+    print("list's length.")
     for tr_id in codes:
         sample = r["stats"].get(tr_id, {}).get("multi_sample")
         if sample:
@@ -354,9 +402,11 @@ def report(
         print(f"client: {line}")
     if tracebacks:
         print(run.stderr[-4000:])
-    ok = all(r["stats"].get(tr, {}).get("rows", 0) > 0 for tr in codes) and not (
-        failed_total or exceptions or tracebacks
-    )
+    ok = all(
+        r["stats"].get(tr, {}).get("rows", 0) > 0
+        and r["stats"][tr]["columns"] == [r["stats"][tr]["official"]]
+        for tr in codes
+    ) and not (failed_total or exceptions or tracebacks)
     print("\nverdict: " + ("the official client works against kisfeed sim" if ok else "FAILED (see above)"))
     return 0 if ok else 1
 

@@ -3,8 +3,9 @@
 Runs the market model (no sockets) through one regular session with every code watched, and
 prints, for futures and options apart, the per-series distribution of trades, contracts, the
 longest silence and the quoted spread, beside the official example frames' figures
-(reference 6, "Liquidity"; docs/sim-calibration.md). Also prints how long the day took to
-simulate. Run: ``python benchmarks/sim_day.py`` (``--day 2026-11-20 --seed 1``).
+(reference 6, "Liquidity"; docs/sim-calibration.md), and the books and expected prices
+(H0ZFASP0/H0ZOASP0, H0ZFANC0/H0ZOANC0) of the ``--books`` busiest series: records, records a
+minute, levels a side. Also prints how long the day took to simulate. Run: ``python benchmarks/sim_day.py`` (``--day 2026-11-20 --seed 1``).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from collections import defaultdict
 from datetime import date, datetime, timedelta
 from datetime import time as clock
 
-from kisfeed import FuturesTrade, OptionTrade, decode
+from kisfeed import Book, FuturesTrade, OptionTrade, decode
 from kisfeed.protocol.frames import encode_frame
 from kisfeed.schema.records import KST
 from kisfeed.sim.instruments import build_universe
@@ -43,11 +44,21 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--day", type=date.fromisoformat, default=date(2026, 11, 20))
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument(
+        "--books", type=int, default=41, help="series whose books and expected prices are watched"
+    )
     args = parser.parse_args()
     start = datetime.combine(args.day, datetime.min.time(), KST) + timedelta(hours=8)
     universe = build_universe(start)
     market = Market(universe, seed=args.seed, start=start)
     market.watched.update(i.code for i in universe)
+    rates = market.rates()
+    watched = sorted(universe, key=lambda i: -rates[i.code])[: args.books]
+    for i in watched:
+        for tr_id in i.tr_ids[1:]:  # the book and expected-price TRs
+            market.watch(tr_id, i.code)
+    siblings: dict[str, int] = defaultdict(int)  # tr_id -> records
+    levels: dict[str, list[int]] = defaultdict(list)  # book tr_id -> levels of each side of each book
     trades: dict[str, int] = defaultdict(int)
     volume: dict[str, int] = {}
     oi: dict[str, int] = {}
@@ -63,6 +74,12 @@ def main() -> None:
         if when.date() != args.day:
             break
         code = event.instrument.code
+        if event.tr_id != event.instrument.tr_id:  # a book or an expected price
+            for record in decode(encode_frame(event.tr_id, [[t] for t in event.records])):
+                siblings[event.tr_id] += 1
+                if isinstance(record, Book):
+                    levels[event.tr_id] += [len(record.asks), len(record.bids)]
+            continue
         for record in decode(encode_frame(event.instrument.tr_id, [[t] for t in event.records])):
             assert isinstance(record, FuturesTrade | OptionTrade)
             records += 1
@@ -105,6 +122,17 @@ def main() -> None:
             f"  busiest {busiest}: {trades[busiest]:,} trades, {volume.get(busiest, 0):,} contracts, OI {oi.get(busiest, 0):,}"
         )
         print(f"  example: {EXAMPLES[kind]}")
+    books_report(siblings, levels, len(watched), args.day)
+
+
+def books_report(siblings: dict[str, int], levels: dict[str, list[int]], series: int, day: date) -> None:
+    """Records of the book and expected-price TRs, and a rate per series and minute of the day
+    (08:30-15:45: 435 minutes)."""
+    print(f"books and expected prices of the {series} busiest series (all six TRs watched for them):")
+    for tr_id in ("H0ZFASP0", "H0ZOASP0", "H0ZFANC0", "H0ZOANC0"):
+        n = siblings.get(tr_id, 0)
+        depth = f", levels a side {quantiles(levels[tr_id])}" if levels.get(tr_id) else ""
+        print(f"  {tr_id}: {n:>9,} records, {n / max(series, 1) / 435:6.2f} a series and minute{depth}")
 
 
 def _pairs(values: list[float]) -> list[tuple[float, float]]:

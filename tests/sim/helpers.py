@@ -10,19 +10,22 @@ at infinite speed.
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import math
 import urllib.error
 import urllib.request
 from collections.abc import Awaitable, Callable
-from datetime import datetime
+from datetime import date, datetime, time
 from typing import Any, TypeVar
 
 import websockets
 from websockets.asyncio.client import ClientConnection
 
+from kisfeed import decode
+from kisfeed.protocol import encode_frame
 from kisfeed.schema.records import KST
-from kisfeed.sim import DEMO_APP_KEY, DEMO_APP_SECRET, SimConfig, Simulator, build_universe
+from kisfeed.sim import DEMO_APP_KEY, DEMO_APP_SECRET, Market, SimConfig, Simulator, build_universe
 
 from ..conftest import seconds
 
@@ -143,3 +146,36 @@ async def subscribe(ws: ClientConnection, key: str, tr_id: str, tr_key: str) -> 
 def codes(sim: Simulator, tr_id: str) -> list[str]:
     """The served codes of one TR, the busiest first (most series trade a few times a day)."""
     return [i.code for i in sim.busiest(tr_id)]
+
+
+@functools.lru_cache(maxsize=4)
+def watched_day(day: date, codes: tuple[str, ...], profile: str = "filled", book_interval: float = 0.2):
+    """Every event of ``day`` with ``codes`` watched on all their TRs, decoded, in order."""
+    start = datetime.combine(day, time(8, 0), KST)
+    universe = build_universe(start)
+    market = Market(universe, seed=3, start=start, profile=profile, book_interval=book_interval)
+    for i in universe:
+        if i.code in codes:
+            for tr_id in i.tr_ids:
+                market.watch(tr_id, i.code)
+    out = []
+    while (event := market.next_event()) is not None and datetime.fromtimestamp(
+        event.time, KST
+    ).date() == day:
+        if not event.records:
+            continue
+        for r in decode(encode_frame(event.tr_id, [[t] for t in event.records])):
+            out.append((event.time, r))
+    return market, out
+
+
+@functools.lru_cache(maxsize=4)
+def chosen(day: date) -> tuple[str, ...]:
+    """A dozen codes: the busiest futures and options, the next months, the quietest series."""
+    start = datetime.combine(day, time(8, 0), KST)
+    market = Market(build_universe(start), seed=3, start=start)
+    rates = market.rates()
+    futures = sorted((i for i in market.instruments if i.strike is None), key=lambda i: -rates[i.code])
+    options = sorted((i for i in market.instruments if i.strike is not None), key=lambda i: -rates[i.code])
+    quiet = [i for i in options if rates[i.code] > 0][-200::50]
+    return tuple(i.code for i in futures[:3] + futures[20:22] + options[:3] + quiet)

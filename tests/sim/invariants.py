@@ -109,3 +109,109 @@ def check_sequence(before, r, auction: bool = False) -> None:
     # a taker's print is buyer- or seller-initiated, an uncross neither (the futures example)
     assert (r.buy_trades + r.sell_trades) - (before.buy_trades + before.sell_trades) == (0 if auction else 1)
     assert r.time >= before.time
+
+
+# --- books and expected prices (reference 4.5; issue 15) ------------------------------------------
+
+EMPTY_LEVEL = (0, 0, 0)
+
+
+def levels(r, side: str) -> list[tuple[float, int, int]]:
+    """The 10 levels of one side of a book record as written: (price, qty, orders)."""
+    return [
+        (getattr(r, f"{side}{n}"), getattr(r, f"{side}{n}_qty"), getattr(r, f"{side}{n}_count"))
+        for n in range(1, 11)
+    ]
+
+
+def check_book(r, crossed: bool = False) -> None:
+    """One book record: each level on the tick grid with 1 <= orders <= qty, asks rising and bids
+    falling from level 1, empty levels (price, qty and count 0) only after the published ones,
+    the four totals the sums of the 10 levels (KRX since 2024, reference 4.5), and the best bid
+    below the best ask unless the book is an auction's (``crossed``)."""
+    assert r.complete and r.extra == (), r
+    grid = OPTION_GRID if r.tr_id == "H0ZOASP0" else STOCK_GRID
+    for side, rising in (("ask", True), ("bid", False)):
+        written = levels(r, side)
+        published = [level for level in written if level[0]]
+        assert written[len(published) :] == [EMPTY_LEVEL] * (10 - len(published)), (side, written)
+        for price, qty, orders in published:
+            assert grid.on_grid(price) and 1 <= orders <= qty, (side, price, qty, orders)
+        prices = [price for price, _, _ in published]
+        assert prices == sorted(set(prices), reverse=not rising), (side, prices)
+        assert getattr(r, f"total_{side}_qty") == sum(qty for _, qty, _ in written)
+        assert getattr(r, f"total_{side}_count") == sum(orders for _, _, orders in written)
+    if not crossed and r.ask1 and r.bid1:
+        assert r.ask1 > r.bid1, (r.code, r.time, r.ask1, r.bid1)
+
+
+class BookTrail:
+    """The relations between one stream's records of each code, fed in stream order (a market's
+    events or a session's wire): every book obeys ``check_book``; its ``TOTAL_*_RSQN_ICDC`` is
+    the change of the total since the code's previous book record (the day's first: since the
+    empty book, when the stream holds the whole day, ``whole_day``); the first book after a
+    trade shows that trade's best quotes (``ASKP1``/``BIDP1``) and, under the ``filled``
+    profile, its level-1 and total quantities; books between an expected price and the
+    uncross print are an auction's (they may cross). Counts what it checked."""
+
+    def __init__(self, filled: bool, whole_day: bool) -> None:
+        self.filled, self.whole_day = filled, whole_day
+        self.trades: dict[str, object] = {}
+        self.totals: dict[str, tuple[int, int]] = {}
+        self.auction: set[str] = set()
+        self.books = self.matched = self.crossed = 0
+
+    def new_day(self) -> None:
+        self.trades.clear()
+        self.auction.clear()
+        self.totals = {}
+
+    def feed(self, r) -> None:
+        category = r.layout.category
+        if category == "trade":
+            self.trades[r.code] = r
+            self.auction.discard(r.code)
+        elif category == "expected":
+            self.auction.add(r.code)
+        else:
+            self.book(r)
+
+    def book(self, r) -> None:
+        crossed = r.code in self.auction
+        check_book(r, crossed=crossed)
+        self.books += 1
+        self.crossed += bool(crossed and r.ask1 and r.bid1 and r.ask1 <= r.bid1)
+        before = self.totals.get(r.code, (0, 0) if self.whole_day else None)
+        if before is not None:
+            assert (r.total_ask_qty_change, r.total_bid_qty_change) == (
+                r.total_ask_qty - before[0],
+                r.total_bid_qty - before[1],
+            ), (r.code, r.time)
+        self.totals[r.code] = (r.total_ask_qty, r.total_bid_qty)
+        trade = self.trades.pop(r.code, None)
+        if trade is not None:
+            assert (r.ask1, r.bid1) == (trade.ask1, trade.bid1), (r.code, r.time, trade.time)
+            if self.filled:
+                assert (r.ask1_qty, r.bid1_qty, r.total_ask_qty, r.total_bid_qty) == (
+                    trade.ask1_qty,
+                    trade.bid1_qty,
+                    trade.total_ask_qty,
+                    trade.total_bid_qty,
+                )
+            self.matched += 1
+
+
+def check_expected(r, codes: tuple[str, str] = ("311", "121")) -> None:
+    """One expected-price record: change, sign and rate against one previous close, a session
+    code of the setting, a quantity for futures (H0ZFANC0's 8th field) and none for options
+    (H0ZOANC0 written with the official 7 fields)."""
+    assert r.complete and r.price > 0 and r.session_code in codes
+    prev_close = r.price - r.change
+    assert prev_close > 0 and close(r.change_rate, r.change / prev_close * 100)
+    if r.change_sign not in (Sign.LIMIT_UP, Sign.LIMIT_DOWN):
+        assert r.change_sign is sign_of(r.change)
+    if r.tr_id == "H0ZOANC0":
+        assert r.quantity is None and len(r.layout.fields[: r.layout.required]) == 7
+        assert OPTION_GRID.on_grid(r.price)
+    else:
+        assert r.quantity >= 1 and STOCK_GRID.on_grid(r.price)

@@ -101,4 +101,6 @@ def test_every_record_of_a_full_day_obeys_the_krx_rules_and_the_reference(day: d
             futures[i.month] += trades[i.code]
     assert statistics.median(options) <= 5 and max(options) > 100
     assert sum(n == 0 for n in options) > len(options) / 3
-    assert futures[1] > 20 * futures[2] > 0
+    # next months trade 0.04 of the front month's rate times a lognormal factor per series (25x
+    # expected); 15x leaves room for the noise of ten such series
+    assert futures[1] > 15 * futures[2] > 0

@@ -107,6 +107,21 @@ class SimConfig:
     """Seconds after the underlying stock moves beyond a stage until the next applies (KRX
     시행세칙 56조의2 as explained by h1in.tistory.com/1128, 2025-07-02: 5 minutes)."""
 
+    # --- books and expected prices (issue 15; kisfeed.sim.book, kisfeed.sim.publish) ----------
+    book_interval: float = 0.2
+    """Seconds of one slot of the derivatives-quote filter: a contract publishes at most one
+    book (H0ZFASP0/H0ZOASP0) per slot of the clock, the latest state. Default: KIS filters
+    futures/options order-book data to 0.2-second intervals (the H0ZFASP0, H0IFASP0 and H0MFASP0
+    docstrings of the official samples; spec/family/README.md)."""
+    expected_from: float = 300.0
+    """Seconds before the opening uncross (08:45) from which expected prices (H0ZFANC0/H0ZOANC0)
+    are published: 08:40 (reference 6, KRX 2024-10-24 via economy21; issue 15). The closing
+    auctions publish throughout (15:35-15:45, an expiring contract's 15:10-15:20)."""
+    expected_codes: tuple[str, str] = ("311", "121")
+    """[UNK] reference 4.5: ``ANTC_MKOP_CLS_CODE`` during the opening / closing auctions. No
+    source gives the derivatives values; default: the stock codes of H0STMKO0 (KIS portal,
+    quoted in reference 4.5), 311 장전예상시작 and 121 장후예상시작."""
+
     # --- what is written on the wire (issue 14) -------------------------------------------------
     profile: Profile = "observed"
     """Fields the live feed is observed to leave empty (issue 14 gap 5; the table is
@@ -195,6 +210,10 @@ class SimConfig:
             raise ValueError(f"limit_stages must be increasing fractions > 0, not {self.limit_stages!r}")
         if self.last_day_auction < 0 or self.limit_expansion_delay < 0:
             raise ValueError("last_day_auction and limit_expansion_delay must not be negative")
+        if not self.book_interval > 0 or self.expected_from < 0:
+            raise ValueError("book_interval must be > 0 and expected_from must not be negative")
+        if len(self.expected_codes) != 2 or not all(isinstance(c, str) and c for c in self.expected_codes):
+            raise ValueError(f"expected_codes must be two non-empty texts, not {self.expected_codes!r}")
         if self.ping_interval == 0:
             raise ValueError("ping_interval must be > 0")
 

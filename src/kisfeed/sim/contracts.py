@@ -35,6 +35,7 @@ from typing import TYPE_CHECKING
 
 from ..schema.kinds import Kind, format_value
 from ..schema.layouts import Layout
+from .book import Book
 from .instruments import MULTIPLIER, Instrument
 
 if TYPE_CHECKING:
@@ -83,8 +84,9 @@ def record_text(layout: Layout, values: FieldValues) -> str:
     simulator orders fields, so a new TR or a changed layout needs no format string here."""
     plan = _PLANS.get(layout.tr_id)
     if plan is None:
-        plan = _PLANS[layout.tr_id] = tuple(
-            (f.name, str if f.kind in STR_KINDS else partial(format_value, f.kind)) for f in layout.fields
+        plan = _PLANS[layout.tr_id] = tuple(  # the fields a complete record carries: H0ZOANC0's 7 of 8
+            (f.name, str if f.kind in STR_KINDS else partial(format_value, f.kind))
+            for f in layout.fields[: layout.required]
         )
     try:
         return "^".join(
@@ -133,6 +135,9 @@ class Contract:
         "limits", "limits_for",
         # Set by the simulator: wire texts laid over the writers' values (``profiles``).
         "blanks",
+        # The book (sim/book.py) and, during an auction, the last expected price and the
+        # quantity the uncross will match (sim/publish.py); 0 outside auctions.
+        "book", "auction_price", "auction_qty",
     )  # fmt: skip
 
     instrument: Instrument
@@ -165,6 +170,9 @@ class Contract:
     limits: tuple[int, int]
     limits_for: int | None
     blanks: Mapping[str, str]
+    book: Book
+    auction_price: int
+    auction_qty: int
 
     def __init__(self, instrument: Instrument, prev_close: int, prev_volume: int, prev_oi: int) -> None:
         self.instrument = instrument
@@ -175,6 +183,8 @@ class Contract:
         self.limits_for = None
         self.blanks = {}  # the "filled" profile: every value written as computed
         self.last, self.volume = None, 0
+        self.book = Book()
+        self.auction_price = self.auction_qty = 0
         self.new_day()
 
     def new_day(self) -> None:
@@ -189,6 +199,7 @@ class Contract:
         self.open_time = self.high_time = self.low_time = "000000"
         self.volume = self.turnover = 0
         self.buy_count = self.sell_count = self.buy_qty = self.sell_qty = 0
+        self.book.new_day()  # derivatives orders are day orders: the night's book is empty
 
     def record_print(self, time_text: str, price: int, qty: int, side: int, oi_change: int) -> int:
         """Accumulate one print into the day; returns the OI change it caused (never below 0 OI).

@@ -20,7 +20,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Literal
 
-from ..schema.layouts import FUTURES_TRADE, OPTION_TRADE
+from ..schema.layouts import FUTURES_TRADE, OPTION_TRADE, trs_for
 from ..schema.master import MasterEntry, format_master_line
 from ..schema.records import KST
 from .listing import (
@@ -95,7 +95,13 @@ class Instrument:
 
     @property
     def tr_id(self) -> str:
+        """The trade TR (H0ZFCNT0 / H0ZOCNT0)."""
         return FUTURES_TRADE.tr_id if self.kind == "future" else OPTION_TRADE.tr_id
+
+    @property
+    def tr_ids(self) -> tuple[str, ...]:
+        """Every TR the instrument can be subscribed on, trades first (reference 4.5)."""
+        return trs_for(self.kind)
 
     @property
     def is_option(self) -> bool:

@@ -1,7 +1,8 @@
 """The market model: a deterministic stream of trades on the simulated universe.
 
-``Market.next_event()`` advances a discrete-event simulation and returns the next trade event
-(one instrument, one or more prints at the same instant) with the wire fields of each print. It
+``Market.next_event()`` advances a discrete-event simulation and returns the next event: a trade
+(one instrument, one or more prints at the same instant), the book it left, a book change or an
+expected price (``sim/book.py``, ``sim/publish.py``), with the wire fields of each record. It
 knows nothing of sockets or wall time, so the same seed and start give the same events in the
 same order whatever the clients do; the server only decides *when* to send them and to whom.
 
@@ -43,7 +44,6 @@ import math
 import random
 from collections.abc import Sequence
 from datetime import date, datetime
-from typing import NamedTuple
 
 from ..schema.records import KST
 from . import liquidity
@@ -52,10 +52,11 @@ from .contracts import Contract, hhmmss
 from .fair import DIVIDENDS, carry, ex_dividend
 from .instruments import Instrument, Underlying
 from .liquidity import SWEEP_PROBABILITY
-from .phases import UNCROSS, Auction, Schedule, TradingDay, auction_size
+from .phases import EXPECT, UNCROSS, Auction, Schedule, TradingDay
 from .pricing import bs_price, smile
 from .prints import YEAR_SECONDS, Prints
 from .profiles import Profile, blanks_for
+from .publish import EXPECTED_CODES, MarketEvent, Publisher
 from .ticks import OPTION_TICKS, STOCK_GRID, Grid
 
 __all__ = ["Market", "MarketEvent"]
@@ -65,27 +66,6 @@ MARKET_CORRELATION = 0.5
 _OWN = math.sqrt(1 - MARKET_CORRELATION**2)  # weight of an underlying's own shocks
 _PER_SECOND = 1 / math.sqrt(TRADING_SECONDS_PER_YEAR)  # annual volatility -> per trading second
 LIMIT_STAGES = (0.10, 0.20, 0.30)  # the SSF daily limits, stage by stage (ref 6)
-
-
-class MarketEvent(NamedTuple):
-    """Prints of one instrument at one instant, as field texts in wire order. A named tuple:
-    one is made per trade, and a frozen dataclass costs a setattr call per field."""
-
-    time: float  # POSIX seconds
-    instrument: Instrument
-    records: list[str]  # each record's fields joined with ``^``; empty unless the code is watched
-
-    @property
-    def tr_id(self) -> str:
-        return self.instrument.tr_id
-
-    @property
-    def code(self) -> str:
-        return self.instrument.code
-
-    @property
-    def width(self) -> int:
-        return 0  # every market record has its layout's width: one batch per TR
 
 
 class Spot:
@@ -108,7 +88,7 @@ class Spot:
         self.stage, self.trigger, self.expand_at = 0, math.inf, math.inf
 
 
-class Market(TradingDay, Prints):
+class Market(TradingDay, Prints, Publisher):
     """Deterministic trade generator; see the module docstring for the model."""
 
     def __init__(
@@ -129,6 +109,9 @@ class Market(TradingDay, Prints):
         calendar: KrxCalendar | None = None,
         limit_stages: Sequence[float] = LIMIT_STAGES,
         limit_expansion_delay: float = 300.0,
+        book_interval: float = 0.2,
+        expected_from: float = 300.0,
+        expected_codes: tuple[str, str] = EXPECTED_CODES,
     ) -> None:
         if start.tzinfo is None:
             start = start.replace(tzinfo=KST)  # the sim clock is KST (ref 6)
@@ -144,6 +127,7 @@ class Market(TradingDay, Prints):
         self.calendar = calendar or KrxCalendar()
         self.limit_stages = tuple(limit_stages)
         self.limit_delay = limit_expansion_delay
+        self._init_publisher(book_interval, expected_from, expected_codes)
         self.instruments = list(instruments)
         #: Codes whose record texts are wanted (subscribed somewhere). Only formatting depends
         #: on it: every instrument trades, and draws the same numbers, whether watched or not.
@@ -173,6 +157,7 @@ class Market(TradingDay, Prints):
             c.blanks = blanks_for(inst.tr_id, profile)  # what the wire leaves empty (SimConfig.profile)
             c.siblings = self._futures.get(inst.underlying.code, [])
         self._position = {c.code: n for n, c in enumerate(self.contracts)}
+        self._upcoming: float | None = None  # the next trade (-t) or step (due), once drawn
         self._factor = 0.0
         self._factor_time = 0.0
         self._schedule = Schedule()
@@ -223,25 +208,61 @@ class Market(TradingDay, Prints):
     # --- events ------------------------------------------------------------------------------
 
     def next_event(self) -> MarketEvent | None:
-        """The next trade event, or None once every contract has expired."""
+        """The next event (a trade, a book, an expected price), or None once every contract
+        has expired."""
+        # the rest of an instant first: the book a print left, after the print
+        event = self._queued.popleft() if self._queued else self._next_event()
+        if event is not None:
+            self.last_time = event.time
+        return event
+
+    def _next_event(self) -> MarketEvent | None:
         rng = self.rng
         schedule = self._schedule
+        side = self._side
         while True:
-            due = schedule.due
-            if due > self.now and self._total > 0:
-                t = self.now + -math.log(1.0 - rng.random()) / self._total  # expovariate, inlined
-                if t < due:
-                    self.now = t
-                    contract = self._active[bisect.bisect_right(self._cumulative, rng.random() * self._total)]
-                    return MarketEvent(t, contract.instrument, self._trade(contract, t))
-            at, _, _, action, index, window = schedule.pop()  # the order stream is memoryless:
-            self.now = at  # a draw past the next step is dropped and drawn again after it
+            # The next trade's instant, or the next step's: drawn once and kept while the
+            # publication heap's earlier steps run, which draw nothing from ``rng`` (so that
+            # what is watched cannot change the trades).
+            upcoming = self._upcoming
+            if upcoming is None:
+                due = schedule.due
+                upcoming = due
+                if due > self.now and self._total > 0:
+                    t = self.now + -math.log(1.0 - rng.random()) / self._total  # expovariate, inlined
+                    if t < due:  # else the order stream is memoryless: a draw past the next
+                        upcoming = -t  # step is dropped and drawn again after it (a trade: < 0)
+                self._upcoming = upcoming
+            if side and side[0][0] <= abs(upcoming):
+                event = self._side_event()
+                if event is not None:
+                    return event
+                continue
+            self._upcoming = None
+            if upcoming < 0:
+                t = self.now = -upcoming
+                contract = self._active[bisect.bisect_right(self._cumulative, rng.random() * self._total)]
+                return MarketEvent(
+                    t, contract.instrument, self._trade(contract, t), contract.instrument.tr_id
+                )
+            at, _, _, action, index, window = schedule.pop()
+            self.now = at
             if action == UNCROSS:
                 c = self.contracts[index]
-                qty = auction_size(self._rate(c), window, c.activity.mean_size, rng.random)
-                return MarketEvent(at, c.instrument, self._trade(c, at, qty))
+                records = self._trade(c, at, c.auction_qty)
+                c.auction_price = c.auction_qty = 0
+                return MarketEvent(at, c.instrument, records, c.instrument.tr_id)
+            if action == EXPECT:
+                event = self._expect(index, at, window, window == self.times.open)
+                if event is not None:
+                    return event
+                if self._queued:
+                    return self._queued.popleft()
+                continue
             if not self._advance(action, index, window):
                 return None
+            if self._queued:
+                return self._queued.popleft()
 
     # ``_trade`` and the writers of ``sim/prints.py`` are the simulator's hot path (every event
     # of every code goes through them): helpers are inlined and bound to locals, and each draw is

@@ -19,9 +19,10 @@ neither buyer- nor seller-initiated is 1724 − 1075 − 626 = 23 contracts, for
 traded 141 times by 09:16 (λ ≈ 0.15/s): about two orders of its 12 contracts.
 ``1 + Exp(1)·√(λW)/8`` orders of the usual size give about 25 there.
 
-:class:`Auction` is the state of an auction under way: the seam where a later issue adds the
-expected prices KRX publishes from 08:40 (``H0ZFANC0``/``H0ZOANC0``, reference 4.5) as further
-steps between ``orders_from`` and ``uncross``.
+:class:`Auction` is the state of an auction under way. Interest is drawn when the auction
+starts (the opening's at 08:30, or when the market starts during it), so that the expected
+prices (``H0ZFANC0``/``H0ZOANC0``, reference 4.5; ``sim/publish.py``) can be published before
+the uncross as ``EXPECT`` steps, from 08:40 for the opening, and the uncross prints at the last.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ from datetime import date, datetime, time, timedelta
 from typing import TYPE_CHECKING, NamedTuple
 
 from ..schema.records import KST
+from .book import slot_of
 from .calendar import KrxCalendar, Phase
 from .contracts import Contract
 from .fair import DIVIDENDS, carry
@@ -46,8 +48,10 @@ if TYPE_CHECKING:
 __all__ = ["Auction", "Schedule", "Step", "SessionTimes", "TradingDay", "auction_interest", "auction_size"]
 
 OPEN, STOP, CLOSING, UNCROSS, NEXT = "open", "stop", "closing", "uncross", "next"
-# Steps at one instant run in this order: uncross prints before the day ends after them.
-_RANK = {UNCROSS: 0, OPEN: 1, STOP: 1, CLOSING: 1, NEXT: 2}
+EXPECT = "expect"  # an expected price during an auction (sim/publish.py)
+# Steps at one instant run in this order: uncross prints before continuous trading starts (the
+# open's books are left by them) and before the day ends after them.
+_RANK = {UNCROSS: 0, EXPECT: 0, OPEN: 1, STOP: 1, CLOSING: 1, NEXT: 2}
 
 
 class SessionTimes(NamedTuple):
@@ -69,7 +73,7 @@ class Step(NamedTuple):
     seq: int
     action: str
     contract: int  # index into the market's contracts; -1 for the whole market
-    window: float  # UNCROSS: the auction's length in seconds
+    window: float  # STOP: the auction's length in seconds; EXPECT: the uncross instant
 
 
 @dataclass(slots=True)
@@ -162,6 +166,11 @@ class TradingDay:
     _cumulative: list[float]
     _total: float
     _spot_close: float
+    per_second: float
+    expected_from: float
+    # sim/publish.py's (a base of the market too): expected prices, the open's books
+    _first_expected: Callable[[int, float, float], None]
+    _open_books: Callable[[float, list[Contract]], None]
 
     def _roll_day(self, day: date) -> None:
         raise NotImplementedError
@@ -215,6 +224,8 @@ class TradingDay:
             else:
                 self._stops.append(times.closing_auction)
         self._schedule.plan(times, expiring, now, auctions=not self.always_open)
+        for n, c in enumerate(self.contracts):  # no book changes between prints after continuous trading
+            c.book.until = slot_of(max(self._stops[n], 0.0), self.per_second)
         self.phase = Phase.OPENING_AUCTION if now < times.open else Phase.CLOSED
         self.auction = (
             Auction(Phase.OPENING_AUCTION, times.auction_start, times.open) if now < times.open else None
@@ -223,6 +234,11 @@ class TradingDay:
         self._weigh(now)
         self._spot_close = times.stock_close
         self._mark_spots(max(now, times.stock_open))  # the spot does not move before the stocks open
+        if now < times.open and not self.always_open:  # the opening auction's interest, drawn at its start
+            begin = max(now, times.open - self.expected_from)
+            for n, c in enumerate(self.contracts):
+                if self._stops[n] > times.open:
+                    self._call(c, times.open, times.open - times.auction_start, begin)
 
     def _advance(self, step_action: str, index: int, window: float) -> bool:
         """Run one step of the day at ``now``; False once every contract has expired."""
@@ -230,16 +246,14 @@ class TradingDay:
         if step_action == OPEN:
             self.phase, self.auction, self._continuous = Phase.CONTINUOUS, None, True
             self._weigh(now)
-            window = times.open - times.auction_start if now == times.open and not self.always_open else 0.0
-            for c in self._active:
-                self._call(c, now, window)
+            self._open_books(now, self._active)
         elif step_action == CLOSING:
             self.phase, self._continuous = Phase.CLOSING_AUCTION, False
             self.auction = Auction(Phase.CLOSING_AUCTION, now, times.close)
             self._weigh(now)
             for n, c in enumerate(self.contracts):
                 if self._stops[n] >= times.closing_auction:
-                    self._call(c, times.close, times.close - times.closing_auction)
+                    self._call(c, times.close, times.close - times.closing_auction, now)
         elif step_action == NEXT:
             self.phase, self.auction = Phase.CLOSED, None
             if all(end <= now for end in self._ends.values()):
@@ -248,13 +262,17 @@ class TradingDay:
             self._enter_session(following if self.always_open else self.calendar.next_trading_day(following))
         else:  # STOP: an expiring contract's continuous trading ends
             self._weigh(now)
-            self._call(self.contracts[index], now + window, window)
+            self._call(self.contracts[index], now + window, window, now)
         return True
 
-    def _call(self, c: Contract, at: float, window: float) -> None:
-        """Schedule ``c``'s uncross print at ``at`` if orders came in during the auction."""
+    def _call(self, c: Contract, at: float, window: float, begin: float) -> None:
+        """If orders come in during the auction: the size of ``c``'s uncross print at ``at``,
+        and its expected prices from ``begin``."""
         if window > 0 and auction_interest(self._rate(c), window, self.rng.random()):
-            self._schedule.add(at, UNCROSS, self._position[c.code], window)
+            index = self._position[c.code]
+            c.auction_qty = auction_size(self._rate(c), window, c.activity.mean_size, self.rng.random)
+            self._schedule.add(at, UNCROSS, index, window)
+            self._first_expected(index, begin, at)
 
     def _mark_spots(self, t: float) -> None:
         self._factor_time = t

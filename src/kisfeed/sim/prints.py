@@ -5,8 +5,10 @@ priced (futures around KRX's theoretical price, ``sim/fair.py``; options around 
 the spot less the dividends before expiry, with a smile), sized (``sim/liquidity.py``), walked
 through 1–4 price levels (a sweep: several prints at one instant, one frame on the wire) within
 the daily limits, and written as wire records (``sim/contracts.py``) if someone watches the code.
-A buy lifts the ask, a sell hits the bid; the quotes after a print are as many ticks apart as the
-contract's spread. Every draw is made in the same order whether the code is watched or not, so a
+The order hits the contract's book (``sim/book.py``) re-centred at its instant on the model's
+bid and the ask ``spread`` ticks above it: a buy lifts the ask, a sell hits the bid, a sweep
+takes level after level, the last fully or in part (an even chance), and each print's record
+carries the book after it. Every draw is made in the same order whether the code is watched or not, so a
 seed gives one market whatever the clients do. This is the simulator's hot path: helpers are
 bound to locals.
 """
@@ -19,6 +21,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from ..schema.layouts import FUTURES_TRADE, OPTION_TRADE
+from .book import DEPTH, QUOTE, Base, Level, after_print
 from .contracts import AUCTION, BUY, SELL, Contract, Quote, record_text
 from .liquidity import BLOCK_FACTOR, BLOCK_PROBABILITY
 from .pricing import bs_price, bs_tuple, implied_volatility, smile
@@ -27,25 +30,13 @@ from .ticks import STOCK_GRID, Grid
 if TYPE_CHECKING:
     from .market import Spot
 
-__all__ = ["Prints", "quote_after", "order_size", "oi_change", "YEAR_SECONDS"]
+
+_NONE: Level = (0, 0, 0)  # an empty side's level 1
+
+
+__all__ = ["Prints", "order_size", "oi_change", "YEAR_SECONDS"]
 
 YEAR_SECONDS = 365.0 * 86_400  # time to expiry, calendar basis
-
-
-def quote_after(
-    price: int, side: int, last: bool, random: Callable[[], float], grid: Grid, spread: int
-) -> Quote:
-    """The best quotes after a print, ``spread`` ticks apart: the level hit is gone, or (the
-    last print of a sweep) partly left at the price. Draws in a fixed order, so a seed gives
-    the same market."""
-    if side == BUY:
-        ask = price if last and random() < 0.5 else grid.up(price)
-        bid = grid.down(ask, spread)
-    else:
-        bid = price if last and random() < 0.5 else grid.down(price)
-        ask = grid.up(bid, spread)
-    ask_qty, bid_qty = 1 + int(random() * 30), 1 + int(random() * 30)
-    return Quote(ask, bid, ask_qty, bid_qty, ask_qty + int(random() * 300), bid_qty + int(random() * 300))
 
 
 def order_size(mean: float, random: Callable[[], float]) -> int:
@@ -73,6 +64,60 @@ class Prints:
     dynamic_band: float
     dynamic_flags: tuple[str, str]
     limit_stages: tuple[float, ...]
+    # sim/publish.py's (a base of the market too): publish a book; make one for a contract
+    _settle: Callable[[Contract, float, Base], None]
+    _base: Callable[[Contract, int, int, int, int, Grid], Base]
+
+    @staticmethod
+    def _quote(
+        c: Contract, base: Base, prices: list[int], qtys: list[int], n: int, buy: bool, partial: bool
+    ) -> Quote:
+        """The book fields of print ``n``: the book ``base`` the order left, with the levels the
+        later prints of a sweep take still in it (``after_print``). When the field profile
+        writes the quantities empty (futures under ``observed``) only the best prices are
+        drawn: the same texts, less work on the hot path."""
+        if n == len(prices) - 1:
+            if "total_ask_qty" in c.blanks:
+                return Quote(*base.best(), 0, 0, 0, 0)
+            return Quote(*base.top())
+        asks, bids = after_print(base.sides(), prices, qtys, n, buy, partial)
+        a, b = asks[0] if asks else _NONE, bids[0] if bids else _NONE
+        return Quote(a[0], b[0], a[1], b[1], sum(x[1] for x in asks[:DEPTH]), sum(x[1] for x in bids[:DEPTH]))
+
+    def _book_after(
+        self,
+        c: Contract,
+        t: float,
+        side: int,
+        prices: list[int],
+        bid: int,
+        ask: int,
+        grid: Grid,
+        ceiling: int,
+        floor: int,
+        spread: int,
+    ) -> tuple[Base, bool]:
+        """The book an order leaves (two draws: whether the last level is left in part, and the
+        seed of the levels) and its publication; returns it and the ``partial`` draw."""
+        rng = self.rng
+        quoted = bid
+        partial = rng.random() < 0.5
+        seed = rng.getrandbits(64)
+        last = prices[-1]
+        if side == BUY:
+            if ceiling and last >= ceiling:
+                partial = True  # the limit price stays offered: nothing trades above it
+            ask = last if partial else grid.up(last)
+        elif side == SELL:
+            if last <= floor:
+                partial = True
+            bid = last if partial else grid.down(last)
+        else:  # the uncross leaves unmatched orders at its price on one side
+            bid, ask = (last, grid.up(last, spread)) if partial else (grid.down(last, spread), last)
+        base = self._base(c, QUOTE, seed, ask, bid, grid)
+        base.anchor = quoted  # a sell leaves the ask where it was quoted, above the bid it hit
+        self._settle(c, t, base)
+        return base, partial
 
     def _set_limits(self, c: Contract) -> None:
         c.limits_for = c.prev_close
@@ -84,30 +129,40 @@ class Prints:
         rng = self.rng
         random, gauss = rng.random, rng.gauss
         grid = STOCK_GRID
-        tick_of = grid.tick_of
         watched = c.code in self.watched
         records: list[str] = []
         theo = c.terms.futures(spot)
         if c.limits_for != c.prev_close:  # the band moves with the previous close and the stage
             self._set_limits(c)
         upper, lower = c.limits
-        tick = tick_of(theo)
-        bid = grid.round(theo + (gauss(0.0, 0.6) - 0.5 * c.spread) * tick)
-        if auction:  # the uncross: one price for all, neither buyer- nor seller-initiated
-            side, price = AUCTION, grid.up(bid, c.spread // 2)
+        tick = grid.tick_of(theo)
+        # the book re-centred at this instant: the model's bid, the ask ``spread`` ticks above
+        bid = min(max(grid.round(theo + (gauss(0.0, 0.6) - 0.5 * c.spread) * tick), lower), grid.down(upper))
+        ask = (
+            -c.spread
+        )  # ``spread`` ticks above the bid: worked out for a buy, or a book drawn (Base.ask_price)
+        if auction:  # the uncross: one price for all (the last expected price), neither side's
+            side, price = AUCTION, c.auction_price or grid.up(bid, c.spread // 2)
         else:  # takers lean toward the fair value: buy when the last price is below it
             reference = c.last if c.last is not None else c.prev_close
             side = BUY if random() < 0.5 + math.tanh((theo - reference) / tick) * 0.15 else SELL
-            price = grid.up(bid, c.spread) if side == BUY else bid  # a buy lifts the ask
-        band = self.dynamic_band
-        mean = c.activity.mean_size
-        last_n = prints - 1
-        for n in range(prints):
+            if side == BUY:  # a buy lifts the ask
+                ask = price = min(grid.up(bid, c.spread), upper)
+            else:
+                price = bid
+        prices = []
+        for _ in range(prints):  # a sweep walks the levels, a tick apart, up to the daily limit
             price = min(max(price, lower), upper)
+            prices.append(price)
+            price = grid.up(price) if side == BUY else grid.down(price)
+        mean = c.activity.mean_size
+        qtys = [auction or order_size(mean, random) for _ in prices]
+        base, partial = self._book_after(c, t, side, prices, bid, ask, grid, upper, lower, c.spread)
+        band = self.dynamic_band
+        for n, price in enumerate(prices):
             ref = c.last if c.last is not None else c.prev_close
-            qty = auction or order_size(mean, random)
+            qty = qtys[n]
             tick_oi = c.record_print(time_text, price, qty, side, oi_change(qty, random))
-            quote = quote_after(price, side, n == last_n, random, grid, c.spread)
             if watched:
                 # NMSC/FMSC_FCTN_STPL_PRC: the front month against this month (the front
                 # month's own far leg is the next month), as the spread SP front-this trades
@@ -124,11 +179,11 @@ class Prints:
                     if band > 0
                     else (0, 0, self.dynamic_flags[0])
                 )
+                quote = self._quote(c, base, prices, qtys, n, side == BUY, partial)
                 fields = c.futures_fields(
                     time_text, price, qty, tick_oi, spot, theo, near, far, quote, (upper, lower), dynamic
                 )
                 records.append(record_text(FUTURES_TRADE, fields))
-            price = grid.up(price) if side == BUY else grid.down(price)
         return records
 
     def _trade_option(
@@ -162,24 +217,35 @@ class Prints:
         # thin series quote wide, but a quote is never wider than about a third of the premium
         spread = min(c.spread, max(1, int(theo / (3 * tick))))
         bid = max(0, grid.round(theo + (gauss(0.0, 0.6) - 0.5 * spread) * tick))
-        if auction:  # the uncross: one price for all, neither buyer- nor seller-initiated
-            side, price = AUCTION, max(grid.up(bid, spread // 2), tick_of(0))
+        ask = -spread  # as for futures
+        if auction:  # the uncross: one price for all (the last expected price), neither side's
+            side, price = AUCTION, c.auction_price or max(grid.up(bid, spread // 2), tick_of(0))
         else:
             if bid > 0:
                 reference = c.last if c.last is not None else c.prev_close
                 side = BUY if random() < 0.5 + math.tanh((theo - reference) / tick) * 0.15 else SELL
             else:
                 side = BUY  # nobody sells at zero
-            price = grid.up(bid, spread) if side == BUY else bid
+            if side == BUY:
+                ask = price = max(grid.up(bid, spread), tick_of(0))
+            else:
+                price = bid
+        prices = [price]
+        for _ in range(prints - 1):  # a sweep walks the levels; a sell stops at the lowest premium
+            price = grid.up(price) if side == BUY else grid.down(price)
+            if price <= 0:
+                break
+            prices.append(price)
         mean = c.activity.mean_size
-        last_n = prints - 1
-        for n in range(prints):
-            qty = auction or order_size(mean, random)
+        qtys = [auction or order_size(mean, random) for _ in prices]
+        base, partial = self._book_after(c, t, side, prices, bid, ask, grid, 0, tick_of(0), spread)
+        for n, price in enumerate(prices):
+            qty = qtys[n]
             tick_oi = c.record_print(time_text, price, qty, side, oi_change(qty, random))
-            quote = quote_after(price, side, n == last_n, random, grid, spread)
             if watched:
                 iv = self._implied_vol(g, price, net, strike, years, call, vol)
                 hist_vol = spot_state.hist_vol * self.vol_scale
+                quote = self._quote(c, base, prices, qtys, n, side == BUY, partial)
                 fields = c.option_fields(
                     time_text,
                     price,
@@ -194,10 +260,6 @@ class Prints:
                     quote,
                 )
                 records.append(record_text(OPTION_TRADE, fields))
-            down = grid.down(price)
-            if side == SELL and down <= 0:
-                break  # a sell sweep stops at the lowest premium
-            price = grid.up(price) if side == BUY else down
         return records
 
     def _implied_vol(

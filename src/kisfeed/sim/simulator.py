@@ -63,7 +63,8 @@ class Simulator:
         universe = build_universe(start)
         #: What is served: the market's universe, or the instruments of it that a tape holds.
         self.instruments: list[Instrument] = universe
-        self._by_key = {(i.tr_id, i.code): i for i in universe}
+        # every TR of every instrument: its trades, book and expected prices (reference 4.5)
+        self._by_key = {(tr_id, i.code): i for i in universe for tr_id in i.tr_ids}
         self.market = Market(
             self.instruments,
             seed=config.seed,
@@ -82,13 +83,16 @@ class Simulator:
             ),
             limit_stages=config.limit_stages,
             limit_expansion_delay=config.limit_expansion_delay,
+            book_interval=config.book_interval,
+            expected_from=config.expected_from,
+            expected_codes=config.expected_codes,
         )
         self._source: Market | Tape = self.market if self.tape is None else self.tape
         #: The (tr_id, code) pairs served; a registration of anything else is silent or refused
         #: (``SimConfig.unknown_codes``).
         self.served: set[tuple[str, str]] = set(self._by_key) if self.tape is None else set(self.tape.codes)
         if self.tape is not None:
-            self.instruments = [i for i in universe if (i.tr_id, i.code) in self.served]
+            self.instruments = [i for i in universe if any((tr, i.code) in self.served for tr in i.tr_ids)]
         self.keys = ApprovalKeys(config.app_keys, config.approval_key_ttl)
         self.faults = Faults(self)
         #: Ground truth: session id -> [(tr_id, field texts)] of every record sent, in order.
@@ -194,10 +198,11 @@ class Simulator:
         raise KeyError(code)
 
     def busiest(self, tr_id: str | None = None) -> list[Instrument]:
-        """The served instruments (of ``tr_id``), busiest first: the market's trade rates now
-        (``sim/liquidity.py``; most series trade a few times a day, a few all day long)."""
+        """The served instruments (that can be subscribed on ``tr_id``), busiest first: the
+        market's trade rates now (``sim/liquidity.py``; most series trade a few times a day, a
+        few all day long)."""
         rates = self.market.rates()
-        mine = [i for i in self.instruments if tr_id is None or i.tr_id == tr_id]
+        mine = [i for i in self.instruments if tr_id is None or tr_id in i.tr_ids]
         return sorted(mine, key=lambda i: -rates.get(i.code, 0.0))
 
     def serves(self, tr_id: str, code: str) -> bool:
@@ -280,8 +285,10 @@ class Simulator:
     def subscribe(self, session: SimSession, registration: tuple[str, str]) -> None:
         if registration not in self.served:
             return  # a silent registration (SimConfig.unknown_codes): nothing ever trades under it
-        self._subscribers.setdefault(registration, set()).add(session)
-        self._source.watched.add(registration[1])
+        holders = self._subscribers.setdefault(registration, set())
+        if not holders:
+            self._source.watch(*registration)
+        holders.add(session)
         self._subscribed.set()
 
     def unsubscribe(self, session: SimSession, registration: tuple[str, str]) -> None:
@@ -290,7 +297,7 @@ class Simulator:
             holders.discard(session)
             if not holders:
                 del self._subscribers[registration]
-                self._source.watched.discard(registration[1])
+                self._source.watch(*registration, on=False)
         if not self._subscribers:
             self._subscribed.clear()
 

@@ -55,6 +55,9 @@ class Tape:
         self.watched: set[str] = set()  # the market's interface; a tape formats nothing
         self._events = self._records(count_skips=True)
 
+    def watch(self, tr_id: str, code: str, on: bool = True) -> None:
+        """The market's interface: a tape serves its records as they are, watched or not."""
+
     def _records(self, count_skips: bool) -> Iterator[tuple[float, str, str, str, int]]:
         for received_ns, text in self._source():
             time = received_ns / 1e9

@@ -1,0 +1,165 @@
+"""The simulator serves all six TRs of its instruments (issue 15): each (TR, code) pair with its
+own frames, a code on another product's TR answered as an unknown code, every registration
+counted against the 41; and a WebSocket capture from ``kisfeed sim`` whose books, expected
+prices and trades obey every invariant (tests/sim/invariants.py)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from collections import Counter
+
+import pytest
+
+from kisfeed import decode
+from kisfeed.schema.layouts import LAYOUTS
+from kisfeed.sim import Simulator
+
+from ..conftest import seconds
+from .helpers import (
+    FUTURES,
+    OPTIONS,
+    approval,
+    codes,
+    config,
+    connect,
+    quiet,
+    recv,
+    reply,
+    request,
+    run,
+    subscribe,
+)
+from .invariants import BookTrail, check_expected
+
+BOOKS, EXPECTED = ("H0ZFASP0", "H0ZOASP0"), ("H0ZFANC0", "H0ZOANC0")
+
+
+def test_every_instrument_is_served_on_its_three_trs_and_busiest_takes_any_of_them():
+    sim = Simulator(config())
+    future = next(i for i in sim.instruments if i.kind == "future")
+    call = next(i for i in sim.instruments if i.kind == "call")
+    assert future.tr_ids == ("H0ZFCNT0", "H0ZFASP0", "H0ZFANC0") and future.tr_id == FUTURES
+    assert call.tr_ids == ("H0ZOCNT0", "H0ZOASP0", "H0ZOANC0") and call.tr_id == OPTIONS
+    for tr_id in future.tr_ids:
+        assert sim.serves(tr_id, future.code) and not sim.serves(tr_id, call.code)
+    assert [i.code for i in sim.busiest("H0ZFASP0")] == [i.code for i in sim.busiest(FUTURES)]
+    assert [i.code for i in sim.busiest("H0ZOANC0")] == [i.code for i in sim.busiest(OPTIONS)]
+
+
+@pytest.mark.parametrize("unknown_codes", ["refuse", "silence"])
+def test_a_code_on_the_other_products_tr_is_an_unknown_code(unknown_codes):
+    async def body():
+        async with Simulator(quiet(unknown_codes=unknown_codes)) as sim:
+            key = await approval(sim)
+            future, option = codes(sim, FUTURES)[0], codes(sim, OPTIONS)[0]
+            answers = []
+            async with await connect(sim) as ws:
+                for tr_id, code in (("H0ZOASP0", future), ("H0ZOANC0", future), ("H0ZFASP0", option)):
+                    await ws.send(request(key, tr_id, code))
+                    answers.append(await reply(ws))
+                await subscribe(ws, key, "H0ZFASP0", future)
+            return answers
+
+    answers = run(body)
+    expected = "OPSP8992" if unknown_codes == "refuse" else "OPSP0000"
+    assert [a["body"]["msg_cd"] for a in answers] == [expected] * 3
+
+
+def test_registrations_on_all_six_trs_count_against_the_41():
+    async def body():
+        async with Simulator(quiet()) as sim:
+            key = await approval(sim)
+            pairs = [
+                (tr_id, i.code) for i in sim.instruments[:7] + sim.instruments[-7:] for tr_id in i.tr_ids
+            ]
+            async with await connect(sim) as ws:
+                for tr_id, code in pairs[:41]:
+                    await subscribe(ws, key, tr_id, code)
+                await ws.send(request(key, *pairs[41]))
+                over = await reply(ws)
+                await ws.send(request(key, *pairs[0], subscribe=False))
+                released = await reply(ws)
+                await ws.send(request(key, *pairs[41]))
+                again = await reply(ws)
+            return pairs, over, released, again
+
+    pairs, over, released, again = run(body)
+    assert {tr_id for tr_id, _ in pairs[:41]} == set(LAYOUTS)
+    assert over["body"]["msg_cd"] == "OPSP0008" and released["body"]["msg_cd"] == "OPSP0001"
+    assert again["body"]["msg_cd"] == "OPSP0000"
+
+
+def test_a_capture_from_kisfeed_sim_has_books_coherent_with_its_trades(tmp_path):
+    """The opening auction and the first minutes of a day, six codes on their three TRs each
+    (expected prices, books, then trades: every book of an auction follows an expected price,
+    every trade seen has its book watched), through a real socket."""
+    sim = Simulator(config(always_open=False))
+    chosen = [i for i in sim.busiest(FUTURES)[:3] + sim.busiest(OPTIONS)[:3]]
+    pairs = [
+        (tr_id, i.code)
+        for category in (2, 1, 0)
+        for i in chosen
+        for tr_id in i.tr_ids[category : category + 1]
+    ]
+    command = [sys.executable, "-m", "kisfeed", "sim", "--port", "0", "--rest-port", "0", "--speed", "inf",
+               "--start", "2026-11-20T08:38", "--seed", "1", "--profile", "filled"]  # fmt: skip
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        lines, deadline = [], time.monotonic() + seconds(30)
+        while not any("Serving" in line for line in lines):
+            assert time.monotonic() < deadline and process.poll() is None, lines
+            lines.append(process.stdout.readline())
+        output = "".join(lines)
+        ws_url = re.search(r"ws://127\.0\.0\.1:\d+", output).group(0)
+        approval_url = re.search(r"http://127\.0\.0\.1:\d+/oauth2/Approval", output).group(0)
+
+        async def capture() -> list[str]:
+            import websockets
+
+            body = json.dumps({"grant_type": "client_credentials", "appkey": "demo-app-key",
+                               "secretkey": "demo-app-secret"}).encode()  # fmt: skip
+            answer = await asyncio.to_thread(
+                lambda: urllib.request.urlopen(
+                    urllib.request.Request(approval_url, data=body), timeout=seconds(10)
+                ).read()
+            )
+            key = json.loads(answer)["approval_key"]
+            frames = []
+            async with websockets.connect(ws_url, ping_interval=None, max_size=None) as ws:
+                for tr_id, code in pairs:
+                    await ws.send(request(key, tr_id, code))
+                while sum(1 for f in frames if f.startswith("0|H0ZFCNT0")) < 300:
+                    message = await recv(ws)
+                    if message[0] == "0":
+                        frames.append(message)
+            return frames
+
+        frames = asyncio.run(capture())
+    finally:
+        process.send_signal(signal.SIGINT)
+        try:
+            process.wait(seconds(20))
+        except subprocess.TimeoutExpired:
+            process.kill()
+            raise
+    trail = BookTrail(filled=True, whole_day=False)
+    per_second: Counter[tuple[str, object]] = Counter()
+    seen: Counter[str] = Counter()
+    for frame in frames:
+        for r in decode(frame):
+            seen[r.tr_id] += 1
+            trail.feed(r)
+            if r.layout.category == "book":
+                per_second[r.code, r.time] += 1
+            elif r.layout.category == "expected":
+                check_expected(r)
+    assert set(seen) == set(LAYOUTS), seen  # rows of every TR
+    assert max(per_second.values()) <= 5  # KIS's 0.2 s filter: 5 books a code and second at most
+    assert trail.books > 100 and trail.matched > 50 and trail.crossed > 0
