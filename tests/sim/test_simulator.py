@@ -6,6 +6,7 @@ prices and trades obey every invariant (tests/sim/invariants.py)."""
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import json
 import re
 import signal
@@ -14,10 +15,12 @@ import sys
 import time
 import urllib.request
 from collections import Counter
+from datetime import datetime
 
 import pytest
 
 from kisfeed import decode
+from kisfeed.schema import KST
 from kisfeed.schema.layouts import LAYOUTS
 from kisfeed.sim import Simulator
 
@@ -163,3 +166,29 @@ def test_a_capture_from_kisfeed_sim_has_books_coherent_with_its_trades(tmp_path)
     assert set(seen) == set(LAYOUTS), seen  # rows of every TR
     assert max(per_second.values()) <= 5  # KIS's 0.2 s filter: 5 books a code and second at most
     assert trail.books > 100 and trail.matched > 50 and trail.crossed > 0
+
+
+def test_a_client_subscribing_during_the_opening_auction_gets_its_expected_prices():
+    """At real-time speed the market must not run ahead of the clock before anyone watches:
+    the official client, started at 08:39:30, received no expected price when the first pull
+    of the market ran through the whole auction to the 08:45 uncross."""
+    opening = datetime(2026, 11, 20, 8, 39, 50, tzinfo=KST)
+
+    async def body() -> list[str]:
+        async with Simulator(config(always_open=False, start=opening, speed=20.0)) as sim:
+            code = codes(sim, "H0ZFANC0")[0]
+            ws = await connect(sim)
+            key = await approval(sim)
+            await asyncio.sleep(0.2)  # the market loop has started before the client subscribes
+            await subscribe(ws, key, "H0ZFANC0", code)
+            frames: list[str] = []
+            while not frames or decode(frames[-1])[-1].time < dt.time(8, 44):
+                message = await recv(ws, timeout=30)
+                if message.startswith("0|"):
+                    frames.append(message)
+            await ws.close()
+            return frames
+
+    records = [r for frame in run(body) for r in decode(frame)]
+    assert records[0].time < dt.time(8, 41)  # the first steps, not the uncross
+    assert all(r.session_code == "311" for r in records)

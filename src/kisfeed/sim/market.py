@@ -258,6 +258,13 @@ class Market(TradingDay, Prints, Publisher):
                     return event
                 if self._queued:
                     return self._queued.popleft()
+                if at > self.horizon:
+                    # Nobody watches it, but a real-time simulator must wait for its instant
+                    # before running on: a client subscribing during the auction then gets the
+                    # steps after its subscription (the whole auction would otherwise run the
+                    # moment the server starts, before anyone is in). An event without records.
+                    c = self.contracts[index]
+                    return MarketEvent(at, c.instrument, [], c.instrument.tr_id)
                 continue
             if not self._advance(action, index, window):
                 return None

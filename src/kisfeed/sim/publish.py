@@ -108,6 +108,9 @@ class Publisher:
         self._side_seq = 0
         self._queued: deque[MarketEvent] = deque()  # events of an instant already decided
         self.last_time = 0.0  # the time of the last event returned
+        #: The sim time up to which unwatched expected-price steps run without a pause (a
+        #: real-time ``Simulator`` sets its clock here before each pull; alone, the market runs on).
+        self.horizon = math.inf
         self._shapes: dict[
             int, tuple[int, float, float]
         ] = {}  # spread -> (levels, size per print size, chance)

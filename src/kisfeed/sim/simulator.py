@@ -343,6 +343,8 @@ class Simulator:
             if infinite and not self._subscribed.is_set():
                 self._flush_all()
                 await self._subscribed.wait()
+            if not infinite and isinstance(market, Market):
+                market.horizon = self.clock()  # the market may not run ahead of the clock
             event = market.next_event()
             if event is None:  # every contract expired (or the tape ended): nothing more to send
                 self._flush_all()
