@@ -101,10 +101,12 @@ def depth(spread: int) -> int:
 
 
 def change_chance(spread: int, interval: float) -> float:
-    """Chance that a slot of ``interval`` seconds carries a book change between prints: one
-    change a second for the busiest series (one tick wide), falling as ``spread ** -2``
-    (one every 100 s at ten ticks). [UNK] an assumption, like ``depth``."""
-    return min(0.5, interval / spread**2)
+    """Chance that a slot of ``interval`` seconds carries a book change between prints: three
+    changes a second for the busiest series (one tick wide; orders are added and cancelled far
+    more often than they trade, and the 0.2 s filter allows five), falling as ``spread ** -2``
+    (one every 33 s at ten ticks). [UNK] an assumption, like ``depth``: no source gives the
+    update rate of a stock-derivatives book."""
+    return min(0.8, 3.0 * interval / spread**2)
 
 
 class Base:
