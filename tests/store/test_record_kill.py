@@ -1,17 +1,19 @@
 """``kill -9`` of a recording process mid-stream, then a restart: nothing synced is lost, nothing
 is stored twice.
 
-What is asserted, precisely:
+What is asserted, precisely, for the trades of 7 codes on one app key and for the trades and
+books of 40 codes on two (80 registrations, issue 15):
 
 * every journal line the killed recorder had reported synced (its last ``status ... synced=N``
   line before the kill) is on disk, and every data frame on disk in its segment has its records
   in the dataset exactly once (the restart's rebuild restored what the killed converter had not
   written);
-* the killed run's rows are exactly the first records the simulator sent to that session, field by
-  field, in order: no duplicate, no gap. Only a tail can be missing: frames sent after the last
-  synced write (at most the fsync window of received frames, plus what was still in flight);
-* the restarted run's rows are likewise exactly the start of what was sent to its session, and
-  every data frame of its journal is in the dataset.
+* the killed run's rows of each (TR, code) are exactly the first records the simulator sent for
+  it, field by field, in order: no duplicate, no gap. Only a tail can be missing: frames sent
+  after the last synced write (at most the fsync window of received frames, plus what was still
+  in flight);
+* the restarted run's rows are likewise exactly the start of what was sent for each (TR, code),
+  and every data frame of its journal is in the dataset.
 """
 
 from __future__ import annotations
@@ -21,20 +23,24 @@ import os
 import re
 import signal
 import sys
+from collections import defaultdict
 from pathlib import Path
 
-from kisfeed.schema import LAYOUTS
-from kisfeed.store import Recorder, read_journal, read_table, segments
+import pytest
+
+from kisfeed.schema import LAYOUTS, Record
+from kisfeed.store import Recorder, read_journal, read_table, segments, table_records
 from kisfeed.store.converter import DONE_SUFFIX
 from kisfeed.store.dataset import dataset_files
 
 from ..client.conftest import APP_KEY, APP_SECRET, codes, running, sim_config
 from ..conftest import seconds
-from .conftest import NS0, F, O, mixed_frames
+from .conftest import FB, NS0, OB, F, O, mixed_frames
 from .test_converter import assert_complete
-from .test_record_sim import assert_equal_to_sent, dataset_in_receive_order
+from .test_record_sim import assert_equal_to_sent
 
 STATUS = re.compile(rb"status frames=(\d+) synced=(\d+)")
+APP_KEY2, APP_SECRET2 = "PStest-app-key-0002", "test-app-secret-0002"
 
 
 def recorder_args(sim, data, codes_: list[str], *extra: str) -> list[str]:
@@ -72,13 +78,28 @@ def data_lines(segment) -> set[int]:
     return {e.line for e in read_journal(segment.path) if not e.text.startswith("{")}
 
 
-async def test_kill_9_mid_stream_then_restart_restores_everything_synced_exactly_once(tmp_path):
+#: (futures, options, record's options, app keys): 7 codes' trades on one key; 40 codes' trades
+#: and books, 80 registrations, on two keys (41 each, reference 3.1).
+CASES = {
+    "trades of 7 codes": (3, 4, (), 1),
+    "trades and books of 40 codes": (10, 30, ("--with-books",), 2),
+}
+
+
+@pytest.mark.parametrize("case", CASES)
+async def test_kill_9_mid_stream_then_restart_restores_everything_synced_exactly_once(tmp_path, case):
+    n_futures, n_options, options, keys = CASES[case]
     data = tmp_path / "data"
     env = clean_env(tmp_path)
-    async with running(sim_config(speed=120.0, batch_window=0.5)) as sim:
-        codes_ = codes(sim, F)[:3] + codes(sim, O)[:4]
+    app_keys = {APP_KEY: APP_SECRET, APP_KEY2: APP_SECRET2}
+    if keys == 2:  # the second key from the config file the recorder finds in its directory
+        config = tmp_path / "kisfeed.toml"
+        config.write_text(f'[[credentials]]\napp_key = "{APP_KEY2}"\napp_secret = "{APP_SECRET2}"\n')
+        config.chmod(0o600)
+    async with running(sim_config(speed=120.0, batch_window=0.5, app_keys=app_keys)) as sim:
+        codes_ = codes(sim, F)[:n_futures] + codes(sim, O)[:n_options]
         killed = await asyncio.create_subprocess_exec(
-            *recorder_args(sim, data, codes_),
+            *recorder_args(sim, data, codes_, *options),
             cwd=tmp_path,
             env=env,
             start_new_session=True,
@@ -107,15 +128,16 @@ async def test_kill_9_mid_stream_then_restart_restores_everything_synced_exactly
             await killed.wait()
         [crashed] = segments(data)
         assert not crashed.sealed  # its writer never closed it
-        converted_before_restart = sum(1 for _ in _row_lines(data))
+        converted_before_restart = sum(read_table(data, tr).num_rows for tr in LAYOUTS)
 
         async def until_session_closed() -> None:
             while sim.sessions:
                 await asyncio.sleep(0.02)
 
         await asyncio.wait_for(until_session_closed(), seconds(10))
+        killed_sessions = set(sim.sent)
         restarted = await asyncio.create_subprocess_exec(
-            *recorder_args(sim, data, codes_, "--seconds", "2"),
+            *recorder_args(sim, data, codes_, *options, "--seconds", "2"),
             cwd=tmp_path,
             env=env,
             stdout=asyncio.subprocess.PIPE,
@@ -125,56 +147,81 @@ async def test_kill_9_mid_stream_then_restart_restores_everything_synced_exactly
         assert restarted.returncode == 0, err.decode()
         sent = dict(sim.sent)
 
-    assert sorted(sent) == [1, 2], "one session per run"
+    assert len(killed_sessions) == keys and len(sent) == 2 * keys, "one session per app key and run"
     first, second = segments(data)
     assert first.name == crashed.name and first.sealed and second.sealed
     for seg in (first, second):
         assert (seg.path.parent / (seg.name.split("/")[1] + DONE_SUFFIX)).exists()
 
-    rows = dataset_in_receive_order(data)
-    assert {r.tr_id for r in rows} == {F, O}
-    table_lines = _row_lines(data)
-    run1 = [r for r, (s, _) in zip(rows, table_lines) if s == first.name]
-    run2 = [r for r, (s, _) in zip(rows, table_lines) if s == second.name]
-    assert len(run1) + len(run2) == len(rows)
+    rows = _rows(data)
+    assert set(rows) == ({F, O, FB, OB} if options else {F, O})
+    run1 = _by_key(rows, first.name)
+    run2 = _by_key(rows, second.name)
+    assert sum(map(len, run1.values())) + sum(map(len, run2.values())) == sum(map(len, rows.values()))
 
     # everything synced before the kill is on disk, and every data frame on disk is in the dataset
     lines_on_disk = sum(1 for _ in read_journal(first.path))
     assert lines_on_disk >= synced
-    assert {line for s, line in table_lines if s == first.name} == data_lines(first)
-    assert {line for s, line in table_lines if s == second.name} == data_lines(second)
+    assert _lines(rows, first.name) == data_lines(first)
+    assert _lines(rows, second.name) == data_lines(second)
 
-    # exactly what the simulator sent, in order, once: only a tail of the killed session is missing
-    assert_equal_to_sent(run1, sent[1][: len(run1)])
-    assert_equal_to_sent(run2, sent[2][: len(run2)])
-    assert len(run1) > 0 and len(run2) > 0
-    lost = len(sent[1]) - len(run1)
+    # exactly what the simulator sent, in order, once: only a tail of the killed run is missing
+    sent1 = _sent_by_key(sent, killed_sessions)
+    sent2 = _sent_by_key(sent, set(sent) - killed_sessions)
+    for got, want in ((run1, sent1), (run2, sent2)):
+        assert set(got) <= set(want)
+        for key, records in got.items():
+            assert_equal_to_sent(records, want[key][: len(records)])
+    kept1, kept2 = sum(map(len, run1.values())), sum(map(len, run2.values()))
+    assert kept1 > 0 and kept2 > 0
+    total1 = sum(map(len, sent1.values()))
     print(
-        f"killed run: {len(run1)} records kept of {len(sent[1])} sent ({lost} sent after the last sync "
-        f"or in flight), {len(run1) - converted_before_restart} restored on restart; "
-        f"restarted run: {len(run2)} of {len(sent[2])}"
+        f"{case}: killed run: {kept1} records kept of {total1} sent ({total1 - kept1} sent after the last "
+        f"sync or in flight), {kept1 - converted_before_restart} restored on restart; "
+        f"restarted run: {kept2} of {sum(map(len, sent2.values()))}"
     )
     # the restart restored exactly the rows the killed converter had not written
     restored = re.search(rb"restored ([\d,]+) records", err)
-    missing = len(run1) - converted_before_restart
+    missing = kept1 - converted_before_restart
     assert (int(restored[1].replace(b",", b"")) if restored else 0) == missing, err.decode()
 
 
-def _row_lines(data) -> list[tuple[str, int]]:
-    """(segment, line) of every row, in the order of ``dataset_in_receive_order``."""
-    from kisfeed.store import read_table
+Row = tuple[str, int, int, Record]  # journal segment, line, frame index, record
 
-    keys = []
-    for tr in (F, O):
+
+def _rows(data: Path) -> dict[str, list[Row]]:
+    """Every row of every TR, with its journal position, by TR."""
+    out: dict[str, list[Row]] = {}
+    for tr in LAYOUTS:
         table = read_table(data, tr)
-        keys += list(
-            zip(
-                table.column("journal_segment").to_pylist(),
-                table.column("journal_line").to_pylist(),
-                table.column("frame_index").to_pylist(),
+        if table.num_rows:
+            positions = zip(
+                *(table.column(c).to_pylist() for c in ("journal_segment", "journal_line", "frame_index"))
             )
-        )
-    return [(s, line) for s, line, _ in sorted(keys)]
+            out[tr] = [(*p, r) for p, r in zip(positions, table_records(table, tr))]
+    return out
+
+
+def _by_key(rows: dict[str, list[Row]], segment: str) -> dict[tuple[str, str], list[Record]]:
+    """The records of one segment per (TR, code), in the order they were received."""
+    out: dict[tuple[str, str], list[Record]] = defaultdict(list)
+    for tr, tr_rows in rows.items():
+        for _seg, _line, _index, record in sorted(r for r in tr_rows if r[0] == segment):
+            out[(tr, record.code)].append(record)
+    return out
+
+
+def _lines(rows: dict[str, list[Row]], segment: str) -> set[int]:
+    return {line for tr_rows in rows.values() for seg, line, _, _ in tr_rows if seg == segment}
+
+
+def _sent_by_key(sent, sessions: set[int]) -> dict[tuple[str, str], list[tuple[str, list[str]]]]:
+    """What the simulator sent to some sessions, per (TR, code), in order."""
+    out: dict[tuple[str, str], list[tuple[str, list[str]]]] = defaultdict(list)
+    for session in sorted(sessions):
+        for tr, fields in sent[session]:
+            out[(tr, fields[0])].append((tr, fields))
+    return out
 
 
 KILLED = """
