@@ -13,9 +13,15 @@ import asyncio
 import functools
 import json
 import math
+import re
+import signal
+import subprocess
+import sys
+import time as clock
 import urllib.error
 import urllib.request
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
 from datetime import date, datetime, time
 from typing import Any, TypeVar
 
@@ -179,3 +185,53 @@ def chosen(day: date) -> tuple[str, ...]:
     options = sorted((i for i in market.instruments if i.strike is not None), key=lambda i: -rates[i.code])
     quiet = [i for i in options if rates[i.code] > 0][-200::50]
     return tuple(i.code for i in futures[:3] + futures[20:22] + options[:3] + quiet)
+
+
+class SimProcess:
+    """A ``kisfeed sim`` process serving: its banner and the URLs the banner names."""
+
+    def __init__(self, process: subprocess.Popen[str], banner: str) -> None:
+        self.process, self.banner = process, banner
+        self.ws_url = _found(r"ws://127\.0\.0\.1:\d+", banner)
+        self.approval_url = _found(r"http://127\.0\.0\.1:\d+/oauth2/Approval", banner)
+
+    async def approval_key(self) -> str:
+        """An approval key for the demo pair, over HTTP as a client asks for one."""
+        body = json.dumps(
+            {"grant_type": "client_credentials", "appkey": DEMO_APP_KEY, "secretkey": DEMO_APP_SECRET}
+        ).encode()
+        answer = await asyncio.to_thread(
+            lambda: urllib.request.urlopen(
+                urllib.request.Request(self.approval_url, data=body), timeout=seconds(10)
+            ).read()
+        )
+        return str(json.loads(answer)["approval_key"])
+
+
+def _found(pattern: str, text: str) -> str:
+    match = re.search(pattern, text)
+    assert match, (pattern, text)
+    return match.group(0)
+
+
+@contextmanager
+def sim_process(*args: str) -> Iterator[SimProcess]:
+    """``kisfeed sim --port 0 --rest-port 0 ARGS`` until its banner says it serves; Ctrl-C
+    (SIGINT) when the block ends, waited for (the caller may read its exit and output then)."""
+    command = [sys.executable, "-m", "kisfeed", "sim", "--port", "0", "--rest-port", "0", *args]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        lines: list[str] = []
+        deadline = clock.monotonic() + seconds(30)
+        while not any("Serving" in line for line in lines):
+            assert clock.monotonic() < deadline and process.poll() is None, lines
+            assert process.stdout is not None
+            lines.append(process.stdout.readline())
+        yield SimProcess(process, "".join(lines))
+    finally:
+        process.send_signal(signal.SIGINT)
+        try:
+            process.wait(seconds(20))
+        except subprocess.TimeoutExpired:
+            process.kill()
+            raise

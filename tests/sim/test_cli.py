@@ -5,10 +5,6 @@ from __future__ import annotations
 import asyncio
 import json
 import re
-import signal
-import subprocess
-import sys
-import time
 from collections import Counter
 from unittest.mock import ANY
 
@@ -16,8 +12,7 @@ from typer.testing import CliRunner
 
 from kisfeed.cli import app
 
-from ..conftest import seconds
-from .helpers import recv, request
+from .helpers import recv, request, sim_process
 
 runner = CliRunner()
 START = ["--start", "2026-11-20T09:00"]
@@ -81,33 +76,14 @@ def test_bad_arguments_exit_with_a_usage_error():
 
 def test_the_command_serves_prints_its_urls_and_the_demo_pair_and_stops_on_ctrl_c(tmp_path):
     truth = tmp_path / "truth.jsonl"
-    command = [sys.executable, "-m", "kisfeed", "sim", "--port", "0", "--rest-port", "0", "--speed", "inf",
-               "--always-open", *START, "--ground-truth", str(truth)]  # fmt: skip
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
-        lines, deadline = [], time.monotonic() + seconds(30)
-        while not any("Serving" in line for line in lines):
-            assert time.monotonic() < deadline and process.poll() is None, lines
-            lines.append(process.stdout.readline())
-        output = "".join(lines)
-        ws_url = re.search(r"ws://127\.0\.0\.1:\d+", output).group(0)
-        approval_url = re.search(r"http://127\.0\.0\.1:\d+/oauth2/Approval", output).group(0)
-        assert "demo-app-key" in output and "demo-app-secret" in output
+    with sim_process("--speed", "inf", "--always-open", *START, "--ground-truth", str(truth)) as sim:
+        assert "demo-app-key" in sim.banner and "demo-app-secret" in sim.banner
 
         async def use() -> list[str]:
-            import urllib.request
-
             import websockets
 
-            body = json.dumps({"grant_type": "client_credentials", "appkey": "demo-app-key",
-                               "secretkey": "demo-app-secret"}).encode()  # fmt: skip
-            reply = await asyncio.to_thread(
-                lambda: urllib.request.urlopen(
-                    urllib.request.Request(approval_url, data=body), timeout=seconds(10)
-                ).read()
-            )
-            key = json.loads(reply)["approval_key"]
-            async with websockets.connect(ws_url, ping_interval=None) as ws:
+            key = await sim.approval_key()
+            async with websockets.connect(sim.ws_url, ping_interval=None) as ws:
                 await ws.send(request(key, "H0ZFCNT0", "A11612"))
                 frames = []
                 while len(frames) < 5:
@@ -117,13 +93,7 @@ def test_the_command_serves_prints_its_urls_and_the_demo_pair_and_stops_on_ctrl_
                 return frames
 
         frames = asyncio.run(use())
-    finally:
-        process.send_signal(signal.SIGINT)
-        try:
-            process.wait(seconds(20))
-        except subprocess.TimeoutExpired:
-            process.kill()
-            raise
+    process = sim.process
     assert process.returncode == 130  # Ctrl-C: interrupted (README, exit codes)
     assert "stopped (interrupted)" in process.stdout.read()
     recorded = [json.loads(line) for line in truth.read_text().splitlines()]

@@ -7,13 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import json
-import re
-import signal
-import subprocess
-import sys
-import time
-import urllib.request
 from collections import Counter
 from datetime import datetime
 
@@ -24,7 +17,6 @@ from kisfeed.schema import KST
 from kisfeed.schema.layouts import LAYOUTS
 from kisfeed.sim import Simulator
 
-from ..conftest import seconds
 from .helpers import (
     FUTURES,
     OPTIONS,
@@ -37,6 +29,7 @@ from .helpers import (
     reply,
     request,
     run,
+    sim_process,
     subscribe,
 )
 from .invariants import BookTrail, check_expected
@@ -111,31 +104,16 @@ def test_a_capture_from_kisfeed_sim_has_books_coherent_with_its_trades(tmp_path)
         for i in chosen
         for tr_id in i.tr_ids[category : category + 1]
     ]
-    command = [sys.executable, "-m", "kisfeed", "sim", "--port", "0", "--rest-port", "0", "--speed", "inf",
-               "--start", "2026-11-20T08:38", "--seed", "1", "--profile", "filled"]  # fmt: skip
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
-        lines, deadline = [], time.monotonic() + seconds(30)
-        while not any("Serving" in line for line in lines):
-            assert time.monotonic() < deadline and process.poll() is None, lines
-            lines.append(process.stdout.readline())
-        output = "".join(lines)
-        ws_url = re.search(r"ws://127\.0\.0\.1:\d+", output).group(0)
-        approval_url = re.search(r"http://127\.0\.0\.1:\d+/oauth2/Approval", output).group(0)
+    with sim_process(
+        "--speed", "inf", "--start", "2026-11-20T08:38", "--seed", "1", "--profile", "filled"
+    ) as sim:
 
         async def capture() -> list[str]:
             import websockets
 
-            body = json.dumps({"grant_type": "client_credentials", "appkey": "demo-app-key",
-                               "secretkey": "demo-app-secret"}).encode()  # fmt: skip
-            answer = await asyncio.to_thread(
-                lambda: urllib.request.urlopen(
-                    urllib.request.Request(approval_url, data=body), timeout=seconds(10)
-                ).read()
-            )
-            key = json.loads(answer)["approval_key"]
+            key = await sim.approval_key()
             frames = []
-            async with websockets.connect(ws_url, ping_interval=None, max_size=None) as ws:
+            async with websockets.connect(sim.ws_url, ping_interval=None, max_size=None) as ws:
                 for tr_id, code in pairs:
                     await ws.send(request(key, tr_id, code))
                 while sum(1 for f in frames if f.startswith("0|H0ZFCNT0")) < 300:
@@ -145,13 +123,6 @@ def test_a_capture_from_kisfeed_sim_has_books_coherent_with_its_trades(tmp_path)
             return frames
 
         frames = asyncio.run(capture())
-    finally:
-        process.send_signal(signal.SIGINT)
-        try:
-            process.wait(seconds(20))
-        except subprocess.TimeoutExpired:
-            process.kill()
-            raise
     trail = BookTrail(filled=True, whole_day=False)
     per_second: Counter[tuple[str, object]] = Counter()
     seen: Counter[str] = Counter()
