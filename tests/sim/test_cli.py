@@ -69,7 +69,8 @@ def test_bad_arguments_exit_with_a_usage_error():
     for args in (["--fault", "explode@1"], ["--fault", "drop"], ["--app-key", "no-secret"],
                  ["--client-ping", "sometimes"], ["--speed", "0"], ["--start", "yesterday"],
                  ["--unknown-codes", "ignore"], ["--profile", "empty"], ["--volatility-unit", "points"],
-                 ["--greek-decimals", "-1"], ["--activity", "0"]):  # fmt: skip
+                 ["--greek-decimals", "-1"], ["--activity", "0"], ["--book-interval", "0"],
+                 ["--expected-codes", "311"], ["--expected-codes", "311,"]):  # fmt: skip
         result = runner.invoke(app, ["sim", *args])
         assert result.exit_code == 2, (args, result.output)
 
@@ -112,14 +113,14 @@ def test_the_wire_settings_reach_the_simulator(monkeypatch):
 
     monkeypatch.setattr("kisfeed.cli.sim.Simulator", Recording)
     args = ["--unknown-codes", "refuse", "--profile", "filled", "--volatility-unit", "percent"]
-    args += ["--greek-decimals", "4", "--activity", "30"]
+    args += ["--greek-decimals", "4", "--activity", "30", "--book-interval", "0.5", "--expected-codes", "1,2"]
     result = runner.invoke(app, ["sim", *args, "--list-instruments"])
     assert result.exit_code == 0, result.output
     [config] = seen
     assert (config.unknown_codes, config.profile, config.volatility_unit, config.greek_decimals) == (
         "refuse", "filled", "percent", 4,
     )  # fmt: skip
-    assert config.activity == 30
+    assert (config.activity, config.book_interval, config.expected_codes) == (30, 0.5, ("1", "2"))
     result = runner.invoke(app, ["sim", "--list-instruments"])
     assert (seen[1].unknown_codes, seen[1].profile, seen[1].volatility_unit, seen[1].greek_decimals) == (
         "silence", "observed", "fraction", 2,

@@ -99,6 +99,16 @@ def sim(
         str, typer.Option(help="HTS_INTS_VLTL/UNAS_HIST_VLTL as fraction (0.31) or percent (31.42).")
     ] = "fraction",
     greek_decimals: Annotated[int, typer.Option(help="Decimals of DELTA/GAMA/VEGA/THETA/RHO.")] = 2,
+    book_interval: Annotated[
+        float, typer.Option(help="Seconds between two books of one contract (KIS filters to 0.2).")
+    ] = 0.2,
+    expected_codes: Annotated[
+        str,
+        typer.Option(
+            help="ANTC_MKOP_CLS_CODE of the opening and the closing auction's expected prices, "
+            "OPEN,CLOSE (undocumented for derivatives: the stock codes by default)."
+        ),
+    ] = "311,121",
     fault: Annotated[list[str] | None, typer.Option("--fault", help=_FAULT_HELP)] = None,
     replay: Annotated[
         list[Path] | None,
@@ -158,7 +168,8 @@ def sim(
             ping_interval=ping_interval, pong_timeout=pong_timeout, client_ping=client_ping,  # type: ignore[arg-type]  # a str from the command line: SimConfig refuses any other value
             max_registrations=max_registrations, batch_window=batch_window,
             unknown_codes=unknown_codes, profile=profile, volatility_unit=volatility_unit,  # type: ignore[arg-type]  # strs from the command line: SimConfig refuses any other value
-            greek_decimals=greek_decimals,
+            greek_decimals=greek_decimals, book_interval=book_interval,
+            expected_codes=tuple(expected_codes.split(",")),  # type: ignore[arg-type]  # SimConfig checks there are two
             stale_session_seconds=stale_session, faults=faults, replay=source,
             ground_truth=False,  # a long-running server keeps nothing in memory; see --ground-truth
         )  # fmt: skip
