@@ -206,6 +206,7 @@ NUMBER_RULES: dict[str, Bound] = {
     "--status-interval": Bound(0),  # 0: no status lines
     "--speed": Bound(0, open_low=True),
     "--activity": Bound(0, open_low=True),  # SimConfig.activity
+    "--book-interval": Bound(0, open_low=True),  # SimConfig.book_interval
     "--limit": Bound(1),
     "--strike": Bound(0, open_low=True),
     "--port": Bound(0, high=65535),  # 0: a free port
