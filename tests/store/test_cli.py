@@ -5,7 +5,7 @@ from __future__ import annotations
 from typer.testing import CliRunner
 
 from kisfeed.cli.app import app
-from kisfeed.cli.store import tr_for_code
+from kisfeed.cli.record import tr_for_code
 
 from .conftest import F, O, mixed_frames, write_journal
 

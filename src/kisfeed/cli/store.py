@@ -30,9 +30,8 @@ from .common import (
     plural,
     report_lines,
 )
-from .record import tr_for_code  # where it was: tests/store/test_cli.py imports it from here
 
-__all__ = ["rebuild", "query", "replay", "export", "tr_for_code"]
+__all__ = ["rebuild", "query", "replay", "export"]
 
 
 # --- rebuild ------------------------------------------------------------------------------------
