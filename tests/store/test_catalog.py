@@ -9,7 +9,16 @@ import pytest
 
 from kisfeed.schema import LAYOUTS
 from kisfeed.store import rebuild
-from kisfeed.store.catalog import META_MEANINGS, column_types, field_order, markdown, view_columns
+from kisfeed.store.catalog import (
+    META_MEANINGS,
+    UNION_VIEWS,
+    column_types,
+    field_order,
+    markdown,
+    union_trs,
+    union_types,
+    view_columns,
+)
 from kisfeed.store.dataset import META_FIELDS, TABLES
 from kisfeed.store.views import connect
 
@@ -55,5 +64,31 @@ def test_duckdb_describes_every_view_as_the_doc_does(recorded, tmp_path, with_fi
             described = [(name, kind) for name, kind, *_ in con.execute(f"DESCRIBE {view}").fetchall()]
             assert described == [(name, types[0]) for name, types in column_types(tr).items()], view
             assert [name for name, _ in described] == view_columns(tr)
+    finally:
+        con.close()
+
+
+@pytest.mark.parametrize("with_files", [True, False])
+def test_duckdb_describes_every_union_view_as_the_doc_does(recorded, tmp_path, with_files):
+    con = connect(recorded if with_files else tmp_path)
+    try:
+        for view in UNION_VIEWS:
+            described = [(name, kind) for name, kind, *_ in con.execute(f"DESCRIBE {view}").fetchall()]
+            assert described == [(name, types[0]) for name, types in union_types(view).items()], view
+            assert f"## `{view}`: {', '.join(union_trs(view))}" in markdown()
+    finally:
+        con.close()
+
+
+def test_a_union_view_holds_every_row_of_its_trs_with_the_tr_saying_which(recorded):
+    con = connect(recorded)
+    try:
+        for view in UNION_VIEWS:
+            counts = dict(con.execute(f"SELECT tr_id, count(*) FROM {view} GROUP BY tr_id").fetchall())
+            want = {
+                tr: con.execute(f"SELECT count(*) FROM {TABLES[tr]}").fetchone()[0] for tr in union_trs(view)
+            }
+            assert counts == {tr: n for tr, n in want.items() if n}, view
+            assert all(LAYOUTS[tr].category == "trade" for tr in union_trs(view))
     finally:
         con.close()

@@ -13,6 +13,7 @@ list them in one order, the futures TR's, so that ``SELECT *`` of one lines up w
 
 from __future__ import annotations
 
+import functools
 import sys
 
 import pyarrow as pa
@@ -20,7 +21,17 @@ import pyarrow as pa
 from ..schema import LAYOUTS, Layout
 from .dataset import META_FIELDS, TABLES, TZ, schema_for
 
-__all__ = ["field_order", "view_columns", "column_types", "META_MEANINGS", "markdown"]
+__all__ = [
+    "field_order",
+    "view_columns",
+    "column_types",
+    "META_MEANINGS",
+    "markdown",
+    "UNION_VIEWS",
+    "union_trs",
+    "union_columns",
+    "union_types",
+]
 
 #: What each column after the layout fields holds (``dataset.META_FIELDS``, then the view's
 #: ``date``, from the partition directory).
@@ -78,25 +89,79 @@ _ABOUT = {
 }
 
 
-def _twin(layout: Layout) -> Layout:
-    """The futures layout of ``layout``'s category (itself for a futures TR)."""
-    return next(other for other in LAYOUTS.values() if other.category == layout.category)
+def _group(layout: Layout) -> tuple[str, ...]:
+    """The layouts whose views share one column order: every book, every expected price (the
+    futures and option TRs carry the same fields), and the trades of one product (a futures trade
+    and an option trade have different fields)."""
+    return (layout.category, layout.product) if layout.category == "trade" else (layout.category,)
+
+
+@functools.cache
+def _canonical(group: tuple[str, ...]) -> tuple[str, ...]:
+    """The column order of a group: the first TR's wire order (the stock TR: ``LAYOUTS`` lists
+    them first), each name a later TR adds placed right after the field before it on that TR's
+    wire (H0IFCNT0's ``block_volume`` after ``prev_volume_rate``). So a name has one place in
+    every view of the group, whichever TR's wire order differs (H0IFCNT0's price at 5, not 2;
+    H0EUCNT0's ``dynamic_limit_flag`` before ``dynamic_lower_limit``; H0ZOASP0's levels 6-10
+    after the totals)."""
+    order: list[str] = []
+    for layout in LAYOUTS.values():
+        if _group(layout) != group:
+            continue
+        for i, f in enumerate(layout.fields):
+            if f.name not in order:
+                order.insert(order.index(layout.fields[i - 1].name) + 1 if i else 0, f.name)
+    return tuple(order)
 
 
 def field_order(tr_id: str) -> list[str]:
-    """The layout fields of ``tr_id`` in its view's order: the futures twin's order when both
-    carry the same fields (books, expected prices), else the TR's own wire order."""
+    """The layout fields of ``tr_id`` in its view's order: its group's order (``_canonical``)
+    restricted to its fields, so that the views of one group list shared names alike."""
     layout = LAYOUTS[tr_id]
-    twin = _twin(layout)
-    if set(twin.by_name) == set(layout.by_name):
-        return [f.name for f in twin.fields]
-    return [f.name for f in layout.fields]
+    return [name for name in _canonical(_group(layout)) if name in layout.by_name]
 
 
 def view_columns(tr_id: str) -> list[str]:
     """Every column of ``tr_id``'s view, in order: its fields (``field_order``), the journal
     columns, and ``date``."""
     return field_order(tr_id) + [f.name for f in META_FIELDS] + ["date"]
+
+
+#: Views over the trades of one product from every market, with a ``tr_id`` column: a futures
+#: trade is a futures trade whichever TR carried it (issue 16), so the day and night sessions of
+#: one KOSPI200 contract, or a stock future and its index hedge, are one ``SELECT``. Trades only:
+#: the books differ in depth (10 levels for stocks, 5 for index and night) and one union would
+#: be half empty columns; the expected prices are two TRs of one market each.
+UNION_VIEWS: dict[str, tuple[str, ...]] = {
+    "all_futures_trades": ("trade", "futures"),
+    "all_option_trades": ("trade", "option"),
+}
+
+
+def union_trs(view: str) -> list[str]:
+    """The TRs a union view reads, in ``TABLES`` order."""
+    return [tr for tr in TABLES if _group(LAYOUTS[tr]) == UNION_VIEWS[view]]
+
+
+def union_columns(view: str) -> list[str]:
+    """Every column of a union view: ``tr_id``, its group's fields, the journal columns, ``date``."""
+    return ["tr_id", *_canonical(UNION_VIEWS[view]), *(f.name for f in META_FIELDS), "date"]
+
+
+def union_types(view: str) -> dict[str, tuple[str, str]]:
+    """``(DuckDB type, Arrow type)`` of every column of a union view: a column's type in the TRs
+    that have it (null in the others), float64 where one has int64 and another float64 (stock
+    futures prices are int64 KRW, index and night futures prices float64 points: DuckDB's
+    ``UNION ALL BY NAME`` makes them DOUBLE, exact for KRW below 2**53)."""
+    out: dict[str, tuple[str, str]] = {"tr_id": ("VARCHAR", "string")}
+    per_tr = [column_types(tr) for tr in union_trs(view)]
+    for name in union_columns(view)[1:]:
+        kinds = {types[name] for types in per_tr if name in types}
+        if len(kinds) > 1:
+            assert {arrow for _, arrow in kinds} == {"int64", "double"}, (view, name, kinds)
+            kinds = {(_DUCKDB[pa.float64()], "double")}
+        out[name] = kinds.pop()
+    return out
 
 
 def _view(tr_id: str) -> list[str]:
@@ -130,6 +195,32 @@ def _view(tr_id: str) -> list[str]:
     return lines
 
 
+def _union(view: str) -> list[str]:
+    trs = union_trs(view)
+    group = UNION_VIEWS[view]
+    lines = [
+        f"## `{view}`: {', '.join(trs)}",
+        "",
+        f"Every {group[1]} {group[0]} of every market: the rows of "
+        + ", ".join(f"`{TABLES[tr]}`" for tr in trs)
+        + ", with `tr_id` saying which. A column a TR lacks is null in its rows. Columns in the "
+        "order of the views above, then the columns every view has.",
+        "",
+        "| column | DuckDB type | Arrow type | carried by |",
+        "|---|---|---|---|",
+    ]
+    types = union_types(view)
+    for name in union_columns(view)[: -len(META_FIELDS) - 1]:
+        has = [tr for tr in trs if name in LAYOUTS[tr].by_name]
+        lines.append(
+            f"| `{name}` | {types[name][0]} | {types[name][1]} | "
+            + ("the view" if name == "tr_id" else "every TR" if has == trs else ", ".join(has))
+            + " |"
+        )
+    lines.append("")
+    return lines
+
+
 def markdown() -> str:
     """docs/store-columns.md: every view's columns with KIS code, Korean label, wire position
     and type, then the columns every view has."""
@@ -158,6 +249,8 @@ def markdown() -> str:
     out.append("")
     for tr in TABLES:
         out += _view(tr)
+    for view in UNION_VIEWS:
+        out += _union(view)
     out += [
         "## Columns every view has, after the fields",
         "",

@@ -37,7 +37,7 @@ import duckdb
 import pyarrow as pa
 
 from ..exceptions import StoreError, UsageError
-from .catalog import view_columns
+from .catalog import UNION_VIEWS, union_columns, union_trs, view_columns
 from .dataset import TABLES, dataset_files, empty_table, require_data_dir
 from .gaps import GAP_COLUMNS, GAPS_DIR, empty_gaps, gap_files
 
@@ -73,6 +73,12 @@ def connect(root: str | Path = "kisfeed-data") -> duckdb.DuckDBPyConnection:
             empty = empty_table(tr).append_column("date", pa.array([], pa.date32()))
             con.register(f"_{view}_empty", empty)
             con.execute(f"CREATE VIEW {view} AS SELECT {columns} FROM _{view}_empty")
+    for view in UNION_VIEWS:  # over the views above: BY NAME, a TR's missing columns are null
+        parts = " UNION ALL BY NAME ".join(
+            f"SELECT {_quote(tr)} AS tr_id, * FROM {TABLES[tr]}" for tr in union_trs(view)
+        )
+        columns = ", ".join(f'"{name}"' for name in union_columns(view))
+        con.execute(f"CREATE VIEW {view} AS SELECT {columns} FROM ({parts})")
     _gaps_view(con, root)
     return con
 
