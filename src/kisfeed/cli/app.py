@@ -76,6 +76,7 @@ def version() -> None:
 
 
 # Each command lives in its own module; they are registered here, in the order --help lists them.
+from .bars import bars  # noqa: E402
 from .codes import codes  # noqa: E402
 from .decode import decode_command  # noqa: E402
 from .doctor import doctor  # noqa: E402
@@ -105,6 +106,7 @@ app.command(
     context_settings={"ignore_unknown_options": True},
 )(checked(record))
 app.command("query", short_help="Run DuckDB SQL over the dataset.")(checked(query))
+app.command("bars", short_help="OHLCV bars of any interval from the recorded trades.")(checked(bars))
 app.command("replay", short_help="Re-emit recorded records, paced or as fast as possible.")(checked(replay))
 app.command("export", short_help="Export a date range to Parquet or CSV files.")(checked(export))
 app.command("rebuild", short_help="Convert journal lines the Parquet dataset lacks.")(checked(rebuild))

@@ -1,0 +1,249 @@
+"""OHLCV bars from recorded trades (``store.bars``): frames we write through the real journal and
+rebuild, with known receive times, and the bars they must make: known OHLCV, absent bars, a session
+crossing midnight, a duplicate recording, a reconnect gap, trades without a price, the filters and
+the interval rules."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+
+from kisfeed.exceptions import StoreError, UsageError
+from kisfeed.schema import KST
+from kisfeed.store import rebuild
+from kisfeed.store.bars import BAR_COLUMNS, bars, parse_interval, trade_trs, write_parquet
+from kisfeed.store.writer import JournalWriter
+
+from ..samples import frame
+from .conftest import FB, F, O, futures, option
+
+
+def kst_ns(day: int, hh: int, mm: int, ss: int, ms: int = 0) -> int:
+    """KST 2026-11-<day> hh:mm:ss.ms as ns since the epoch."""
+    at = datetime(2026, 11, day, hh, mm, ss, tzinfo=KST)
+    return int(at.timestamp()) * 1_000_000_000 + ms * 1_000_000
+
+
+def journal(root: Path, frames: list[tuple[str, int]], name: str = "rec") -> None:
+    """Journal each frame as received at its own time (ns), then rebuild the dataset."""
+    with JournalWriter(root, name=name) as writer:
+        for text, ns in frames:
+            writer.append(text, ns, 1)
+    rebuild(root)
+
+
+def trade(code: str, hhmmss: str, price: str, last: int, volume: int, tr: str = F) -> str:
+    make = futures if tr == F else option
+    return frame(tr, make(code=code, time=hhmmss, price=price, last_volume=str(last), volume=str(volume)))
+
+
+def rows(result) -> list[dict]:
+    return result.table.to_pylist()
+
+
+@pytest.fixture(scope="module")
+def day(tmp_path_factory):
+    """A11612: 09:00:01 64000×1, 09:00:30 64200×2, 09:00:59 63900×4 (cum 7), none in 09:01,
+    09:02:10 64100×3 (cum 10); A11703 09:00:05 50000×10. B11612065 (option) 09:00:02 1250.00×5."""
+    root = tmp_path_factory.mktemp("day")
+    journal(
+        root,
+        [
+            (trade("A11612", "090001", "64000", 1, 1), kst_ns(20, 9, 0, 1, 100)),
+            (trade("B11612065", "090002", "1250.00", 5, 5, tr=O), kst_ns(20, 9, 0, 2, 100)),
+            (trade("A11703", "090005", "50000", 10, 10), kst_ns(20, 9, 0, 5, 100)),
+            (trade("A11612", "090030", "64200", 2, 3), kst_ns(20, 9, 0, 30, 100)),
+            (trade("A11612", "090059", "63900", 4, 7), kst_ns(20, 9, 0, 59, 100)),
+            (trade("A11612", "090210", "64100", 3, 10), kst_ns(20, 9, 2, 10, 100)),
+        ],
+    )
+    return root
+
+
+def test_known_ohlcv_and_no_bar_where_nobody_traded(day):
+    result = bars(day, "1m", codes=["A11612"])
+    assert result.table.column_names == list(BAR_COLUMNS)
+    assert [
+        (r["start"], r["open"], r["high"], r["low"], r["close"], r["volume"], r["trades"])
+        for r in rows(result)
+    ] == [
+        (datetime(2026, 11, 20, 9, 0, tzinfo=KST), 64000, 64200, 63900, 63900, 7, 3),
+        (datetime(2026, 11, 20, 9, 2, tzinfo=KST), 64100, 64100, 64100, 64100, 3, 1),  # 09:01: no bar
+    ]
+    assert rows(result)[0]["vwap"] == pytest.approx((64000 + 2 * 64200 + 4 * 63900) / 7)
+    assert (result.rows, result.duplicates, result.unpriced) == (4, 0, 0)
+
+
+def test_every_trade_tr_and_code_has_its_own_bars(day):
+    result = bars(day, "1h")
+    assert [(r["tr_id"], r["code"], r["volume"], r["trades"]) for r in rows(result)] == [
+        (F, "A11612", 10, 4),
+        (F, "A11703", 10, 1),
+        (O, "B11612065", 5, 1),
+    ]
+    assert [r["open"] for r in rows(result)] == [64000, 50000, 1250.0]
+
+
+def test_intervals_of_seconds_and_a_whole_day(day):
+    five = bars(day, "5s", codes=["A11612"])
+    assert [r["start"].time().isoformat() for r in rows(five)] == [
+        "09:00:00",
+        "09:00:30",
+        "09:00:55",
+        "09:02:10",
+    ]
+    whole = bars(day, "1d", views=["futures_trades"])
+    assert [(r["code"], r["start"]) for r in rows(whole)] == [
+        ("A11612", datetime(2026, 11, 20, tzinfo=KST)),
+        ("A11703", datetime(2026, 11, 20, tzinfo=KST)),
+    ]
+
+
+def test_filters_by_tr_view_code_and_date(day):
+    assert {r["tr_id"] for r in rows(bars(day, "1m", trs=[O]))} == {O}
+    assert {r["code"] for r in rows(bars(day, "1m", views=["futures_trades"], codes=["A11703"]))} == {
+        "A11703"
+    }
+    assert bars(day, "1m", days=["2026-11-21"]).table.num_rows == 0
+    assert bars(day, "1m", days=[date(2026, 11, 20)], codes=["A11703"]).table.num_rows == 1
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"trs": [FB]}, "holds books, not trades"),
+        ({"views": ["futures_books"]}, "holds books, not trades"),
+        ({"trs": ["H0XXCNT0"]}, "unknown TR 'H0XXCNT0'"),
+        ({"views": ["trades"]}, "unknown view 'trades'"),
+        ({"days": ["2026-13-01"]}, "--date takes a date such as 2026-11-20"),
+    ],
+)
+def test_wrong_filters_are_usage_errors(day, kwargs, message):
+    with pytest.raises(UsageError, match=message):
+        bars(day, "1m", **kwargs)
+
+
+@pytest.mark.parametrize(
+    "text, seconds",
+    [
+        ("1s", 1),
+        ("5s", 5),
+        ("1m", 60),
+        ("15m", 900),
+        ("1h", 3600),
+        ("4h", 14400),
+        ("1d", 86400),
+        (" 2M ", 120),
+    ],
+)
+def test_intervals_that_divide_a_day(text, seconds):
+    assert parse_interval(text) == seconds
+
+
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("0m", "must be positive"),
+        ("-1m", "must be positive"),
+        ("0s", "must be positive"),
+        ("1", "whole number and a unit"),
+        ("m", "whole number and a unit"),
+        ("1.5m", "whole number and a unit"),
+        ("1w", "whole number and a unit"),
+        ("abc", "whole number and a unit"),
+        ("", "whole number and a unit"),
+        ("7m", "must divide a day"),
+        ("2d", "must divide a day"),
+        ("1000000000000000000000h", "must divide a day"),
+    ],
+)
+def test_zero_negative_and_garbage_intervals_are_one_line_usage_errors(text, message):
+    with pytest.raises(UsageError, match=message) as refused:
+        parse_interval(text)
+    assert "\n" not in str(refused.value)
+
+
+def test_a_session_crossing_midnight_bars_by_trade_time_not_by_receive_day(tmp_path):
+    # The night session runs 18:00-06:00 (KRX since 2025-06-09). A trade stamped 23:59:59 that
+    # arrives after midnight is in the next day's journal segment, whose date would put it at
+    # 23:59:59 of the NEXT day (exchange_time): the bars place it before midnight.
+    journal(
+        tmp_path,
+        [
+            (trade("A11612", "235958", "64000", 1, 101), kst_ns(20, 23, 59, 58, 300)),
+            (trade("A11612", "235959", "64100", 2, 103), kst_ns(21, 0, 0, 0, 200)),
+            (trade("A11612", "000001", "64200", 3, 110), kst_ns(21, 0, 0, 1, 100)),
+            (trade("A11612", "000000", "64300", 4, 107), kst_ns(21, 0, 0, 0, 300)),  # "not set": receive time
+        ],
+    )
+    result = bars(tmp_path, "1m")
+    assert [(r["start"], r["open"], r["close"], r["volume"], r["trades"]) for r in rows(result)] == [
+        (datetime(2026, 11, 20, 23, 59, tzinfo=KST), 64000, 64100, 3, 2),
+        (datetime(2026, 11, 21, 0, 0, tzinfo=KST), 64300, 64200, 7, 2),
+    ]
+    assert [r["missed_volume"] for r in rows(result)] == [0, 0]
+    # both days' partitions hold its rows: --date of one day gives that day's rows only
+    assert [r["trades"] for r in rows(bars(tmp_path, "1m", days=["2026-11-21"]))] == [1, 2]
+
+
+def test_a_trade_recorded_twice_is_counted_once(tmp_path):
+    frames = [
+        (trade("A11612", "090001", "64000", 1, 1), kst_ns(20, 9, 0, 1, 100)),
+        (
+            trade("A11612", "090002", "64000", 1, 2),
+            kst_ns(20, 9, 0, 2, 100),
+        ),  # same price and size: not a duplicate
+    ]
+    journal(tmp_path, frames, name="main")
+    journal(tmp_path, [(text, ns + 5_000_000) for text, ns in frames], name="backup")  # a second recorder
+    result = bars(tmp_path, "1m")
+    assert [(r["volume"], r["trades"]) for r in rows(result)] == [(2, 2)]
+    assert (result.rows, result.duplicates) == (4, 2)
+
+
+def test_a_gap_leaves_the_volume_to_the_trades_received_and_says_what_it_missed(tmp_path):
+    journal(
+        tmp_path,
+        [
+            (trade("A11612", "090001", "64000", 1, 1), kst_ns(20, 9, 0, 1, 100)),
+            # a reconnect: trades of 09:00:02-09:01:09 never arrived; the counter says 20 contracts
+            (trade("A11612", "090110", "64500", 2, 23), kst_ns(20, 9, 1, 10, 100)),
+            (trade("A11612", "090111", "64400", 1, 24), kst_ns(20, 9, 1, 11, 100)),
+        ],
+    )
+    assert [(r["volume"], r["missed_volume"]) for r in rows(bars(tmp_path, "1m"))] == [(1, 0), (3, 20)]
+
+
+def test_a_trade_without_a_price_makes_no_bar_and_is_counted(tmp_path):
+    journal(
+        tmp_path,
+        [
+            (trade("B11612065", "090001", "nan", 1, 1, tr=O), kst_ns(20, 9, 0, 1, 100)),
+            (trade("B11612065", "090002", "1250.00", 2, 3, tr=O), kst_ns(20, 9, 0, 2, 100)),
+        ],
+    )
+    result = bars(tmp_path, "1m")
+    assert [(r["open"], r["volume"], r["trades"]) for r in rows(result)] == [(1250.0, 2, 1)]
+    assert (result.rows, result.unpriced) == (2, 1)
+
+
+def test_no_trades_is_an_empty_table_with_the_columns(tmp_path):
+    result = bars(tmp_path, "1m")
+    assert result.table.num_rows == 0 and result.table.column_names == list(BAR_COLUMNS)
+    assert set(trade_trs()) >= {F, O}
+
+
+def test_parquet_is_written_whole_or_not_at_all(day, tmp_path):
+    table = bars(day, "1m").table
+    out = tmp_path / "bars.parquet"
+    write_parquet(table, out)
+    assert pq.read_table(out).equals(table)
+    write_parquet(table.slice(0, 1), out)  # replaced whole
+    assert pq.read_table(out).num_rows == 1
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(StoreError, match="cannot write"):
+        write_parquet(table, tmp_path / "file" / "bars.parquet")  # its folder cannot be made
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bars.parquet", "file"]  # no temporary left
