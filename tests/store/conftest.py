@@ -15,6 +15,18 @@ from ..samples import frame, texts
 
 F, O = "H0ZFCNT0", "H0ZOCNT0"
 FB, OB, FX, OX = "H0ZFASP0", "H0ZOASP0", "H0ZFANC0", "H0ZOANC0"  # books, expected prices
+#: The KOSPI200 index and KRX night TRs (issue 16): trades, 5-level books, the night expected price.
+MARKET_TRS = (
+    "H0IFCNT0",
+    "H0IFASP0",
+    "H0IOCNT0",
+    "H0IOASP0",
+    "H0MFCNT0",
+    "H0MFASP0",
+    "H0EUCNT0",
+    "H0EUASP0",
+    "H0EUANC0",
+)
 DAY = date(2026, 11, 20)
 NS0 = int(datetime(2026, 11, 20, 9, 0, 0, tzinfo=KST).timestamp()) * 1_000_000_000
 PING = '{"header":{"tr_id":"PINGPONG","datetime":"20261120090000"}}'
@@ -105,11 +117,12 @@ def mixed_frames(n: int, books: bool = False) -> list[str]:
 def book_levels(tr_id: str, asks: int, bids: int, **changes: str) -> list[str]:
     """The sample book of ``tr_id`` with only its first ``asks`` and ``bids`` levels published,
     the others empty as KIS writes them (price 0 / 0.00, quantity and count 0)."""
-    zero = "0.00" if tr_id == OB else "0"
+    layout = LAYOUTS[tr_id]
+    zero = "0.00" if layout.by_name["ask1"].kind is Kind.DECIMAL else "0"
     empty = {
         f"{side}{n}{part}": zero if part == "" else "0"
         for side, depth in (("ask", asks), ("bid", bids))
-        for n in range(depth + 1, 11)
+        for n in range(depth + 1, layout.depth + 1)
         for part in ("", "_qty", "_count")
     }
     return texts(tr_id, **(empty | changes))
@@ -118,8 +131,9 @@ def book_levels(tr_id: str, asks: int, bids: int, **changes: str) -> list[str]:
 def sibling_frames(i: int) -> list[str]:
     """The book and expected-price frames that follow trade frame ``i`` in ``mixed_frames``: a
     futures book per frame (sizes moving, a negative ``*_ICDC``), an option book with fewer
-    levels every other frame (empty levels), now and then the expected prices of both products:
-    H0ZOANC0 with 7 fields, with 8, and two records of 7 in one frame."""
+    levels every other frame (empty levels), one frame of an index or night TR (``market_frame``),
+    now and then the expected prices of both products: H0ZOANC0 with 7 fields, with 8, and two
+    records of 7 in one frame."""
     out = [
         frame(
             FB,
@@ -129,6 +143,7 @@ def sibling_frames(i: int) -> list[str]:
         ),
         frame(OB, book_levels(OB, 3 - i % 2, 6 - 3 * (i % 2), bid1_qty=str(i % 30 + 1))),
     ]
+    out.append(market_frame(i))
     if i % 7 == 0:
         out.append(frame(FX, texts(FX, quantity=str(i), change=str(-100 - i))))
     elif i % 7 == 3:
@@ -138,6 +153,22 @@ def sibling_frames(i: int) -> list[str]:
     elif i % 7 == 6:
         out.append(frame(OX, texts(OX, change="-5.00"), texts(OX, change="-6.00")))
     return out
+
+
+def market_frame(i: int) -> str:
+    """A frame of one of the nine index and night TRs, in turn (``MARKET_TRS``): values moving
+    with ``i``, books with fewer levels now and then, two records in one frame every other round."""
+    tr = MARKET_TRS[i % len(MARKET_TRS)]
+    layout = LAYOUTS[tr]
+    if layout.category == "trade":
+        make = [texts(tr, last_volume=str(1 + i % 7), volume=str(5000 + i))]
+    elif layout.category == "book":
+        make = [book_levels(tr, 5 - i % 3, 5 - i % 2, ask1_qty=str(1 + i % 40)) if i % 3 else texts(tr)]
+    else:
+        make = [texts(tr, quantity=str(i))]
+    if (i // len(MARKET_TRS)) % 2:
+        make.append(make[0])
+    return frame(tr, *make)
 
 
 def legacy_order(tr_id: str, **changes: str) -> list[str]:

@@ -13,12 +13,14 @@ import pytest
 
 from kisfeed.exceptions import StoreError, UsageError
 from kisfeed.schema import KST
-from kisfeed.store import rebuild
+from kisfeed.store import query, rebuild
 from kisfeed.store.bars import BAR_COLUMNS, bars, parse_interval, trade_trs, write_parquet
 from kisfeed.store.writer import JournalWriter
 
-from ..samples import frame
-from .conftest import FB, F, O, futures, option
+from ..samples import frame, texts
+from .conftest import FB, F, O
+
+MF = "H0MFCNT0"  # KRX night futures
 
 
 def kst_ns(day: int, hh: int, mm: int, ss: int, ms: int = 0) -> int:
@@ -36,8 +38,9 @@ def journal(root: Path, frames: list[tuple[str, int]], name: str = "rec") -> Non
 
 
 def trade(code: str, hhmmss: str, price: str, last: int, volume: int, tr: str = F) -> str:
-    make = futures if tr == F else option
-    return frame(tr, make(code=code, time=hhmmss, price=price, last_volume=str(last), volume=str(volume)))
+    return frame(
+        tr, texts(tr, code=code, time=hhmmss, price=price, last_volume=str(last), volume=str(volume))
+    )
 
 
 def rows(result) -> list[dict]:
@@ -166,27 +169,42 @@ def test_zero_negative_and_garbage_intervals_are_one_line_usage_errors(text, mes
     assert "\n" not in str(refused.value)
 
 
-def test_a_session_crossing_midnight_bars_by_trade_time_not_by_receive_day(tmp_path):
-    # The night session runs 18:00-06:00 (KRX since 2025-06-09). A trade stamped 23:59:59 that
+def test_a_night_session_crossing_midnight_bars_by_trade_time_not_by_receive_day(tmp_path):
+    # The KRX night session runs 18:00-06:00 (since 2025-06-09). A trade stamped 23:59:59 that
     # arrives after midnight is in the next day's journal segment, whose date would put it at
     # 23:59:59 of the NEXT day (exchange_time): the bars place it before midnight.
     journal(
         tmp_path,
         [
-            (trade("A11612", "235958", "64000", 1, 101), kst_ns(20, 23, 59, 58, 300)),
-            (trade("A11612", "235959", "64100", 2, 103), kst_ns(21, 0, 0, 0, 200)),
-            (trade("A11612", "000001", "64200", 3, 110), kst_ns(21, 0, 0, 1, 100)),
-            (trade("A11612", "000000", "64300", 4, 107), kst_ns(21, 0, 0, 0, 300)),  # "not set": receive time
+            (trade("A01612", "235958", "355.25", 1, 101, MF), kst_ns(20, 23, 59, 58, 300)),
+            (trade("A01612", "235959", "355.30", 2, 103, MF), kst_ns(21, 0, 0, 0, 200)),
+            (trade("A01612", "000000", "355.40", 4, 107, MF), kst_ns(21, 0, 0, 0, 300)),  # "not set": receipt
+            (trade("A01612", "000001", "355.35", 3, 110, MF), kst_ns(21, 0, 0, 1, 100)),
         ],
     )
     result = bars(tmp_path, "1m")
     assert [(r["start"], r["open"], r["close"], r["volume"], r["trades"]) for r in rows(result)] == [
-        (datetime(2026, 11, 20, 23, 59, tzinfo=KST), 64000, 64100, 3, 2),
-        (datetime(2026, 11, 21, 0, 0, tzinfo=KST), 64300, 64200, 7, 2),
+        (datetime(2026, 11, 20, 23, 59, tzinfo=KST), 355.25, 355.30, 3, 2),
+        (datetime(2026, 11, 21, 0, 0, tzinfo=KST), 355.40, 355.35, 7, 2),
     ]
+    assert {r["tr_id"] for r in rows(result)} == {MF}
+    stamped = query("SELECT max(exchange_time) AS t FROM night_futures_trades", root=tmp_path).to_pylist()
+    assert stamped == [{"t": datetime(2026, 11, 21, 23, 59, 59, tzinfo=KST)}]  # what the bars must not use
     assert [r["missed_volume"] for r in rows(result)] == [0, 0]
     # both days' partitions hold its rows: --date of one day gives that day's rows only
     assert [r["trades"] for r in rows(bars(tmp_path, "1m", days=["2026-11-21"]))] == [1, 2]
+
+
+def test_trades_of_one_second_open_and_close_in_the_order_of_their_cumulative_volume(tmp_path):
+    journal(
+        tmp_path,
+        [  # received in the other order (two records of one second)
+            (trade("A01612", "100001", "355.30", 2, 12, "H0IFCNT0"), kst_ns(20, 10, 0, 1, 100)),
+            (trade("A01612", "100001", "355.25", 1, 10, "H0IFCNT0"), kst_ns(20, 10, 0, 1, 200)),
+        ],
+    )
+    (bar,) = rows(bars(tmp_path, "1m", views=["index_futures_trades"]))
+    assert (bar["open"], bar["close"], bar["volume"], bar["missed_volume"]) == (355.25, 355.30, 3, 0)
 
 
 def test_a_trade_recorded_twice_is_counted_once(tmp_path):

@@ -1,6 +1,7 @@
 """Field texts to typed columns (``store.casts``): the columnar path reads no text differently
 from the protocol (``kinds.parse_value``), places a refused row of a later chunk at its row, and
-refuses exactly the books the protocol refuses (``schema.records.book_order``). The
+refuses exactly the books the protocol refuses (``schema.records.book_order``), 10-level and
+5-level alike. The
 field-by-field check of every layout field against ``kinds.WIRE`` over hostile texts, on every
 path, is tests/schema/test_wire.py."""
 
@@ -55,30 +56,47 @@ def test_a_refused_value_in_a_later_chunk_is_placed_at_its_row(kind, good, bad):
     assert typed.to_pylist() == [parse_kind(kind, good), None, parse_kind(kind, good)]
 
 
-def _prices(decimal: bool):
-    """Ten prices of a book side: mostly a rising or falling ladder with empty levels at its end,
-    now and then anything (a repeat, a 0 or null among prices, a NaN, a negative price)."""
+def _prices(decimal: bool, depth: int):
+    """``depth`` prices of a book side: mostly a rising or falling ladder with empty levels at its
+    end, now and then anything (a repeat, a 0 or null among prices, a NaN, a negative price)."""
     any_price = st.one_of(
         st.sampled_from([0, None, 5, -5, 100, 101]),
         st.floats(allow_infinity=False) if decimal else st.integers(-(2**62), 2**62),
     )
-    ladder = st.tuples(st.integers(0, 10), st.booleans()).map(
-        lambda t: [(100 + n if t[1] else 100 - n) if n < t[0] else 0 for n in range(10)]
+    ladder = st.tuples(st.integers(0, depth), st.booleans()).map(
+        lambda t: [(100 + n if t[1] else 100 - n) if n < t[0] else 0 for n in range(depth)]
     )
     return st.one_of(
         ladder,
-        st.lists(any_price, min_size=10, max_size=10),
-        st.lists(st.sampled_from([0, 1, 2, 3]), min_size=10, max_size=10),
+        st.lists(any_price, min_size=depth, max_size=depth),
+        st.lists(st.sampled_from([0, 1, 2, 3]), min_size=depth, max_size=depth),
     )
 
 
-@settings(max_examples=300, deadline=None)
-@given(st.sampled_from(["H0ZFASP0", "H0ZOASP0"]), st.data())
+BOOKS = [tr for tr, layout in LAYOUTS.items() if layout.category == "book"]
+
+
+def test_every_book_tr_is_checked_and_index_and_night_books_are_5_levels_of_points():
+    assert len(BOOKS) == 6
+    for tr in BOOKS:
+        layout = LAYOUTS[tr]
+        assert book_order(layout) is not None
+        assert layout.depth == (10 if layout.market == "stock" else 5)
+        if layout.market != "stock":  # KOSPI200 points with two decimals, futures and options
+            assert layout.by_name["ask1"].kind is Kind.DECIMAL
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.sampled_from(BOOKS), st.data())
 def test_book_disorder_refuses_exactly_the_books_book_order_refuses(tr, data):
     layout = LAYOUTS[tr]
     decimal = layout.by_name["ask1"].kind is Kind.DECIMAL
     rows = [
-        {f"{side}{n + 1}": p for side in ("ask", "bid") for n, p in enumerate(data.draw(_prices(decimal)))}
+        {
+            f"{side}{n + 1}": p
+            for side in ("ask", "bid")
+            for n, p in enumerate(data.draw(_prices(decimal, layout.depth)))
+        }
         for _ in range(data.draw(st.integers(1, 4)))
     ]
     if decimal:
@@ -92,9 +110,28 @@ def test_book_disorder_refuses_exactly_the_books_book_order_refuses(tr, data):
     assert book_disorder(columns, layout).tolist() == want
 
 
-def test_a_lone_nan_best_price_is_disorder_as_for_book_order():
-    layout = LAYOUTS["H0ZOASP0"]
-    columns = {f"{side}{n}": pa.array([0.0, 0.0]) for side in ("ask", "bid") for n in range(1, 11)}
+@pytest.mark.parametrize("tr", ["H0ZOASP0", "H0IFASP0", "H0EUASP0"])
+def test_a_lone_nan_best_price_is_disorder_as_for_book_order(tr):
+    layout = LAYOUTS[tr]
+    columns = {
+        f"{side}{n}": pa.array([0.0, 0.0]) for side in ("ask", "bid") for n in range(1, layout.depth + 1)
+    }
     columns["ask1"] = pa.array([float("nan"), 1.5])  # nothing after it to compare it with
     columns["code"] = pa.array(["x", "y"])
     assert book_disorder(columns, layout).tolist() == [True, False]
+
+
+@pytest.mark.parametrize("tr", ["H0IFASP0", "H0IOASP0", "H0MFASP0", "H0EUASP0"])
+def test_a_5_level_book_is_judged_on_its_5_levels_only(tr):
+    # prices 355.30 > 355.25 > ...: a fine book; the same with level 5's ask below level 4's is not
+    layout = LAYOUTS[tr]
+    good = {f"ask{n}": 355.0 + 0.05 * n for n in range(1, 6)} | {
+        f"bid{n}": 355.0 - 0.05 * n for n in range(1, 6)
+    }
+    bad = good | {"ask5": good["ask4"] - 0.05}
+    columns = {name: pa.array([good[name], bad[name]]) for name in good}
+    columns["code"] = pa.array(["x", "y"])
+    assert book_disorder(columns, layout).tolist() == [False, True]
+    ordered = book_order(layout)
+    assert ordered is not None
+    assert [ordered([row.get(f.name) for f in layout.fields]) for row in (good, bad)] == [True, False]

@@ -92,3 +92,36 @@ def test_a_union_view_holds_every_row_of_its_trs_with_the_tr_saying_which(record
             assert all(LAYOUTS[tr].category == "trade" for tr in union_trs(view))
     finally:
         con.close()
+
+
+def test_views_of_one_kind_list_shared_columns_in_one_order():
+    groups: dict[tuple[str, ...], list[str]] = {}
+    for tr, layout in LAYOUTS.items():
+        key = (layout.category, layout.product) if layout.category == "trade" else (layout.category,)
+        groups.setdefault(key, []).append(tr)
+    for trs in groups.values():
+        for a in trs:
+            for b in trs:
+                shared = set(field_order(a)) & set(field_order(b))
+                assert [n for n in field_order(a) if n in shared] == [
+                    n for n in field_order(b) if n in shared
+                ]
+    # the traps of reference 4.6 do not move a column: price third whatever its wire index
+    assert LAYOUTS["H0IFCNT0"].by_name["price"].index == 5 and field_order("H0IFCNT0")[2] == "price"
+    stock = field_order("H0ZFCNT0")  # H0IFCNT0's block_volume after volume_rate, as on its wire
+    assert field_order("H0IFCNT0") == stock[:46] + ["block_volume"] + stock[46:]
+    assert field_order("H0MFCNT0") == stock
+    wire = [f.name for f in LAYOUTS["H0EUCNT0"].fields]
+    assert wire.index("dynamic_limit_flag") < wire.index("dynamic_lower_limit")  # the H0EUCNT0 trap
+    assert (
+        field_order("H0EUCNT0")[-3:]
+        == field_order("H0IOCNT0")[-3:]
+        == [
+            "dynamic_upper_limit",
+            "dynamic_lower_limit",
+            "dynamic_limit_flag",
+        ]
+    )
+    # a 5-level book: H0ZFASP0's order, levels 1-5 only
+    assert field_order("H0IOASP0") == [n for n in field_order(FB) if n in LAYOUTS["H0IOASP0"].by_name]
+    assert len(field_order("H0IOASP0")) == 38

@@ -224,7 +224,7 @@ def test_bad_journal_lines_are_reported_by_position_and_skipped(tmp_path, books)
     written = write_journal(tmp_path, mixed_frames(30, books), compress=False)
     [seg] = segments(tmp_path)
     lines = seg.path.read_bytes().split(b"\n")[:-1]
-    bad = 5 if not books else 6  # with books: line 6 is a futures book frame
+    bad = 5 if not books else 7  # with books: line 7 is a futures book frame
     assert written[bad - 1][0].startswith(f"0|{F if not books else FB}|")
     lines[bad - 1] = lines[bad - 1][:-3] + b"zzz"  # a broken checksum
     seg.path.write_bytes(b"\n".join(lines) + b"\n" + lines[0][:30])  # and a cut last line

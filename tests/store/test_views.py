@@ -197,3 +197,99 @@ def test_the_query_command(data, tmp_path):
     assert result.exit_code == 0 and "wrote 2 rows" in result.output
     result = runner.invoke(app, ["query", "--data", str(data), "SELECT broken"])
     assert result.exit_code == 1 and "query failed" in result.output
+
+
+IF, IFB, IO, IOB = "H0IFCNT0", "H0IFASP0", "H0IOCNT0", "H0IOASP0"
+MF, MFB, EU, EUB, EUX = "H0MFCNT0", "H0MFASP0", "H0EUCNT0", "H0EUASP0", "H0EUANC0"
+
+
+@pytest.fixture(scope="module")
+def markets(tmp_path_factory):
+    """KOSPI200 futures A01612 by day (H0IFCNT0: 355.25, then 355.30) and by night (H0MFCNT0:
+    356.10 at 01:30:15), a call B01612355 by day (3.45) and by night (3.50), a stock future
+    (A11612, 64000), and each 5-level book: the futures' full, the options' with empty levels."""
+    root = tmp_path_factory.mktemp("markets")
+    write_journal(
+        root,
+        [
+            frame(IF, texts(IF), texts(IF, price="355.30", time="100513", volume="154322")),
+            frame(F, futures(code="A11612", price="64000")),
+            frame(IO, texts(IO)),
+            frame(IFB, texts(IFB)),
+            frame(IOB, book_levels(IOB, 2, 4)),
+            frame(MFB, texts(MFB)),
+            frame(EUB, texts(EUB)),
+            frame(EUX, texts(EUX)),
+        ],
+    )
+    write_journal(
+        root,
+        [frame(MF, texts(MF, price="356.10")), frame(EU, texts(EU, price="3.50"))],
+        start_ns=DAY2_NS - 8 * 3_600 * 1_000_000_000,  # 2026-11-21 01:00: the night session
+        name="night",
+    )
+    rebuild(root)
+    return root
+
+
+def test_index_and_night_prices_are_points_read_by_name(markets):
+    rows = query(
+        "SELECT 'day' AS s, code, price, market_basis, block_volume FROM index_futures_trades "
+        "UNION ALL BY NAME SELECT 'night' AS s, code, price, market_basis, NULL FROM night_futures_trades "
+        "ORDER BY s, price",
+        root=markets,
+    ).to_pylist()
+    assert [(r["s"], r["code"], r["price"], r["market_basis"]) for r in rows] == [
+        ("day", "A01612", 355.25, 1.87),
+        ("day", "A01612", 355.30, 1.87),
+        ("night", "A01612", 356.10, 1.87),
+    ]
+    assert [r["block_volume"] for r in rows] == [120, 120, None]  # H0IFCNT0 alone carries it
+    options = query(
+        "SELECT price, implied_volatility, average_volatility, dynamic_limit_flag FROM index_option_trades "
+        "UNION ALL BY NAME SELECT price, implied_volatility, NULL, dynamic_limit_flag FROM night_option_trades "
+        "ORDER BY price",
+        root=markets,
+    ).to_pylist()
+    assert [(r["price"], r["average_volatility"], r["dynamic_limit_flag"]) for r in options] == [
+        (3.45, 17.85, "N"),
+        (3.5, None, "N"),  # H0EUCNT0's flag, read by name before its lower limit on the wire
+    ]
+    expected = query("SELECT code, price, quantity FROM night_option_expected", root=markets).to_pylist()
+    assert expected == [{"code": "B01612355", "price": 3.4, "quantity": 12}]
+
+
+def test_the_5_level_books_line_up_with_each_other(markets):
+    rows = query(
+        "SELECT * FROM (SELECT * FROM index_futures_books UNION ALL SELECT * FROM night_futures_books "
+        "UNION ALL SELECT * FROM index_option_books UNION ALL SELECT * FROM night_option_books) "
+        "ORDER BY code, journal_line",
+        root=markets,
+    ).to_pylist()
+    assert [(r["code"], r["ask1"], r["ask3"], r["ask5"], r["bid4"]) for r in rows] == [
+        ("A01612", 355.30, 355.40, 355.50, 355.10),
+        ("A01612", 355.30, 355.40, 0.0, 355.10),  # night: 3 asks
+        ("B01612340", 12.05, 0.0, 0.0, 11.85),  # 2 asks, 4 bids
+        ("B01612355", 3.46, 0.0, 0.0, 3.42),
+    ]
+    assert "ask6" not in rows[0]
+
+
+def test_all_futures_trades_is_every_market_with_its_tr(markets):
+    rows = query(
+        "SELECT tr_id, code, price, block_volume, exchange_time FROM all_futures_trades ORDER BY received_at",
+        root=markets,
+    ).to_pylist()
+    assert [(r["tr_id"], r["code"], r["price"], r["block_volume"]) for r in rows] == [
+        (IF, "A01612", 355.25, 120),
+        (IF, "A01612", 355.30, 120),
+        (F, "A11612", 64000.0, None),  # KRW as DOUBLE beside the points
+        (MF, "A01612", 356.10, None),
+    ]
+    assert rows[-1]["exchange_time"] == datetime(2026, 11, 21, 1, 30, 15, tzinfo=KST)
+    day_and_night = query(
+        "SELECT count(*) AS n, max(price) AS p FROM all_futures_trades WHERE code = 'A01612'", root=markets
+    )
+    assert day_and_night.to_pylist() == [{"n": 3, "p": 356.10}]
+    options = query("SELECT tr_id, price FROM all_option_trades ORDER BY price", root=markets).to_pylist()
+    assert options == [{"tr_id": IO, "price": 3.45}, {"tr_id": EU, "price": 3.5}]

@@ -4,11 +4,13 @@
 (tests/store/test_catalog.py fails when the file and the layouts disagree), so every column name
 there is the one a query uses and nothing is copied by hand.
 
-A column is named by the record attribute's English name (``kisfeed.schema.layouts``). Where two
+A column is named by the record attribute's English name (``kisfeed.schema.layouts``). Where
 TRs carry the same fields in different wire orders (the books: H0ZOASP0 appends levels 6-10
-after the totals, H0ZFASP0 keeps each group's ten levels together, reference 4.5), both views
-list them in one order, the futures TR's, so that ``SELECT *`` of one lines up with the other
-(a positional ``UNION`` included); the Parquet files keep each TR's wire order.
+after the totals, H0ZFASP0 keeps each group's ten levels together, reference 4.5; H0IFCNT0 has
+its price at 5, H0ZFCNT0 at 2, reference 4.6), their views list them in one order (``_canonical``),
+so that ``SELECT *`` of one lines up with the other (a positional ``UNION`` of the same
+fields included); the Parquet files keep each TR's wire order. ``UNION_VIEWS`` are the trades of
+every market in one view.
 """
 
 from __future__ import annotations
@@ -98,14 +100,14 @@ def _group(layout: Layout) -> tuple[str, ...]:
 
 @functools.cache
 def _canonical(group: tuple[str, ...]) -> tuple[str, ...]:
-    """The column order of a group: the first TR's wire order (the stock TR: ``LAYOUTS`` lists
+    """The column order of a group: the first TR's wire order (the stock TR: ``TABLES`` lists
     them first), each name a later TR adds placed right after the field before it on that TR's
     wire (H0IFCNT0's ``block_volume`` after ``prev_volume_rate``). So a name has one place in
     every view of the group, whichever TR's wire order differs (H0IFCNT0's price at 5, not 2;
     H0EUCNT0's ``dynamic_limit_flag`` before ``dynamic_lower_limit``; H0ZOASP0's levels 6-10
     after the totals)."""
     order: list[str] = []
-    for layout in LAYOUTS.values():
+    for layout in (LAYOUTS[tr] for tr in TABLES):  # stock, index, night
         if _group(layout) != group:
             continue
         for i, f in enumerate(layout.fields):
@@ -232,13 +234,18 @@ def markdown() -> str:
         "",
         "`kisfeed.store.query(sql, root=...)` and `kisfeed query` read the Parquet dataset through one",
         "DuckDB view per TR. A column is named by the English attribute name of the record",
-        "(`FuturesBook.ask1`, `OptionExpected.quantity`, ...). The two book views name the same",
-        "fields the same way although the TRs send them in different orders, so a query written",
-        "for one works on the other, and both list them in the same order (H0ZFASP0's). Futures",
-        "prices are int64 KRW, option prices float64 premiums; an empty book level is price 0",
-        "with quantity and count 0. The journal keeps every frame as received; a frame the",
-        "protocol refuses (a book whose prices are out of order, `BookOrderError`) has no row and",
-        "is reported by `kisfeed rebuild` with its journal line.",
+        "(`FuturesBook.ask1`, `OptionExpected.quantity`, ...), the same name whichever TR carried",
+        "the field: `price` is `price` in `futures_trades` (H0ZFCNT0 field 2) and in",
+        "`index_futures_trades` (H0IFCNT0 field 5). Views of one kind list their shared columns in",
+        "one order although the TRs send them in different orders (every book view in H0ZFASP0's,",
+        "the 5-level ones its levels 1-5; the trades of a product in the stock TR's, a name it lacks",
+        "after the field before it on its own TR's wire), so a query written for one works on the",
+        "others. Stock futures prices are int64 KRW; index and night futures prices float64",
+        "KOSPI200 points; option prices float64 premiums. An empty book level is price 0 with",
+        "quantity and count 0. The journal keeps every frame as received; a frame the protocol",
+        "refuses (a book whose prices are out of order, `BookOrderError`) has no row and is",
+        "reported by `kisfeed rebuild` with its journal line. `all_futures_trades` and",
+        "`all_option_trades` hold the trades of every market with a `tr_id` column.",
         "",
         "| view | TR | name |",
         "|---|---|---|",

@@ -11,8 +11,9 @@ and renamed into place, so a reader never sees half a file (issue 5, part 2). Th
 covers is also in its footer, as JSON under the key ``kisfeed.journal``
 (``pyarrow.parquet.read_metadata(path).metadata``): it is what ``rebuild`` goes by.
 
-One directory per TR: the trades (H0ZFCNT0, H0ZOCNT0), the order books (H0ZFASP0, H0ZOASP0) and
-the expected prices (H0ZFANC0, H0ZOANC0). A frame the protocol refuses (a malformed field, a book
+One directory per TR: the trades (stock H0ZFCNT0, H0ZOCNT0; KOSPI200 index H0IFCNT0, H0IOCNT0;
+KRX night H0MFCNT0, H0EUCNT0), the order books (H0ZFASP0, H0ZOASP0 of 10 levels; H0IFASP0,
+H0IOASP0, H0MFASP0, H0EUASP0 of 5) and the expected prices (H0ZFANC0, H0ZOANC0, H0EUANC0). A frame the protocol refuses (a malformed field, a book
 whose prices are out of order: ``BookOrderError``) has no row; the journal keeps it and
 ``rebuild`` reports it with its line (``ConvertReport.errors``).
 
@@ -87,6 +88,15 @@ TABLES: dict[str, str] = {
     "H0ZOASP0": "option_books",
     "H0ZFANC0": "futures_expected",
     "H0ZOANC0": "option_expected",
+    "H0IFCNT0": "index_futures_trades",
+    "H0IOCNT0": "index_option_trades",
+    "H0IFASP0": "index_futures_books",
+    "H0IOASP0": "index_option_books",
+    "H0MFCNT0": "night_futures_trades",
+    "H0MFASP0": "night_futures_books",
+    "H0EUCNT0": "night_option_trades",
+    "H0EUASP0": "night_option_books",
+    "H0EUANC0": "night_option_expected",
 }
 
 TZ = "Asia/Seoul"
