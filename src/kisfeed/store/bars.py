@@ -60,7 +60,7 @@ from ..exceptions import StoreError, UsageError
 from ..schema import LAYOUTS
 from .dataset import TABLES
 from .journal import fsync_dir
-from .views import arrow_result, connect
+from .views import arrow_result, connect, sql_text
 
 __all__ = ["BarsResult", "bars", "parse_interval", "trade_trs", "write_parquet", "BAR_COLUMNS"]
 
@@ -154,18 +154,14 @@ def _day(value: date | str) -> date:
         raise UsageError(f"--date takes a date such as 2026-11-20, not {value!r}") from None
 
 
-def _quote(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
-
-
 def _source(tr: str, codes: Sequence[str], days: Sequence[date]) -> str:
     where = []
     if codes:
-        where.append(f"code IN ({', '.join(map(_quote, codes))})")
+        where.append(f"code IN ({', '.join(map(sql_text, codes))})")
     if days:
-        where.append(f"date IN ({', '.join(f'DATE {_quote(d.isoformat())}' for d in days)})")
+        where.append(f"date IN ({', '.join(f'DATE {sql_text(d.isoformat())}' for d in days)})")
     return (
-        f"SELECT {_quote(tr)} AS tr_id, code, time, price, last_volume, volume, received_at, "
+        f"SELECT {sql_text(tr)} AS tr_id, code, time, price, last_volume, volume, received_at, "
         f"journal_segment, journal_line, frame_index FROM {TABLES[tr]}"
         + (f" WHERE {' AND '.join(where)}" if where else "")
     )
@@ -174,12 +170,14 @@ def _source(tr: str, codes: Sequence[str], days: Sequence[date]) -> str:
 def _prepare(
     con: duckdb.DuckDBPyConnection, trs: Sequence[str], codes: Sequence[str], days: Sequence[date]
 ) -> None:
-    """Temporary tables of the chosen trades: ``trades`` as read, ``once`` without duplicates,
-    each row with ``event_ms`` and its place ``n`` in its code's sequence (module docstring)."""
+    """The chosen trades: the view ``trades`` as read, and the table ``once`` without duplicates,
+    each row with ``event_ms`` and its place ``n`` in its code's sequence (module docstring),
+    made once for the bars and the counts (on 1M trades a table of ``trades`` too cost 0.4 s
+    and 300 MB more)."""
     union = "\nUNION ALL\n".join(_source(tr, codes, days) for tr in trs)
     # ``received_ms``: the receive time in ms of KST wall clock since the epoch; ``event_ms``: BSOP_HOUR on the
     # KST day nearest ``received_ms`` (module docstring), in the same scale.
-    con.execute(f"CREATE TEMP TABLE trades AS {union}")
+    con.execute(f"CREATE TEMP VIEW trades AS {union}")
     con.execute(
         f"""
 CREATE TEMP TABLE once AS

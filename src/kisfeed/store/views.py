@@ -12,6 +12,12 @@ Views (docs/store-columns.md lists every column: ``catalog.markdown()``):
 ``option_books``     H0ZOASP0 (주식옵션 실시간호가, 10 levels; columns in ``futures_books``' order)
 ``futures_expected`` H0ZFANC0 (주식선물 실시간예상체결, single-price auctions)
 ``option_expected``  H0ZOANC0 (주식옵션 실시간예상체결; ``quantity`` null when the frame had 7 fields)
+``index_futures_trades`` ... ``index_option_books``  H0IFCNT0, H0IOCNT0, H0IFASP0, H0IOASP0
+                     (KOSPI200 지수선물/옵션: prices in points, books of 5 levels)
+``night_futures_trades`` ... ``night_option_expected``  H0MFCNT0, H0MFASP0, H0EUCNT0, H0EUASP0,
+                     H0EUANC0 (KRX 야간선물/옵션)
+``all_futures_trades``, ``all_option_trades``  the trades of one product from every market, with
+                     ``tr_id`` (``catalog.UNION_VIEWS``): a futures trade is a futures trade
 ``gaps``             where the data is incomplete: one row per interval in which a subscribed
                      code was not received (a reconnect, a refused registration), with
                      ``session_id, tr_id, code, start, "end", seconds, reason,
@@ -44,13 +50,14 @@ from .gaps import GAP_COLUMNS, GAPS_DIR, empty_gaps, gap_files
 if TYPE_CHECKING:
     import polars
 
-__all__ = ["connect", "query", "copy_to", "arrow_result", "VIEWS"]
+__all__ = ["connect", "query", "copy_to", "arrow_result", "sql_text", "VIEWS"]
 
 #: View name → TR id.
 VIEWS: dict[str, str] = {view: tr for tr, view in TABLES.items()}
 
 
-def _quote(text: str) -> str:
+def sql_text(text: str) -> str:
+    """``text`` as an SQL string literal (quotes doubled)."""
     return "'" + text.replace("'", "''") + "'"
 
 
@@ -66,7 +73,7 @@ def connect(root: str | Path = "kisfeed-data") -> duckdb.DuckDBPyConnection:
             pattern = str(root / tr / "date=*" / "*.parquet")
             # Hidden temporary files (".name.parquet.tmp") never match: readers see whole files only.
             con.execute(
-                f"CREATE VIEW {view} AS SELECT {columns} FROM read_parquet({_quote(pattern)}, "
+                f"CREATE VIEW {view} AS SELECT {columns} FROM read_parquet({sql_text(pattern)}, "
                 f"hive_partitioning = true, hive_types = {{'date': DATE}}, union_by_name = true)"
             )
         else:
@@ -75,7 +82,7 @@ def connect(root: str | Path = "kisfeed-data") -> duckdb.DuckDBPyConnection:
             con.execute(f"CREATE VIEW {view} AS SELECT {columns} FROM _{view}_empty")
     for view in UNION_VIEWS:  # over the views above: BY NAME, a TR's missing columns are null
         parts = " UNION ALL BY NAME ".join(
-            f"SELECT {_quote(tr)} AS tr_id, * FROM {TABLES[tr]}" for tr in union_trs(view)
+            f"SELECT {sql_text(tr)} AS tr_id, * FROM {TABLES[tr]}" for tr in union_trs(view)
         )
         columns = ", ".join(f'"{name}"' for name in union_columns(view))
         con.execute(f"CREATE VIEW {view} AS SELECT {columns} FROM ({parts})")
@@ -96,7 +103,7 @@ def _gaps_view(con: duckdb.DuckDBPyConnection, root: Path) -> None:
         return
     pattern = str(root / GAPS_DIR / "date=*" / "*.parquet")
     con.execute(
-        f"CREATE VIEW gaps AS SELECT {columns} FROM read_parquet({_quote(pattern)}, hive_partitioning = false) "
+        f"CREATE VIEW gaps AS SELECT {columns} FROM read_parquet({sql_text(pattern)}, hive_partitioning = false) "
         f"QUALIFY row_number() OVER (PARTITION BY session_id, tr_id, code, start "
         f"ORDER BY CASE state WHEN 'closed' THEN 0 WHEN 'cut' THEN 1 ELSE 2 END) = 1 "
         f"ORDER BY start, tr_id, code"
@@ -154,7 +161,7 @@ def copy_to(sql: str, out: Path, *, root: str | Path = "kisfeed-data") -> int:
     con = connect(root)
     try:
         fmt = "CSV, HEADER" if suffix == ".csv" else "PARQUET, COMPRESSION ZSTD"
-        rows = con.execute(f"COPY ({sql}) TO {_quote(str(out))} (FORMAT {fmt})").fetchone()
+        rows = con.execute(f"COPY ({sql}) TO {sql_text(str(out))} (FORMAT {fmt})").fetchone()
     except duckdb.Error as exc:
         raise StoreError(f"query failed: {exc}") from None
     finally:
