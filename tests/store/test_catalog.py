@@ -125,3 +125,12 @@ def test_views_of_one_kind_list_shared_columns_in_one_order():
     # a 5-level book: H0ZFASP0's order, levels 1-5 only
     assert field_order("H0IOASP0") == [n for n in field_order(FB) if n in LAYOUTS["H0IOASP0"].by_name]
     assert len(field_order("H0IOASP0")) == 38
+
+
+def test_the_night_views_say_what_their_dates_mean():
+    doc = markdown()
+    for tr, view in TABLES.items():
+        section = doc.split(f"## `{view}`: ")[1].split("\n## ")[0]
+        assert ("counts as the trading day on which it ends" in section) == (LAYOUTS[tr].market == "night"), (
+            view
+        )

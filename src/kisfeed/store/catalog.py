@@ -129,6 +129,16 @@ def view_columns(tr_id: str) -> list[str]:
     return field_order(tr_id) + [f.name for f in META_FIELDS] + ["date"]
 
 
+#: Below the title of a night view: what its dates mean (the KRX night session, docs/recipes.md).
+_NIGHT = (
+    "The KRX night session runs 18:00-06:00 and counts as the trading day on which it ends (KRX, "
+    "since 2025-06-09); `trading_date` and `date` are the KST day a row was received on, so one "
+    "session lies on two dates: its KRX trading day is `date + 1` for rows received before "
+    "midnight (`hour(received_at) >= 12`) and `date` after. `exchange_time` (that date + "
+    "`BSOP_HOUR`) is a day late for a trade stamped before midnight and received after it; "
+    "`kisfeed bars` places trades by `BSOP_HOUR` on the day nearest their receipt instead."
+)
+
 #: Views over the trades of one product from every market, with a ``tr_id`` column: a futures
 #: trade is a futures trade whichever TR carried it (issue 16), so the day and night sessions of
 #: one KOSPI200 contract, or a stock future and its index hedge, are one ``SELECT``. Trades only:
@@ -181,7 +191,8 @@ def _view(tr_id: str) -> list[str]:
             if layout.required < layout.width
             else ""
         )
-        + ". Wire: the field's position in the `^`-separated record.",
+        + ". Wire: the field's position in the `^`-separated record."
+        + (" " + _NIGHT if layout.market == "night" else ""),
         "",
         "| column | KIS code | Korean label | wire | DuckDB type | Arrow type | kind |",
         "|---|---|---|---|---|---|---|",
