@@ -63,8 +63,8 @@ def bars(
 
     \b
     Examples:
-      kisfeed bars --interval 1m --code A01612
-      kisfeed bars --interval 5s --view night_futures_trades --date 2026-11-21
+      kisfeed bars --interval 1m --code A11612
+      kisfeed bars --interval 5s --view index_futures_trades --view futures_trades
       kisfeed bars --interval 1h --tr H0ZFCNT0 --parquet bars.parquet
     """
     from ..store.bars import bars as make_bars
