@@ -12,8 +12,7 @@ from typer.testing import CliRunner
 from kisfeed.cli.app import app
 from kisfeed.store.bars import bars
 
-from ..store.conftest import F, O
-from ..store.test_bars import journal, kst_ns, trade
+from ..store.conftest import F, O, journal, kst_ns, trade
 
 runner = CliRunner()
 

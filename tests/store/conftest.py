@@ -9,6 +9,7 @@ import msgspec
 
 from kisfeed.protocol import Data, Session
 from kisfeed.schema import KST, LAYOUTS, Kind, Record, same_values
+from kisfeed.store.converter import rebuild
 from kisfeed.store.writer import JournalWriter
 
 from ..samples import frame, texts
@@ -207,3 +208,24 @@ def edge_frames() -> list[str]:
 
 #: The 1-based lines of ``edge_frames`` written alone that hold a book the protocol refuses.
 REFUSED_LINES = [4, 7, 8]
+
+
+# Trades at known receive times, for the bars (test_bars, tests/cli/test_bars.py).
+def kst_ns(day: int, hh: int, mm: int, ss: int, ms: int = 0) -> int:
+    """KST 2026-11-<day> hh:mm:ss.ms as ns since the epoch."""
+    at = datetime(2026, 11, day, hh, mm, ss, tzinfo=KST)
+    return int(at.timestamp()) * 1_000_000_000 + ms * 1_000_000
+
+
+def journal(root: Path, frames: list[tuple[str, int]], name: str = "rec") -> None:
+    """Journal each frame as received at its own time (ns), then rebuild the dataset."""
+    with JournalWriter(root, name=name) as writer:
+        for text, ns in frames:
+            writer.append(text, ns, 1)
+    rebuild(root)
+
+
+def trade(code: str, hhmmss: str, price: str, last: int, volume: int, tr: str = F) -> str:
+    return frame(
+        tr, texts(tr, code=code, time=hhmmss, price=price, last_volume=str(last), volume=str(volume))
+    )

@@ -6,41 +6,18 @@ the interval rules."""
 from __future__ import annotations
 
 from datetime import date, datetime
-from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
 
 from kisfeed.exceptions import StoreError, UsageError
 from kisfeed.schema import KST
-from kisfeed.store import query, rebuild
+from kisfeed.store import query
 from kisfeed.store.bars import BAR_COLUMNS, bars, parse_interval, trade_trs, write_parquet
-from kisfeed.store.writer import JournalWriter
 
-from ..samples import frame, texts
-from .conftest import FB, F, O
+from .conftest import FB, F, O, journal, kst_ns, trade
 
 MF = "H0MFCNT0"  # KRX night futures
-
-
-def kst_ns(day: int, hh: int, mm: int, ss: int, ms: int = 0) -> int:
-    """KST 2026-11-<day> hh:mm:ss.ms as ns since the epoch."""
-    at = datetime(2026, 11, day, hh, mm, ss, tzinfo=KST)
-    return int(at.timestamp()) * 1_000_000_000 + ms * 1_000_000
-
-
-def journal(root: Path, frames: list[tuple[str, int]], name: str = "rec") -> None:
-    """Journal each frame as received at its own time (ns), then rebuild the dataset."""
-    with JournalWriter(root, name=name) as writer:
-        for text, ns in frames:
-            writer.append(text, ns, 1)
-    rebuild(root)
-
-
-def trade(code: str, hhmmss: str, price: str, last: int, volume: int, tr: str = F) -> str:
-    return frame(
-        tr, texts(tr, code=code, time=hhmmss, price=price, last_volume=str(last), volume=str(volume))
-    )
 
 
 def rows(result) -> list[dict]:
