@@ -9,6 +9,8 @@ from datetime import date, datetime
 
 import pyarrow.parquet as pq
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from kisfeed.exceptions import StoreError, UsageError
 from kisfeed.schema import KST
@@ -242,3 +244,68 @@ def test_parquet_is_written_whole_or_not_at_all(day, tmp_path):
     with pytest.raises(StoreError, match="cannot write"):
         write_parquet(table, tmp_path / "file" / "bars.parquet")  # its folder cannot be made
     assert sorted(p.name for p in tmp_path.iterdir()) == ["bars.parquet", "file"]  # no temporary left
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(["A01612", "A01703"]),
+            # seconds from midnight 2026-11-20/21; not midnight itself, whose 000000 reads as
+            # "not set" and bars at its receipt (test_a_night_session_crossing_midnight_...)
+            st.one_of(st.integers(-3, 2), st.integers(-300, 300)).filter(bool),
+            st.integers(0, 40),  # price in ticks of 0.05 above 355.00
+            st.integers(1, 5),  # contracts
+            st.integers(0, 2_500),  # ms between the trade and its receipt
+        ),
+        min_size=1,
+        max_size=30,
+    ),
+    st.sampled_from(["1s", "5s", "1m", "5m"]),
+)
+def test_bars_match_a_plain_reckoning_of_the_same_trades(tmp_path_factory, trades, interval):
+    root = tmp_path_factory.mktemp("reckoning")
+    midnight = int(datetime(2026, 11, 21, tzinfo=KST).timestamp())
+    trades = sorted(trades, key=lambda t: t[1])  # the exchange's order; cumulative volume follows it
+    cumulative: dict[str, int] = {}
+    frames, kept = [], []
+    for code, offset, ticks, size, latency in trades:
+        cumulative[code] = cumulative.get(code, 0) + size
+        at = midnight + offset
+        hhmmss = datetime.fromtimestamp(at, KST).strftime("%H%M%S")
+        price = f"{355 + ticks * 0.05:.2f}"
+        text = trade(code, hhmmss, price, size, cumulative[code], MF)
+        frames.append((text, at * 1_000_000_000 + latency * 1_000_000))
+        kept.append((code, at, float(price), size))
+    journal(root, sorted(frames, key=lambda f: f[1]))  # received in receipt order, across midnight
+    width = parse_interval(interval)
+    want: dict[tuple[str, int], list[tuple[float, int]]] = {}
+    for code, at, price, size in kept:  # in exchange order
+        want.setdefault((code, at - at % width), []).append((price, size))
+    expected = [
+        (
+            code,
+            start,
+            ps[0][0],
+            max(p for p, _ in ps),
+            min(p for p, _ in ps),
+            ps[-1][0],
+            sum(s for _, s in ps),
+            len(ps),
+        )
+        for (code, start), ps in sorted(want.items())
+    ]
+    got = [
+        (
+            r["code"],
+            int(r["start"].timestamp()),
+            r["open"],
+            r["high"],
+            r["low"],
+            r["close"],
+            r["volume"],
+            r["trades"],
+        )
+        for r in rows(bars(root, interval))
+    ]
+    assert got == expected
