@@ -84,6 +84,11 @@ def test_intervals_of_seconds_and_a_whole_day(day):
     ]
 
 
+def test_a_union_view_names_its_trs(day):
+    assert {r["tr_id"] for r in rows(bars(day, "1h", views=["all_option_trades"]))} == {O}
+    assert {r["code"] for r in rows(bars(day, "1h", views=["all_futures_trades"]))} == {"A11612", "A11703"}
+
+
 def test_filters_by_tr_view_code_and_date(day):
     assert {r["tr_id"] for r in rows(bars(day, "1m", trs=[O]))} == {O}
     assert {r["code"] for r in rows(bars(day, "1m", views=["futures_trades"], codes=["A11703"]))} == {

@@ -44,7 +44,9 @@ def bars(
     tr: Annotated[list[str] | None, typer.Option("--tr", help="Only this trade TR (repeatable).")] = None,
     view: Annotated[
         list[str] | None,
-        typer.Option("--view", help="Only this trade view, e.g. index_futures_trades (repeatable)."),
+        typer.Option(
+            "--view", help="Only this trade view: index_futures_trades, all_futures_trades... (repeatable)."
+        ),
     ] = None,
     parquet: Annotated[
         Path | None, typer.Option("--parquet", help="Write the bars to this Parquet file instead.")

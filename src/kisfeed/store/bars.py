@@ -58,6 +58,7 @@ import pyarrow.parquet as pq
 
 from ..exceptions import StoreError, UsageError
 from ..schema import LAYOUTS
+from .catalog import UNION_VIEWS, union_trs
 from .dataset import TABLES
 from .journal import fsync_dir
 from .views import arrow_result, connect, sql_text
@@ -111,7 +112,8 @@ def trade_trs() -> list[str]:
 
 
 def _chosen(trs: Iterable[str] | None, views: Iterable[str] | None) -> list[str]:
-    """The trade TRs named by TR id or view name (every trade TR when neither names any)."""
+    """The trade TRs named by TR id or view name, a union view's all (every trade TR when
+    neither names any)."""
     by_view = {view: tr for tr, view in TABLES.items()}
     chosen: list[str] = []
     for tr in trs or ():
@@ -119,8 +121,11 @@ def _chosen(trs: Iterable[str] | None, views: Iterable[str] | None) -> list[str]
             raise UsageError(f"unknown TR {tr!r}; trade TRs: {', '.join(trade_trs())}")
         chosen.append(tr)
     for view in views or ():
+        if view in UNION_VIEWS:  # all_futures_trades: every market's futures trade TRs
+            chosen += union_trs(view)
+            continue
         if view not in by_view:
-            names = ", ".join(TABLES[t] for t in trade_trs())
+            names = ", ".join([TABLES[t] for t in trade_trs()] + list(UNION_VIEWS))
             raise UsageError(f"unknown view {view!r}; trade views: {names}")
         chosen.append(by_view[view])
     for tr in chosen:
