@@ -180,8 +180,8 @@ def _prepare(
     made once for the bars and the counts (on 1M trades a table of ``trades`` too cost 0.4 s
     and 300 MB more)."""
     union = "\nUNION ALL\n".join(_source(tr, codes, days) for tr in trs)
-    # ``received_ms``: the receive time in ms of KST wall clock since the epoch; ``event_ms``: BSOP_HOUR on the
-    # KST day nearest ``received_ms`` (module docstring), in the same scale.
+    # ``received_ms``: the receive time in ms of KST wall clock since the epoch; ``event_ms``:
+    # BSOP_HOUR on the KST day nearest ``received_ms`` (module docstring), in the same scale.
     con.execute(f"CREATE TEMP VIEW trades AS {union}")
     con.execute(
         f"""

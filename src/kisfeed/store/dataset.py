@@ -13,9 +13,10 @@ covers is also in its footer, as JSON under the key ``kisfeed.journal``
 
 One directory per TR: the trades (stock H0ZFCNT0, H0ZOCNT0; KOSPI200 index H0IFCNT0, H0IOCNT0;
 KRX night H0MFCNT0, H0EUCNT0), the order books (H0ZFASP0, H0ZOASP0 of 10 levels; H0IFASP0,
-H0IOASP0, H0MFASP0, H0EUASP0 of 5) and the expected prices (H0ZFANC0, H0ZOANC0, H0EUANC0). A frame the protocol refuses (a malformed field, a book
-whose prices are out of order: ``BookOrderError``) has no row; the journal keeps it and
-``rebuild`` reports it with its line (``ConvertReport.errors``).
+H0IOASP0, H0MFASP0, H0EUASP0 of 5) and the expected prices (H0ZFANC0, H0ZOANC0, H0EUANC0). A
+frame the protocol refuses (a malformed field, a book whose prices are out of order:
+``BookOrderError``) has no row; the journal keeps it and ``rebuild`` reports it with its line
+(``ConvertReport.errors``).
 
 Columns, in this order (names are the layouts' English names, ``kisfeed.schema.layouts``; every
 view's columns, generated from the layouts: docs/store-columns.md):
