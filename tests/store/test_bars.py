@@ -219,6 +219,21 @@ def test_a_gap_leaves_the_volume_to_the_trades_received_and_says_what_it_missed(
     assert [(r["volume"], r["missed_volume"]) for r in rows(bars(tmp_path, "1m"))] == [(1, 0), (3, 20)]
 
 
+def test_missed_volume_stays_within_a_session(tmp_path):
+    journal(
+        tmp_path,
+        [  # day 1 closes at a cumulative 5; day 2's first trade seen is at 9 (traded before we looked)
+            (trade("A11612", "153000", "64000", 5, 5), kst_ns(20, 15, 30, 0, 100)),
+            (trade("A11612", "100000", "64100", 1, 9), kst_ns(21, 10, 0, 0, 100)),
+            # the night session: 23:59 and 00:01 are one session, a gap across midnight is seen
+            (trade("A01612", "235900", "355.00", 1, 1, MF), kst_ns(21, 23, 59, 0, 100)),
+            (trade("A01612", "000100", "355.05", 1, 4, MF), kst_ns(22, 0, 1, 0, 100)),
+        ],
+    )
+    got = [(r["code"], r["start"].day, r["missed_volume"]) for r in rows(bars(tmp_path, "1h"))]
+    assert got == [("A01612", 21, 0), ("A01612", 22, 2), ("A11612", 20, 0), ("A11612", 21, 0)]
+
+
 def test_a_trade_without_a_price_makes_no_bar_and_is_counted(tmp_path):
     journal(
         tmp_path,

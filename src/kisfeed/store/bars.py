@@ -35,7 +35,9 @@ two alignments.
 
 The volume is ``last_volume``, not the cumulative ``volume``: the cumulative counter would count
 the contracts of a gap inside the bar after it, whose trades nobody saw; ``missed_volume`` says how
-many that was (a reset of the counter, a new session, counts nothing). A trade recorded twice (two
+many that was, from one received trade to the next of the same session (a day session, or a night
+session 18:00-06:00 as a whole): what a session traded before its first received trade (a
+recording started late, a gap at the open) is not counted, nor is anything across sessions. A trade recorded twice (two
 recordings of one feed merged into one data directory, or a server resending a trade: the rows
 differ in ``journal_segment``/``journal_line`` but carry the same code, time, price, size and
 cumulative volume) is counted once, and ``BarsResult.duplicates`` says how many rows that dropped;
@@ -83,6 +85,9 @@ BAR_COLUMNS = (
 _DAY_S = 86_400
 _KST_MS = 9 * 3_600_000  # Korea keeps no summer time: KST is UTC+9 all year
 _UNITS = {"s": 1, "m": 60, "h": 3_600, "d": _DAY_S}
+# A trade's session: its KST day 6 hours later. The day session (08:45-15:45) keeps its date; the
+# night session (18:00-06:00) gets the day it ends, the trading day KRX counts it in.
+_SESSION_SHIFT_MS = 6 * 3_600_000
 _INTERVAL = re.compile(r"(-?\d+)\s*([a-z]+)")
 
 
@@ -213,8 +218,9 @@ def _bars_sql(seconds: int) -> str:
     width = seconds * 1000
     return f"""
 WITH flow AS (
-    SELECT *, greatest(volume - lag(volume) OVER (PARTITION BY tr_id, code ORDER BY n) - last_volume, 0)
-        AS missed
+    SELECT *, greatest(volume - lag(volume) OVER (
+        PARTITION BY tr_id, code, (event_ms + {_SESSION_SHIFT_MS}) // 86400000 ORDER BY n
+    ) - last_volume, 0) AS missed
     FROM once
 ),
 priced AS (SELECT * FROM flow WHERE price IS NOT NULL AND NOT isnan(price::DOUBLE))
