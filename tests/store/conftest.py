@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import date, datetime
 from pathlib import Path
 
@@ -10,8 +11,11 @@ import msgspec
 from kisfeed.protocol import Data, Session
 from kisfeed.schema import KST, LAYOUTS, Kind, Record, same_values
 from kisfeed.store.converter import rebuild
+from kisfeed.store.recorder import Recorder
 from kisfeed.store.writer import JournalWriter
 
+from ..client.conftest import codes, collect, feed_for, running, sim_config
+from ..conftest import seconds
 from ..samples import frame, texts
 
 F, O = "H0ZFCNT0", "H0ZOCNT0"
@@ -229,3 +233,20 @@ def trade(code: str, hhmmss: str, price: str, last: int, volume: int, tr: str = 
     return frame(
         tr, texts(tr, code=code, time=hhmmss, price=price, last_volume=str(last), volume=str(volume))
     )
+
+
+async def record_from_simulator(tmp_path, count: int, **sim_changes) -> tuple[list[Record], list, object]:
+    data = tmp_path / "data"
+    async with running(sim_config(**sim_changes)) as sim:
+        futures, options = codes(sim, F)[:3], codes(sim, O)[:4]
+        async with Recorder(data, flush_interval=0.3) as recorder:
+            async with feed_for(sim, tmp_path, on_frame=recorder.on_frame) as feed:
+                await feed.subscribe(F, futures)
+                await feed.subscribe(O, options)
+                delivered = await collect(feed, count)
+                # Once the replies are in, the simulator sends nothing more for these codes, so
+                # everything it sent has been received (and journaled).
+                await asyncio.wait_for(feed.unsubscribe(F, futures), seconds(10))
+                await asyncio.wait_for(feed.unsubscribe(O, options), seconds(10))
+        sent = dict(sim.sent)
+    return delivered, sent, recorder

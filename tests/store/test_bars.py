@@ -14,10 +14,10 @@ from hypothesis import strategies as st
 
 from kisfeed.exceptions import StoreError, UsageError
 from kisfeed.schema import KST
-from kisfeed.store import query
+from kisfeed.store import query, read_table, table_records
 from kisfeed.store.bars import BAR_COLUMNS, bars, parse_interval, trade_trs, write_parquet
 
-from .conftest import FB, F, O, journal, kst_ns, trade
+from .conftest import FB, F, O, journal, kst_ns, record_from_simulator, trade
 
 MF = "H0MFCNT0"  # KRX night futures
 
@@ -329,3 +329,53 @@ def test_bars_match_a_plain_reckoning_of_the_same_trades(tmp_path_factory, trade
         for r in rows(bars(root, interval))
     ]
     assert got == expected
+
+
+async def test_bars_of_a_simulator_recording_equal_its_trades_reckoned_by_hand(tmp_path):
+    # stock futures and options recorded over real sockets (several records per frame); one
+    # session without a reconnect, so the cumulative volume misses nothing
+    _, sent, _ = await record_from_simulator(tmp_path, 400, speed=120.0, batch_window=1.0)
+    assert list(sent) == [1]
+    data = tmp_path / "data"
+    want: dict[tuple[str, str, int], list[tuple[float, int]]] = {}
+    for tr in (F, O):
+        table = read_table(data, tr)
+        ordered = []
+        for r in table_records(table, tr):
+            received = r.received_ns // 1_000_000_000
+            day = datetime.fromtimestamp(received, KST).date()
+            at = int(datetime.combine(day, r.time, KST).timestamp())
+            at += 86_400 * ((at - received < -43_200) - (at - received > 43_200))  # the nearest day
+            ordered.append((at, r.volume, r))
+        for at, _, r in sorted(ordered, key=lambda t: t[:2]):
+            want.setdefault((tr, r.code, at - at % 60), []).append((r.price, r.last_volume))
+    expected = [
+        (
+            tr,
+            code,
+            start,
+            ps[0][0],
+            max(p for p, _ in ps),
+            min(p for p, _ in ps),
+            ps[-1][0],
+            sum(s for _, s in ps),
+        )
+        for (tr, code, start), ps in sorted(want.items())
+    ]
+    result = bars(data, "1m")
+    got = [
+        (
+            r["tr_id"],
+            r["code"],
+            int(r["start"].timestamp()),
+            r["open"],
+            r["high"],
+            r["low"],
+            r["close"],
+            r["volume"],
+        )
+        for r in rows(result)
+    ]
+    assert got == expected and len(got) >= 2
+    assert {r["missed_volume"] for r in rows(result)} == {0}
+    assert (result.duplicates, result.unpriced) == (0, 0)

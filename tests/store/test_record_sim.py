@@ -2,17 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
-
 import pytest
 
 from kisfeed.schema import CODECS, Record, same_values
-from kisfeed.store import Recorder, read_table, replay, table_records
+from kisfeed.store import read_table, replay, table_records
 from kisfeed.store.dataset import dataset_files
 
-from ..client.conftest import codes, collect, feed_for, running, sim_config
-from ..conftest import seconds
-from .conftest import F, O, nulls_for_empty
+from .conftest import F, O, nulls_for_empty, record_from_simulator
 
 
 def dataset_in_receive_order(root) -> list[Record]:
@@ -41,23 +37,6 @@ def assert_equal_to_sent(records: list[Record], sent: list[tuple[str, list[str]]
         )  # type: ignore[attr-defined]
         assert not errors
         assert same_values(record, nulls_for_empty(want)), (n, record, fields)
-
-
-async def record_from_simulator(tmp_path, count: int, **sim_changes) -> tuple[list[Record], list, object]:
-    data = tmp_path / "data"
-    async with running(sim_config(**sim_changes)) as sim:
-        futures, options = codes(sim, F)[:3], codes(sim, O)[:4]
-        async with Recorder(data, flush_interval=0.3) as recorder:
-            async with feed_for(sim, tmp_path, on_frame=recorder.on_frame) as feed:
-                await feed.subscribe(F, futures)
-                await feed.subscribe(O, options)
-                delivered = await collect(feed, count)
-                # Once the replies are in, the simulator sends nothing more for these codes, so
-                # everything it sent has been received (and journaled).
-                await asyncio.wait_for(feed.unsubscribe(F, futures), seconds(10))
-                await asyncio.wait_for(feed.unsubscribe(O, options), seconds(10))
-        sent = dict(sim.sent)
-    return delivered, sent, recorder
 
 
 @pytest.mark.parametrize("batch_window", [0.0, 2.0], ids=["one-record-frames", "multi-record-frames"])
