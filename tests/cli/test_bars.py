@@ -52,6 +52,7 @@ def test_a_table_of_bars_per_tr_and_code(data):
         "trades",
         "vwap",
         "missed_volume",
+        "gap",
     ]
     body = [line.split() for line in lines[2:] if line.startswith("H0")]
     assert [(r[0], r[1], r[3]) for r in body] == [
@@ -60,9 +61,9 @@ def test_a_table_of_bars_per_tr_and_code(data):
         (O, "B11612065", "09:00:00+09:00"),
     ]
     assert lines[-1] == "3 bars of 1m from 4 trades"
-    assert body[0][-2] == "64133.3333"  # (64000 + 2 × 64200) / 3 to 4 decimals; csv and json keep every digit
+    assert body[0][-3] == "64133.3333"  # (64000 + 2 × 64200) / 3 to 4 decimals; csv and json keep every digit
     csv_rows = run(data, "--interval", "1m", "--format", "csv").stdout.splitlines()
-    assert csv_rows[1].split(",")[-2] == str((64000 + 2 * 64200) / 3)
+    assert csv_rows[1].split(",")[-3] == str((64000 + 2 * 64200) / 3)
 
 
 def test_json_lines_with_the_filters(data):

@@ -14,8 +14,11 @@ from hypothesis import strategies as st
 
 from kisfeed.exceptions import StoreError, UsageError
 from kisfeed.schema import KST
-from kisfeed.store import query, read_table, table_records
+from kisfeed.store import query, read_table, rebuild, table_records
 from kisfeed.store.bars import BAR_COLUMNS, bars, parse_interval, trade_trs, write_parquet
+from kisfeed.store.gaps import end_note, start_note
+from kisfeed.store.journal import NOTE_SESSION
+from kisfeed.store.writer import JournalWriter
 
 from .conftest import FB, F, O, journal, kst_ns, record_from_simulator, trade
 
@@ -232,6 +235,28 @@ def test_missed_volume_stays_within_a_session(tmp_path):
     )
     got = [(r["code"], r["start"].day, r["missed_volume"]) for r in rows(bars(tmp_path, "1h"))]
     assert got == [("A01612", 21, 0), ("A01612", 22, 2), ("A11612", 20, 0), ("A11612", 21, 0)]
+
+
+def test_a_bar_that_overlaps_a_gap_says_so(tmp_path):
+    # the recorder journals a reconnect as notes (store.gaps): A11612 not received 09:00:40-09:01:10
+    start, end = kst_ns(20, 9, 0, 40), kst_ns(20, 9, 1, 10)
+    with JournalWriter(tmp_path) as writer:
+        writer.append(trade("A11612", "090001", "64000", 1, 1), kst_ns(20, 9, 0, 1, 100), 1)
+        writer.append(trade("A11703", "090002", "50000", 1, 1), kst_ns(20, 9, 0, 2, 100), 1)
+        writer.append(start_note(1, start, "closed by the server", [(F, "A11612")]), start, NOTE_SESSION)
+        writer.append(end_note(1, (F, "A11612"), start, end, "closed by the server", 2), end, NOTE_SESSION)
+        writer.append(trade("A11612", "090111", "64100", 2, 6), kst_ns(20, 9, 1, 11, 100), 2)
+        writer.append(trade("A11612", "090230", "64200", 1, 7), kst_ns(20, 9, 2, 30, 100), 2)
+        writer.append(trade("A11703", "090130", "50100", 1, 2), kst_ns(20, 9, 1, 30, 100), 2)
+    rebuild(tmp_path)
+    got = [(r["code"], r["start"].minute, r["gap"], r["missed_volume"]) for r in rows(bars(tmp_path, "1m"))]
+    assert got == [
+        ("A11612", 0, True, 0),  # 09:00:40-09:01:00 lost: its close may not be the minute's
+        ("A11612", 1, True, 3),  # 6 - 1 - 2: three contracts traded in the gap
+        ("A11612", 2, False, 0),
+        ("A11703", 0, False, 0),  # another code, received all along
+        ("A11703", 1, False, 0),
+    ]
 
 
 def test_a_trade_without_a_price_makes_no_bar_and_is_counted(tmp_path):

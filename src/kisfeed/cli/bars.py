@@ -59,8 +59,9 @@ def bars(
 ) -> None:
     """OHLCV bars of any interval from the recorded trades of every trade TR (stock, index,
     night), per TR and code: open, high, low, close of the price, volume (the sum of the trades'
-    last_volume), trade count, VWAP, and missed_volume (contracts the cumulative volume says
-    traded in a reconnect gap). An interval without a trade has no bar. Bars are aligned on KST
+    last_volume), trade count, VWAP, missed_volume (contracts the cumulative volume says traded
+    in a reconnect gap) and gap (the bar overlaps an interval the recording missed the code in).
+    An interval without a trade has no bar. Bars are aligned on KST
     midnight and placed by trade time, so a night session crossing midnight bars in order.
 
     \b
@@ -112,6 +113,9 @@ def bars(
     missed = sum(table.column("missed_volume").to_pylist())
     if missed:
         notes.append(f"{missed:,} contracts traded in gaps the recording missed (missed_volume)")
+    in_gaps = sum(table.column("gap").to_pylist())
+    if in_gaps:
+        notes.append(f"{plural(in_gaps, 'bar')} overlapping a recording gap (gap)")
     notes = [n for n in notes if n]
     (console if parquet is not None or fmt == "table" else err_console).print(
         summary + ("; " + "; ".join(notes) if notes else "")

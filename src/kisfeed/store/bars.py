@@ -20,6 +20,9 @@ missed, which the ``gaps`` view tells apart). Columns:
 ``vwap``          sum(price × last_volume) / volume (null when the volume is 0)
 ``missed_volume`` contracts the cumulative ``volume`` (누적거래량) says traded but no received trade
                   carried: trades lost in a reconnect (a gap), counted in the first bar after it
+``gap``           the bar overlaps a ``gaps`` row of its TR and code (an interval in which the
+                  recording did not receive the code: a reconnect, a refused registration, a gap
+                  still open): its prices and volume may lack trades
 ================= ====================================================================================
 
 When a trade happened: ``BSOP_HOUR`` (``time``, HHMMSS) on the KST day that puts it nearest its
@@ -80,6 +83,7 @@ BAR_COLUMNS = (
     "trades",
     "vwap",
     "missed_volume",
+    "gap",
 )
 
 _DAY_S = 86_400
@@ -223,14 +227,22 @@ WITH flow AS (
     ) - last_volume, 0) AS missed
     FROM once
 ),
-priced AS (SELECT * FROM flow WHERE price IS NOT NULL AND NOT isnan(price::DOUBLE))
-SELECT tr_id, code, to_timestamp((event_ms - event_ms % {width} - {_KST_MS}) // 1000) AS start,
-    arg_min(price, n) AS open, max(price) AS high, min(price) AS low, arg_max(price, n) AS close,
-    coalesce(sum(last_volume), 0)::BIGINT AS volume, count(*)::BIGINT AS trades,
-    sum(price::DOUBLE * last_volume) / nullif(sum(last_volume), 0) AS vwap,
-    coalesce(sum(missed), 0)::BIGINT AS missed_volume
-FROM priced
-GROUP BY tr_id, code, event_ms - event_ms % {width}
+priced AS (SELECT * FROM flow WHERE price IS NOT NULL AND NOT isnan(price::DOUBLE)),
+bars AS (
+    SELECT tr_id, code, to_timestamp((event_ms - event_ms % {width} - {_KST_MS}) // 1000) AS start,
+        arg_min(price, n) AS open, max(price) AS high, min(price) AS low, arg_max(price, n) AS close,
+        coalesce(sum(last_volume), 0)::BIGINT AS volume, count(*)::BIGINT AS trades,
+        sum(price::DOUBLE * last_volume) / nullif(sum(last_volume), 0) AS vwap,
+        coalesce(sum(missed), 0)::BIGINT AS missed_volume
+    FROM priced
+    GROUP BY tr_id, code, event_ms - event_ms % {width}
+)
+SELECT b.*, EXISTS (
+    SELECT 1 FROM gaps AS g
+    WHERE g.tr_id = b.tr_id AND g.code = b.code
+      AND g.start < b.start + INTERVAL {seconds} SECOND AND (g."end" IS NULL OR g."end" > b.start)
+) AS gap
+FROM bars AS b
 ORDER BY tr_id, code, start
 """
 
