@@ -1,4 +1,5 @@
-"""``kisfeed codes``: find instrument codes in the KIS stock futures/options master."""
+"""``kisfeed codes``: find instrument codes in the KIS futures/options masters: the stock
+master ``fo_stk_code_mts.mst`` and the index master ``fo_idx_code_mts.mst`` (reference 5.4)."""
 
 from __future__ import annotations
 
@@ -14,10 +15,10 @@ from rich.text import Text
 
 from ..auth import REAL_WS_URL
 from ..exceptions import ConfigError, KisfeedError
-from ..instruments import Master, download_master, read_master, search
+from ..instruments import Master, download_masters, merge, read_master, search, underlying_of
 from ..schema import layout_for
 from ..schema.master import MasterEntry
-from .common import EXIT_USAGE, console, err_console, errors, fail, plural
+from .common import EXIT_USAGE, console, err_console, errors, fail, plural, strike_text
 
 __all__ = [
     "codes",
@@ -39,14 +40,19 @@ def simulator_master() -> Master:
     return Master(master_entries(build_universe(start)), "the simulator's instruments (kisfeed sim)")
 
 
-def load_instruments(master_file: Path | None, *, offline: bool = False) -> Master:
-    """A master file given by the user, else KIS's (cached, downloaded when online), else the
-    simulator's own, saying which."""
-    if master_file is not None:
-        return read_master(master_file)
+def load_instruments(master_file: Path | list[Path] | None, *, offline: bool = False) -> Master:
+    """The master files given by the user, else KIS's stock and index masters (cached, downloaded
+    when online; one that cannot be had is a note), else the simulator's own, saying which."""
+    if isinstance(master_file, Path):
+        master_file = [master_file]
+    if master_file:
+        return merge([read_master(path) for path in master_file])
     if not offline:
         try:
-            return download_master()
+            found = download_masters()
+            for why in found.missing:
+                err_console.print(f"[yellow]note:[/] a KIS master is unavailable ({why})", highlight=False)
+            return found
         except (KisfeedError, OSError) as exc:
             err_console.print(
                 f"[yellow]note:[/] KIS master unavailable ({exc}); "
@@ -106,7 +112,7 @@ def master_for_recording(
     if ws_url not in (None, REAL_WS_URL):
         return None
     try:
-        return download_master()
+        return download_masters()
     except (KisfeedError, OSError) as exc:
         err_console.print(
             f"[yellow]note:[/] KIS master unavailable ({exc}); codes are checked by the server",
@@ -119,25 +125,37 @@ def codes(
     query: Annotated[
         str, typer.Argument(help="Underlying name or code, or part of an instrument code.")
     ] = "",
+    underlying: Annotated[
+        str | None,
+        typer.Option(help="Exactly this underlying, by name or code (KOSPI200, 코스피200, K200 alike)."),
+    ] = None,
     expiry: Annotated[str | None, typer.Option(help="Expiry month, YYYYMM or YYYY-MM.")] = None,
     strike: Annotated[float | None, typer.Option(help="Strike price (options).")] = None,
     kind: Annotated[str | None, typer.Option("--type", help="future, call, put or spread.")] = None,
-    master: Annotated[Path | None, typer.Option(help="A local fo_stk_code_mts.mst file.")] = None,
-    offline: Annotated[bool, typer.Option("--offline", help="Do not download the KIS master.")] = False,
+    master: Annotated[
+        list[Path] | None,
+        typer.Option(help="A local master file (fo_stk_code_mts.mst, fo_idx_code_mts.mst). Repeatable."),
+    ] = None,
+    offline: Annotated[bool, typer.Option("--offline", help="Do not download the KIS masters.")] = False,
 ) -> None:
-    """Find instruments by underlying name or code, expiry, strike and call/put; for each, the
-    TRs it can be subscribed on (trades, order book, expected price).
+    """Find instruments by underlying name or code, expiry, strike and call/put, in KIS's stock
+    and index futures/options masters; for each, the TRs it can be subscribed on (trades, order
+    book, expected price; the night session's for index contracts).
 
     \b
     Examples:
       kisfeed codes 삼성전자 --type call --expiry 202612
-      kisfeed codes 005930 --type future
-      kisfeed codes --master fo_stk_code_mts.mst SK
+      kisfeed codes KOSPI200 --type future
+      kisfeed codes --underlying 코스피200 --type put --strike 362.5
+      kisfeed codes --master fo_stk_code_mts.mst --master fo_idx_code_mts.mst SK
     """
     if kind is not None and kind not in ("future", "call", "put", "spread"):
         raise fail(f"--type is future, call, put or spread, not {kind!r}", EXIT_USAGE)
     with errors():
         found = load_instruments(master, offline=offline)
+        if underlying is not None:
+            code, _ = underlying_of(found, underlying)
+            found = Master([e for e in found.entries if e.underlying_code == code], found.source, found.skipped)
         matches = search(found, query, expiry=expiry, strike=strike, kind=kind)
     console.print(
         f"source: {found.source}"
@@ -146,17 +164,20 @@ def codes(
     if not matches:
         raise fail(
             f"no instrument matches {query!r}"
-            + (" with those filters" if expiry or strike or kind else "")
+            + (" with those filters" if expiry or strike or kind or underlying else "")
             + "; try a shorter query or kisfeed codes without arguments",
             EXIT_USAGE,
         )
     table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, padding=(0, 0))  # compact
-    # Every TR the code can be subscribed on (reference 4.5): TR its trades, then its book and its
-    # expected price, at the end so that the columns before keep their place.
-    for column in ("code", "TR", "kind", "underlying", "stock", "expiry", "strike", "book", "expected"):
+    # Every TR the code can be subscribed on (reference 4.5, 4.6): TR its trades, then its book and
+    # its expected price, then the night session's, at the end so that the columns before keep
+    # their place.
+    columns = ("code", "TR", "kind", "underlying", "stock", "expiry", "strike", "book", "expected", "night")
+    for column in columns:
         table.add_column(column, justify="right" if column == "strike" else "left", no_wrap=True)
     for e in matches:
-        trs = {layout_for(t).category: t for t in e.tr_ids}
+        night = [t for t in e.tr_ids if layout_for(t).market == "night"]
+        trs = {layout_for(t).category: t for t in e.tr_ids if t not in night}
         table.add_row(
             e.code,
             trs.get("trade", "-"),
@@ -164,9 +185,10 @@ def codes(
             e.underlying_name,
             e.underlying_code,
             e.expiry_month or "-",
-            f"{e.strike:,.0f}" if e.strike else "",
+            strike_text(e.strike) if e.strike else "",
             trs.get("book", "-"),
             trs.get("expected", "-"),
+            ",".join(night) or "-",
         )
     # one line per instrument, every value whole: wider than the terminal rather than cut
     natural = Measurement.get(console, console.options.update_width(1_000_000), table).maximum

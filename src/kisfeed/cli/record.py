@@ -60,7 +60,8 @@ def _known(tr: str) -> str:
 
 def tr_for_code(code: str, tr: str | None = None) -> str:
     """The TR of an instrument code: ``tr`` if given (checked), else its trade TR by the code's
-    form (``instruments.code_product``: 6 characters stock futures, 9 stock options)."""
+    form (``instruments.code_form``: 6 characters futures, 9 options, stock or index by the
+    underlying id; the 8-character KRX form of an index contract on the night TRs)."""
     if tr is not None:
         check_code(_known(tr), code)
         return tr
@@ -68,7 +69,7 @@ def tr_for_code(code: str, tr: str | None = None) -> str:
     if not trs:
         raise UsageError(
             f"{code!r}: cannot tell futures (6 characters) from options (9); put it after "
-            "--tr H0ZFCNT0 or --tr H0ZOCNT0 (see kisfeed record --help)"
+            "--tr TR, e.g. --tr H0ZFCNT0 or --tr H0IOCNT0 (see kisfeed record --help)"
         )
     return trs[0]
 
@@ -106,9 +107,12 @@ def plan_subscriptions(
     wanted: dict[Category, bool] = {"book": with_books, "expected": with_expected}
     extra = [category for category, on in wanted.items() if on]
     for tr, codes in list(plan.items()):
-        product = LAYOUTS[tr].product
+        layout = LAYOUTS[tr]
         for category in extra:
-            held = plan.setdefault(tr_of(product, category), [])
+            other = tr_of(layout.product, category, layout.market)
+            if other is None:  # no index expected-price TR in the family (reference 4.6)
+                continue
+            held = plan.setdefault(other, [])
             held += [c for c in codes if c not in held]
     return plan
 
