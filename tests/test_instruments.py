@@ -15,8 +15,8 @@ from kisfeed.instruments import (
     INDEX_MASTER_NAME,
     MASTER_NAME,
     CodeForm,
-    code_form,
     check_code,
+    code_form,
     download_masters,
     read_master,
     search,
@@ -36,6 +36,7 @@ INDEX_MASTER = "\n".join(
         "6|C01612350|KR4C016C3507|P 202612   350.0|1|00350.00| |2001|KOSPI200",
         "5|B01612352|KR4B016C3525|C 202612   352.5|3|00352.50| |2001|KOSPI200",
         "1|A06612|KR4A066C0001|코스닥150F 202612| |00000.00|1|3003|KSQ150",
+        "O|CAFBZW970|KR4CAFBZ9703|위클리M P 2609W4   970.0|2|00970.00| |2001|KOSPI200",  # Monday weekly
         "garbage that is not a master line",
         "1|A01612|too few columns",
         "\x00\x01\x02|||",
@@ -140,7 +141,15 @@ def test_a_master_with_garbage_lines_reads_its_entries_and_counts_the_rest(tmp_p
     path.write_bytes(INDEX_MASTER.encode("cp949"))
     master = read_master(path)
     assert [e.code for e in master.entries][:3] == ["A01612", "A01703", "A05612"]
-    assert len(master.entries) == 7 and master.skipped == 3
+    assert len(master.entries) == 8 and master.skipped == 3
+    by_code = master.by_code()
+    assert by_code["A01612"].tr_ids == ("H0IFCNT0", "H0IFASP0")  # the index TRs: the file's name
+    assert by_code["C01612350"].tr_ids == ("H0IOCNT0", "H0IOASP0")
+    assert (by_code["A01612"].expiry_month, by_code["B01612352"].strike) == ("202612", 352.5)
+    assert (by_code["CAFBZW970"].kind, by_code["CAFBZW970"].expiry_month) == ("put", "202609")
+    renamed = tmp_path / "index.mst"  # another name: each row by its code's underlying id
+    renamed.write_bytes(path.read_bytes())
+    assert read_master(renamed).by_code()["A01612"].market == "index"
     only_garbage = tmp_path / "bad.mst"
     only_garbage.write_bytes(b"\xff\xfe not a master\n|||\n")
     with pytest.raises(ConfigError, match="holds no master lines"):
@@ -155,7 +164,7 @@ def test_an_index_is_found_by_any_of_its_names(tmp_path):
         assert underlying_of(master, name) == ("2001", "KOSPI200"), name
     assert underlying_of(master, "코스닥150") == ("3003", "KSQ150")
     assert {e.underlying_code for e in search(master, "코스피200")} == {"2001"}
-    assert len(search(master, "k200", kind="call")) == 2
+    assert len(search(master, "k200", kind="put")) == 2
 
 
 def test_an_unknown_underlying_is_one_line_listing_what_exists(tmp_path):

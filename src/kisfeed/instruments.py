@@ -14,7 +14,7 @@ import io
 import os
 import time
 import zipfile
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import httpx
@@ -177,7 +177,9 @@ class Master:
     missing: tuple[str, ...] = ()  # masters that could not be had, each with why
 
     def by_code(self) -> dict[str, MasterEntry]:
-        return {e.code: e for e in self.entries}
+        """Each code's entry; of a code listed twice, the first (a night master lists the day
+        masters' KIS codes again, on its own TRs: the day entry wins)."""
+        return {e.code: e for e in reversed(self.entries)}
 
 
 def merge(masters: list[Master], missing: tuple[str, ...] = ()) -> Master:
@@ -190,17 +192,35 @@ def merge(masters: list[Master], missing: tuple[str, ...] = ()) -> Master:
     )
 
 
+def _market_of_file(path: Path) -> Market | None:
+    """The market of a master by its file name as KIS ships it, None for another name."""
+    if path.name.startswith(INDEX_MASTER_NAME):
+        return "index"
+    if path.name.startswith(MASTER_NAME):
+        return "stock"
+    return None
+
+
 def read_master(path: str | Path, source: str | None = None) -> Master:
-    """A master file on disk (cp949, as KIS ships it; UTF-8 accepted too)."""
+    """A master file on disk (cp949, as KIS ships it; UTF-8 accepted too). Its rows are index
+    or stock contracts by the file's name (``fo_idx_code_mts.mst``, ``fo_stk_code_mts.mst``), or
+    for a file named otherwise, each by its code's underlying id (``code_form``)."""
+    path = Path(path)
     try:
-        data = Path(path).read_bytes()
+        data = path.read_bytes()
     except OSError as exc:
         raise ConfigError(f"cannot read master file {path}: {exc.strerror or exc}") from None
     try:
         text = data.decode("cp949")
     except UnicodeDecodeError:
         text = data.decode("utf-8", "replace")
-    entries, bad = parse_master(text)
+    market = _market_of_file(path)
+    entries, bad = parse_master(text, market or "stock")
+    if market is None:
+        entries = [
+            replace(e, market="index") if (f := code_form(e.code)) and f.market == "index" else e
+            for e in entries
+        ]
     if not entries:
         raise ConfigError(f"{path} holds no master lines (expected 9 '|'-separated columns, reference 5.4)")
     return Master(entries, source or str(path), len(bad))
@@ -225,7 +245,9 @@ def download_master(
         with zipfile.ZipFile(io.BytesIO(response.content)) as archive:
             data = archive.read(name)
     except (httpx.HTTPError, zipfile.BadZipFile, KeyError) as exc:
-        raise KisfeedError(f"cannot download the KIS master file {name}: {type(exc).__name__}: {exc}") from None
+        raise KisfeedError(
+            f"cannot download the KIS master file {name}: {type(exc).__name__}: {exc}"
+        ) from None
     cache.parent.mkdir(parents=True, exist_ok=True)
     tmp = cache.with_suffix(f".{os.getpid()}.tmp")
     tmp.write_bytes(data)

@@ -14,11 +14,11 @@ from rich.table import Table
 from rich.text import Text
 
 from ..client import FeedStats
-from ..schema import Book, FuturesTradeRecord, OptionTradeRecord, Record, Sign
+from ..schema import FuturesTradeRecord, OptionTradeRecord, Record, Sign
 from ..schema.layouts import layout_for
 from ..schema.master import MasterEntry
 from .common import strike_text
-from .ladder import ladder
+from .ladder import BookRecord, ladder
 
 __all__ = ["Board"]
 
@@ -72,7 +72,7 @@ class Board:
         self.title = title
         self.book = book  # the code whose depth ladder is shown, if any
         self.last: dict[str, Record] = {}  # each code's last trade
-        self.books: dict[str, Book] = {}  # each code's last order book
+        self.books: dict[str, BookRecord] = {}  # each code's last order book
         self.expected: dict[str, Record] = {}  # each code's last expected price
         self.state = "connecting"
         self.stats: FeedStats | None = None
@@ -82,7 +82,7 @@ class Board:
         code = record.code
         if code is None:  # a record without a code cannot be placed on the board
             return
-        if isinstance(record, Book):
+        if isinstance(record, BookRecord):
             self.books[code] = record
         elif layout_for(record.tr_id).category == "expected":
             self.expected[code] = record

@@ -140,7 +140,7 @@ def codes(
 ) -> None:
     """Find instruments by underlying name or code, expiry, strike and call/put, in KIS's stock
     and index futures/options masters; for each, the TRs it can be subscribed on (trades, order
-    book, expected price; the night session's for index contracts).
+    book, expected price).
 
     \b
     Examples:
@@ -155,7 +155,9 @@ def codes(
         found = load_instruments(master, offline=offline)
         if underlying is not None:
             code, _ = underlying_of(found, underlying)
-            found = Master([e for e in found.entries if e.underlying_code == code], found.source, found.skipped)
+            found = Master(
+                [e for e in found.entries if e.underlying_code == code], found.source, found.skipped
+            )
         matches = search(found, query, expiry=expiry, strike=strike, kind=kind)
     console.print(
         f"source: {found.source}"
@@ -169,15 +171,13 @@ def codes(
             EXIT_USAGE,
         )
     table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, padding=(0, 0))  # compact
-    # Every TR the code can be subscribed on (reference 4.5, 4.6): TR its trades, then its book and
-    # its expected price, then the night session's, at the end so that the columns before keep
-    # their place.
-    columns = ("code", "TR", "kind", "underlying", "stock", "expiry", "strike", "book", "expected", "night")
-    for column in columns:
+    # Every TR the code can be subscribed on (reference 4.5, 4.6): TR its trades, then its book
+    # and its expected price, at the end so that the columns before keep their place. A night
+    # master's rows carry the night TRs (H0MF*/H0EU*).
+    for column in ("code", "TR", "kind", "underlying", "stock", "expiry", "strike", "book", "expected"):
         table.add_column(column, justify="right" if column == "strike" else "left", no_wrap=True)
     for e in matches:
-        night = [t for t in e.tr_ids if layout_for(t).market == "night"]
-        trs = {layout_for(t).category: t for t in e.tr_ids if t not in night}
+        trs = {layout_for(t).category: t for t in e.tr_ids}
         table.add_row(
             e.code,
             trs.get("trade", "-"),
@@ -188,7 +188,6 @@ def codes(
             strike_text(e.strike) if e.strike else "",
             trs.get("book", "-"),
             trs.get("expected", "-"),
-            ",".join(night) or "-",
         )
     # one line per instrument, every value whole: wider than the terminal rather than cut
     natural = Measurement.get(console, console.options.update_width(1_000_000), table).maximum

@@ -28,10 +28,11 @@ from rich.markup import escape
 from rich.table import Table
 
 from ..protocol import Data, Malformed, Session
-from ..schema import Book, Record
+from ..schema import Record
 from ..schema.base import KeyStyle
 from ..schema.layouts import layout_for
 from .common import EXIT_FAILURE, EXIT_INTERRUPTED, EXIT_USAGE, console, err_console, fail
+from .ladder import BookRecord
 
 KEY_STYLES: tuple[KeyStyle, ...] = get_args(KeyStyle)
 
@@ -90,7 +91,7 @@ def _lines(frame: str | None, stream: BinaryIO) -> Iterable[bytes]:
 
 
 def _print(record: Record, keys: KeyStyle) -> None:
-    if isinstance(record, Book):
+    if isinstance(record, BookRecord):
         table = _levels(record)
     else:
         table = Table(title=f"{record.tr_id} {record.code}", show_header=False)
@@ -107,7 +108,7 @@ def _text(value: object) -> str:
     return "" if value is None else str(value)
 
 
-def _levels(book: Book) -> Table:
+def _levels(book: BookRecord) -> Table:
     """A book as one row per level, every level of the layout as received, empty ones (price 0)
     included, then the six totals: 12 rows instead of 68 for a 10-level book (H0ZFASP0/H0ZOASP0,
     reference 4.5), 7 instead of 38 for a 5-level one (H0IFASP0/H0IOASP0/H0MFASP0/H0EUASP0, 4.6)."""

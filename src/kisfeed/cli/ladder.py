@@ -14,10 +14,24 @@ from rich import box
 from rich.table import Table
 from rich.text import Text
 
-from ..schema import Book, Record
+from ..schema import (
+    FuturesBook,
+    IndexFuturesBook,
+    IndexOptionBook,
+    NightFuturesBook,
+    NightOptionBook,
+    OptionBook,
+    Record,
+)
 from ..schema.layouts import layout_for
 
-__all__ = ["ladder"]
+__all__ = ["ladder", "BookRecord"]
+
+#: An order book whichever TR carried it: levels and the six totals by the same names (a union,
+#: not ``schema.Book``, whose base class does not declare the totals).
+BookRecord = (
+    FuturesBook | OptionBook | IndexFuturesBook | IndexOptionBook | NightFuturesBook | NightOptionBook
+)
 
 
 def _num(value: float | int | None, digits: int = 0) -> str:
@@ -26,7 +40,7 @@ def _num(value: float | int | None, digits: int = 0) -> str:
 
 def ladder(
     code: str,
-    book: Book | None,
+    book: BookRecord | None,
     trade: Record | None = None,
     expected: Record | None = None,
 ) -> Table:

@@ -11,7 +11,7 @@ from typing import Annotated
 import typer
 
 from ..exceptions import ConfigError
-from ..instruments import Master, code_form, underlying_of
+from ..instruments import Master, underlying_of
 from ..protocol import DEFAULT_MAX_REGISTRATIONS
 from ..schema import layout_for
 from ..schema.master import MasterEntry
@@ -73,15 +73,21 @@ def chain_for(
     ``with_futures=False``: the options alone, in all the registrations."""
     code, label = underlying_of(master, name)
     mine = [e for e in master.entries if e.underlying_code == code and e.tr_id]
-    futures = sorted((e for e in mine if e.kind == "future"), key=lambda e: (e.info_type, e.expiry_month or ""))
-    if futures and (form := code_form(futures[0].code)) is not None and form.market != "stock":
+    futures = sorted(
+        (e for e in mine if e.kind == "future"), key=lambda e: (e.info_type, e.expiry_month or "")
+    )
+    if futures and futures[0].market != "stock":
         fronts: dict[str, MasterEntry] = {}
         for e in futures:
             fronts.setdefault(e.info_type, e)  # sorted: the first of a type is its front month
         futures = list(fronts.values())
     series = futures[0].code[1:3] if futures else None
     options = [e for e in mine if e.kind in ("call", "put") and (series is None or e.code[1:3] == series)]
-    month = expiry.replace("-", "") if expiry else min((e.expiry_month or "999999" for e in options), default=None)
+    month = (
+        expiry.replace("-", "")
+        if expiry
+        else min((e.expiry_month or "999999" for e in options), default=None)
+    )
     chain = [e for e in options if e.expiry_month == month]
     if expiry and not chain:
         months = ", ".join(sorted({e.expiry_month for e in options if e.expiry_month}))
@@ -231,25 +237,25 @@ def demo(
     from ..store.recorder import Recorder
 
     config = config_from(config_file, data=data)
-    found = simulator_master()
-    fronts: dict[str, MasterEntry] = {}
-    for e in found.entries:
-        if (
-            e.kind == "future"
-            and (form := code_form(e.code)) is not None
-            and form.market == "stock"
-            and (
-                e.underlying_code not in fronts
-                or (e.expiry_month or "") < (fronts[e.underlying_code].expiry_month or "")
-            )
-        ):
-            fronts[e.underlying_code] = e
-    index_front = chain_for(found, DEMO_INDEX, registrations=0).entries[0]  # the KOSPI200 futures
-    futures = sorted(fronts.values(), key=lambda e: e.code) + [index_front]
-    chain = chain_for(
-        found, DEMO_CHAIN, registrations=DEFAULT_MAX_REGISTRATIONS - len(futures), with_futures=False
-    )
-    subscriptions = _subscriptions(futures + chain.entries)
+    with errors():
+        found = simulator_master()
+        fronts: dict[str, MasterEntry] = {}
+        for e in found.entries:
+            if (
+                e.kind == "future"
+                and e.market == "stock"
+                and (
+                    e.underlying_code not in fronts
+                    or (e.expiry_month or "") < (fronts[e.underlying_code].expiry_month or "")
+                )
+            ):
+                fronts[e.underlying_code] = e
+        index_front = chain_for(found, DEMO_INDEX, registrations=0).entries[0]  # the KOSPI200 futures
+        futures = sorted(fronts.values(), key=lambda e: e.code) + [index_front]
+        chain = chain_for(
+            found, DEMO_CHAIN, registrations=DEFAULT_MAX_REGISTRATIONS - len(futures), with_futures=False
+        )
+        subscriptions = _subscriptions(futures + chain.entries)
     console.print(
         f"kisfeed demo: embedded simulator, {len(fronts)} stock futures, the {DEMO_INDEX} front month "
         f"and the {DEMO_CHAIN} option chain, recording to {config.data}"
