@@ -33,7 +33,7 @@ from collections import deque
 from collections.abc import Callable
 from typing import TYPE_CHECKING, NamedTuple
 
-from ..schema.layouts import FUTURES_BOOK, FUTURES_EXPECTED, OPTION_BOOK, OPTION_EXPECTED, layout_for
+from ..schema.layouts import FUTURES_EXPECTED, OPTION_EXPECTED, layout_for
 from .book import (
     AUCTION_BOOK,
     DEFERRED,
@@ -52,7 +52,7 @@ from .instruments import Instrument
 from .phases import EXPECT
 from .pricing import bs_price, smile
 from .prints import YEAR_SECONDS
-from .ticks import STOCK_GRID, Grid
+from .ticks import Grid
 
 if TYPE_CHECKING:
     from .phases import Schedule
@@ -89,7 +89,6 @@ class Publisher:
     rng: random.Random
     rate: float
     contracts: list[Contract]
-    option_grid: Grid
     _schedule: Schedule
     _position: dict[str, int]
     _ends: dict[str, float]
@@ -111,9 +110,8 @@ class Publisher:
         #: The sim time up to which unwatched expected-price steps run without a pause (a
         #: real-time ``Simulator`` sets its clock here before each pull; alone, the market runs on).
         self.horizon = math.inf
-        self._shapes: dict[
-            int, tuple[int, float, float]
-        ] = {}  # spread -> (levels, size per print size, chance)
+        #: (spread, the TR's depth) -> (levels, size per print size, chance)
+        self._shapes: dict[tuple[int, int], tuple[int, float, float]] = {}
 
     _rate: Callable[[Contract], float]  # TradingDay's
     _set_limits: Callable[[Contract], None]  # Prints'
@@ -168,8 +166,8 @@ class Publisher:
     def _book_event(
         self, c: Contract, t: float, sides: tuple[Levels, Levels], before: tuple[int, int]
     ) -> MarketEvent:
-        layout = OPTION_BOOK if c.strike is not None else FUTURES_BOOK
-        text = record_text(layout, book_values(c.code, hhmmss(t), sides, before))
+        layout = c.book_layout
+        text = record_text(layout, book_values(c.code, hhmmss(t), sides, before, c.depth, c.points))
         return MarketEvent(t, c.instrument, [text], layout.tr_id)
 
     def _side_event(self) -> MarketEvent | None:
@@ -201,7 +199,7 @@ class Publisher:
         for c in active:
             if c.book.slot == slot:
                 continue  # its uncross print left its book at this instant
-            grid = STOCK_GRID if c.strike is None else self.option_grid
+            grid = c.grid
             price = self._centre(c, now, grid)
             bid = grid.down(price, max(1, c.spread // 2))
             self._settle(
@@ -211,10 +209,10 @@ class Publisher:
     def _base(self, c: Contract, kind: int, seed: int, ask: int, bid: int, grid: Grid) -> Base:
         """A book of ``c`` (on every print: the shape is worked out once per spread)."""
         spread = c.spread
-        shape = self._shapes.get(spread)
+        shape = self._shapes.get((spread, c.depth))
         if shape is None:
-            shape = self._shapes[spread] = (
-                depth(spread),
+            shape = self._shapes[spread, c.depth] = (
+                depth(spread, c.depth),
                 2.0 / math.sqrt(spread),
                 change_chance(spread, self.book_interval),
             )
@@ -279,7 +277,7 @@ class Publisher:
         """One expected price of contract ``index`` at ``at``; the uncross is at ``uncross``."""
         c = self.contracts[index]
         rng = self.rng
-        grid = STOCK_GRID if c.strike is None else self.option_grid
+        grid = c.grid
         ceiling, floor = self._bounds(c, grid)
         if c.auction_price == 0:
             price = self._centre(c, at, grid)

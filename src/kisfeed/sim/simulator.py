@@ -28,6 +28,7 @@ from .calendar import KrxCalendar
 from .config import SimConfig
 from .contracts import BUY, Contract, Quote, record_text
 from .faults import Applied, Faults, ScheduledFault
+from .index import index_universe
 from .instruments import Instrument, build_universe
 from .market import Market
 from .profiles import blanks_for
@@ -60,7 +61,9 @@ class Simulator:
         if start.tzinfo is None:
             start = start.replace(tzinfo=KST)
         self.start_time = start
-        universe = build_universe(start)
+        universe: list[Instrument] = build_universe(start)
+        if config.index_products:  # the KOSPI200 products after the stock ones (sim/index.py)
+            universe += index_universe(start)
         #: What is served: the market's universe, or the instruments of it that a tape holds.
         self.instruments: list[Instrument] = universe
         # every TR of every instrument: its trades, book and expected prices (reference 4.5)
