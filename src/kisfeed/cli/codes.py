@@ -4,6 +4,7 @@ master ``fo_stk_code_mts.mst`` and the index master ``fo_idx_code_mts.mst`` (ref
 from __future__ import annotations
 
 import difflib
+from dataclasses import replace
 from pathlib import Path
 from typing import Annotated
 
@@ -31,13 +32,20 @@ __all__ = [
 
 
 def simulator_master() -> Master:
-    """The embedded simulator's universe, in the master format (its futures spreads included)."""
+    """The embedded simulator's universe, in the master format: its stock master (futures
+    spreads included) and its index master (the KOSPI200 products, on the index TRs)."""
+    from ..sim.index import index_master_entries, index_universe
     from ..sim.instruments import build_universe, master_entries
     from .embedded import embedded_config
 
-    start = embedded_config().start
+    config = embedded_config()
+    start = config.start
     assert start is not None  # embedded_config always sets one
-    return Master(master_entries(build_universe(start)), "the simulator's instruments (kisfeed sim)")
+    index = index_universe(start) if config.index_products else []
+    entries = master_entries(build_universe(start)) + [
+        replace(e, market="index") for e in index_master_entries(index)
+    ]
+    return Master(entries, "the simulator's instruments (kisfeed sim)")
 
 
 def load_instruments(master_file: Path | list[Path] | None, *, offline: bool = False) -> Master:
