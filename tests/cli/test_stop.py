@@ -136,7 +136,7 @@ def test_ctrl_c_stops_demo_with_130_and_its_count_is_what_the_dataset_holds(tmp_
     code, out, err = command.stop(signal.SIGINT)
     _assert_interrupted(code, out, err)
     assert _recorded_stock(out) == _dataset_rows(tmp_path / "d")
-    assert "query it:" in out
+    assert "query it:" in out and "the KOSPI200 front month" in out
 
 
 def test_ctrl_c_stops_watch_with_130(tmp_path):
