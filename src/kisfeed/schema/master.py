@@ -40,7 +40,7 @@ __all__ = ["MasterEntry", "parse_master", "format_master_line", "KINDS"]
 KINDS = {"1": "future", "2": "spread", "3": "future", "4": "spread", "5": "call", "6": "put"}
 
 _NAME = re.compile(
-    r"^(?P<underlying>.*?)\s+(?P<type>F|C|P|SP)\s+"
+    r"^(?:(?P<underlying>.*?)\s+)?(?P<type>F|C|P|SP)\s+"  # the night masters' names have no underlying
     r"(?:(?P<ym>\d{6})\S*|(?P<near>\d{4})-\S*)"  # YYYYMM[-n], or a spread's legs YYMM-YYMM
     r"(?:\s+(?P<strike>[\d,]+(?:\.\d+)?))?"  # options: strike
     r"\s*(?:\(\s*(?P<multiplier>\d+)\s*\))?\s*$"  # (  10): shares per contract, a space before or not
@@ -58,6 +58,7 @@ class MasterEntry:
     month_class: str
     underlying_code: str
     underlying_name: str
+    market: str = "stock"  # "stock" | "index" | "night" (``layouts.Market``): which TRs carry it
 
     @property
     def kind(self) -> str:
