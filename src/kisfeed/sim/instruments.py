@@ -48,6 +48,7 @@ __all__ = [
     "spreads",
     "master_lines",
     "write_master",
+    "standard_code_of",
 ]
 
 MULTIPLIER = 10  # shares per contract for every stock future and option (ref 5.4, 6)
@@ -138,7 +139,7 @@ class Instrument:
     @property
     def standard_code(self) -> str:
         """The 12-character ``KR4…`` standard code (ISIN) of the master's column 3."""
-        return _standard_code(self.krx_code)
+        return standard_code_of(self.krx_code)
 
     @property
     def name(self) -> str:
@@ -173,7 +174,7 @@ class Spread:
 
     @property
     def standard_code(self) -> str:
-        return _standard_code(self.krx_code)
+        return standard_code_of(self.krx_code)
 
     @property
     def name(self) -> str:
@@ -184,7 +185,8 @@ class Spread:
         return f"{head} SP {legs} ({MULTIPLIER:4d})"
 
 
-def _standard_code(krx_code: str) -> str:
+def standard_code_of(krx_code: str) -> str:
+    """The ISIN (``KR4`` + the 8-character KRX code + an ISO 6166 check digit)."""
     body = "KR4" + krx_code
     return body + str(_isin_check_digit(body))
 
