@@ -52,7 +52,9 @@ from .contracts import Contract, hhmmss
 from .fair import DIVIDENDS, carry, ex_dividend
 from .instruments import Instrument, Underlying
 from .liquidity import SWEEP_PROBABILITY
-from .phases import EXPECT, UNCROSS, Auction, Schedule, TradingDay
+from .night import NightPlan
+from .night_market import NightSessions
+from .phases import EXPECT, UNCROSS, Auction, Schedule
 from .pricing import bs_price, smile
 from .prints import YEAR_SECONDS, Prints
 from .profiles import Profile, blanks_for
@@ -88,7 +90,7 @@ class Spot:
         self.stage, self.trigger, self.expand_at = 0, math.inf, math.inf
 
 
-class Market(TradingDay, Prints, Publisher):
+class Market(NightSessions, Prints, Publisher):
     """Deterministic trade generator; see the module docstring for the model."""
 
     def __init__(
@@ -112,6 +114,7 @@ class Market(TradingDay, Prints, Publisher):
         book_interval: float = 0.2,
         expected_from: float = 300.0,
         expected_codes: tuple[str, str] = EXPECTED_CODES,
+        night: NightPlan | None = None,
     ) -> None:
         if start.tzinfo is None:
             start = start.replace(tzinfo=KST)  # the sim clock is KST (ref 6)
@@ -161,6 +164,7 @@ class Market(TradingDay, Prints, Publisher):
         self._factor = 0.0
         self._factor_time = 0.0
         self._schedule = Schedule()
+        self.night_plan = night  # the night sessions (sim/night_market.py); None: none
         #: The phase at ``now``, and the auction under way if any (the seam for expected prices).
         self.phase = Phase.CLOSED
         self.auction: Auction | None = None

@@ -148,6 +148,14 @@ class NightCalendar:
         self.hours = parse_night_hours(hours)
         self.closures = frozenset(closures)
 
+    @property
+    def continuous_seconds(self) -> float:
+        """Seconds of continuous trading of a usual night (18:00-05:50: 42,600)."""
+        _, opening, closing, _ = self.hours
+        day = date(2000, 1, 1)
+        span = datetime.combine(day + timedelta(days=1), closing) - datetime.combine(day, opening)
+        return span.total_seconds()
+
     def has_night(self, starts: date) -> bool:
         """Whether a night session starts on the evening of ``starts``."""
         return self.calendar.is_trading_day(starts) and starts not in self.closures

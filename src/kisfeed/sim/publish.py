@@ -33,7 +33,7 @@ from collections import deque
 from collections.abc import Callable
 from typing import TYPE_CHECKING, NamedTuple
 
-from ..schema.layouts import FUTURES_BOOK, FUTURES_EXPECTED, OPTION_BOOK, OPTION_EXPECTED, layout_for
+from ..schema.layouts import FUTURES_BOOK, OPTION_BOOK, layout_for
 from .book import (
     AUCTION_BOOK,
     DEFERRED,
@@ -91,7 +91,9 @@ class Publisher:
     contracts: list[Contract]
     option_grid: Grid
     _schedule: Schedule
-    _position: dict[str, int]
+    _position: dict[str, int]  # code -> index of the day contract
+    _night_position: dict[str, int]  # night code -> index of the night contract (sim/night_market.py)
+    _index_of: dict[int, int]  # id(contract) -> its index
     _ends: dict[str, float]
 
     def _init_publisher(
@@ -123,9 +125,11 @@ class Publisher:
 
     def watch(self, tr_id: str, code: str, on: bool = True) -> None:
         """Start (or, ``on=False``, stop) writing the records of ``code`` on ``tr_id``."""
-        category = layout_for(tr_id).category
+        layout = layout_for(tr_id)
+        category = layout.category
         wanted = {"trade": self.watched, "book": self.watched_books}.get(category, self.watched_expected)
-        index = self._position.get(code)
+        # a night contract may carry its day twin's code (sim/night.py): the TR tells them apart
+        index = (self._night_position if layout.market == "night" else self._position).get(code)
         if category == "book" and index is not None:
             self.contracts[index].book.gen += 1  # the change steps scheduled so far are void
         if not on:
@@ -161,9 +165,9 @@ class Publisher:
         if status == NOW:
             if c.code in self.watched_books:
                 self._queued.append(self._book_event(c, t, base.sides(), book.previous_totals()))
-                self._next_change(self._position[c.code], book.slot)
+                self._next_change(self._index_of[id(c)], book.slot)
         elif status == DEFERRED:
-            self._push(book.slot / self.per_second, _FLUSH, self._position[c.code], book.slot)
+            self._push(book.slot / self.per_second, _FLUSH, self._index_of[id(c)], book.slot)
 
     def _book_event(
         self, c: Contract, t: float, sides: tuple[Levels, Levels], before: tuple[int, int]
@@ -311,7 +315,10 @@ class Publisher:
         sign = sign_code(change)
         if c.strike is None:  # at a daily limit: 1 / 4, as a trade (reference 4.4)
             sign = "1" if price >= ceiling else "4" if price <= floor else sign
-        layout = OPTION_EXPECTED if c.strike is not None else FUTURES_EXPECTED
+        trs = c.instrument.tr_ids
+        if len(trs) < 3:  # no expected-price TR: index products and night futures (reference 4.6)
+            return None
+        layout = layout_for(trs[2])  # H0ZFANC0, H0ZOANC0, H0EUANC0 (trs_for: trades, book, expected)
         values = {
             "code": c.code,
             "time": hhmmss(at),
