@@ -1,4 +1,4 @@
-"""Hand-written wire records of the six TRs with their expected typed values (from the layouts).
+"""Hand-written wire records of the fifteen TRs with their expected typed values (from the layouts).
 
 Values follow the relations of reference 4.4 so that they also read as plausible trades.
 """
@@ -121,18 +121,21 @@ OPTION_FIELDS: list[tuple[str, object]] = [
 ]
 
 
-def _book(tr_id: str, prices: dict[str, tuple[str, object]]) -> list[tuple[str, object]]:
+def _book(
+    tr_id: str, prices: dict[str, tuple[str, object]], code: str = "A11612"
+) -> list[tuple[str, object]]:
     """A book record in ``tr_id``'s wire order from values by name: the given price levels, the
-    rest empty as KIS writes them (price 0, quantity and count 0), totals the level sums."""
+    rest empty as KIS writes them (price 0, ``0.00`` where prices have decimals, quantity and
+    count 0), totals the level sums."""
     from kisfeed.schema import LAYOUTS
 
-    empty_price = ("0.00", 0.0) if tr_id == "H0ZOASP0" else ("0", 0)
-    by_name: dict[str, tuple[str, object]] = {"code": ("A11612", "A11612"), "time": ("090001", time(9, 0, 1))}
-    if tr_id == "H0ZOASP0":
-        by_name["code"] = ("B11612065", "B11612065")
+    layout = LAYOUTS[tr_id]
+    decimal = layout.by_name["ask1"].kind.python_type is float
+    empty_price = ("0.00", 0.0) if decimal else ("0", 0)
+    by_name: dict[str, tuple[str, object]] = {"code": (code, code), "time": ("090001", time(9, 0, 1))}
     for side in ("ask", "bid"):
         qty_sum = count_sum = 0
-        for n in range(1, 11):
+        for n in range(1, layout.depth + 1):
             name = f"{side}{n}"
             published = name in prices
             qty, count = (3 * n + (side == "bid"), n) if published else (0, 0)
@@ -158,6 +161,7 @@ OPTION_BOOK_FIELDS = _book(
     "H0ZOASP0",
     {f"ask{n}": (f"{1250 + 10 * n}.00", 1250.0 + 10 * n) for n in range(1, 4)}
     | {f"bid{n}": (f"{1250 - 10 * (n - 1)}.00", 1250.0 - 10 * (n - 1)) for n in range(1, 7)},
+    code="B11612065",
 )
 # H0ZFANC0, 8 fields: an expected opening price (the pre-open auction, reference 4.5).
 FUTURES_EXPECTED_FIELDS: list[tuple[str, object]] = [
@@ -181,6 +185,169 @@ OPTION_EXPECTED_FIELDS: list[tuple[str, object]] = [
     ("121", "121"),  # ANTC_MKOP_CLS_CODE
 ]
 
+
+def _by_name(tr_id: str, fields: dict[str, tuple[str, object]]) -> list[tuple[str, object]]:
+    """A record in ``tr_id``'s wire order from (text, value) by English name: the layout, not
+    the writer, decides where each goes (so a frame built from the official list in its own
+    order, tests/schema/test_family.py, checks the layout)."""
+    from kisfeed.schema import LAYOUTS
+
+    layout = LAYOUTS[tr_id]
+    assert set(fields) == {f.name for f in layout.fields}, set(fields) ^ {f.name for f in layout.fields}
+    return [fields[f.name] for f in layout.fields]
+
+
+def _signed(text: str) -> tuple[str, object]:
+    return text, Sign(int(text))
+
+
+def _decimal(text: str) -> tuple[str, object]:
+    return text, float(text)
+
+
+def _int(text: str) -> tuple[str, object]:
+    return text, int(text)
+
+
+# A KOSPI200 futures trade in index points (H0IFCNT0 / H0MFCNT0), by name: the price is 355.25,
+# at index 5 of the wire record (index 2 holds the change, 2.35).
+_INDEX_FUTURES: dict[str, tuple[str, object]] = {
+    "code": ("A01612", "A01612"),
+    "time": ("100512", time(10, 5, 12)),
+    "change": _decimal("2.35"),
+    "change_sign": _signed("2"),
+    "change_rate": _decimal("0.67"),
+    "price": _decimal("355.25"),
+    "open": _decimal("353.10"),
+    "high": _decimal("356.00"),
+    "low": _decimal("352.40"),
+    "last_volume": _int("2"),
+    "volume": _int("154321"),
+    "turnover": _int("13712345"),
+    "theoretical_price": _decimal("355.62"),
+    "market_basis": _decimal("1.87"),
+    "disparity_rate": _decimal("-0.10"),
+    "near_month_price": _decimal("0.00"),
+    "far_month_price": _decimal("0.00"),
+    "spread": _decimal("0.00"),
+    "open_interest": _int("301234"),
+    "open_interest_change": _int("-1520"),
+    "open_time": ("084500", time(8, 45)),
+    "vs_open_sign": _signed("2"),
+    "vs_open": _decimal("2.15"),
+    "high_time": ("095012", time(9, 50, 12)),
+    "vs_high_sign": _signed("5"),
+    "vs_high": _decimal("-0.75"),
+    "low_time": ("085030", time(8, 50, 30)),
+    "vs_low_sign": _signed("2"),
+    "vs_low": _decimal("2.85"),
+    "buy_ratio": _decimal("51.20"),
+    "trade_strength": _decimal("104.40"),
+    "disparity": _decimal("-0.37"),
+    "open_interest_tick_change": _int("3"),
+    "theoretical_basis": _decimal("2.24"),
+    "ask1": _decimal("355.30"),
+    "bid1": _decimal("355.25"),
+    "ask1_qty": _int("12"),
+    "bid1_qty": _int("25"),
+    "sell_trades": _int("40211"),
+    "buy_trades": _int("41877"),
+    "net_buy_trades": _int("1666"),
+    "sell_volume": _int("75011"),
+    "buy_volume": _int("78310"),
+    "total_ask_qty": _int("1520"),
+    "total_bid_qty": _int("1710"),
+    "volume_rate": _decimal("91.35"),
+    "block_volume": _int("120"),
+    "dynamic_upper_limit": _decimal("362.35"),
+    "dynamic_lower_limit": _decimal("348.15"),
+    "dynamic_limit_flag": ("N", "N"),
+}
+INDEX_FUTURES_FIELDS = _by_name("H0IFCNT0", _INDEX_FUTURES)
+# H0MFCNT0: the same trade in the night session (after midnight), without DSCS_BLTR_ACML_QTY.
+NIGHT_FUTURES_FIELDS = _by_name(
+    "H0MFCNT0",
+    {k: v for k, v in _INDEX_FUTURES.items() if k != "block_volume"} | {"time": ("013015", time(1, 30, 15))},
+)
+
+
+# A KOSPI200 call in index points (H0IOCNT0 / H0EUCNT0), by name: the stock option sample with
+# premiums of a few points.
+def _stock_option_by_name() -> dict[str, tuple[str, object]]:
+    from kisfeed.schema import LAYOUTS
+
+    return {f.name: value for f, value in zip(LAYOUTS["H0ZOCNT0"].fields, OPTION_FIELDS)}
+
+
+_INDEX_OPTION: dict[str, tuple[str, object]] = _stock_option_by_name() | {
+    "code": ("B01612355", "B01612355"),
+    "price": _decimal("3.45"),
+    "change": _decimal("0.25"),
+    "change_rate": _decimal("7.81"),
+    "open": _decimal("3.20"),
+    "high": _decimal("3.60"),
+    "low": _decimal("3.05"),
+    "turnover": _int("72450000"),
+    "theoretical_price": _decimal("3.41"),
+    "vs_open": _decimal("0.25"),
+    "vs_high": _decimal("-0.15"),
+    "vs_low": _decimal("0.40"),
+    "premium": _decimal("3.45"),
+    "intrinsic_value": _decimal("0.25"),
+    "time_value": _decimal("3.20"),
+    "disparity": _decimal("0.04"),
+    "theoretical_basis": _decimal("-351.84"),
+    "market_basis": _decimal("-351.80"),
+    "ask1": _decimal("3.50"),
+    "bid1": _decimal("3.45"),
+    "dynamic_upper_limit": _decimal("5.45"),
+    "dynamic_lower_limit": _decimal("1.45"),
+    "dynamic_limit_flag": ("N", "N"),
+}
+INDEX_OPTION_FIELDS = _by_name(
+    "H0IOCNT0", _INDEX_OPTION | {"average_volatility": _decimal("17.85"), "block_volume": _int("40")}
+)
+# H0EUCNT0: the night trade; its DYNM_PRC_LIMT_YN sits before DYNM_LLAM (reference 4.6).
+NIGHT_OPTION_FIELDS = _by_name("H0EUCNT0", _INDEX_OPTION | {"time": ("231502", time(23, 15, 2))})
+
+# The 5-level books (38 fields): futures at the 0.05-point tick, options at 0.05 above 10 points
+# and 0.01 below (a thin series: 2 asks, 4 bids).
+INDEX_FUTURES_BOOK_FIELDS = _book(
+    "H0IFASP0",
+    {f"ask{n}": _decimal(f"{355.25 + 0.05 * n:.2f}") for n in range(1, 6)}
+    | {f"bid{n}": _decimal(f"{355.25 - 0.05 * (n - 1):.2f}") for n in range(1, 6)},
+    code="A01612",
+)
+NIGHT_FUTURES_BOOK_FIELDS = _book(
+    "H0MFASP0",
+    {f"ask{n}": _decimal(f"{355.25 + 0.05 * n:.2f}") for n in range(1, 4)}
+    | {f"bid{n}": _decimal(f"{355.25 - 0.05 * (n - 1):.2f}") for n in range(1, 6)},
+    code="A01612",
+)
+INDEX_OPTION_BOOK_FIELDS = _book(
+    "H0IOASP0",
+    {f"ask{n}": _decimal(f"{12.00 + 0.05 * n:.2f}") for n in range(1, 6)}
+    | {f"bid{n}": _decimal(f"{12.00 - 0.05 * (n - 1):.2f}") for n in range(1, 6)},
+    code="B01612340",
+)
+NIGHT_OPTION_BOOK_FIELDS = _book(
+    "H0EUASP0",
+    {f"ask{n}": _decimal(f"{3.45 + 0.01 * n:.2f}") for n in range(1, 3)}
+    | {f"bid{n}": _decimal(f"{3.45 - 0.01 * (n - 1):.2f}") for n in range(1, 5)},
+    code="B01612355",
+)
+# H0EUANC0, 8 fields: an expected price in the night opening auction (17:50-18:00).
+NIGHT_OPTION_EXPECTED_FIELDS: list[tuple[str, object]] = [
+    ("B01612355", "B01612355"),  # OPTN_SHRN_ISCD
+    ("175512", time(17, 55, 12)),  # BSOP_HOUR
+    ("3.40", 3.4),  # ANTC_CNPR
+    ("-0.05", -0.05),  # ANTC_CNTG_VRSS
+    ("5", Sign.DOWN),  # ANTC_CNTG_VRSS_SIGN
+    ("-1.45", -1.45),  # ANTC_CNTG_PRDY_CTRT
+    ("311", "311"),  # ANTC_MKOP_CLS_CODE
+    ("12", 12),  # ANTC_CNQN
+]
+
 SAMPLES = {
     "H0ZFCNT0": FUTURES_FIELDS,
     "H0ZOCNT0": OPTION_FIELDS,
@@ -188,6 +355,15 @@ SAMPLES = {
     "H0ZOASP0": OPTION_BOOK_FIELDS,
     "H0ZFANC0": FUTURES_EXPECTED_FIELDS,
     "H0ZOANC0": OPTION_EXPECTED_FIELDS,
+    "H0IFCNT0": INDEX_FUTURES_FIELDS,
+    "H0IFASP0": INDEX_FUTURES_BOOK_FIELDS,
+    "H0IOCNT0": INDEX_OPTION_FIELDS,
+    "H0IOASP0": INDEX_OPTION_BOOK_FIELDS,
+    "H0MFCNT0": NIGHT_FUTURES_FIELDS,
+    "H0MFASP0": NIGHT_FUTURES_BOOK_FIELDS,
+    "H0EUCNT0": NIGHT_OPTION_FIELDS,
+    "H0EUASP0": NIGHT_OPTION_BOOK_FIELDS,
+    "H0EUANC0": NIGHT_OPTION_EXPECTED_FIELDS,
 }
 
 

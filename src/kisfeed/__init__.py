@@ -1,4 +1,5 @@
-"""kisfeed: real-time KRX stock futures and options data from Korea Investment & Securities.
+"""kisfeed: real-time KRX derivatives data from Korea Investment & Securities: stock and KOSPI200
+futures and options, in the day and the night session.
 
 The layers (see the design notes): ``schema`` (layouts and typed records), ``protocol``
 (sans-I/O codec and session), ``client`` (asyncio connection), ``store`` (journal, Parquet,
@@ -20,10 +21,21 @@ from .schema import (
     FuturesBook,
     FuturesExpected,
     FuturesTrade,
+    FuturesTradeRecord,
+    IndexFuturesBook,
+    IndexFuturesTrade,
+    IndexOptionBook,
+    IndexOptionTrade,
     Level,
+    NightFuturesBook,
+    NightFuturesTrade,
+    NightOptionBook,
+    NightOptionExpected,
+    NightOptionTrade,
     OptionBook,
     OptionExpected,
     OptionTrade,
+    OptionTradeRecord,
     Record,
     Sign,
 )
@@ -56,6 +68,17 @@ __all__ = [
     "OptionBook",
     "FuturesExpected",
     "OptionExpected",
+    "IndexFuturesTrade",
+    "IndexFuturesBook",
+    "IndexOptionTrade",
+    "IndexOptionBook",
+    "NightFuturesTrade",
+    "NightFuturesBook",
+    "NightOptionTrade",
+    "NightOptionBook",
+    "NightOptionExpected",
+    "FuturesTradeRecord",
+    "OptionTradeRecord",
     "Sign",
     "__version__",
     *_exceptions,

@@ -107,4 +107,4 @@ def test_records_convert_to_builtins_for_json():
 
 def test_layout_for_unknown_tr():
     with pytest.raises(UnknownTRError):
-        layout_for("H0IFCNT0")
+        layout_for("H0CFCNT0")  # commodity futures: a real TR of the family, without a layout here

@@ -24,6 +24,15 @@ RECORD_CLASSES = {
     "OptionBook": ("OPTION_BOOK", "Book"),
     "FuturesExpected": ("FUTURES_EXPECTED", "Record"),
     "OptionExpected": ("OPTION_EXPECTED", "Record"),
+    "IndexFuturesTrade": ("INDEX_FUTURES_TRADE", "Record"),
+    "IndexFuturesBook": ("INDEX_FUTURES_BOOK", "Book"),
+    "IndexOptionTrade": ("INDEX_OPTION_TRADE", "Record"),
+    "IndexOptionBook": ("INDEX_OPTION_BOOK", "Book"),
+    "NightFuturesTrade": ("NIGHT_FUTURES_TRADE", "Record"),
+    "NightFuturesBook": ("NIGHT_FUTURES_BOOK", "Book"),
+    "NightOptionTrade": ("NIGHT_OPTION_TRADE", "Record"),
+    "NightOptionBook": ("NIGHT_OPTION_BOOK", "Book"),
+    "NightOptionExpected": ("NIGHT_OPTION_EXPECTED", "Record"),
 }
 
 TARGET = Path(__file__).with_name("generated.py")
@@ -60,7 +69,9 @@ from .layouts import (
     Layout,
 )
 
-__all__ = [{names}]
+__all__ = [
+{names}
+]
 '''
 
 
@@ -103,7 +114,7 @@ def render() -> str:
         layouts="\n".join(
             f"    {layout}," for layout in sorted(layout for layout, _ in RECORD_CLASSES.values())
         ),
-        names=", ".join(f'"{name}"' for name in RECORD_CLASSES),
+        names="\n".join(f'    "{name}",' for name in RECORD_CLASSES),
     )
     lines: list[str] = []
     for name, (layout_name, base) in RECORD_CLASSES.items():

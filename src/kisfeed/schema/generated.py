@@ -18,13 +18,38 @@ from .layouts import (
     FUTURES_BOOK,
     FUTURES_EXPECTED,
     FUTURES_TRADE,
+    INDEX_FUTURES_BOOK,
+    INDEX_FUTURES_TRADE,
+    INDEX_OPTION_BOOK,
+    INDEX_OPTION_TRADE,
+    NIGHT_FUTURES_BOOK,
+    NIGHT_FUTURES_TRADE,
+    NIGHT_OPTION_BOOK,
+    NIGHT_OPTION_EXPECTED,
+    NIGHT_OPTION_TRADE,
     OPTION_BOOK,
     OPTION_EXPECTED,
     OPTION_TRADE,
     Layout,
 )
 
-__all__ = ["FuturesTrade", "OptionTrade", "FuturesBook", "OptionBook", "FuturesExpected", "OptionExpected"]
+__all__ = [
+    "FuturesTrade",
+    "OptionTrade",
+    "FuturesBook",
+    "OptionBook",
+    "FuturesExpected",
+    "OptionExpected",
+    "IndexFuturesTrade",
+    "IndexFuturesBook",
+    "IndexOptionTrade",
+    "IndexOptionBook",
+    "NightFuturesTrade",
+    "NightFuturesBook",
+    "NightOptionTrade",
+    "NightOptionBook",
+    "NightOptionExpected",
+]
 
 
 class FuturesTrade(Record, frozen=True, gc=False, array_like=True):
@@ -598,6 +623,887 @@ class OptionExpected(Record, frozen=True, gc=False, array_like=True):
     """One H0ZOANC0 record (주식옵션 실시간예상체결, stock option expected price)."""
 
     layout: ClassVar[Layout] = OPTION_EXPECTED
+
+    code: Text | None = None
+    """``OPTN_SHRN_ISCD`` 옵션단축종목코드"""
+    time: datetime.time | None = None
+    """``BSOP_HOUR`` 영업시간"""
+    price: float | None = None
+    """``ANTC_CNPR`` 예상체결가"""
+    change: float | None = None
+    """``ANTC_CNTG_VRSS`` 예상체결대비"""
+    change_sign: Sign | None = None
+    """``ANTC_CNTG_VRSS_SIGN`` 예상체결대비부호"""
+    change_rate: float | None = None
+    """``ANTC_CNTG_PRDY_CTRT`` 예상체결전일대비율"""
+    session_code: Text | None = None
+    """``ANTC_MKOP_CLS_CODE`` 예상장운영구분코드"""
+    quantity: Int64 | None = None
+    """``ANTC_CNQN`` 예상체결수량"""
+    extra: tuple[str, ...] = ()
+    """Fields past the documented layout, kept raw (reference 2.5)."""
+    missing: int = 0
+    """How many documented fields the frame did not carry (0: complete)."""
+    trading_date: datetime.date | None = None
+    """The KST trading date the receiver attached."""
+    received_ns: int | None = None
+    """Local receive time, ns since the epoch, when known."""
+
+
+class IndexFuturesTrade(Record, frozen=True, gc=False, array_like=True):
+    """One H0IFCNT0 record (지수선물 실시간체결가, index futures trade)."""
+
+    layout: ClassVar[Layout] = INDEX_FUTURES_TRADE
+
+    code: Text | None = None
+    """``FUTS_SHRN_ISCD`` 선물단축종목코드"""
+    time: datetime.time | None = None
+    """``BSOP_HOUR`` 영업시간"""
+    change: float | None = None
+    """``FUTS_PRDY_VRSS`` 선물전일대비"""
+    change_sign: Sign | None = None
+    """``PRDY_VRSS_SIGN`` 전일대비부호"""
+    change_rate: float | None = None
+    """``FUTS_PRDY_CTRT`` 선물전일대비율"""
+    price: float | None = None
+    """``FUTS_PRPR`` 선물현재가"""
+    open: float | None = None
+    """``FUTS_OPRC`` 선물시가2"""
+    high: float | None = None
+    """``FUTS_HGPR`` 선물최고가"""
+    low: float | None = None
+    """``FUTS_LWPR`` 선물최저가"""
+    last_volume: Int64 | None = None
+    """``LAST_CNQN`` 최종거래량"""
+    volume: Int64 | None = None
+    """``ACML_VOL`` 누적거래량"""
+    turnover: Int64 | None = None
+    """``ACML_TR_PBMN`` 누적거래대금"""
+    theoretical_price: float | None = None
+    """``HTS_THPR`` HTS이론가"""
+    market_basis: float | None = None
+    """``MRKT_BASIS`` 시장베이시스"""
+    disparity_rate: float | None = None
+    """``DPRT`` 괴리율"""
+    near_month_price: float | None = None
+    """``NMSC_FCTN_STPL_PRC`` 근월물약정가"""
+    far_month_price: float | None = None
+    """``FMSC_FCTN_STPL_PRC`` 원월물약정가"""
+    spread: float | None = None
+    """``SPEAD_PRC`` 스프레드1"""
+    open_interest: Int64 | None = None
+    """``HTS_OTST_STPL_QTY`` HTS미결제약정수량"""
+    open_interest_change: Int64 | None = None
+    """``OTST_STPL_QTY_ICDC`` 미결제약정수량증감"""
+    open_time: datetime.time | None = None
+    """``OPRC_HOUR`` 시가시간"""
+    vs_open_sign: Sign | None = None
+    """``OPRC_VRSS_PRPR_SIGN`` 시가2대비현재가부호"""
+    vs_open: float | None = None
+    """``OPRC_VRSS_NMIX_PRPR`` 시가대비지수현재가"""
+    high_time: datetime.time | None = None
+    """``HGPR_HOUR`` 최고가시간"""
+    vs_high_sign: Sign | None = None
+    """``HGPR_VRSS_PRPR_SIGN`` 최고가대비현재가부호"""
+    vs_high: float | None = None
+    """``HGPR_VRSS_NMIX_PRPR`` 최고가대비지수현재가"""
+    low_time: datetime.time | None = None
+    """``LWPR_HOUR`` 최저가시간"""
+    vs_low_sign: Sign | None = None
+    """``LWPR_VRSS_PRPR_SIGN`` 최저가대비현재가부호"""
+    vs_low: float | None = None
+    """``LWPR_VRSS_NMIX_PRPR`` 최저가대비지수현재가"""
+    buy_ratio: float | None = None
+    """``SHNU_RATE`` 매수2비율"""
+    trade_strength: float | None = None
+    """``CTTR`` 체결강도"""
+    disparity: float | None = None
+    """``ESDG`` 괴리도"""
+    open_interest_tick_change: Int64 | None = None
+    """``OTST_STPL_RGBF_QTY_ICDC`` 미결제약정직전수량증감"""
+    theoretical_basis: float | None = None
+    """``THPR_BASIS`` 이론베이시스"""
+    ask1: float | None = None
+    """``FUTS_ASKP1`` 선물매도호가1"""
+    bid1: float | None = None
+    """``FUTS_BIDP1`` 선물매수호가1"""
+    ask1_qty: Int64 | None = None
+    """``ASKP_RSQN1`` 매도호가잔량1"""
+    bid1_qty: Int64 | None = None
+    """``BIDP_RSQN1`` 매수호가잔량1"""
+    sell_trades: Int64 | None = None
+    """``SELN_CNTG_CSNU`` 매도체결건수"""
+    buy_trades: Int64 | None = None
+    """``SHNU_CNTG_CSNU`` 매수체결건수"""
+    net_buy_trades: Int64 | None = None
+    """``NTBY_CNTG_CSNU`` 순매수체결건수"""
+    sell_volume: Int64 | None = None
+    """``SELN_CNTG_SMTN`` 총매도수량"""
+    buy_volume: Int64 | None = None
+    """``SHNU_CNTG_SMTN`` 총매수수량"""
+    total_ask_qty: Int64 | None = None
+    """``TOTAL_ASKP_RSQN`` 총매도호가잔량"""
+    total_bid_qty: Int64 | None = None
+    """``TOTAL_BIDP_RSQN`` 총매수호가잔량"""
+    volume_rate: float | None = None
+    """``PRDY_VOL_VRSS_ACML_VOL_RATE`` 전일거래량대비등락율"""
+    block_volume: Int64 | None = None
+    """``DSCS_BLTR_ACML_QTY`` 협의대량거래량"""
+    dynamic_upper_limit: float | None = None
+    """``DYNM_MXPR`` 실시간상한가"""
+    dynamic_lower_limit: float | None = None
+    """``DYNM_LLAM`` 실시간하한가"""
+    dynamic_limit_flag: Text | None = None
+    """``DYNM_PRC_LIMT_YN`` 실시간가격제한구분"""
+    extra: tuple[str, ...] = ()
+    """Fields past the documented layout, kept raw (reference 2.5)."""
+    missing: int = 0
+    """How many documented fields the frame did not carry (0: complete)."""
+    trading_date: datetime.date | None = None
+    """The KST trading date the receiver attached."""
+    received_ns: int | None = None
+    """Local receive time, ns since the epoch, when known."""
+
+
+class IndexFuturesBook(Book, frozen=True, gc=False, array_like=True):
+    """One H0IFASP0 record (지수선물 실시간호가, index futures order book)."""
+
+    layout: ClassVar[Layout] = INDEX_FUTURES_BOOK
+
+    code: Text | None = None
+    """``FUTS_SHRN_ISCD`` 선물단축종목코드"""
+    time: datetime.time | None = None
+    """``BSOP_HOUR`` 영업시간"""
+    ask1: float | None = None
+    """``FUTS_ASKP1`` 선물매도호가1"""
+    ask2: float | None = None
+    """``FUTS_ASKP2`` 선물매도호가2"""
+    ask3: float | None = None
+    """``FUTS_ASKP3`` 선물매도호가3"""
+    ask4: float | None = None
+    """``FUTS_ASKP4`` 선물매도호가4"""
+    ask5: float | None = None
+    """``FUTS_ASKP5`` 선물매도호가5"""
+    bid1: float | None = None
+    """``FUTS_BIDP1`` 선물매수호가1"""
+    bid2: float | None = None
+    """``FUTS_BIDP2`` 선물매수호가2"""
+    bid3: float | None = None
+    """``FUTS_BIDP3`` 선물매수호가3"""
+    bid4: float | None = None
+    """``FUTS_BIDP4`` 선물매수호가4"""
+    bid5: float | None = None
+    """``FUTS_BIDP5`` 선물매수호가5"""
+    ask1_count: Int64 | None = None
+    """``ASKP_CSNU1`` 매도호가건수1"""
+    ask2_count: Int64 | None = None
+    """``ASKP_CSNU2`` 매도호가건수2"""
+    ask3_count: Int64 | None = None
+    """``ASKP_CSNU3`` 매도호가건수3"""
+    ask4_count: Int64 | None = None
+    """``ASKP_CSNU4`` 매도호가건수4"""
+    ask5_count: Int64 | None = None
+    """``ASKP_CSNU5`` 매도호가건수5"""
+    bid1_count: Int64 | None = None
+    """``BIDP_CSNU1`` 매수호가건수1"""
+    bid2_count: Int64 | None = None
+    """``BIDP_CSNU2`` 매수호가건수2"""
+    bid3_count: Int64 | None = None
+    """``BIDP_CSNU3`` 매수호가건수3"""
+    bid4_count: Int64 | None = None
+    """``BIDP_CSNU4`` 매수호가건수4"""
+    bid5_count: Int64 | None = None
+    """``BIDP_CSNU5`` 매수호가건수5"""
+    ask1_qty: Int64 | None = None
+    """``ASKP_RSQN1`` 매도호가잔량1"""
+    ask2_qty: Int64 | None = None
+    """``ASKP_RSQN2`` 매도호가잔량2"""
+    ask3_qty: Int64 | None = None
+    """``ASKP_RSQN3`` 매도호가잔량3"""
+    ask4_qty: Int64 | None = None
+    """``ASKP_RSQN4`` 매도호가잔량4"""
+    ask5_qty: Int64 | None = None
+    """``ASKP_RSQN5`` 매도호가잔량5"""
+    bid1_qty: Int64 | None = None
+    """``BIDP_RSQN1`` 매수호가잔량1"""
+    bid2_qty: Int64 | None = None
+    """``BIDP_RSQN2`` 매수호가잔량2"""
+    bid3_qty: Int64 | None = None
+    """``BIDP_RSQN3`` 매수호가잔량3"""
+    bid4_qty: Int64 | None = None
+    """``BIDP_RSQN4`` 매수호가잔량4"""
+    bid5_qty: Int64 | None = None
+    """``BIDP_RSQN5`` 매수호가잔량5"""
+    total_ask_count: Int64 | None = None
+    """``TOTAL_ASKP_CSNU`` 총매도호가건수"""
+    total_bid_count: Int64 | None = None
+    """``TOTAL_BIDP_CSNU`` 총매수호가건수"""
+    total_ask_qty: Int64 | None = None
+    """``TOTAL_ASKP_RSQN`` 총매도호가잔량"""
+    total_bid_qty: Int64 | None = None
+    """``TOTAL_BIDP_RSQN`` 총매수호가잔량"""
+    total_ask_qty_change: Int64 | None = None
+    """``TOTAL_ASKP_RSQN_ICDC`` 총매도호가잔량증감"""
+    total_bid_qty_change: Int64 | None = None
+    """``TOTAL_BIDP_RSQN_ICDC`` 총매수호가잔량증감"""
+    extra: tuple[str, ...] = ()
+    """Fields past the documented layout, kept raw (reference 2.5)."""
+    missing: int = 0
+    """How many documented fields the frame did not carry (0: complete)."""
+    trading_date: datetime.date | None = None
+    """The KST trading date the receiver attached."""
+    received_ns: int | None = None
+    """Local receive time, ns since the epoch, when known."""
+
+
+class IndexOptionTrade(Record, frozen=True, gc=False, array_like=True):
+    """One H0IOCNT0 record (지수옵션 실시간체결가, index option trade)."""
+
+    layout: ClassVar[Layout] = INDEX_OPTION_TRADE
+
+    code: Text | None = None
+    """``OPTN_SHRN_ISCD`` 옵션단축종목코드"""
+    time: datetime.time | None = None
+    """``BSOP_HOUR`` 영업시간"""
+    price: float | None = None
+    """``OPTN_PRPR`` 옵션현재가"""
+    change_sign: Sign | None = None
+    """``PRDY_VRSS_SIGN`` 전일대비부호"""
+    change: float | None = None
+    """``OPTN_PRDY_VRSS`` 옵션전일대비"""
+    change_rate: float | None = None
+    """``PRDY_CTRT`` 전일대비율"""
+    open: float | None = None
+    """``OPTN_OPRC`` 옵션시가2"""
+    high: float | None = None
+    """``OPTN_HGPR`` 옵션최고가"""
+    low: float | None = None
+    """``OPTN_LWPR`` 옵션최저가"""
+    last_volume: Int64 | None = None
+    """``LAST_CNQN`` 최종거래량"""
+    volume: Int64 | None = None
+    """``ACML_VOL`` 누적거래량"""
+    turnover: Int64 | None = None
+    """``ACML_TR_PBMN`` 누적거래대금"""
+    theoretical_price: float | None = None
+    """``HTS_THPR`` HTS이론가"""
+    open_interest: Int64 | None = None
+    """``HTS_OTST_STPL_QTY`` HTS미결제약정수량"""
+    open_interest_change: Int64 | None = None
+    """``OTST_STPL_QTY_ICDC`` 미결제약정수량증감"""
+    open_time: datetime.time | None = None
+    """``OPRC_HOUR`` 시가시간"""
+    vs_open_sign: Sign | None = None
+    """``OPRC_VRSS_PRPR_SIGN`` 시가2대비현재가부호"""
+    vs_open: float | None = None
+    """``OPRC_VRSS_NMIX_PRPR`` 시가대비지수현재가"""
+    high_time: datetime.time | None = None
+    """``HGPR_HOUR`` 최고가시간"""
+    vs_high_sign: Sign | None = None
+    """``HGPR_VRSS_PRPR_SIGN`` 최고가대비현재가부호"""
+    vs_high: float | None = None
+    """``HGPR_VRSS_NMIX_PRPR`` 최고가대비지수현재가"""
+    low_time: datetime.time | None = None
+    """``LWPR_HOUR`` 최저가시간"""
+    vs_low_sign: Sign | None = None
+    """``LWPR_VRSS_PRPR_SIGN`` 최저가대비현재가부호"""
+    vs_low: float | None = None
+    """``LWPR_VRSS_NMIX_PRPR`` 최저가대비지수현재가"""
+    buy_ratio: float | None = None
+    """``SHNU_RATE`` 매수2비율"""
+    premium: float | None = None
+    """``PRMM_VAL`` 프리미엄값"""
+    intrinsic_value: float | None = None
+    """``INVL_VAL`` 내재가치값"""
+    time_value: float | None = None
+    """``TMVL_VAL`` 시간가치값"""
+    delta: float | None = None
+    """``DELTA`` 델타"""
+    gamma: float | None = None
+    """``GAMA`` 감마"""
+    vega: float | None = None
+    """``VEGA`` 베가"""
+    theta: float | None = None
+    """``THETA`` 세타"""
+    rho: float | None = None
+    """``RHO`` 로우"""
+    implied_volatility: float | None = None
+    """``HTS_INTS_VLTL`` HTS내재변동성"""
+    disparity: float | None = None
+    """``ESDG`` 괴리도"""
+    open_interest_tick_change: Int64 | None = None
+    """``OTST_STPL_RGBF_QTY_ICDC`` 미결제약정직전수량증감"""
+    theoretical_basis: float | None = None
+    """``THPR_BASIS`` 이론베이시스"""
+    historical_volatility: float | None = None
+    """``UNAS_HIST_VLTL`` 역사적변동성"""
+    trade_strength: float | None = None
+    """``CTTR`` 체결강도"""
+    disparity_rate: float | None = None
+    """``DPRT`` 괴리율"""
+    market_basis: float | None = None
+    """``MRKT_BASIS`` 시장베이시스"""
+    ask1: float | None = None
+    """``OPTN_ASKP1`` 옵션매도호가1"""
+    bid1: float | None = None
+    """``OPTN_BIDP1`` 옵션매수호가1"""
+    ask1_qty: Int64 | None = None
+    """``ASKP_RSQN1`` 매도호가잔량1"""
+    bid1_qty: Int64 | None = None
+    """``BIDP_RSQN1`` 매수호가잔량1"""
+    sell_trades: Int64 | None = None
+    """``SELN_CNTG_CSNU`` 매도체결건수"""
+    buy_trades: Int64 | None = None
+    """``SHNU_CNTG_CSNU`` 매수체결건수"""
+    net_buy_trades: Int64 | None = None
+    """``NTBY_CNTG_CSNU`` 순매수체결건수"""
+    sell_volume: Int64 | None = None
+    """``SELN_CNTG_SMTN`` 총매도수량"""
+    buy_volume: Int64 | None = None
+    """``SHNU_CNTG_SMTN`` 총매수수량"""
+    total_ask_qty: Int64 | None = None
+    """``TOTAL_ASKP_RSQN`` 총매도호가잔량"""
+    total_bid_qty: Int64 | None = None
+    """``TOTAL_BIDP_RSQN`` 총매수호가잔량"""
+    volume_rate: float | None = None
+    """``PRDY_VOL_VRSS_ACML_VOL_RATE`` 전일거래량대비등락율"""
+    average_volatility: float | None = None
+    """``AVRG_VLTL`` 평균변동성"""
+    block_volume: Int64 | None = None
+    """``DSCS_LRQN_VOL`` 협의대량누적거래량"""
+    dynamic_upper_limit: float | None = None
+    """``DYNM_MXPR`` 실시간상한가"""
+    dynamic_lower_limit: float | None = None
+    """``DYNM_LLAM`` 실시간하한가"""
+    dynamic_limit_flag: Text | None = None
+    """``DYNM_PRC_LIMT_YN`` 실시간가격제한구분"""
+    extra: tuple[str, ...] = ()
+    """Fields past the documented layout, kept raw (reference 2.5)."""
+    missing: int = 0
+    """How many documented fields the frame did not carry (0: complete)."""
+    trading_date: datetime.date | None = None
+    """The KST trading date the receiver attached."""
+    received_ns: int | None = None
+    """Local receive time, ns since the epoch, when known."""
+
+
+class IndexOptionBook(Book, frozen=True, gc=False, array_like=True):
+    """One H0IOASP0 record (지수옵션 실시간호가, index option order book)."""
+
+    layout: ClassVar[Layout] = INDEX_OPTION_BOOK
+
+    code: Text | None = None
+    """``OPTN_SHRN_ISCD`` 옵션단축종목코드"""
+    time: datetime.time | None = None
+    """``BSOP_HOUR`` 영업시간"""
+    ask1: float | None = None
+    """``OPTN_ASKP1`` 옵션매도호가1"""
+    ask2: float | None = None
+    """``OPTN_ASKP2`` 옵션매도호가2"""
+    ask3: float | None = None
+    """``OPTN_ASKP3`` 옵션매도호가3"""
+    ask4: float | None = None
+    """``OPTN_ASKP4`` 옵션매도호가4"""
+    ask5: float | None = None
+    """``OPTN_ASKP5`` 옵션매도호가5"""
+    bid1: float | None = None
+    """``OPTN_BIDP1`` 옵션매수호가1"""
+    bid2: float | None = None
+    """``OPTN_BIDP2`` 옵션매수호가2"""
+    bid3: float | None = None
+    """``OPTN_BIDP3`` 옵션매수호가3"""
+    bid4: float | None = None
+    """``OPTN_BIDP4`` 옵션매수호가4"""
+    bid5: float | None = None
+    """``OPTN_BIDP5`` 옵션매수호가5"""
+    ask1_count: Int64 | None = None
+    """``ASKP_CSNU1`` 매도호가건수1"""
+    ask2_count: Int64 | None = None
+    """``ASKP_CSNU2`` 매도호가건수2"""
+    ask3_count: Int64 | None = None
+    """``ASKP_CSNU3`` 매도호가건수3"""
+    ask4_count: Int64 | None = None
+    """``ASKP_CSNU4`` 매도호가건수4"""
+    ask5_count: Int64 | None = None
+    """``ASKP_CSNU5`` 매도호가건수5"""
+    bid1_count: Int64 | None = None
+    """``BIDP_CSNU1`` 매수호가건수1"""
+    bid2_count: Int64 | None = None
+    """``BIDP_CSNU2`` 매수호가건수2"""
+    bid3_count: Int64 | None = None
+    """``BIDP_CSNU3`` 매수호가건수3"""
+    bid4_count: Int64 | None = None
+    """``BIDP_CSNU4`` 매수호가건수4"""
+    bid5_count: Int64 | None = None
+    """``BIDP_CSNU5`` 매수호가건수5"""
+    ask1_qty: Int64 | None = None
+    """``ASKP_RSQN1`` 매도호가잔량1"""
+    ask2_qty: Int64 | None = None
+    """``ASKP_RSQN2`` 매도호가잔량2"""
+    ask3_qty: Int64 | None = None
+    """``ASKP_RSQN3`` 매도호가잔량3"""
+    ask4_qty: Int64 | None = None
+    """``ASKP_RSQN4`` 매도호가잔량4"""
+    ask5_qty: Int64 | None = None
+    """``ASKP_RSQN5`` 매도호가잔량5"""
+    bid1_qty: Int64 | None = None
+    """``BIDP_RSQN1`` 매수호가잔량1"""
+    bid2_qty: Int64 | None = None
+    """``BIDP_RSQN2`` 매수호가잔량2"""
+    bid3_qty: Int64 | None = None
+    """``BIDP_RSQN3`` 매수호가잔량3"""
+    bid4_qty: Int64 | None = None
+    """``BIDP_RSQN4`` 매수호가잔량4"""
+    bid5_qty: Int64 | None = None
+    """``BIDP_RSQN5`` 매수호가잔량5"""
+    total_ask_count: Int64 | None = None
+    """``TOTAL_ASKP_CSNU`` 총매도호가건수"""
+    total_bid_count: Int64 | None = None
+    """``TOTAL_BIDP_CSNU`` 총매수호가건수"""
+    total_ask_qty: Int64 | None = None
+    """``TOTAL_ASKP_RSQN`` 총매도호가잔량"""
+    total_bid_qty: Int64 | None = None
+    """``TOTAL_BIDP_RSQN`` 총매수호가잔량"""
+    total_ask_qty_change: Int64 | None = None
+    """``TOTAL_ASKP_RSQN_ICDC`` 총매도호가잔량증감"""
+    total_bid_qty_change: Int64 | None = None
+    """``TOTAL_BIDP_RSQN_ICDC`` 총매수호가잔량증감"""
+    extra: tuple[str, ...] = ()
+    """Fields past the documented layout, kept raw (reference 2.5)."""
+    missing: int = 0
+    """How many documented fields the frame did not carry (0: complete)."""
+    trading_date: datetime.date | None = None
+    """The KST trading date the receiver attached."""
+    received_ns: int | None = None
+    """Local receive time, ns since the epoch, when known."""
+
+
+class NightFuturesTrade(Record, frozen=True, gc=False, array_like=True):
+    """One H0MFCNT0 record (KRX야간선물 실시간종목체결, night futures trade)."""
+
+    layout: ClassVar[Layout] = NIGHT_FUTURES_TRADE
+
+    code: Text | None = None
+    """``FUTS_SHRN_ISCD`` 선물단축종목코드"""
+    time: datetime.time | None = None
+    """``BSOP_HOUR`` 영업시간"""
+    change: float | None = None
+    """``FUTS_PRDY_VRSS`` 선물전일대비"""
+    change_sign: Sign | None = None
+    """``PRDY_VRSS_SIGN`` 전일대비부호"""
+    change_rate: float | None = None
+    """``FUTS_PRDY_CTRT`` 선물전일대비율"""
+    price: float | None = None
+    """``FUTS_PRPR`` 선물현재가"""
+    open: float | None = None
+    """``FUTS_OPRC`` 선물시가2"""
+    high: float | None = None
+    """``FUTS_HGPR`` 선물최고가"""
+    low: float | None = None
+    """``FUTS_LWPR`` 선물최저가"""
+    last_volume: Int64 | None = None
+    """``LAST_CNQN`` 최종거래량"""
+    volume: Int64 | None = None
+    """``ACML_VOL`` 누적거래량"""
+    turnover: Int64 | None = None
+    """``ACML_TR_PBMN`` 누적거래대금"""
+    theoretical_price: float | None = None
+    """``HTS_THPR`` HTS이론가"""
+    market_basis: float | None = None
+    """``MRKT_BASIS`` 시장베이시스"""
+    disparity_rate: float | None = None
+    """``DPRT`` 괴리율"""
+    near_month_price: float | None = None
+    """``NMSC_FCTN_STPL_PRC`` 근월물약정가"""
+    far_month_price: float | None = None
+    """``FMSC_FCTN_STPL_PRC`` 원월물약정가"""
+    spread: float | None = None
+    """``SPEAD_PRC`` 스프레드1"""
+    open_interest: Int64 | None = None
+    """``HTS_OTST_STPL_QTY`` HTS미결제약정수량"""
+    open_interest_change: Int64 | None = None
+    """``OTST_STPL_QTY_ICDC`` 미결제약정수량증감"""
+    open_time: datetime.time | None = None
+    """``OPRC_HOUR`` 시가시간"""
+    vs_open_sign: Sign | None = None
+    """``OPRC_VRSS_PRPR_SIGN`` 시가2대비현재가부호"""
+    vs_open: float | None = None
+    """``OPRC_VRSS_NMIX_PRPR`` 시가대비지수현재가"""
+    high_time: datetime.time | None = None
+    """``HGPR_HOUR`` 최고가시간"""
+    vs_high_sign: Sign | None = None
+    """``HGPR_VRSS_PRPR_SIGN`` 최고가대비현재가부호"""
+    vs_high: float | None = None
+    """``HGPR_VRSS_NMIX_PRPR`` 최고가대비지수현재가"""
+    low_time: datetime.time | None = None
+    """``LWPR_HOUR`` 최저가시간"""
+    vs_low_sign: Sign | None = None
+    """``LWPR_VRSS_PRPR_SIGN`` 최저가대비현재가부호"""
+    vs_low: float | None = None
+    """``LWPR_VRSS_NMIX_PRPR`` 최저가대비지수현재가"""
+    buy_ratio: float | None = None
+    """``SHNU_RATE`` 매수2비율"""
+    trade_strength: float | None = None
+    """``CTTR`` 체결강도"""
+    disparity: float | None = None
+    """``ESDG`` 괴리도"""
+    open_interest_tick_change: Int64 | None = None
+    """``OTST_STPL_RGBF_QTY_ICDC`` 미결제약정직전수량증감"""
+    theoretical_basis: float | None = None
+    """``THPR_BASIS`` 이론베이시스"""
+    ask1: float | None = None
+    """``FUTS_ASKP1`` 선물매도호가1"""
+    bid1: float | None = None
+    """``FUTS_BIDP1`` 선물매수호가1"""
+    ask1_qty: Int64 | None = None
+    """``ASKP_RSQN1`` 매도호가잔량1"""
+    bid1_qty: Int64 | None = None
+    """``BIDP_RSQN1`` 매수호가잔량1"""
+    sell_trades: Int64 | None = None
+    """``SELN_CNTG_CSNU`` 매도체결건수"""
+    buy_trades: Int64 | None = None
+    """``SHNU_CNTG_CSNU`` 매수체결건수"""
+    net_buy_trades: Int64 | None = None
+    """``NTBY_CNTG_CSNU`` 순매수체결건수"""
+    sell_volume: Int64 | None = None
+    """``SELN_CNTG_SMTN`` 총매도수량"""
+    buy_volume: Int64 | None = None
+    """``SHNU_CNTG_SMTN`` 총매수수량"""
+    total_ask_qty: Int64 | None = None
+    """``TOTAL_ASKP_RSQN`` 총매도호가잔량"""
+    total_bid_qty: Int64 | None = None
+    """``TOTAL_BIDP_RSQN`` 총매수호가잔량"""
+    volume_rate: float | None = None
+    """``PRDY_VOL_VRSS_ACML_VOL_RATE`` 전일거래량대비등락율"""
+    dynamic_upper_limit: float | None = None
+    """``DYNM_MXPR`` 실시간상한가"""
+    dynamic_lower_limit: float | None = None
+    """``DYNM_LLAM`` 실시간하한가"""
+    dynamic_limit_flag: Text | None = None
+    """``DYNM_PRC_LIMT_YN`` 실시간가격제한구분"""
+    extra: tuple[str, ...] = ()
+    """Fields past the documented layout, kept raw (reference 2.5)."""
+    missing: int = 0
+    """How many documented fields the frame did not carry (0: complete)."""
+    trading_date: datetime.date | None = None
+    """The KST trading date the receiver attached."""
+    received_ns: int | None = None
+    """Local receive time, ns since the epoch, when known."""
+
+
+class NightFuturesBook(Book, frozen=True, gc=False, array_like=True):
+    """One H0MFASP0 record (KRX야간선물 실시간호가, night futures order book)."""
+
+    layout: ClassVar[Layout] = NIGHT_FUTURES_BOOK
+
+    code: Text | None = None
+    """``FUTS_SHRN_ISCD`` 선물단축종목코드"""
+    time: datetime.time | None = None
+    """``BSOP_HOUR`` 영업시간"""
+    ask1: float | None = None
+    """``FUTS_ASKP1`` 선물매도호가1"""
+    ask2: float | None = None
+    """``FUTS_ASKP2`` 선물매도호가2"""
+    ask3: float | None = None
+    """``FUTS_ASKP3`` 선물매도호가3"""
+    ask4: float | None = None
+    """``FUTS_ASKP4`` 선물매도호가4"""
+    ask5: float | None = None
+    """``FUTS_ASKP5`` 선물매도호가5"""
+    bid1: float | None = None
+    """``FUTS_BIDP1`` 선물매수호가1"""
+    bid2: float | None = None
+    """``FUTS_BIDP2`` 선물매수호가2"""
+    bid3: float | None = None
+    """``FUTS_BIDP3`` 선물매수호가3"""
+    bid4: float | None = None
+    """``FUTS_BIDP4`` 선물매수호가4"""
+    bid5: float | None = None
+    """``FUTS_BIDP5`` 선물매수호가5"""
+    ask1_count: Int64 | None = None
+    """``ASKP_CSNU1`` 매도호가건수1"""
+    ask2_count: Int64 | None = None
+    """``ASKP_CSNU2`` 매도호가건수2"""
+    ask3_count: Int64 | None = None
+    """``ASKP_CSNU3`` 매도호가건수3"""
+    ask4_count: Int64 | None = None
+    """``ASKP_CSNU4`` 매도호가건수4"""
+    ask5_count: Int64 | None = None
+    """``ASKP_CSNU5`` 매도호가건수5"""
+    bid1_count: Int64 | None = None
+    """``BIDP_CSNU1`` 매수호가건수1"""
+    bid2_count: Int64 | None = None
+    """``BIDP_CSNU2`` 매수호가건수2"""
+    bid3_count: Int64 | None = None
+    """``BIDP_CSNU3`` 매수호가건수3"""
+    bid4_count: Int64 | None = None
+    """``BIDP_CSNU4`` 매수호가건수4"""
+    bid5_count: Int64 | None = None
+    """``BIDP_CSNU5`` 매수호가건수5"""
+    ask1_qty: Int64 | None = None
+    """``ASKP_RSQN1`` 매도호가잔량1"""
+    ask2_qty: Int64 | None = None
+    """``ASKP_RSQN2`` 매도호가잔량2"""
+    ask3_qty: Int64 | None = None
+    """``ASKP_RSQN3`` 매도호가잔량3"""
+    ask4_qty: Int64 | None = None
+    """``ASKP_RSQN4`` 매도호가잔량4"""
+    ask5_qty: Int64 | None = None
+    """``ASKP_RSQN5`` 매도호가잔량5"""
+    bid1_qty: Int64 | None = None
+    """``BIDP_RSQN1`` 매수호가잔량1"""
+    bid2_qty: Int64 | None = None
+    """``BIDP_RSQN2`` 매수호가잔량2"""
+    bid3_qty: Int64 | None = None
+    """``BIDP_RSQN3`` 매수호가잔량3"""
+    bid4_qty: Int64 | None = None
+    """``BIDP_RSQN4`` 매수호가잔량4"""
+    bid5_qty: Int64 | None = None
+    """``BIDP_RSQN5`` 매수호가잔량5"""
+    total_ask_count: Int64 | None = None
+    """``TOTAL_ASKP_CSNU`` 총매도호가건수"""
+    total_bid_count: Int64 | None = None
+    """``TOTAL_BIDP_CSNU`` 총매수호가건수"""
+    total_ask_qty: Int64 | None = None
+    """``TOTAL_ASKP_RSQN`` 총매도호가잔량"""
+    total_bid_qty: Int64 | None = None
+    """``TOTAL_BIDP_RSQN`` 총매수호가잔량"""
+    total_ask_qty_change: Int64 | None = None
+    """``TOTAL_ASKP_RSQN_ICDC`` 총매도호가잔량증감"""
+    total_bid_qty_change: Int64 | None = None
+    """``TOTAL_BIDP_RSQN_ICDC`` 총매수호가잔량증감"""
+    extra: tuple[str, ...] = ()
+    """Fields past the documented layout, kept raw (reference 2.5)."""
+    missing: int = 0
+    """How many documented fields the frame did not carry (0: complete)."""
+    trading_date: datetime.date | None = None
+    """The KST trading date the receiver attached."""
+    received_ns: int | None = None
+    """Local receive time, ns since the epoch, when known."""
+
+
+class NightOptionTrade(Record, frozen=True, gc=False, array_like=True):
+    """One H0EUCNT0 record (KRX야간옵션 실시간체결가, night option trade)."""
+
+    layout: ClassVar[Layout] = NIGHT_OPTION_TRADE
+
+    code: Text | None = None
+    """``OPTN_SHRN_ISCD`` 옵션단축종목코드"""
+    time: datetime.time | None = None
+    """``BSOP_HOUR`` 영업시간"""
+    price: float | None = None
+    """``OPTN_PRPR`` 옵션현재가"""
+    change_sign: Sign | None = None
+    """``PRDY_VRSS_SIGN`` 전일대비부호"""
+    change: float | None = None
+    """``OPTN_PRDY_VRSS`` 옵션전일대비"""
+    change_rate: float | None = None
+    """``PRDY_CTRT`` 전일대비율"""
+    open: float | None = None
+    """``OPTN_OPRC`` 옵션시가2"""
+    high: float | None = None
+    """``OPTN_HGPR`` 옵션최고가"""
+    low: float | None = None
+    """``OPTN_LWPR`` 옵션최저가"""
+    last_volume: Int64 | None = None
+    """``LAST_CNQN`` 최종거래량"""
+    volume: Int64 | None = None
+    """``ACML_VOL`` 누적거래량"""
+    turnover: Int64 | None = None
+    """``ACML_TR_PBMN`` 누적거래대금"""
+    theoretical_price: float | None = None
+    """``HTS_THPR`` HTS이론가"""
+    open_interest: Int64 | None = None
+    """``HTS_OTST_STPL_QTY`` HTS미결제약정수량"""
+    open_interest_change: Int64 | None = None
+    """``OTST_STPL_QTY_ICDC`` 미결제약정수량증감"""
+    open_time: datetime.time | None = None
+    """``OPRC_HOUR`` 시가시간"""
+    vs_open_sign: Sign | None = None
+    """``OPRC_VRSS_PRPR_SIGN`` 시가2대비현재가부호"""
+    vs_open: float | None = None
+    """``OPRC_VRSS_NMIX_PRPR`` 시가대비지수현재가"""
+    high_time: datetime.time | None = None
+    """``HGPR_HOUR`` 최고가시간"""
+    vs_high_sign: Sign | None = None
+    """``HGPR_VRSS_PRPR_SIGN`` 최고가대비현재가부호"""
+    vs_high: float | None = None
+    """``HGPR_VRSS_NMIX_PRPR`` 최고가대비지수현재가"""
+    low_time: datetime.time | None = None
+    """``LWPR_HOUR`` 최저가시간"""
+    vs_low_sign: Sign | None = None
+    """``LWPR_VRSS_PRPR_SIGN`` 최저가대비현재가부호"""
+    vs_low: float | None = None
+    """``LWPR_VRSS_NMIX_PRPR`` 최저가대비지수현재가"""
+    buy_ratio: float | None = None
+    """``SHNU_RATE`` 매수2비율"""
+    premium: float | None = None
+    """``PRMM_VAL`` 프리미엄값"""
+    intrinsic_value: float | None = None
+    """``INVL_VAL`` 내재가치값"""
+    time_value: float | None = None
+    """``TMVL_VAL`` 시간가치값"""
+    delta: float | None = None
+    """``DELTA`` 델타"""
+    gamma: float | None = None
+    """``GAMA`` 감마"""
+    vega: float | None = None
+    """``VEGA`` 베가"""
+    theta: float | None = None
+    """``THETA`` 세타"""
+    rho: float | None = None
+    """``RHO`` 로우"""
+    implied_volatility: float | None = None
+    """``HTS_INTS_VLTL`` HTS내재변동성"""
+    disparity: float | None = None
+    """``ESDG`` 괴리도"""
+    open_interest_tick_change: Int64 | None = None
+    """``OTST_STPL_RGBF_QTY_ICDC`` 미결제약정직전수량증감"""
+    theoretical_basis: float | None = None
+    """``THPR_BASIS`` 이론베이시스"""
+    historical_volatility: float | None = None
+    """``UNAS_HIST_VLTL`` 역사적변동성"""
+    trade_strength: float | None = None
+    """``CTTR`` 체결강도"""
+    disparity_rate: float | None = None
+    """``DPRT`` 괴리율"""
+    market_basis: float | None = None
+    """``MRKT_BASIS`` 시장베이시스"""
+    ask1: float | None = None
+    """``OPTN_ASKP1`` 옵션매도호가1"""
+    bid1: float | None = None
+    """``OPTN_BIDP1`` 옵션매수호가1"""
+    ask1_qty: Int64 | None = None
+    """``ASKP_RSQN1`` 매도호가잔량1"""
+    bid1_qty: Int64 | None = None
+    """``BIDP_RSQN1`` 매수호가잔량1"""
+    sell_trades: Int64 | None = None
+    """``SELN_CNTG_CSNU`` 매도체결건수"""
+    buy_trades: Int64 | None = None
+    """``SHNU_CNTG_CSNU`` 매수체결건수"""
+    net_buy_trades: Int64 | None = None
+    """``NTBY_CNTG_CSNU`` 순매수체결건수"""
+    sell_volume: Int64 | None = None
+    """``SELN_CNTG_SMTN`` 총매도수량"""
+    buy_volume: Int64 | None = None
+    """``SHNU_CNTG_SMTN`` 총매수수량"""
+    total_ask_qty: Int64 | None = None
+    """``TOTAL_ASKP_RSQN`` 총매도호가잔량"""
+    total_bid_qty: Int64 | None = None
+    """``TOTAL_BIDP_RSQN`` 총매수호가잔량"""
+    volume_rate: float | None = None
+    """``PRDY_VOL_VRSS_ACML_VOL_RATE`` 전일거래량대비등락율"""
+    dynamic_upper_limit: float | None = None
+    """``DYNM_MXPR`` 실시간상한가"""
+    dynamic_limit_flag: Text | None = None
+    """``DYNM_PRC_LIMT_YN`` 실시간가격제한구분"""
+    dynamic_lower_limit: float | None = None
+    """``DYNM_LLAM`` 실시간하한가"""
+    extra: tuple[str, ...] = ()
+    """Fields past the documented layout, kept raw (reference 2.5)."""
+    missing: int = 0
+    """How many documented fields the frame did not carry (0: complete)."""
+    trading_date: datetime.date | None = None
+    """The KST trading date the receiver attached."""
+    received_ns: int | None = None
+    """Local receive time, ns since the epoch, when known."""
+
+
+class NightOptionBook(Book, frozen=True, gc=False, array_like=True):
+    """One H0EUASP0 record (KRX야간옵션 실시간호가, night option order book)."""
+
+    layout: ClassVar[Layout] = NIGHT_OPTION_BOOK
+
+    code: Text | None = None
+    """``OPTN_SHRN_ISCD`` 옵션단축종목코드"""
+    time: datetime.time | None = None
+    """``BSOP_HOUR`` 영업시간"""
+    ask1: float | None = None
+    """``OPTN_ASKP1`` 옵션매도호가1"""
+    ask2: float | None = None
+    """``OPTN_ASKP2`` 옵션매도호가2"""
+    ask3: float | None = None
+    """``OPTN_ASKP3`` 옵션매도호가3"""
+    ask4: float | None = None
+    """``OPTN_ASKP4`` 옵션매도호가4"""
+    ask5: float | None = None
+    """``OPTN_ASKP5`` 옵션매도호가5"""
+    bid1: float | None = None
+    """``OPTN_BIDP1`` 옵션매수호가1"""
+    bid2: float | None = None
+    """``OPTN_BIDP2`` 옵션매수호가2"""
+    bid3: float | None = None
+    """``OPTN_BIDP3`` 옵션매수호가3"""
+    bid4: float | None = None
+    """``OPTN_BIDP4`` 옵션매수호가4"""
+    bid5: float | None = None
+    """``OPTN_BIDP5`` 옵션매수호가5"""
+    ask1_count: Int64 | None = None
+    """``ASKP_CSNU1`` 매도호가건수1"""
+    ask2_count: Int64 | None = None
+    """``ASKP_CSNU2`` 매도호가건수2"""
+    ask3_count: Int64 | None = None
+    """``ASKP_CSNU3`` 매도호가건수3"""
+    ask4_count: Int64 | None = None
+    """``ASKP_CSNU4`` 매도호가건수4"""
+    ask5_count: Int64 | None = None
+    """``ASKP_CSNU5`` 매도호가건수5"""
+    bid1_count: Int64 | None = None
+    """``BIDP_CSNU1`` 매수호가건수1"""
+    bid2_count: Int64 | None = None
+    """``BIDP_CSNU2`` 매수호가건수2"""
+    bid3_count: Int64 | None = None
+    """``BIDP_CSNU3`` 매수호가건수3"""
+    bid4_count: Int64 | None = None
+    """``BIDP_CSNU4`` 매수호가건수4"""
+    bid5_count: Int64 | None = None
+    """``BIDP_CSNU5`` 매수호가건수5"""
+    ask1_qty: Int64 | None = None
+    """``ASKP_RSQN1`` 매도호가잔량1"""
+    ask2_qty: Int64 | None = None
+    """``ASKP_RSQN2`` 매도호가잔량2"""
+    ask3_qty: Int64 | None = None
+    """``ASKP_RSQN3`` 매도호가잔량3"""
+    ask4_qty: Int64 | None = None
+    """``ASKP_RSQN4`` 매도호가잔량4"""
+    ask5_qty: Int64 | None = None
+    """``ASKP_RSQN5`` 매도호가잔량5"""
+    bid1_qty: Int64 | None = None
+    """``BIDP_RSQN1`` 매수호가잔량1"""
+    bid2_qty: Int64 | None = None
+    """``BIDP_RSQN2`` 매수호가잔량2"""
+    bid3_qty: Int64 | None = None
+    """``BIDP_RSQN3`` 매수호가잔량3"""
+    bid4_qty: Int64 | None = None
+    """``BIDP_RSQN4`` 매수호가잔량4"""
+    bid5_qty: Int64 | None = None
+    """``BIDP_RSQN5`` 매수호가잔량5"""
+    total_ask_count: Int64 | None = None
+    """``TOTAL_ASKP_CSNU`` 총매도호가건수"""
+    total_bid_count: Int64 | None = None
+    """``TOTAL_BIDP_CSNU`` 총매수호가건수"""
+    total_ask_qty: Int64 | None = None
+    """``TOTAL_ASKP_RSQN`` 총매도호가잔량"""
+    total_bid_qty: Int64 | None = None
+    """``TOTAL_BIDP_RSQN`` 총매수호가잔량"""
+    total_ask_qty_change: Int64 | None = None
+    """``TOTAL_ASKP_RSQN_ICDC`` 총매도호가잔량증감"""
+    total_bid_qty_change: Int64 | None = None
+    """``TOTAL_BIDP_RSQN_ICDC`` 총매수호가잔량증감"""
+    extra: tuple[str, ...] = ()
+    """Fields past the documented layout, kept raw (reference 2.5)."""
+    missing: int = 0
+    """How many documented fields the frame did not carry (0: complete)."""
+    trading_date: datetime.date | None = None
+    """The KST trading date the receiver attached."""
+    received_ns: int | None = None
+    """Local receive time, ns since the epoch, when known."""
+
+
+class NightOptionExpected(Record, frozen=True, gc=False, array_like=True):
+    """One H0EUANC0 record (KRX야간옵션실시간예상체결, night option expected price)."""
+
+    layout: ClassVar[Layout] = NIGHT_OPTION_EXPECTED
 
     code: Text | None = None
     """``OPTN_SHRN_ISCD`` 옵션단축종목코드"""

@@ -1,12 +1,16 @@
-"""The KIS stock futures/options master file ``fo_stk_code_mts.mst`` (reference 5.4), as data.
+"""The KIS futures/options master files ``fo_stk_code_mts.mst`` (stock F/O) and
+``fo_idx_code_mts.mst`` (index F/O), reference 5.4, as data: the two share one format.
 
 cp949 text, one instrument per line, nine ``|``-separated columns, no header:
 
 ====  ==============  ==================================================================
  #    column           content
 ====  ==============  ==================================================================
- 1    상품종류         1 KOSPI 주식선물, 2 its spread, 3 KOSDAQ 주식선물, 4 its spread,
-                       5 주식 콜옵션, 6 주식 풋옵션
+ 1    상품종류         stock master: 1 KOSPI 주식선물, 2 its spread, 3 KOSDAQ 주식선물,
+                       4 its spread, 5 주식 콜옵션, 6 주식 풋옵션; index master: 1 지수선물,
+                       2 지수SP, 3 스타선물, 4 스타SP, 5/6 지수콜/풋옵션, 7 변동성선물,
+                       8 변동성SP, 9 섹터선물, A 섹터SP, B 미니선물, C 미니SP, D/E 미니콜/풋,
+                       J/K 코스닥150콜/풋, L/M 위클리콜/풋 (KIS's 종목마스터정보(지수선물옵션).h)
  2    단축코드         the KIS short code: the ``tr_key`` (``A11612``, ``B11612007``);
                        a spread's is KRX's (``D116C71S``)
  3    표준코드         ``KR4…`` standard code
@@ -32,12 +36,19 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from .layouts import trs_for
+from .layouts import Market, trs_for
 
 __all__ = ["MasterEntry", "parse_master", "format_master_line", "KINDS"]
 
-#: 상품종류 → kind (spreads have no real-time trade TR of their own in kisfeed)
-KINDS = {"1": "future", "2": "spread", "3": "future", "4": "spread", "5": "call", "6": "put"}
+#: 상품종류 → kind, for both masters: a code means the same kind in either (the stock master's 3
+#: is KOSDAQ stock futures, the index master's 스타선물: futures both). Spreads have no real-time
+#: TR of their own in kisfeed.
+KINDS = {
+    **dict.fromkeys("1379B", "future"),
+    **dict.fromkeys("248AC", "spread"),
+    **dict.fromkeys("5DJL", "call"),
+    **dict.fromkeys("6EKM", "put"),
+}
 
 _NAME = re.compile(
     r"^(?:(?P<underlying>.*?)\s+)?(?P<type>F|C|P|SP)\s+"  # the night masters' names have no underlying
@@ -58,7 +69,9 @@ class MasterEntry:
     month_class: str
     underlying_code: str
     underlying_name: str
-    market: str = "stock"  # "stock" | "index" | "night" (``layouts.Market``): which TRs carry it
+    #: Which master the row came from, so which TRs carry it: ``stock`` (fo_stk_code_mts),
+    #: ``index`` (fo_idx_code_mts) or ``night``.
+    market: Market = "stock"
 
     @property
     def kind(self) -> str:
@@ -74,7 +87,7 @@ class MasterEntry:
     def tr_ids(self) -> tuple[str, ...]:
         """Every real-time TR this instrument can be subscribed on, trades first, then its book
         and its expected price (reference 4.5); empty for spreads, which have none in kisfeed."""
-        return trs_for(self.kind) if self.kind in ("future", "call", "put") else ()
+        return trs_for(self.kind, self.market)
 
     @property
     def expiry_month(self) -> str | None:
@@ -90,8 +103,9 @@ class MasterEntry:
         return int(match["multiplier"]) if match and match["multiplier"] else None
 
 
-def parse_master(text: str) -> tuple[list[MasterEntry], list[tuple[int, str]]]:
-    """Entries of a master file's text, and (line number, line) of every line that is not one."""
+def parse_master(text: str, market: Market = "stock") -> tuple[list[MasterEntry], list[tuple[int, str]]]:
+    """Entries of a master file's text (the stock or the index master: ``market``), and (line
+    number, line) of every line that is not one."""
     entries: list[MasterEntry] = []
     bad: list[tuple[int, str]] = []
     for number, line in enumerate(text.splitlines(), 1):
@@ -117,6 +131,7 @@ def parse_master(text: str) -> tuple[list[MasterEntry], list[tuple[int, str]]]:
                 columns[6],
                 columns[7],
                 columns[8],
+                market,
             )
         )
     return entries, bad

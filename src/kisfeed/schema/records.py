@@ -22,11 +22,21 @@ from typing import Annotated, Any
 import msgspec
 
 from ..exceptions import BookOrderError, FieldError, ParseError
+from . import generated
 from .base import KST, Book, Int64, Level, Record, Text, kst_day
 from .generated import (
     FuturesBook,
     FuturesExpected,
     FuturesTrade,
+    IndexFuturesBook,
+    IndexFuturesTrade,
+    IndexOptionBook,
+    IndexOptionTrade,
+    NightFuturesBook,
+    NightFuturesTrade,
+    NightOptionBook,
+    NightOptionExpected,
+    NightOptionTrade,
     OptionBook,
     OptionExpected,
     OptionTrade,
@@ -46,6 +56,17 @@ __all__ = [
     "OptionBook",
     "FuturesExpected",
     "OptionExpected",
+    "IndexFuturesTrade",
+    "IndexFuturesBook",
+    "IndexOptionTrade",
+    "IndexOptionBook",
+    "NightFuturesTrade",
+    "NightFuturesBook",
+    "NightOptionTrade",
+    "NightOptionBook",
+    "NightOptionExpected",
+    "FuturesTradeRecord",
+    "OptionTradeRecord",
     "RecordCodec",
     "RECORD_TYPES",
     "CODECS",
@@ -53,10 +74,16 @@ __all__ = [
     "same_values",
 ]
 
+#: TR id → its record class, for every class ``generate`` wrote.
 RECORD_TYPES: dict[str, type[Record]] = {
-    cls.layout.tr_id: cls
-    for cls in (FuturesTrade, OptionTrade, FuturesBook, OptionBook, FuturesExpected, OptionExpected)
+    cls.layout.tr_id: cls for cls in (getattr(generated, name) for name in generated.__all__)
 }
+
+#: A futures trade whichever TR carried it (stock, KOSPI200, night): the same attribute names,
+#: ``price`` an ``int`` of won for stock futures and a ``float`` of index points for the others.
+FuturesTradeRecord = FuturesTrade | IndexFuturesTrade | NightFuturesTrade
+#: An option trade whichever TR carried it: premiums, Greeks and IV by the same names.
+OptionTradeRecord = OptionTrade | IndexOptionTrade | NightOptionTrade
 
 #: A float and an int that no value meets (none is both >= 1 and <= 0, NaN included). In a union
 #: beside ``Int64``, the float takes every text with a fraction or an exponent, which a lax
