@@ -36,6 +36,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
+from datetime import date
 from pathlib import Path
 from typing import Literal
 
@@ -69,7 +70,7 @@ class NightPlan:
     """The night settings the market needs (``SimConfig.night_*``)."""
 
     hours: tuple[str, str, str, str] = NIGHT_HOURS
-    closures: tuple = NIGHT_CLOSURES  # type: ignore[type-arg]  # tuple[date, ...], as SimConfig's
+    closures: tuple[date, ...] = NIGHT_CLOSURES
     expected_from: float = 600.0
     volume_ratio: float = 0.12
     code_form: CodeForm = "kis"
@@ -127,8 +128,13 @@ def night_master_entries(instruments: Sequence[Instrument]) -> list[MasterEntry]
     night = [i for i in instruments if isinstance(i, NightInstrument)]
     rows = index_master_entries(night)
     return [
-        replace(row, code=i.code, name=_night_name(i), month_class=row.month_class if i.strike is None else "",
-                market="night")  # fmt: skip
+        replace(
+            row,
+            code=i.code,
+            name=_night_name(i),
+            month_class=row.month_class if i.strike is None else "",
+            market="night",
+        )
         for i, row in zip(night, rows, strict=True)
     ]
 

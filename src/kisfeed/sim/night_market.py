@@ -18,12 +18,11 @@ from datetime import date, datetime, timedelta
 
 from ..schema.records import KST
 from .book import slot_of
-from .calendar import Phase
 from .fair import DIVIDENDS, carry
 from .liquidity import CONTINUOUS_SECONDS
 from .night import NIGHT_VOLATILITY, NightInstrument, NightPlan
 from .night_calendar import NightCalendar, NightSession
-from .phases import Auction, SessionTimes, TradingDay
+from .phases import SessionTimes, TradingDay
 
 __all__ = ["NightSessions"]
 
@@ -39,7 +38,7 @@ class NightSessions(TradingDay):
         """Pair each night contract with its day twin (the market's first step): the night's
         trading rate, previous-day volume and open interest from the day's."""
         plan = self.night_plan
-        self.nights = NightCalendar(self.calendar, plan.hours, plan.closures) if plan else None
+        self.nights: NightCalendar | None = None
         self.night: NightSession | None = None  # the night session under way
         #: Contract index -> the index of the contract serving the same (TR family, code): the
         #: night contracts may carry their day twin's code (``night_code_form`` "kis").
@@ -47,11 +46,11 @@ class NightSessions(TradingDay):
         self._night_position: dict[str, int] = {}
         self._twins: list[tuple[int, int]] = []  # (night contract, its day twin)
         self._is_night = [isinstance(c.instrument, NightInstrument) for c in self.contracts]
-        self._day_closes: dict[str, float] = {}  # the spots' day closes during a night
+        self._day_closes: dict[str, int] = {}  # the spots' day closes during a night
         if plan is None or not any(self._is_night):
-            self.nights = None
             return
-        factor = plan.volume_ratio * CONTINUOUS_SECONDS / self.nights.continuous_seconds
+        self.nights = nights = NightCalendar(self.calendar, plan.hours, plan.closures)
+        factor = plan.volume_ratio * CONTINUOUS_SECONDS / nights.continuous_seconds
         day_of = {c.code: n for n, c in enumerate(self.contracts) if not self._is_night[n]}
         for n, c in enumerate(self.contracts):
             if not self._is_night[n]:
@@ -63,7 +62,9 @@ class NightSessions(TradingDay):
             self._twins.append((n, day_of[inst.day_code]))
             self._night_position[c.code] = n
             act = twin.activity
-            c.activity = replace(act, base=act.base * factor, prev_volume=int(act.prev_volume * plan.volume_ratio))
+            c.activity = replace(
+                act, base=act.base * factor, prev_volume=int(act.prev_volume * plan.volume_ratio)
+            )
             c.spread = c.activity.spread_ticks(c.activity.rate(c.strike, twin.spot_state.price))
             c.prev_close, c.prev_volume = twin.prev_close, c.activity.prev_volume
             c.oi = c.prev_oi = twin.oi
@@ -86,8 +87,10 @@ class NightSessions(TradingDay):
         elif self.night is not None:
             self._leave_night()
             self._enter_session(self.day)  # the day the night counted for
-        elif self.nights is not None and self.nights.has_night(self.day) and any(
-            self._ends[self.contracts[n].code] > self.now for n, _ in self._twins
+        elif (
+            self.nights is not None
+            and self.nights.has_night(self.day)
+            and any(self._ends[self.contracts[n].code] > self.now for n, _ in self._twins)
         ):
             self._enter_night(self.nights.night_session(self.day))
         else:
@@ -101,12 +104,16 @@ class NightSessions(TradingDay):
         auction_start, opening, closing, close = at
         # The spots move from the open to the closing auction (the stock market's hours of a
         # day session); an expiring contract has no earlier close at night.
-        self.times = times = SessionTimes(auction_start, opening, opening, closing, closing, close, closing, close)
+        self.times = times = SessionTimes(
+            auction_start, opening, opening, closing, closing, close, closing, close
+        )
         self.now = now = auction_start if start is None else max(start, auction_start)
         for spot in self.spots.values():
             self._day_closes[spot.underlying.code] = spot.price
             spot.prev_close = spot.price  # the night's limits and moves count from the day close
-            spot.vol = spot.underlying.volatility * NIGHT_VOLATILITY * math.exp(0.1 * self.rng.gauss(0.0, 1.0))
+            spot.vol = (
+                spot.underlying.volatility * NIGHT_VOLATILITY * math.exp(0.1 * self.rng.gauss(0.0, 1.0))
+            )
             spot.stage, spot.trigger, spot.expand_at = 0, math.inf, math.inf  # the first stage only
         for n, day_index in self._twins:
             c, twin = self.contracts[n], self.contracts[day_index]
@@ -117,7 +124,9 @@ class NightSessions(TradingDay):
         self._stops = [-math.inf] * len(self.contracts)
         for n, _ in self._twins:
             c = self.contracts[n]
-            c.terms = carry(night.day, self._last_day[n], self.rate, DIVIDENDS.get(c.instrument.underlying.code, ()))
+            c.terms = carry(
+                night.day, self._last_day[n], self.rate, DIVIDENDS.get(c.instrument.underlying.code, ())
+            )
             if self._ends[c.code] > now and night.day <= self._last_day[n]:
                 self._stops[n] = closing
         self._schedule.plan(times, (), now, auctions=True)
