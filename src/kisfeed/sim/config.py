@@ -66,6 +66,11 @@ class SimConfig:
     session phases (ref 6, ``kisfeed.sim.calendar``): weekdays but holidays, opening auction
     08:30–08:45, continuous trading 08:45–15:35, closing auction to 15:45, an expiring contract's
     last day ending at 15:20, and the special days' hours."""
+    index_products: bool = True
+    """Serve the KOSPI200 futures, monthly and weekly options (issue 16, ``kisfeed.sim.index``,
+    TRs H0IFCNT0/H0IFASP0/H0IOCNT0/H0IOASP0) beside the stock products. They add about 1.5
+    times the stock products' trades to the market (``sim/liquidity.py``); False gives the
+    stock-only market of before, the same trades for the same seed."""
     interest_rate: float = 0.03
     """[UNK] ref 6: the rate of KRX's theoretical prices, which since 2024-11-04 is KRX's own
     daily interpolated rate; a constant here (simple annual rate, ``kisfeed.sim.fair``)."""

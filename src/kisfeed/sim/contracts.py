@@ -34,16 +34,27 @@ from math import nan
 from typing import TYPE_CHECKING
 
 from ..schema.kinds import Kind, format_value
-from ..schema.layouts import Layout
+from ..schema.layouts import Layout, layout_for
 from .book import Book
-from .instruments import MULTIPLIER, Instrument
+from .index import IndexInstrument
+from .instruments import Instrument
+from .ticks import STOCK_GRID, Grid
 
 if TYPE_CHECKING:
     from .fair import Carry
     from .liquidity import Activity
     from .market import Spot
 
-__all__ = ["Contract", "Quote", "FieldValues", "record_text", "sign_code", "hhmmss"]
+__all__ = [
+    "Contract",
+    "Quote",
+    "FieldValues",
+    "record_text",
+    "sign_code",
+    "hhmmss",
+    "FUTURES_POINT_FIELDS",
+    "OPTION_POINT_FIELDS",
+]
 
 BUY, SELL, AUCTION = 1, -1, 0  # who initiated a print; an auction's uncross print is neither
 
@@ -96,6 +107,22 @@ def record_text(layout: Layout, values: FieldValues) -> str:
         raise KeyError(f"{layout.tr_id}: no value for field {exc.args[0]!r}") from None
 
 
+#: The fields of a trade that are prices or price differences: an index product's are kept in
+#: hundredths of a point and written as points (2 decimals, reference 4.6).
+_PRICES = ("price", "change", "open", "high", "low", "theoretical_price", "market_basis", "vs_open",
+           "vs_high", "vs_low", "disparity", "theoretical_basis", "ask1", "bid1",
+           "dynamic_upper_limit", "dynamic_lower_limit")  # fmt: skip
+FUTURES_POINT_FIELDS = (*_PRICES, "near_month_price", "far_month_price", "spread")
+OPTION_POINT_FIELDS = (*_PRICES, "premium", "intrinsic_value", "time_value")
+
+
+def _to_points(values: dict[str, object], names: tuple[str, ...]) -> None:
+    for name in names:
+        value = values[name]
+        if isinstance(value, int | float):
+            values[name] = value / 100
+
+
 _TIMES: dict[int, str] = {}
 
 
@@ -121,7 +148,8 @@ class Quote:
 
 
 class Contract:
-    """One instrument's trading day. Prices are whole won (option premiums too: ticks ≥ 10)."""
+    """One instrument's trading day. Prices are whole won (option premiums too: ticks ≥ 10), an
+    index product's whole hundredths of a point."""
 
     __slots__ = (
         "instrument", "code", "prev_close", "prev_volume", "prev_oi", "open", "high",
@@ -138,6 +166,11 @@ class Contract:
         # The book (sim/book.py) and, during an auction, the last expected price and the
         # quantity the uncross will match (sim/publish.py); 0 outside auctions.
         "book", "auction_price", "auction_qty",
+        # What the instrument's market decides (stock or KOSPI200 index, ``sim/index.py``): the
+        # price grid (set by the market), the trade and book layouts, the book's depth, whether
+        # prices are hundredths of a point written as points, the KRW a price unit of one
+        # contract is worth (turnover).
+        "grid", "trade_layout", "book_layout", "depth", "points", "unit_value",
     )  # fmt: skip
 
     instrument: Instrument
@@ -173,6 +206,12 @@ class Contract:
     book: Book
     auction_price: int
     auction_qty: int
+    grid: Grid
+    trade_layout: Layout
+    book_layout: Layout
+    depth: int
+    points: bool
+    unit_value: int
 
     def __init__(self, instrument: Instrument, prev_close: int, prev_volume: int, prev_oi: int) -> None:
         self.instrument = instrument
@@ -185,6 +224,14 @@ class Contract:
         self.last, self.volume = None, 0
         self.book = Book()
         self.auction_price = self.auction_qty = 0
+        trs = instrument.tr_ids
+        self.trade_layout, self.book_layout = layout_for(trs[0]), layout_for(trs[1])
+        self.depth = self.book_layout.depth
+        self.grid = STOCK_GRID  # the market sets an option's or an index product's
+        self.points = isinstance(instrument, IndexInstrument)
+        # turnover (ACML_TR_PBMN) in KRW [UNK unit for index products]: a point is worth the
+        # multiplier, and index prices are hundredths of a point
+        self.unit_value = instrument.multiplier // 100 if self.points else instrument.multiplier
         self.new_day()
 
     def new_day(self) -> None:
@@ -214,7 +261,7 @@ class Contract:
             self.low, self.low_time = price, time_text
         self.last = price
         self.volume += qty
-        self.turnover += price * qty * MULTIPLIER
+        self.turnover += price * qty * self.unit_value
         if side == BUY:
             self.buy_count += 1
             self.buy_qty += qty
@@ -250,10 +297,12 @@ class Contract:
         change = price - prev_close
         upper, lower = limits
         sign = "1" if price >= upper else "4" if price <= lower else sign_code(change)
-        theo = r2(theo)  # derived fields use the value as written, so relations hold exactly
+        # derived fields use the value as written, so relations hold exactly (an index product's
+        # values are hundredths of a point: whole ones)
+        theo = float(round(theo)) if self.points else r2(theo)
         esdg = round(price - theo, 2)
         q = quote
-        return {
+        values: dict[str, object] = {
             "code": self.code,
             "time": time_text,
             "price": price,
@@ -296,8 +345,12 @@ class Contract:
             "dynamic_upper_limit": dynamic[0],
             "dynamic_lower_limit": dynamic[1],
             "dynamic_limit_flag": dynamic[2],
-            **self.blanks,
         }
+        if self.points:  # H0IFCNT0: DSCS_BLTR_ACML_QTY too; no negotiated block trades modelled
+            values["block_volume"] = 0
+            _to_points(values, FUTURES_POINT_FIELDS)
+        values.update(self.blanks)
+        return values
 
     def option_fields(
         self,
@@ -312,21 +365,27 @@ class Contract:
         implied_vol: float,
         hist_vol: float,
         quote: Quote,
+        extra: tuple[float, tuple[int, int, str]] = (0.0, (0, 0, "0")),
     ) -> dict[str, object]:
-        """The 53 fields of the ``H0ZOCNT0`` trade just recorded (layout: reference 4.2).
+        """The 53 fields of the ``H0ZOCNT0`` trade just recorded (layout: reference 4.2), and
+        H0IOCNT0's 5 more: ``extra`` is (AVRG_VLTL, the dynamic limits as for futures).
         Premiums and every derived value carry 2 decimals, as in the official example (whole-won
-        premiums are ints, which ``format_value`` writes as ``.00``)."""
+        premiums are ints, which ``format_value`` writes as ``.00``). An index option's Greeks
+        are per point: the model's, per hundredth, rescaled."""
         o = self.open if self.open is not None else price
         h, lo = self.high, self.low
         prev_close, volume, buy_qty, sell_qty = self.prev_close, self.volume, self.buy_qty, self.sell_qty
         change = price - prev_close
         strike = self.instrument.strike or 0
         intrinsic = max(0, spot - strike) if self.instrument.kind == "call" else max(0, strike - spot)
-        theo = r2(theo)
+        theo = float(round(theo)) if self.points else r2(theo)
         esdg = round(price - theo, 2)
+        if self.points:
+            d, g, v, th, rh = greeks
+            greeks = (d, g * 100.0, v / 100.0, th / 100.0, rh / 100.0)
         delta, gamma, vega, theta, rho = (dn(x, greek_decimals) for x in greeks)
         q = quote
-        return {
+        values: dict[str, object] = {
             "code": self.code,
             "time": time_text,
             "price": price,
@@ -373,8 +432,15 @@ class Contract:
             "ask1_qty": q.ask_qty,
             "bid1_qty": q.bid_qty,
             **self._flow(q),
-            **self.blanks,
         }
+        if self.points:  # H0IOCNT0's 5 more; DSCS_LRQN_VOL 0: no negotiated block trades modelled
+            values["average_volatility"] = r2(extra[0])
+            values["block_volume"] = 0
+            values["dynamic_upper_limit"], values["dynamic_lower_limit"] = extra[1][0], extra[1][1]
+            values["dynamic_limit_flag"] = extra[1][2]
+            _to_points(values, OPTION_POINT_FIELDS)
+        values.update(self.blanks)
+        return values
 
     # The field run both TRs end with (reference 4.1 and 4.2).
 

@@ -110,6 +110,10 @@ class IndexInstrument(Instrument):
         return trs_for(self.kind, "index")
 
     @property
+    def market(self) -> str:
+        return "index"
+
+    @property
     def multiplier(self) -> int:
         return INDEX_MULTIPLIER
 

@@ -109,6 +109,12 @@ class Instrument:
         return self.kind != "future"
 
     @property
+    def market(self) -> str:
+        """Whose TRs and master it belongs to: ``stock`` here, ``index`` for the KOSPI200
+        products (``sim/index.py``), as ``schema.layouts.Layout.market``."""
+        return "stock"
+
+    @property
     def call_put(self) -> str | None:
         """``C``, ``P`` or None (futures)."""
         return {"call": "C", "put": "P"}.get(self.kind)
@@ -238,7 +244,7 @@ def spreads(instruments: Iterable[Instrument]) -> list[Spread]:
     for stock futures is front/next, LS t8401 ``D116768S``)."""
     by_underlying: dict[str, list[Instrument]] = {}
     for i in instruments:
-        if i.kind == "future":
+        if i.kind == "future" and i.market == "stock":
             by_underlying.setdefault(i.underlying.code, []).append(i)
     out: list[Spread] = []
     for futures in by_underlying.values():
@@ -307,8 +313,9 @@ def spread_entry(s: Spread) -> MasterEntry:
 
 
 def master_entries(instruments: Iterable[Instrument]) -> list[MasterEntry]:
-    """The master rows of ``instruments`` and of the spreads of their futures."""
-    listed = list(instruments)
+    """The stock master's rows: the stock products among ``instruments`` and the spreads of
+    their futures (the index products are ``sim/index.py``'s master)."""
+    listed = [i for i in instruments if i.market == "stock"]
     return [master_entry(i) for i in listed] + [spread_entry(s) for s in spreads(listed)]
 
 

@@ -33,7 +33,7 @@ from collections import deque
 from collections.abc import Callable
 from typing import TYPE_CHECKING, NamedTuple
 
-from ..schema.layouts import FUTURES_BOOK, OPTION_BOOK, layout_for
+from ..schema.layouts import layout_for
 from .book import (
     AUCTION_BOOK,
     DEFERRED,
@@ -52,7 +52,7 @@ from .instruments import Instrument
 from .phases import EXPECT
 from .pricing import bs_price, smile
 from .prints import YEAR_SECONDS
-from .ticks import STOCK_GRID, Grid
+from .ticks import Grid
 
 if TYPE_CHECKING:
     from .phases import Schedule
@@ -89,7 +89,6 @@ class Publisher:
     rng: random.Random
     rate: float
     contracts: list[Contract]
-    option_grid: Grid
     _schedule: Schedule
     _position: dict[str, int]  # code -> index of the day contract
     _night_position: dict[str, int]  # night code -> index of the night contract (sim/night_market.py)
@@ -113,9 +112,8 @@ class Publisher:
         #: The sim time up to which unwatched expected-price steps run without a pause (a
         #: real-time ``Simulator`` sets its clock here before each pull; alone, the market runs on).
         self.horizon = math.inf
-        self._shapes: dict[
-            int, tuple[int, float, float]
-        ] = {}  # spread -> (levels, size per print size, chance)
+        #: (spread, the TR's depth) -> (levels, size per print size, chance)
+        self._shapes: dict[tuple[int, int], tuple[int, float, float]] = {}
 
     _rate: Callable[[Contract], float]  # TradingDay's
     _set_limits: Callable[[Contract], None]  # Prints'
@@ -172,8 +170,8 @@ class Publisher:
     def _book_event(
         self, c: Contract, t: float, sides: tuple[Levels, Levels], before: tuple[int, int]
     ) -> MarketEvent:
-        layout = OPTION_BOOK if c.strike is not None else FUTURES_BOOK
-        text = record_text(layout, book_values(c.code, hhmmss(t), sides, before))
+        layout = c.book_layout
+        text = record_text(layout, book_values(c.code, hhmmss(t), sides, before, c.depth, c.points))
         return MarketEvent(t, c.instrument, [text], layout.tr_id)
 
     def _side_event(self) -> MarketEvent | None:
@@ -205,7 +203,7 @@ class Publisher:
         for c in active:
             if c.book.slot == slot:
                 continue  # its uncross print left its book at this instant
-            grid = STOCK_GRID if c.strike is None else self.option_grid
+            grid = c.grid
             price = self._centre(c, now, grid)
             bid = grid.down(price, max(1, c.spread // 2))
             self._settle(
@@ -215,10 +213,10 @@ class Publisher:
     def _base(self, c: Contract, kind: int, seed: int, ask: int, bid: int, grid: Grid) -> Base:
         """A book of ``c`` (on every print: the shape is worked out once per spread)."""
         spread = c.spread
-        shape = self._shapes.get(spread)
+        shape = self._shapes.get((spread, c.depth))
         if shape is None:
-            shape = self._shapes[spread] = (
-                depth(spread),
+            shape = self._shapes[spread, c.depth] = (
+                depth(spread, c.depth),
                 2.0 / math.sqrt(spread),
                 change_chance(spread, self.book_interval),
             )
@@ -283,7 +281,7 @@ class Publisher:
         """One expected price of contract ``index`` at ``at``; the uncross is at ``uncross``."""
         c = self.contracts[index]
         rng = self.rng
-        grid = STOCK_GRID if c.strike is None else self.option_grid
+        grid = c.grid
         ceiling, floor = self._bounds(c, grid)
         if c.auction_price == 0:
             price = self._centre(c, at, grid)
@@ -319,11 +317,11 @@ class Publisher:
         if len(trs) < 3:  # no expected-price TR: index products and night futures (reference 4.6)
             return None
         layout = layout_for(trs[2])  # H0ZFANC0, H0ZOANC0, H0EUANC0 (trs_for: trades, book, expected)
-        values = {
+        values = {  # an index product's hundredths of a point are written as points
             "code": c.code,
             "time": hhmmss(at),
-            "price": price,
-            "change": change,
+            "price": price / 100 if c.points else price,
+            "change": change / 100 if c.points else change,
             "change_sign": sign,
             "change_rate": r2(change / c.prev_close * 100.0) if c.prev_close else 0.0,
             "session_code": self.expected_codes[0 if opening else 1],

@@ -28,6 +28,7 @@ from .calendar import KrxCalendar
 from .config import SimConfig
 from .contracts import BUY, Contract, Quote, record_text
 from .faults import Applied, Faults, ScheduledFault
+from .index import index_universe
 from .instruments import Instrument, build_universe
 from .market import Market
 from .night import NightPlan, night_instruments
@@ -61,8 +62,10 @@ class Simulator:
         if start.tzinfo is None:
             start = start.replace(tzinfo=KST)
         self.start_time = start
-        universe = build_universe(start)
-        if config.night_session:  # the KOSPI200 products' night contracts (sim/night.py)
+        universe: list[Instrument] = build_universe(start)
+        if config.index_products:  # the KOSPI200 products after the stock ones (sim/index.py)
+            universe += index_universe(start)
+        if config.night_session:  # their night contracts (sim/night.py)
             universe += night_instruments(universe, config.night_code_form)
         #: What is served: the market's universe, or the instruments of it that a tape holds.
         self.instruments: list[Instrument] = universe
