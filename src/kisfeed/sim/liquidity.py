@@ -137,9 +137,7 @@ def activity(inst: Instrument, spot: float, rng: random.Random, scale: float = 1
             base *= noise if inst.month > 1 else 1.0
             mean_size, busy = _INDEX_SIZES[0], (futures_rate * scale, 1)
         else:
-            month = (
-                _INDEX_WEEKLY[inst.weekly] if inst.weekly else _month_factor(_INDEX_OPTION_MONTHS, inst.month)
-            )
+            month = _INDEX_WEEKLY[inst.weekly] if inst.weekly else _month_factor(_INDEX_OPTION_MONTHS, inst.month)
             base = option_rate * month * noise * (_PUT_FACTOR if inst.kind == "put" else 1.0)
             mean_size, busy = _INDEX_SIZES[1], (option_rate * scale, 1)
     elif inst.strike is None:
