@@ -39,7 +39,7 @@ def test_a_hand_written_futures_line_in_the_official_layout():
         0.0, "1", "2001", "KOSPI200"
     )  # fmt: skip
     assert entry.kind == "future" and entry.market == "night"
-    assert entry.expiry_month == "202612"  # a night name has no underlying before its type
+    assert entry.tr_ids == ("H0MFCNT0", "H0MFASP0")
 
 
 def test_a_hand_written_option_line_in_the_official_layout():
@@ -48,7 +48,7 @@ def test_a_hand_written_option_line_in_the_official_layout():
     assert bad == []
     assert (entry.code, entry.name, entry.atm, entry.strike) == ("B01610745", "C 202610   745.0", "2", 745.0)
     assert (entry.underlying_code, entry.underlying_name, entry.kind) == ("2001", "KOSPI200", "call")
-    assert entry.expiry_month == "202610"
+    assert entry.tr_ids == ("H0EUCNT0", "H0EUASP0", "H0EUANC0")
 
 
 def test_widths_are_bytes_a_hangul_name_takes_two_each():

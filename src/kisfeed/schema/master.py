@@ -51,7 +51,7 @@ KINDS = {
 }
 
 _NAME = re.compile(
-    r"^(?:(?P<underlying>.*?)\s+)?(?P<type>F|C|P|SP)\s+"  # the night masters' names have no underlying
+    r"^(?P<underlying>.*?)\s+(?P<type>F|C|P|SP)\s+"
     r"(?:(?P<ym>\d{6})\S*|(?P<near>\d{4})-\S*)"  # YYYYMM[-n], or a spread's legs YYMM-YYMM
     r"(?:\s+(?P<strike>[\d,]+(?:\.\d+)?))?"  # options: strike
     r"\s*(?:\(\s*(?P<multiplier>\d+)\s*\))?\s*$"  # (  10): shares per contract, a space before or not
