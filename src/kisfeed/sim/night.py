@@ -132,6 +132,7 @@ def night_master_entries(instruments: Sequence[Instrument]) -> list[MasterEntry]
             row,
             code=i.code,
             name=_night_name(i),
+            atm=row.atm.strip(),  # a futures line's blank, as the reader gives it
             month_class=row.month_class if i.strike is None else "",
             market="night",
         )
