@@ -24,7 +24,7 @@ the same index spot, and hands its state to and from the day twin:
   there) spread over the night's longer continuous session.
 
 Codes (``SimConfig.night_code_form``, [UNK] reference 4.6): ``kis``, the day code, as the night
-masters carry it; ``krx``, the 8-character KRX short code (``A016C000``), as three of the four
+masters carry it; ``krx``, the 8-character KRX short code (``krx_code``), as three of the four
 official night examples. The night masters the simulator writes carry the form it serves.
 Which products: the KOSPI200 futures, monthly and weekly options of the day universe (KRX's
 night list also has mini KOSPI200, KOSDAQ150, USD and KTB products, which the simulator does

@@ -40,10 +40,10 @@ class NightSessions(TradingDay):
         plan = self.night_plan
         self.nights: NightCalendar | None = None
         self.night: NightSession | None = None  # the night session under way
-        #: Contract index -> the index of the contract serving the same (TR family, code): the
-        #: night contracts may carry their day twin's code (``night_code_form`` "kis").
+        # A night contract may carry its day twin's code (``night_code_form`` "kis"), so the
+        # market finds a contract's index by the contract, and a night code's by the night TRs.
         self._index_of = {id(c): n for n, c in enumerate(self.contracts)}
-        self._night_position: dict[str, int] = {}
+        self._night_position: dict[str, int] = {}  # night code -> its contract's index
         self._twins: list[tuple[int, int]] = []  # (night contract, its day twin)
         self._is_night = [isinstance(c.instrument, NightInstrument) for c in self.contracts]
         self._day_closes: dict[str, int] = {}  # the spots' day closes during a night

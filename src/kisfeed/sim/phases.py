@@ -9,7 +9,8 @@ orders, and the steps of this module, which happen at fixed instants of the day'
   closing auction runs until 15:20 (in ``always_open`` mode: it just stops at its last trade);
 * ``CLOSING`` (15:35): continuous trading ends for every other contract;
 * ``UNCROSS``: one auction print of one contract (08:45:00, 15:20:00 or 15:45:00);
-* ``NEXT`` (15:45, after the uncross prints): the day is over.
+* ``NEXT`` (15:45, after the uncross prints): the day is over; the night session follows on
+  the evenings KRX runs one, with the same steps at its own instants (``sim/night_market.py``).
 
 An auction prints at most once per contract, and only if orders arrived during it: with the
 contract's arrival rate λ (orders per second) and the auction's length W, the chance of
