@@ -54,7 +54,9 @@ from .index import IndexInstrument
 from .instruments import Instrument, Underlying
 from .kospi200 import INDEX_LIMIT_STAGES, REST_CORRELATION, REST_VOLATILITY, Members, level, members
 from .liquidity import SWEEP_PROBABILITY
-from .phases import EXPECT, UNCROSS, Auction, Schedule, TradingDay
+from .night import NightPlan
+from .night_market import NightSessions
+from .phases import EXPECT, UNCROSS, Auction, Schedule
 from .pricing import bs_price, smile
 from .prints import YEAR_SECONDS, Prints
 from .profiles import Profile, blanks_for
@@ -96,7 +98,7 @@ class Spot:
         self.rest_share = 0.0  # the rest's weight: its share of the index dividend
 
 
-class Market(TradingDay, Prints, Publisher):
+class Market(NightSessions, Prints, Publisher):
     """Deterministic trade generator; see the module docstring for the model."""
 
     def __init__(
@@ -120,6 +122,7 @@ class Market(TradingDay, Prints, Publisher):
         book_interval: float = 0.2,
         expected_from: float = 300.0,
         expected_codes: tuple[str, str] = EXPECTED_CODES,
+        night: NightPlan | None = None,
     ) -> None:
         if start.tzinfo is None:
             start = start.replace(tzinfo=KST)  # the sim clock is KST (ref 6)
@@ -178,6 +181,7 @@ class Market(TradingDay, Prints, Publisher):
         self._factor = 0.0
         self._factor_time = 0.0
         self._schedule = Schedule()
+        self.night_plan = night  # the night sessions (sim/night_market.py); None: none
         #: The phase at ``now``, and the auction under way if any (the seam for expected prices).
         self.phase = Phase.CLOSED
         self.auction: Auction | None = None

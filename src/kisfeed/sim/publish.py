@@ -33,7 +33,7 @@ from collections import deque
 from collections.abc import Callable
 from typing import TYPE_CHECKING, NamedTuple
 
-from ..schema.layouts import FUTURES_EXPECTED, OPTION_EXPECTED, layout_for
+from ..schema.layouts import layout_for
 from .book import (
     AUCTION_BOOK,
     DEFERRED,
@@ -90,7 +90,9 @@ class Publisher:
     rate: float
     contracts: list[Contract]
     _schedule: Schedule
-    _position: dict[str, int]
+    _position: dict[str, int]  # code -> index of the day contract
+    _night_position: dict[str, int]  # night code -> index of the night contract (sim/night_market.py)
+    _index_of: dict[int, int]  # id(contract) -> its index
     _ends: dict[str, float]
 
     def _init_publisher(
@@ -121,9 +123,11 @@ class Publisher:
 
     def watch(self, tr_id: str, code: str, on: bool = True) -> None:
         """Start (or, ``on=False``, stop) writing the records of ``code`` on ``tr_id``."""
-        category = layout_for(tr_id).category
+        layout = layout_for(tr_id)
+        category = layout.category
         wanted = {"trade": self.watched, "book": self.watched_books}.get(category, self.watched_expected)
-        index = self._position.get(code)
+        # a night contract may carry its day twin's code (sim/night.py): the TR tells them apart
+        index = (self._night_position if layout.market == "night" else self._position).get(code)
         if category == "book" and index is not None:
             self.contracts[index].book.gen += 1  # the change steps scheduled so far are void
         if not on:
@@ -159,9 +163,9 @@ class Publisher:
         if status == NOW:
             if c.code in self.watched_books:
                 self._queued.append(self._book_event(c, t, base.sides(), book.previous_totals()))
-                self._next_change(self._position[c.code], book.slot)
+                self._next_change(self._index_of[id(c)], book.slot)
         elif status == DEFERRED:
-            self._push(book.slot / self.per_second, _FLUSH, self._position[c.code], book.slot)
+            self._push(book.slot / self.per_second, _FLUSH, self._index_of[id(c)], book.slot)
 
     def _book_event(
         self, c: Contract, t: float, sides: tuple[Levels, Levels], before: tuple[int, int]
@@ -309,12 +313,15 @@ class Publisher:
         sign = sign_code(change)
         if c.strike is None:  # at a daily limit: 1 / 4, as a trade (reference 4.4)
             sign = "1" if price >= ceiling else "4" if price <= floor else sign
-        layout = OPTION_EXPECTED if c.strike is not None else FUTURES_EXPECTED
-        values = {
+        trs = c.instrument.tr_ids
+        if len(trs) < 3:  # no expected-price TR: index products and night futures (reference 4.6)
+            return None
+        layout = layout_for(trs[2])  # H0ZFANC0, H0ZOANC0, H0EUANC0 (trs_for: trades, book, expected)
+        values = {  # an index product's hundredths of a point are written as points
             "code": c.code,
             "time": hhmmss(at),
-            "price": price,
-            "change": change,
+            "price": price / 100 if c.points else price,
+            "change": change / 100 if c.points else change,
             "change_sign": sign,
             "change_rate": r2(change / c.prev_close * 100.0) if c.prev_close else 0.0,
             "session_code": self.expected_codes[0 if opening else 1],
