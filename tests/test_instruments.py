@@ -14,6 +14,7 @@ from kisfeed.exceptions import ConfigError, KisfeedError, UsageError
 from kisfeed.instruments import (
     INDEX_MASTER_NAME,
     MASTER_NAME,
+    MASTER_NAMES,
     CodeForm,
     check_code,
     code_form,
@@ -24,6 +25,8 @@ from kisfeed.instruments import (
     trs_for_code,
     underlying_of,
 )
+from kisfeed.schema.master import parse_master
+from kisfeed.schema.night_master import NIGHT_FUTURES_MASTER, NIGHT_OPTIONS_MASTER, write_night_master
 
 #: fo_idx_code_mts.mst lines in the form third-party parsers measured (2026-08-03, 2026-09-28):
 #: the name column without the underlying's name, underlying code 2001 / name KOSPI200.
@@ -177,41 +180,57 @@ def test_an_unknown_underlying_is_one_line_listing_what_exists(tmp_path):
     assert message.endswith("known: KOSPI200, KSQ150")
 
 
-def _zip(name: str, text: str) -> bytes:
+def _zip(name: str, content: str | bytes) -> bytes:
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w") as archive:
-        archive.writestr(name, text.encode("cp949"))
+        archive.writestr(name, content.encode("cp949") if isinstance(content, str) else content)
     return out.getvalue()
 
 
 STOCK_LINE = "1|A11612|KR4A116C0001|삼성전자   F 202612 (  10)| |00000.00|1|005930|삼성전자"
 
 
-def test_both_masters_are_downloaded_cached_and_merged(tmp_path):
+def _night_files(tmp_path) -> dict[str, bytes]:
+    """The night masters of the index master's KOSPI200 futures and options (fixed width)."""
+    entries, _ = parse_master(INDEX_MASTER, "index")
+    futures = [e for e in entries if e.kind == "future"]
+    options = [e for e in entries if e.kind in ("call", "put")]
+    return {
+        name: write_night_master(tmp_path / name, chosen).read_bytes()
+        for name, chosen in ((NIGHT_FUTURES_MASTER, futures), (NIGHT_OPTIONS_MASTER, options))
+    }
+
+
+def test_every_master_is_downloaded_cached_and_merged(tmp_path):
     asked: list[str] = []
+    files = {MASTER_NAME: STOCK_LINE, INDEX_MASTER_NAME: INDEX_MASTER, **_night_files(tmp_path)}
 
     def serve(request: httpx.Request) -> httpx.Response:
         asked.append(request.url.path)
         name = request.url.path.rsplit("/", 1)[-1].removesuffix(".zip")
-        text = STOCK_LINE if name == MASTER_NAME else INDEX_MASTER
-        return httpx.Response(200, content=_zip(name, text))
+        return httpx.Response(200, content=_zip(name, files[name]))
 
-    master = download_masters(tmp_path, transport=httpx.MockTransport(serve))
-    assert asked == [f"/common/master/{MASTER_NAME}.zip", f"/common/master/{INDEX_MASTER_NAME}.zip"]
-    assert {"A11612", "A01612"} <= set(master.by_code()) and master.skipped == 3 and not master.missing
-    again = download_masters(tmp_path, transport=httpx.MockTransport(serve))  # from the cache
-    assert len(asked) == 2 and "cached" in again.source and len(again.entries) == len(master.entries)
+    cache = tmp_path / "cache"
+    master = download_masters(cache, transport=httpx.MockTransport(serve))
+    assert asked == [f"/common/master/{name}.zip" for name in MASTER_NAMES] and not master.missing
+    markets = {(e.code, e.market) for e in master.entries}
+    assert {("A11612", "stock"), ("A01612", "index"), ("A01612", "night"), ("C01612350", "night")} <= markets
+    night = [e for e in master.entries if e.market == "night"]
+    assert night[0].tr_ids == ("H0MFCNT0", "H0MFASP0")  # the night master's rows: the night TRs
+    assert master.by_code()["A01612"].market == "index"  # a code of two masters: the day one first
+    again = download_masters(cache, transport=httpx.MockTransport(serve))  # from the cache
+    assert len(asked) == 4 and "cached" in again.source and len(again.entries) == len(master.entries)
 
 
-def test_a_master_that_cannot_be_had_is_named_and_the_other_serves(tmp_path):
+def test_a_master_that_cannot_be_had_is_named_and_the_others_serve(tmp_path):
     def serve(request: httpx.Request) -> httpx.Response:
-        if INDEX_MASTER_NAME in request.url.path:
+        if MASTER_NAME not in request.url.path:
             return httpx.Response(404)
         return httpx.Response(200, content=_zip(MASTER_NAME, STOCK_LINE))
 
     master = download_masters(tmp_path, transport=httpx.MockTransport(serve))
     assert [e.code for e in master.entries] == ["A11612"]
-    (missing,) = master.missing
-    assert missing.startswith(f"{INDEX_MASTER_NAME}: cannot download") and "404" in missing
+    assert len(master.missing) == 3 and master.missing[0].startswith(f"{INDEX_MASTER_NAME}: cannot download")
+    assert "404" in master.missing[0]
     with pytest.raises(KisfeedError, match="cannot download"):
         download_masters(tmp_path / "empty", transport=httpx.MockTransport(lambda r: httpx.Response(500)))

@@ -23,6 +23,7 @@ from . import paths
 from .exceptions import ConfigError, KisfeedError, UsageError
 from .schema.layouts import LAYOUTS, Category, Market, Product, layout_for, trs_for
 from .schema.master import MasterEntry, parse_master
+from .schema.night_master import NIGHT_FUTURES_MASTER, NIGHT_OPTIONS_MASTER, night_product, parse_night_master
 
 __all__ = [
     "MASTER_URL",
@@ -164,8 +165,11 @@ MASTER_NAME = "fo_stk_code_mts.mst"
 INDEX_MASTER_NAME = "fo_idx_code_mts.mst"
 MASTER_URL = f"{_MASTER_BASE}{MASTER_NAME}.zip"
 INDEX_MASTER_URL = f"{_MASTER_BASE}{INDEX_MASTER_NAME}.zip"
-#: Every master ``kisfeed codes`` reads, in the order it lists them.
-MASTER_NAMES = (MASTER_NAME, INDEX_MASTER_NAME)
+#: Every master ``kisfeed codes`` reads, in the order it lists them: the stock and the index
+#: master, then the night session's futures and options (fixed width, ``schema.night_master``;
+#: whether KIS still ships them since KRX's own night session is [UNK]: one that cannot be had
+#: is named, and the others serve).
+MASTER_NAMES = (MASTER_NAME, INDEX_MASTER_NAME, NIGHT_FUTURES_MASTER, NIGHT_OPTIONS_MASTER)
 MAX_AGE = 12 * 3600.0  # the files change daily (new listings, expiries)
 
 
@@ -196,6 +200,8 @@ def _market_of_file(path: Path) -> Market | None:
     """The market of a master by its file name as KIS ships it, None for another name."""
     if path.name.startswith(INDEX_MASTER_NAME):
         return "index"
+    if path.name.startswith((NIGHT_FUTURES_MASTER, NIGHT_OPTIONS_MASTER)):
+        return "night"
     if path.name.startswith(MASTER_NAME):
         return "stock"
     return None
@@ -204,25 +210,30 @@ def _market_of_file(path: Path) -> Market | None:
 def read_master(path: str | Path, source: str | None = None) -> Master:
     """A master file on disk (cp949, as KIS ships it; UTF-8 accepted too). Its rows are index
     or stock contracts by the file's name (``fo_idx_code_mts.mst``, ``fo_stk_code_mts.mst``), or
-    for a file named otherwise, each by its code's underlying id (``code_form``)."""
+    for a file named otherwise, each by its code's underlying id (``code_form``); a night master
+    (``fo_cme_code.mst``, ``fo_eurex_code.mst``) is read in its fixed-width layout."""
     path = Path(path)
     try:
         data = path.read_bytes()
     except OSError as exc:
         raise ConfigError(f"cannot read master file {path}: {exc.strerror or exc}") from None
-    try:
-        text = data.decode("cp949")
-    except UnicodeDecodeError:
-        text = data.decode("utf-8", "replace")
     market = _market_of_file(path)
-    entries, bad = parse_master(text, market or "stock")
+    if market == "night":
+        entries, bad = parse_night_master(data, night_product(path))
+    else:
+        try:
+            text = data.decode("cp949")
+        except UnicodeDecodeError:
+            text = data.decode("utf-8", "replace")
+        entries, bad = parse_master(text, market or "stock")
     if market is None:
         entries = [
             replace(e, market="index") if (f := code_form(e.code)) and f.market == "index" else e
             for e in entries
         ]
     if not entries:
-        raise ConfigError(f"{path} holds no master lines (expected 9 '|'-separated columns, reference 5.4)")
+        layout = "the fixed-width night layout" if market == "night" else "9 '|'-separated columns"
+        raise ConfigError(f"{path} holds no master lines (expected {layout}, reference 5.4)")
     return Master(entries, source or str(path), len(bad))
 
 

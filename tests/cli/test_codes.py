@@ -65,8 +65,23 @@ def test_an_unknown_underlying_is_one_line_listing_what_exists(masters):
 def test_the_simulator_s_master_finds_its_kospi200_products(tmp_path):
     result = runner.invoke(app, ["codes", "--offline", "코스피200", "--type", "future"])
     assert result.exit_code == 0, result.output
-    futures = [row for row in _rows(result.output).values() if row[1] == "H0IFCNT0"]
-    assert futures and all(row[0].startswith("A01") for row in futures)
+    rows = [line.split() for line in result.output.splitlines() if line.startswith("A01")]
+    assert {row[1] for row in rows} == {"H0IFCNT0", "H0MFCNT0"}  # by day, and by night
+
+
+def test_a_night_master_lists_its_contracts_on_the_night_trs(masters, tmp_path):
+    from ..test_instruments import _night_files
+
+    night = tmp_path / "night"
+    night.mkdir()
+    paths = []
+    for name, data in _night_files(night).items():
+        (tmp_path / name).write_bytes(data)
+        paths += ["--master", str(tmp_path / name)]
+    result = runner.invoke(app, ["codes", *masters, *paths, "A01612"], env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.output
+    trs = sorted(line.split()[1] for line in result.output.splitlines() if line.startswith("A01612"))
+    assert trs == ["H0IFCNT0", "H0MFCNT0"]  # one row per master: by day and by night
 
 
 def test_a_master_of_garbage_alone_is_a_one_line_error(tmp_path: Path):

@@ -118,6 +118,17 @@ def test_the_master_refuses_a_tr_its_instrument_has_not():
         check_registrations([put], {FB: [put.code]})
 
 
+def test_a_code_of_a_day_and_a_night_master_goes_on_the_trs_of_either():
+    # the simulator lists a KOSPI200 contract in its index master and, under the same KIS code,
+    # in its night master (sim/night.py's default code form): H0IFCNT0 by day, H0MFCNT0 by night
+    master = simulator_master()
+    both = [e for e in master.entries if e.code == "A01612"]
+    assert {e.market for e in both} == {"index", "night"}
+    check_registrations(both, {"H0IFCNT0": ["A01612"], "H0MFASP0": ["A01612"]})
+    with pytest.raises(ConfigError, match="H0IFCNT0, H0IFASP0, H0MFCNT0, H0MFASP0, not H0ZFCNT0$"):
+        check_registrations(both, {F: ["A01612"]})
+
+
 def _error(result) -> str:
     (line,) = [line for line in result.output.splitlines() if line.startswith("error:")]
     return line

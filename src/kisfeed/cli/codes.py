@@ -33,18 +33,18 @@ __all__ = [
 
 def simulator_master() -> Master:
     """The embedded simulator's universe, in the master format: its stock master (futures
-    spreads included) and its index master (the KOSPI200 products, on the index TRs)."""
-    from ..sim.index import index_master_entries, index_universe
-    from ..sim.instruments import build_universe, master_entries
+    spreads included), its index master (the KOSPI200 products, on the index TRs) and its night
+    masters (their night contracts, on the night TRs), as the simulator serves them."""
+    from ..sim import Simulator
+    from ..sim.index import index_master_entries
+    from ..sim.instruments import master_entries
+    from ..sim.night import night_master_entries
     from .embedded import embedded_config
 
-    config = embedded_config()
-    start = config.start
-    assert start is not None  # embedded_config always sets one
-    index = index_universe(start) if config.index_products else []
-    entries = master_entries(build_universe(start)) + [
-        replace(e, market="index") for e in index_master_entries(index)
-    ]
+    universe = Simulator(embedded_config()).instruments
+    day = [i for i in universe if layout_for(i.tr_id).market == "index"]  # not the night contracts
+    index = [replace(e, market="index") for e in index_master_entries(day)]
+    entries = master_entries(universe) + index + night_master_entries(universe)
     return Master(entries, "the simulator's instruments (kisfeed sim)")
 
 
@@ -92,15 +92,20 @@ def resolve_codes(master: Master, codes: list[str]) -> list[MasterEntry]:
 
 def check_registrations(entries: list[MasterEntry], subscriptions: dict[str, list[str]]) -> None:
     """Refuse (ConfigError, exit 2) a code placed on a TR its instrument has not (a futures code
-    on an option TR): the master's kind decides where the code's form cannot."""
-    by_code = {e.code: e for e in entries}
+    on an option TR): the master's kind decides where the code's form cannot. A code listed by
+    several masters (a KOSPI200 contract in the index master and a night master) may go on the
+    TRs of any of them."""
+    by_code: dict[str, list[MasterEntry]] = {}
+    for e in entries:
+        by_code.setdefault(e.code, []).append(e)
     for tr_id, codes in subscriptions.items():
         for code in codes:
-            entry = by_code.get(code)
-            if entry is not None and tr_id not in entry.tr_ids:
+            listed = by_code.get(code)
+            if listed and not any(tr_id in e.tr_ids for e in listed):
+                trs = list(dict.fromkeys(t for e in listed for t in e.tr_ids))
                 raise ConfigError(
-                    f"{code} is a {entry.kind} ({entry.underlying_name}): it can be subscribed on "
-                    f"{', '.join(entry.tr_ids)}, not {tr_id}"
+                    f"{code} is a {listed[0].kind} ({listed[0].underlying_name}): it can be subscribed "
+                    f"on {', '.join(trs)}, not {tr_id}"
                 )
 
 

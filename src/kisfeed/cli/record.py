@@ -320,7 +320,8 @@ def record(
         known = master_for_recording(simulated, master, config.ws_url)
         if known is not None:
             wanted = list(dict.fromkeys(c for cs in subscriptions.values() for c in cs))
-            check_registrations(resolve_codes(known, wanted), subscriptions)
+            resolve_codes(known, wanted)  # unknown codes and spreads first
+            check_registrations([e for e in known.entries if e.code in set(wanted)], subscriptions)
         try:
             seen, recorder, elapsed = asyncio.run(
                 _record(
