@@ -19,7 +19,8 @@ seconds. The day TRs run in one simulator from 08:39:30 of a trading day (``--st
 ``--speed 10``, so the opening auction's expected prices (from 08:40) and its 08:45 uncross come
 within the first 35 wall seconds, then continuous trading; the night TRs in a second one from
 17:55 (``--night-start``), the last minutes of the night session's opening auction and its 18:00
-uncross. ``--markets stock,index,night`` chooses the families. Only the driver around those calls
+uncross, its trade rates 30 times the calibrated night's (``--night-activity``: the night trades
+12 % of the day's volume, and a monthly option may not trade in five minutes). ``--markets stock,index,night`` chooses the families. Only the driver around those calls
 is ours (it is written to the
 temporary directory and run by ``--python``); no file of the official client is changed or
 copied, and none of its code is in this repository.
@@ -95,6 +96,10 @@ START = "2026-11-20T08:39:30"  # a Friday: the opening auction's expected prices
 #: 17:50-18:00, uncross 18:00; KRX since 2025-06-09, brief "Facts"): a Wednesday, since the
 #: Thursday 2026-11-19 is the 수능 exam day, when the night session opens at 19:00.
 NIGHT_START = "2026-11-18T17:55:00"
+#: The night session trades 12 % of the day's volume (``SimConfig.night_volume_ratio``): a
+#: monthly option near the money may not trade in its first 5 minutes, so the night run makes
+#: the market 30 times busier (``kisfeed sim --activity``), as the client tests do.
+NIGHT_ACTIVITY = 30.0
 MARKETS = ("stock", "index", "night")
 
 
@@ -257,11 +262,11 @@ def default_code(tr_id: str, instruments: list[dict[str, str]]) -> str | None:
 
 
 def start_sim(
-    tmp: Path, speed: float, start: str, truth: Path
+    tmp: Path, speed: float, start: str, truth: Path, activity: float = 1.0
 ) -> tuple[subprocess.Popen[bytes], dict[str, str]]:
     out = tmp / "sim.out"
     command = [sys.executable, "-m", "kisfeed", "sim", "--port", "0", "--rest-port", "0", "--start", start,
-               "--speed", str(speed), "--ground-truth", str(truth)]  # fmt: skip
+               "--speed", str(speed), "--activity", str(activity), "--ground-truth", str(truth)]  # fmt: skip
     with out.open("wb") as sink:
         sim = subprocess.Popen(command, stdout=sink, stderr=subprocess.STDOUT)
     deadline = time.monotonic() + 60
@@ -307,21 +312,25 @@ def sent_per_tr(truth: Path) -> collections.Counter[str]:
 
 
 def run_phase(
-    args: argparse.Namespace, where: Path, start: str, codes: dict[str, str]
+    args: argparse.Namespace, where: Path, start: str, codes: dict[str, str], activity: float = 1.0
 ) -> tuple[subprocess.CompletedProcess[str], collections.Counter[str]]:
-    """One simulator from ``start`` and the official client on ``codes`` (TR -> code) for
-    ``--seconds``: the client's run and the records the simulator sent per TR."""
+    """One simulator from ``start`` (its trade rates x ``activity``) and the official client on
+    ``codes`` (TR -> code) for ``--seconds``: the client's run and the records the simulator sent
+    per TR."""
     with tempfile.TemporaryDirectory(prefix="kisfeed-official-") as name:
         tmp = Path(name)
         truth = tmp / "truth.jsonl"
-        sim, urls = start_sim(tmp, args.speed, start, truth)
+        sim, urls = start_sim(tmp, args.speed, start, truth, activity)
         try:
             home = tmp / "home"
             config = write_config(home, urls)
             driver = tmp / "driver.py"
             driver.write_text(DRIVER, encoding="utf-8")
             print(f"\nofficial client : {where} (python {args.python})")
-            print(f"simulator       : {urls['ws']}  REST {urls['rest']}  speed {args.speed:g}x from {start}")
+            print(
+                f"simulator       : {urls['ws']}  REST {urls['rest']}  speed {args.speed:g}x from {start}"
+                f", activity {activity:g}"
+            )
             print(f"config          : {config} (HOME={home})")
             print(f"subscribed      : {', '.join(f'{tr} {code}' for tr, code in codes.items())}")
             print(f"running         : {args.seconds:g} s ...", flush=True)
@@ -373,6 +382,12 @@ def main() -> int:
         help="night run's sim clock at start, KST (default: %(default)s)",
     )
     parser.add_argument(
+        "--night-activity",
+        type=float,
+        default=NIGHT_ACTIVITY,
+        help="the night run's trade rates x this (default: %(default)s)",
+    )
+    parser.add_argument(
         "--markets",
         default=",".join(MARKETS),
         help="the TR families to run: stock, index, night (default: %(default)s)",
@@ -395,9 +410,9 @@ def main() -> int:
         chosen.update(dict.fromkeys((t for t in TRS if t.startswith("H0ZO")), args.option))
     where = find_official(args.official.expanduser().resolve())
     # the day TRs (stock and index) in one run from --start, the night TRs in another
-    phases = [(args.start, ("stock", "index")), (args.night_start, ("night",))]
+    phases = [(args.start, ("stock", "index"), 1.0), (args.night_start, ("night",), args.night_activity)]
     ok = True
-    for start, families in phases:
+    for start, families, activity in phases:
         trs = [tr for tr in TRS if market_of(tr) in families and market_of(tr) in markets]
         if not trs:
             continue
@@ -411,7 +426,7 @@ def main() -> int:
             else:
                 codes[tr] = code
         if codes:
-            run, sent = run_phase(args, where, start, codes)
+            run, sent = run_phase(args, where, start, codes, activity)
             ok = report(run, codes, sent, verbose=args.verbose) and ok
     print("\nverdict: " + ("the official client works against kisfeed sim" if ok else "FAILED (see above)"))
     return 0 if ok else 1
