@@ -20,10 +20,10 @@ seconds. The day TRs run in one simulator from 08:39:30 of a trading day (``--st
 within the first 35 wall seconds, then continuous trading; the night TRs in a second one from
 17:55 (``--night-start``), the last minutes of the night session's opening auction and its 18:00
 uncross, its trade rates 30 times the calibrated night's (``--night-activity``: the night trades
-12 % of the day's volume, and a monthly option may not trade in five minutes). ``--markets stock,index,night`` chooses the families. Only the driver around those calls
-is ours (it is written to the
-temporary directory and run by ``--python``); no file of the official client is changed or
-copied, and none of its code is in this repository.
+12 % of the day's volume, and a monthly option may not trade in five minutes). ``--markets
+stock,index,night`` chooses the families. Only the driver around those calls is ours (it is
+written to the temporary directory and run by ``--python``); no file of the official client is
+changed or copied, and none of its code is in this repository.
 
 Per TR it prints the records the simulator sent (its ``--ground-truth``), the records declared
 in the frames the client received (each frame's ``NNN``), the frames and DataFrame rows that
