@@ -195,3 +195,14 @@ def test_a_recording_with_books_names_its_registrations(tmp_path):
     assert result.exit_code == 0, result.output
     assert "recording 1 code in 2 registrations" in result.output
     assert (tmp_path / "d" / "journal").is_dir()
+
+
+def test_night_trs_alone_record_the_embedded_simulator_s_night_session(tmp_path):
+    from kisfeed.cli.record import night_only
+
+    assert night_only({"H0MFCNT0": ["A01612"], "H0EUANC0": ["B01612560"]})
+    assert not night_only({"H0MFCNT0": ["A01612"], "H0IFCNT0": ["A01612"]}) and not night_only({})
+    args = ["record", "--tr", "H0MFCNT0", "A01612", "--data", str(tmp_path / "d"), "--seconds", "3"]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert "the KRX night session starting" in result.output and "H0MFCNT0" in result.output

@@ -94,3 +94,11 @@ def test_watch_refuses_an_expiry_without_an_underlying_and_an_unknown_underlying
     result = runner.invoke(app, ["watch", "--underlying", "NIKKEI225", "--seconds", "1"])
     (line,) = [line for line in result.output.splitlines() if line.startswith("error:")]
     assert result.exit_code == 2 and "'NIKKEI225' is not an underlying" in line and "코스피200" in line
+
+
+def test_watch_night_runs_the_night_session_on_the_night_trs():
+    result = runner.invoke(app, ["watch", "--underlying", "KOSPI200", "--night", "--seconds", "4"])
+    assert result.exit_code == 0, result.output
+    assert "the KRX night session starting" in result.output and "17:59:50 KST" in result.output
+    assert "night futures (H0MFCNT0)" in result.output  # the 18:00 uncross trades the front month
+    assert "index futures" not in result.output and "H0IOCNT0" not in result.output

@@ -150,9 +150,9 @@ class Board:
 
     def _futures(self) -> Table:
         shown = {c: r for c, r in self.last.items() if isinstance(r, FuturesTradeRecord)}
-        trs = sorted({r.tr_id for r in shown.values()}, key=_by_market) or ["H0ZFCNT0"]
+        trs = sorted({r.tr_id for r in shown.values()}, key=_by_market)
         table = Table(
-            title=" · ".join(f"{layout_for(tr).market} futures ({tr})" for tr in trs),
+            title=" · ".join(f"{layout_for(tr).market} futures ({tr})" for tr in trs) or "futures",
             title_justify="left",
             box=box.SIMPLE_HEAD,
             pad_edge=False,
@@ -181,9 +181,9 @@ class Board:
 
     def _options(self) -> Table:
         title, series = self.chain()
-        trs = ", ".join(sorted({e.tr_id for e in series if e.tr_id})) or "H0ZOCNT0"
+        trs = ", ".join(sorted({e.tr_id for e in series if e.tr_id}))
         table = Table(
-            title=f"option chain {title or ''} ({trs})".replace("  ", " "),
+            title=f"option chain {title or ''} ({trs})".replace(" ()", "").replace("  ", " "),
             title_justify="left",
             box=box.SIMPLE_HEAD,
             pad_edge=False,

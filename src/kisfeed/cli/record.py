@@ -46,7 +46,7 @@ if TYPE_CHECKING:  # pyarrow loads when recording starts, not for --help
     from ..store.outages import Outage
     from ..store.recorder import Recorder
 
-__all__ = ["record", "tr_for_code", "plan_subscriptions", "capacity"]
+__all__ = ["record", "tr_for_code", "plan_subscriptions", "capacity", "night_only"]
 
 #: The TRs a user may name, as --help and the errors list them.
 _KNOWN = ", ".join(f"{tr} ({layout.english})" for tr, layout in LAYOUTS.items())
@@ -117,6 +117,12 @@ def plan_subscriptions(
     return plan
 
 
+def night_only(subscriptions: dict[str, list[str]]) -> bool:
+    """Whether every TR is a night one (H0MF*/H0EU*): the embedded simulator then runs the night
+    session, whose TRs are silent by day."""
+    return bool(subscriptions) and all(LAYOUTS[tr].market == "night" for tr in subscriptions)
+
+
 def capacity(config: Config) -> int:
     """Registrations the configured app keys hold together (41 each by default, reference 3.1);
     the embedded simulator is one key."""
@@ -180,7 +186,7 @@ async def _record(
                 f"but not converted"
             )
         async with (
-            connect_arguments(config, simulated) as connect_kwargs,
+            connect_arguments(config, simulated, night_only(subscriptions)) as connect_kwargs,
             kisfeed.connect(**connect_kwargs, on_frame=recorder.on_frame, on_event=recorder.on_event) as feed,
         ):
             for tr, codes in subscriptions.items():
@@ -303,12 +309,12 @@ def record(
     )
     with errors():
         simulated = not config.has_credentials
+        subscriptions = plan_subscriptions(codes, with_books=with_books, with_expected=with_expected)
         if simulated:
             err_console.print(
                 "no credentials (KIS_APP_KEY, KIS_APP_SECRET): recording from the embedded simulator; "
-                + describe_embedded(embedded_config())
+                + describe_embedded(embedded_config(night_only(subscriptions)))
             )
-        subscriptions = plan_subscriptions(codes, with_books=with_books, with_expected=with_expected)
         registrations = sum(len(c) for c in subscriptions.values())
         if registrations > (held := capacity(config)):
             keys = max(1, len(config.credentials))

@@ -60,6 +60,7 @@ def chain_for(
     registrations: int = DEFAULT_MAX_REGISTRATIONS,
     expiry: str | None = None,
     with_futures: bool = True,
+    night: bool = False,
 ) -> Chain:
     """The futures of an underlying and the strikes of one option expiry nearest the money that
     ``registrations`` (what is free) hold after the futures: calls and puts of each strike.
@@ -70,9 +71,15 @@ def chain_for(
     monthly KOSPI200 options, not the mini or weekly ones, reference 5.1), of ``expiry``
     (``YYYYMM``) or else the front one; the money is the master's ATM strike (column 5), else
     the middle strike (strikes from its 행사가 column, an option code does not carry its strike).
-    ``with_futures=False``: the options alone, in all the registrations."""
+    ``with_futures=False``: the options alone, in all the registrations. ``night``: the night
+    masters' contracts (on the night TRs), else the day ones: the night masters list the index
+    master's codes again."""
     code, label = underlying_of(master, name)
-    mine = [e for e in master.entries if e.underlying_code == code and e.tr_id]
+    mine = [
+        e for e in master.entries if e.underlying_code == code and e.tr_id and (e.market == "night") == night
+    ]
+    if night and not mine:
+        raise ConfigError(f"{label} has no night contracts in {master.source}")
     futures = sorted(
         (e for e in mine if e.kind == "future"), key=lambda e: (e.info_type, e.expiry_month or "")
     )
@@ -125,8 +132,9 @@ async def _watch(
     simulated: bool,
     on_frame: Callable[[str, int, int], None] | None = None,
     book: str | None = None,
+    night: bool = False,
 ) -> LiveResult:
-    async with connect_arguments(config, simulated) as connect_kwargs:
+    async with connect_arguments(config, simulated, night) as connect_kwargs:
         return await run_board(
             connect_kwargs=connect_kwargs,
             subscriptions=subscriptions,
@@ -163,6 +171,12 @@ def watch(
     expiry: Annotated[
         str | None, typer.Option(help="The chain's expiry month, YYYYMM (default: the front one).")
     ] = None,
+    night: Annotated[
+        bool,
+        typer.Option(
+            "--night", help="The KRX night session's contracts and TRs (H0MF*/H0EU*) for codes and chain."
+        ),
+    ] = False,
     seconds: SecondsOption = None,
     master: Annotated[
         Path | None, typer.Option(help="A local master file (fo_stk_code_mts.mst, fo_idx_code_mts.mst).")
@@ -180,6 +194,7 @@ def watch(
     Examples:
       kisfeed watch --underlying 삼성전자
       kisfeed watch --underlying KOSPI200 --expiry 202612
+      kisfeed watch --underlying KOSPI200 --night
       kisfeed watch A11612 A50612 --seconds 60
       kisfeed watch --underlying 삼성전자 --book A11612
     """
@@ -193,7 +208,7 @@ def watch(
                     if not simulator
                     else "watching the embedded simulator; "
                 )
-                + describe_embedded(embedded_config())
+                + describe_embedded(embedded_config(night))
             )
             found = simulator_master()
         else:
@@ -202,17 +217,21 @@ def watch(
             raise ConfigError("give instrument codes or --underlying NAME (e.g. --underlying 삼성전자)")
         if expiry and not underlying:
             raise ConfigError("--expiry chooses the chain of --underlying NAME: give both")
+        if night:  # a code both a day and a night master list: its night entry (by_code: the first)
+            found = Master(
+                sorted(found.entries, key=lambda e: e.market != "night"), found.source, found.skipped
+            )
         entries = resolve_codes(found, codes or [])
         book_entry = resolve_codes(found, [book])[0] if book else None
         if book_entry is not None and book_entry.code not in {e.code for e in entries}:
             entries.append(book_entry)  # its trades too: the ladder's caption shows the last one
         if underlying:  # the chain gets what the codes and the book leave of the registrations
             free = capacity(config) - len(_registrations(_subscriptions(entries, book_entry)))
-            chain = chain_for(found, underlying, registrations=free, expiry=expiry)
+            chain = chain_for(found, underlying, registrations=free, expiry=expiry, night=night)
             err_console.print(chain.note(), highlight=False)
             entries += [e for e in chain.entries if e not in entries]
         subscriptions = _subscriptions(entries, book_entry)
-        result = asyncio.run(_watch(config, subscriptions, found, seconds, simulated, book=book))
+        result = asyncio.run(_watch(config, subscriptions, found, seconds, simulated, book=book, night=night))
     console.print(
         f"\n{plural(sum(result.records.values()), 'record')} in {result.seconds:.0f} s, "
         f"{plural(result.reconnects, 'reconnect')}, {result.dropped:,} dropped"
