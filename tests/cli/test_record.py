@@ -125,7 +125,7 @@ def test_a_code_of_a_day_and_a_night_master_goes_on_the_trs_of_either():
     both = [e for e in master.entries if e.code == "A01612"]
     assert {e.market for e in both} == {"index", "night"}
     check_registrations(both, {"H0IFCNT0": ["A01612"], "H0MFASP0": ["A01612"]})
-    with pytest.raises(ConfigError, match="H0IFCNT0, H0IFASP0, H0MFCNT0, H0MFASP0, not H0ZFCNT0$"):
+    with pytest.raises(ConfigError, match=r"H0IFCNT0, H0IFASP0, H0MFCNT0, H0MFASP0, not H0ZFCNT0$"):
         check_registrations(both, {F: ["A01612"]})
 
 
