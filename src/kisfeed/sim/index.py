@@ -260,6 +260,7 @@ def index_master_entries(instruments: Iterable[Instrument]) -> list[MasterEntry]
             str(min(i.month, 4)),
             i.underlying.code,
             i.underlying.name,
+            "index",
         )
         for i in instruments
         if isinstance(i, IndexInstrument)
