@@ -48,7 +48,7 @@ from datetime import date, datetime
 from ..schema.records import KST
 from . import liquidity
 from .calendar import KrxCalendar, Phase
-from .contracts import Contract, hhmmss
+from .contracts import Contract
 from .fair import DIVIDENDS, carry, ex_dividend
 from .index import IndexInstrument
 from .instruments import Instrument, Underlying
@@ -60,6 +60,7 @@ from .prints import YEAR_SECONDS, Prints
 from .profiles import Profile, blanks_for
 from .publish import EXPECTED_CODES, MarketEvent, Publisher
 from .ticks import INDEX_FUTURES_GRID, INDEX_OPTION_GRID, OPTION_TICKS, STOCK_GRID, Grid
+from .wire import hhmmss
 
 __all__ = ["Market", "MarketEvent"]
 
