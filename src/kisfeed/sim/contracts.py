@@ -2,13 +2,15 @@
 
 A ``Contract`` keeps what an exchange feed accumulates over a day (open/high/low and their
 times, cumulative volume and value, buy/sell counts and sums, open interest) and writes each
-trade as the 49 (``H0ZFCNT0``) or 53 (``H0ZOCNT0``) field texts. The relations of reference 4.4
+trade as the 49 (``H0ZFCNT0``) or 53 (``H0ZOCNT0``) field texts, or for a KOSPI200 product
+the 50 of ``H0IFCNT0`` / 58 of ``H0IOCNT0``, prices as points. The relations of reference 4.4
 hold exactly, because every derived field is computed here from the values written next to it:
 
 * ``PRDY_VRSS`` = price − previous close; its sign code 2/3/5 (1/4 at the daily limits);
   ``*_PRDY_CTRT`` = change ÷ previous close × 100, rounded to 0.01.
 * ``*_VRSS_PRPR`` = price − open/high/low with sign codes 2 (>0), 3 (=0), 5 (<0).
-* ``ACML_VOL`` grows by ``LAST_CNQN``; ``ACML_TR_PBMN`` by price × quantity × 10 (multiplier).
+* ``ACML_VOL`` grows by ``LAST_CNQN``; ``ACML_TR_PBMN`` by price × quantity × the multiplier
+  (10 shares; KOSPI200 products 250,000 KRW a point).
 * ``NTBY_CNTG_CSNU`` = buy − sell counts; ``CTTR`` = buy sum ÷ sell sum × 100 (0.00 while no
   sell-initiated volume: [UNK], the reference has no example); ``SHNU_RATE`` = buy sum ÷ volume.
   An auction's uncross print (``sim/phases.py``) is neither buy- nor sell-initiated, so the sums

@@ -21,7 +21,7 @@ record is 537,181, 한국경제 2009-05-25): the simulator's trades 0.4 times a 
 over 2 % of moneyness, ``exp(-|ln(K/S)| / 0.02)``, some 4 strikes each side), the front monthly
 and the weeklies most: 0.012 trades a second at the money, prints of 20 contracts (modelling
 choices; KOSPI200 options trade millions of contracts a day, but a faithful rate would multiply
-the simulator's event rate for every user, so the index products together add about 1.5 times
+the simulator's event rate for every user, so the index products together add about 1.4 times
 the stock products' events; ``SimConfig.index_products`` turns them off).
 
 Everything else scales down from those two: other underlyings trade less, next months a few

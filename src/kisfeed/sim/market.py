@@ -8,6 +8,10 @@ same order whatever the clients do; the server only decides *when* to send them 
 
 Model (issue 3; reference 4.4, 6):
 
+* KOSPI200 futures and options (``sim/index.py``, ``docs/kospi200.md``) trade in the same
+  stream, on the index of ``sim/kospi200.py``: the weighted sum of the constituents' walks,
+  brought up to the instant of each index trade, and a rest driven by the common factor; their
+  prices are hundredths of a point on their own grids, their limits ±8/15/20 %.
 * Underlyings follow a geometric random walk in trading time with their annual volatility, a
   common market factor (correlation 0.5) and an overnight gap; the spot is rounded to the KRX
   stock tick and frozen after 15:30, when stocks close but stock F/O trade on to 15:45 (ref 6).
@@ -334,22 +338,23 @@ class Market(TradingDay, Prints, Publisher):
 
     def _walk(self, spot: Spot, u: float) -> None:
         """The underlying's walk up to ``u`` (> ``spot.updated``), a correlated geometric
-        Brownian motion on the stock tick grid: the common factor is a Brownian motion sampled
-        at event times. The spot is frozen outside the stock market's hours (``updated`` starts
-        the day at 09:00, and ``u`` stops at 15:30)."""
-        rng = self.rng
+        Brownian motion on the stock tick grid, frozen outside the stock market's hours
+        (``updated`` starts the day at 09:00, and ``u`` stops at 15:30)."""
         dt = u - spot.updated
-        if u > self._factor_time:
-            self._factor += math.sqrt(u - self._factor_time) * rng.gauss(0.0, 1.0)
-            self._factor_time = u
+        self._sample_factor(u)
         sigma = spot.vol * _PER_SECOND
         common = self._factor - spot.factor
-        own = math.sqrt(dt) * rng.gauss(0.0, 1.0)
+        own = math.sqrt(dt) * self.rng.gauss(0.0, 1.0)
         spot.log_price += sigma * (MARKET_CORRELATION * common + _OWN * own) - 0.5 * sigma * sigma * dt
         spot.price = STOCK_GRID.round(math.exp(spot.log_price))
         spot.updated, spot.factor = u, self._factor
         if abs(spot.price - spot.prev_close) > spot.trigger:  # the next limit stage is due
             spot.trigger, spot.expand_at = math.inf, u + self.limit_delay
+
+    def _sample_factor(self, u: float) -> None:
+        if u > self._factor_time:  # a Brownian motion sampled at event times
+            self._factor += math.sqrt(u - self._factor_time) * self.rng.gauss(0.0, 1.0)
+            self._factor_time = u
 
     def _walk_index(self, index: Spot, u: float) -> None:
         """An index at ``u``: every member's walk brought up to ``u``, the rest's log R walked
@@ -359,9 +364,7 @@ class Market(TradingDay, Prints, Publisher):
             if u > spot.updated:
                 self._walk(spot, u)
         dt = u - index.updated
-        if u > self._factor_time:
-            self._factor += math.sqrt(u - self._factor_time) * self.rng.gauss(0.0, 1.0)
-            self._factor_time = u
+        self._sample_factor(u)
         sigma = REST_VOLATILITY * _PER_SECOND
         own = math.sqrt(dt) * self.rng.gauss(0.0, 1.0)
         shock = REST_CORRELATION * (self._factor - index.factor) + _REST_OWN * own
@@ -373,10 +376,9 @@ class Market(TradingDay, Prints, Publisher):
 
     def _spot_of(self, underlying: Underlying) -> Spot:
         """The spot of a stock, made if no product of it is listed (an index's member)."""
-        spot = self.spots.get(underlying.code)
-        if spot is None:
-            spot = self.spots[underlying.code] = Spot(underlying, self.limit_stages)
-        return spot
+        if underlying.code not in self.spots:
+            self.spots[underlying.code] = Spot(underlying, self.limit_stages)
+        return self.spots[underlying.code]
 
     def _enter_session(self, day: date, start: float | None = None) -> None:
         """The trading day's start (``phases``), then each spot's first limit stage from its own
