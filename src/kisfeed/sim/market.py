@@ -281,7 +281,7 @@ class Market(TradingDay, Prints, Publisher):
                 t = self.now = -upcoming
                 contract = self._active[bisect.bisect_right(self._cumulative, rng.random() * self._total)]
                 return MarketEvent(
-                    t, contract.instrument, self._trade(contract, t), contract.instrument.tr_id
+                    t, contract.instrument, self._trade(contract, t), contract.trade_layout.tr_id
                 )
             at, _, _, action, index, window = schedule.pop()
             self.now = at
@@ -289,7 +289,7 @@ class Market(TradingDay, Prints, Publisher):
                 c = self.contracts[index]
                 records = self._trade(c, at, c.auction_qty)
                 c.auction_price = c.auction_qty = 0
-                return MarketEvent(at, c.instrument, records, c.instrument.tr_id)
+                return MarketEvent(at, c.instrument, records, c.trade_layout.tr_id)
             if action == EXPECT:
                 event = self._expect(index, at, window, window == self.times.open)
                 if event is not None:
@@ -302,7 +302,7 @@ class Market(TradingDay, Prints, Publisher):
                     # steps after its subscription (the whole auction would otherwise run the
                     # moment the server starts, before anyone is in). An event without records.
                     c = self.contracts[index]
-                    return MarketEvent(at, c.instrument, [], c.instrument.tr_id)
+                    return MarketEvent(at, c.instrument, [], c.trade_layout.tr_id)
                 continue
             if not self._advance(action, index, window):
                 return None
