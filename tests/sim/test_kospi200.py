@@ -22,7 +22,6 @@ from kisfeed.sim.ticks import INDEX_FUTURES_GRID, INDEX_OPTION_GRID
 
 START = datetime(2026, 12, 1, 9, 0, tzinfo=KST)  # a Tuesday
 INDEX_TRS = ("H0IFCNT0", "H0IFASP0", "H0IOCNT0", "H0IOASP0")
-_BOOK_SAMPLE = 7
 
 
 def hundredths(value: float) -> int:
@@ -52,8 +51,6 @@ class Day:
         index = m.spots[KOSPI200.code]
         self.snapshots: list[list[float]] = []
         self.records: dict[str, list[tuple[float, object]]] = defaultdict(list)
-        #: (time, code) of every book record; one in ``_BOOK_SAMPLE`` is decoded
-        self.book_times: dict[str, list[tuple[float, str]]] = defaultdict(list)
         updated = None
         while m.now < START.timestamp() + 2 * 3600:
             event = m.next_event()
@@ -65,11 +62,6 @@ class Day:
                 self.snapshots.append(
                     [index.price, *(m.spots[c].price for c in WEIGHTS), math.exp(index.log_price)]
                 )
-            if event.records and event.tr_id.endswith("ASP0"):
-                times = self.book_times[event.tr_id]
-                times.append((event.time, event.code))
-                if len(times) % _BOOK_SAMPLE:
-                    continue
             for text in event.records:
                 (record,) = kisfeed.decode(encode_frame(event.tr_id, [text.split("^")]))
                 self.records[event.tr_id].append((event.time, record))
@@ -155,11 +147,10 @@ def test_index_books_have_five_levels_on_the_grid_and_the_02_second_filter(day: 
     books = day.records[tr_id]
     assert len(books) > 100
     last_slot: dict[str, int] = {}
-    for t, code in day.book_times[tr_id]:
+    for t, r in books:
         slot = slot_of(t, 5.0)
-        assert slot > last_slot.get(code, -1)  # at most one book a code per 0.2 s
-        last_slot[code] = slot
-    for _, r in books:
+        assert slot > last_slot.get(r.code, -1)  # at most one book a code per 0.2 s
+        last_slot[r.code] = slot
         grid = INDEX_FUTURES_GRID if tr_id == "H0IFASP0" else INDEX_OPTION_GRID
         asks = [(getattr(r, f"ask{n}"), getattr(r, f"ask{n}_qty")) for n in range(1, 6)]
         bids = [(getattr(r, f"bid{n}"), getattr(r, f"bid{n}_qty")) for n in range(1, 6)]
