@@ -14,7 +14,6 @@ from typing import Annotated
 import msgspec
 import typer
 
-from ..schema.layouts import trs_for
 from ..schema.records import KST
 from ..sim import DEMO_APP_KEY, DEMO_APP_SECRET, SimConfig, Simulator, parse_fault, write_master
 from ..sim.faults import FAULT_NAMES, ScheduledFault
@@ -189,7 +188,7 @@ def sim(
             strike = "" if i.strike is None else str(i.strike)
             print(
                 f"{i.code}\t{i.tr_id}\t{i.underlying_code}\t{i.underlying_name}\t{i.kind}\t{i.expiry}\t{strike}"
-                f"\t{','.join(trs_for(i.kind))}"
+                f"\t{','.join(i.tr_ids)}"
             )
         return
     if write_master_path is not None:

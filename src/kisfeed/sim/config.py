@@ -68,7 +68,7 @@ class SimConfig:
     last day ending at 15:20, and the special days' hours."""
     index_products: bool = True
     """Serve the KOSPI200 futures, monthly and weekly options (issue 16, ``kisfeed.sim.index``,
-    TRs H0IFCNT0/H0IFASP0/H0IOCNT0/H0IOASP0) beside the stock products. They add about 1.5
+    TRs H0IFCNT0/H0IFASP0/H0IOCNT0/H0IOASP0) beside the stock products. They add about 1.4
     times the stock products' trades to the market (``sim/liquidity.py``); False gives the
     stock-only market of before, the same trades for the same seed."""
     interest_rate: float = 0.03
