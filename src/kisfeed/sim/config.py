@@ -154,7 +154,7 @@ class SimConfig:
     """[UNK] reference 4.6: the ``tr_key`` of night contracts. ``kis``: the day code (``A01612``),
     as both night masters carry it in 단축코드 (2026 lines quoted by third-party parsers) and as
     KIS's night docstrings send users to those masters for codes; ``krx``: the 8-character KRX
-    short code (``IndexInstrument.krx_code``), as three of the four official night examples
+    short code (``IndexInstrument.krx_code``: ``A016C000``), as three of the four official night examples
     (``101W9000``).
     The simulator's night masters carry the form served (docs/night-session.md)."""
 
