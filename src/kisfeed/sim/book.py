@@ -55,6 +55,7 @@ __all__ = [
     "change_chance",
     "slot_of",
     "after_print",
+    "totals",
     "DEPTH",
 ]
 
@@ -377,41 +378,3 @@ def _totals(sides: tuple[Levels, Levels]) -> tuple[int, int]:
 
 
 totals = _totals
-
-
-# --- the records (written through the layouts by name: the two book TRs order fields differently)
-
-_EMPTY: Level = (0, 0, 0)
-_NAMES = tuple(
-    (f"ask{n}", f"ask{n}_qty", f"ask{n}_count", f"bid{n}", f"bid{n}_qty", f"bid{n}_count")
-    for n in range(1, DEPTH + 1)
-)
-
-
-def book_values(
-    code: str,
-    time_text: str,
-    sides: tuple[Levels, Levels],
-    before: tuple[int, int],
-    most: int = DEPTH,
-    points: bool = False,
-) -> dict[str, object]:
-    """The fields of a book record (reference 4.5) by name: ``most`` levels each side (10 for
-    H0ZFASP0/H0ZOASP0, 5 for H0IFASP0/H0IOASP0; empty ones 0), the totals as sums of them, and
-    their change since ``before``. ``points``: prices are hundredths, written as points."""
-    asks, bids = sides
-    values: dict[str, object] = {"code": code, "time": time_text}
-    for n, (ap, aq, ac, bp, bq, bc) in enumerate(_NAMES[:most]):
-        a = asks[n] if n < len(asks) else _EMPTY
-        b = bids[n] if n < len(bids) else _EMPTY
-        values[ap], values[aq], values[ac] = a
-        values[bp], values[bq], values[bc] = b
-        if points:
-            values[ap], values[bp] = a[PRICE] / 100, b[PRICE] / 100
-    ask_total, bid_total = sum(x[QTY] for x in asks[:most]), sum(x[QTY] for x in bids[:most])
-    values["total_ask_count"] = sum(x[ORDERS] for x in asks[:most])
-    values["total_bid_count"] = sum(x[ORDERS] for x in bids[:most])
-    values["total_ask_qty"], values["total_bid_qty"] = ask_total, bid_total
-    values["total_ask_qty_change"] = ask_total - before[0]
-    values["total_bid_qty_change"] = bid_total - before[1]
-    return values

@@ -68,7 +68,7 @@ class SimConfig:
     last day ending at 15:20, and the special days' hours."""
     index_products: bool = True
     """Serve the KOSPI200 futures, monthly and weekly options (issue 16, ``kisfeed.sim.index``,
-    TRs H0IFCNT0/H0IFASP0/H0IOCNT0/H0IOASP0) beside the stock products. They add about 1.5
+    TRs H0IFCNT0/H0IFASP0/H0IOCNT0/H0IOASP0) beside the stock products. They add about 1.4
     times the stock products' trades to the market (``sim/liquidity.py``); False gives the
     stock-only market of before, the same trades for the same seed."""
     interest_rate: float = 0.03
@@ -154,7 +154,7 @@ class SimConfig:
     """[UNK] reference 4.6: the ``tr_key`` of night contracts. ``kis``: the day code (``A01612``),
     as both night masters carry it in 단축코드 (2026 lines quoted by third-party parsers) and as
     KIS's night docstrings send users to those masters for codes; ``krx``: the 8-character KRX
-    short code (``IndexInstrument.krx_code``), as three of the four official night examples
+    short code (``IndexInstrument.krx_code``: ``A016C000``), as three of the four official night examples
     (``101W9000``).
     The simulator's night masters carry the form served (docs/night-session.md)."""
 

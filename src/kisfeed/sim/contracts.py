@@ -2,13 +2,15 @@
 
 A ``Contract`` keeps what an exchange feed accumulates over a day (open/high/low and their
 times, cumulative volume and value, buy/sell counts and sums, open interest) and writes each
-trade as the 49 (``H0ZFCNT0``) or 53 (``H0ZOCNT0``) field texts. The relations of reference 4.4
+trade as the 49 (``H0ZFCNT0``) or 53 (``H0ZOCNT0``) field texts, or for a KOSPI200 product
+the 50 of ``H0IFCNT0`` / 58 of ``H0IOCNT0``, prices as points. The relations of reference 4.4
 hold exactly, because every derived field is computed here from the values written next to it:
 
 * ``PRDY_VRSS`` = price − previous close; its sign code 2/3/5 (1/4 at the daily limits);
   ``*_PRDY_CTRT`` = change ÷ previous close × 100, rounded to 0.01.
 * ``*_VRSS_PRPR`` = price − open/high/low with sign codes 2 (>0), 3 (=0), 5 (<0).
-* ``ACML_VOL`` grows by ``LAST_CNQN``; ``ACML_TR_PBMN`` by price × quantity × 10 (multiplier).
+* ``ACML_VOL`` grows by ``LAST_CNQN``; ``ACML_TR_PBMN`` by price × quantity × the multiplier
+  (10 shares; KOSPI200 products 250,000 KRW a point).
 * ``NTBY_CNTG_CSNU`` = buy − sell counts; ``CTTR`` = buy sum ÷ sell sum × 100 (0.00 while no
   sell-initiated volume: [UNK], the reference has no example); ``SHNU_RATE`` = buy sum ÷ volume.
   An auction's uncross print (``sim/phases.py``) is neither buy- nor sell-initiated, so the sums
@@ -27,112 +29,26 @@ relations above hold wherever no emptied field is involved.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
-from functools import partial
 from math import nan
 from typing import TYPE_CHECKING
 
-from ..schema.kinds import Kind, format_value
 from ..schema.layouts import Layout, layout_for
 from .book import Book
 from .index import IndexInstrument
 from .instruments import Instrument
 from .ticks import STOCK_GRID, Grid
+from .wire import FUTURES_POINT_FIELDS, OPTION_POINT_FIELDS, dn, r2, sign_code, to_points
 
 if TYPE_CHECKING:
     from .fair import Carry
     from .liquidity import Activity
     from .market import Spot
 
-__all__ = [
-    "Contract",
-    "Quote",
-    "FieldValues",
-    "record_text",
-    "sign_code",
-    "hhmmss",
-    "FUTURES_POINT_FIELDS",
-    "OPTION_POINT_FIELDS",
-]
+__all__ = ["Contract", "Quote", "BUY", "SELL", "AUCTION"]
 
 BUY, SELL, AUCTION = 1, -1, 0  # who initiated a print; an auction's uncross print is neither
-
-
-def sign_code(diff: float) -> str:
-    """2 up, 3 unchanged, 5 down (reference 4.4; 1/4 are the daily limits, decided by callers)."""
-    return "2" if diff > 0 else "5" if diff < 0 else "3"
-
-
-def r2(value: float) -> float:
-    """``value`` rounded to the 2 decimals the wire carries (``format_value`` then writes exactly
-    those 2), never a negative zero (``-0.0 + 0.0`` is ``0.0``)."""
-    return round(value, 2) + 0.0
-
-
-def dn(value: float, decimals: int) -> str:
-    """``decimals`` places, never a negative zero: the Greeks' wire text, whose decimal count is
-    the server's setting (``SimConfig.greek_decimals``; [UNK] in reference 4.2), so it is written
-    here rather than by ``format_value``, which writes a value's shortest 2-or-more decimals."""
-    text = f"{value:.{decimals}f}"
-    return text[1:] if text[0] == "-" and not text.strip("-0.") else text
-
-
-#: English field name (``schema.layouts``) -> value. A ``str`` is the field's wire text as it is
-#: (codes, flags, sign codes, ``HHMMSS`` times, Greeks); anything else is a value of the field's
-#: kind, written by ``schema.kinds.format_value``.
-FieldValues = Mapping[str, object]
-
-#: Kinds whose values ``format_value`` writes with ``str`` (its last branch): called directly on
-#: the hot path, one call per field fewer (``tests/sim/test_contracts.py`` holds them equal).
-STR_KINDS = frozenset({Kind.CODE, Kind.FLAG, Kind.INT, Kind.SIGNED, Kind.PRICE})
-
-_PLANS: dict[str, tuple[tuple[str, Callable[[object], str]], ...]] = {}
-
-
-def record_text(layout: Layout, values: FieldValues) -> str:
-    """One record's ``^``-joined wire text, in the layout's field order: the only place the
-    simulator orders fields, so a new TR or a changed layout needs no format string here."""
-    plan = _PLANS.get(layout.tr_id)
-    if plan is None:
-        plan = _PLANS[layout.tr_id] = tuple(  # the fields a complete record carries: H0ZOANC0's 7 of 8
-            (f.name, str if f.kind in STR_KINDS else partial(format_value, f.kind))
-            for f in layout.fields[: layout.required]
-        )
-    try:
-        return "^".join(
-            [value if isinstance(value := values[name], str) else write(value) for name, write in plan]
-        )
-    except KeyError as exc:
-        raise KeyError(f"{layout.tr_id}: no value for field {exc.args[0]!r}") from None
-
-
-#: The fields of a trade that are prices or price differences: an index product's are kept in
-#: hundredths of a point and written as points (2 decimals, reference 4.6).
-_PRICES = ("price", "change", "open", "high", "low", "theoretical_price", "market_basis", "vs_open",
-           "vs_high", "vs_low", "disparity", "theoretical_basis", "ask1", "bid1",
-           "dynamic_upper_limit", "dynamic_lower_limit")  # fmt: skip
-FUTURES_POINT_FIELDS = (*_PRICES, "near_month_price", "far_month_price", "spread")
-OPTION_POINT_FIELDS = (*_PRICES, "premium", "intrinsic_value", "time_value")
-
-
-def _to_points(values: dict[str, object], names: tuple[str, ...]) -> None:
-    for name in names:
-        value = values[name]
-        if isinstance(value, int | float):
-            values[name] = value / 100
-
-
-_TIMES: dict[int, str] = {}
-
-
-def hhmmss(timestamp: float) -> str:
-    """``BSOP_HOUR`` text of a POSIX time in KST (UTC+9, no daylight saving)."""
-    second = int(timestamp + 32_400) % 86_400
-    text = _TIMES.get(second)
-    if text is None:
-        text = _TIMES[second] = f"{second // 3600:02d}{second % 3600 // 60:02d}{second % 60:02d}"
-    return text
 
 
 @dataclass(slots=True)
@@ -348,7 +264,7 @@ class Contract:
         }
         if self.points:  # H0IFCNT0: DSCS_BLTR_ACML_QTY too; no negotiated block trades modelled
             values["block_volume"] = 0
-            _to_points(values, FUTURES_POINT_FIELDS)
+            to_points(values, FUTURES_POINT_FIELDS)
         values.update(self.blanks)
         return values
 
@@ -438,7 +354,7 @@ class Contract:
             values["block_volume"] = 0
             values["dynamic_upper_limit"], values["dynamic_lower_limit"] = extra[1][0], extra[1][1]
             values["dynamic_limit_flag"] = extra[1][2]
-            _to_points(values, OPTION_POINT_FIELDS)
+            to_points(values, OPTION_POINT_FIELDS)
         values.update(self.blanks)
         return values
 

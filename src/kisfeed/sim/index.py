@@ -32,6 +32,14 @@ Rules (docs/kospi200.md has the sources):
   ``B096C1552`` (Monday weekly): 9 characters like a monthly ``B01612552``, but with another
   product id, so no weekly code collides with a monthly one, nor a Monday weekly with a Thursday
   one.
+
+Hooks for the night session (``sim-night``): an index product's trade is priced and written by the
+market like any other (``Market._trade``, ``sim/prints.py``), on its contract's
+``trade_layout``/``book_layout`` (``sim/contracts.py``), which default to the instrument's
+``tr_ids``. The night session writes the same contract on H0MFCNT0/H0MFASP0 or H0EUCNT0/
+H0EUASP0 by setting those two layouts (or with an instrument whose ``tr_ids`` are the night
+TRs): fields are written by name, so a value the night layout lacks (H0MFCNT0 has no
+``DSCS_BLTR_ACML_QTY``) is simply not written.
 """
 
 from __future__ import annotations
@@ -123,14 +131,16 @@ class IndexInstrument(Instrument):
 
     @property
     def krx_code(self) -> str:
-        """The 8-character KRX form (reference 5.1): type digit, product id, year, month char,
-        strike code (``000`` for futures); weeklies: their product id and week digit."""
-        digit = {"future": "1", "call": "2", "put": "3"}[self.kind]
-        if self.weekly:  # month character and week: a weekly lives one week, so no year is needed
-            return f"{digit}{_WEEKLY_IDS[self.weekly]}{self.code[4:]}"
+        """The 8-character KRX form inside the standard code (reference 5.1), with the 2026
+        letter type as the stock products' (reference 5.3: ``KR4A1168000…``): letter, product
+        id, year digit, month character, strike code (``000`` for futures); a weekly's month
+        character and week instead of year and month (it lives one week)."""
+        letter = self.code[0]
+        if self.weekly:
+            return f"{letter}{_WEEKLY_IDS[self.weekly]}{self.code[4:]}"
         month = _MONTH_CHARS[self.expiry.month - 1]
         tail = strike_code(self.strike) if self.strike is not None else "000"
-        return f"{digit}01{self.expiry.year % 10}{month}{tail}"
+        return f"{letter}01{self.expiry.year % 10}{month}{tail}"
 
     @property
     def standard_code(self) -> str:
@@ -260,6 +270,7 @@ def index_master_entries(instruments: Iterable[Instrument]) -> list[MasterEntry]
             str(min(i.month, 4)),
             i.underlying.code,
             i.underlying.name,
+            "index",
         )
         for i in instruments
         if isinstance(i, IndexInstrument)

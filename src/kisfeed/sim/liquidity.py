@@ -21,7 +21,7 @@ record is 537,181, 한국경제 2009-05-25): the simulator's trades 0.4 times a 
 over 2 % of moneyness, ``exp(-|ln(K/S)| / 0.02)``, some 4 strikes each side), the front monthly
 and the weeklies most: 0.012 trades a second at the money, prints of 20 contracts (modelling
 choices; KOSPI200 options trade millions of contracts a day, but a faithful rate would multiply
-the simulator's event rate for every user, so the index products together add about 1.5 times
+the simulator's event rate for every user, so the index products together add about 1.4 times
 the stock products' events; ``SimConfig.index_products`` turns them off).
 
 Everything else scales down from those two: other underlyings trade less, next months a few
@@ -154,7 +154,9 @@ def activity(inst: Instrument, spot: float, rng: random.Random, scale: float = 1
     day = listed.rate(inst.strike, spot) * CONTINUOUS_SECONDS * (mean_size + 0.5) * _PER_ORDER
     prev_volume = int(day * math.exp(0.3 * rng.gauss(0.0, 1.0)))
     if inst.strike is None:  # futures OI is about a day's volume (example: 32,053 against ~27,700)
-        prev_oi = int(prev_volume * math.exp(0.15 + 0.3 * rng.gauss(0.0, 1.0)))
+        # KOSPI200 futures: OI 98,263 against 257,420 contracts traded (서울경제), about 0.4
+        shift = -0.9 if isinstance(inst, IndexInstrument) else 0.15
+        prev_oi = int(prev_volume * math.exp(shift + 0.3 * rng.gauss(0.0, 1.0)))
     else:  # options hold positions for weeks in thin series (example: 1,134 against ~4,570)
         prev_oi = int(prev_volume * (0.2 + 1.8 * rng.random()) + 300 * rng.random())
     return Activity(base, mean_size, prev_volume, prev_oi, busy, moneyness)

@@ -8,6 +8,10 @@ same order whatever the clients do; the server only decides *when* to send them 
 
 Model (issue 3; reference 4.4, 6):
 
+* KOSPI200 futures and options (``sim/index.py``, ``docs/kospi200.md``) trade in the same
+  stream, on the index of ``sim/kospi200.py``: the weighted sum of the constituents' walks,
+  brought up to the instant of each index trade, and a rest driven by the common factor; their
+  prices are hundredths of a point on their own grids, their limits ±8/15/20 %.
 * Underlyings follow a geometric random walk in trading time with their annual volatility, a
   common market factor (correlation 0.5) and an overnight gap; the spot is rounded to the KRX
   stock tick and frozen after 15:30, when stocks close but stock F/O trade on to 15:45 (ref 6).
@@ -48,7 +52,7 @@ from datetime import date, datetime
 from ..schema.records import KST
 from . import liquidity
 from .calendar import KrxCalendar, Phase
-from .contracts import Contract, hhmmss
+from .contracts import Contract
 from .fair import DIVIDENDS, carry, ex_dividend
 from .index import IndexInstrument
 from .instruments import Instrument, Underlying
@@ -62,6 +66,7 @@ from .prints import YEAR_SECONDS, Prints
 from .profiles import Profile, blanks_for
 from .publish import EXPECTED_CODES, MarketEvent, Publisher
 from .ticks import INDEX_FUTURES_GRID, INDEX_OPTION_GRID, OPTION_TICKS, STOCK_GRID, Grid
+from .wire import hhmmss
 
 __all__ = ["Market", "MarketEvent"]
 
@@ -280,7 +285,7 @@ class Market(NightSessions, Prints, Publisher):
                 t = self.now = -upcoming
                 contract = self._active[bisect.bisect_right(self._cumulative, rng.random() * self._total)]
                 return MarketEvent(
-                    t, contract.instrument, self._trade(contract, t), contract.instrument.tr_id
+                    t, contract.instrument, self._trade(contract, t), contract.trade_layout.tr_id
                 )
             at, _, _, action, index, window = schedule.pop()
             self.now = at
@@ -288,7 +293,7 @@ class Market(NightSessions, Prints, Publisher):
                 c = self.contracts[index]
                 records = self._trade(c, at, c.auction_qty)
                 c.auction_price = c.auction_qty = 0
-                return MarketEvent(at, c.instrument, records, c.instrument.tr_id)
+                return MarketEvent(at, c.instrument, records, c.trade_layout.tr_id)
             if action == EXPECT:
                 event = self._expect(index, at, window, window == self.times.open)
                 if event is not None:
@@ -301,7 +306,7 @@ class Market(NightSessions, Prints, Publisher):
                     # steps after its subscription (the whole auction would otherwise run the
                     # moment the server starts, before anyone is in). An event without records.
                     c = self.contracts[index]
-                    return MarketEvent(at, c.instrument, [], c.instrument.tr_id)
+                    return MarketEvent(at, c.instrument, [], c.trade_layout.tr_id)
                 continue
             if not self._advance(action, index, window):
                 return None
@@ -337,22 +342,23 @@ class Market(NightSessions, Prints, Publisher):
 
     def _walk(self, spot: Spot, u: float) -> None:
         """The underlying's walk up to ``u`` (> ``spot.updated``), a correlated geometric
-        Brownian motion on the stock tick grid: the common factor is a Brownian motion sampled
-        at event times. The spot is frozen outside the stock market's hours (``updated`` starts
-        the day at 09:00, and ``u`` stops at 15:30)."""
-        rng = self.rng
+        Brownian motion on the stock tick grid, frozen outside the stock market's hours
+        (``updated`` starts the day at 09:00, and ``u`` stops at 15:30)."""
         dt = u - spot.updated
-        if u > self._factor_time:
-            self._factor += math.sqrt(u - self._factor_time) * rng.gauss(0.0, 1.0)
-            self._factor_time = u
+        self._sample_factor(u)
         sigma = spot.vol * _PER_SECOND
         common = self._factor - spot.factor
-        own = math.sqrt(dt) * rng.gauss(0.0, 1.0)
+        own = math.sqrt(dt) * self.rng.gauss(0.0, 1.0)
         spot.log_price += sigma * (MARKET_CORRELATION * common + _OWN * own) - 0.5 * sigma * sigma * dt
         spot.price = STOCK_GRID.round(math.exp(spot.log_price))
         spot.updated, spot.factor = u, self._factor
         if abs(spot.price - spot.prev_close) > spot.trigger:  # the next limit stage is due
             spot.trigger, spot.expand_at = math.inf, u + self.limit_delay
+
+    def _sample_factor(self, u: float) -> None:
+        if u > self._factor_time:  # a Brownian motion sampled at event times
+            self._factor += math.sqrt(u - self._factor_time) * self.rng.gauss(0.0, 1.0)
+            self._factor_time = u
 
     def _walk_index(self, index: Spot, u: float) -> None:
         """An index at ``u``: every member's walk brought up to ``u``, the rest's log R walked
@@ -362,9 +368,7 @@ class Market(NightSessions, Prints, Publisher):
             if u > spot.updated:
                 self._walk(spot, u)
         dt = u - index.updated
-        if u > self._factor_time:
-            self._factor += math.sqrt(u - self._factor_time) * self.rng.gauss(0.0, 1.0)
-            self._factor_time = u
+        self._sample_factor(u)
         sigma = REST_VOLATILITY * _PER_SECOND
         own = math.sqrt(dt) * self.rng.gauss(0.0, 1.0)
         shock = REST_CORRELATION * (self._factor - index.factor) + _REST_OWN * own
@@ -376,10 +380,9 @@ class Market(NightSessions, Prints, Publisher):
 
     def _spot_of(self, underlying: Underlying) -> Spot:
         """The spot of a stock, made if no product of it is listed (an index's member)."""
-        spot = self.spots.get(underlying.code)
-        if spot is None:
-            spot = self.spots[underlying.code] = Spot(underlying, self.limit_stages)
-        return spot
+        if underlying.code not in self.spots:
+            self.spots[underlying.code] = Spot(underlying, self.limit_stages)
+        return self.spots[underlying.code]
 
     def _enter_session(self, day: date, start: float | None = None) -> None:
         """The trading day's start (``phases``), then each spot's first limit stage from its own

@@ -21,10 +21,11 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from .book import QUOTE, Base, Level, after_print
-from .contracts import AUCTION, BUY, SELL, Contract, Quote, record_text
+from .contracts import AUCTION, BUY, SELL, Contract, Quote
 from .liquidity import BLOCK_FACTOR, BLOCK_PROBABILITY
 from .pricing import bs_price, bs_tuple, implied_volatility, smile
 from .ticks import Grid
+from .wire import record_text
 
 if TYPE_CHECKING:
     from .market import Spot

@@ -41,18 +41,18 @@ from .book import (
     QUOTE,
     Base,
     Levels,
-    book_values,
     change_chance,
     depth,
     slot_of,
     totals,
 )
-from .contracts import Contract, hhmmss, r2, record_text, sign_code
+from .contracts import Contract
 from .instruments import Instrument
 from .phases import EXPECT
 from .pricing import bs_price, smile
 from .prints import YEAR_SECONDS
 from .ticks import Grid
+from .wire import book_values, hhmmss, r2, record_text, sign_code
 
 if TYPE_CHECKING:
     from .phases import Schedule

@@ -26,7 +26,7 @@ from ..schema.records import KST
 from .approval import PATH, ApprovalKeys, ApprovalServer
 from .calendar import KrxCalendar
 from .config import SimConfig
-from .contracts import BUY, Contract, Quote, record_text
+from .contracts import BUY, Contract, Quote
 from .faults import Applied, Faults, ScheduledFault
 from .index import index_universe
 from .instruments import Instrument, build_universe
@@ -35,6 +35,7 @@ from .night import NightPlan, night_instruments
 from .profiles import blanks_for
 from .server import FeedServer, SimSession
 from .tape import Tape
+from .wire import record_text
 
 __all__ = ["Simulator"]
 
