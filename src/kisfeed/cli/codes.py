@@ -159,8 +159,8 @@ def codes(
     Examples:
       kisfeed codes 삼성전자 --type call --expiry 202612
       kisfeed codes KOSPI200 --type future
-      kisfeed codes --underlying 코스피200 --type put --strike 362.5
-      kisfeed codes --master fo_stk_code_mts.mst --master fo_idx_code_mts.mst SK
+      kisfeed codes --underlying 코스피200 --type put
+      kisfeed codes --master fo_stk_code_mts.mst SK
     """
     if kind is not None and kind not in ("future", "call", "put", "spread"):
         raise fail(f"--type is future, call, put or spread, not {kind!r}", EXIT_USAGE)
