@@ -250,13 +250,17 @@ def record(
     ] = None,
     with_books: Annotated[
         bool,
-        typer.Option("--with-books", help="Also record each code's order book (H0ZFASP0 / H0ZOASP0)."),
+        typer.Option(
+            "--with-books",
+            help="Also record each code's order book (its product's: H0ZFASP0, H0IFASP0, H0MFASP0, ...).",
+        ),
     ] = False,
     with_expected: Annotated[
         bool,
         typer.Option(
             "--with-expected",
-            help="Also record each code's expected price in the single-price auctions (H0ZFANC0 / H0ZOANC0).",
+            help="Also record each code's expected price in the single-price auctions (H0ZFANC0 / "
+            "H0ZOANC0 / H0EUANC0; the index products have none).",
         ),
     ] = False,
     app_key: Annotated[str | None, typer.Option("--app-key", help="App key (default: KIS_APP_KEY).")] = None,
@@ -281,7 +285,7 @@ def record(
     ] = 10.0,
     master: Annotated[
         Path | None,
-        typer.Option(help="A local fo_stk_code_mts.mst to check the codes against (default: KIS's, cached)."),
+        typer.Option(help="A local master file to check the codes against (default: KIS's, cached)."),
     ] = None,
     config_file: ConfigOption = None,
 ) -> None:
@@ -290,9 +294,11 @@ def record(
 
     Runs `rebuild` first, so records a killed run journaled but did not convert are restored.
     Every (TR, code) pair is one of the 41 registrations an app key holds (reference 3.1).
-    Codes are checked before connecting: the TR of each, the registrations against the app keys'
+    Codes are checked before connecting: the TR of each (a KOSPI200 code, underlying id 01, goes
+    on H0IFCNT0/H0IOCNT0 by day; the night TRs H0MF*/H0EU* take it after --tr, and an
+    8-character KRX code such as 101W9000 by itself), the registrations against the app keys'
     capacity, the codes against the simulator's instruments when simulated, else against
-    --master or KIS's master file. --seconds counts from the subscription; closing the journal
+    --master or KIS's master files. Night TRs alone record the simulator's night session. --seconds counts from the subscription; closing the journal
     and converting the last records take a moment more, announced on stderr. Ctrl-C stops with
     exit 130 after the summary; SIGTERM (systemd) stops with exit 0.
 
@@ -301,6 +307,7 @@ def record(
       kisfeed record A11612 B11612007 --data ./kisfeed-data --seconds 3600
       kisfeed record A11612 A50612 --with-books
       kisfeed record A11612 --tr H0ZFASP0 A11612 A50612 --tr H0ZOASP0 B11612007
+      kisfeed record A01612 --with-books --seconds 60
     """
     from .codes import check_registrations, master_for_recording, resolve_codes
 
