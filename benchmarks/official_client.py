@@ -8,19 +8,29 @@ simulator's URLs as ``prod`` and ``ops``) under a temporary ``HOME`` (the client
 ``~/KIS/config/kis_devlp.yaml``; nothing of the user's is read or written), and runs the client
 the way its own ``domestic_futureoption_examples_ws.py`` does: ``ka.auth_ws()``,
 ``ka.KISWebSocket(api_url="/tryitout")``, ``kws.subscribe(request=...)`` with the official request
-builders of all six TRs (``stock_futures_realtime_conclusion`` H0ZFCNT0,
-``stock_futures_realtime_quote`` H0ZFASP0, ``futures_exp_ccnl`` H0ZFANC0, ``stock_option_ccnl``
-H0ZOCNT0, ``stock_option_asking_price`` H0ZOASP0, ``option_exp_ccnl`` H0ZOANC0),
-``kws.start(on_result=...)``, for ``--seconds`` wall seconds. The simulator starts at 08:39:30 of
-a trading day (``--start``) at ``--speed 10``, so the opening auction's expected prices (from
-08:40) and its 08:45 uncross come within the first 35 wall seconds, then continuous trading. Only the driver around those calls is ours (it is written to the
-temporary directory and run by ``--python``); no file of the official client is changed or
-copied, and none of its code is in this repository.
+builders of all fifteen TRs (``TRS``: the six stock ones, ``stock_futures_realtime_conclusion``
+H0ZFCNT0 to ``option_exp_ccnl`` H0ZOANC0; the four KOSPI200 index ones,
+``index_futures_realtime_conclusion`` H0IFCNT0, ``index_futures_realtime_quote`` H0IFASP0,
+``index_option_realtime_conclusion`` H0IOCNT0, ``index_option_realtime_quote`` H0IOASP0; the five
+KRX night ones, ``krx_ngt_futures_ccnl`` H0MFCNT0, ``krx_ngt_futures_asking_price`` H0MFASP0,
+``krx_ngt_option_ccnl`` H0EUCNT0, ``krx_ngt_option_asking_price`` H0EUASP0,
+``krx_ngt_option_exp_ccnl`` H0EUANC0), ``kws.start(on_result=...)``, for ``--seconds`` wall
+seconds. The day TRs run in one simulator from 08:39:30 of a trading day (``--start``) at
+``--speed 10``, so the opening auction's expected prices (from 08:40) and its 08:45 uncross come
+within the first 35 wall seconds, then continuous trading; the night TRs in a second one from
+17:55 (``--night-start``), the last minutes of the night session's opening auction and its 18:00
+uncross, its trade rates 30 times the calibrated night's (``--night-activity``: the night trades
+12 % of the day's volume, and a monthly option may not trade in five minutes). ``--markets
+stock,index,night`` chooses the families. Only the driver around those calls is ours (it is
+written to the temporary directory and run by ``--python``); no file of the official client is
+changed or copied, and none of its code is in this repository.
 
 Per TR it prints the records the simulator sent (its ``--ground-truth``), the records declared
 in the frames the client received (each frame's ``NNN``), the frames and DataFrame rows that
 reached the client's callback, the DataFrame's column count beside the official list's (68 for
-the books, 8 for H0ZFANC0, 7 for H0ZOANC0), and the frames that failed: a data frame that did not reach the
+the stock books, 8 for H0ZFANC0, 7 for H0ZOANC0; 50, 38, 58, 38 for H0IFCNT0, H0IFASP0, H0IOCNT0,
+H0IOASP0; 49, 38, 56, 38, 8 for H0MFCNT0, H0MFASP0, H0EUCNT0, H0EUASP0, H0EUANC0), and the frames
+that failed: a data frame that did not reach the
 callback, a ``Connection exception`` the client printed (its reconnect path), or a DataFrame
 whose row is not the frame's record. The client parses a frame with ``pandas.read_csv`` on the
 ``^``-joined body, so a frame of N records gives one row, the last record, and the first N - 1
@@ -28,7 +38,9 @@ end up in the index: those are counted as "lost to multi-record frames", a known
 client, not a failure of the simulator.
 
 Defaults: the front-month 삼성전자 future (on the three H0ZF TRs) and its call nearest the money
-(on the three H0ZO TRs), ``--speed 10``. Exit status 0 when every TR reached the callback with
+(on the three H0ZO TRs); the front-month KOSPI200 future and its monthly call nearest the money
+on the index and the night TRs, as the simulator lists them for each TR (``--list-instruments``);
+``--code TR=CODE`` for another; ``--speed 10``. Exit status 0 when every TR reached the callback with
 the official column count and no frame failed, 1 otherwise.
 
 Run::
@@ -55,14 +67,13 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import datetime
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 FUNCTIONS = "domestic_futureoption_functions_ws.py"
 UNDERLYING = "005930"  # 삼성전자
+INDEX_ID = "01"  # KOSPI200's underlying id in a code (``A01612``, ``101W9000``; reference 5.1-5.3)
 ROW = "{:<9} {:<10} {:>7} {:>7} {:>7} {:>6} {:>8} {:>7} {:>6} {:>6} {:>9}"
-#: The official request builder of each TR in ``FUNCTIONS`` (reference 4.5; spec/family/README.md).
+#: The official request builder of each TR in ``FUNCTIONS`` (reference 4.5, 4.6; spec/family/README.md).
 TRS = {
     "H0ZFCNT0": "stock_futures_realtime_conclusion",
     "H0ZFASP0": "stock_futures_realtime_quote",
@@ -70,8 +81,32 @@ TRS = {
     "H0ZOCNT0": "stock_option_ccnl",
     "H0ZOASP0": "stock_option_asking_price",
     "H0ZOANC0": "option_exp_ccnl",
+    "H0IFCNT0": "index_futures_realtime_conclusion",
+    "H0IFASP0": "index_futures_realtime_quote",
+    "H0IOCNT0": "index_option_realtime_conclusion",
+    "H0IOASP0": "index_option_realtime_quote",
+    "H0MFCNT0": "krx_ngt_futures_ccnl",
+    "H0MFASP0": "krx_ngt_futures_asking_price",
+    "H0EUCNT0": "krx_ngt_option_ccnl",
+    "H0EUASP0": "krx_ngt_option_asking_price",
+    "H0EUANC0": "krx_ngt_option_exp_ccnl",
 }
 START = "2026-11-20T08:39:30"  # a Friday: the opening auction's expected prices from 08:40
+#: The night TRs run in a second simulator from the night session's opening auction (orders
+#: 17:50-18:00, uncross 18:00; KRX since 2025-06-09, brief "Facts"): a Wednesday, since the
+#: Thursday 2026-11-19 is the 수능 exam day, when the night session opens at 19:00.
+NIGHT_START = "2026-11-18T17:55:00"
+#: The night session trades 12 % of the day's volume (``SimConfig.night_volume_ratio``): a
+#: monthly option near the money may not trade in its first 5 minutes, so the night run makes
+#: the market 30 times busier (``kisfeed sim --activity``), as the client tests do.
+NIGHT_ACTIVITY = 30.0
+MARKETS = ("stock", "index", "night")
+
+
+def market_of(tr_id: str) -> str:
+    """``stock``, ``index`` or ``night`` from the TR id's product letters (reference 4.6)."""
+    return {"ZF": "stock", "ZO": "stock", "IF": "index", "IO": "index"}.get(tr_id[2:4], "night")
+
 
 # Run by --python in the official client's domestic_futureoption directory, HOME the temporary
 # one. argv: seconds, then FUNCTION=CODE pairs (FUNCTION from domestic_futureoption_functions_ws;
@@ -189,25 +224,49 @@ def find_official(root: Path) -> Path:
     sys.exit(f"{root}: no {FUNCTIONS} with kis_auth.py beside it or one level up")
 
 
-def default_codes(start: str) -> tuple[str, str]:
-    """The front-month future of 삼성전자 and its call whose strike is nearest the start price."""
-    from kisfeed.sim import UNDERLYINGS, build_universe
+def listing(start: str) -> list[dict[str, str]]:
+    """The simulator's instruments at ``start`` (``kisfeed sim --list-instruments``): code,
+    kind, underlying, expiry, strike and every TR each can be subscribed on (``tr_ids``)."""
+    command = [sys.executable, "-m", "kisfeed", "sim", "--start", start, "--list-instruments"]
+    out = subprocess.run(command, capture_output=True, text=True, check=True, timeout=120).stdout
+    head, *rows = (line.split("\t") for line in out.splitlines() if line.strip())
+    return [dict(zip(head, row, strict=False)) for row in rows]
 
-    underlying = next(u for u in UNDERLYINGS if u.code == UNDERLYING)
-    when = datetime.fromisoformat(start).replace(tzinfo=ZoneInfo("Asia/Seoul"))
-    mine = [i for i in build_universe(when) if i.underlying_code == UNDERLYING]
-    future = min((i for i in mine if i.kind == "future"), key=lambda i: i.expiry)
-    calls = [i for i in mine if i.kind == "call" and i.expiry == future.expiry]
-    call = min(calls, key=lambda i: (abs(i.strike - underlying.price), i.strike))
-    return future.code, call.code
+
+def default_code(tr_id: str, instruments: list[dict[str, str]]) -> str | None:
+    """The code a TR is run with: the front-month future (futures TRs) or the front expiry's
+    call nearest the money (option TRs) of 삼성전자 (stock TRs) or KOSPI200 (index and night TRs,
+    the monthly series: underlying id ``01``), among the instruments that list ``tr_id``; the
+    money is 삼성전자's start price, or KOSPI200's middle listed strike. None if none lists it."""
+    from kisfeed.sim import UNDERLYINGS
+
+    stock = market_of(tr_id) == "stock"
+    mine = [
+        i
+        for i in instruments
+        if tr_id in i.get("tr_ids", "").split(",")
+        and (i["underlying_code"] == UNDERLYING if stock else i["code"][1:3] == INDEX_ID)
+    ]
+    futures = [i for i in mine if i["kind"] == "future"]
+    if futures:
+        return min(futures, key=lambda i: i["expiry"])["code"]
+    calls = [i for i in mine if i["kind"] == "call"]
+    if not calls:
+        return None
+    front = [i for i in calls if i["expiry"] == min(c["expiry"] for c in calls)]
+    strikes = sorted(float(i["strike"]) for i in front)
+    money = (
+        next(u.price for u in UNDERLYINGS if u.code == UNDERLYING) if stock else strikes[len(strikes) // 2]
+    )
+    return min(front, key=lambda i: (abs(float(i["strike"]) - money), float(i["strike"])))["code"]
 
 
 def start_sim(
-    tmp: Path, speed: float, start: str, truth: Path
+    tmp: Path, speed: float, start: str, truth: Path, activity: float = 1.0
 ) -> tuple[subprocess.Popen[bytes], dict[str, str]]:
     out = tmp / "sim.out"
     command = [sys.executable, "-m", "kisfeed", "sim", "--port", "0", "--rest-port", "0", "--start", start,
-               "--speed", str(speed), "--ground-truth", str(truth)]  # fmt: skip
+               "--speed", str(speed), "--activity", str(activity), "--ground-truth", str(truth)]  # fmt: skip
     with out.open("wb") as sink:
         sim = subprocess.Popen(command, stdout=sink, stderr=subprocess.STDOUT)
     deadline = time.monotonic() + 60
@@ -252,40 +311,25 @@ def sent_per_tr(truth: Path) -> collections.Counter[str]:
     return sent
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument(
-        "--official", type=Path, required=True, help="official repo checkout or examples_user copy"
-    )
-    parser.add_argument(
-        "--python", default=sys.executable, help="interpreter for the official client (3.12+)"
-    )
-    parser.add_argument("--seconds", type=float, default=60.0, help="wall seconds to run the client")
-    parser.add_argument("--speed", type=float, default=10.0, help="simulator speed (sim seconds per second)")
-    parser.add_argument("--start", default=START, help="sim clock at start, KST (default: %(default)s)")
-    parser.add_argument("--future", help="code for the H0ZF* TRs (default: front-month 삼성전자)")
-    parser.add_argument(
-        "--option", help="code for the H0ZO* TRs (default: its front-month call nearest the money)"
-    )
-    parser.add_argument("--verbose", action="store_true", help="print everything the client printed")
-    args = parser.parse_args()
-
-    where = find_official(args.official.expanduser().resolve())
-    future, option = default_codes(args.start)
-    codes = {tr: (args.future or future) if tr.startswith("H0ZF") else (args.option or option) for tr in TRS}
-
+def run_phase(
+    args: argparse.Namespace, where: Path, start: str, codes: dict[str, str], activity: float = 1.0
+) -> tuple[subprocess.CompletedProcess[str], collections.Counter[str]]:
+    """One simulator from ``start`` (its trade rates x ``activity``) and the official client on
+    ``codes`` (TR -> code) for ``--seconds``: the client's run and the records the simulator sent
+    per TR."""
     with tempfile.TemporaryDirectory(prefix="kisfeed-official-") as name:
         tmp = Path(name)
         truth = tmp / "truth.jsonl"
-        sim, urls = start_sim(tmp, args.speed, args.start, truth)
+        sim, urls = start_sim(tmp, args.speed, start, truth, activity)
         try:
             home = tmp / "home"
             config = write_config(home, urls)
             driver = tmp / "driver.py"
             driver.write_text(DRIVER, encoding="utf-8")
-            print(f"official client : {where} (python {args.python})")
+            print(f"\nofficial client : {where} (python {args.python})")
             print(
-                f"simulator       : {urls['ws']}  REST {urls['rest']}  speed {args.speed:g}x from {args.start}"
+                f"simulator       : {urls['ws']}  REST {urls['rest']}  speed {args.speed:g}x from {start}"
+                f", activity {activity:g}"
             )
             print(f"config          : {config} (HOME={home})")
             print(f"subscribed      : {', '.join(f'{tr} {code}' for tr, code in codes.items())}")
@@ -316,9 +360,76 @@ def main() -> int:
             except subprocess.TimeoutExpired:
                 sim.kill()
                 sim.wait()
-        sent = sent_per_tr(truth)
+        return run, sent_per_tr(truth)
 
-    return report(run, codes, sent, verbose=args.verbose)
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument(
+        "--official", type=Path, required=True, help="official repo checkout or examples_user copy"
+    )
+    parser.add_argument(
+        "--python", default=sys.executable, help="interpreter for the official client (3.12+)"
+    )
+    parser.add_argument("--seconds", type=float, default=60.0, help="wall seconds per simulator run")
+    parser.add_argument("--speed", type=float, default=10.0, help="simulator speed (sim seconds per second)")
+    parser.add_argument(
+        "--start", default=START, help="day run's sim clock at start, KST (default: %(default)s)"
+    )
+    parser.add_argument(
+        "--night-start",
+        default=NIGHT_START,
+        help="night run's sim clock at start, KST (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--night-activity",
+        type=float,
+        default=NIGHT_ACTIVITY,
+        help="the night run's trade rates x this (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--markets",
+        default=",".join(MARKETS),
+        help="the TR families to run: stock, index, night (default: %(default)s)",
+    )
+    parser.add_argument("--future", help="code for the H0ZF* TRs (default: front-month 삼성전자)")
+    parser.add_argument(
+        "--option", help="code for the H0ZO* TRs (default: its front-month call nearest the money)"
+    )
+    parser.add_argument("--code", action="append", default=[], metavar="TR=CODE", help="code for one TR")
+    parser.add_argument("--verbose", action="store_true", help="print everything the client printed")
+    args = parser.parse_args()
+
+    markets = [m.strip() for m in args.markets.split(",") if m.strip()]
+    if not markets or set(markets) - set(MARKETS):
+        parser.error(f"--markets takes {', '.join(MARKETS)}, not {args.markets!r}")
+    chosen = dict(item.split("=", 1) for item in args.code)
+    if args.future:
+        chosen.update(dict.fromkeys((t for t in TRS if t.startswith("H0ZF")), args.future))
+    if args.option:
+        chosen.update(dict.fromkeys((t for t in TRS if t.startswith("H0ZO")), args.option))
+    where = find_official(args.official.expanduser().resolve())
+    # the day TRs (stock and index) in one run from --start, the night TRs in another
+    phases = [(args.start, ("stock", "index"), 1.0), (args.night_start, ("night",), args.night_activity)]
+    ok = True
+    for start, families, activity in phases:
+        trs = [tr for tr in TRS if market_of(tr) in families and market_of(tr) in markets]
+        if not trs:
+            continue
+        instruments = listing(start)
+        codes: dict[str, str] = {}
+        for tr in trs:
+            code = chosen.get(tr) or default_code(tr, instruments)
+            if code is None:
+                print(f"{tr}: the simulator lists no instrument for it at {start}")
+                ok = False
+            else:
+                codes[tr] = code
+        if codes:
+            run, sent = run_phase(args, where, start, codes, activity)
+            ok = report(run, codes, sent, verbose=args.verbose) and ok
+    print("\nverdict: " + ("the official client works against kisfeed sim" if ok else "FAILED (see above)"))
+    return 0 if ok else 1
 
 
 def report(
@@ -327,7 +438,9 @@ def report(
     sent: collections.Counter[str],
     *,
     verbose: bool,
-) -> int:
+) -> bool:
+    """The table of one run; True when every TR reached the callback with the official column
+    count and no frame failed."""
     lines = run.stdout.splitlines()
     printed = [line for line in lines if not line.startswith("RESULT ")]
     results = [line for line in lines if line.startswith("RESULT ")]
@@ -339,7 +452,7 @@ def report(
         print(f"\nthe official client did not finish (exit {run.returncode})")
         print("\n".join(printed[-20:]))
         print(run.stderr[-4000:])
-        return 1
+        return False
     r = json.loads(results[-1][7:])
 
     print(
@@ -407,8 +520,7 @@ def report(
         and r["stats"][tr]["columns"] == [r["stats"][tr]["official"]]
         for tr in codes
     ) and not (failed_total or exceptions or tracebacks)
-    print("\nverdict: " + ("the official client works against kisfeed sim" if ok else "FAILED (see above)"))
-    return 0 if ok else 1
+    return ok
 
 
 if __name__ == "__main__":

@@ -13,6 +13,7 @@ from rich.console import Console
 
 from kisfeed.cli.board import Board
 from kisfeed.cli.codes import simulator_master
+from kisfeed.cli.common import strike_text
 from kisfeed.cli.watch import chain_for
 from kisfeed.client import FeedStats
 
@@ -26,7 +27,7 @@ NUMBER = re.compile(r"[+-]?\d[\d,]*(?:\.\d+)?%?")
 def board(tmp_path_factory) -> Board:
     master = simulator_master()
     entries = [e for e in master.entries if e.kind == "future"] + [
-        e for e in chain_for(master, "삼성전자") if e.kind != "future"
+        e for e in chain_for(master, "삼성전자").entries if e.kind != "future"
     ]
 
     async def receive():
@@ -64,14 +65,15 @@ def _shown_values(board: Board) -> set[str]:
 
     values = set()
     for r in board.last.values():
-        for name in ("price", "volume", "open_interest", "bid1", "ask1", "implied_volatility", "delta"):
+        for name in ("price", "volume", "open_interest", "bid1", "ask1", "implied_volatility", "delta",
+                     "gamma", "theta", "vega"):  # fmt: skip
             value = getattr(r, name, None)
-            values |= {_num(value), _num(value, 2), _num(value, 3)}
+            values |= {_num(value), _num(value, 2), _num(value, 3), _num(value, 4)}
         for name in ("change", "change_rate", "market_basis"):
             value = getattr(r, name, None)
             values |= {_signed(value), _signed(value, 2)}
     for entry in board.chain()[1]:
-        values.add(_num(entry.strike))
+        values.add(strike_text(entry.strike))
     return values
 
 
@@ -133,7 +135,8 @@ def test_a_record_without_a_code_is_left_off_the_board():
 
 def test_a_chain_is_the_strikes_nearest_the_money_within_one_session_s_registrations():
     master = simulator_master()
-    entries = chain_for(master, "삼성전자")
+    chain = chain_for(master, "삼성전자")
+    entries = chain.entries
     futures = [e for e in entries if e.kind == "future"]
     options = [e for e in entries if e.kind != "future"]
     assert len(entries) <= 41  # KIS's registrations per session (reference 3.1)
@@ -141,8 +144,11 @@ def test_a_chain_is_the_strikes_nearest_the_money_within_one_session_s_registrat
     listed = sorted({e.strike for e in master.entries if e.kind == "call" and e.underlying_code == "005930"
                      and e.expiry_month == options[0].expiry_month})  # fmt: skip
     atm = next(e.strike for e in options if e.atm == "1")
-    assert len(futures) == 9 and len(strikes) == 9 and len(listed) > 9
-    assert strikes == listed[listed.index(atm) - 4 : listed.index(atm) + 5]  # 4 either side of the ATM
+    # as many strikes as the registrations the 9 futures leave hold: (41 - 9) // 2 = 16
+    assert len(futures) == 9 and len(strikes) == 16 == chain.strikes and len(listed) > 16 == len(options) // 2
+    left_out = set(listed) - set(strikes)  # none nearer the money than a shown one
+    assert atm in strikes and max(abs(k - atm) for k in strikes) <= min(abs(k - atm) for k in left_out)
+    assert chain.listed == len(listed) and f"16 strikes nearest the money of {len(listed)}" in chain.note()
     # the board shows the strikes between those seen, not the whole listed chain
     board = Board(master.by_code())
     for e in (options[0], options[-1]):

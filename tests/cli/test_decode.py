@@ -12,6 +12,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import zstandard
 
 from kisfeed.protocol import encode_frame
@@ -133,3 +134,33 @@ def test_a_book_decodes_as_one_row_per_level_not_68_lines():
     ]
     assert len(lines) < 30
     assert "decoded 1 record from 1 frame" in result.output
+
+
+@pytest.mark.parametrize("tr_id", ["H0IFASP0", "H0IOASP0", "H0MFASP0", "H0EUASP0"])
+def test_a_five_level_book_decodes_as_five_rows_and_its_totals(tr_id):
+    from typer.testing import CliRunner
+
+    from kisfeed.cli import app
+
+    result = CliRunner().invoke(app, ["decode", frame(tr_id, texts(tr_id))], env={"COLUMNS": "120"})
+    assert result.exit_code == 0, result.output
+    rows = [
+        [cell for cell in line.split() if cell != "│"]
+        for line in result.stdout.splitlines()
+        if line.strip("│ ").split()[:1] and line.strip("│ ").split()[0] in ("1", "2", "3", "4", "5", "6")
+    ]
+    assert [row[0] for row in rows] == ["1", "2", "3", "4", "5"]  # 5 levels (reference 4.6), not 10
+    assert any(line.strip("│ ").startswith("total") for line in result.stdout.splitlines())
+    if tr_id == "H0IFASP0":  # points with 2 decimals at the 0.05 tick (tests/samples.py)
+        assert rows[0][1] == "355.3" and rows[0][4] == "355.25"
+
+
+def test_an_index_futures_trade_decodes_its_price_from_index_5():
+    from typer.testing import CliRunner
+
+    from kisfeed.cli import app
+
+    result = CliRunner().invoke(app, ["decode", frame("H0IFCNT0", texts("H0IFCNT0", price="355.25"))])
+    assert result.exit_code == 0, result.output
+    (price,) = [line for line in result.stdout.splitlines() if line.strip("│ ").startswith("price ")]
+    assert "355.25" in price  # FUTS_PRPR is field 5 of H0IFCNT0, field 2 of H0ZFCNT0 (reference 4.6)

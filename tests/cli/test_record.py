@@ -32,6 +32,41 @@ def test_codes_go_on_their_trade_tr_by_form_as_before():
     assert tr_for_code(FUT) == F and tr_for_code(CALL) == O and tr_for_code("XYZ", OB) == OB
 
 
+def test_index_and_night_codes_go_on_their_own_trs_by_form():
+    # KOSPI200 (underlying id 01, reference 5.2-5.3) by day; the 8-character KRX form by night
+    plan = plan_subscriptions(["A01612", "B01612350", "101W9000", "201W8185", FUT])
+    assert plan == {"H0IFCNT0": ["A01612"], "H0IOCNT0": ["B01612350"], "H0MFCNT0": ["101W9000"],
+                    "H0EUCNT0": ["201W8185"], F: [FUT]}  # fmt: skip
+    # the KIS form on a night TR, named with --tr (the official H0MFASP0 example, 101W09)
+    assert plan_subscriptions(["--tr", "H0MFASP0", "101W09"]) == {"H0MFASP0": ["101W09"]}
+
+
+def test_index_siblings_have_no_expected_price_and_night_options_have():
+    plan = plan_subscriptions(["A01612", "201W8185"], with_books=True, with_expected=True)
+    assert plan == {
+        "H0IFCNT0": ["A01612"], "H0EUCNT0": ["201W8185"], "H0IFASP0": ["A01612"],
+        "H0EUASP0": ["201W8185"], "H0EUANC0": ["201W8185"],
+    }  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "tokens, right",
+    [
+        (["--tr", "H0IFCNT0", FUT], F),  # a stock future on the index TR
+        (["--tr", F, "A01612"], "H0IFCNT0"),  # an index future on the stock TR
+        (["--tr", "H0IFCNT0", "101W9000"], "H0MFCNT0"),  # a night code on a day TR
+        (["--tr", "H0EUCNT0", CALL], O),  # stock options have no night session
+    ],
+)
+def test_a_code_of_another_market_is_one_line_naming_its_tr(tmp_path, tokens, right):
+    with pytest.raises(UsageError, match=f"use {right}$"):
+        plan_subscriptions(tokens)
+    result = runner.invoke(app, ["record", *tokens, "--data", str(tmp_path / "d"), "--seconds", "1"])
+    (line,) = [line for line in result.output.splitlines() if line.startswith("error:")]
+    assert result.exit_code == 2 and line.endswith(f"use {right}"), result.output
+    assert not (tmp_path / "d").exists()
+
+
 def test_tr_groups_take_the_codes_after_them_up_to_the_next():
     tokens = [FUT, "--tr", FB, FUT, FUT2, "--tr=H0ZOASP0", CALL, "--tr", F, FUT2]
     assert plan_subscriptions(tokens) == {F: [FUT, FUT2], FB: [FUT, FUT2], OB: [CALL]}
@@ -81,6 +116,17 @@ def test_the_master_refuses_a_tr_its_instrument_has_not():
         ConfigError, match=f"{put.code} is a put .* can be subscribed on {O}, {OB}, {OX}, not {FB}"
     ):
         check_registrations([put], {FB: [put.code]})
+
+
+def test_a_code_of_a_day_and_a_night_master_goes_on_the_trs_of_either():
+    # the simulator lists a KOSPI200 contract in its index master and, under the same KIS code,
+    # in its night master (sim/night.py's default code form): H0IFCNT0 by day, H0MFCNT0 by night
+    master = simulator_master()
+    both = [e for e in master.entries if e.code == "A01612"]
+    assert {e.market for e in both} == {"index", "night"}
+    check_registrations(both, {"H0IFCNT0": ["A01612"], "H0MFASP0": ["A01612"]})
+    with pytest.raises(ConfigError, match=r"H0IFCNT0, H0IFASP0, H0MFCNT0, H0MFASP0, not H0ZFCNT0$"):
+        check_registrations(both, {F: ["A01612"]})
 
 
 def _error(result) -> str:
@@ -149,3 +195,14 @@ def test_a_recording_with_books_names_its_registrations(tmp_path):
     assert result.exit_code == 0, result.output
     assert "recording 1 code in 2 registrations" in result.output
     assert (tmp_path / "d" / "journal").is_dir()
+
+
+def test_night_trs_alone_record_the_embedded_simulator_s_night_session(tmp_path):
+    from kisfeed.cli.record import night_only
+
+    assert night_only({"H0MFCNT0": ["A01612"], "H0EUANC0": ["B01612560"]})
+    assert not night_only({"H0MFCNT0": ["A01612"], "H0IFCNT0": ["A01612"]}) and not night_only({})
+    args = ["record", "--tr", "H0MFCNT0", "A01612", "--data", str(tmp_path / "d"), "--seconds", "3"]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert "the KRX night session starting" in result.output and "H0MFCNT0" in result.output

@@ -14,6 +14,7 @@ import asyncio
 
 import pytest
 
+import kisfeed.schema
 from kisfeed.client import events as ev
 from kisfeed.exceptions import SubscriptionLimitError, UsageError
 from kisfeed.protocol.frames import encode_frame
@@ -171,3 +172,36 @@ def test_the_blocking_client_takes_book_trs_too(tmp_path):
 
     (book,) = asyncio.run(main())
     assert book.code == QUIET and book.total_ask_qty == sum(1 + level for level in range(1, 11))
+
+
+async def test_a_code_of_another_market_is_refused_before_sending(tmp_path):
+    # reference 4.6: stock codes on H0Z*, KOSPI200 codes (id 01) on H0IF*/H0IO* by day, the night
+    # TRs take the 8-character KRX form and the KIS form alike
+    async with running() as sim, feed_for(sim, tmp_path) as feed:
+        stock = codes(sim, F)[0]
+        for tr_id, code, right in (
+            ("H0IFCNT0", stock, F),
+            (F, "A01612", "H0IFCNT0"),
+            ("H0IFASP0", "101W9000", "H0MFASP0"),
+            ("H0EUCNT0", stock, F),
+        ):
+            with pytest.raises(UsageError, match=f"use {right}$"):
+                await feed.subscribe(tr_id, [code])
+        assert not feed.subscriptions and not any(s.registrations for s in sim.sessions)
+        await feed.subscribe("H0MFCNT0", ["101W9000", "A01612"])  # both forms on a night TR
+        assert feed.subscriptions == {("H0MFCNT0", "101W9000"), ("H0MFCNT0", "A01612")}
+
+
+@pytest.mark.parametrize("tr_id", ["H0IFASP0", "H0IOASP0", "H0MFASP0", "H0EUASP0"])
+async def test_a_five_level_book_arrives_with_its_levels(tmp_path, tr_id):
+    from ..samples import frame, texts, values
+
+    quiet = "A01912" if LAYOUTS[tr_id].product == "futures" else "B01912340"  # listed by no simulator
+    async with running() as sim, feed_for(sim, tmp_path) as feed:
+        await feed.subscribe(tr_id, quiet)
+        await sim.broadcast(frame(tr_id, texts(tr_id, code=quiet)))
+        (book,) = await collect(feed, 1)
+    assert book.tr_id == tr_id and book.code == quiet and isinstance(book, kisfeed.schema.Book)
+    sample = values(tr_id)
+    assert [level.price for level in book.asks] == [sample[f"ask{n}"] for n in range(1, len(book.asks) + 1)]
+    assert 0 < len(book.asks) <= 5 and 0 < len(book.bids) <= 5

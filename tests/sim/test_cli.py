@@ -32,18 +32,30 @@ def test_list_instruments_prints_one_code_per_line_with_tr_and_underlying():
         "strike",
         "tr_ids",
     ]
-    kinds = Counter(line.split("\t")[4] for line in lines)
+    rows = [line.split("\t") for line in lines]
+    index = [row for row in rows if row[1].startswith("H0I")]  # the KOSPI200 products, after the stocks'
+    night = [row for row in rows if row[1] in ("H0MFCNT0", "H0EUCNT0")]  # their night contracts, last
+    stocks = rows[: len(rows) - len(index) - len(night)]
+    kinds = Counter(row[4] for row in stocks)
     assert kinds["future"] == 90 and kinds["call"] == kinds["put"] > 10 * 9 * 9  # sim.listing: 9 months
-    assert len(lines) == sum(kinds.values()) and "spread" not in kinds  # spreads do not trade
-    first = lines[0].split("\t")
-    assert first[:4] == ["A11612", "H0ZFCNT0", "005930", "삼성전자"]
-    for line in lines:
-        code, tr_id, underlying, name, kind, _expiry, strike, tr_ids = line.split("\t")
+    assert len(stocks) == sum(kinds.values()) and "spread" not in kinds  # spreads do not trade
+    assert stocks[0][:4] == ["A11612", "H0ZFCNT0", "005930", "삼성전자"]
+    for code, tr_id, underlying, name, kind, _expiry, strike, tr_ids in stocks:
         assert tr_id == ("H0ZFCNT0" if kind == "future" else "H0ZOCNT0")
         product = "F" if kind == "future" else "O"  # trades, book, expected (reference 4.5)
         assert tr_ids == f"H0Z{product}CNT0,H0Z{product}ASP0,H0Z{product}ANC0"
         assert re.fullmatch(r"\d{6}", underlying) and name
         assert len(code) == (6 if kind == "future" else 9) and (strike == "") == (kind == "future")
+    assert index and index == rows[len(stocks) : len(stocks) + len(index)]
+    assert night == rows[len(stocks) + len(index) :]  # sim/night.py: same codes, the night TRs
+    assert [row[0] for row in night] == [row[0] for row in index]
+    for row in night:
+        night_trs = "H0MFCNT0,H0MFASP0" if row[4] == "future" else "H0EUCNT0,H0EUASP0,H0EUANC0"
+        assert row[2] == "KOSPI200" and row[7] == night_trs
+    assert Counter(row[4] for row in index)["future"] == 7  # KRX: 7 quarterly months
+    for _code, tr_id, _underlying, _name, kind, _expiry, _strike, tr_ids in index:
+        product = "F" if kind == "future" else "O"  # index products: trades and book, no expected
+        assert tr_id == f"H0I{product}CNT0" and tr_ids == f"H0I{product}CNT0,H0I{product}ASP0"
 
 
 def test_write_master_writes_the_kis_master_format(tmp_path):

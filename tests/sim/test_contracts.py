@@ -11,8 +11,9 @@ import kisfeed
 from kisfeed.protocol import encode_frame
 from kisfeed.schema.kinds import format_value, parse_value
 from kisfeed.schema.layouts import FUTURES_TRADE, OPTION_TRADE, Layout
-from kisfeed.sim.contracts import BUY, STR_KINDS, Contract, Quote, record_text
+from kisfeed.sim.contracts import BUY, Contract, Quote
 from kisfeed.sim.instruments import UNDERLYINGS, Instrument
+from kisfeed.sim.wire import STR_KINDS, record_text
 
 
 def _contracts() -> list[tuple[Layout, dict[str, object]]]:

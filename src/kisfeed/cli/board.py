@@ -14,10 +14,11 @@ from rich.table import Table
 from rich.text import Text
 
 from ..client import FeedStats
-from ..schema import FuturesBook, FuturesTrade, OptionBook, OptionTrade, Record, Sign
+from ..schema import FuturesTradeRecord, OptionTradeRecord, Record, Sign
 from ..schema.layouts import layout_for
 from ..schema.master import MasterEntry
-from .ladder import ladder
+from .common import strike_text
+from .ladder import BookRecord, ladder
 
 __all__ = ["Board"]
 
@@ -38,6 +39,11 @@ def _num(value: float | int | None, digits: int = 0) -> str:
 
 def _signed(value: float | int | None, digits: int = 0) -> str:
     return "-" if value is None or value != value else f"{value:+,.{digits}f}"
+
+
+def _by_market(tr_id: str) -> tuple[int, str]:
+    """Stock TRs first, then index, then night: the order the board titles name them."""
+    return (("stock", "index", "night").index(layout_for(tr_id).market), tr_id)
 
 
 @dataclass
@@ -66,7 +72,7 @@ class Board:
         self.title = title
         self.book = book  # the code whose depth ladder is shown, if any
         self.last: dict[str, Record] = {}  # each code's last trade
-        self.books: dict[str, FuturesBook | OptionBook] = {}  # each code's last order book
+        self.books: dict[str, BookRecord] = {}  # each code's last order book
         self.expected: dict[str, Record] = {}  # each code's last expected price
         self.state = "connecting"
         self.stats: FeedStats | None = None
@@ -76,7 +82,7 @@ class Board:
         code = record.code
         if code is None:  # a record without a code cannot be placed on the board
             return
-        if isinstance(record, (FuturesBook, OptionBook)):
+        if isinstance(record, BookRecord):
             self.books[code] = record
         elif layout_for(record.tr_id).category == "expected":
             self.expected[code] = record
@@ -143,8 +149,10 @@ class Board:
         yield self._status(width)
 
     def _futures(self) -> Table:
+        shown = {c: r for c, r in self.last.items() if isinstance(r, FuturesTradeRecord)}
+        trs = sorted({r.tr_id for r in shown.values()}, key=_by_market)
         table = Table(
-            title="stock futures (H0ZFCNT0)",
+            title=" · ".join(f"{layout_for(tr).market} futures ({tr})" for tr in trs) or "futures",
             title_justify="left",
             box=box.SIMPLE_HEAD,
             pad_edge=False,
@@ -152,28 +160,30 @@ class Board:
         )
         for name in _FUTURES_COLUMNS:
             table.add_column(name, justify="left" if name in ("code", "name") else "right", no_wrap=True)
-        shown = {c: r for c, r in self.last.items() if isinstance(r, FuturesTrade)}
         for code, r in sorted(shown.items()):
             entry = self.instruments.get(code)
             colour = _COLOURS.get(r.change_sign, "white")
+            # index and night futures are points with 2 decimals, stock futures whole won (ref 4.6)
+            digits = 0 if layout_for(r.tr_id).market == "stock" else 2
             table.add_row(
                 code,
                 entry.underlying_name if entry else "",
-                Text(_num(r.price), style=colour),
-                Text(_signed(r.change), style=colour),
+                Text(_num(r.price, digits), style=colour),
+                Text(_signed(r.change, digits), style=colour),
                 Text(_signed(r.change_rate, 2), style=colour),
                 _num(r.volume),
                 _num(r.open_interest),
-                _signed(r.market_basis),  # whole won: price and spot are both in won
-                _num(r.bid1),
-                _num(r.ask1),
+                _signed(r.market_basis, digits),  # in the price's unit: price and spot alike
+                _num(r.bid1, digits),
+                _num(r.ask1, digits),
             )
         return table
 
     def _options(self) -> Table:
         title, series = self.chain()
+        trs = ", ".join(sorted({e.tr_id for e in series if e.tr_id}))
         table = Table(
-            title=f"option chain {title or ''} (H0ZOCNT0)".replace("  ", " "),
+            title=f"option chain {title or ''} ({trs})".replace(" ()", "").replace("  ", " "),
             title_justify="left",
             box=box.SIMPLE_HEAD,
             pad_edge=False,
@@ -183,7 +193,9 @@ class Board:
             table.add_column(name, justify="center" if name == "strike" else "right", no_wrap=True)
         strikes = sorted({e.strike for e in series})
         by_side = {
-            (e.kind, e.strike): seen for e in series if isinstance(seen := self.last.get(e.code), OptionTrade)
+            (e.kind, e.strike): seen
+            for e in series
+            if isinstance(seen := self.last.get(e.code), OptionTradeRecord)
         }
         for strike in strikes:
             cells: list[str | Text] = []
@@ -193,10 +205,13 @@ class Board:
                     Text(_num(r.price, 2), style=_COLOURS.get(r.change_sign, "white")) if r else "-",
                     _num(r.implied_volatility, 2) if r else "-",
                     _num(r.delta, 3) if r else "-",
+                    _num(r.gamma, 4) if r else "-",
+                    _num(r.theta, 3) if r else "-",
+                    _num(r.vega, 3) if r else "-",
                     _num(r.volume) if r else "-",
                 ]
                 if side == "call":
-                    cells += side_cells + [Text(_num(strike), style="bold")]
+                    cells += side_cells + [Text(strike_text(strike), style="bold")]
                 else:
                     cells += side_cells
             table.add_row(*cells)
@@ -236,8 +251,14 @@ class Board:
 # telling first); code and last price always stay.
 _FUTURES_COLUMNS = ("code", "name", "last", "chg", "chg%", "volume", "OI", "basis", "bid", "ask")
 _FUTURES_DROP = (("name",), ("basis",), ("OI",), ("bid",), ("ask",), ("chg%",), ("volume",), ("chg",))
-_OPTIONS_COLUMNS = ("call last", "IV", "delta", "vol", "strike", "put last", "IV ", "delta ", "vol ")
-_OPTIONS_DROP = (("delta", "delta "), ("vol", "vol "), ("IV", "IV "))  # both sides of the chain at once
+_OPTIONS_COLUMNS = (
+    "call last", "IV", "delta", "gamma", "theta", "vega", "vol",
+    "strike",
+    "put last", "IV ", "delta ", "gamma ", "theta ", "vega ", "vol ",
+)  # fmt: skip
+_OPTIONS_DROP = (  # both sides of the chain at once
+    ("gamma", "gamma "), ("vega", "vega "), ("theta", "theta "), ("delta", "delta "), ("vol", "vol "), ("IV", "IV "),
+)  # fmt: skip
 
 
 #: Cells the tables need at least to stand beside the ladder: code, last and chg of the futures.

@@ -44,6 +44,7 @@ __all__ = [
     "config_from",
     "plural",
     "report_lines",
+    "strike_text",
     "signals",
     "Bound",
     "NUMBER_RULES",
@@ -113,6 +114,12 @@ def config_from(path: Path | None, *, data: Path | None = None, **overrides: Any
 def plural(n: int, word: str, words: str | None = None) -> str:
     """``1 row``, ``2 rows``: no ``(s)`` in what a user reads."""
     return f"{n:,} {word if n == 1 else (words or word + 's')}"
+
+
+def strike_text(strike: float) -> str:
+    """A strike as a trader reads it: a stock option's in whole won (``66,000``), an index
+    option's in points with its half (``362.5``, ``350``; reference 5.1)."""
+    return f"{strike:,.0f}" if strike == int(strike) else f"{strike:,.1f}"
 
 
 def report_lines(noun: str, what: str, lines: list[str], limit: int = 20) -> None:

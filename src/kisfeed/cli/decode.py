@@ -28,10 +28,11 @@ from rich.markup import escape
 from rich.table import Table
 
 from ..protocol import Data, Malformed, Session
-from ..schema import FuturesBook, OptionBook, Record
+from ..schema import Record
 from ..schema.base import KeyStyle
 from ..schema.layouts import layout_for
 from .common import EXIT_FAILURE, EXIT_INTERRUPTED, EXIT_USAGE, console, err_console, fail
+from .ladder import BookRecord
 
 KEY_STYLES: tuple[KeyStyle, ...] = get_args(KeyStyle)
 
@@ -90,7 +91,7 @@ def _lines(frame: str | None, stream: BinaryIO) -> Iterable[bytes]:
 
 
 def _print(record: Record, keys: KeyStyle) -> None:
-    if isinstance(record, (FuturesBook, OptionBook)):
+    if isinstance(record, BookRecord):
         table = _levels(record)
     else:
         table = Table(title=f"{record.tr_id} {record.code}", show_header=False)
@@ -107,9 +108,10 @@ def _text(value: object) -> str:
     return "" if value is None else str(value)
 
 
-def _levels(book: FuturesBook | OptionBook) -> Table:
-    """A book (68 fields, reference 4.5) as one row per level, every level of the layout as
-    received, empty ones (price 0) included, then the six totals: 12 rows instead of 68."""
+def _levels(book: BookRecord) -> Table:
+    """A book as one row per level, every level of the layout as received, empty ones (price 0)
+    included, then the six totals: 12 rows instead of 68 for a 10-level book (H0ZFASP0/H0ZOASP0,
+    reference 4.5), 7 instead of 38 for a 5-level one (H0IFASP0/H0IOASP0/H0MFASP0/H0EUASP0, 4.6)."""
     table = Table(title=f"{book.tr_id} {book.code} {_text(book.time)}")
     for name in ("level", "ask", "ask qty", "ask orders", "bid", "bid qty", "bid orders"):
         table.add_column(name, justify="right")
@@ -146,7 +148,7 @@ def decode_command(
     keys: Annotated[str, typer.Option(help="Key style: english, kis or korean.")] = "english",
 ) -> None:
     """Decode captured data frames or journal lines into typed fields, one table per record (an
-    order book, H0ZFASP0 / H0ZOASP0, as one row per level and its totals).
+    order book, 10 levels or 5, as one row per level and its totals).
 
     Control messages (PINGPONG, subscribe replies) are skipped and counted; a line that does not
     decode is one error line on stderr, and the exit code is then 1. A recorded journal decodes

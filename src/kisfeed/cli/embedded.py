@@ -30,34 +30,43 @@ EMBEDDED_SPEED = 20.0
 _LEAD = timedelta(seconds=10)
 
 
-def embedded_config() -> SimConfig:
+def embedded_config(night: bool = False) -> SimConfig:
     """The embedded simulator's settings: the last trading day's session, just before its
-    opening uncross, at ``EMBEDDED_SPEED``; free ports; no ground truth kept."""
+    opening uncross, at ``EMBEDDED_SPEED``; free ports; no ground truth kept. ``night``: the last
+    night session that started on or before today, just before its 18:00 uncross."""
     from ..sim import SimConfig
     from ..sim.calendar import KrxCalendar
+    from ..sim.night_calendar import NightCalendar
 
     calendar = KrxCalendar()
     day = calendar.previous_trading_day(datetime.now(KST).date())
-    start = calendar.session(day).open - _LEAD
+    if night:
+        nights = NightCalendar(calendar)
+        while not nights.has_night(day):  # the eve of a long holiday has none
+            day = calendar.previous_trading_day(day - timedelta(days=1))
+        start = nights.night_session(day).open - _LEAD
+    else:
+        start = calendar.session(day).open - _LEAD
     return SimConfig(start=start, speed=EMBEDDED_SPEED, port=0, rest_port=0, ground_truth=False)
 
 
 def describe_embedded(config: SimConfig) -> str:
     """One line saying that the embedded simulator's time is simulated, and which it is."""
     start = config.start or datetime.now(KST)
+    session = "night session starting" if start.hour >= 12 else "session of"
     return (
-        f"simulated market: the KRX session of {start:%Y-%m-%d} from {start:%H:%M:%S} KST, "
+        f"simulated market: the KRX {session} {start:%Y-%m-%d} from {start:%H:%M:%S} KST, "
         f"{config.speed:g}x real time (not the current market)"
     )
 
 
 @contextlib.asynccontextmanager
-async def embedded_simulator() -> AsyncIterator[dict[str, Any]]:
+async def embedded_simulator(night: bool = False) -> AsyncIterator[dict[str, Any]]:
     """An in-process simulator (``embedded_config``) and how to reach it: the
     ``kisfeed.connect`` arguments for it (credentials, URLs, a throw-away key cache)."""
     from ..sim import DEMO_APP_KEY, DEMO_APP_SECRET, Simulator
 
-    async with Simulator(embedded_config()) as sim:
+    async with Simulator(embedded_config(night)) as sim:
         with tempfile.TemporaryDirectory() as cache:  # keys for a throw-away server: do not cache them
             yield {
                 "credentials": [(DEMO_APP_KEY, DEMO_APP_SECRET)],
@@ -68,11 +77,14 @@ async def embedded_simulator() -> AsyncIterator[dict[str, Any]]:
 
 
 @contextlib.asynccontextmanager
-async def connect_arguments(config: Config, simulated: bool) -> AsyncIterator[dict[str, Any]]:
+async def connect_arguments(
+    config: Config, simulated: bool, night: bool = False
+) -> AsyncIterator[dict[str, Any]]:
     """The ``kisfeed.connect`` arguments of ``config``; if ``simulated``, those of the embedded
-    simulator (run for as long as the context) with the config's ``[feed]`` settings."""
+    simulator (run for as long as the context; its night session if ``night``) with the
+    config's ``[feed]`` settings."""
     if not simulated:
         yield config.connect_kwargs()
         return
-    async with embedded_simulator() as endpoint:
+    async with embedded_simulator(night) as endpoint:
         yield {**endpoint, **config.feed}

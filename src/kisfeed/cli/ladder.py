@@ -1,8 +1,9 @@
 """The depth ladder of ``kisfeed watch --book CODE``: one contract's order book as a table.
 
-Ten asks above, the highest first, down to the best ask; the ten bids below, the best first
-(H0ZFASP0 / H0ZOASP0 publish 10 levels, reference 4.5); each level's price, quantity and number
-of orders; then the six totals. The totals are KIS's own fields, not sums computed here: since
+The asks above, the highest first, down to the best ask; the bids below, the best first (as
+many levels as the TR publishes: 10 on H0ZFASP0 / H0ZOASP0, reference 4.5; 5 on the index and
+night books H0IFASP0 / H0IOASP0 / H0MFASP0 / H0EUASP0, reference 4.6); each level's price,
+quantity and number of orders; then the six totals. The totals are KIS's own fields, not sums computed here: since
 2024 KRX publishes them as the sums of the published levels, and a book where they differ shows
 it rather than hides it.
 """
@@ -13,10 +14,24 @@ from rich import box
 from rich.table import Table
 from rich.text import Text
 
-from ..schema import FuturesBook, OptionBook, Record
+from ..schema import (
+    FuturesBook,
+    IndexFuturesBook,
+    IndexOptionBook,
+    NightFuturesBook,
+    NightOptionBook,
+    OptionBook,
+    Record,
+)
 from ..schema.layouts import layout_for
 
-__all__ = ["ladder"]
+__all__ = ["ladder", "BookRecord"]
+
+#: An order book whichever TR carried it: levels and the six totals by the same names (a union,
+#: not ``schema.Book``, whose base class does not declare the totals).
+BookRecord = (
+    FuturesBook | OptionBook | IndexFuturesBook | IndexOptionBook | NightFuturesBook | NightOptionBook
+)
 
 
 def _num(value: float | int | None, digits: int = 0) -> str:
@@ -25,13 +40,15 @@ def _num(value: float | int | None, digits: int = 0) -> str:
 
 def ladder(
     code: str,
-    book: FuturesBook | OptionBook | None,
+    book: BookRecord | None,
     trade: Record | None = None,
     expected: Record | None = None,
 ) -> Table:
     """The ladder of ``book`` (None: not received yet, an empty ladder says so), with the last
     trade price of ``trade`` and the expected price of ``expected`` in its caption."""
-    digits = 2 if isinstance(book, OptionBook) else 0
+    layout = layout_for(book.tr_id) if book is not None else None
+    # premiums and index points have 2 decimals; stock futures are whole won (reference 4.6)
+    digits = 0 if layout is None or (layout.market, layout.product) == ("stock", "futures") else 2
     title = f"book {code}" + (f" ({book.tr_id} {_time(book.time)})" if book is not None else "")
     table = Table(
         title=title, title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False, padding=(0, 1), min_width=30
@@ -41,7 +58,7 @@ def ladder(
     if book is None:
         table.add_row("", "", "waiting", "", "")
         return table
-    depth = layout_for(book.tr_id).depth or 10
+    depth = layout.depth if layout is not None and layout.depth else 10
     asks, bids = list(book.asks), list(book.bids)
     for n in range(depth, 0, -1):  # the highest ask at the top, the best ask just above the bids
         if n <= len(asks):

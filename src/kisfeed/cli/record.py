@@ -46,7 +46,7 @@ if TYPE_CHECKING:  # pyarrow loads when recording starts, not for --help
     from ..store.outages import Outage
     from ..store.recorder import Recorder
 
-__all__ = ["record", "tr_for_code", "plan_subscriptions", "capacity"]
+__all__ = ["record", "tr_for_code", "plan_subscriptions", "capacity", "night_only"]
 
 #: The TRs a user may name, as --help and the errors list them.
 _KNOWN = ", ".join(f"{tr} ({layout.english})" for tr, layout in LAYOUTS.items())
@@ -60,7 +60,8 @@ def _known(tr: str) -> str:
 
 def tr_for_code(code: str, tr: str | None = None) -> str:
     """The TR of an instrument code: ``tr`` if given (checked), else its trade TR by the code's
-    form (``instruments.code_product``: 6 characters stock futures, 9 stock options)."""
+    form (``instruments.code_form``: 6 characters futures, 9 options, stock or index by the
+    underlying id; the 8-character KRX form of an index contract on the night TRs)."""
     if tr is not None:
         check_code(_known(tr), code)
         return tr
@@ -68,7 +69,7 @@ def tr_for_code(code: str, tr: str | None = None) -> str:
     if not trs:
         raise UsageError(
             f"{code!r}: cannot tell futures (6 characters) from options (9); put it after "
-            "--tr H0ZFCNT0 or --tr H0ZOCNT0 (see kisfeed record --help)"
+            "--tr TR, e.g. --tr H0ZFCNT0 or --tr H0IOCNT0 (see kisfeed record --help)"
         )
     return trs[0]
 
@@ -106,11 +107,20 @@ def plan_subscriptions(
     wanted: dict[Category, bool] = {"book": with_books, "expected": with_expected}
     extra = [category for category, on in wanted.items() if on]
     for tr, codes in list(plan.items()):
-        product = LAYOUTS[tr].product
+        layout = LAYOUTS[tr]
         for category in extra:
-            held = plan.setdefault(tr_of(product, category), [])
+            other = tr_of(layout.product, category, layout.market)
+            if other is None:  # no index expected-price TR in the family (reference 4.6)
+                continue
+            held = plan.setdefault(other, [])
             held += [c for c in codes if c not in held]
     return plan
+
+
+def night_only(subscriptions: dict[str, list[str]]) -> bool:
+    """Whether every TR is a night one (H0MF*/H0EU*): the embedded simulator then runs the night
+    session, whose TRs are silent by day."""
+    return bool(subscriptions) and all(LAYOUTS[tr].market == "night" for tr in subscriptions)
 
 
 def capacity(config: Config) -> int:
@@ -176,7 +186,7 @@ async def _record(
                 f"but not converted"
             )
         async with (
-            connect_arguments(config, simulated) as connect_kwargs,
+            connect_arguments(config, simulated, night_only(subscriptions)) as connect_kwargs,
             kisfeed.connect(**connect_kwargs, on_frame=recorder.on_frame, on_event=recorder.on_event) as feed,
         ):
             for tr, codes in subscriptions.items():
@@ -240,13 +250,17 @@ def record(
     ] = None,
     with_books: Annotated[
         bool,
-        typer.Option("--with-books", help="Also record each code's order book (H0ZFASP0 / H0ZOASP0)."),
+        typer.Option(
+            "--with-books",
+            help="Also record each code's order book (its product's: H0ZFASP0, H0IFASP0, H0MFASP0, ...).",
+        ),
     ] = False,
     with_expected: Annotated[
         bool,
         typer.Option(
             "--with-expected",
-            help="Also record each code's expected price in the single-price auctions (H0ZFANC0 / H0ZOANC0).",
+            help="Also record each code's expected price in the single-price auctions (H0ZFANC0 / "
+            "H0ZOANC0 / H0EUANC0; the index products have none).",
         ),
     ] = False,
     app_key: Annotated[str | None, typer.Option("--app-key", help="App key (default: KIS_APP_KEY).")] = None,
@@ -271,7 +285,7 @@ def record(
     ] = 10.0,
     master: Annotated[
         Path | None,
-        typer.Option(help="A local fo_stk_code_mts.mst to check the codes against (default: KIS's, cached)."),
+        typer.Option(help="A local master file to check the codes against (default: KIS's, cached)."),
     ] = None,
     config_file: ConfigOption = None,
 ) -> None:
@@ -280,9 +294,11 @@ def record(
 
     Runs `rebuild` first, so records a killed run journaled but did not convert are restored.
     Every (TR, code) pair is one of the 41 registrations an app key holds (reference 3.1).
-    Codes are checked before connecting: the TR of each, the registrations against the app keys'
+    Codes are checked before connecting: the TR of each (a KOSPI200 code, underlying id 01, goes
+    on H0IFCNT0/H0IOCNT0 by day; the night TRs H0MF*/H0EU* take it after --tr, and an
+    8-character KRX code such as 101W9000 by itself), the registrations against the app keys'
     capacity, the codes against the simulator's instruments when simulated, else against
-    --master or KIS's master file. --seconds counts from the subscription; closing the journal
+    --master or KIS's master files. Night TRs alone record the simulator's night session. --seconds counts from the subscription; closing the journal
     and converting the last records take a moment more, announced on stderr. Ctrl-C stops with
     exit 130 after the summary; SIGTERM (systemd) stops with exit 0.
 
@@ -291,6 +307,7 @@ def record(
       kisfeed record A11612 B11612007 --data ./kisfeed-data --seconds 3600
       kisfeed record A11612 A50612 --with-books
       kisfeed record A11612 --tr H0ZFASP0 A11612 A50612 --tr H0ZOASP0 B11612007
+      kisfeed record A01612 --with-books --seconds 60
     """
     from .codes import check_registrations, master_for_recording, resolve_codes
 
@@ -299,12 +316,12 @@ def record(
     )
     with errors():
         simulated = not config.has_credentials
+        subscriptions = plan_subscriptions(codes, with_books=with_books, with_expected=with_expected)
         if simulated:
             err_console.print(
                 "no credentials (KIS_APP_KEY, KIS_APP_SECRET): recording from the embedded simulator; "
-                + describe_embedded(embedded_config())
+                + describe_embedded(embedded_config(night_only(subscriptions)))
             )
-        subscriptions = plan_subscriptions(codes, with_books=with_books, with_expected=with_expected)
         registrations = sum(len(c) for c in subscriptions.values())
         if registrations > (held := capacity(config)):
             keys = max(1, len(config.credentials))
@@ -316,7 +333,8 @@ def record(
         known = master_for_recording(simulated, master, config.ws_url)
         if known is not None:
             wanted = list(dict.fromkeys(c for cs in subscriptions.values() for c in cs))
-            check_registrations(resolve_codes(known, wanted), subscriptions)
+            resolve_codes(known, wanted)  # unknown codes and spreads first
+            check_registrations([e for e in known.entries if e.code in set(wanted)], subscriptions)
         try:
             seen, recorder, elapsed = asyncio.run(
                 _record(

@@ -14,7 +14,6 @@ from typing import Annotated
 import msgspec
 import typer
 
-from ..schema.layouts import trs_for
 from ..schema.records import KST
 from ..sim import DEMO_APP_KEY, DEMO_APP_SECRET, SimConfig, Simulator, parse_fault, write_master
 from ..sim.faults import FAULT_NAMES, ScheduledFault
@@ -184,12 +183,13 @@ def sim(
             return
         # tr_id: the trade TR, as before; tr_ids: every TR the instrument can be subscribed on,
         # trades, book, expected (reference 4.5), last so that the columns before keep their place
+        # the TRs of the instrument's market (stock, KOSPI200 index, night: reference 4.6)
         print("code\ttr_id\tunderlying_code\tunderlying_name\tkind\texpiry\tstrike\ttr_ids")
         for i in listing.instruments:
-            strike = "" if i.strike is None else str(i.strike)
+            strike = "" if i.strike is None else str(getattr(i, "strike_points", None) or i.strike)
             print(
                 f"{i.code}\t{i.tr_id}\t{i.underlying_code}\t{i.underlying_name}\t{i.kind}\t{i.expiry}\t{strike}"
-                f"\t{','.join(trs_for(i.kind))}"
+                f"\t{','.join(i.tr_ids)}"
             )
         return
     if write_master_path is not None:

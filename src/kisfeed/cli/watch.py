@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from ..exceptions import ConfigError
-from ..instruments import Master
+from ..instruments import Master, underlying_of
+from ..protocol import DEFAULT_MAX_REGISTRATIONS
 from ..schema import layout_for
 from ..schema.master import MasterEntry
 from .codes import load_instruments, resolve_codes, simulator_master
@@ -18,42 +20,93 @@ from .common import ConfigOption, DataOption, config_from, console, err_console,
 from .config import Config
 from .embedded import connect_arguments, describe_embedded, embedded_config
 from .live import LiveResult, run_board, silent_codes
+from .record import capacity
 
-__all__ = ["watch", "demo", "chain_for", "resolve_codes"]
-
-
-def _underlying(master: Master, name: str) -> tuple[str, str]:
-    """(code, name) of the underlying called ``name`` (exact name or code, else a unique match)."""
-    pairs = {(e.underlying_code, e.underlying_name) for e in master.entries}
-    exact = [p for p in pairs if name in p]
-    found = exact or [p for p in pairs if name.casefold() in p[1].casefold()]
-    if len(found) != 1:
-        hint = ", ".join(sorted(n for _, n in pairs))[:300]
-        what = "matches several underlyings" if found else "is not an underlying"
-        raise ConfigError(f"{name!r} {what} in {master.source}; known: {hint}")
-    return found[0]
+__all__ = ["watch", "demo", "chain_for", "Chain", "resolve_codes"]
 
 
 DEMO_CHAIN = "삼성전자"
-#: Strikes of a chain on the board, nearest the money: their calls and puts and an underlying's
-#: futures stay within KIS's 41 registrations per session (reference 3.1), a real chain would not.
-CHAIN_STRIKES = 9
+#: The index whose front-month futures the demo adds to the stock futures (issue 16).
+DEMO_INDEX = "KOSPI200"
 
 
-def chain_for(master: Master, name: str, strikes: int = CHAIN_STRIKES) -> list[MasterEntry]:
-    """The futures of an underlying and the ``strikes`` strikes of its front-expiry option chain
-    (calls and puts) nearest the money: the master's ATM strike (column 5), strikes read from its
-    행사가 column (an option code does not carry its strike, reference 5.2)."""
-    code, _ = _underlying(master, name)
-    mine = [e for e in master.entries if e.underlying_code == code and e.tr_id]
-    futures = [e for e in mine if e.kind == "future"]
-    options = [e for e in mine if e.kind in ("call", "put")]
-    front = min((e.expiry_month or "999999" for e in options), default=None)
-    chain = [e for e in options if e.expiry_month == front]
+@dataclass(frozen=True)
+class Chain:
+    """What ``watch --underlying`` subscribes: futures and the strikes of one expiry's options
+    nearest the money, as many as the free registrations hold (KIS: 41 per app key, reference
+    3.1; a KOSPI200 expiry lists far more series than that)."""
+
+    entries: list[MasterEntry]
+    underlying: str
+    expiry: str | None
+    strikes: int  # shown
+    listed: int  # of that expiry
+    registrations: int  # that were free
+
+    def note(self) -> str:
+        """One line for the screen: which strikes of how many, and why."""
+        futures = sum(e.kind == "future" for e in self.entries)
+        return (
+            f"{self.underlying}: {plural(futures, 'future')}, {self.expiry or 'no'} options: the "
+            f"{self.strikes} strikes nearest the money of {self.listed} listed, calls and puts, what "
+            f"{self.registrations} free registrations hold ({DEFAULT_MAX_REGISTRATIONS} per app key)"
+        )
+
+
+def chain_for(
+    master: Master,
+    name: str,
+    *,
+    registrations: int = DEFAULT_MAX_REGISTRATIONS,
+    expiry: str | None = None,
+    with_futures: bool = True,
+    night: bool = False,
+) -> Chain:
+    """The futures of an underlying and the strikes of one option expiry nearest the money that
+    ``registrations`` (what is free) hold after the futures: calls and puts of each strike.
+
+    Futures: every listed month of a stock's; an index's front month of each of its futures
+    products (KOSPI200 and mini KOSPI200 share an underlying in fo_idx_code_mts.mst). Options:
+    the series whose code carries the underlying id of the first futures product (``01``: the
+    monthly KOSPI200 options, not the mini or weekly ones, reference 5.1), of ``expiry``
+    (``YYYYMM``) or else the front one; the money is the master's ATM strike (column 5), else
+    the middle strike (strikes from its 행사가 column, an option code does not carry its strike).
+    ``with_futures=False``: the options alone, in all the registrations. ``night``: the night
+    masters' contracts (on the night TRs), else the day ones: the night masters list the index
+    master's codes again."""
+    code, label = underlying_of(master, name)
+    mine = [
+        e for e in master.entries if e.underlying_code == code and e.tr_id and (e.market == "night") == night
+    ]
+    if night and not mine:
+        raise ConfigError(f"{label} has no night contracts in {master.source}")
+    futures = sorted(
+        (e for e in mine if e.kind == "future"), key=lambda e: (e.info_type, e.expiry_month or "")
+    )
+    if futures and futures[0].market != "stock":
+        fronts: dict[str, MasterEntry] = {}
+        for e in futures:
+            fronts.setdefault(e.info_type, e)  # sorted: the first of a type is its front month
+        futures = list(fronts.values())
+    series = futures[0].code[1:3] if futures else None
+    options = [e for e in mine if e.kind in ("call", "put") and (series is None or e.code[1:3] == series)]
+    month = (
+        expiry.replace("-", "")
+        if expiry
+        else min((e.expiry_month or "999999" for e in options), default=None)
+    )
+    chain = [e for e in options if e.expiry_month == month]
+    if expiry and not chain:
+        months = ", ".join(sorted({e.expiry_month for e in options if e.expiry_month}))
+        raise ConfigError(f"no {label} options expire in {expiry}; listed: {months or 'none'}")
     listed = sorted({e.strike for e in chain})
+    if not with_futures:
+        futures = []
+    fits = max(0, (registrations - len(futures)) // 2)
     atm = next((e.strike for e in chain if e.atm == "1"), listed[len(listed) // 2] if listed else 0.0)
-    shown = set(sorted(listed, key=lambda k: (abs(k - atm), k))[:strikes])
-    return futures + sorted((e for e in chain if e.strike in shown), key=lambda e: (e.strike, e.kind))
+    shown = set(sorted(listed, key=lambda k: (abs(k - atm), k))[:fits])
+    picked = sorted((e for e in chain if e.strike in shown), key=lambda e: (e.strike, e.kind))
+    return Chain(futures + picked, label, month, len(shown), len(listed), registrations)
 
 
 def _subscriptions(
@@ -79,8 +132,9 @@ async def _watch(
     simulated: bool,
     on_frame: Callable[[str, int, int], None] | None = None,
     book: str | None = None,
+    night: bool = False,
 ) -> LiveResult:
-    async with connect_arguments(config, simulated) as connect_kwargs:
+    async with connect_arguments(config, simulated, night) as connect_kwargs:
         return await run_board(
             connect_kwargs=connect_kwargs,
             subscriptions=subscriptions,
@@ -110,23 +164,37 @@ def watch(
         typer.Option(
             "--book",
             metavar="CODE",
-            help="Show this contract's order book beside the board: 10 asks, 10 bids, totals "
-            "(H0ZFASP0 / H0ZOASP0; one more registration).",
+            help="Show this contract's order book beside the board: 10 asks and bids (stock F/O) "
+            "or 5 (index, night), totals (its book TR; one more registration).",
         ),
     ] = None,
+    expiry: Annotated[
+        str | None, typer.Option(help="The chain's expiry month, YYYYMM (default: the front one).")
+    ] = None,
+    night: Annotated[
+        bool,
+        typer.Option(
+            "--night", help="The KRX night session's contracts and TRs (H0MF*/H0EU*) for codes and chain."
+        ),
+    ] = False,
     seconds: SecondsOption = None,
-    master: Annotated[Path | None, typer.Option(help="A local fo_stk_code_mts.mst file.")] = None,
+    master: Annotated[
+        Path | None, typer.Option(help="A local master file (fo_stk_code_mts.mst, fo_idx_code_mts.mst).")
+    ] = None,
     simulator: Annotated[
         bool, typer.Option("--simulator", help="Use the embedded simulator even with credentials.")
     ] = False,
     config_file: ConfigOption = None,
 ) -> None:
     """A live board: futures (last, change, volume, OI, basis, bid/ask), an option chain (last, IV,
-    delta, volume) and the connection status. Real server with credentials, else the simulator.
+    Greeks, volume) and the connection status. Real server with credentials, else the simulator.
+    A chain is the strikes nearest the money that the free registrations hold (41 per app key).
 
     \b
     Examples:
       kisfeed watch --underlying 삼성전자
+      kisfeed watch --underlying KOSPI200 --expiry 202612
+      kisfeed watch --underlying KOSPI200 --night
       kisfeed watch A11612 A50612 --seconds 60
       kisfeed watch --underlying 삼성전자 --book A11612
     """
@@ -140,19 +208,30 @@ def watch(
                     if not simulator
                     else "watching the embedded simulator; "
                 )
-                + describe_embedded(embedded_config())
+                + describe_embedded(embedded_config(night))
             )
             found = simulator_master()
         else:
             found = load_instruments(master)
         if not codes and not underlying and not book:
             raise ConfigError("give instrument codes or --underlying NAME (e.g. --underlying 삼성전자)")
-        entries = resolve_codes(found, codes or []) + (chain_for(found, underlying) if underlying else [])
+        if expiry and not underlying:
+            raise ConfigError("--expiry chooses the chain of --underlying NAME: give both")
+        if night:  # a code both a day and a night master list: its night entry (by_code: the first)
+            found = Master(
+                sorted(found.entries, key=lambda e: e.market != "night"), found.source, found.skipped
+            )
+        entries = resolve_codes(found, codes or [])
         book_entry = resolve_codes(found, [book])[0] if book else None
         if book_entry is not None and book_entry.code not in {e.code for e in entries}:
             entries.append(book_entry)  # its trades too: the ladder's caption shows the last one
+        if underlying:  # the chain gets what the codes and the book leave of the registrations
+            free = capacity(config) - len(_registrations(_subscriptions(entries, book_entry)))
+            chain = chain_for(found, underlying, registrations=free, expiry=expiry, night=night)
+            err_console.print(chain.note(), highlight=False)
+            entries += [e for e in chain.entries if e not in entries]
         subscriptions = _subscriptions(entries, book_entry)
-        result = asyncio.run(_watch(config, subscriptions, found, seconds, simulated, book=book))
+        result = asyncio.run(_watch(config, subscriptions, found, seconds, simulated, book=book, night=night))
     console.print(
         f"\n{plural(sum(result.records.values()), 'record')} in {result.seconds:.0f} s, "
         f"{plural(result.reconnects, 'reconnect')}, {result.dropped:,} dropped"
@@ -177,22 +256,30 @@ def demo(
     from ..store.recorder import Recorder
 
     config = config_from(config_file, data=data)
-    found = simulator_master()
-    fronts: dict[str, MasterEntry] = {}
-    for e in found.entries:
-        if e.kind == "future" and (
-            e.underlying_code not in fronts
-            or (e.expiry_month or "") < (fronts[e.underlying_code].expiry_month or "")
-        ):
-            fronts[e.underlying_code] = e
-    entries = sorted(fronts.values(), key=lambda e: e.code) + [
-        e for e in chain_for(found, DEMO_CHAIN) if e.kind != "future"
-    ]
-    subscriptions = _subscriptions(entries)
+    with errors():
+        found = simulator_master()
+        fronts: dict[str, MasterEntry] = {}
+        for e in found.entries:
+            if (
+                e.kind == "future"
+                and e.market == "stock"
+                and (
+                    e.underlying_code not in fronts
+                    or (e.expiry_month or "") < (fronts[e.underlying_code].expiry_month or "")
+                )
+            ):
+                fronts[e.underlying_code] = e
+        index_front = chain_for(found, DEMO_INDEX, registrations=0).entries[0]  # the KOSPI200 futures
+        futures = sorted(fronts.values(), key=lambda e: e.code) + [index_front]
+        chain = chain_for(
+            found, DEMO_CHAIN, registrations=DEFAULT_MAX_REGISTRATIONS - len(futures), with_futures=False
+        )
+        subscriptions = _subscriptions(futures + chain.entries)
     console.print(
-        f"kisfeed demo: embedded simulator, {len(fronts)} stock futures and the {DEMO_CHAIN} "
-        f"option chain, recording to {config.data}"
+        f"kisfeed demo: embedded simulator, {len(fronts)} stock futures, the {DEMO_INDEX} front month "
+        f"and the {DEMO_CHAIN} option chain, recording to {config.data}"
     )
+    console.print(chain.note(), highlight=False)
     console.print(describe_embedded(embedded_config()))
 
     async def run() -> tuple[LiveResult, dict[str, int]]:

@@ -50,8 +50,9 @@ def connect(
     cache_dir: str | os.PathLike[str] | None = None,
     **overrides: Any,
 ) -> Feed:
-    """A live feed of stock futures/options records (trades H0ZFCNT0/H0ZOCNT0, order books
-    H0ZFASP0/H0ZOASP0, expected prices H0ZFANC0/H0ZOANC0): ``async with kisfeed.connect(...) as feed``.
+    """A live feed of KRX futures/options records (stock: trades H0ZFCNT0/H0ZOCNT0, order books
+    H0ZFASP0/H0ZOASP0, expected prices H0ZFANC0/H0ZOANC0; KOSPI200 index H0IF*/H0IO*; the night
+    session H0MF*/H0EU*, reference 4.6): ``async with kisfeed.connect(...) as feed``.
 
     Credentials: ``app_key``/``app_secret``, or several pairs in ``credentials`` (one session
     per app key, 41 registrations each), or ``KIS_APP_KEY``/``KIS_APP_SECRET``. Endpoints: the

@@ -4,8 +4,9 @@
 
     async with kisfeed.connect(app_key=..., app_secret=...) as feed:
         await feed.subscribe("H0ZFCNT0", ["A11612", "A11703"])
-        await feed.subscribe("H0ZFASP0", "A11612")   # its order book: any mix of the six TRs
-        async for record in feed:          # FuturesTrade, FuturesBook, ... in arrival order
+        await feed.subscribe("H0ZFASP0", "A11612")   # its order book: any mix of the 15 TRs
+        await feed.subscribe("H0IFCNT0", "A01612")   # KOSPI200 futures (H0MFCNT0 by night)
+        async for record in feed:          # FuturesTrade, IndexFuturesTrade, ... in arrival order
             ...
 
 The one rule: code that consumes the feed must not block the event loop; slow work belongs in a
@@ -156,7 +157,8 @@ class Feed:
         Every (TR, code) pair is one registration: a code's trades, book and expected price take
         three of the 41 an app key holds (reference 3.1). Raises, before anything is sent,
         ``SubscriptionLimitError`` if the app keys together cannot hold them all, and
-        ``UsageError`` for a code whose form names the other product (``instruments.check_code``);
+        ``UsageError`` for a code whose form names another product or market than the TR's (an
+        option code on a futures TR, a stock code on an index TR, ``instruments.check_code``);
         then the named ``ServerError`` of the first rejected code (the others stay subscribed)."""
         self._raise_if_ended()
         keys = self._keys(tr_id, codes)

@@ -73,9 +73,9 @@ class FeedSettings:
     open_timeout: float = 10.0
     #: the largest frame accepted, in bytes; a larger one is a ``FrameError`` (counted as a parse
     #: error, or raised with ``on_malformed="raise"``) and the connection is reopened. Sized from
-    #: the reference: at most 999 records a frame (``NNN``, 2.4) of the widest layout (H0ZOCNT0,
-    #: 53 fields, 4.2), each field at most 20 characters (an int64 with its sign) plus its ``^``:
-    #: 999 × 53 × 21 = 1,111,887 bytes, or 1.48 MB as the base64 of an ``E=1`` frame. 2 MiB
+    #: the reference: at most 999 records a frame (``NNN``, 2.4) of the widest layout (H0IOCNT0,
+    #: 58 fields, 4.6), each field at most 20 characters (an int64 with its sign) plus its ``^``:
+    #: 999 × 58 × 21 = 1,216,782 bytes, or 1.62 MB as the base64 of an ``E=1`` frame. 2 MiB
     #: covers both; a client in the reference (2.4) needed 512 KB. Unbounded, one frame from a
     #: broken or hostile peer could take all memory.
     max_frame_size: int = 2 * 1024 * 1024

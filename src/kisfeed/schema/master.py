@@ -42,17 +42,21 @@ __all__ = ["MasterEntry", "parse_master", "format_master_line", "KINDS"]
 
 #: 상품종류 → kind, for both masters: a code means the same kind in either (the stock master's 3
 #: is KOSDAQ stock futures, the index master's 스타선물: futures both). Spreads have no real-time
-#: TR of their own in kisfeed.
+#: TR of their own in kisfeed. N/O: the Monday weeklies' calls/puts (위클리M), not in KIS's header
+#: but in the 2026 file (lines quoted by third-party parsers, 2026-07-10 and 2026-09-28).
 KINDS = {
     **dict.fromkeys("1379B", "future"),
     **dict.fromkeys("248AC", "spread"),
-    **dict.fromkeys("5DJL", "call"),
-    **dict.fromkeys("6EKM", "put"),
+    **dict.fromkeys("5DJLN", "call"),
+    **dict.fromkeys("6EKMO", "put"),
 }
 
 _NAME = re.compile(
-    r"^(?P<underlying>.*?)\s+(?P<type>F|C|P|SP)\s+"
-    r"(?:(?P<ym>\d{6})\S*|(?P<near>\d{4})-\S*)"  # YYYYMM[-n], or a spread's legs YYMM-YYMM
+    # KIS's index master writes no underlying, or no space before the type: "F 202612",
+    # "미니F 202612", "코스닥150C 202610 1,275", weeklies "위클리M C 2609W4   970.0" (lines quoted
+    # by third-party parsers of the 2026 file)
+    r"^(?P<underlying>.*?)\s*(?P<type>F|C|P|SP)\s+"
+    r"(?:(?P<ym>\d{6})\S*|(?P<near>\d{4})-\S*|(?P<week>\d{4})W\d)"  # YYYYMM[-n], spread YYMM-YYMM, YYMMWn
     r"(?:\s+(?P<strike>[\d,]+(?:\.\d+)?))?"  # options: strike
     r"\s*(?:\(\s*(?P<multiplier>\d+)\s*\))?\s*$"  # (  10): shares per contract, a space before or not
 )
@@ -91,11 +95,12 @@ class MasterEntry:
 
     @property
     def expiry_month(self) -> str | None:
-        """``YYYYMM`` from the name (a spread's: its near leg's), or None if the name has none."""
+        """``YYYYMM`` from the name (a spread's: its near leg's; a weekly's: its month), or None if
+        the name has none."""
         match = _NAME.match(self.name)
         if not match:
             return None
-        return match["ym"] or f"20{match['near']}"
+        return match["ym"] or f"20{match['near'] or match['week']}"
 
     @property
     def multiplier(self) -> int | None:

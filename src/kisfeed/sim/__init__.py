@@ -17,15 +17,17 @@ cannot share the client's mistakes.
         sim.faults.drop()                        # abrupt TCP close of every session
         await sim.restart()                      # same ports, all sessions gone
 
-Modules: ``config`` (settings), ``instruments`` (universe, codes, master file), ``pricing``
-(Black-Scholes), ``contracts`` (a contract's day and its wire fields), ``market`` (the trade
-stream), ``requests`` (client messages and replies), ``server`` (sessions, PINGPONG),
+Modules: ``config`` (settings), ``instruments`` (universe, codes, master file), ``index`` (the
+KOSPI200 futures and options, their codes and ``fo_idx_code_mts.mst``), ``kospi200`` (the index
+made of the simulated stocks), ``pricing`` (Black-Scholes), ``contracts`` (a contract's day and
+its wire fields), ``wire`` (record texts), ``market`` (the trade stream), ``requests`` (client messages and replies), ``server`` (sessions, PINGPONG),
 ``approval`` (``POST /oauth2/Approval``), ``faults``, ``tape`` (replaying recorded frames)
 and ``simulator``.
 """
 
 from .config import DEMO_APP_KEY, DEMO_APP_SECRET, SimConfig
 from .faults import FAULT_NAMES, Applied, Faults, ScheduledFault, parse_fault
+from .index import IndexInstrument, index_universe, write_index_master
 from .instruments import UNDERLYINGS, Instrument, Underlying, build_universe, master_lines, write_master
 from .market import Market, MarketEvent
 from .server import SimSession
@@ -49,6 +51,9 @@ __all__ = [
     "build_universe",
     "master_lines",
     "write_master",
+    "IndexInstrument",
+    "index_universe",
+    "write_index_master",
     "Market",
     "MarketEvent",
     "Tape",

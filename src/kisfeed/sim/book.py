@@ -55,10 +55,11 @@ __all__ = [
     "change_chance",
     "slot_of",
     "after_print",
+    "totals",
     "DEPTH",
 ]
 
-DEPTH = 10  # levels per side in H0ZFASP0 / H0ZOASP0 (reference 4.5)
+DEPTH = 10  # levels per side in H0ZFASP0 / H0ZOASP0 (reference 4.5); a layout's ``depth`` rules
 _MASK = (1 << 64) - 1
 QUOTE, AUCTION_BOOK = 0, 1
 NOW, DEFERRED, MERGED = (
@@ -92,12 +93,13 @@ def mix(x: int) -> int:
     return x ^ (x >> 31)
 
 
-def depth(spread: int) -> int:
+def depth(spread: int, most: int = DEPTH) -> int:
     """Levels per side of a contract quoted ``spread`` ticks wide (``Activity.spread_ticks``:
     1 for the busiest futures, 3 for a busy option series, up to 10 as trading thins): 10 down
-    to 2. [UNK] no source gives book depth by liquidity; the official H0ZFASP0/H0ZOASP0 examples
+    to 2, and at most ``most``, the book TR's depth (5 for the index books, H0IFASP0/H0IOASP0).
+    [UNK] no source gives book depth by liquidity; the official H0ZFASP0/H0ZOASP0 examples
     are of busy series with 10 levels each side."""
-    return max(2, min(DEPTH, 11 - spread))
+    return max(2, min(most, 11 - spread))
 
 
 def change_chance(spread: int, interval: float) -> float:
@@ -271,11 +273,17 @@ def _side(
 
 
 def after_print(
-    post: tuple[Levels, Levels], prices: list[int], qtys: list[int], n: int, buy: bool, partial: bool
+    post: tuple[Levels, Levels],
+    prices: list[int],
+    qtys: list[int],
+    n: int,
+    buy: bool,
+    partial: bool,
+    most: int = DEPTH,
 ) -> tuple[Levels, Levels]:
     """The book after print ``n`` of an order that printed ``prices``/``qtys`` and left ``post``:
     the levels the later prints take are still there (the last one with what the order leaves
-    of it, when it is left in part, ``partial``)."""
+    of it, when it is left in part, ``partial``), ``most`` levels a side."""
     asks, bids = post
     if n == len(prices) - 1:
         return asks, bids
@@ -288,7 +296,7 @@ def after_print(
     if partial and rest and front and rest[0][PRICE] == front[-1][PRICE]:
         price, qty, orders = rest.pop(0)
         front[-1] = (price, qty + front[-1][QTY], orders + 1)
-    side = (front + rest)[:DEPTH]
+    side = (front + rest)[:most]
     return (side, bids) if buy else (asks, side)
 
 
@@ -370,33 +378,3 @@ def _totals(sides: tuple[Levels, Levels]) -> tuple[int, int]:
 
 
 totals = _totals
-
-
-# --- the records (written through the layouts by name: the two book TRs order fields differently)
-
-_EMPTY: Level = (0, 0, 0)
-_NAMES = tuple(
-    (f"ask{n}", f"ask{n}_qty", f"ask{n}_count", f"bid{n}", f"bid{n}_qty", f"bid{n}_count")
-    for n in range(1, DEPTH + 1)
-)
-
-
-def book_values(
-    code: str, time_text: str, sides: tuple[Levels, Levels], before: tuple[int, int]
-) -> dict[str, object]:
-    """The fields of a ``H0ZFASP0``/``H0ZOASP0`` record (reference 4.5) by name: the 10 levels
-    each side (empty ones 0), the totals as sums of them, and their change since ``before``."""
-    asks, bids = sides
-    values: dict[str, object] = {"code": code, "time": time_text}
-    for n, (ap, aq, ac, bp, bq, bc) in enumerate(_NAMES):
-        a = asks[n] if n < len(asks) else _EMPTY
-        b = bids[n] if n < len(bids) else _EMPTY
-        values[ap], values[aq], values[ac] = a
-        values[bp], values[bq], values[bc] = b
-    ask_total, bid_total = sum(x[QTY] for x in asks[:DEPTH]), sum(x[QTY] for x in bids[:DEPTH])
-    values["total_ask_count"] = sum(x[ORDERS] for x in asks[:DEPTH])
-    values["total_bid_count"] = sum(x[ORDERS] for x in bids[:DEPTH])
-    values["total_ask_qty"], values["total_bid_qty"] = ask_total, bid_total
-    values["total_ask_qty_change"] = ask_total - before[0]
-    values["total_bid_qty_change"] = bid_total - before[1]
-    return values

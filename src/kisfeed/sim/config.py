@@ -13,6 +13,7 @@ from typing import Literal
 
 from .calendar import DEFAULT_HOLIDAYS, EXAM_DAYS
 from .faults import ScheduledFault
+from .night_calendar import NIGHT_CLOSURES, NIGHT_HOURS, check_night_settings
 from .profiles import Profile
 from .tape import FrameSource
 from .ticks import OPTION_TICKS, Grid, TickTable
@@ -65,6 +66,11 @@ class SimConfig:
     session phases (ref 6, ``kisfeed.sim.calendar``): weekdays but holidays, opening auction
     08:30–08:45, continuous trading 08:45–15:35, closing auction to 15:45, an expiring contract's
     last day ending at 15:20, and the special days' hours."""
+    index_products: bool = True
+    """Serve the KOSPI200 futures, monthly and weekly options (issue 16, ``kisfeed.sim.index``,
+    TRs H0IFCNT0/H0IFASP0/H0IOCNT0/H0IOASP0) beside the stock products. They add about 1.4
+    times the stock products' trades to the market (``sim/liquidity.py``); False gives the
+    stock-only market of before, the same trades for the same seed."""
     interest_rate: float = 0.03
     """[UNK] ref 6: the rate of KRX's theoretical prices, which since 2024-11-04 is KRX's own
     daily interpolated rate; a constant here (simple annual rate, ``kisfeed.sim.fair``)."""
@@ -121,6 +127,36 @@ class SimConfig:
     """[UNK] reference 4.5: ``ANTC_MKOP_CLS_CODE`` during the opening / closing auctions. No
     source gives the derivatives values; default: the stock codes of H0STMKO0 (KIS portal,
     quoted in reference 4.5), 311 장전예상시작 and 121 장후예상시작."""
+
+    # --- the KRX night session (issue 16; kisfeed.sim.night_calendar, docs/night-session.md) ----
+    night_session: bool = True
+    """Run the KRX night session (17:50-06:00) for the products it lists (KOSPI200 futures and
+    options, weeklies included) on the night TRs H0MF*/H0EU*. False: no night sessions."""
+    night_hours: tuple[str, str, str, str] = NIGHT_HOURS
+    """Night opening auction, open (its uncross), closing auction, close (its uncross), KST
+    ``HH:MM``: 17:50, 18:00, 05:50, 06:00 (KRX 2025-05-28 via newsis/economidaily; KRX's night
+    session page). On a 수능 day the opening auction and the open are 1 h later."""
+    night_closures: tuple[date, ...] = NIGHT_CLOSURES
+    """Trading days on whose evening there is no night session: the eves of long holidays
+    (2025-10-02 and 2026-02-13 announced by KRX; 2026-09-23, 2027-02-05, 2027-09-13 inferred
+    from KRX's stated policy). Weekends and ``holidays`` have none anyway."""
+    night_expected_from: float = 600.0
+    """[UNK] Seconds before the night opening uncross (18:00) from which expected prices
+    (H0EUANC0) are published. No source found; default: the whole 10-minute auction, as the
+    closing auctions publish (the day's 08:40 start exists to keep the pre-open after-hours
+    trading of stocks apart from the auction, which the night session does not have)."""
+    night_volume_ratio: float = 0.12
+    """Night volume as a fraction of the day session's, per contract (each night contract trades
+    at its day rate × this × the day's continuous seconds / the night's). Default: 12.26 %,
+    KOSPI200 futures' night share in its third year (KRX via newspim 2012-11-20); no figure for
+    KRX's own session since 2025 was found."""
+    night_code_form: Literal["kis", "krx"] = "kis"
+    """[UNK] reference 4.6: the ``tr_key`` of night contracts. ``kis``: the day code (``A01612``),
+    as both night masters carry it in 단축코드 (2026 lines quoted by third-party parsers) and as
+    KIS's night docstrings send users to those masters for codes; ``krx``: the 8-character KRX
+    short code (``IndexInstrument.krx_code``: ``A016C000``), as three of the four official night examples
+    (``101W9000``).
+    The simulator's night masters carry the form served (docs/night-session.md)."""
 
     # --- what is written on the wire (issue 14) -------------------------------------------------
     profile: Profile = "observed"
@@ -216,6 +252,7 @@ class SimConfig:
             raise ValueError(f"expected_codes must be two non-empty texts, not {self.expected_codes!r}")
         if self.ping_interval == 0:
             raise ValueError("ping_interval must be > 0")
+        check_night_settings(self)
 
     def with_(self, **changes: object) -> SimConfig:
         """A copy with some settings changed (``dataclasses.replace``)."""

@@ -2,13 +2,15 @@
 
 A ``Contract`` keeps what an exchange feed accumulates over a day (open/high/low and their
 times, cumulative volume and value, buy/sell counts and sums, open interest) and writes each
-trade as the 49 (``H0ZFCNT0``) or 53 (``H0ZOCNT0``) field texts. The relations of reference 4.4
+trade as the 49 (``H0ZFCNT0``) or 53 (``H0ZOCNT0``) field texts, or for a KOSPI200 product
+the 50 of ``H0IFCNT0`` / 58 of ``H0IOCNT0``, prices as points. The relations of reference 4.4
 hold exactly, because every derived field is computed here from the values written next to it:
 
 * ``PRDY_VRSS`` = price − previous close; its sign code 2/3/5 (1/4 at the daily limits);
   ``*_PRDY_CTRT`` = change ÷ previous close × 100, rounded to 0.01.
 * ``*_VRSS_PRPR`` = price − open/high/low with sign codes 2 (>0), 3 (=0), 5 (<0).
-* ``ACML_VOL`` grows by ``LAST_CNQN``; ``ACML_TR_PBMN`` by price × quantity × 10 (multiplier).
+* ``ACML_VOL`` grows by ``LAST_CNQN``; ``ACML_TR_PBMN`` by price × quantity × the multiplier
+  (10 shares; KOSPI200 products 250,000 KRW a point).
 * ``NTBY_CNTG_CSNU`` = buy − sell counts; ``CTTR`` = buy sum ÷ sell sum × 100 (0.00 while no
   sell-initiated volume: [UNK], the reference has no example); ``SHNU_RATE`` = buy sum ÷ volume.
   An auction's uncross print (``sim/phases.py``) is neither buy- nor sell-initiated, so the sums
@@ -27,85 +29,26 @@ relations above hold wherever no emptied field is involved.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
-from functools import partial
 from math import nan
 from typing import TYPE_CHECKING
 
-from ..schema.kinds import Kind, format_value
-from ..schema.layouts import Layout
+from ..schema.layouts import Layout, layout_for
 from .book import Book
-from .instruments import MULTIPLIER, Instrument
+from .index import IndexInstrument
+from .instruments import Instrument
+from .ticks import STOCK_GRID, Grid
+from .wire import FUTURES_POINT_FIELDS, OPTION_POINT_FIELDS, dn, r2, sign_code, to_points
 
 if TYPE_CHECKING:
     from .fair import Carry
     from .liquidity import Activity
     from .market import Spot
 
-__all__ = ["Contract", "Quote", "FieldValues", "record_text", "sign_code", "hhmmss"]
+__all__ = ["Contract", "Quote", "BUY", "SELL", "AUCTION"]
 
 BUY, SELL, AUCTION = 1, -1, 0  # who initiated a print; an auction's uncross print is neither
-
-
-def sign_code(diff: float) -> str:
-    """2 up, 3 unchanged, 5 down (reference 4.4; 1/4 are the daily limits, decided by callers)."""
-    return "2" if diff > 0 else "5" if diff < 0 else "3"
-
-
-def r2(value: float) -> float:
-    """``value`` rounded to the 2 decimals the wire carries (``format_value`` then writes exactly
-    those 2), never a negative zero (``-0.0 + 0.0`` is ``0.0``)."""
-    return round(value, 2) + 0.0
-
-
-def dn(value: float, decimals: int) -> str:
-    """``decimals`` places, never a negative zero: the Greeks' wire text, whose decimal count is
-    the server's setting (``SimConfig.greek_decimals``; [UNK] in reference 4.2), so it is written
-    here rather than by ``format_value``, which writes a value's shortest 2-or-more decimals."""
-    text = f"{value:.{decimals}f}"
-    return text[1:] if text[0] == "-" and not text.strip("-0.") else text
-
-
-#: English field name (``schema.layouts``) -> value. A ``str`` is the field's wire text as it is
-#: (codes, flags, sign codes, ``HHMMSS`` times, Greeks); anything else is a value of the field's
-#: kind, written by ``schema.kinds.format_value``.
-FieldValues = Mapping[str, object]
-
-#: Kinds whose values ``format_value`` writes with ``str`` (its last branch): called directly on
-#: the hot path, one call per field fewer (``tests/sim/test_contracts.py`` holds them equal).
-STR_KINDS = frozenset({Kind.CODE, Kind.FLAG, Kind.INT, Kind.SIGNED, Kind.PRICE})
-
-_PLANS: dict[str, tuple[tuple[str, Callable[[object], str]], ...]] = {}
-
-
-def record_text(layout: Layout, values: FieldValues) -> str:
-    """One record's ``^``-joined wire text, in the layout's field order: the only place the
-    simulator orders fields, so a new TR or a changed layout needs no format string here."""
-    plan = _PLANS.get(layout.tr_id)
-    if plan is None:
-        plan = _PLANS[layout.tr_id] = tuple(  # the fields a complete record carries: H0ZOANC0's 7 of 8
-            (f.name, str if f.kind in STR_KINDS else partial(format_value, f.kind))
-            for f in layout.fields[: layout.required]
-        )
-    try:
-        return "^".join(
-            [value if isinstance(value := values[name], str) else write(value) for name, write in plan]
-        )
-    except KeyError as exc:
-        raise KeyError(f"{layout.tr_id}: no value for field {exc.args[0]!r}") from None
-
-
-_TIMES: dict[int, str] = {}
-
-
-def hhmmss(timestamp: float) -> str:
-    """``BSOP_HOUR`` text of a POSIX time in KST (UTC+9, no daylight saving)."""
-    second = int(timestamp + 32_400) % 86_400
-    text = _TIMES.get(second)
-    if text is None:
-        text = _TIMES[second] = f"{second // 3600:02d}{second % 3600 // 60:02d}{second % 60:02d}"
-    return text
 
 
 @dataclass(slots=True)
@@ -121,7 +64,8 @@ class Quote:
 
 
 class Contract:
-    """One instrument's trading day. Prices are whole won (option premiums too: ticks ≥ 10)."""
+    """One instrument's trading day. Prices are whole won (option premiums too: ticks ≥ 10), an
+    index product's whole hundredths of a point."""
 
     __slots__ = (
         "instrument", "code", "prev_close", "prev_volume", "prev_oi", "open", "high",
@@ -138,6 +82,11 @@ class Contract:
         # The book (sim/book.py) and, during an auction, the last expected price and the
         # quantity the uncross will match (sim/publish.py); 0 outside auctions.
         "book", "auction_price", "auction_qty",
+        # What the instrument's market decides (stock or KOSPI200 index, ``sim/index.py``): the
+        # price grid (set by the market), the trade and book layouts, the book's depth, whether
+        # prices are hundredths of a point written as points, the KRW a price unit of one
+        # contract is worth (turnover).
+        "grid", "trade_layout", "book_layout", "depth", "points", "unit_value",
     )  # fmt: skip
 
     instrument: Instrument
@@ -173,6 +122,12 @@ class Contract:
     book: Book
     auction_price: int
     auction_qty: int
+    grid: Grid
+    trade_layout: Layout
+    book_layout: Layout
+    depth: int
+    points: bool
+    unit_value: int
 
     def __init__(self, instrument: Instrument, prev_close: int, prev_volume: int, prev_oi: int) -> None:
         self.instrument = instrument
@@ -185,6 +140,14 @@ class Contract:
         self.last, self.volume = None, 0
         self.book = Book()
         self.auction_price = self.auction_qty = 0
+        trs = instrument.tr_ids
+        self.trade_layout, self.book_layout = layout_for(trs[0]), layout_for(trs[1])
+        self.depth = self.book_layout.depth
+        self.grid = STOCK_GRID  # the market sets an option's or an index product's
+        self.points = isinstance(instrument, IndexInstrument)
+        # turnover (ACML_TR_PBMN) in KRW [UNK unit for index products]: a point is worth the
+        # multiplier, and index prices are hundredths of a point
+        self.unit_value = instrument.multiplier // 100 if self.points else instrument.multiplier
         self.new_day()
 
     def new_day(self) -> None:
@@ -214,7 +177,7 @@ class Contract:
             self.low, self.low_time = price, time_text
         self.last = price
         self.volume += qty
-        self.turnover += price * qty * MULTIPLIER
+        self.turnover += price * qty * self.unit_value
         if side == BUY:
             self.buy_count += 1
             self.buy_qty += qty
@@ -250,10 +213,12 @@ class Contract:
         change = price - prev_close
         upper, lower = limits
         sign = "1" if price >= upper else "4" if price <= lower else sign_code(change)
-        theo = r2(theo)  # derived fields use the value as written, so relations hold exactly
+        # derived fields use the value as written, so relations hold exactly (an index product's
+        # values are hundredths of a point: whole ones)
+        theo = float(round(theo)) if self.points else r2(theo)
         esdg = round(price - theo, 2)
         q = quote
-        return {
+        values: dict[str, object] = {
             "code": self.code,
             "time": time_text,
             "price": price,
@@ -296,8 +261,12 @@ class Contract:
             "dynamic_upper_limit": dynamic[0],
             "dynamic_lower_limit": dynamic[1],
             "dynamic_limit_flag": dynamic[2],
-            **self.blanks,
         }
+        if self.points:  # H0IFCNT0: DSCS_BLTR_ACML_QTY too; no negotiated block trades modelled
+            values["block_volume"] = 0
+            to_points(values, FUTURES_POINT_FIELDS)
+        values.update(self.blanks)
+        return values
 
     def option_fields(
         self,
@@ -312,21 +281,27 @@ class Contract:
         implied_vol: float,
         hist_vol: float,
         quote: Quote,
+        extra: tuple[float, tuple[int, int, str]] = (0.0, (0, 0, "0")),
     ) -> dict[str, object]:
-        """The 53 fields of the ``H0ZOCNT0`` trade just recorded (layout: reference 4.2).
+        """The 53 fields of the ``H0ZOCNT0`` trade just recorded (layout: reference 4.2), and
+        H0IOCNT0's 5 more: ``extra`` is (AVRG_VLTL, the dynamic limits as for futures).
         Premiums and every derived value carry 2 decimals, as in the official example (whole-won
-        premiums are ints, which ``format_value`` writes as ``.00``)."""
+        premiums are ints, which ``format_value`` writes as ``.00``). An index option's Greeks
+        are per point: the model's, per hundredth, rescaled."""
         o = self.open if self.open is not None else price
         h, lo = self.high, self.low
         prev_close, volume, buy_qty, sell_qty = self.prev_close, self.volume, self.buy_qty, self.sell_qty
         change = price - prev_close
         strike = self.instrument.strike or 0
         intrinsic = max(0, spot - strike) if self.instrument.kind == "call" else max(0, strike - spot)
-        theo = r2(theo)
+        theo = float(round(theo)) if self.points else r2(theo)
         esdg = round(price - theo, 2)
+        if self.points:
+            d, g, v, th, rh = greeks
+            greeks = (d, g * 100.0, v / 100.0, th / 100.0, rh / 100.0)
         delta, gamma, vega, theta, rho = (dn(x, greek_decimals) for x in greeks)
         q = quote
-        return {
+        values: dict[str, object] = {
             "code": self.code,
             "time": time_text,
             "price": price,
@@ -373,8 +348,15 @@ class Contract:
             "ask1_qty": q.ask_qty,
             "bid1_qty": q.bid_qty,
             **self._flow(q),
-            **self.blanks,
         }
+        if self.points:  # H0IOCNT0's 5 more; DSCS_LRQN_VOL 0: no negotiated block trades modelled
+            values["average_volatility"] = r2(extra[0])
+            values["block_volume"] = 0
+            values["dynamic_upper_limit"], values["dynamic_lower_limit"] = extra[1][0], extra[1][1]
+            values["dynamic_limit_flag"] = extra[1][2]
+            to_points(values, OPTION_POINT_FIELDS)
+        values.update(self.blanks)
+        return values
 
     # The field run both TRs end with (reference 4.1 and 4.2).
 

@@ -11,7 +11,9 @@ with ``d_i`` the days to dividend i's ex-date. A contract with no ex-date before
 positive basis ``S × r × d / 365``; one with an ex-date before it (Samsung Jan-2027 and the
 Dec-29 ex-date of a Dec-31 record date) is cheaper by about the dividend. Options are priced by
 Black-Scholes on the spot less the present value of the same dividends (the escrowed-dividend
-model) with no continuous yield.
+model) with no continuous yield. The KOSPI200 products are priced the same way on the index,
+with the index dividends below (the simple model: carry less the dividends of the index points,
+no futures-specific adjustments).
 
 ``SimConfig.interest_rate`` stands for KRX's interpolated rate [UNK: KRX publishes it daily;
 a constant is the simulator's choice].
@@ -59,6 +61,13 @@ DIVIDENDS: Mapping[str, tuple[Dividend, ...]] = {
     "068270": _each(500, "2026-12-29", "2027-12-29"),  # 셀트리온: annual, year-end record date
     "105560": _each(900, *_QUARTER_ENDS),  # KB금융
     "005490": _each(2_500, *_QUARTER_ENDS),  # POSCO홀딩스
+    # KOSPI200 (sim/index.py), in hundredths of a point: about 1.7 % a year of a 560 index, most
+    # of it at the year end, the rest at board-set dates and quarter ends (a modelling choice,
+    # shaped like the constituents' schedules above; KRX publishes expected index dividends,
+    # not found for 2026-2027)
+    "KOSPI200": (_each(500, "2026-12-29", "2027-12-29") + _each(250, *_AFTER_BOARD)
+                 + _each(60, "2026-03-30", "2026-06-29", "2026-09-29", "2027-03-30", "2027-06-29",
+                         "2027-09-29")),
 }  # fmt: skip
 
 

@@ -48,6 +48,7 @@ __all__ = [
     "spreads",
     "master_lines",
     "write_master",
+    "standard_code_of",
 ]
 
 MULTIPLIER = 10  # shares per contract for every stock future and option (ref 5.4, 6)
@@ -108,6 +109,12 @@ class Instrument:
         return self.kind != "future"
 
     @property
+    def market(self) -> str:
+        """Whose TRs and master it belongs to: ``stock`` here, ``index`` for the KOSPI200
+        products (``sim/index.py``), as ``schema.layouts.Layout.market``."""
+        return "stock"
+
+    @property
     def call_put(self) -> str | None:
         """``C``, ``P`` or None (futures)."""
         return {"call": "C", "put": "P"}.get(self.kind)
@@ -138,7 +145,7 @@ class Instrument:
     @property
     def standard_code(self) -> str:
         """The 12-character ``KR4…`` standard code (ISIN) of the master's column 3."""
-        return _standard_code(self.krx_code)
+        return standard_code_of(self.krx_code)
 
     @property
     def name(self) -> str:
@@ -173,7 +180,7 @@ class Spread:
 
     @property
     def standard_code(self) -> str:
-        return _standard_code(self.krx_code)
+        return standard_code_of(self.krx_code)
 
     @property
     def name(self) -> str:
@@ -184,7 +191,8 @@ class Spread:
         return f"{head} SP {legs} ({MULTIPLIER:4d})"
 
 
-def _standard_code(krx_code: str) -> str:
+def standard_code_of(krx_code: str) -> str:
+    """The ISIN (``KR4`` + the 8-character KRX code + an ISO 6166 check digit)."""
     body = "KR4" + krx_code
     return body + str(_isin_check_digit(body))
 
@@ -236,7 +244,7 @@ def spreads(instruments: Iterable[Instrument]) -> list[Spread]:
     for stock futures is front/next, LS t8401 ``D116768S``)."""
     by_underlying: dict[str, list[Instrument]] = {}
     for i in instruments:
-        if i.kind == "future":
+        if i.kind == "future" and i.market == "stock":
             by_underlying.setdefault(i.underlying.code, []).append(i)
     out: list[Spread] = []
     for futures in by_underlying.values():
@@ -305,8 +313,9 @@ def spread_entry(s: Spread) -> MasterEntry:
 
 
 def master_entries(instruments: Iterable[Instrument]) -> list[MasterEntry]:
-    """The master rows of ``instruments`` and of the spreads of their futures."""
-    listed = list(instruments)
+    """The stock master's rows: the stock products among ``instruments`` and the spreads of
+    their futures (the index products are ``sim/index.py``'s master)."""
+    listed = [i for i in instruments if i.market == "stock"]
     return [master_entry(i) for i in listed] + [spread_entry(s) for s in spreads(listed)]
 
 

@@ -8,6 +8,10 @@ same order whatever the clients do; the server only decides *when* to send them 
 
 Model (issue 3; reference 4.4, 6):
 
+* KOSPI200 futures and options (``sim/index.py``, ``docs/kospi200.md``) trade in the same
+  stream, on the index of ``sim/kospi200.py``: the weighted sum of the constituents' walks,
+  brought up to the instant of each index trade, and a rest driven by the common factor; their
+  prices are hundredths of a point on their own grids, their limits ±8/15/20 %.
 * Underlyings follow a geometric random walk in trading time with their annual volatility, a
   common market factor (correlation 0.5) and an overnight gap; the spot is rounded to the KRX
   stock tick and frozen after 15:30, when stocks close but stock F/O trade on to 15:45 (ref 6).
@@ -48,16 +52,21 @@ from datetime import date, datetime
 from ..schema.records import KST
 from . import liquidity
 from .calendar import KrxCalendar, Phase
-from .contracts import Contract, hhmmss
+from .contracts import Contract
 from .fair import DIVIDENDS, carry, ex_dividend
+from .index import IndexInstrument
 from .instruments import Instrument, Underlying
+from .kospi200 import INDEX_LIMIT_STAGES, REST_CORRELATION, REST_VOLATILITY, Members, level, members
 from .liquidity import SWEEP_PROBABILITY
-from .phases import EXPECT, UNCROSS, Auction, Schedule, TradingDay
+from .night import NightPlan
+from .night_market import NightSessions
+from .phases import EXPECT, UNCROSS, Auction, Schedule
 from .pricing import bs_price, smile
 from .prints import YEAR_SECONDS, Prints
 from .profiles import Profile, blanks_for
 from .publish import EXPECTED_CODES, MarketEvent, Publisher
-from .ticks import OPTION_TICKS, STOCK_GRID, Grid
+from .ticks import INDEX_FUTURES_GRID, INDEX_OPTION_GRID, OPTION_TICKS, STOCK_GRID, Grid
+from .wire import hhmmss
 
 __all__ = ["Market", "MarketEvent"]
 
@@ -65,6 +74,7 @@ TRADING_SECONDS_PER_YEAR = 252 * 23_400  # variance clock: 252 days of 6.5 stock
 MARKET_CORRELATION = 0.5
 _OWN = math.sqrt(1 - MARKET_CORRELATION**2)  # weight of an underlying's own shocks
 _PER_SECOND = 1 / math.sqrt(TRADING_SECONDS_PER_YEAR)  # annual volatility -> per trading second
+_REST_OWN = math.sqrt(1 - REST_CORRELATION**2)
 LIMIT_STAGES = (0.10, 0.20, 0.30)  # the SSF daily limits, stage by stage (ref 6)
 
 
@@ -73,10 +83,10 @@ class Spot:
 
     __slots__ = (
         "underlying", "log_price", "price", "prev_close", "updated", "factor", "vol", "hist_vol",
-        "stage", "trigger", "expand_at",
+        "stage", "trigger", "expand_at", "stages", "members", "rest_share",
     )  # fmt: skip
 
-    def __init__(self, underlying: Underlying) -> None:
+    def __init__(self, underlying: Underlying, stages: tuple[float, ...] = LIMIT_STAGES) -> None:
         self.underlying = underlying
         self.log_price = math.log(underlying.price)
         self.price = self.prev_close = underlying.price
@@ -86,9 +96,14 @@ class Spot:
         # The daily-limit stage of its futures; the move from the previous close (won) beyond
         # which the next stage is due; when it applies (inf: none due).
         self.stage, self.trigger, self.expand_at = 0, math.inf, math.inf
+        self.stages = stages  # the daily limits of its futures, stage by stage
+        # An index (sim/kospi200.py): its members, ``log_price`` the rest's log R, ``price`` the
+        # level in hundredths of a point; None for a stock.
+        self.members: Members | None = None
+        self.rest_share = 0.0  # the rest's weight: its share of the index dividend
 
 
-class Market(TradingDay, Prints, Publisher):
+class Market(NightSessions, Prints, Publisher):
     """Deterministic trade generator; see the module docstring for the model."""
 
     def __init__(
@@ -112,6 +127,7 @@ class Market(TradingDay, Prints, Publisher):
         book_interval: float = 0.2,
         expected_from: float = 300.0,
         expected_codes: tuple[str, str] = EXPECTED_CODES,
+        night: NightPlan | None = None,
     ) -> None:
         if start.tzinfo is None:
             start = start.replace(tzinfo=KST)  # the sim clock is KST (ref 6)
@@ -134,7 +150,16 @@ class Market(TradingDay, Prints, Publisher):
         self.watched: set[str] = set()
         self.spots: dict[str, Spot] = {}
         for inst in self.instruments:
-            self.spots.setdefault(inst.underlying.code, Spot(inst.underlying))
+            if inst.underlying.code not in self.spots:
+                index = isinstance(inst, IndexInstrument)
+                spot = Spot(inst.underlying, INDEX_LIMIT_STAGES if index else self.limit_stages)
+                self.spots[inst.underlying.code] = spot
+                if index:  # the constituents' walks, made here if no stock product is listed
+                    spot.members = members(inst.underlying.price, self._spot_of)
+                    spot.rest_share = spot.members.rest / inst.underlying.price
+                    spot.log_price = 0.0  # log R: the rest starts at 1
+        #: The index spots, brought up to the instant of each of their trades (``_walk_index``).
+        self._indices = [spot for spot in self.spots.values() if spot.members is not None]
         # Last-trade instants as POSIX seconds, looked up on every trade: the calendar's last
         # trading day (a 2nd Thursday that is a holiday moves earlier) and its close.
         self._ends = {inst.code: self._last_trade(inst).timestamp() for inst in self.instruments}
@@ -161,6 +186,7 @@ class Market(TradingDay, Prints, Publisher):
         self._factor = 0.0
         self._factor_time = 0.0
         self._schedule = Schedule()
+        self.night_plan = night  # the night sessions (sim/night_market.py); None: none
         #: The phase at ``now``, and the auction under way if any (the seam for expected prices).
         self.phase = Phase.CLOSED
         self.auction: Auction | None = None
@@ -169,14 +195,22 @@ class Market(TradingDay, Prints, Publisher):
 
     def _roll_day(self, day: date) -> None:
         """Overnight to ``day``: today's closes become the previous day's, and the stocks gap
-        (a phases hook), by the dividend going ex on ``day`` too."""
+        (a phases hook), by the dividend going ex on ``day`` too; then each index is the sum of
+        its members again, its rest gapped and less its share of the index dividend."""
         for spot in self.spots.values():
             u = spot.underlying
             spot.prev_close = spot.price
             gap = u.volatility / math.sqrt(252) * 0.3 * self.rng.gauss(0.0, 1.0)
             dividend = ex_dividend(DIVIDENDS.get(u.code, ()), day)
-            spot.log_price = math.log(max(math.exp(spot.log_price + gap) - dividend, 1.0))
-            spot.price = STOCK_GRID.round(math.exp(spot.log_price))
+            if spot.members is None:
+                spot.log_price = math.log(max(math.exp(spot.log_price + gap) - dividend, 1.0))
+                spot.price = STOCK_GRID.round(math.exp(spot.log_price))
+            else:  # R in units of the rest at R = 1: the rest's dividend is w_rest × D / (base × w_rest)
+                rest = math.exp(spot.log_price + gap) - dividend / spot.underlying.price
+                spot.log_price = math.log(max(rest, 1e-3))
+        for spot in self._indices:
+            assert spot.members is not None  # mypy: an index has members
+            spot.price = level(spot.members, spot.log_price)
         for contract in self.contracts:
             contract.new_day()
 
@@ -192,18 +226,26 @@ class Market(TradingDay, Prints, Publisher):
         u = inst.underlying
         act = liquidity.activity(inst, u.price, self.rng, self.activity)
         terms = carry(day, last_day, self.rate, DIVIDENDS.get(u.code, ()))
+        grid = self._grid(inst)
         if inst.strike is None:
-            close = STOCK_GRID.round(terms.futures(u.price))
+            close = grid.round(terms.futures(u.price))
         else:
             years = self._years_left(inst, t)
             spot = terms.option_spot(u.price)
             vol = smile(u.volatility, math.log(inst.strike / (spot * math.exp(self.rate * years))))
             premium = bs_price(spot, inst.strike, years, self.rate, 0.0, vol, inst.kind == "call")
-            close = max(self.option_grid.round(premium), self.option_grid.table[0][1])
+            close = max(grid.round(premium), grid.table[0][1])
         contract = Contract(inst, close, act.prev_volume, act.prev_oi)
-        contract.activity, contract.terms = act, terms
+        contract.activity, contract.terms, contract.grid = act, terms, grid
         contract.spread = act.spread_ticks(act.rate(inst.strike, u.price))
         return contract
+
+    def _grid(self, inst: Instrument) -> Grid:
+        """Where ``inst`` trades: the stock tick table, the option premium table
+        (``SimConfig.option_ticks``), or the KOSPI200 products' (``sim/ticks.py``)."""
+        if isinstance(inst, IndexInstrument):
+            return INDEX_FUTURES_GRID if inst.strike is None else INDEX_OPTION_GRID
+        return STOCK_GRID if inst.strike is None else self.option_grid
 
     # --- events ------------------------------------------------------------------------------
 
@@ -243,7 +285,7 @@ class Market(TradingDay, Prints, Publisher):
                 t = self.now = -upcoming
                 contract = self._active[bisect.bisect_right(self._cumulative, rng.random() * self._total)]
                 return MarketEvent(
-                    t, contract.instrument, self._trade(contract, t), contract.instrument.tr_id
+                    t, contract.instrument, self._trade(contract, t), contract.trade_layout.tr_id
                 )
             at, _, _, action, index, window = schedule.pop()
             self.now = at
@@ -251,7 +293,7 @@ class Market(TradingDay, Prints, Publisher):
                 c = self.contracts[index]
                 records = self._trade(c, at, c.auction_qty)
                 c.auction_price = c.auction_qty = 0
-                return MarketEvent(at, c.instrument, records, c.instrument.tr_id)
+                return MarketEvent(at, c.instrument, records, c.trade_layout.tr_id)
             if action == EXPECT:
                 event = self._expect(index, at, window, window == self.times.open)
                 if event is not None:
@@ -264,7 +306,7 @@ class Market(TradingDay, Prints, Publisher):
                     # steps after its subscription (the whole auction would otherwise run the
                     # moment the server starts, before anyone is in). An event without records.
                     c = self.contracts[index]
-                    return MarketEvent(at, c.instrument, [], c.instrument.tr_id)
+                    return MarketEvent(at, c.instrument, [], c.trade_layout.tr_id)
                 continue
             if not self._advance(action, index, window):
                 return None
@@ -282,25 +324,14 @@ class Market(TradingDay, Prints, Publisher):
         rng = self.rng
         random = rng.random
         spot_state = c.spot_state
-        # The underlying's walk up to t, a correlated geometric Brownian motion on the stock tick
-        # grid; inline because it runs on nearly every event. Frozen outside the stock market's
-        # hours (``updated`` starts the day at 09:00, so dt <= 0 before).
+        # The underlying's walk up to t (an index: its members' and its rest's), frozen outside
+        # the stock market's hours (``updated`` starts the day at 09:00, so nothing moves before).
         u = t if t < self._spot_close else self._spot_close
-        dt = u - spot_state.updated
-        if dt > 0:
-            if u > self._factor_time:  # the common factor is a Brownian motion sampled at event times
-                self._factor += math.sqrt(u - self._factor_time) * rng.gauss(0.0, 1.0)
-                self._factor_time = u
-            sigma = spot_state.vol * _PER_SECOND
-            common = self._factor - spot_state.factor
-            own = math.sqrt(dt) * rng.gauss(0.0, 1.0)
-            spot_state.log_price += (
-                sigma * (MARKET_CORRELATION * common + _OWN * own) - 0.5 * sigma * sigma * dt
-            )
-            spot_state.price = STOCK_GRID.round(math.exp(spot_state.log_price))
-            spot_state.updated, spot_state.factor = u, self._factor
-            if abs(spot_state.price - spot_state.prev_close) > spot_state.trigger:  # next limit stage due
-                spot_state.trigger, spot_state.expand_at = math.inf, u + self.limit_delay
+        if spot_state.members is None:
+            if u > spot_state.updated:
+                self._walk(spot_state, u)
+        elif u > spot_state.updated:
+            self._walk_index(spot_state, u)
         if t >= spot_state.expand_at:
             self._expand(spot_state)
         time_text = hhmmss(t)
@@ -309,11 +340,63 @@ class Market(TradingDay, Prints, Publisher):
             return self._trade_future(c, t, spot_state.price, time_text, prints, auction)
         return self._trade_option(c, c.strike, t, spot_state, time_text, prints, auction)
 
+    def _walk(self, spot: Spot, u: float) -> None:
+        """The underlying's walk up to ``u`` (> ``spot.updated``), a correlated geometric
+        Brownian motion on the stock tick grid, frozen outside the stock market's hours
+        (``updated`` starts the day at 09:00, and ``u`` stops at 15:30)."""
+        dt = u - spot.updated
+        self._sample_factor(u)
+        sigma = spot.vol * _PER_SECOND
+        common = self._factor - spot.factor
+        own = math.sqrt(dt) * self.rng.gauss(0.0, 1.0)
+        spot.log_price += sigma * (MARKET_CORRELATION * common + _OWN * own) - 0.5 * sigma * sigma * dt
+        spot.price = STOCK_GRID.round(math.exp(spot.log_price))
+        spot.updated, spot.factor = u, self._factor
+        if abs(spot.price - spot.prev_close) > spot.trigger:  # the next limit stage is due
+            spot.trigger, spot.expand_at = math.inf, u + self.limit_delay
+
+    def _sample_factor(self, u: float) -> None:
+        if u > self._factor_time:  # a Brownian motion sampled at event times
+            self._factor += math.sqrt(u - self._factor_time) * self.rng.gauss(0.0, 1.0)
+            self._factor_time = u
+
+    def _walk_index(self, index: Spot, u: float) -> None:
+        """An index at ``u``: every member's walk brought up to ``u``, the rest's log R walked
+        on the common factor (``kospi200.REST_CORRELATION``), the level their weighted sum."""
+        assert index.members is not None  # mypy: only an index is walked here
+        for spot in index.members.spots:
+            if u > spot.updated:
+                self._walk(spot, u)
+        dt = u - index.updated
+        self._sample_factor(u)
+        sigma = REST_VOLATILITY * _PER_SECOND
+        own = math.sqrt(dt) * self.rng.gauss(0.0, 1.0)
+        shock = REST_CORRELATION * (self._factor - index.factor) + _REST_OWN * own
+        index.log_price += sigma * shock - 0.5 * sigma * sigma * dt
+        index.price = level(index.members, index.log_price)
+        index.updated, index.factor = u, self._factor
+        if abs(index.price - index.prev_close) > index.trigger:
+            index.trigger, index.expand_at = math.inf, u + self.limit_delay
+
+    def _spot_of(self, underlying: Underlying) -> Spot:
+        """The spot of a stock, made if no product of it is listed (an index's member)."""
+        if underlying.code not in self.spots:
+            self.spots[underlying.code] = Spot(underlying, self.limit_stages)
+        return self.spots[underlying.code]
+
+    def _enter_session(self, day: date, start: float | None = None) -> None:
+        """The trading day's start (``phases``), then each spot's first limit stage from its own
+        stages (an index's futures have KOSPI200's, ±8/15/20 %)."""
+        super()._enter_session(day, start)
+        for spot in self.spots.values():
+            stages = spot.stages
+            spot.trigger = stages[0] * spot.prev_close if len(stages) > 1 else math.inf
+
     def _expand(self, spot: Spot) -> None:
         """The next stage of the daily limits of the underlying's futures."""
         spot.stage += 1
-        last = spot.stage >= len(self.limit_stages) - 1
-        spot.trigger = math.inf if last else self.limit_stages[spot.stage] * spot.prev_close
+        last = spot.stage >= len(spot.stages) - 1
+        spot.trigger = math.inf if last else spot.stages[spot.stage] * spot.prev_close
         spot.expand_at = math.inf
         for c in self._futures.get(spot.underlying.code, []):
             c.limits_for = None

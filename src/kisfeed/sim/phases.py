@@ -9,7 +9,8 @@ orders, and the steps of this module, which happen at fixed instants of the day'
   closing auction runs until 15:20 (in ``always_open`` mode: it just stops at its last trade);
 * ``CLOSING`` (15:35): continuous trading ends for every other contract;
 * ``UNCROSS``: one auction print of one contract (08:45:00, 15:20:00 or 15:45:00);
-* ``NEXT`` (15:45, after the uncross prints): the day is over.
+* ``NEXT`` (15:45, after the uncross prints): the day is over; the night session follows on
+  the evenings KRX runs one, with the same steps at its own instants (``sim/night_market.py``).
 
 An auction prints at most once per contract, and only if orders arrived during it: with the
 contract's arrival rate λ (orders per second) and the auction's length W, the chance of
@@ -32,7 +33,7 @@ import math
 import random
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, time
 from typing import TYPE_CHECKING, NamedTuple
 
 from ..schema.records import KST
@@ -171,6 +172,14 @@ class TradingDay:
     # sim/publish.py's (a base of the market too): expected prices, the open's books
     _first_expected: Callable[[int, float, float], None]
     _open_books: Callable[[float, list[Contract]], None]
+    # sim/night_market.py's (the market's base on top of this one): the night sessions
+    _is_night: list[bool]  # which contracts are night contracts (they trade at night only)
+    _index_of: dict[int, int]  # id(contract) -> its index (night contracts may share a code)
+    _init_night: Callable[[], None]
+    _first_night: Callable[[date, float], object]
+    _enter_night: Callable[..., None]
+    _next_session: Callable[[], None]
+    _restore_day_closes: Callable[[], None]
 
     def _roll_day(self, day: date) -> None:
         raise NotImplementedError
@@ -193,12 +202,20 @@ class TradingDay:
 
     def _enter_session(self, day: date, start: float | None = None) -> None:
         """Begin trading day ``day``: at its first instant, or at ``start`` for the market's
-        first day (which keeps the listing's previous-day values)."""
+        first day (which keeps the listing's previous-day values), or at the night session
+        under way at ``start`` or before ``day`` (``sim/night_market.py``)."""
+        if start is not None:
+            self._init_night()
+            night = self._first_night(day, start)
+            if night is not None:
+                self._enter_night(night, start)
+                return
         self.day = day
         self.times = times = self._times(day)
         self.now = now = times.auction_start if start is None else max(start, times.auction_start)
         if start is None:
             self._roll_day(day)
+            self._restore_day_closes()
         for spot in self.spots.values():  # the day's volatility level, seen as historical vol
             spot.vol = spot.underlying.volatility * math.exp(0.1 * self.rng.gauss(0.0, 1.0))
             spot.hist_vol = spot.underlying.volatility * math.exp(0.05 * self.rng.gauss(0.0, 1.0))
@@ -215,7 +232,7 @@ class TradingDay:
                 day, self._last_day[n], self.rate, DIVIDENDS.get(c.instrument.underlying.code, ())
             )
             end = self._ends[c.code]
-            if end <= now:
+            if end <= now or (self._is_night[n] and not self.always_open):  # night contracts: at night
                 self._stops.append(-math.inf)
             elif self._last_day[n] == day:
                 stop = end if self.always_open else times.last_day_auction
@@ -226,6 +243,16 @@ class TradingDay:
         self._schedule.plan(times, expiring, now, auctions=not self.always_open)
         for n, c in enumerate(self.contracts):  # no book changes between prints after continuous trading
             c.book.until = slot_of(max(self._stops[n], 0.0), self.per_second)
+        self._begin(now, times)
+        if now < times.open and not self.always_open:  # the opening auction's interest, drawn at its start
+            begin = max(now, times.open - self.expected_from)
+            for n, c in enumerate(self.contracts):
+                if self._stops[n] > times.open:
+                    self._call(c, times.open, times.open - times.auction_start, begin)
+
+    def _begin(self, now: float, times: SessionTimes) -> None:
+        """A session's phase at its first instant ``now``, its rates, and its spots marked (they
+        do not move before the stocks open, or at night before the night's open)."""
         self.phase = Phase.OPENING_AUCTION if now < times.open else Phase.CLOSED
         self.auction = (
             Auction(Phase.OPENING_AUCTION, times.auction_start, times.open) if now < times.open else None
@@ -233,12 +260,7 @@ class TradingDay:
         self._continuous = False
         self._weigh(now)
         self._spot_close = times.stock_close
-        self._mark_spots(max(now, times.stock_open))  # the spot does not move before the stocks open
-        if now < times.open and not self.always_open:  # the opening auction's interest, drawn at its start
-            begin = max(now, times.open - self.expected_from)
-            for n, c in enumerate(self.contracts):
-                if self._stops[n] > times.open:
-                    self._call(c, times.open, times.open - times.auction_start, begin)
+        self._mark_spots(max(now, times.stock_open))
 
     def _advance(self, step_action: str, index: int, window: float) -> bool:
         """Run one step of the day at ``now``; False once every contract has expired."""
@@ -258,8 +280,7 @@ class TradingDay:
             self.phase, self.auction = Phase.CLOSED, None
             if all(end <= now for end in self._ends.values()):
                 return False
-            following = self.day + timedelta(days=1)
-            self._enter_session(following if self.always_open else self.calendar.next_trading_day(following))
+            self._next_session()  # the night of this evening, or the next day
         else:  # STOP: an expiring contract's continuous trading ends
             self._weigh(now)
             self._call(self.contracts[index], now + window, window, now)
@@ -269,7 +290,7 @@ class TradingDay:
         """If orders come in during the auction: the size of ``c``'s uncross print at ``at``,
         and its expected prices from ``begin``."""
         if window > 0 and auction_interest(self._rate(c), window, self.rng.random()):
-            index = self._position[c.code]
+            index = self._index_of[id(c)]
             c.auction_qty = auction_size(self._rate(c), window, c.activity.mean_size, self.rng.random)
             self._schedule.add(at, UNCROSS, index, window)
             self._first_expected(index, begin, at)
@@ -281,7 +302,10 @@ class TradingDay:
 
     def rates(self) -> dict[str, float]:
         """Each contract's trades per second of continuous trading at the spot now."""
-        return {c.code: self._rate(c) for c in self.contracts}
+        rates: dict[str, float] = {}
+        for c in self.contracts:  # a night contract with its day twin's code: the day's rate
+            rates.setdefault(c.code, self._rate(c))
+        return rates
 
     def _rate(self, c: Contract) -> float:
         """Orders a second of one contract at the spot now (``sim/liquidity.py``)."""

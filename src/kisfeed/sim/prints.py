@@ -20,12 +20,12 @@ import random
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from ..schema.layouts import FUTURES_TRADE, OPTION_TRADE
-from .book import DEPTH, QUOTE, Base, Level, after_print
-from .contracts import AUCTION, BUY, SELL, Contract, Quote, record_text
+from .book import QUOTE, Base, Level, after_print
+from .contracts import AUCTION, BUY, SELL, Contract, Quote
 from .liquidity import BLOCK_FACTOR, BLOCK_PROBABILITY
 from .pricing import bs_price, bs_tuple, implied_volatility, smile
-from .ticks import STOCK_GRID, Grid
+from .ticks import Grid
+from .wire import record_text
 
 if TYPE_CHECKING:
     from .market import Spot
@@ -80,9 +80,10 @@ class Prints:
             if "total_ask_qty" in c.blanks:
                 return Quote(*base.best(), 0, 0, 0, 0)
             return Quote(*base.top())
-        asks, bids = after_print(base.sides(), prices, qtys, n, buy, partial)
+        depth = c.depth
+        asks, bids = after_print(base.sides(), prices, qtys, n, buy, partial, depth)
         a, b = asks[0] if asks else _NONE, bids[0] if bids else _NONE
-        return Quote(a[0], b[0], a[1], b[1], sum(x[1] for x in asks[:DEPTH]), sum(x[1] for x in bids[:DEPTH]))
+        return Quote(a[0], b[0], a[1], b[1], sum(x[1] for x in asks[:depth]), sum(x[1] for x in bids[:depth]))
 
     def _book_after(
         self,
@@ -121,14 +122,14 @@ class Prints:
 
     def _set_limits(self, c: Contract) -> None:
         c.limits_for = c.prev_close
-        c.limits = STOCK_GRID.band(c.prev_close, self.limit_stages[c.spot_state.stage])
+        c.limits = c.grid.band(c.prev_close, c.spot_state.stages[c.spot_state.stage])
 
     def _trade_future(
         self, c: Contract, t: float, spot: int, time_text: str, prints: int, auction: int = 0
     ) -> list[str]:
         rng = self.rng
         random, gauss = rng.random, rng.gauss
-        grid = STOCK_GRID
+        grid = c.grid
         watched = c.code in self.watched
         records: list[str] = []
         theo = c.terms.futures(spot)
@@ -158,7 +159,6 @@ class Prints:
         mean = c.activity.mean_size
         qtys = [auction or order_size(mean, random) for _ in prices]
         base, partial = self._book_after(c, t, side, prices, bid, ask, grid, upper, lower, c.spread)
-        band = self.dynamic_band
         for n, price in enumerate(prices):
             ref = c.last if c.last is not None else c.prev_close
             qty = qtys[n]
@@ -174,16 +174,12 @@ class Prints:
                         near = x.last if x.last is not None else x.prev_close
                     elif month == far_month and x is not c:
                         far = x.last if x.last is not None else x.prev_close
-                dynamic = (
-                    (*STOCK_GRID.band(ref, band), self.dynamic_flags[1])
-                    if band > 0
-                    else (0, 0, self.dynamic_flags[0])
-                )
+                dynamic = self._dynamic(ref, grid)
                 quote = self._quote(c, base, prices, qtys, n, side == BUY, partial)
                 fields = c.futures_fields(
                     time_text, price, qty, tick_oi, spot, theo, near, far, quote, (upper, lower), dynamic
                 )
-                records.append(record_text(FUTURES_TRADE, fields))
+                records.append(record_text(c.trade_layout, fields))
         return records
 
     def _trade_option(
@@ -200,7 +196,7 @@ class Prints:
         around the forward."""
         rng = self.rng
         random, gauss, log = rng.random, rng.gauss, math.log
-        grid = self.option_grid
+        grid = c.grid
         tick_of = grid.tick_of
         watched = c.code in self.watched
         records: list[str] = []
@@ -240,12 +236,14 @@ class Prints:
         qtys = [auction or order_size(mean, random) for _ in prices]
         base, partial = self._book_after(c, t, side, prices, bid, ask, grid, 0, tick_of(0), spread)
         for n, price in enumerate(prices):
+            ref = c.last if c.last is not None else c.prev_close
             qty = qtys[n]
             tick_oi = c.record_print(time_text, price, qty, side, oi_change(qty, random))
             if watched:
                 iv = self._implied_vol(g, price, net, strike, years, call, vol)
                 hist_vol = spot_state.hist_vol * self.vol_scale
                 quote = self._quote(c, base, prices, qtys, n, side == BUY, partial)
+                extra = (spot_state.vol * self.vol_scale, self._dynamic(ref, grid))
                 fields = c.option_fields(
                     time_text,
                     price,
@@ -258,9 +256,18 @@ class Prints:
                     iv * self.vol_scale,
                     hist_vol,
                     quote,
+                    extra,
                 )
-                records.append(record_text(OPTION_TRADE, fields))
+                records.append(record_text(c.trade_layout, fields))
         return records
+
+    def _dynamic(self, ref: int, grid: Grid) -> tuple[int, int, str]:
+        """DYNM_MXPR, DYNM_LLAM, DYNM_PRC_LIMT_YN: the band around ``ref``, the price before the
+        print, when ``SimConfig.dynamic_limit_band`` is set, else zeros and the "off" flag."""
+        band = self.dynamic_band
+        if band <= 0:
+            return 0, 0, self.dynamic_flags[0]
+        return (*grid.band(ref, band), self.dynamic_flags[1])
 
     def _implied_vol(
         self,

@@ -33,7 +33,7 @@ from collections import deque
 from collections.abc import Callable
 from typing import TYPE_CHECKING, NamedTuple
 
-from ..schema.layouts import FUTURES_BOOK, FUTURES_EXPECTED, OPTION_BOOK, OPTION_EXPECTED, layout_for
+from ..schema.layouts import layout_for
 from .book import (
     AUCTION_BOOK,
     DEFERRED,
@@ -41,18 +41,18 @@ from .book import (
     QUOTE,
     Base,
     Levels,
-    book_values,
     change_chance,
     depth,
     slot_of,
     totals,
 )
-from .contracts import Contract, hhmmss, r2, record_text, sign_code
+from .contracts import Contract
 from .instruments import Instrument
 from .phases import EXPECT
 from .pricing import bs_price, smile
 from .prints import YEAR_SECONDS
-from .ticks import STOCK_GRID, Grid
+from .ticks import Grid
+from .wire import book_values, hhmmss, r2, record_text, sign_code
 
 if TYPE_CHECKING:
     from .phases import Schedule
@@ -89,9 +89,10 @@ class Publisher:
     rng: random.Random
     rate: float
     contracts: list[Contract]
-    option_grid: Grid
     _schedule: Schedule
-    _position: dict[str, int]
+    _position: dict[str, int]  # code -> index of the day contract
+    _night_position: dict[str, int]  # night code -> index of the night contract (sim/night_market.py)
+    _index_of: dict[int, int]  # id(contract) -> its index
     _ends: dict[str, float]
 
     def _init_publisher(
@@ -111,9 +112,8 @@ class Publisher:
         #: The sim time up to which unwatched expected-price steps run without a pause (a
         #: real-time ``Simulator`` sets its clock here before each pull; alone, the market runs on).
         self.horizon = math.inf
-        self._shapes: dict[
-            int, tuple[int, float, float]
-        ] = {}  # spread -> (levels, size per print size, chance)
+        #: (spread, the TR's depth) -> (levels, size per print size, chance)
+        self._shapes: dict[tuple[int, int], tuple[int, float, float]] = {}
 
     _rate: Callable[[Contract], float]  # TradingDay's
     _set_limits: Callable[[Contract], None]  # Prints'
@@ -123,9 +123,11 @@ class Publisher:
 
     def watch(self, tr_id: str, code: str, on: bool = True) -> None:
         """Start (or, ``on=False``, stop) writing the records of ``code`` on ``tr_id``."""
-        category = layout_for(tr_id).category
+        layout = layout_for(tr_id)
+        category = layout.category
         wanted = {"trade": self.watched, "book": self.watched_books}.get(category, self.watched_expected)
-        index = self._position.get(code)
+        # a night contract may carry its day twin's code (sim/night.py): the TR tells them apart
+        index = (self._night_position if layout.market == "night" else self._position).get(code)
         if category == "book" and index is not None:
             self.contracts[index].book.gen += 1  # the change steps scheduled so far are void
         if not on:
@@ -161,15 +163,15 @@ class Publisher:
         if status == NOW:
             if c.code in self.watched_books:
                 self._queued.append(self._book_event(c, t, base.sides(), book.previous_totals()))
-                self._next_change(self._position[c.code], book.slot)
+                self._next_change(self._index_of[id(c)], book.slot)
         elif status == DEFERRED:
-            self._push(book.slot / self.per_second, _FLUSH, self._position[c.code], book.slot)
+            self._push(book.slot / self.per_second, _FLUSH, self._index_of[id(c)], book.slot)
 
     def _book_event(
         self, c: Contract, t: float, sides: tuple[Levels, Levels], before: tuple[int, int]
     ) -> MarketEvent:
-        layout = OPTION_BOOK if c.strike is not None else FUTURES_BOOK
-        text = record_text(layout, book_values(c.code, hhmmss(t), sides, before))
+        layout = c.book_layout
+        text = record_text(layout, book_values(c.code, hhmmss(t), sides, before, c.depth, c.points))
         return MarketEvent(t, c.instrument, [text], layout.tr_id)
 
     def _side_event(self) -> MarketEvent | None:
@@ -201,7 +203,7 @@ class Publisher:
         for c in active:
             if c.book.slot == slot:
                 continue  # its uncross print left its book at this instant
-            grid = STOCK_GRID if c.strike is None else self.option_grid
+            grid = c.grid
             price = self._centre(c, now, grid)
             bid = grid.down(price, max(1, c.spread // 2))
             self._settle(
@@ -211,10 +213,10 @@ class Publisher:
     def _base(self, c: Contract, kind: int, seed: int, ask: int, bid: int, grid: Grid) -> Base:
         """A book of ``c`` (on every print: the shape is worked out once per spread)."""
         spread = c.spread
-        shape = self._shapes.get(spread)
+        shape = self._shapes.get((spread, c.depth))
         if shape is None:
-            shape = self._shapes[spread] = (
-                depth(spread),
+            shape = self._shapes[spread, c.depth] = (
+                depth(spread, c.depth),
                 2.0 / math.sqrt(spread),
                 change_chance(spread, self.book_interval),
             )
@@ -279,7 +281,7 @@ class Publisher:
         """One expected price of contract ``index`` at ``at``; the uncross is at ``uncross``."""
         c = self.contracts[index]
         rng = self.rng
-        grid = STOCK_GRID if c.strike is None else self.option_grid
+        grid = c.grid
         ceiling, floor = self._bounds(c, grid)
         if c.auction_price == 0:
             price = self._centre(c, at, grid)
@@ -311,12 +313,15 @@ class Publisher:
         sign = sign_code(change)
         if c.strike is None:  # at a daily limit: 1 / 4, as a trade (reference 4.4)
             sign = "1" if price >= ceiling else "4" if price <= floor else sign
-        layout = OPTION_EXPECTED if c.strike is not None else FUTURES_EXPECTED
-        values = {
+        trs = c.instrument.tr_ids
+        if len(trs) < 3:  # no expected-price TR: index products and night futures (reference 4.6)
+            return None
+        layout = layout_for(trs[2])  # H0ZFANC0, H0ZOANC0, H0EUANC0 (trs_for: trades, book, expected)
+        values = {  # an index product's hundredths of a point are written as points
             "code": c.code,
             "time": hhmmss(at),
-            "price": price,
-            "change": change,
+            "price": price / 100 if c.points else price,
+            "change": change / 100 if c.points else change,
             "change_sign": sign,
             "change_rate": r2(change / c.prev_close * 100.0) if c.prev_close else 0.0,
             "session_code": self.expected_codes[0 if opening else 1],

@@ -8,6 +8,10 @@
   (reference 6, inferred: a broker's "tick KRW 10~200" and every price of the official
   H0ZOCNT0/H0ZOASP0 examples fit it). [UNK], so ``SimConfig.option_ticks`` can replace it.
 
+* KOSPI200 futures and options (``sim/index.py``), in hundredths of a point: futures 0.05
+  point everywhere; option premiums 0.01 below 10 points, 0.05 from 10 (Daishin's product page;
+  the KRX 2019 weekly-option table; the brief's facts, issue 16).
+
 A table is a tuple of ``(price below, tick)`` rows in order, the last row's bound infinite.
 """
 
@@ -18,7 +22,18 @@ import itertools
 import math
 from collections.abc import Callable, Sequence
 
-__all__ = ["TickTable", "STOCK_TICKS", "OPTION_TICKS", "Grid", "STOCK_GRID", "stock_tick"]
+__all__ = [
+    "TickTable",
+    "STOCK_TICKS",
+    "OPTION_TICKS",
+    "INDEX_FUTURES_TICKS",
+    "INDEX_OPTION_TICKS",
+    "Grid",
+    "STOCK_GRID",
+    "INDEX_FUTURES_GRID",
+    "INDEX_OPTION_GRID",
+    "stock_tick",
+]
 
 TickTable = tuple[tuple[float, int], ...]
 
@@ -26,6 +41,8 @@ STOCK_TICKS: TickTable = (
     (2_000, 1), (5_000, 5), (20_000, 10), (50_000, 50), (200_000, 100), (500_000, 500), (math.inf, 1_000),
 )  # fmt: skip
 OPTION_TICKS: TickTable = ((1_000, 10), (2_000, 20), (5_000, 50), (10_000, 100), (math.inf, 200))
+INDEX_FUTURES_TICKS: TickTable = ((math.inf, 5),)  # hundredths of a point
+INDEX_OPTION_TICKS: TickTable = ((1_000, 1), (math.inf, 5))
 
 
 class Grid:
@@ -88,4 +105,6 @@ class Grid:
 
 
 STOCK_GRID = Grid(STOCK_TICKS)
+INDEX_FUTURES_GRID = Grid(INDEX_FUTURES_TICKS)
+INDEX_OPTION_GRID = Grid(INDEX_OPTION_TICKS)
 stock_tick = STOCK_GRID.tick_of
