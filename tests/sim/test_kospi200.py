@@ -214,3 +214,17 @@ def test_a_stock_only_subscription_sees_only_stock_records() -> None:
                 assert isinstance(record.price if event.tr_id == "H0ZFCNT0" else record.ask1, int)
             sent += 1
     assert sent > 10
+
+
+def test_a_thursday_weekly_stops_at_1520_on_its_last_day_while_the_others_trade_on() -> None:
+    start = datetime(2026, 12, 3, 14, 50, tzinfo=KST)  # the 1st Thursday: that weekly's last day
+    m = Market(index_universe(start), seed=4, start=start)
+    last: dict[str, float] = {}
+    while m.now < datetime(2026, 12, 3, 15, 45, tzinfo=KST).timestamp():
+        event = m.next_event()
+        assert event is not None
+        if event.records or event.instrument.underlying is KOSPI200:
+            expiring = event.instrument.expiry == datetime(2026, 12, 3).date()
+            last["expiring" if expiring else "other"] = event.time
+    stop = datetime(2026, 12, 3, 15, 20, tzinfo=KST).timestamp()
+    assert last["expiring"] <= stop < last["other"]  # the other products close at 15:45
