@@ -58,8 +58,7 @@ from .index import IndexInstrument
 from .instruments import Instrument, Underlying
 from .kospi200 import INDEX_LIMIT_STAGES, REST_CORRELATION, REST_VOLATILITY, Members, level, members
 from .liquidity import SWEEP_PROBABILITY
-from .night import NightPlan
-from .night_market import NightSessions
+from .night_market import NightPlan, NightSessions
 from .phases import EXPECT, UNCROSS, Auction, Schedule
 from .pricing import bs_price, smile
 from .prints import YEAR_SECONDS, Prints
