@@ -104,6 +104,10 @@ class NightInstrument(IndexInstrument):
         """H0MFCNT0, H0MFASP0 for futures; H0EUCNT0, H0EUASP0, H0EUANC0 for options."""
         return trs_for(self.kind, "night")
 
+    @property
+    def market(self) -> str:
+        return "night"
+
 
 def night_code(inst: IndexInstrument, form: CodeForm) -> str:
     """The night ``tr_key`` of a day index product (``SimConfig.night_code_form``)."""
