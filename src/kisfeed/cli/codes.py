@@ -30,13 +30,19 @@ __all__ = [
 
 
 def simulator_master() -> Master:
-    """The embedded simulator's universe, in the master format (its futures spreads included)."""
+    """The embedded simulator's universe, in the master format (its futures spreads included;
+    its KOSPI200 products as rows of the index master, ``fo_idx_code_mts.mst``)."""
+    from ..sim.index import index_master_entries, index_universe
     from ..sim.instruments import build_universe, master_entries
     from .embedded import embedded_config
 
-    start = embedded_config().start
+    config = embedded_config()
+    start = config.start
     assert start is not None  # embedded_config always sets one
-    return Master(master_entries(build_universe(start)), "the simulator's instruments (kisfeed sim)")
+    entries = master_entries(build_universe(start))
+    if config.index_products:
+        entries += index_master_entries(index_universe(start))
+    return Master(entries, "the simulator's instruments (kisfeed sim)")
 
 
 def load_instruments(master_file: Path | None, *, offline: bool = False) -> Master:
