@@ -195,7 +195,7 @@ def test_a_stock_only_subscription_sees_only_stock_records() -> None:
     stocks = build_universe(START)
     sim = Simulator(SimConfig(seed=1, start=START, always_open=True, speed=math.inf))
     assert sim.instruments[: len(stocks)] == stocks
-    index = sim.instruments[len(stocks) :]
+    index = [i for i in sim.instruments[len(stocks) :] if i.market != "night"]  # night ones: sim/night.py
     assert index and all(i.market == "index" and set(i.tr_ids) <= set(INDEX_TRS) for i in index)
     assert {("H0IFCNT0", "A01612"), ("H0IOASP0", "B01612560")} <= sim.served
     assert ("H0ZFCNT0", "A01612") not in sim.served and ("H0IFCNT0", "A11612") not in sim.served
@@ -214,3 +214,17 @@ def test_a_stock_only_subscription_sees_only_stock_records() -> None:
                 assert isinstance(record.price if event.tr_id == "H0ZFCNT0" else record.ask1, int)
             sent += 1
     assert sent > 10
+
+
+def test_a_thursday_weekly_stops_at_1520_on_its_last_day_while_the_others_trade_on() -> None:
+    start = datetime(2026, 12, 3, 14, 50, tzinfo=KST)  # the 1st Thursday: that weekly's last day
+    m = Market(index_universe(start), seed=4, start=start)
+    last: dict[str, float] = {}
+    while m.now < datetime(2026, 12, 3, 15, 45, tzinfo=KST).timestamp():
+        event = m.next_event()
+        assert event is not None
+        if event.records or event.instrument.underlying is KOSPI200:
+            expiring = event.instrument.expiry == datetime(2026, 12, 3).date()
+            last["expiring" if expiring else "other"] = event.time
+    stop = datetime(2026, 12, 3, 15, 20, tzinfo=KST).timestamp()
+    assert last["expiring"] <= stop < last["other"]  # the other products close at 15:45

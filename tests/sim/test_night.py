@@ -35,7 +35,7 @@ def test_the_simulator_lists_night_contracts_with_their_night_trs():
         assert i.tr_ids == (
             ("H0MFCNT0", "H0MFASP0") if i.strike is None else ("H0EUCNT0", "H0EUASP0", "H0EUANC0")
         )
-        assert i.tr_id == i.tr_ids[0]
+        assert i.tr_id == i.tr_ids[0] and i.market == "night"
         assert all(sim.serves(tr_id, i.code) for tr_id in i.tr_ids)
     assert not sim.serves("H0EUANC0", night[0].code)  # a future has no night expected price
     option = next(i for i in night if i.strike is not None)

@@ -4,7 +4,6 @@ master ``fo_stk_code_mts.mst`` and the index master ``fo_idx_code_mts.mst`` (ref
 from __future__ import annotations
 
 import difflib
-from dataclasses import replace
 from pathlib import Path
 from typing import Annotated
 
@@ -43,8 +42,7 @@ def simulator_master() -> Master:
 
     universe = Simulator(embedded_config()).instruments
     day = [i for i in universe if layout_for(i.tr_id).market == "index"]  # not the night contracts
-    index = [replace(e, market="index") for e in index_master_entries(day)]
-    entries = master_entries(universe) + index + night_master_entries(universe)
+    entries = master_entries(universe) + index_master_entries(day) + night_master_entries(universe)
     return Master(entries, "the simulator's instruments (kisfeed sim)")
 
 

@@ -15,8 +15,17 @@ import msgspec
 import typer
 
 from ..schema.records import KST
-from ..sim import DEMO_APP_KEY, DEMO_APP_SECRET, SimConfig, Simulator, parse_fault, write_master
+from ..sim import (
+    DEMO_APP_KEY,
+    DEMO_APP_SECRET,
+    SimConfig,
+    Simulator,
+    parse_fault,
+    write_index_master,
+    write_master,
+)
 from ..sim.faults import FAULT_NAMES, ScheduledFault
+from ..sim.index import INDEX_MASTER_NAME
 from ..sim.tape import FrameSource
 from .common import EXIT_FAILURE, EXIT_INTERRUPTED, EXIT_USAGE, console, err_console, fail
 
@@ -131,7 +140,11 @@ def sim(
     ] = False,
     write_master_path: Annotated[
         Path | None,
-        typer.Option("--write-master", help="Write the universe as fo_stk_code_mts.mst and exit."),
+        typer.Option(
+            "--write-master",
+            help="Write the universe as fo_stk_code_mts.mst (the KOSPI200 products as "
+            "fo_idx_code_mts.mst beside it) and exit.",
+        ),
     ] = None,
 ) -> None:
     """Run a local KIS real-time server (WebSocket + approval endpoint) with a simulated market.
@@ -194,11 +207,16 @@ def sim(
         return
     if write_master_path is not None:
         instruments = Simulator(config).instruments
+        index = [i for i in instruments if i.market == "index"]
         try:
             path = write_master(write_master_path, instruments)
+            if index:  # KIS ships the index products in their own master (reference 5.4)
+                index_path = write_index_master(path.with_name(INDEX_MASTER_NAME), index)
         except OSError as exc:
             raise fail(f"cannot write {write_master_path}: {exc}", EXIT_USAGE) from None
-        console.print(f"wrote {len(instruments)} instruments to {path}")
+        console.print(f"wrote {len(instruments) - len(index)} instruments to {path}")
+        if index:
+            console.print(f"wrote {len(index)} instruments to {index_path}")
         return
     truth: _GroundTruth | None = None
     if ground_truth is not None:

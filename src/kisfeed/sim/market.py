@@ -58,8 +58,7 @@ from .index import IndexInstrument
 from .instruments import Instrument, Underlying
 from .kospi200 import INDEX_LIMIT_STAGES, REST_CORRELATION, REST_VOLATILITY, Members, level, members
 from .liquidity import SWEEP_PROBABILITY
-from .night import NightPlan
-from .night_market import NightSessions
+from .night_market import NightPlan, NightSessions
 from .phases import EXPECT, UNCROSS, Auction, Schedule
 from .pricing import bs_price, smile
 from .prints import YEAR_SECONDS, Prints
@@ -83,7 +82,7 @@ class Spot:
 
     __slots__ = (
         "underlying", "log_price", "price", "prev_close", "updated", "factor", "vol", "hist_vol",
-        "stage", "trigger", "expand_at", "stages", "members", "rest_share",
+        "stage", "trigger", "expand_at", "stages", "members",
     )  # fmt: skip
 
     def __init__(self, underlying: Underlying, stages: tuple[float, ...] = LIMIT_STAGES) -> None:
@@ -100,7 +99,6 @@ class Spot:
         # An index (sim/kospi200.py): its members, ``log_price`` the rest's log R, ``price`` the
         # level in hundredths of a point; None for a stock.
         self.members: Members | None = None
-        self.rest_share = 0.0  # the rest's weight: its share of the index dividend
 
 
 class Market(NightSessions, Prints, Publisher):
@@ -156,7 +154,6 @@ class Market(NightSessions, Prints, Publisher):
                 self.spots[inst.underlying.code] = spot
                 if index:  # the constituents' walks, made here if no stock product is listed
                     spot.members = members(inst.underlying.price, self._spot_of)
-                    spot.rest_share = spot.members.rest / inst.underlying.price
                     spot.log_price = 0.0  # log R: the rest starts at 1
         #: The index spots, brought up to the instant of each of their trades (``_walk_index``).
         self._indices = [spot for spot in self.spots.values() if spot.members is not None]

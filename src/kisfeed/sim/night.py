@@ -38,7 +38,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import date
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from ..schema.layouts import trs_for
 from ..schema.master import MasterEntry
@@ -47,6 +47,9 @@ from .index import IndexInstrument, index_master_entries
 from .instruments import Instrument
 from .night_calendar import NIGHT_CLOSURES, NIGHT_HOURS
 
+if TYPE_CHECKING:
+    from .config import SimConfig
+
 __all__ = [
     "NIGHT_VOLATILITY",
     "NightInstrument",
@@ -54,6 +57,7 @@ __all__ = [
     "night_code",
     "night_instruments",
     "night_master_entries",
+    "night_plan",
     "write_night_masters",
 ]
 
@@ -76,6 +80,19 @@ class NightPlan:
     code_form: CodeForm = "kis"
 
 
+def night_plan(config: SimConfig) -> NightPlan | None:
+    """The night settings of ``config`` for the market; None if it runs no night sessions."""
+    if not config.night_session:
+        return None
+    return NightPlan(
+        config.night_hours,
+        config.night_closures,
+        config.night_expected_from,
+        config.night_volume_ratio,
+        config.night_code_form,
+    )
+
+
 @dataclass(frozen=True, slots=True)
 class NightInstrument(IndexInstrument):
     """A KOSPI200 product on the night TRs; ``code`` is its night code, ``day_code`` its day's."""
@@ -86,6 +103,10 @@ class NightInstrument(IndexInstrument):
     def tr_ids(self) -> tuple[str, ...]:
         """H0MFCNT0, H0MFASP0 for futures; H0EUCNT0, H0EUASP0, H0EUANC0 for options."""
         return trs_for(self.kind, "night")
+
+    @property
+    def market(self) -> str:
+        return "night"
 
 
 def night_code(inst: IndexInstrument, form: CodeForm) -> str:

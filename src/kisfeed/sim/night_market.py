@@ -24,7 +24,7 @@ from .night import NIGHT_VOLATILITY, NightInstrument, NightPlan
 from .night_calendar import NightCalendar, NightSession
 from .phases import SessionTimes, TradingDay
 
-__all__ = ["NightSessions"]
+__all__ = ["NightPlan", "NightSessions"]
 
 
 class NightSessions(TradingDay):

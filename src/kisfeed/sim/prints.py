@@ -58,12 +58,10 @@ class Prints:
     rng: random.Random
     rate: float
     watched: set[str]
-    option_grid: Grid
     vol_scale: float
     greek_decimals: int
     dynamic_band: float
     dynamic_flags: tuple[str, str]
-    limit_stages: tuple[float, ...]
     # sim/publish.py's (a base of the market too): publish a book; make one for a contract
     _settle: Callable[[Contract, float, Base], None]
     _base: Callable[[Contract, int, int, int, int, Grid], Base]

@@ -31,7 +31,7 @@ from .faults import Applied, Faults, ScheduledFault
 from .index import index_universe
 from .instruments import Instrument, build_universe
 from .market import Market
-from .night import NightPlan, night_instruments
+from .night import night_instruments, night_plan
 from .profiles import blanks_for
 from .server import FeedServer, SimSession
 from .tape import Tape
@@ -66,8 +66,7 @@ class Simulator:
         universe: list[Instrument] = build_universe(start)
         if config.index_products:  # the KOSPI200 products after the stock ones (sim/index.py)
             universe += index_universe(start)
-        if config.night_session:  # their night contracts (sim/night.py)
-            universe += night_instruments(universe, config.night_code_form)
+        universe += night_instruments(universe, config.night_code_form) if config.night_session else []
         #: What is served: the market's universe, or the instruments of it that a tape holds.
         self.instruments: list[Instrument] = universe
         # every TR of every instrument: its trades, book and expected prices (reference 4.5)
@@ -93,15 +92,7 @@ class Simulator:
             book_interval=config.book_interval,
             expected_from=config.expected_from,
             expected_codes=config.expected_codes,
-            night=NightPlan(
-                config.night_hours,
-                config.night_closures,
-                config.night_expected_from,
-                config.night_volume_ratio,
-                config.night_code_form,
-            )
-            if config.night_session
-            else None,
+            night=night_plan(config),
         )
         self._source: Market | Tape = self.market if self.tape is None else self.tape
         #: The (tr_id, code) pairs served; a registration of anything else is silent or refused
