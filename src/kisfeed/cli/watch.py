@@ -180,6 +180,8 @@ def demo(
     found = simulator_master()
     fronts: dict[str, MasterEntry] = {}
     for e in found.entries:
+        if e.market != "stock":  # the tour's stock futures (not the KOSPI200's)
+            continue
         if e.kind == "future" and (
             e.underlying_code not in fronts
             or (e.expiry_month or "") < (fronts[e.underlying_code].expiry_month or "")
