@@ -7,8 +7,9 @@ that per message and count the records the frame held, which flatters the naive 
 
 Both public paths are timed: ``kisfeed.decode`` (a captured frame) and ``decode_frame`` (what the
 client and the store call), in interleaved rounds with the naive approach on the same frame, so
-the ratio holds under a changing load, for the six TRs: trades, 10-level books (68 fields; the
-issue-15 target is a book record at most twice a trade record's cost) and expected prices. Run:
+the ratio holds under a changing load, for the fifteen TRs: trades, 10-level books (68 fields; the
+issue-15 target is a book record at most twice a trade record's cost), 5-level books and
+expected prices, of stock F/O, KOSPI200 F/O and the night session (issue 16). Run:
 ``python benchmarks/decode.py`` (``--quick`` for a short run). Prints one table, then each book's
 cost over its product's trade record's.
 """
@@ -39,15 +40,25 @@ OPTION = (
 )
 
 
-def book(tr_id: str, top: int, tick: int, depth: int, decimals: bool) -> str:
+def by_name(tr_id: str, texts: dict[str, str]) -> str:
+    """A record in ``tr_id``'s wire order from its texts by field name."""
+    return "^".join(texts[f.name] for f in LAYOUTS[tr_id].fields)
+
+
+def named(tr_id: str, record: str) -> dict[str, str]:
+    return dict(zip((f.name for f in LAYOUTS[tr_id].fields), record.split("^")))
+
+
+def book(tr_id: str, code: str, top: float, tick: float, depth: int) -> str:
     """A book record by field name in ``tr_id``'s wire order: ``depth`` levels a side around
     ``top``, the rest empty, totals the level sums (as KRX publishes them since 2024)."""
-    price = (lambda v: f"{v}.00") if decimals else str
+    decimals = LAYOUTS[tr_id].by_name["ask1"].kind.python_type is float
+    price = (lambda v: f"{v:.2f}") if decimals else (lambda v: str(round(v)))
     empty = price(0)
-    by_name = {"code": "A11612" if tr_id == "H0ZFASP0" else "B11612065", "time": "090001"}
+    by_name = {"code": code, "time": "090001"}
     for side, sign in (("ask", 1), ("bid", -1)):
         qty_total = count_total = 0
-        for n in range(1, 11):
+        for n in range(1, LAYOUTS[tr_id].depth + 1):
             published = n <= depth
             qty, count = (7 * n % 23 + 1, n % 4 + 1) if published else (0, 0)
             by_name[f"{side}{n}"] = price(top + sign * tick * n) if published else empty
@@ -59,10 +70,25 @@ def book(tr_id: str, top: int, tick: int, depth: int, decimals: bool) -> str:
 
 
 # A busy futures book (10 levels a side) and a thinner option book (4 a side, the rest empty).
-FUTURES_BOOK = book("H0ZFASP0", 64300, 100, 10, decimals=False)
-OPTION_BOOK = book("H0ZOASP0", 1250, 10, 4, decimals=True)
+FUTURES_BOOK = book("H0ZFASP0", "A11612", 64300, 100, 10)
+OPTION_BOOK = book("H0ZOASP0", "B11612065", 1250, 10, 4)
 FUTURES_EXPECTED = "A11612^084130^64400^-200^5^-0.31^311^23"
 OPTION_EXPECTED = "B11612065^154012^1260.00^10.00^2^0.80^121"
+# KOSPI200 futures in index points (H0IFCNT0 puts the price at index 5, H0MFCNT0 lacks the block
+# volume), a KOSPI200 call, and the 5-level books: the same fields by name as the stock TRs.
+_POINTS = {"price": "355.25", "change": "2.35", "change_rate": "0.67", "open": "353.10", "high": "356.00"}
+_POINTS |= {"low": "352.40", "theoretical_price": "355.62", "market_basis": "1.87", "ask1": "355.30"}
+_POINTS |= {"bid1": "355.25", "vs_open": "2.15", "vs_high": "-0.75", "vs_low": "2.85", "spread": "0.00"}
+_POINTS |= {"dynamic_upper_limit": "362.35", "dynamic_lower_limit": "348.15", "block_volume": "120"}
+_INDEX_FUTURES = named("H0ZFCNT0", FUTURES) | {"code": "A01612"} | _POINTS
+_INDEX_OPTION = named("H0ZOCNT0", OPTION) | {"code": "B01612355", "price": "3.45", "ask1": "3.50"}
+_INDEX_OPTION |= {
+    "bid1": "3.45",
+    "average_volatility": "17.85",
+    "block_volume": "40",
+    "dynamic_limit_flag": "N",
+}
+_INDEX_OPTION |= {"dynamic_upper_limit": "5.45", "dynamic_lower_limit": "1.45"}
 RECORDS = {
     "H0ZFCNT0": FUTURES,
     "H0ZOCNT0": OPTION,
@@ -70,6 +96,15 @@ RECORDS = {
     "H0ZOASP0": OPTION_BOOK,
     "H0ZFANC0": FUTURES_EXPECTED,
     "H0ZOANC0": OPTION_EXPECTED,
+    "H0IFCNT0": by_name("H0IFCNT0", _INDEX_FUTURES),
+    "H0IFASP0": book("H0IFASP0", "A01612", 355.25, 0.05, 5),
+    "H0IOCNT0": by_name("H0IOCNT0", _INDEX_OPTION),
+    "H0IOASP0": book("H0IOASP0", "B01612355", 3.45, 0.01, 5),
+    "H0MFCNT0": by_name("H0MFCNT0", _INDEX_FUTURES),
+    "H0MFASP0": book("H0MFASP0", "A01612", 355.25, 0.05, 5),
+    "H0EUCNT0": by_name("H0EUCNT0", _INDEX_OPTION),
+    "H0EUASP0": book("H0EUASP0", "B01612355", 3.45, 0.01, 3),
+    "H0EUANC0": "B01612355^175512^3.40^-0.05^5^-1.45^311^12",
 }
 
 
@@ -139,7 +174,12 @@ def main() -> None:
                     f"{label:<14}{path:<20}{ours * 1e6:>9.2f}{1 / ours:>12,.0f}{theirs * 1e6:>14.1f}"
                     f"{theirs / ours:>7.0f}x"
                 )
-    for book_tr, trade_tr in (("H0ZFASP0", "H0ZFCNT0"), ("H0ZOASP0", "H0ZOCNT0")):
+    for book_tr, trade_tr in (
+        ("H0ZFASP0", "H0ZFCNT0"),
+        ("H0ZOASP0", "H0ZOCNT0"),
+        ("H0IFASP0", "H0IFCNT0"),
+        ("H0IOASP0", "H0IOCNT0"),
+    ):
         ratio = single[book_tr] / single[trade_tr]
         print(f"{book_tr} x1 / {trade_tr} x1 (decode_frame): {ratio:.2f} (target <= 2)")
 
