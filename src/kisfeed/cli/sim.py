@@ -198,7 +198,7 @@ def sim(
         # trades, book, expected (reference 4.5), last so that the columns before keep their place
         print("code\ttr_id\tunderlying_code\tunderlying_name\tkind\texpiry\tstrike\ttr_ids")
         for i in listing.instruments:
-            strike = "" if i.strike is None else str(i.strike)
+            strike = "" if i.master_strike is None else f"{i.master_strike:.2f}".rstrip("0").rstrip(".")
             print(
                 f"{i.code}\t{i.tr_id}\t{i.underlying_code}\t{i.underlying_name}\t{i.kind}\t{i.expiry}\t{strike}"
                 f"\t{','.join(i.tr_ids)}"

@@ -131,6 +131,10 @@ class IndexInstrument(Instrument):
         return None if self.strike is None else self.strike / 100
 
     @property
+    def master_strike(self) -> float | None:
+        return self.strike_points
+
+    @property
     def krx_code(self) -> str:
         """The 8-character KRX form inside the standard code (reference 5.1), with the 2026
         letter type as the stock products' (reference 5.3: ``KR4A1168000…``): letter, product
@@ -267,7 +271,7 @@ def index_master_entries(instruments: Iterable[Instrument]) -> list[MasterEntry]
             i.standard_code,
             i.name,
             _atm_class(i),
-            float(i.strike_points or 0.0),
+            i.master_strike or 0.0,
             str(min(i.month, 4)),
             i.underlying.code,
             i.underlying.name,
