@@ -54,6 +54,7 @@ def test_list_instruments_prints_one_code_per_line_with_tr_and_underlying():
         night_trs = "H0MFCNT0,H0MFASP0" if row[4] == "future" else "H0EUCNT0,H0EUASP0,H0EUANC0"
         assert row[2] == "KOSPI200" and row[7] == night_trs
     assert Counter(row[4] for row in index)["future"] == 7  # KRX: 7 quarterly months
+    assert {row[6] for row in index} >= {"", "552.5", "560"}  # strikes in points, as the master's
     for _code, tr_id, _underlying, _name, kind, _expiry, _strike, tr_ids in index:
         product = "F" if kind == "future" else "O"  # index products: trades and book, no expected
         assert tr_id == f"H0I{product}CNT0" and tr_ids == f"H0I{product}CNT0,H0I{product}ASP0"

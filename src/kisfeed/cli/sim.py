@@ -195,11 +195,11 @@ def sim(
                 print(f"{code}\t{tr_id}")
             return
         # tr_id: the trade TR, as before; tr_ids: every TR the instrument can be subscribed on,
-        # trades, book, expected (reference 4.5), last so that the columns before keep their place
+        # trades, book, expected (reference 4.5), last so that the columns before keep their place;
         # the TRs of the instrument's market (stock, KOSPI200 index, night: reference 4.6)
         print("code\ttr_id\tunderlying_code\tunderlying_name\tkind\texpiry\tstrike\ttr_ids")
         for i in listing.instruments:
-            strike = "" if i.strike is None else str(getattr(i, "strike_points", None) or i.strike)
+            strike = "" if i.master_strike is None else f"{i.master_strike:.2f}".rstrip("0").rstrip(".")
             print(
                 f"{i.code}\t{i.tr_id}\t{i.underlying_code}\t{i.underlying_name}\t{i.kind}\t{i.expiry}\t{strike}"
                 f"\t{','.join(i.tr_ids)}"

@@ -14,12 +14,13 @@ Rules (docs/kospi200.md has the sources):
   point, multiplier 250,000 KRW (Daishin: "0.05pt(12,500원)", "거래승수 250,000").
 * Monthly options: "11개 월물 상장 (최장거래기간 3년)" (KRX's comparison table, 2019-08-31, as
   printed by the press: 연합/서울경제 2019-09-19): the 4 nearest non-quarterly months and the
-  futures' 7 quarterly months (``INDEX_OPTION_CYCLE``, the KRX rule as commonly stated; the 4 is a
-  setting). Strikes every 2.5 points, "ATM ±40pt" (same table).
+  futures' 7 quarterly months (``INDEX_OPTION_CYCLE``: the table gives the 11; that split is the
+  rule as commonly stated, no source found for it). Strikes every 2.5 points, "ATM ±40pt"
+  (same table).
 * Weekly options: Thursday weeklies, each listed one week before its expiry, none expiring on the
   2nd Thursday (the monthly's), a holiday moves the expiry earlier (서울경제/MBN 2019-09-19;
-  미디어펜 on KRX's 2025 notice); Monday weeklies, one week long too, a holiday Monday moves the
-  expiry to the next trading day (미디어펜, KRX notice). Strikes every 2.5 points, "ATM ±20pt".
+  미디어펜 m.mediapen.com/news/view/828119 on KRX's notice of the Monday weeklies); Monday
+  weeklies, one week long too, a holiday Monday moves the expiry to the next trading day (same). Strikes every 2.5 points, "ATM ±20pt".
   KRX names them "연(2)+월(2)+주(W+1)": ``코스피위클리 C 1909W4``.
 * Codes, 2026 style (reference 5.3): futures ``A01`` + year digit + month (``A01612``); options
   ``B01``/``C01`` + year digit + month + the strike code, the integer part of the strike with an
@@ -128,6 +129,10 @@ class IndexInstrument(Instrument):
     @property
     def strike_points(self) -> float | None:
         return None if self.strike is None else self.strike / 100
+
+    @property
+    def master_strike(self) -> float | None:
+        return self.strike_points
 
     @property
     def krx_code(self) -> str:
@@ -266,7 +271,7 @@ def index_master_entries(instruments: Iterable[Instrument]) -> list[MasterEntry]
             i.standard_code,
             i.name,
             _atm_class(i),
-            float(i.strike_points or 0.0),
+            i.master_strike or 0.0,
             str(min(i.month, 4)),
             i.underlying.code,
             i.underlying.name,

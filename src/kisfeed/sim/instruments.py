@@ -109,6 +109,12 @@ class Instrument:
         return self.kind != "future"
 
     @property
+    def master_strike(self) -> float | None:
+        """The strike as the master's 행사가 column writes it: won here, points for an index
+        option (whose ``strike`` is in hundredths of a point, ``sim/index.py``)."""
+        return None if self.strike is None else float(self.strike)
+
+    @property
     def market(self) -> str:
         """Whose TRs and master it belongs to: ``stock`` here, ``index`` for the KOSPI200
         products (``sim/index.py``), as ``schema.layouts.Layout.market``."""
@@ -288,7 +294,7 @@ def master_entry(i: Instrument) -> MasterEntry:
         i.standard_code,
         i.name,
         _atm_class(i),
-        float(i.strike or 0),
+        i.master_strike or 0.0,
         _month_class(i.month),
         i.underlying.code,
         i.underlying.name,
