@@ -82,7 +82,7 @@ def test_watch_kospi200_shows_the_index_futures_and_the_chain_on_the_simulator()
     assert result.exit_code == 0, result.output
     output = result.output
     # the chain's width said on screen: one future, the book's registration, the strikes that fit
-    assert "코스피200: 1 future, 2026" in output or "코스피200: 1 future, 2027" in output, output
+    assert "KOSPI200: 1 future, 2026" in output or "KOSPI200: 1 future, 2027" in output, output
     assert "strikes nearest the money" in output and "39 free registrations" in output
     assert "index futures (H0IFCNT0)" in output and "option chain" in output
     assert "book A01612" in output  # its 5-level ladder (H0IFASP0)
@@ -93,7 +93,7 @@ def test_watch_refuses_an_expiry_without_an_underlying_and_an_unknown_underlying
     assert result.exit_code == 2 and "--expiry chooses the chain of --underlying" in result.output
     result = runner.invoke(app, ["watch", "--underlying", "NIKKEI225", "--seconds", "1"])
     (line,) = [line for line in result.output.splitlines() if line.startswith("error:")]
-    assert result.exit_code == 2 and "'NIKKEI225' is not an underlying" in line and "코스피200" in line
+    assert result.exit_code == 2 and "'NIKKEI225' is not an underlying" in line and "KOSPI200" in line
 
 
 def test_watch_night_runs_the_night_session_on_the_night_trs():

@@ -79,8 +79,8 @@ def test_write_master_writes_the_kis_master_format(tmp_path):
             assert atm == " " and strike == "00000.00" and len(code) == 6
     # the KOSPI200 products: their own master beside it (fo_idx_code_mts.mst, reference 5.4)
     entries, bad = parse_master((tmp_path / "fo_idx_code_mts.mst").read_bytes().decode("cp949"), "index")
-    assert bad == [] and {e.info_type for e in entries} == {"1", "5", "6", "L", "M"}
-    assert entries[0].code == "A01612" and entries[0].name == "코스피200 F 202612"
+    assert bad == [] and {e.info_type for e in entries} == {"1", "5", "6", "L", "M", "N", "O"}
+    assert entries[0].code == "A01612" and entries[0].name == "F 202612"
     assert f"wrote {len(entries)} instruments to" in result.output
 
 

@@ -36,7 +36,7 @@ def test_futures_are_the_seven_quarterly_months_on_second_thursdays(universe: li
     assert [f.code for f in futures] == ["A01612", "A01703", "A01706", "A01709", "A01712", "A01806", "A01812"]
     assert [f.expiry for f in futures][:2] == [date(2026, 12, 10), date(2027, 3, 11)]
     assert all(f.expiry.weekday() == 3 and 8 <= f.expiry.day <= 14 for f in futures)
-    assert futures[0].name == "코스피200 F 202612"
+    assert futures[0].name == "F 202612"  # the measured 2026 form: no underlying name
     assert futures[0].tr_ids == ("H0IFCNT0", "H0IFASP0") and futures[0].tr_id == "H0IFCNT0"
     assert futures[0].multiplier == 250_000 and futures[0].market == "index"
 
@@ -66,7 +66,7 @@ def test_option_codes_carry_the_strike_code_with_an_implied_half(universe: list[
         552.5,
         date(2026, 12, 10),
     )
-    assert call.name == "코스피200 C 202612 552.5"
+    assert call.name == "C 202612   552.5"
     put = by_code["C01703560"]
     assert (put.kind, put.strike_points) == ("put", 560.0)
     assert len(by_code) == len(universe)  # no two products share a code
@@ -86,7 +86,7 @@ def test_weeklies_are_thursday_and_monday_series_with_codes_apart_from_the_month
     assert {i.code[:3] for i in weekly} == {"BAF", "CAF", "B09", "C09"}
     assert all(len(i.code) == 9 for i in universe if i.kind != "future")
     thursday = next(i for i in weekly if i.weekly == "thursday" and i.strike == 55_250 and i.kind == "call")
-    assert thursday.code == "BAF6C1552" and thursday.name == "코스피위클리 C 2612W1 552.5"
+    assert thursday.code == "B096C1552" and thursday.name == "위클리 C 2612W1   552.5"
     assert thursday.tr_ids == ("H0IOCNT0", "H0IOASP0")
 
 
@@ -115,7 +115,15 @@ def test_the_index_master_round_trips_and_the_stock_master_leaves_the_index_out(
     assert bad == []
     assert [dataclasses.replace(e, atm=e.atm.strip()) for e in index_master_entries(universe)] == entries
     assert [e.code for e in entries] == [i.code for i in universe]
-    assert Counter(e.info_type for e in entries) == {"1": 7, "5": 363, "6": 363, "L": 34, "M": 34}
+    assert Counter(e.info_type for e in entries) == {
+        "1": 7,
+        "5": 363,
+        "6": 363,
+        "L": 17,
+        "M": 17,
+        "N": 17,
+        "O": 17,
+    }
     by_code = {e.code: e for e in entries}
     assert by_code["B01612552"].strike == 552.5 and by_code["A01612"].strike == 0.0
     assert (
@@ -123,9 +131,9 @@ def test_the_index_master_round_trips_and_the_stock_master_leaves_the_index_out(
         and by_code["B01612552"].atm == "2"
         and by_code["C01612552"].atm == "3"
     )
-    assert (
-        by_code["A01612"].underlying_code == "KOSPI200" and by_code["A01612"].underlying_name == "코스피200"
-    )
+    # columns 8-9 as the measured 2026 masters have them; options' month class blank
+    assert (by_code["A01612"].underlying_code, by_code["A01612"].underlying_name) == ("2001", "KOSPI200")
+    assert (by_code["A01612"].month_class, by_code["B01612552"].month_class) == ("1", "")
     assert {(e.kind, e.market) for e in entries} == {("future", "index"), ("call", "index"), ("put", "index")}
     assert by_code["B01612552"].tr_ids == ("H0IOCNT0", "H0IOASP0")
     assert all(len(e.standard_code) == 12 and e.standard_code.startswith("KR4") for e in entries)

@@ -155,7 +155,7 @@ def format_master_line(entry: MasterEntry) -> str:
             entry.name,
             entry.atm or " ",
             strike,
-            entry.month_class,
+            entry.month_class or " ",  # blank for index options in the measured masters
             entry.underlying_code,
             entry.underlying_name,
         ]

@@ -25,14 +25,16 @@ Rules (docs/kospi200.md has the sources):
 * Codes, 2026 style (reference 5.3): futures ``A01`` + year digit + month (``A01612``); options
   ``B01``/``C01`` + year digit + month + the strike code, the integer part of the strike with an
   implied .5 when the strike is not a multiple of 5 (reference 5.1: ``201S11305`` = 305,
-  ``301V06362`` = 362.5). Weekly codes: no KIS source; a user's mapping note of 2025 shows KRX
-  codes ``209DXW320`` (Monday weekly call) and ``2AF97W320`` (Thursday weekly), i.e. product
-  ids ``09`` and ``AF``. The simulator's weekly code (a modelling choice) is ``B``/``C``, that
-  product id, the year digit, the month as one character (1-9, A-C), the week of the month and
-  the strike code: ``BAF6C3552`` (Thursday weekly call, December 2026, 3rd week, 552.5),
-  ``B096C1552`` (Monday weekly): 9 characters like a monthly ``B01612552``, but with another
-  product id, so no weekly code collides with a monthly one, nor a Monday weekly with a Thursday
-  one.
+  ``301V06362`` = 362.5). Weekly codes: no KIS source gives their form. Their product ids are
+  ``09`` (Thursday) and ``AF`` (Monday): a third-party KIS API reference lists the underlying
+  codes "09:코스피위클리(목), AF:코스피위클리(월)", and a third-party parser of a 2026 master finds
+  ``B09``/``BAF`` option codes (a user's 2025 note reads them the other way round; the listing
+  is explicit, and the Monday series, listed in 2023, is the one with the newer letter id).
+  The simulator's weekly code (a modelling choice) is ``B``/``C``, that product id, the year
+  digit, the month as one character (1-9, A-C), the week of the month and the strike code:
+  ``B096C3552`` (Thursday weekly call, December 2026, 3rd week, 552.5), ``BAF6C1552`` (Monday
+  weekly): 9 characters like a monthly ``B01612552``, but with another product id, so no weekly
+  code collides with a monthly one, nor a Monday weekly with a Thursday one.
 
 Hooks for the night session (``sim-night``): an index product's trade is priced and written by the
 market like any other (``Market._trade``, ``sim/prints.py``), on its contract's
@@ -80,15 +82,15 @@ INDEX_MULTIPLIER = 250_000  # KRW per point, futures and options (Daishin; KRX 2
 INDEX_MASTER_NAME = "fo_idx_code_mts.mst"
 #: The KOSPI200 as an underlying: its level in hundredths of a point. 560.00 is a modelling
 #: choice (KOSPI200 stood near 550-600 in late 2025 after KOSPI passed 4,000; no 2026 quote was
-#: found); its volatility, 0.22, too. The code ``KOSPI200`` is the simulator's (the master's
-#: 기초자산 단축코드 of an index product is not evidenced), and cannot collide with a stock code.
+#: found); its volatility, 0.22, too. The code ``KOSPI200`` is the simulator's own key, which
+#: cannot collide with a stock code; its master rows carry ``MASTER_UNDERLYING``.
 KOSPI200 = Underlying("KOSPI200", "코스피200", "01", "KOSPI", 56_000, 0.22)
 INDEX_FUTURES_CYCLE: tuple[int, dict[int, int]] = (0, {3: 1, 6: 2, 9: 1, 12: 3})
 INDEX_OPTION_CYCLE: tuple[int, dict[int, int]] = (4, {3: 1, 6: 2, 9: 1, 12: 3})
 STRIKE_INTERVAL = 250  # 2.5 points, in hundredths
 MONTHLY_RANGE = 4_000  # ATM ±40 points
 WEEKLY_RANGE = 2_000  # ATM ±20 points
-_WEEKLY_IDS = {"thursday": "AF", "monday": "09"}  # KRX product ids of the weeklies (see above)
+_WEEKLY_IDS = {"thursday": "09", "monday": "AF"}  # KRX product ids of the weeklies (see above)
 _MONTH_CHARS = "123456789ABC"
 
 Weekly = Literal["", "thursday", "monday"]
@@ -153,16 +155,18 @@ class IndexInstrument(Instrument):
 
     @property
     def name(self) -> str:
-        """KRX's names: ``코스피200 F 202612``, ``코스피200 C 202612 552.5``, weeklies
-        ``코스피위클리 C 2612W1 552.5`` (Monday weeklies ``코스피위클리M``, a modelling choice)."""
+        """Master column 4 in the form measured in 2026 masters (third-party parsers, quoted in
+        tests/test_instruments.py): no underlying name, the type, the expiry and for options the
+        strike in points right-aligned in 8 characters: ``F 202612``, ``C 202612   552.5``;
+        weeklies ``위클리 C 2612W1   552.5`` and, for the Monday series, ``위클리M``, with KRX's
+        "연(2)+월(2)+주(W+1)" (서울경제 2019-09-19: ``코스피위클리 C 1909W4``)."""
         if self.strike is None:
-            return f"코스피200 F {self.expiry.year}{self.expiry.month:02d}"
-        cp = self.call_put
-        strike = f"{self.strike / 100:.1f}"
+            return f"F {self.expiry.year}{self.expiry.month:02d}"
+        strike = f"{self.strike / 100:>8.1f}"
         if self.weekly:
-            head = "코스피위클리M" if self.weekly == "monday" else "코스피위클리"
-            return f"{head} {cp} {self.expiry.year % 100:02d}{self.expiry.month:02d}W{self.week} {strike}"
-        return f"코스피200 {cp} {self.expiry.year}{self.expiry.month:02d} {strike}"
+            head = "위클리M" if self.weekly == "monday" else "위클리"
+            return f"{head} {self.call_put} {self.expiry.year % 100:02d}{self.expiry.month:02d}W{self.week}{strike}"
+        return f"{self.call_put} {self.expiry.year}{self.expiry.month:02d}{strike}"
 
 
 def _week_of_month(day: date) -> int:
@@ -243,12 +247,17 @@ def index_universe(now: datetime, underlying: Underlying = KOSPI200) -> list[Ind
 
 
 def _info_type(i: IndexInstrument) -> str:
-    # 1 지수선물, 5 지수콜옵션, 6 지수풋옵션, L/M 위클리콜/풋 (reference 5.4; official parser)
+    # 1 지수선물, 5/6 지수콜/풋옵션, L/M 위클리콜/풋 (reference 5.4; KIS's header); the Monday
+    # weeklies N/O, the types measured 2026 masters give them (tests/test_instruments.py)
     if i.kind == "future":
         return "1"
     if i.weekly:
-        return "L" if i.kind == "call" else "M"
+        return {"thursday": "LM", "monday": "NO"}[i.weekly][i.kind == "put"]
     return "5" if i.kind == "call" else "6"
+
+
+#: Columns 8-9 of every KOSPI200 row in the measured 2026 masters: the index's code and name.
+MASTER_UNDERLYING = ("2001", "KOSPI200")
 
 
 def _atm_class(i: IndexInstrument) -> str:
@@ -263,7 +272,8 @@ def _atm_class(i: IndexInstrument) -> str:
 
 def index_master_entries(instruments: Iterable[Instrument]) -> list[MasterEntry]:
     """The index products among ``instruments`` as master rows (column 6: the strike in points;
-    column 7: the month rank, 4 at most, as the stock master; weeklies 1)."""
+    column 7: a futures' month rank, 4 at most, as the stock master; blank for options, as the
+    measured masters have it)."""
     return [
         MasterEntry(
             _info_type(i),
@@ -272,9 +282,8 @@ def index_master_entries(instruments: Iterable[Instrument]) -> list[MasterEntry]
             i.name,
             _atm_class(i),
             i.master_strike or 0.0,
-            str(min(i.month, 4)),
-            i.underlying.code,
-            i.underlying.name,
+            "" if i.is_option else str(min(i.month, 4)),
+            *MASTER_UNDERLYING,
             "index",
         )
         for i in instruments
