@@ -72,7 +72,12 @@ def _cell(value: Any) -> str:
 
 
 def query(
-    sql: Annotated[str, typer.Argument(help="SQL over the views futures_trades, option_trades and gaps.")],
+    sql: Annotated[
+        str,
+        typer.Argument(
+            help="SQL over the dataset's views: one per TR (futures_trades, index_option_books, ...), all_futures_trades / all_option_trades, gaps (docs/store-columns.md)."
+        ),
+    ],
     data: DataOption = None,
     out: Annotated[Path | None, typer.Option(help="Write the result to a .csv or .parquet file.")] = None,
     limit: Annotated[int, typer.Option(help="Rows to print at most.")] = 100,

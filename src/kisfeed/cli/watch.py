@@ -47,7 +47,8 @@ class Chain:
         """One line for the screen: which strikes of how many, and why."""
         futures = sum(e.kind == "future" for e in self.entries)
         return (
-            f"{self.underlying}: {plural(futures, 'future')}, {self.expiry or 'no'} options: the "
+            f"{self.underlying}: {plural(futures, 'future') + ', ' if futures else ''}"
+            f"{self.expiry or 'no'} options: the "
             f"{self.strikes} strikes nearest the money of {self.listed} listed, calls and puts, what "
             f"{self.registrations} free registrations hold ({DEFAULT_MAX_REGISTRATIONS} per app key)"
         )
@@ -307,6 +308,6 @@ def demo(
     console.print("query it:")  # cumulative volume orders each code's trades, even within one frame
     console.print(
         f'  kisfeed query --data {config.data} "SELECT code, count(*) AS trades, max(volume) AS volume, '
-        'arg_max(price, volume) AS last FROM futures_trades GROUP BY code ORDER BY code"'
+        'arg_max(price, volume) AS last FROM all_futures_trades GROUP BY code ORDER BY code"'
     )
     signals.exit_status()
