@@ -12,8 +12,6 @@ import pytest
 
 from kisfeed.exceptions import ConfigError, KisfeedError, UsageError
 from kisfeed.instruments import (
-    INDEX_MASTER_NAME,
-    MASTER_NAME,
     MASTER_NAMES,
     CodeForm,
     check_code,
@@ -25,7 +23,7 @@ from kisfeed.instruments import (
     trs_for_code,
     underlying_of,
 )
-from kisfeed.schema.master import parse_master
+from kisfeed.schema.master import INDEX_MASTER_NAME, MASTER_NAME, parse_master
 from kisfeed.schema.night_master import NIGHT_FUTURES_MASTER, NIGHT_OPTIONS_MASTER, write_night_master
 
 #: fo_idx_code_mts.mst lines in the form third-party parsers measured (2026-08-03, 2026-09-28):

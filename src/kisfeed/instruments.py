@@ -21,13 +21,12 @@ import httpx
 
 from . import paths
 from .exceptions import ConfigError, KisfeedError, UsageError
-from .schema.layouts import LAYOUTS, Category, Market, Product, layout_for, trs_for
-from .schema.master import MasterEntry, parse_master
+from .schema.layouts import LAYOUTS, PRODUCT_OF_KIND, Category, Market, Product, layout_for, trs_for
+from .schema.master import INDEX_MASTER_NAME, MASTER_NAME, MasterEntry, parse_master
 from .schema.night_master import NIGHT_FUTURES_MASTER, NIGHT_OPTIONS_MASTER, night_product, parse_night_master
 
 __all__ = [
     "MASTER_URL",
-    "INDEX_MASTER_URL",
     "MASTER_NAMES",
     "Master",
     "merge",
@@ -67,7 +66,6 @@ INDEX_UNDERLYINGS: dict[str, str] = {
 #: A short code's first character -> its kind: ``1``/``2``/``3`` futures/call/put, and the 2026
 #: letters ``A``/``B``/``C`` (reference 5.1, 5.3); ``4``/``D`` are spreads.
 _KIND_OF_TYPE = {"1": "future", "A": "future", "2": "call", "B": "call", "3": "put", "C": "put"}
-_PRODUCT_OF_KIND: dict[str, Product] = {"future": "futures", "call": "option", "put": "option"}
 _SPREAD_TYPES = frozenset("4D")
 
 
@@ -96,11 +94,11 @@ def code_form(code: str) -> CodeForm | None:
     if len(code) == 6 or len(code) == 9:
         kind = "future" if len(code) == 6 else ("put" if code[:1] in ("3", "C") else "call")
         market: Market = "index" if code[1:3] in INDEX_UNDERLYINGS else "stock"
-        return CodeForm(_PRODUCT_OF_KIND[kind], kind, market)
+        return CodeForm(PRODUCT_OF_KIND[kind], kind, market)
     if len(code) == 8 and code[0] not in _SPREAD_TYPES and not code.endswith("S"):
         found = _KIND_OF_TYPE.get(code[0])
         if found is not None and code[1:3] in INDEX_UNDERLYINGS:
-            return CodeForm(_PRODUCT_OF_KIND[found], found, "night")
+            return CodeForm(PRODUCT_OF_KIND[found], found, "night")
     return None
 
 
@@ -161,10 +159,7 @@ def check_code(tr_id: str, code: str) -> None:
 _MASTER_BASE = "https://new.real.download.dws.co.kr/common/master/"
 #: The stock futures/options master and the index one (KOSPI200, mini KOSPI200, KOSDAQ150, weekly
 #: options): the same 9 '|'-separated columns (reference 5.4), each in a zip of its name.
-MASTER_NAME = "fo_stk_code_mts.mst"
-INDEX_MASTER_NAME = "fo_idx_code_mts.mst"
 MASTER_URL = f"{_MASTER_BASE}{MASTER_NAME}.zip"
-INDEX_MASTER_URL = f"{_MASTER_BASE}{INDEX_MASTER_NAME}.zip"
 #: Every master ``kisfeed codes`` reads, in the order it lists them: the stock and the index
 #: master, then the night session's futures and options (fixed width, ``schema.night_master``;
 #: whether KIS still ships them since KRX's own night session is [UNK]: one that cannot be had

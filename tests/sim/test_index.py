@@ -8,11 +8,10 @@ from datetime import date, datetime
 
 import pytest
 
-from kisfeed.schema.master import parse_master
+from kisfeed.schema.master import INDEX_MASTER_NAME, parse_master
 from kisfeed.schema.records import KST
 from kisfeed.sim.calendar import KrxCalendar
 from kisfeed.sim.index import (
-    INDEX_MASTER_NAME,
     KOSPI200,
     IndexInstrument,
     index_master_entries,

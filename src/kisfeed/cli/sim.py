@@ -14,6 +14,7 @@ from typing import Annotated
 import msgspec
 import typer
 
+from ..schema.master import INDEX_MASTER_NAME
 from ..schema.records import KST
 from ..sim import (
     DEMO_APP_KEY,
@@ -25,7 +26,6 @@ from ..sim import (
     write_master,
 )
 from ..sim.faults import FAULT_NAMES, ScheduledFault
-from ..sim.index import INDEX_MASTER_NAME
 from ..sim.tape import FrameSource
 from .common import EXIT_FAILURE, EXIT_INTERRUPTED, EXIT_USAGE, console, err_console, fail
 

@@ -37,6 +37,7 @@ __all__ = [
     "NIGHT_OPTION_BOOK",
     "NIGHT_OPTION_EXPECTED",
     "Market",
+    "PRODUCT_OF_KIND",
     "LAYOUTS",
     "layout_for",
     "trs_for",
@@ -511,7 +512,7 @@ LAYOUTS: dict[str, Layout] = {
 }
 
 #: An instrument kind (master files, ``schema.master``) → its product.
-_PRODUCT_OF_KIND: dict[str, Product] = {"future": "futures", "call": "option", "put": "option"}
+PRODUCT_OF_KIND: dict[str, Product] = {"future": "futures", "call": "option", "put": "option"}
 
 
 def layout_for(tr_id: str) -> Layout:
@@ -526,7 +527,7 @@ def trs_for(kind: str, market: Market = "stock") -> tuple[str, ...]:
     (stock F/O, KOSPI200 index F/O, or the night session) can be subscribed on, its trade TR
     first, then its book and its expected price where the family has one; () for another kind
     (a spread has no real-time TR here)."""
-    product = _PRODUCT_OF_KIND.get(kind)
+    product = PRODUCT_OF_KIND.get(kind)
     return tuple(
         tr for tr, layout in LAYOUTS.items() if layout.product == product and layout.market == market
     )

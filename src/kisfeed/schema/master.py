@@ -38,7 +38,11 @@ from dataclasses import dataclass
 
 from .layouts import Market, trs_for
 
-__all__ = ["MasterEntry", "parse_master", "format_master_line", "KINDS"]
+__all__ = ["MASTER_NAME", "INDEX_MASTER_NAME", "MasterEntry", "parse_master", "format_master_line", "KINDS"]
+
+#: The file names KIS ships the two masters under (reference 5.4), each zipped as ``NAME.zip``.
+MASTER_NAME = "fo_stk_code_mts.mst"
+INDEX_MASTER_NAME = "fo_idx_code_mts.mst"
 
 #: 상품종류 → kind, for both masters: a code means the same kind in either (the stock master's 3
 #: is KOSDAQ stock futures, the index master's 스타선물: futures both). Spreads have no real-time

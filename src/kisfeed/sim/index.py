@@ -75,11 +75,9 @@ __all__ = [
     "index_master_entries",
     "index_master_lines",
     "write_index_master",
-    "INDEX_MASTER_NAME",
 ]
 
 INDEX_MULTIPLIER = 250_000  # KRW per point, futures and options (Daishin; KRX 2019 table)
-INDEX_MASTER_NAME = "fo_idx_code_mts.mst"
 #: The KOSPI200 as an underlying: its level in hundredths of a point. 560.00 is a modelling
 #: choice (KOSPI200 stood near 550-600 in late 2025 after KOSPI passed 4,000; no 2026 quote was
 #: found); its volatility, 0.22, too. The code ``KOSPI200`` is the simulator's own key, which
