@@ -15,7 +15,8 @@ from hypothesis import strategies as st
 from kisfeed.exceptions import StoreError, UsageError
 from kisfeed.schema import KST
 from kisfeed.store import query, read_table, rebuild, table_records
-from kisfeed.store.bars import BAR_COLUMNS, bars, parse_interval, trade_trs, write_parquet
+from kisfeed.store.bars import BAR_COLUMNS, bars, parse_interval, trade_trs
+from kisfeed.store.dataset import write_parquet
 from kisfeed.store.gaps import end_note, start_note
 from kisfeed.store.journal import NOTE_SESSION
 from kisfeed.store.writer import JournalWriter

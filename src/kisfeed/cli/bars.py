@@ -71,8 +71,7 @@ def bars(
       kisfeed bars --interval 1h --tr H0ZFCNT0 --parquet bars.parquet
     """
     from ..store.bars import bars as make_bars
-    from ..store.bars import write_parquet
-    from ..store.dataset import dataset_days
+    from ..store.dataset import dataset_days, write_parquet
     from .output import FORMATS, is_format, write_rows
 
     if not is_format(fmt):

@@ -50,7 +50,6 @@ without a price (null, or NaN on the wire) makes no bar: ``BarsResult.unpriced``
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -59,16 +58,14 @@ from pathlib import Path
 
 import duckdb
 import pyarrow as pa
-import pyarrow.parquet as pq
 
 from ..exceptions import StoreError, UsageError
 from ..schema import LAYOUTS
 from .catalog import UNION_VIEWS, union_trs
 from .dataset import TABLES
-from .journal import fsync_dir
 from .views import arrow_result, connect, sql_text
 
-__all__ = ["BarsResult", "bars", "parse_interval", "trade_trs", "write_parquet", "BAR_COLUMNS"]
+__all__ = ["BarsResult", "bars", "parse_interval", "trade_trs", "BAR_COLUMNS"]
 
 #: The columns of a bars table, in order (the module docstring says what each holds).
 BAR_COLUMNS = (
@@ -286,23 +283,3 @@ def bars(
         con.close()
     rows, duplicates, unpriced = counts or (0, 0, 0)
     return BarsResult(table, seconds, rows, duplicates, unpriced)
-
-
-def write_parquet(table: pa.Table, out: Path) -> None:
-    """Write ``table`` to ``out`` whole or not at all: a hidden temporary file beside it, fsynced
-    and renamed over it, so that a reader (or a crash) never sees half a file."""
-    partial = out.with_name(f".{out.name}.{os.getpid()}.tmp")
-    try:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        with open(partial, "wb") as f:
-            pq.write_table(table, f, compression="zstd")
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(partial, out)
-        fsync_dir(out.parent)
-    except OSError as exc:
-        try:
-            partial.unlink(missing_ok=True)
-        except OSError:  # its folder cannot be made (a file in its way): the error says why
-            pass
-        raise StoreError(f"cannot write {out}: {exc.strerror or exc}") from exc

@@ -79,6 +79,7 @@ __all__ = [
     "read_table",
     "require_data_dir",
     "dataset_days",
+    "write_parquet",
 ]
 
 #: DuckDB view name of each TR's table (``views``; their columns: docs/store-columns.md).
@@ -376,3 +377,23 @@ def read_table(root: Path, tr_id: str, days: Iterable[date] | None = None) -> pa
         table, [("journal_segment", "ascending"), ("journal_line", "ascending"), ("frame_index", "ascending")]
     )
     return table.take(order)
+
+
+def write_parquet(table: pa.Table, out: Path) -> None:
+    """Write ``table`` to ``out`` whole or not at all: a hidden temporary file beside it, fsynced
+    and renamed over it, so that a reader (or a crash) never sees half a file."""
+    partial = out.with_name(f".{out.name}.{os.getpid()}.tmp")
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        with open(partial, "wb") as f:
+            pq.write_table(table, f, compression="zstd")
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(partial, out)
+        fsync_dir(out.parent)
+    except OSError as exc:
+        try:
+            partial.unlink(missing_ok=True)
+        except OSError:  # its folder cannot be made (a file in its way): the error says why
+            pass
+        raise StoreError(f"cannot write {out}: {exc.strerror or exc}") from exc

@@ -32,17 +32,13 @@ crash); the reason says which.
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, TypedDict
 
 import pyarrow as pa
-import pyarrow.parquet as pq
 
-from ..exceptions import StoreError
-from .dataset import TZ
-from .journal import fsync_dir
+from .dataset import TZ, write_parquet
 from .notes import end_note, start_note
 
 __all__ = [
@@ -185,19 +181,7 @@ def gap_files(root: Path) -> list[Path]:
 def write_gaps(root: Path, segment: str, rows: list[GapRow]) -> Path:
     """Write a segment's gap rows (replacing its file whole: hidden name, fsync, rename)."""
     target = gaps_file(root, segment)
-    partial = target.with_name(f".{target.name}.tmp")
-    table = pa.Table.from_pylist(rows, schema=GAPS_SCHEMA)
-    try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        with open(partial, "wb") as f:
-            pq.write_table(table, f, compression="zstd")
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(partial, target)
-        fsync_dir(target.parent)
-    except OSError as exc:
-        partial.unlink(missing_ok=True)
-        raise StoreError(f"cannot write {target}: {exc.strerror or exc}") from exc
+    write_parquet(pa.Table.from_pylist(rows, schema=GAPS_SCHEMA), target)
     return target
 
 
