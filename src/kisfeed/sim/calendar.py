@@ -49,6 +49,8 @@ __all__ = [
     "KrxCalendar",
     "Phase",
     "Session",
+    "phase_at",
+    "hours_text",
     "second_thursday",
 ]
 
@@ -114,23 +116,35 @@ class Session:
 
     def phase(self, at: datetime, *, last_day: bool = False) -> Phase:
         """The phase at ``at`` for a contract (``last_day``: on its last trading day)."""
-        auction, close = (self.last_day_auction, self.last_day_close) if last_day else (
-            self.closing_auction, self.close)  # fmt: skip
-        if self.auction_start <= at < self.open:
-            return Phase.OPENING_AUCTION
-        if self.open <= at < auction:
-            return Phase.CONTINUOUS
-        if auction <= at < close:
-            return Phase.CLOSING_AUCTION
-        return Phase.CLOSED
+        if last_day:
+            return phase_at(at, self.auction_start, self.open, self.last_day_auction, self.last_day_close)
+        return phase_at(at, self.auction_start, self.open, self.closing_auction, self.close)
 
     def describe(self) -> str:
         """E.g. ``08:45-15:45 KST (auctions 08:30-08:45 and 15:35-15:45)``."""
-        text = (
-            f"{self.open:%H:%M}-{self.close:%H:%M} KST (auctions {self.auction_start:%H:%M}-"
-            f"{self.open:%H:%M} and {self.closing_auction:%H:%M}-{self.close:%H:%M})"
-        )
+        text = hours_text(self.auction_start, self.open, self.closing_auction, self.close)
         return f"{text}, {self.note}" if self.note else text
+
+
+def phase_at(
+    at: datetime, auction_start: datetime, open: datetime, closing_auction: datetime, close: datetime
+) -> Phase:
+    """The phase at ``at`` of a session with these four instants (a day's or a night's)."""
+    if auction_start <= at < open:
+        return Phase.OPENING_AUCTION
+    if open <= at < closing_auction:
+        return Phase.CONTINUOUS
+    if closing_auction <= at < close:
+        return Phase.CLOSING_AUCTION
+    return Phase.CLOSED
+
+
+def hours_text(auction_start: datetime, open: datetime, closing_auction: datetime, close: datetime) -> str:
+    """``08:45-15:45 KST (auctions 08:30-08:45 and 15:35-15:45)`` for a session's four instants."""
+    return (
+        f"{open:%H:%M}-{close:%H:%M} KST (auctions {auction_start:%H:%M}-"
+        f"{open:%H:%M} and {closing_auction:%H:%M}-{close:%H:%M})"
+    )
 
 
 def second_thursday(year: int, month: int) -> date:

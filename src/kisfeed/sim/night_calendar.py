@@ -40,7 +40,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Protocol
 
 from ..schema.records import KST
-from .calendar import KrxCalendar, Phase
+from .calendar import KrxCalendar, Phase, hours_text, phase_at
 
 __all__ = [
     "NIGHT_CLOSURES",
@@ -118,20 +118,12 @@ class NightSession:
     note: str = ""
 
     def phase(self, at: datetime) -> Phase:
-        if self.auction_start <= at < self.open:
-            return Phase.OPENING_AUCTION
-        if self.open <= at < self.closing_auction:
-            return Phase.CONTINUOUS
-        if self.closing_auction <= at < self.close:
-            return Phase.CLOSING_AUCTION
-        return Phase.CLOSED
+        return phase_at(at, self.auction_start, self.open, self.closing_auction, self.close)
 
     def describe(self) -> str:
         """E.g. ``night 18:00-06:00 KST (auctions 17:50-18:00 and 05:50-06:00), for 2026-11-23``."""
-        text = (
-            f"night {self.open:%H:%M}-{self.close:%H:%M} KST (auctions {self.auction_start:%H:%M}-"
-            f"{self.open:%H:%M} and {self.closing_auction:%H:%M}-{self.close:%H:%M}), for {self.day}"
-        )
+        hours = hours_text(self.auction_start, self.open, self.closing_auction, self.close)
+        text = f"night {hours}, for {self.day}"
         return f"{text}, {self.note}" if self.note else text
 
 
