@@ -7,12 +7,13 @@ import itertools
 from collections import defaultdict
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import datetime, time
 
 import pytest
 
 import kisfeed
 from kisfeed.protocol.frames import encode_frame
-from kisfeed.schema import CODECS, LAYOUTS, Record
+from kisfeed.schema import CODECS, KST, LAYOUTS, Record
 from kisfeed.sim import SimConfig, Simulator
 
 from ..conftest import seconds
@@ -27,10 +28,12 @@ def quick_backoff():
 def sim_config(**changes) -> SimConfig:
     """An always-open simulator 30 times busier than the calibrated market (most series of which
     trade a few times a day): client tests load the client, and a few minutes of simulated time
-    must not cross midnight, where cumulative volumes (the ground truth's order) restart."""
+    must not cross midnight, where cumulative volumes (the ground truth's order) restart. So the
+    sim clock starts at 10:00 KST today, not now: a suite run at 23:55 KST once crossed it."""
     base = dict(
         app_keys={APP_KEY: APP_SECRET},
         always_open=True,
+        start=datetime.combine(datetime.now(KST).date(), time(10, 0), KST),
         activity=30.0,
         speed=60.0,
         seed=11,
