@@ -53,10 +53,12 @@ __all__ = [
     "FieldError",
     "BookOrderError",
     "ControlMessageError",
+    "MalformedMessageError",
     "FeedError",
     "CallbackError",
     "StoreError",
     "DataDirectoryInUseError",
+    "FleetError",
 ]
 
 _RAW_SHOWN = 200  # characters of offending text kept in messages; the full text stays on .raw
@@ -206,6 +208,11 @@ class ControlMessageError(ParseError):
     """A JSON control message that is not JSON or lacks its header."""
 
 
+class MalformedMessageError(ParseError):
+    """A message on a kisfeed NATS subject that is not one kisfeed publishes (``fleet.wire``):
+    counted and skipped by every consumer, never fatal (issue 17, item 5)."""
+
+
 # --- the live feed -------------------------------------------------------------------------------
 
 
@@ -243,3 +250,11 @@ class DataDirectoryInUseError(StoreError):
             f"the data directory {root} is in use by another recorder ({who}); "
             f"one recorder per data directory"
         )
+
+
+# --- the fleet (NATS JetStream) ------------------------------------------------------------------
+
+
+class FleetError(KisfeedError):
+    """The fleet cannot do what was asked: the NATS server is unreachable or refuses the
+    credentials, JetStream is not enabled on it, or a bucket or stream has another shape."""

@@ -1,0 +1,13 @@
+"""The fleet on NATS JetStream (issue 17): feeders that share the wanted registrations by leases
+and publish every record to one stream, and the consumers of that stream.
+
+``wire`` (the message format, sans-I/O), ``options`` (the server and its credentials),
+``jetstream`` (the stream and the buckets).
+"""
+
+from __future__ import annotations
+
+from .jetstream import FleetSettings
+from .options import NatsOptions
+
+__all__ = ["NatsOptions", "FleetSettings"]
