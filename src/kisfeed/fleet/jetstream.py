@@ -114,22 +114,29 @@ async def connect(options: NatsOptions, first_attempt: float = 10.0) -> Client:
         last[:] = [exc]
         log.warning("NATS %s: %s: %s", options.url_shown, type(exc).__name__, exc)
 
+    client: list[Client] = []
+
     async def disconnected() -> None:
+        if client and (client[0].is_closed or client[0].is_draining):
+            return  # our own close() calls it too
         log.warning("NATS %s: disconnected; reconnecting", options.url_shown)
 
     async def reconnected() -> None:
         log.warning("NATS %s: reconnected", options.url_shown)
 
     try:
-        return await asyncio.wait_for(
-            nats.connect(
-                **options.connect_kwargs(),
-                error_cb=error,
-                disconnected_cb=disconnected,
-                reconnected_cb=reconnected,
-            ),
-            first_attempt,
+        client.append(
+            await asyncio.wait_for(
+                nats.connect(
+                    **options.connect_kwargs(),
+                    error_cb=error,
+                    disconnected_cb=disconnected,
+                    reconnected_cb=reconnected,
+                ),
+                first_attempt,
+            )
         )
+        return client[0]
     except (OSError, TimeoutError, NatsLibraryError) as exc:
         # nats-py's messages name the server, never the password; the type says what failed
         seen = exc if str(exc) or not last else last[0]
