@@ -35,6 +35,7 @@ from pathlib import Path
 from typing import TypedDict, Unpack
 
 import numpy as np
+import pyarrow as pa
 
 from ..exceptions import ParseError
 from ..protocol import Data, Malformed, Session, decode_frame_lenient
@@ -91,19 +92,29 @@ class _SegmentJob:
         self.notes: dict[int, Note] = {}  # line -> the note on it (gaps.parse_note)
         self.last_ns: int | None = None  # receive time of the last line read (cuts open gaps)
         self._gaps_written: tuple[int, bool] | None = None  # (notes, final) of the gaps file
-        # makes and writes the tables while this thread scans the next lines (module docstring)
+        # one thread makes the tables while this one scans the next lines, another appends them
+        # to their files meanwhile (module docstring)
         self._tables = ThreadPoolExecutor(1, thread_name_prefix="kisfeed-tables")
+        self._parquet = ThreadPoolExecutor(1, thread_name_prefix="kisfeed-parquet")
+        self._making: Future[None] | None = None
         self._writing: Future[None] | None = None
 
     # --- reading ---
 
-    def read(self, final: bool) -> None:
-        """Consume the lines available now (all of them if ``final``)."""
+    def step(self, flush_after: float) -> bool:
+        """Consume the lines available now. If the segment's writer is gone, they are all of
+        them: finish the segment and return True. Else flush a batch ``flush_after`` s old."""
+        final = not self.tail.live()
         for data in self.tail.blocks(final):
             self._block(data)
             self.last_ns = last_received_ns(data) or self.last_ns
-        if not final:
+        if final:
+            self.finish()
+        else:
             self.write_gaps(final=False)
+            if time.monotonic() - self.batch_started >= flush_after:  # no batch: flush does nothing
+                self.flush()
+        return final
 
     def write_gaps(self, final: bool) -> None:
         """The segment's gaps file, if its notes changed since it was written (``final``: the
@@ -236,24 +247,32 @@ class _SegmentJob:
             self.rows[tr] = FrameRows(tr, self.name, self.day)
         self.collected = 0
         if batch:
-            self._written()
-            self._writing = self._tables.submit(self._write, batch)
+            if self._making is not None:
+                self._making.result()
+            self._making = self._tables.submit(self._make, batch)
 
-    def _write(self, batch: list[tuple[DatasetFile, FrameRows]]) -> None:
-        for file, rows in batch:
-            table = rows.table(self._decode_refused(file.tr_id))
+    def _make(self, batch: list[tuple[DatasetFile, FrameRows]]) -> None:
+        """In the table thread: the batch's tables, handed to the Parquet thread once it has
+        written the previous ones (one batch waits there at most: memory stays bounded)."""
+        tables = []
+        while batch:  # each TR's rows let go once made into a table: the wait below holds none
+            file, rows = batch.pop(0)
+            tables.append((file, rows.table(self._decode_refused(file.tr_id))))
             for line, why in rows.refused:
                 self._error(line, why)
-            file.write(table)
+            del rows
+        if self._writing is not None:
+            self._writing.result()
+        self._writing = self._parquet.submit(_write, tables)
 
     def _written(self) -> None:
-        """Wait for the tables handed over (raising what failed there)."""
+        """Wait for the tables handed over to be made and written (raising what failed there)."""
+        making, self._making = self._making, None
+        if making is not None:
+            making.result()  # it hands over to the Parquet thread: wait for that after it
         writing, self._writing = self._writing, None
         if writing is not None:
             writing.result()
-
-    def age(self) -> float:
-        return 0.0 if self.batch_first is None else time.monotonic() - self.batch_started
 
     def flush(self) -> None:
         """Finalize the batch's file of each TR with rows, all claiming the lines read since the
@@ -286,11 +305,17 @@ class _SegmentJob:
 
     def close(self) -> None:
         """Drop the files of a batch never flushed (an error) and the segment's file."""
-        self._tables.shutdown()  # what it was writing is dropped below: its error is not news
+        for pool in (self._tables, self._parquet):  # in this order: the first hands over to the second
+            pool.shutdown()  # what they made is dropped below: their error is not news
         for file in self.files.values():
             file.discard()
         self.files = {}
         self.tail.close()
+
+
+def _write(tables: list[tuple[DatasetFile, pa.Table]]) -> None:
+    for file, table in tables:
+        file.write(table)
 
 
 class ConverterSettings(TypedDict, total=False):
@@ -349,12 +374,7 @@ class Converter:
                 self.report.segments += 1
                 job = _SegmentJob(self.root, seg, self.report, self.max_rows)
                 try:
-                    live = job.tail.live()
-                    job.read(final=not live)
-                    if live:
-                        job.flush()
-                    else:
-                        job.finish()
+                    job.step(flush_after=0.0)
                 finally:
                     job.close()
         return self.report
@@ -372,13 +392,8 @@ class Converter:
                         if job is None:
                             job = jobs[seg.name] = _SegmentJob(self.root, seg, self.report, self.max_rows)
                             self.report.segments += 1
-                        live = job.tail.live()
-                        job.read(final=not live)
-                        if not live:
-                            job.finish()
+                        if job.step(0.0 if stopping else self.flush_interval):
                             jobs.pop(seg.name).close()
-                        elif stopping or job.age() >= self.flush_interval:
-                            job.flush()
                     if stopping:
                         return self.report
                     time.sleep(self.poll_interval)
