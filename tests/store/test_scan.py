@@ -12,8 +12,8 @@ import pytest
 
 from kisfeed.protocol.frames import HEADER_LENGTH
 from kisfeed.schema import LAYOUTS
-from kisfeed.store.journal import format_line
-from kisfeed.store.scan import HEADERS, iter_blocks, scan, split_records
+from kisfeed.store.journal import format_line, iter_blocks
+from kisfeed.store.scan import HEADERS, scan, split_records
 
 from ..samples import frame, texts
 from .conftest import NS0, PING, F, O, futures, option

@@ -14,17 +14,15 @@ the protocol (``columns.FrameRows``).
 from __future__ import annotations
 
 import zlib
-from collections.abc import Iterator
 from dataclasses import dataclass
 from itertools import repeat
-from typing import IO
 
 import numpy as np
 
 from ..protocol.frames import HEADER_LENGTH, PLAIN_HEADERS
 from ..schema import LAYOUTS
 
-__all__ = ["Scan", "scan", "split_records", "iter_blocks", "TRS", "HEADERS"]
+__all__ = ["Scan", "scan", "split_records", "TRS", "HEADERS"]
 
 _HEX = np.full(256, 255, dtype=np.uint8)
 for _i, _c in enumerate(b"0123456789abcdef"):
@@ -180,25 +178,3 @@ def split_records(payloads: list[bytes], counts: np.ndarray, carets: int) -> lis
     out[start[single]] = [payloads[i] for i in single.tolist()]
     out[np.repeat(start[multi], c) + np.arange(len(records)) - np.repeat(np.cumsum(c) - c, c)] = records
     return out.tolist()
-
-
-def iter_blocks(stream: IO[bytes], size: int) -> Iterator[bytes]:
-    """Blocks of complete lines of a stream (no final LF), about ``size`` bytes each; a last
-    line without LF (a crash cut it) comes last, alone."""
-    rest = b""
-    while True:
-        chunk = stream.read(size)
-        if not chunk:
-            break
-        data = rest + chunk if rest else chunk
-        end = data.rfind(b"\n")
-        if end < 0:
-            rest = data
-            continue
-        rest = data[end + 1 :]
-        if end:
-            yield data[:end]
-        else:
-            yield b""  # an empty line
-    if rest:
-        yield rest
