@@ -68,7 +68,7 @@ def lines() -> list[bytes]:
 
 def test_scan_calls_plain_exactly_the_plain_data_frames_and_finds_their_parts():
     block = lines()
-    found = scan(b"\n".join(block), HEADERS)
+    found = scan(b"\n".join(block))
     data = b"\n".join(block)
     assert len(found.plain) == len(block)
     for i, line in enumerate(block):
@@ -100,5 +100,5 @@ def test_blocks_are_whole_lines_and_a_cut_last_line_comes_alone(size):
 
 
 def test_an_empty_block_is_one_line_that_is_not_plain():
-    found = scan(b"", HEADERS)
+    found = scan(b"")
     assert found.plain.tolist() == [False] and found.starts.tolist() == found.ends.tolist() == [0]
