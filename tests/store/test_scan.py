@@ -12,8 +12,8 @@ import pytest
 
 from kisfeed.protocol.frames import HEADER_LENGTH
 from kisfeed.schema import LAYOUTS
-from kisfeed.store.journal import format_line
-from kisfeed.store.scan import HEADERS, iter_blocks, scan, split_records
+from kisfeed.store.journal import format_line, iter_blocks
+from kisfeed.store.scan import HEADERS, scan, split_records
 
 from ..samples import frame, texts
 from .conftest import NS0, PING, F, O, futures, option
@@ -68,7 +68,7 @@ def lines() -> list[bytes]:
 
 def test_scan_calls_plain_exactly_the_plain_data_frames_and_finds_their_parts():
     block = lines()
-    found = scan(b"\n".join(block), HEADERS)
+    found = scan(b"\n".join(block))
     data = b"\n".join(block)
     assert len(found.plain) == len(block)
     for i, line in enumerate(block):
@@ -100,5 +100,5 @@ def test_blocks_are_whole_lines_and_a_cut_last_line_comes_alone(size):
 
 
 def test_an_empty_block_is_one_line_that_is_not_plain():
-    found = scan(b"", HEADERS)
+    found = scan(b"")
     assert found.plain.tolist() == [False] and found.starts.tolist() == found.ends.tolist() == [0]

@@ -41,7 +41,7 @@ SAFE = {
 SUSPICIOUS = (b"x", b"X", b"(", b"+", b"e", b"E", b"i", b"I")
 
 
-def _mask(values: pa.Array) -> np.ndarray:
+def _mask(values: pa.Array | pa.ChunkedArray) -> np.ndarray:
     return np.asarray(values.to_numpy(zero_copy_only=False), dtype=bool)
 
 
@@ -90,17 +90,8 @@ def cast_column(col: pa.Array | pa.ChunkedArray, kind: Kind, suspicious: bool) -
     if kind is Kind.CODE or kind is Kind.FLAG:
         return col  # empty fields are already null (read_csv)
     if kind is Kind.TIME or kind is Kind.SIGN:
-        if isinstance(col, pa.ChunkedArray):  # chunk by chunk: combining them costs a copy
-            chunks, at = [], 0
-            for chunk in col.chunks:
-                try:
-                    chunks.append(cast_column(chunk, kind, suspicious))
-                except BadRows as refused:
-                    mask = np.zeros(len(col), dtype=bool)
-                    mask[at : at + len(chunk)] = refused.mask
-                    raise BadRows(mask) from None
-                at += len(chunk)
-            return pa.chunked_array(chunks, ARROW_TYPES[kind])
+        if isinstance(col, pa.ChunkedArray):  # the CSV reader's blocks: one copy of short texts
+            col = col.combine_chunks()
         digits, valid = _fixed_digits(col, 6 if kind is Kind.TIME else 1)
         if kind is Kind.SIGN:  # "0".."5" (kinds._parse_sign)
             wrong = digits[:, 0] > 5
@@ -137,13 +128,7 @@ def _finite(col: pa.Array | pa.ChunkedArray, kind: Kind) -> pa.Array | pa.Chunke
     if kind is Kind.DECIMAL:
         inf = pc.is_inf(col)
         if pc.any(inf).as_py():
-            raise BadRows(
-                _mask(
-                    pc.fill_null(inf, False)
-                    if isinstance(inf, pa.Array)
-                    else pc.fill_null(inf, False).combine_chunks()
-                )
-            )
+            raise BadRows(_mask(pc.fill_null(inf, False)))
     return col
 
 

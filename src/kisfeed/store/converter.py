@@ -9,19 +9,18 @@ its claim, or absent. Loss is bounded by what the journal lost, the fsync window
 One pipeline, in one process, for ``rebuild`` and for ``follow`` alike: a segment is read in
 blocks of whole lines; ``scan`` finds the plain data frames of a block in bulk (checksum, header,
 field count); their payloads, grouped by TR, become typed columns through Arrow's CSV reader
-(``columns.FrameRows``) in a second thread (Arrow releases the GIL) while the first scans on,
-and each batch of tables is appended to its TR's file as a row group. Every other line (a bad checksum, a note, a control message, an encrypted frame,
-an escape, an odd width) takes the careful way: ``journal.parse_line`` names what is wrong with
-it, and the protocol decodes it. Memory is bounded by the block and ``_TABLE_ROWS``.
+(``columns.FrameRows``) in a second thread while the first scans on, and a third appends each
+batch of tables to the TRs' files as row groups (Arrow releases the GIL in both). Every other
+line (a bad checksum, a note, a control message, an encrypted frame, an escape, an odd width)
+takes the careful way: ``journal.parse_line`` names what is wrong with it, and the protocol
+decodes it. Memory is bounded by the block and ``_TABLE_ROWS``: one batch in each thread.
 
 A segment that no writer holds any more (its lock is free) and that is fully converted is
 compressed (if its writer could not) and marked done (``progress.mark_done``). One converter
 per data directory at a time: ``.convert.lock``. The journal's note lines (session 0) are not
 frames: the notes of a segment become its file of the ``gaps`` table (``gaps.py``).
 
-``python -m kisfeed.store ROOT --follow`` (``__main__.py``) converts continuously until its
-standard input closes: the recorder runs it as a child process, so conversion never competes
-with the feed for the GIL, and when the recorder dies, the child still finishes what is on disk.
+``python -m kisfeed.store ROOT --follow`` (``__main__.py``) is the recorder's converter child.
 """
 
 from __future__ import annotations
@@ -29,23 +28,26 @@ from __future__ import annotations
 import importlib.abc
 import sys
 import time
+from collections import defaultdict
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
+from functools import partial
 from pathlib import Path
 from typing import TypedDict, Unpack
 
 import numpy as np
+import pyarrow as pa
 
 from ..exceptions import ParseError
 from ..protocol import Data, Malformed, Session, decode_frame_lenient
 from ..schema import Record
-from .columns import DecodeSlow, FrameRows
+from .columns import FrameRows
 from .dataset import Claim, DatasetFile
 from .gaps import Note, parse_note, segment_rows, write_gaps
 from .journal import NOTE_SESSION, BadLine, Segment, parse_line, seal, segments
 from .lock import LOCK_NAME, ConvertLock
 from .progress import DONE_SUFFIX, ConvertReport, LineCursor, coverage, gaps_lost, is_done, mark_done
-from .scan import HEADERS, TRS, Scan, scan
+from .scan import TRS, Scan, scan
 from .tail import SegmentTail, last_received_ns
 
 __all__ = ["Converter", "ConvertReport", "rebuild", "without_pandas", "DONE_SUFFIX", "LOCK_NAME"]
@@ -76,10 +78,9 @@ class _SegmentJob:
     def __init__(self, root: Path, segment: Segment, report: ConvertReport, max_rows: int) -> None:
         self.root, self.report, self.max_rows = root, report, max_rows
         self.name, self.day = segment.name, segment.day
-        ranges = coverage(root, segment.name, TRS)
-        self.covered = {tr: LineCursor(iv) for tr, iv in ranges.items()}
-        self.any_coverage = any(ranges.values())
-        self.sessions: dict[int, Session] = {}  # for the AES keys of encrypted frames
+        self.covered = {tr: LineCursor(iv) for tr, iv in coverage(root, segment.name, TRS).items()}
+        # each session's protocol state: the AES keys of its encrypted frames
+        self.sessions: defaultdict[int, Session] = defaultdict(lambda: Session(""))
         self.rows = {tr: FrameRows(tr, segment.name, self.day) for tr in TRS}
         self.files: dict[str, DatasetFile] = {}  # the batch's file of each TR, being written
         self.batch_first: int | None = None
@@ -91,19 +92,29 @@ class _SegmentJob:
         self.notes: dict[int, Note] = {}  # line -> the note on it (gaps.parse_note)
         self.last_ns: int | None = None  # receive time of the last line read (cuts open gaps)
         self._gaps_written: tuple[int, bool] | None = None  # (notes, final) of the gaps file
-        # makes and writes the tables while this thread scans the next lines (module docstring)
+        # one thread makes the tables while this one scans the next lines, another appends them
+        # to their files meanwhile (module docstring)
         self._tables = ThreadPoolExecutor(1, thread_name_prefix="kisfeed-tables")
+        self._parquet = ThreadPoolExecutor(1, thread_name_prefix="kisfeed-parquet")
+        self._making: Future[None] | None = None
         self._writing: Future[None] | None = None
 
     # --- reading ---
 
-    def read(self, final: bool) -> None:
-        """Consume the lines available now (all of them if ``final``)."""
+    def step(self, flush_after: float) -> bool:
+        """Consume the lines available now. If the segment's writer is gone, they are all of
+        them: finish the segment and return True. Else flush a batch ``flush_after`` s old."""
+        final = not self.tail.live()
         for data in self.tail.blocks(final):
             self._block(data)
             self.last_ns = last_received_ns(data) or self.last_ns
-        if not final:
+        if final:
+            self.finish()
+        else:
             self.write_gaps(final=False)
+            if time.monotonic() - self.batch_started >= flush_after:  # no batch: flush does nothing
+                self.flush()
+        return final
 
     def write_gaps(self, final: bool) -> None:
         """The segment's gaps file, if its notes changed since it was written (``final``: the
@@ -118,7 +129,7 @@ class _SegmentJob:
         """Convert a block of lines: every line the bulk path does not take carefully, in order,
         then the plain data frames in bulk (a table puts rows in journal order); in steps of
         lines that keep files near ``max_rows``."""
-        found = scan(data, HEADERS)
+        found = scan(data)
         n = len(found.plain)
         step = max(1, min(self.max_rows, _TABLE_ROWS))
         for i in range(0, n, step):
@@ -128,7 +139,13 @@ class _SegmentJob:
             n_rows = 0
             for k in (np.flatnonzero(~found.plain[i:j]) + i).tolist():
                 n_rows += self._careful(base + k, data[found.starts[k] : found.ends[k]])
-            self._account(n_rows + self._bulk(found, data, i, j, base))
+            n_rows += self._bulk(found, data, i, j, base)
+            self.pending_rows += n_rows
+            self.collected += n_rows
+            if self.pending_rows >= self.max_rows:
+                self.flush()
+            elif self.collected >= _TABLE_ROWS:
+                self._tabulate()
 
     def _bulk(self, found: Scan, data: bytes, a: int, b: int, base: int) -> int:
         """The plain lines among ``a``–``b - 1`` of a scanned block: their records, less those of
@@ -139,8 +156,7 @@ class _SegmentJob:
         n_rows = 0
         for t, tr in enumerate(TRS):
             idx = plain[found.tr[plain] == t]
-            if self.any_coverage:
-                idx = idx[~self.covered[tr].mask(idx + base)]
+            idx = idx[~self.covered[tr].mask(idx + base)]
             if not len(idx):
                 continue
             counts = found.count[idx]
@@ -154,18 +170,9 @@ class _SegmentJob:
     def _in_batch(self, first: int, last: int) -> None:
         """Lines ``first``–``last`` gave rows: the batch's claim covers them."""
         if self.batch_first is None:
-            self.batch_first, self.batch_last = first, last
-            self.batch_started = time.monotonic()
+            self.batch_first, self.batch_last, self.batch_started = first, last, time.monotonic()
         self.batch_first = min(self.batch_first, first)
         self.batch_last = max(self.batch_last, last)
-
-    def _account(self, n_rows: int) -> None:
-        self.pending_rows += n_rows
-        self.collected += n_rows
-        if self.pending_rows >= self.max_rows:
-            self.flush()
-        elif self.collected >= _TABLE_ROWS:
-            self._tabulate()
 
     def _careful(self, number: int, line: bytes) -> int:
         """A line the bulk path does not take: a bad line (named and counted), a note, a control
@@ -182,9 +189,7 @@ class _SegmentJob:
                 self._error(number, f"{exc}: {text[:60]!r}")
             return 0
         self.report.lines += 1
-        state = self.sessions.get(session)
-        if state is None:
-            state = self.sessions[session] = Session("")
+        state = self.sessions[session]
         events = state.receive(text, trading_date=self.day, received_ns=ns)
         state.data_to_send()  # PINGPONG answers: nothing is sent from here
         # A line that every TR's files cover was reported by the pass that converted it.
@@ -205,18 +210,18 @@ class _SegmentJob:
     def _error(self, number: int, message: str) -> None:
         self.report.errors.append(f"{self.name} line {number}: {message}")
 
-    def _decode_refused(self, tr_id: str) -> DecodeSlow:
-        def decode(payload: bytes, count: int, received_ns: int, line: int) -> list[Record]:
-            text = f"0|{tr_id}|{count:03d}|" + payload.decode("utf-8", "replace")
-            try:
-                records, errors = decode_frame_lenient(text, trading_date=self.day, received_ns=received_ns)
-            except ParseError as exc:
-                records, errors = [], [exc]
-            for e in errors:
-                self._error(line, str(e))
-            return records
-
-        return decode
+    def _decode_refused(
+        self, tr_id: str, payload: bytes, count: int, received_ns: int, line: int
+    ) -> list[Record]:
+        """The protocol's records of a frame the columnar path refused (``FrameRows.table``)."""
+        text = f"0|{tr_id}|{count:03d}|" + payload.decode("utf-8", "replace")
+        try:
+            records, errors = decode_frame_lenient(text, trading_date=self.day, received_ns=received_ns)
+        except ParseError as exc:
+            records, errors = [], [exc]
+        for e in errors:
+            self._error(line, str(e))
+        return records
 
     # --- writing ---
 
@@ -236,24 +241,31 @@ class _SegmentJob:
             self.rows[tr] = FrameRows(tr, self.name, self.day)
         self.collected = 0
         if batch:
-            self._written()
-            self._writing = self._tables.submit(self._write, batch)
+            if self._making is not None:
+                self._making.result()
+            self._making = self._tables.submit(self._make, batch)
 
-    def _write(self, batch: list[tuple[DatasetFile, FrameRows]]) -> None:
-        for file, rows in batch:
-            table = rows.table(self._decode_refused(file.tr_id))
+    def _make(self, batch: list[tuple[DatasetFile, FrameRows]]) -> None:
+        """In the table thread: the batch's tables, handed to the Parquet thread once it has
+        written the previous ones (one batch waits there at most: memory stays bounded)."""
+        tables = []
+        while batch:  # each TR's rows let go once made into a table: the wait below holds none
+            file, rows = batch.pop(0)
+            tables.append((file, rows.table(partial(self._decode_refused, file.tr_id))))
             for line, why in rows.refused:
                 self._error(line, why)
-            file.write(table)
+            del rows
+        if self._writing is not None:
+            self._writing.result()
+        self._writing = self._parquet.submit(_write, tables)
 
     def _written(self) -> None:
-        """Wait for the tables handed over (raising what failed there)."""
-        writing, self._writing = self._writing, None
-        if writing is not None:
-            writing.result()
-
-    def age(self) -> float:
-        return 0.0 if self.batch_first is None else time.monotonic() - self.batch_started
+        """Wait for the tables handed over to be made and written (raising what failed there)."""
+        if self._making is not None:
+            self._making.result()  # it hands over to the Parquet thread: wait for that after it
+        if self._writing is not None:
+            self._writing.result()
+        self._making = self._writing = None
 
     def flush(self) -> None:
         """Finalize the batch's file of each TR with rows, all claiming the lines read since the
@@ -286,11 +298,16 @@ class _SegmentJob:
 
     def close(self) -> None:
         """Drop the files of a batch never flushed (an error) and the segment's file."""
-        self._tables.shutdown()  # what it was writing is dropped below: its error is not news
+        for pool in (self._tables, self._parquet):  # in this order: the first hands over to the second
+            pool.shutdown()  # what they made is dropped below: their error is not news
         for file in self.files.values():
             file.discard()
-        self.files = {}
         self.tail.close()
+
+
+def _write(tables: list[tuple[DatasetFile, pa.Table]]) -> None:
+    for file, table in tables:
+        file.write(table)
 
 
 class ConverterSettings(TypedDict, total=False):
@@ -349,12 +366,7 @@ class Converter:
                 self.report.segments += 1
                 job = _SegmentJob(self.root, seg, self.report, self.max_rows)
                 try:
-                    live = job.tail.live()
-                    job.read(final=not live)
-                    if live:
-                        job.flush()
-                    else:
-                        job.finish()
+                    job.step(flush_after=0.0)
                 finally:
                     job.close()
         return self.report
@@ -372,13 +384,8 @@ class Converter:
                         if job is None:
                             job = jobs[seg.name] = _SegmentJob(self.root, seg, self.report, self.max_rows)
                             self.report.segments += 1
-                        live = job.tail.live()
-                        job.read(final=not live)
-                        if not live:
-                            job.finish()
+                        if job.step(0.0 if stopping else self.flush_interval):
                             jobs.pop(seg.name).close()
-                        elif stopping or job.age() >= self.flush_interval:
-                            job.flush()
                     if stopping:
                         return self.report
                     time.sleep(self.poll_interval)

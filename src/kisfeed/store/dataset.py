@@ -52,7 +52,6 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -326,11 +325,11 @@ def require_data_dir(root: str | Path) -> Path:
     return root
 
 
-def dataset_days(root: Path, tr_id: str | None = None) -> list[date]:
-    """The trading dates that have finalized files (of one TR, or of any)."""
+def dataset_days(root: Path) -> list[date]:
+    """The trading dates that have finalized files."""
     days = {
         folder.name.removeprefix("date=")
-        for tr in ([tr_id] if tr_id else sorted(LAYOUTS))
+        for tr in LAYOUTS
         for folder in (root / tr).glob("date=*")
         if any(not p.name.startswith(".") for p in folder.glob("*.parquet"))
     }
@@ -362,14 +361,9 @@ def read_claims(root: Path, segment: str) -> list[tuple[str, Claim]]:
     return out
 
 
-def read_table(root: Path, tr_id: str, days: Iterable[date] | None = None) -> pa.Table:
-    """Every row of one TR (optionally only some dates) as one table, in journal order."""
-    files = []
-    if days is None:
-        files = dataset_files(root, tr_id)
-    else:
-        for d in days:
-            files += dataset_files(root, tr_id, d)
+def read_table(root: Path, tr_id: str) -> pa.Table:
+    """Every row of one TR as one table, in journal order."""
+    files = dataset_files(root, tr_id)
     if not files:
         return empty_table(tr_id)
     table = pa.concat_tables([pq.read_table(p, schema=schema_for(tr_id)) for p in files])

@@ -39,13 +39,6 @@ class ExportPlan:
     out: Path
 
 
-def _days(start: date, end: date) -> Iterable[date]:
-    day = start
-    while day <= end:
-        yield day
-        day += timedelta(days=1)
-
-
 def plan(
     root: str | Path, start: date, end: date, fmt: Format, out: str | Path, trs: Iterable[str] | None = None
 ) -> list[ExportPlan]:
@@ -59,7 +52,9 @@ def plan(
     for tr in sorted(trs or LAYOUTS):
         if tr not in LAYOUTS:
             raise UsageError(f"unknown TR {tr!r}; known: {', '.join(sorted(LAYOUTS))}")
-        files = [f for d in _days(start, end) for f in dataset_files(root, tr, d)]
+        files = [
+            f for n in range((end - start).days + 1) for f in dataset_files(root, tr, start + timedelta(n))
+        ]
         rows = sum(pq.read_metadata(f).num_rows for f in files)
         plans.append(ExportPlan(tr, files, rows, out / f"{TABLES[tr]}_{start}_{end}.{fmt}"))
     return plans
@@ -75,28 +70,24 @@ def export(plans: list[ExportPlan], *, progress: Callable[[int], None] | None = 
     """Write each plan's rows to its output file; ``progress(rows)`` after every input file."""
     written = []
     for p in plans:
-        fmt = p.out.suffix.lstrip(".")
         partial = p.out.with_name("." + p.out.name + ".tmp")
         try:
             p.out.parent.mkdir(parents=True, exist_ok=True)
             stored = schema_for(p.tr_id)
             names = view_columns(p.tr_id)[:-1]  # the view's columns but its partition's date
             schema = pa.schema([stored.field(n) for n in names], metadata=stored.metadata)
-            if fmt == "parquet":
-                with pq.ParquetWriter(partial, schema, compression="zstd") as writer:
-                    for f in p.files:
-                        table = pq.read_table(f, schema=stored).select(names)
-                        writer.write_table(table)
-                        if progress:
-                            progress(table.num_rows)
-            else:
-                csv_schema = _for_csv(pa.Table.from_batches([], schema)).schema
-                with pcsv.CSVWriter(partial, csv_schema) as writer:
-                    for f in p.files:
-                        table = pq.read_table(f, schema=stored).select(names)
-                        writer.write_table(_for_csv(table))
-                        if progress:
-                            progress(table.num_rows)
+            csv = p.out.suffix == ".csv"
+            writer = (
+                pcsv.CSVWriter(partial, _for_csv(pa.Table.from_batches([], schema)).schema)
+                if csv
+                else pq.ParquetWriter(partial, schema, compression="zstd")
+            )
+            with writer:
+                for f in p.files:
+                    table = pq.read_table(f, schema=stored).select(names)
+                    writer.write_table(_for_csv(table) if csv else table)
+                    if progress:
+                        progress(table.num_rows)
             os.replace(partial, p.out)
         except OSError as exc:
             partial.unlink(missing_ok=True)

@@ -44,6 +44,7 @@ Writing is ``writer.JournalWriter`` (group fsync, the durability it gives is doc
 from __future__ import annotations
 
 import os
+import re
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -67,7 +68,7 @@ __all__ = [
     "parse_line",
     "unescape",
     "seal",
-    "iter_chunks",
+    "iter_blocks",
     "iter_lines",
     "SUFFIX",
     "SEALED_SUFFIX",
@@ -84,23 +85,18 @@ NOTE_SESSION = 0  # the session field of a note line (see the module docstring)
 
 _ESCAPES = str.maketrans({"\\": "\\\\", "\n": "\\n", "\r": "\\r", "\t": "\\t"})
 _UNESCAPES = {"\\": "\\", "n": "\n", "r": "\r", "t": "\t"}
+_ESCAPED = re.compile(r"\\(.?)", re.DOTALL)
 
 
 def unescape(text: str) -> str:
     """A frame's text as received, from its escaped form in a journal line (``\\ \\n \\r \\t``)."""
-    out: list[str] = []
-    i, n = 0, len(text)
-    while i < n:
-        j = text.find("\\", i)
-        if j < 0:
-            out.append(text[i:])
-            break
-        out.append(text[i:j])
-        if j + 1 >= n or text[j + 1] not in _UNESCAPES:
-            raise ValueError(f"bad escape at column {j}")
-        out.append(_UNESCAPES[text[j + 1]])
-        i = j + 2
-    return "".join(out)
+
+    def one(escape: re.Match[str]) -> str:
+        if escape[1] not in _UNESCAPES:  # "" at the end of the text included
+            raise ValueError(f"bad escape at column {escape.start()}")
+        return _UNESCAPES[escape[1]]
+
+    return _ESCAPED.sub(one, text)
 
 
 def format_line(text: str, received_ns: int, session: int) -> bytes:
@@ -266,26 +262,29 @@ class JournalStats:
         return len(self.bad)
 
 
-def iter_chunks(stream: IO[bytes], size: int = _READ_CHUNK) -> Iterator[list[bytes]]:
-    """The lines of a stream without their LF, a list per ``size`` bytes read. A last line
-    without LF (a crash cut it; its checksum says so) comes last, alone."""
+def iter_blocks(stream: IO[bytes], size: int = _READ_CHUNK) -> Iterator[bytes]:
+    """Blocks of complete lines of a stream (no final LF), about ``size`` bytes each; a last
+    line without LF (a crash cut it; its checksum says so) comes last, alone."""
     rest = b""
     while True:
         chunk = stream.read(size)
         if not chunk:
             break
-        lines = (rest + chunk).split(b"\n")
-        rest = lines.pop()
-        if lines:
-            yield lines
+        data = rest + chunk if rest else chunk
+        end = data.rfind(b"\n")
+        if end < 0:
+            rest = data
+            continue
+        rest = data[end + 1 :]
+        yield data[:end]  # b"" when it is one empty line
     if rest:
-        yield [rest]
+        yield rest
 
 
 def iter_lines(stream: IO[bytes]) -> Iterator[bytes]:
-    """The lines of a stream without their LF (see ``iter_chunks``)."""
-    for lines in iter_chunks(stream):
-        yield from lines
+    """The lines of a stream without their LF (see ``iter_blocks``)."""
+    for block in iter_blocks(stream):
+        yield from block.split(b"\n")
 
 
 def read_journal(

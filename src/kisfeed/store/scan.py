@@ -14,17 +14,15 @@ the protocol (``columns.FrameRows``).
 from __future__ import annotations
 
 import zlib
-from collections.abc import Iterator
 from dataclasses import dataclass
 from itertools import repeat
-from typing import IO
 
 import numpy as np
 
 from ..protocol.frames import HEADER_LENGTH, PLAIN_HEADERS
 from ..schema import LAYOUTS
 
-__all__ = ["Scan", "scan", "split_records", "iter_blocks", "TRS", "HEADERS"]
+__all__ = ["Scan", "scan", "split_records", "TRS", "HEADERS"]
 
 _HEX = np.full(256, 255, dtype=np.uint8)
 for _i, _c in enumerate(b"0123456789abcdef"):
@@ -63,36 +61,24 @@ def _digits(arr: np.ndarray, a: np.ndarray, b: np.ndarray, width: int) -> tuple[
     return values.astype(np.int64), ok
 
 
-Headers = dict[bytes, tuple[int, int, int, int]]
 #: The TRs the protocol knows, in the order ``Scan.tr`` numbers them.
 TRS = sorted({tr for tr, _ in PLAIN_HEADERS.values()})
-#: Plain data frame headers as bytes → (TR as its index in TRS, record count, the number of "^"
-#: a frame of whole records has, and of whole records lacking only their optional fields:
-#: H0ZOANC0's 7 of 8, ``Layout.required``).
-HEADERS: Headers = {
+#: Plain data frame headers as bytes (``b"0|H0ZFCNT0|001|"``) → (TR as its index in TRS, record
+#: count, the number of "^" a frame of whole records has, and of whole records lacking only their
+#: optional fields: H0ZOANC0's 7 of 8, ``Layout.required``; the two are equal for other layouts).
+HEADERS: dict[bytes, tuple[int, int, int, int]] = {
     k.encode(): (TRS.index(tr), n, n * LAYOUTS[tr].width - 1, n * LAYOUTS[tr].required - 1)
     for k, (tr, n) in PLAIN_HEADERS.items()
 }
-_Codes = tuple[dict[bytes, int], np.ndarray, np.ndarray, np.ndarray, np.ndarray]
-_CODES: dict[int, _Codes] = {}
+# HEADERS as a code per header (0: none) and its values as arrays by code, so that the lookup of
+# every line is one C-level ``map``.
+_CODE = {k: i for i, k in enumerate(HEADERS, 1)}
+_TR, _COUNT, _CARETS, _SHORT = (np.array(c, dtype=np.int64) for c in zip((-1, 0, -1, -1), *HEADERS.values()))
 
 
-def _codes(headers: Headers) -> _Codes:
-    """``headers`` as a code per header (0: none) and arrays by code, so that the lookup of
-    every line is one C-level ``map``."""
-    found = _CODES.get(id(headers))
-    if found is None:
-        rows = [(-1, 0, -1, -1)] + list(headers.values())
-        tr, count, carets, short = (np.array(c, dtype=np.int64) for c in zip(*rows))
-        found = _CODES[id(headers)] = ({k: i for i, k in enumerate(headers, 1)}, tr, count, carets, short)
-    return found
-
-
-def scan(data: bytes, headers: Headers) -> Scan:
-    """Scan the lines of ``data`` (complete lines, LF-separated, no final LF). ``headers`` maps
-    a frame header (``b"0|H0ZFCNT0|001|"``) to ``(tr index, record count, number of "^", number
-    of "^" if its records lack their optional fields)``: the two are equal but for a layout with
-    optional trailing fields (``Layout.required``, H0ZOANC0)."""
+def scan(data: bytes) -> Scan:
+    """Scan the lines of ``data`` (complete lines, LF-separated, no final LF): see the module
+    docstring, and ``HEADERS`` for the frames it knows."""
     if not data:  # one empty line
         none = np.zeros(1, dtype=np.int64)
         return Scan(none, none, np.zeros(1, dtype=bool), none, none, none, none, none, none)
@@ -134,9 +120,8 @@ def scan(data: bytes, headers: Headers) -> Scan:
     text = t[:, 1] + 1
     window = arr[np.clip(text[:, None] + np.arange(HEADER_LENGTH), 0, size - 1)]
     keys = np.ascontiguousarray(window).view(f"S{HEADER_LENGTH}").ravel().tolist()
-    codes = _codes(headers)
-    code = np.fromiter(map(codes[0].get, keys, repeat(0)), dtype=np.int64, count=n)
-    tr, count, carets, short = codes[1][code], codes[2][code], codes[3][code], codes[4][code]
+    code = np.fromiter(map(_CODE.get, keys, repeat(0)), dtype=np.int64, count=n)
+    tr, count, carets, short = _TR[code], _COUNT[code], _CARETS[code], _SHORT[code]
     ok &= tr >= 0
     # No escape anywhere in the line (the careful path unescapes it: journal.parse_line).
     if b"\\" in data:  # rare: a C-level search spares a numpy pass over the block
@@ -180,25 +165,3 @@ def split_records(payloads: list[bytes], counts: np.ndarray, carets: int) -> lis
     out[start[single]] = [payloads[i] for i in single.tolist()]
     out[np.repeat(start[multi], c) + np.arange(len(records)) - np.repeat(np.cumsum(c) - c, c)] = records
     return out.tolist()
-
-
-def iter_blocks(stream: IO[bytes], size: int) -> Iterator[bytes]:
-    """Blocks of complete lines of a stream (no final LF), about ``size`` bytes each; a last
-    line without LF (a crash cut it) comes last, alone."""
-    rest = b""
-    while True:
-        chunk = stream.read(size)
-        if not chunk:
-            break
-        data = rest + chunk if rest else chunk
-        end = data.rfind(b"\n")
-        if end < 0:
-            rest = data
-            continue
-        rest = data[end + 1 :]
-        if end:
-            yield data[:end]
-        else:
-            yield b""  # an empty line
-    if rest:
-        yield rest

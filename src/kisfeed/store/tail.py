@@ -15,8 +15,7 @@ import fcntl
 from collections.abc import Iterator
 from typing import IO
 
-from .journal import SEALED_SUFFIX, SUFFIX, Segment, parse_line
-from .scan import iter_blocks
+from .journal import SEALED_SUFFIX, SUFFIX, Segment, iter_blocks, parse_line
 
 __all__ = ["SegmentTail", "last_received_ns"]
 
