@@ -109,19 +109,24 @@ async def connect(options: NatsOptions, first_attempt: float = 10.0) -> Client:
     from nats.errors import Error as NatsLibraryError
 
     last: list[Exception] = []
+    made: list[Client] = []
 
     async def error(exc: Exception) -> None:
         last[:] = [exc]
-        log.warning("NATS %s: %s: %s", options.url_shown, type(exc).__name__, exc)
+        # before the first connection every retry fails alike: FleetError says it once
+        level = logging.WARNING if made else logging.DEBUG
+        log.log(level, "NATS %s: %s: %s", options.url_shown, type(exc).__name__, exc)
 
     async def disconnected() -> None:
+        if made and made[0].is_closed:  # our own close(), not a lost server
+            return
         log.warning("NATS %s: disconnected; reconnecting", options.url_shown)
 
     async def reconnected() -> None:
         log.warning("NATS %s: reconnected", options.url_shown)
 
     try:
-        return await asyncio.wait_for(
+        client = await asyncio.wait_for(
             nats.connect(
                 **options.connect_kwargs(),
                 error_cb=error,
@@ -130,6 +135,8 @@ async def connect(options: NatsOptions, first_attempt: float = 10.0) -> Client:
             ),
             first_attempt,
         )
+        made.append(client)
+        return client
     except (OSError, TimeoutError, NatsLibraryError) as exc:
         # nats-py's messages name the server, never the password; the type says what failed
         seen = exc if str(exc) or not last else last[0]
