@@ -120,6 +120,7 @@ class Feeder:
         self.publisher: Publisher | None = None
         self.feed: Feed | None = None
         self.nats_connected = False
+        self._last_lease: dict[str, Lease] = {}
         self._refused: dict[str, float] = {}  # key -> monotonic time until which it is left alone
         self._rng = random.Random()
         self._buckets: jetstream.Buckets | None = None
@@ -236,6 +237,10 @@ class Feeder:
         wanted = await snapshot(self._buckets.wanted)
         leases = await snapshot(self._buckets.leases)
         feeders = await snapshot(self._buckets.feeders)
+        # the last lease seen of each wanted key: a claim's gap starts at its last renewal,
+        # which an expired lease no longer shows
+        self._last_lease = {k: v for k, v in self._last_lease.items() if k in wanted}
+        self._last_lease.update((k, v) for k, v in leases.items() if k in wanted)
         async with self._lock:
             for key in plan_releases(wanted, self.held):
                 await self._release(key, "no longer wanted")
@@ -263,9 +268,9 @@ class Feeder:
                 won.append(key)
                 self.claims += 1
             if won:
-                await self._subscribe(won, wanted, leases)
+                await self._subscribe(won, wanted)
 
-    async def _subscribe(self, keys: list[str], wanted: dict[str, Lease], leases: dict[str, Lease]) -> None:
+    async def _subscribe(self, keys: list[str], wanted: dict[str, Lease]) -> None:
         assert self.feed is not None and self.publisher is not None
         by_tr: dict[str, list[str]] = {}
         for key in keys:
@@ -285,8 +290,8 @@ class Feeder:
                 await self._release(key, "refused by the KIS server")
                 continue
             tr_id, code = split_key(key)
-            lease = leases.get(key)
-            if lease is not None:  # the previous holder's lease, expired since that snapshot
+            lease = self._last_lease.get(key)
+            if lease is not None:  # the previous holder's lease, expired or deleted since
                 start, why = lease.at_ns, f"the lease of feeder {lease.value.decode(errors='replace')} ended"
             else:
                 since = wanted.get(key)
