@@ -76,9 +76,7 @@ def canonical(tr_id: str, fields: list[str]) -> tuple[str, ...]:
 class Feeder:
     """A ``kisfeed fleet feed`` process with app key ``KEYS[key]`` (or several)."""
 
-    def __init__(
-        self, tmp: Path, sim: Sim, nats_url: str, name: str, *keys: int, extra: tuple[str, ...] = ()
-    ) -> None:
+    def __init__(self, tmp: Path, sim: Sim, nats_url: str, name: str, *keys: int, feed: str = "") -> None:
         home = tmp / name
         home.mkdir(exist_ok=True)
         config = home / "feeder.toml"
@@ -86,12 +84,12 @@ class Feeder:
         lines = [f'app_key = "{pairs[0][0]}"', f'app_secret = "{pairs[0][1]}"']
         for key, secret in pairs[1:]:
             lines += ["[[credentials]]", f'app_key = "{key}"', f'app_secret = "{secret}"']
-        config.write_text("\n".join(lines) + "\n")
+        config.write_text("\n".join(lines) + "\n" + (f"[feed]\n{feed}\n" if feed else ""))
         self.name = name
         self.command = Command(
             ["fleet", "feed", "--nats", nats_url, "--id", name, "--config", str(config),
              "--ws-url", sim.ws_url, "--rest-url", sim.rest_url, "--lease-seconds", f"{LEASE:g}",
-             "--metrics-port", "0", *extra],
+             "--metrics-port", "0"],
             home,
         )  # fmt: skip
         line = self.command.wait_for(r"^feeder ", where="out")

@@ -108,11 +108,18 @@ async def connect(options: NatsOptions, first_attempt: float = 10.0) -> Client:
     import nats
     from nats.errors import Error as NatsLibraryError
 
+    from nats.errors import AuthorizationError
+
     last: list[Exception] = []
     made: list[Client] = []
+    refused: list[Exception] = []
 
     async def error(exc: Exception) -> None:
         last[:] = [exc]
+        if not made and (isinstance(exc, AuthorizationError) or "authorization" in str(exc).lower()):
+            # the server refused the login: retrying until first_attempt would only hide why
+            refused.append(exc)
+            attempt.cancel()
         # before the first connection every retry fails alike: FleetError says it once
         level = logging.WARNING if made else logging.DEBUG
         log.log(level, "NATS %s: %s: %s", options.url_shown, type(exc).__name__, exc)
@@ -125,18 +132,25 @@ async def connect(options: NatsOptions, first_attempt: float = 10.0) -> Client:
     async def reconnected() -> None:
         log.warning("NATS %s: reconnected", options.url_shown)
 
-    try:
-        client = await asyncio.wait_for(
-            nats.connect(
-                **options.connect_kwargs(),
-                error_cb=error,
-                disconnected_cb=disconnected,
-                reconnected_cb=reconnected,
-            ),
-            first_attempt,
+    attempt = asyncio.ensure_future(
+        nats.connect(
+            **options.connect_kwargs(),
+            error_cb=error,
+            disconnected_cb=disconnected,
+            reconnected_cb=reconnected,
         )
+    )
+    try:
+        client = await asyncio.wait_for(attempt, first_attempt)
         made.append(client)
         return client
+    except asyncio.CancelledError:
+        if not refused:
+            raise
+        raise FleetError(
+            f"cannot connect to NATS at {options.url_shown}: the server refused the login "
+            f"({refused[0]}): check the user and password, token, nkey or creds file"
+        ) from None
     except (OSError, TimeoutError, NatsLibraryError) as exc:
         # nats-py's messages name the server, never the password; the type says what failed
         seen = exc if str(exc) or not last else last[0]
