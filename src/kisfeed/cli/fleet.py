@@ -44,7 +44,7 @@ NatsUrl = Annotated[
     str | None,
     typer.Option(
         "--nats",
-        help="NATS server URL(s), comma-separated (default: KISFEED_NATS_URL, else nats://127.0.0.1:4222).",
+        help="NATS server URL, or several comma-separated (default: KISFEED_NATS_URL, else nats://127.0.0.1:4222).",
     ),
 ]
 NatsUser = Annotated[str | None, typer.Option("--nats-user", help="NATS user (default: KISFEED_NATS_USER).")]

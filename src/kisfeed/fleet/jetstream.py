@@ -106,9 +106,8 @@ async def connect(options: NatsOptions, first_attempt: float = 10.0) -> Client:
     login is refused. The library's own error reports go to the ``kisfeed.fleet`` logger, one
     line each: it would print a traceback per failed reconnect."""
     import nats
-    from nats.errors import Error as NatsLibraryError
-
     from nats.errors import AuthorizationError
+    from nats.errors import Error as NatsLibraryError
 
     last: list[Exception] = []
     made: list[Client] = []
