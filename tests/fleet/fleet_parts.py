@@ -92,9 +92,14 @@ class Feeder:
              "--metrics-port", "0"],
             home,
         )  # fmt: skip
+        self.metrics: str | None = None
+
+    def ready(self) -> Feeder:
+        """Wait for the feeder's banner (its metrics address)."""
         line = self.command.wait_for(r"^feeder ", where="out")
         found = re.search(r"metrics (http://\S+)", line)
         self.metrics = found.group(1) if found else None
+        return self
 
     def kill(self) -> None:
         self.command.process.kill()
@@ -102,6 +107,39 @@ class Feeder:
 
     def stop(self) -> tuple[int, str, str]:
         return self.command.stop(signal.SIGTERM)
+
+
+def start_feeders(tmp: Path, sim: Sim, nats_url: str, names: list[str], **kwargs: Any) -> list[Feeder]:
+    """One feeder per name, the n-th with app key n, started together (they start in parallel)."""
+    feeders = [Feeder(tmp, sim, nats_url, name, n, **kwargs) for n, name in enumerate(names)]
+    return [f.ready() for f in feeders]
+
+
+_MASTER: list[str] = []
+
+
+def master_file(tmp: Path) -> str:
+    """The simulator's stock master at ``START`` (what ``fleet add --master`` checks codes
+    against), written once per test session."""
+    if not _MASTER:
+        path = tmp / "fo_stk_code_mts.mst"
+        subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "kisfeed",
+                "sim",
+                "--start",
+                START.isoformat(),
+                "--write-master",
+                str(path),
+            ],
+            check=True,
+            capture_output=True,
+            timeout=seconds(60),
+        )
+        _MASTER.append(str(path))
+    return _MASTER[0]
 
 
 def fleet(nats_url: str, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:

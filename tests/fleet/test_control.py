@@ -9,13 +9,23 @@ import signal
 import urllib.request
 
 import pytest
+from typer.testing import CliRunner
+
+from kisfeed.cli.app import app
 
 from ..conftest import seconds
 from .conftest import NatsServer
-from .fleet_parts import Feeder, Sim, busy_codes, fleet, wait_until
-from .test_feeders import write_master
+from .fleet_parts import Feeder, Sim, busy_codes, fleet, master_file, wait_until
 
 PASSWORD = "nats-pass-5e1d"
+runner = CliRunner()
+
+
+def fleet_here(url: str, *args: str, env: dict[str, str] | None = None) -> tuple[int, str]:
+    """``kisfeed fleet ARGS --nats URL`` in this process (quicker than a process each): exit
+    code and output (stdout and stderr)."""
+    result = runner.invoke(app, ["fleet", *args, "--nats", url], env=env)
+    return result.exit_code, result.output
 
 
 @pytest.fixture
@@ -30,23 +40,17 @@ def secured(tmp_path):
         server.stop(kill=True)
 
 
-@pytest.mark.parametrize(
-    ("args", "why"),
-    [
+def test_an_unknown_code_is_a_usage_error_before_connecting(tmp_path_factory):
+    master = master_file(tmp_path_factory.getbasetemp())
+    for args, why in [
         (["ZZZ"], "cannot tell futures"),
         (["--tr", "H0XXCNT0", "A11612"], "not a TR kisfeed knows"),
-        (["A11699", "--master", "MASTER"], "unknown instrument code A11699"),
-        (
-            ["A11612", "--tr", "H0ZOCNT0", "A11612", "--master", "MASTER"],
-            "is the stock option trade: use H0ZFCNT0",
-        ),
-    ],
-)
-def test_an_unknown_code_is_a_usage_error_before_connecting(tmp_path, args, why):
-    master = write_master(tmp_path) if "MASTER" in args else ""
-    done = fleet("nats://127.0.0.1:1", "add", *[master if a == "MASTER" else a for a in args])
-    assert done.returncode == 2, done.stdout + done.stderr
-    assert why in done.stderr and len(done.stderr.strip().splitlines()) == 1, done.stderr
+        (["A11699", "--master", master], "unknown instrument code A11699"),
+        (["--tr", "H0ZOCNT0", "A11612"], "is the stock option trade: use H0ZFCNT0"),
+    ]:
+        code, output = fleet_here("nats://127.0.0.1:1", "add", *args)  # refused before connecting
+        assert code == 2, output
+        assert why in output and len(output.strip().splitlines()) == 1, output
 
 
 def test_wrong_nats_credentials_are_one_line_without_the_password(secured):
@@ -55,30 +59,32 @@ def test_wrong_nats_credentials_are_one_line_without_the_password(secured):
         (f"nats://{host}", ["status", "--nats-user", "u"], {"KISFEED_NATS_PASSWORD": "wrong-" + PASSWORD}),
         (f"nats://u:wrong-{PASSWORD}@{host}", ["status"], {}),
     ]:
-        done = fleet(url, *args, env=env)
-        assert done.returncode == 1, done.stdout + done.stderr
-        assert done.stderr.startswith("error: cannot connect to NATS at nats://"), done.stderr
-        assert len(done.stderr.strip().splitlines()) == 1, done.stderr
-        assert "refused the login" in done.stderr  # says why: the server refused the login
-        assert PASSWORD not in done.stdout + done.stderr
-    good = fleet(f"nats://{host}", "status", "--nats-user", "u", env={"KISFEED_NATS_PASSWORD": PASSWORD})
-    assert good.returncode == 0, good.stderr
-    assert "0 feeders" in good.stdout and PASSWORD not in good.stdout + good.stderr
+        code, output = fleet_here(url, *args, env=env)
+        assert code == 1, output
+        assert output.startswith("error: cannot connect to NATS at nats://"), output
+        assert len(output.strip().splitlines()) == 1, output
+        assert "refused the login" in output  # says why
+        assert PASSWORD not in output
+    code, output = fleet_here(
+        f"nats://{host}", "status", "--nats-user", "u", env={"KISFEED_NATS_PASSWORD": PASSWORD}
+    )
+    assert code == 0, output
+    assert "0 feeders" in output and PASSWORD not in output
 
 
-def test_a_feeder_never_claims_beyond_its_capacity_and_serves_metrics(secured, tmp_path):
+def test_a_feeder_never_claims_beyond_its_capacity_and_serves_metrics(secured, tmp_path, tmp_path_factory):
     url = f"nats://u:{PASSWORD}@127.0.0.1:{secured.port}"
-    master = write_master(tmp_path)
+    master = master_file(tmp_path_factory.getbasetemp())
     codes = busy_codes(5)
     sim = Sim(tmp_path)
-    feeder = Feeder(tmp_path, sim, url, "small", 0, feed="max_registrations = 2")
+    feeder = Feeder(tmp_path, sim, url, "small", 0, feed="max_registrations = 2").ready()
     try:
         assert fleet(url, "add", *codes, "--master", master).returncode == 0
 
         def settled():
             done = fleet(url, "status", "--json")
             found = json.loads(done.stdout)
-            return found if len(found["served"]) == 2 else None
+            return found if len(found["served"]) == 2 and found["feeders"][0]["serving"] == 2 else None
 
         found = wait_until(settled, 20, "two codes served")
         (me,) = found["feeders"]

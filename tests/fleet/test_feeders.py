@@ -5,8 +5,6 @@ restart survived with nothing acknowledged lost."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
 import time
 from collections import Counter
 
@@ -15,31 +13,19 @@ from kisfeed.schema import LAYOUTS
 
 from ..conftest import seconds
 from .fleet_parts import (
-    START,
-    Feeder,
     Sim,
     busy_codes,
     fleet,
     gaps,
+    master_file,
     read_stream,
     records_by_code,
+    start_feeders,
     status,
     wait_until,
 )
 
 VOLUME = LAYOUTS["H0ZFCNT0"].by_name["volume"].index
-
-
-def write_master(tmp) -> str:
-    """The simulator's stock master at ``START``: what ``fleet add --master`` checks codes against."""
-    path = tmp / "fo_stk_code_mts.mst"
-    subprocess.run(
-        [sys.executable, "-m", "kisfeed", "sim", "--start", START.isoformat(), "--write-master", str(path)],
-        check=True,
-        capture_output=True,
-        timeout=seconds(60),
-    )
-    return str(path)
 
 
 def served_by(url: str, keys: set[str]) -> dict[str, str] | None:
@@ -60,11 +46,13 @@ def assert_no_duplicate(messages) -> None:
         assert volumes == sorted(set(volumes)), code  # every trade once, in order
 
 
-def test_three_feeders_serve_100_codes_once_and_the_stream_is_the_ground_truth(nats_server, tmp_path):
-    master = write_master(tmp_path)
+def test_three_feeders_serve_100_codes_once_and_the_stream_is_the_ground_truth(
+    nats_server, tmp_path, tmp_path_factory
+):
+    master = master_file(tmp_path_factory.getbasetemp())
     codes = busy_codes(100)
     sim = Sim(tmp_path, speed=10)
-    feeders = [Feeder(tmp_path, sim, nats_server.url, f"f{n}", n) for n in range(3)]
+    feeders = start_feeders(tmp_path, sim, nats_server.url, ["f0", "f1", "f2"])
     try:
         added = fleet(nats_server.url, "add", *codes, "--master", master)
         assert added.returncode == 0, added.stderr
@@ -73,7 +61,7 @@ def test_three_feeders_serve_100_codes_once_and_the_stream_is_the_ground_truth(n
         served = wait_until(lambda: served_by(nats_server.url, keys), 30, "all 100 codes served")
         load = Counter(served.values())
         assert set(load) <= {"f0", "f1", "f2"} and max(load.values()) <= 41, load
-        time.sleep(2)  # records flow
+        time.sleep(1)  # records flow
         # removing every code makes the feeders unsubscribe: the simulator stops sending, so
         # what it sent is all that a feeder received (and must have published)
         removed = fleet(nats_server.url, "remove", *codes, "--master", master)
@@ -103,12 +91,14 @@ def test_three_feeders_serve_100_codes_once_and_the_stream_is_the_ground_truth(n
     assert all(e.reason == "wanted and not served" and e.start_ns <= e.end_ns for e in events)
 
 
-def test_a_killed_feeders_codes_are_served_again_within_the_lease_bound(nats_server, tmp_path):
-    master = write_master(tmp_path)
+def test_a_killed_feeders_codes_are_served_again_within_the_lease_bound(
+    nats_server, tmp_path, tmp_path_factory
+):
+    master = master_file(tmp_path_factory.getbasetemp())
     codes = busy_codes(20)
     keys = {f"{'H0ZFCNT0' if len(c) == 6 else 'H0ZOCNT0'}.{c}" for c in codes}
     sim = Sim(tmp_path)
-    feeders = {name: Feeder(tmp_path, sim, nats_server.url, name, n) for n, name in enumerate(("a", "b"))}
+    feeders = dict(zip(("a", "b"), start_feeders(tmp_path, sim, nats_server.url, ["a", "b"]), strict=True))
     try:
         assert fleet(nats_server.url, "add", *codes, "--master", master).returncode == 0
         served = wait_until(lambda: served_by(nats_server.url, keys), 30, "all codes served")
@@ -143,12 +133,14 @@ def test_a_killed_feeders_codes_are_served_again_within_the_lease_bound(nats_ser
     assert all(0 < e.end_ns - e.start_ns <= seconds(10) * 1e9 for e in over)
 
 
-def test_feeders_survive_a_server_restart_and_nothing_acknowledged_is_lost(nats_server, tmp_path):
-    master = write_master(tmp_path)
+def test_feeders_survive_a_server_restart_and_nothing_acknowledged_is_lost(
+    nats_server, tmp_path, tmp_path_factory
+):
+    master = master_file(tmp_path_factory.getbasetemp())
     codes = busy_codes(10)
     keys = {f"{'H0ZFCNT0' if len(c) == 6 else 'H0ZOCNT0'}.{c}" for c in codes}
     sim = Sim(tmp_path)
-    feeders = [Feeder(tmp_path, sim, nats_server.url, f"r{n}", n) for n in range(2)]
+    feeders = start_feeders(tmp_path, sim, nats_server.url, ["r0", "r1"])
     try:
         assert fleet(nats_server.url, "add", *codes, "--master", master).returncode == 0
         wait_until(lambda: served_by(nats_server.url, keys), 30, "all codes served")

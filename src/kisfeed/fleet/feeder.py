@@ -242,7 +242,8 @@ class Feeder:
         self._last_lease = {k: v for k, v in self._last_lease.items() if k in wanted}
         self._last_lease.update((k, v) for k, v in leases.items() if k in wanted)
         async with self._lock:
-            for key in plan_releases(wanted, self.held):
+            released = plan_releases(wanted, self.held)
+            for key in released:
                 await self._release(key, "no longer wanted")
             now = time.monotonic()
             self._refused = {k: t for k, t in self._refused.items() if t > now}
@@ -269,6 +270,8 @@ class Feeder:
                 self.claims += 1
             if won:
                 await self._subscribe(won, wanted)
+            if won or released:
+                await self._put_status()  # ``fleet status`` shows the change at once
 
     async def _subscribe(self, keys: list[str], wanted: dict[str, Lease]) -> None:
         assert self.feed is not None and self.publisher is not None
