@@ -455,3 +455,136 @@ fleet_app.command("remove", short_help="Stop serving codes.", context_settings=_
 fleet_app.command("status", short_help="Feeders, who serves what, the stream and consumer lag.")(
     checked(status)
 )
+
+
+# --- demo ------------------------------------------------------------------------------------------
+
+#: The demo's app keys: the embedded simulator's own, one per feeder (never a real account's).
+_DEMO_KEYS = [("PSdemo-fleet-key-a", "demo-fleet-secret-a"), ("PSdemo-fleet-key-b", "demo-fleet-secret-b")]
+
+
+def _demo_codes(instruments: list[Any]) -> list[str]:
+    """The KOSPI200 front-month future and the front-month futures and at-the-money-ish calls of
+    three stocks of the simulator, as ``TR.code`` keys."""
+    from ..fleet.jetstream import key_of
+
+    keys: list[str] = []
+    index = [i for i in instruments if i.tr_id == "H0IFCNT0"]
+    if index:
+        keys.append(key_of("H0IFCNT0", min(index, key=lambda i: i.expiry).code))
+    stocks = list(dict.fromkeys(i.underlying.code for i in instruments if i.tr_id == "H0ZFCNT0"))[:3]
+    for stock in stocks:
+        mine = [i for i in instruments if i.underlying.code == stock and i.month == 1]
+        keys += [key_of(i.tr_id, i.code) for i in mine if i.kind == "future"][:1]
+        calls = sorted((i for i in mine if i.kind == "call"), key=lambda i: i.strike or 0)
+        keys += [key_of(i.tr_id, i.code) for i in calls[len(calls) // 2 : len(calls) // 2 + 2]]
+    return keys
+
+
+def demo(
+    seconds: Annotated[
+        float | None, typer.Option(help="Stop after this many seconds (default: Ctrl-C).")
+    ] = None,
+    nats: NatsUrl = None,
+    nats_user: NatsUser = None,
+    nats_password: NatsPassword = None,
+    nats_token: NatsToken = None,
+    nats_creds: NatsCreds = None,
+    nats_nkey: NatsNkey = None,
+    tls_ca: TlsCa = None,
+    tls_cert: TlsCert = None,
+    tls_key: TlsKey = None,
+) -> None:
+    """A local fleet on a running nats-server (nats-server -js): a simulator with two app keys,
+    two feeder processes (one key each) and a few wanted codes; the status every few seconds.
+    Ctrl-C stops it all (the demo's codes are removed again).
+
+    \b
+    Examples:
+      nats-server -js &   kisfeed fleet demo --seconds 30
+      kisfeed fleet demo --nats nats://127.0.0.1:4222
+    """
+    import dataclasses
+    import os
+    import sys
+    import tempfile
+    import time
+
+    from ..fleet import control
+    from ..sim import Simulator
+    from .embedded import describe_embedded, embedded_config
+
+    with errors():
+        options = nats_options(
+            nats, nats_user, nats_password, nats_token, nats_creds, nats_nkey, tls_ca, tls_cert, tls_key
+        )
+        config = dataclasses.replace(embedded_config(), app_keys=dict(_DEMO_KEYS), always_open=True)
+
+        async def main() -> None:
+            stop = signals.stop_event()
+            async with _connected(options):  # the server first: no demo without it
+                pass
+            async with Simulator(config) as sim:
+                err_console.print(f"simulator at {sim.ws_url}; " + describe_embedded(config), markup=False)
+                keys = _demo_codes(sim.instruments)
+                children: list[asyncio.subprocess.Process] = []
+                with tempfile.TemporaryDirectory() as cache:
+                    try:
+                        for n, (key, secret) in enumerate(_DEMO_KEYS):
+                            env = {**os.environ, "KIS_APP_KEY": key, "KIS_APP_SECRET": secret,
+                                   "KISFEED_CACHE_DIR": str(Path(cache) / str(n)),
+                                   "KISFEED_NATS_URL": options.url}  # fmt: skip
+                            # NATS secrets by the environment, never on a command line (ps)
+                            env.update({k: v for k, v in (("KISFEED_NATS_USER", options.user),
+                                        ("KISFEED_NATS_PASSWORD", options.password),
+                                        ("KISFEED_NATS_TOKEN", options.token)) if v})  # fmt: skip
+                            command = [sys.executable, "-m", "kisfeed", "fleet", "feed", "--id", f"demo-{'ab'[n]}",
+                                       "--ws-url", sim.ws_url, "--rest-url", sim.rest_url]  # fmt: skip
+                            children.append(await asyncio.create_subprocess_exec(*command, env=env))
+                            err_console.print(
+                                f"started feeder demo-{'ab'[n]} (pid {children[-1].pid})", markup=False
+                            )
+                        async with _connected(options) as (nc, buckets):
+                            # both feeders up before the codes are wanted, so that they share
+                            # them: a feeder alone takes every unserved code (no rebalancing)
+                            deadline = time.monotonic() + 30
+                            while time.monotonic() < deadline and not stop.is_set():
+                                found = await control.status(nc.jetstream(), buckets)
+                                ids = {f.get("id") for f in found["feeders"]}
+                                if {"demo-a", "demo-b"} <= ids or any(
+                                    c.returncode is not None for c in children
+                                ):
+                                    break
+                                await asyncio.sleep(0.2)
+                            new = await control.add(buckets, keys)
+                        err_console.print(f"wanted: {' '.join(keys)} ({new} new)", markup=False)
+                        started = time.monotonic()
+                        while not stop.is_set():
+                            if seconds is not None and time.monotonic() - started >= seconds:
+                                break
+                            if any(c.returncode is not None for c in children):
+                                raise UsageError("a feeder stopped (see its error above)")
+                            with contextlib.suppress(asyncio.TimeoutError):
+                                await asyncio.wait_for(stop.wait(), min(3.0, seconds or 3.0))
+                            print_status(await fleet_status(options))
+                    finally:
+                        for child in children:
+                            if child.returncode is None:
+                                child.terminate()
+                        for child in children:
+                            with contextlib.suppress(TimeoutError):
+                                await asyncio.wait_for(child.wait(), 15)
+                        with contextlib.suppress(Exception):
+                            async with _connected(options) as (_nc, buckets):
+                                await control.remove(buckets, keys)
+                        err_console.print(
+                            "demo stopped: feeders ended, the demo's codes removed", markup=False
+                        )
+
+        asyncio.run(main())
+    signals.exit_status()
+
+
+fleet_app.command("demo", short_help="A local fleet: simulator, two feeders, a few codes, the status.")(
+    checked(demo)
+)
