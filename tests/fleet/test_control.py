@@ -5,6 +5,7 @@ a feeder that never claims beyond its capacity, and its ``/metrics``."""
 from __future__ import annotations
 
 import json
+import re
 import signal
 import urllib.request
 
@@ -106,3 +107,23 @@ def test_a_feeder_never_claims_beyond_its_capacity_and_serves_metrics(secured, t
         if feeder.command.process.poll() is None:
             feeder.kill()
         sim.stop()
+
+
+def test_the_demo_runs_two_feeders_that_share_its_codes_then_cleans_up(nats_server, tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("KIS_", "KISFEED_"))}
+    env.update(HOME=str(tmp_path), KISFEED_CACHE_DIR=str(tmp_path / "cache"))
+    done = subprocess.run(
+        [sys.executable, "-m", "kisfeed", "fleet", "demo", "--nats", nats_server.url, "--seconds", "3"],
+        capture_output=True, text=True, timeout=seconds(90), env=env, cwd=tmp_path,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "2 feeders:" in done.stdout
+    assert re.search(r"(\d+) registrations wanted, \1 served, 0 unserved", done.stdout), done.stdout
+    assert "demo-a" in done.stdout and "demo-b" in done.stdout
+    assert "demo stopped" in done.stderr and "Traceback" not in done.stderr
+    code, output = fleet_here(nats_server.url, "status")
+    assert code == 0 and "0 registrations wanted" in output and "0 feeders" in output, output
