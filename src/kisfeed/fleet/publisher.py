@@ -50,9 +50,34 @@ class Publisher:
         self.retries = 0  # messages sent again after a failure or a missing acknowledgement
         self.errors = 0  # failed publishes and acknowledgements
         self.overflow = 0  # messages refused by a full buffer
+        self._hook_disconnect()
         self._wake = asyncio.Event()
         self._drained = asyncio.Event()  # set when nothing is pending (flush)
         self._resume_at = 0.0
+
+    def _hook_disconnect(self) -> None:
+        """Order across a lost connection. nats-py keeps the commands it had not yet written
+        when the connection broke and writes them first thing after reconnecting, while those
+        written to the broken socket are lost: later records would be stored before earlier
+        ones, which this publisher sends again only after a timeout. So on a disconnect
+        everything unacknowledged goes back to the queue, in order, and nats-py's buffer is
+        emptied (its pending commands are our publishes and requests that time out and are
+        retried): after the reconnect the records go out again in their order, and JetStream
+        drops those it had stored. nats-py (2.x) has one disconnected callback, set by
+        ``jetstream.connect``: ours runs first, then that one."""
+        previous = getattr(self.nc, "_disconnected_cb", None)
+
+        async def disconnected() -> None:
+            if hasattr(self.nc, "_pending") and hasattr(self.nc, "_pending_data_size"):
+                self.nc._pending = []
+                self.nc._pending_data_size = 0
+            if self.inflight:
+                self._resend("the NATS connection was lost")
+            if previous is not None:
+                await previous()
+
+        if hasattr(self.nc, "_disconnected_cb"):
+            self.nc._disconnected_cb = disconnected
 
     @property
     def pending(self) -> int:
