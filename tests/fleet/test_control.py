@@ -14,9 +14,10 @@ from typer.testing import CliRunner
 
 from kisfeed.cli.app import app
 
+from ..cli.test_stop import Command
 from ..conftest import seconds
 from .conftest import NatsServer
-from .fleet_parts import Feeder, Sim, busy_codes, fleet, master_file, wait_until
+from .fleet_parts import KEYS, LEASE, Feeder, Sim, busy_codes, fleet, master_file, wait_until
 
 PASSWORD = "nats-pass-5e1d"
 runner = CliRunner()
@@ -52,6 +53,8 @@ def test_an_unknown_code_is_a_usage_error_before_connecting(tmp_path_factory):
         code, output = fleet_here("nats://127.0.0.1:1", "add", *args)  # refused before connecting
         assert code == 2, output
         assert why in output and len(output.strip().splitlines()) == 1, output
+    code, output = fleet_here("nats://127.0.0.1:1", "feed", env={"KIS_APP_KEY": "", "KISFEED_CONFIG": ""})
+    assert code == 2 and "a feeder needs app keys" in output, output
 
 
 def test_wrong_nats_credentials_are_one_line_without_the_password(secured):
@@ -100,6 +103,13 @@ def test_a_feeder_never_claims_beyond_its_capacity_and_serves_metrics(secured, t
         assert 'kisfeed_fleet_kis_sessions_connected{feeder="small"} 1' in metrics
         with pytest.raises(urllib.error.HTTPError):
             urllib.request.urlopen(feeder.metrics.replace("/metrics", "/"), timeout=seconds(10))
+        # an app secret the server refuses ends a feeder with one error line, without the secret
+        bad = Command(["fleet", "feed", "--nats", url, "--app-key", KEYS[1][0], "--app-secret", "wrong-secret-1f",
+                       "--ws-url", sim.ws_url, "--rest-url", sim.rest_url, "--lease-seconds", f"{LEASE:g}"], tmp_path)  # fmt: skip
+        assert bad.process.wait(seconds(30)) == 1
+        _, out, err = bad.stop(signal.SIGTERM)
+        assert err.strip().splitlines()[-1].startswith("error: EGW00105"), err
+        assert "wrong-secret-1f" not in out + err and PASSWORD not in out + err
         code, out, err = feeder.command.stop(signal.SIGINT)
         assert code == 130, out + err
         assert PASSWORD not in out + err and "Traceback" not in err
