@@ -51,6 +51,11 @@ __all__ = ["Feeder", "snapshot", "Lease"]
 
 log = logging.getLogger("kisfeed.fleet")
 
+#: Seconds the server keeps a snapshot's consumer once it is no longer read.
+_SNAPSHOT_CONSUMER_LIFE = 2.0
+#: Rounds between two reads of the other feeders' statuses (only their room matters to a claim).
+_FEEDERS_EVERY = 4
+
 #: Seconds a key this feeder could not subscribe (the server refused it) is left to others.
 _REFUSED_FOR = 30.0
 
@@ -70,7 +75,10 @@ async def snapshot(kv: KeyValue, timeout: float = 5.0) -> dict[str, Lease]:
 
     found: dict[str, Lease] = {}
     try:
-        watcher = await kv.watchall(ignore_deletes=True)
+        # a watcher is an ephemeral consumer on the server, which nats-py leaves there for 5
+        # minutes after it stops: a feeder polling twice a second would pile up thousands
+        # (the server then refuses new ones: "maximum consumers limit reached")
+        watcher = await kv.watchall(ignore_deletes=True, inactive_threshold=_SNAPSHOT_CONSUMER_LIFE)
     except NoKeysError:
         return found
     try:
@@ -121,6 +129,8 @@ class Feeder:
         self.feed: Feed | None = None
         self.nats_connected = False
         self._last_lease: dict[str, Lease] = {}
+        self._feeders: dict[str, Lease] = {}  # the last statuses read (every _FEEDERS_EVERY rounds)
+        self._rounds_done = 0
         self._refused: dict[str, float] = {}  # key -> monotonic time until which it is left alone
         self._rng = random.Random()
         self._buckets: jetstream.Buckets | None = None
@@ -236,7 +246,10 @@ class Feeder:
         assert self._buckets is not None and self.feed is not None
         wanted = await snapshot(self._buckets.wanted)
         leases = await snapshot(self._buckets.leases)
-        feeders = await snapshot(self._buckets.feeders)
+        if self._rounds_done % _FEEDERS_EVERY == 0:
+            self._feeders = await snapshot(self._buckets.feeders)
+        self._rounds_done += 1
+        feeders = self._feeders
         # the last lease seen of each wanted key: a claim's gap starts at its last renewal,
         # which an expired lease no longer shows
         self._last_lease = {k: v for k, v in self._last_lease.items() if k in wanted}
