@@ -22,6 +22,42 @@ from kisfeed.sim import Market, build_universe
 from ..cli.test_stop import Command
 from ..conftest import seconds
 
+
+class Proc(Command):
+    """``Command`` with Python's fault handler on: a process that does not stop when asked is
+    aborted (SIGABRT) and the test fails with every thread's stack, instead of hanging."""
+
+    def __init__(self, args: list[str], cwd: Path) -> None:
+        import os
+        import queue
+        import threading
+
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("KIS_", "KISFEED_"))}
+        env.update(HOME=str(cwd), KISFEED_CACHE_DIR=str(cwd / "cache"), COLUMNS="120", PYTHONFAULTHANDLER="1")
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "kisfeed", *args], cwd=cwd, env=env, text=True,
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        )  # fmt: skip
+        self.lines: queue.Queue[tuple[str, str]] = queue.Queue()
+        self.seen: dict[str, list[str]] = {"out": [], "err": []}
+        for name, stream in (("out", self.process.stdout), ("err", self.process.stderr)):
+            threading.Thread(target=self._read, args=(name, stream), daemon=True).start()
+
+    def stop(self, sig: int) -> tuple[int, str, str]:
+        self.process.send_signal(sig)
+        try:
+            self.process.wait(seconds(30))
+        except subprocess.TimeoutExpired:
+            self.process.send_signal(signal.SIGABRT)  # the fault handler prints every stack
+            self.process.wait(seconds(10))
+            time.sleep(0.5)
+            while not self.lines.empty():
+                name, line = self.lines.get()
+                self.seen[name].append(line)
+            raise AssertionError("did not stop:\n" + "".join(self.seen["err"])[-6000:]) from None
+        return super().stop(sig)
+
+
 START = datetime(2026, 11, 20, 9, 0, tzinfo=KST)  # a Friday at the open (tests/sim/helpers.py)
 LEASE = 3.0  # seconds: short, so that a fail-over test is short; ≤ the issue's 10 s bound
 KEYS = [(f"PSfleet-key-{n}", f"fleet-secret-{n}-9f3a") for n in range(1, 5)]
@@ -45,7 +81,7 @@ class Sim:
                 "--ground-truth", str(self.truth)]  # fmt: skip
         for key, secret in KEYS:
             args += ["--app-key", f"{key}:{secret}"]
-        self.command = Command(args, tmp)
+        self.command = Proc(args, tmp)
         banner = ""
         while "Serving" not in banner:
             banner += self.command.wait_for(r".", where="out")
@@ -86,7 +122,7 @@ class Feeder:
             lines += ["[[credentials]]", f'app_key = "{key}"', f'app_secret = "{secret}"']
         config.write_text("\n".join(lines) + "\n" + (f"[feed]\n{feed}\n" if feed else ""))
         self.name = name
-        self.command = Command(
+        self.command = Proc(
             ["fleet", "feed", "--nats", nats_url, "--id", name, "--config", str(config),
              "--ws-url", sim.ws_url, "--rest-url", sim.rest_url, "--lease-seconds", f"{LEASE:g}",
              "--metrics-port", "0"],

@@ -81,7 +81,7 @@ def test_three_feeders_serve_100_codes_once_and_the_stream_is_the_ground_truth(
     messages = read_stream(nats_server.url)
     sent = sim.sent_by_code()
     got = records_by_code(messages)
-    assert sum(len(v) for v in sent.values()) > 1000, "the simulator sent too little to tell"
+    assert sum(len(v) for v in sent.values()) > 300, "the simulator sent too little to tell"
     assert set(got) == set(sent)
     for code in sent:
         assert got[code] == sent[code], code  # every record, in order, once
