@@ -53,7 +53,8 @@ log = logging.getLogger("kisfeed.fleet")
 
 #: Seconds the server keeps a snapshot's consumer once it is no longer read.
 _SNAPSHOT_CONSUMER_LIFE = 2.0
-#: Rounds between two reads of the other feeders' statuses (only their room matters to a claim).
+#: Rounds between two reads of the other feeders' statuses when nothing is unserved (only
+#: their room matters, to a claim's share).
 _FEEDERS_EVERY = 4
 
 #: Seconds a key this feeder could not subscribe (the server refused it) is left to others.
@@ -246,8 +247,8 @@ class Feeder:
         assert self._buckets is not None and self.feed is not None
         wanted = await snapshot(self._buckets.wanted)
         leases = await snapshot(self._buckets.leases)
-        if self._rounds_done % _FEEDERS_EVERY == 0:
-            self._feeders = await snapshot(self._buckets.feeders)
+        if self._rounds_done % _FEEDERS_EVERY == 0 or any(k not in leases for k in wanted):
+            self._feeders = await snapshot(self._buckets.feeders)  # fresh when claiming: the share
         self._rounds_done += 1
         feeders = self._feeders
         # the last lease seen of each wanted key: a claim's gap starts at its last renewal,
