@@ -4,6 +4,7 @@ a feeder that never claims beyond its capacity, and its ``/metrics``."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 import signal
@@ -13,6 +14,7 @@ import pytest
 from typer.testing import CliRunner
 
 from kisfeed.cli.app import app
+from kisfeed.fleet import wire
 
 from ..cli.test_stop import Command
 from ..conftest import seconds
@@ -76,6 +78,17 @@ def test_wrong_nats_credentials_are_one_line_without_the_password(secured):
     assert "0 feeders" in output and PASSWORD not in output
 
 
+async def add_durable(url: str, name: str) -> None:
+    import nats
+    from nats.js.api import ConsumerConfig
+
+    nc = await nats.connect(url)
+    try:
+        await nc.jetstream().add_consumer(wire.STREAM, ConsumerConfig(durable_name=name))
+    finally:
+        await nc.close()
+
+
 def test_a_feeder_never_claims_beyond_its_capacity_and_serves_metrics(secured, tmp_path, tmp_path_factory):
     url = f"nats://u:{PASSWORD}@127.0.0.1:{secured.port}"
     master = master_file(tmp_path_factory.getbasetemp())
@@ -94,7 +107,12 @@ def test_a_feeder_never_claims_beyond_its_capacity_and_serves_metrics(secured, t
         (me,) = found["feeders"]
         assert (me["capacity"], me["serving"], len(found["unserved"])) == (2, 2, 3)
         assert found["stream"]["messages"] > 0
+        # a durable consumer's lag: what the stream holds that it has not been given yet
+        asyncio.run(add_durable(url, "recorder-1"))
+        (lag,) = json.loads(fleet(url, "status", "--json").stdout)["consumers"]
+        assert lag["name"] == "recorder-1" and lag["pending"] >= found["stream"]["messages"] > 0
         text = fleet(url, "status").stdout
+        assert "consumer recorder-1: " in text
         assert "serving 2/2" in text and "3 unserved" in text and PASSWORD not in text
         metrics = urllib.request.urlopen(feeder.metrics, timeout=seconds(10)).read().decode()
         assert 'kisfeed_fleet_codes_served{feeder="small"} 2' in metrics
