@@ -251,9 +251,9 @@ _STOP_GRACE = 30.0
 
 
 def _exit_stuck(feeder_id: str, lease_seconds: float) -> None:
-    """A feeder asked to stop whose shutdown is stuck in a library call (seen once in ~50
-    demo runs: a feeder idle in its event loop after SIGTERM, not reproduced since) exits
-    anyway: a stopped feeder must not linger. What each task awaits goes to the log, one line."""
+    """A feeder asked to stop whose shutdown is stuck (a library that drops a cancellation, as
+    Python 3.11's ``asyncio.wait_for`` may: ``Feeder._cancel``) exits anyway: a stopped feeder
+    must not linger. What each task awaits goes to the log, one line."""
     import logging
     import os
 

@@ -132,6 +132,7 @@ class Feeder:
         self._last_lease: dict[str, Lease] = {}
         self._feeders: dict[str, Lease] = {}  # the last statuses read (every _FEEDERS_EVERY rounds)
         self._rounds_done = 0
+        self._stopping = False
         self._refused: dict[str, float] = {}  # key -> monotonic time until which it is left alone
         self._rng = random.Random()
         self._buckets: jetstream.Buckets | None = None
@@ -191,13 +192,21 @@ class Feeder:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(nc.close(), 5.0)
 
-    @staticmethod
-    async def _cancel(tasks: list[asyncio.Task[None]]) -> None:
+    async def _cancel(self, tasks: list[asyncio.Task[None]]) -> None:
+        """Cancel ``tasks`` and wait for their end, cancelling again while one goes on: on
+        Python 3.11 ``asyncio.wait_for`` (nats-py's requests use it) drops a cancellation
+        that arrives as its awaitable completes, so a loop that was cancelled once may go on
+        (seen: a feeder's rounds after SIGTERM, once in ~50 demo runs). ``_stopping`` ends
+        the loops too."""
+        self._stopping = True
         for task in tasks:
             task.cancel()
         for task in tasks:
+            while not task.done():
+                await asyncio.wait([task], timeout=0.5)
+                task.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+                task.result()
 
     async def _drain(self, feed: Feed) -> None:
         """Consume the feed's typed records (publishing takes the raw frames): a feed that
@@ -233,7 +242,7 @@ class Feeder:
     # --- leases ------------------------------------------------------------------------------------
 
     async def _rounds(self) -> None:
-        while True:
+        while not self._stopping:
             try:
                 await self._round()
             except (KisfeedError, asyncio.CancelledError):
@@ -338,7 +347,7 @@ class Feeder:
             self.held.clear()
 
     async def _renewals(self) -> None:
-        while True:
+        while not self._stopping:
             await asyncio.sleep(self.settings.renew_every)
             try:
                 await self._renew()
