@@ -254,8 +254,12 @@ class Feeder:
 
     async def _round(self) -> None:
         assert self._buckets is not None and self.feed is not None
-        wanted = await snapshot(self._buckets.wanted)
+        # leases first, then wanted: a holder deletes a lease only after its key stopped being
+        # wanted, so a lease missing here is either of a key the wanted read below no longer
+        # has, or truly unserved; in the other order a key removed meanwhile looked unserved
+        # and was claimed, with a gap event, just to be released (6 of 100 keys in one run)
         leases = await snapshot(self._buckets.leases)
+        wanted = await snapshot(self._buckets.wanted)
         if self._rounds_done % _FEEDERS_EVERY == 0 or any(k not in leases for k in wanted):
             self._feeders = await snapshot(self._buckets.feeders)  # fresh when claiming: the share
         self._rounds_done += 1
