@@ -87,6 +87,10 @@ def test_three_feeders_serve_100_codes_once_and_the_stream_is_the_ground_truth(
         assert got[code] == sent[code], code  # every record, in order, once
     assert_no_duplicate(messages)
     events = gaps(messages)
+    twice = Counter(f"{e.tr_id}.{e.code}" for e in events) - Counter(keys)
+    assert not twice, [
+        (e.code, e.reason, (e.end_ns - e.start_ns) / 1e9) for e in events if f"{e.tr_id}.{e.code}" in twice
+    ]
     assert sorted(f"{e.tr_id}.{e.code}" for e in events) == sorted(keys)  # one each: newly wanted
     assert all(e.reason == "wanted and not served" and e.start_ns <= e.end_ns for e in events)
 

@@ -137,6 +137,7 @@ class Feeder:
         self._rng = random.Random()
         self._buckets: jetstream.Buckets | None = None
         self._lock = asyncio.Lock()  # claims, renewals and releases change ``held`` one at a time
+        # (not held while subscribing: renewals must not wait for it)
 
     # --- running ---------------------------------------------------------------------------------
 
@@ -270,8 +271,8 @@ class Feeder:
         self._last_lease.update((k, v) for k, v in leases.items() if k in wanted)
         async with self._lock:
             released = plan_releases(wanted, self.held)
-            for key in released:
-                await self._release(key, "no longer wanted")
+            for key in released:  # unsubscribed below, outside the lock
+                await self._release(key, "no longer wanted", unsubscribe=False)
             now = time.monotonic()
             self._refused = {k: t for k, t in self._refused.items() if t > now}
             taken = {k: v.value.decode(errors="replace") for k, v in leases.items()}
@@ -295,10 +296,14 @@ class Feeder:
                     continue
                 won.append(key)
                 self.claims += 1
-            if won:
-                await self._subscribe(won, wanted)
-            if won or released:
-                await self._put_status()  # ``fleet status`` shows the change at once
+        await self._unsubscribe(released)
+        if won:
+            # outside the lock: subscribing takes 50 ms a code (reference 3.3) and more under
+            # load, and renewals must go on meanwhile, or a short lease claimed at the start of
+            # a long subscribe expires before its first renewal
+            await self._subscribe(won, wanted)
+        if won or released:
+            await self._put_status()  # ``fleet status`` shows the change at once
 
     async def _subscribe(self, keys: list[str], wanted: dict[str, Lease]) -> None:
         assert self.feed is not None and self.publisher is not None
@@ -317,7 +322,8 @@ class Feeder:
         for key in keys:
             if split_key(key) not in subscribed:
                 self._refused[key] = time.monotonic() + _REFUSED_FOR
-                await self._release(key, "refused by the KIS server")
+                async with self._lock:
+                    await self._release(key, "refused by the KIS server")
                 continue
             tr_id, code = split_key(key)
             lease = self._last_lease.get(key)
@@ -330,13 +336,23 @@ class Feeder:
             self.gaps += 1
             log.info("feeder %s: serving %s (gap %.1f s: %s)", self.id, key, (end_ns - start) / 1e9, why)
 
-    async def _release(self, key: str, why: str) -> None:
-        """Unsubscribe ``key`` and delete its lease (compare-and-set: only if still ours)."""
+    async def _unsubscribe(self, keys: list[str]) -> None:
+        assert self.feed is not None
+        by_tr: dict[str, list[str]] = {}
+        for key in keys:
+            tr_id, code = split_key(key)
+            by_tr.setdefault(tr_id, []).append(code)
+        for tr_id, codes in by_tr.items():
+            with contextlib.suppress(KisfeedError):
+                await self.feed.unsubscribe(tr_id, codes)
+
+    async def _release(self, key: str, why: str, unsubscribe: bool = True) -> None:
+        """Delete ``key``'s lease (compare-and-set: only if still ours) and unsubscribe it
+        (or let the caller unsubscribe it, outside the lock)."""
         assert self._buckets is not None and self.feed is not None
         revision = self.held.pop(key, None)
-        tr_id, code = split_key(key)
-        with contextlib.suppress(KisfeedError):
-            await self.feed.unsubscribe(tr_id, [code])
+        if unsubscribe:
+            await self._unsubscribe([key])
         if revision is not None:
             with contextlib.suppress(Exception):
                 await self._buckets.leases.delete(key, last=revision)
