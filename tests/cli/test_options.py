@@ -18,7 +18,12 @@ runner = CliRunner()
 
 
 def _commands() -> dict[str, object]:
-    return {info.name or info.callback.__name__: info.callback for info in app.registered_commands}
+    """Every command by its words: ``record``, and a sub-app's as ``fleet feed``."""
+    found = {info.name or info.callback.__name__: info.callback for info in app.registered_commands}
+    for group in app.registered_groups:
+        for info in group.typer_instance.registered_commands:
+            found[f"{group.name} {info.name or info.callback.__name__}"] = info.callback
+    return found
 
 
 NUMERIC = [
@@ -34,6 +39,8 @@ REQUIRED = {
     "query": ["SELECT 1"],
     "replay": ["no-such-journal"],
     "export": ["--from", "2026-11-20", "--to", "2026-11-20", "--out", "out"],
+    "fleet add": ["A11612"],
+    "fleet remove": ["A11612"],
 }
 
 
@@ -53,7 +60,7 @@ def test_the_walk_finds_the_numeric_options():
 def test_every_numeric_option_has_a_rule_and_refuses_a_value_out_of_range(command, flag, bound, kind):
     assert flag in NUMBER_RULES, f"{command} {flag}: add its range to NUMBER_RULES in cli/common.py"
     for bad in [bound.invalid()] + (["nan"] if kind is float else []):  # typer refuses "nan" for an int
-        result = runner.invoke(app, [command, *REQUIRED.get(command, []), flag, bad])
+        result = runner.invoke(app, [*command.split(), *REQUIRED.get(command, []), flag, bad])
         assert result.exit_code == 2, (command, flag, bad, result.output)
         errors = [line for line in result.output.splitlines() if line.startswith("error:")]
         assert errors == [f"error: {flag} must be {bound.describe()}, not {bad}"], result.output
@@ -79,7 +86,7 @@ def test_version_option_and_command():
 
 @pytest.mark.parametrize("name", list(_commands()))
 def test_every_command_help_has_an_example_whose_options_exist(name):
-    result = runner.invoke(app, [name, "--help"], env={"COLUMNS": "200"})
+    result = runner.invoke(app, [*name.split(), "--help"], env={"COLUMNS": "200"})
     assert result.exit_code == 0, result.output
     lines = result.output.splitlines()
     at = next((n for n, line in enumerate(lines) if re.match(r"\s*Examples?:", line)), None)
@@ -91,7 +98,7 @@ def test_every_command_help_has_an_example_whose_options_exist(name):
     assert examples
     for example in examples:
         words = shlex.split(example)
-        assert words[:2] == ["kisfeed", name], example
+        assert words[: 1 + len(name.split())] == ["kisfeed", *name.split()], example
         for word in words[2:]:
             if word.startswith("--"):
                 assert word.split("=")[0] in result.output, f"{example}: {word} is not an option of {name}"
@@ -106,7 +113,8 @@ def test_the_command_list_gives_each_command_one_whole_line():
     names = [
         line.split()[0] for line in listing if line.startswith("  ") and not line.startswith("  Example:")
     ]
-    assert names == list(_commands())  # no line is a continuation of the one above
+    groups = [group.name for group in app.registered_groups]  # listed after the commands
+    assert names == [n for n in _commands() if " " not in n] + groups  # no line continues the one above
     assert "..." not in result.output.split("Commands:")[1]  # no summary cut short
     assert "<bool>" not in result.output and "--version" in result.output
 

@@ -80,6 +80,7 @@ from .bars import bars  # noqa: E402
 from .codes import codes  # noqa: E402
 from .decode import decode_command  # noqa: E402
 from .doctor import doctor  # noqa: E402
+from .fleet import fleet_app  # noqa: E402
 from .record import record  # noqa: E402
 from .sim import sim as _sim_command  # noqa: E402
 from .store import export, query, rebuild, replay  # noqa: E402
@@ -110,6 +111,7 @@ app.command("bars", short_help="OHLCV bars of any interval from the recorded tra
 app.command("replay", short_help="Re-emit recorded records, paced or as fast as possible.")(checked(replay))
 app.command("export", short_help="Export a date range to Parquet or CSV files.")(checked(export))
 app.command("rebuild", short_help="Convert journal lines the Parquet dataset lacks.")(checked(rebuild))
+app.add_typer(fleet_app, name="fleet", short_help="Feeders on NATS JetStream: many app keys, one stream.")
 
 
 class _ClickError(Protocol):

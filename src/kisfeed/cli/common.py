@@ -225,6 +225,8 @@ NUMBER_RULES: dict[str, Bound] = {
     "--batch-window": Bound(0),
     "--stale-session": Bound(0),
     "--greek-decimals": Bound(0, high=10),  # SimConfig.greek_decimals
+    "--metrics-port": Bound(0, high=65535),  # 0: a free port (kisfeed fleet feed)
+    "--lease-seconds": Bound(1, high=600),  # fleet.FleetSettings.lease_seconds
 }
 _DEFAULT_BOUND = Bound(0)  # an option without a rule still refuses negatives and NaN
 

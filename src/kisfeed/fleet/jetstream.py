@@ -106,37 +106,50 @@ async def connect(options: NatsOptions, first_attempt: float = 10.0) -> Client:
     login is refused. The library's own error reports go to the ``kisfeed.fleet`` logger, one
     line each: it would print a traceback per failed reconnect."""
     import nats
+    from nats.errors import AuthorizationError
     from nats.errors import Error as NatsLibraryError
 
     last: list[Exception] = []
+    made: list[Client] = []
+    refused: list[Exception] = []
 
     async def error(exc: Exception) -> None:
         last[:] = [exc]
-        log.warning("NATS %s: %s: %s", options.url_shown, type(exc).__name__, exc)
-
-    client: list[Client] = []
+        if not made and (isinstance(exc, AuthorizationError) or "authorization" in str(exc).lower()):
+            # the server refused the login: retrying until first_attempt would only hide why
+            refused.append(exc)
+            attempt.cancel()
+        # before the first connection every retry fails alike: FleetError says it once
+        level = logging.WARNING if made else logging.DEBUG
+        log.log(level, "NATS %s: %s: %s", options.url_shown, type(exc).__name__, exc)
 
     async def disconnected() -> None:
-        if client and (client[0].is_closed or client[0].is_draining):
-            return  # our own close() calls it too
+        if made and (made[0].is_closed or made[0].is_draining):  # our own close(), not a lost server
+            return
         log.warning("NATS %s: disconnected; reconnecting", options.url_shown)
 
     async def reconnected() -> None:
         log.warning("NATS %s: reconnected", options.url_shown)
 
-    try:
-        client.append(
-            await asyncio.wait_for(
-                nats.connect(
-                    **options.connect_kwargs(),
-                    error_cb=error,
-                    disconnected_cb=disconnected,
-                    reconnected_cb=reconnected,
-                ),
-                first_attempt,
-            )
+    attempt = asyncio.ensure_future(
+        nats.connect(
+            **options.connect_kwargs(),
+            error_cb=error,
+            disconnected_cb=disconnected,
+            reconnected_cb=reconnected,
         )
-        return client[0]
+    )
+    try:
+        client = await asyncio.wait_for(attempt, first_attempt)
+        made.append(client)
+        return client
+    except asyncio.CancelledError:
+        if not refused:
+            raise
+        raise FleetError(
+            f"cannot connect to NATS at {options.url_shown}: the server refused the login "
+            f"({refused[0]}): check the user and password, token, nkey or creds file"
+        ) from None
     except (OSError, TimeoutError, NatsLibraryError) as exc:
         # nats-py's messages name the server, never the password; the type says what failed
         seen = exc if str(exc) or not last else last[0]
