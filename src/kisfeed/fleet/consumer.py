@@ -1,0 +1,300 @@
+"""Reading the fleet's stream: ``kisfeed.fleet.subscribe``, the typed ``async for`` API of
+``kisfeed.connect`` fed by JetStream instead of KIS (issue 17, item 3).
+
+::
+
+    async with kisfeed.fleet.subscribe("nats://host:4222", trs=["H0ZFCNT0"], codes=["A11612"]) as feed:
+        async for record in feed:          # FuturesTrade, ... decoded by the client's codec
+            ...
+
+Any machine can subscribe; no KIS credential is involved. ``start`` says where in the stream to
+begin: ``None`` live (new messages only), ``"all"`` the whole stream, an ``int`` a stream
+sequence, a ``datetime`` the first message stored at or after it.
+
+Delivery is a JetStream *ordered consumer* (nats-py): ephemeral, no acks, flow-controlled, and
+recreated from the last stream sequence it delivered whenever it misses a message or its
+heartbeats stop (a nats-server restart, a lost connection). So a restart neither loses nor
+repeats a record; a sequence not above the last one delivered is dropped all the same (counted
+in ``stats().duplicates``), so that nothing can reach the consumer twice.
+
+Gap events (``kisfeed.gap.<TR>.<code>``: a wanted code no feeder served for a while) are not
+records: they go to the ``on_gap`` callback (a ``wire.GapEvent``) and are counted in
+``stats().gaps``. A message that is not what ``wire`` defines is counted in
+``stats().malformed``, logged and skipped, never fatal (issue 17, item 5).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Callable, Iterable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from typing import TYPE_CHECKING, Literal
+
+from ..client.queue import RecordQueue
+from ..exceptions import FleetError, MalformedMessageError, ParseError, UsageError
+from ..schema import CODECS, KST, LAYOUTS, Record, kst_day
+from . import jetstream, wire
+from .options import NatsOptions
+
+if TYPE_CHECKING:
+    from nats.aio.client import Client
+    from nats.aio.msg import Msg
+    from nats.js import JetStreamContext
+
+__all__ = ["subscribe", "StreamFeed", "StreamStats", "Start", "filter_subjects", "GapCallback"]
+
+log = logging.getLogger("kisfeed.fleet")
+
+Start = None | Literal["all"] | int | datetime
+GapCallback = Callable[[wire.GapEvent], None]
+
+_DAY_NS = 86_400 * 1_000_000_000
+
+
+@dataclass(frozen=True)
+class StreamStats:
+    received: int  # messages delivered by the server (records, gap events, malformed)
+    records: int  # records decoded and queued
+    malformed: int  # messages skipped: not a kisfeed record or gap event
+    gaps: int  # gap events seen
+    duplicates: int  # messages at or below the last delivered stream sequence, dropped
+    last_sequence: int  # the stream sequence of the last message delivered (0: none yet)
+    pending: int  # messages of the filter still in the stream after it (the consumer's lag)
+    queued: int  # records decoded and waiting for the consumer
+    reconnects: int  # reconnections to the NATS server
+
+
+def filter_subjects(trs: Iterable[str] | None, codes: Iterable[str] | None) -> list[str]:
+    """The stream subjects of ``trs`` × ``codes`` (None: every one), records and gap events:
+    ``kis.H0ZFCNT0.>`` for a whole TR, ``kis.*.A11612`` for a code on every TR."""
+    tr_list = None if trs is None else list(dict.fromkeys(trs))
+    code_list = None if codes is None else list(dict.fromkeys(codes))
+    for tr in tr_list or []:
+        if tr not in LAYOUTS:
+            raise UsageError(f"unknown TR id {tr!r}: kisfeed has no layout for it")
+    for code in code_list or []:
+        if not isinstance(code, str) or not code or not code.isascii() or not code.isalnum():
+            raise UsageError(f"{code!r} is not an instrument code (e.g. A11612, B11612007)")
+    if tr_list == [] or code_list == []:
+        raise UsageError("give at least one TR and one code, or None for every one")
+    if tr_list is None and code_list is None:
+        return [wire.RECORD_SUBJECTS, wire.GAP_SUBJECTS]
+    out: list[str] = []
+    for tr in tr_list or ["*"]:
+        if code_list is None:
+            out += [f"kis.{tr}.>", f"kisfeed.gap.{tr}.>"]
+        else:
+            for code in code_list:
+                out += [f"kis.{tr}.{code}", f"kisfeed.gap.{tr}.{code}"]
+    return out
+
+
+def reply_sequences(reply: str) -> tuple[int, int, int]:
+    """``(times delivered, stream sequence, pending)`` from a JetStream message's reply subject
+    (``$JS.ACK.<stream>.<consumer>.<delivered>.<sseq>.<dseq>.<ts>.<pending>``, or the form with
+    a domain and an account hash before the stream and a token after ``pending``)."""
+    tokens = reply.split(".")
+    at = 4 if len(tokens) == 9 else 6
+    return int(tokens[at]), int(tokens[at + 1]), int(tokens[at + 4])
+
+
+async def open_stream(options: NatsOptions, first_attempt: float = 10.0) -> tuple[Client, JetStreamContext]:
+    """A connection and its JetStream context, the fleet's stream made if it does not exist yet;
+    ``FleetError`` if the server cannot be reached, refuses the login or has no JetStream."""
+    from nats.js.errors import NotFoundError, ServiceUnavailableError
+
+    nc = await jetstream.connect(options, first_attempt)
+    try:
+        js = nc.jetstream()
+        try:
+            await js.stream_info(wire.STREAM)
+        except NotFoundError:
+            await jetstream.prepare(js)  # a consumer started before any feeder: the stream's defaults
+        except ServiceUnavailableError:
+            raise FleetError(
+                "the NATS server has no JetStream: start it with -js (nats-server -js)"
+            ) from None
+    except BaseException:
+        await nc.close()
+        raise
+    return nc, js
+
+
+def subscribe(
+    url_or_options: str | NatsOptions | None = None,
+    *,
+    trs: Iterable[str] | None = None,
+    codes: Iterable[str] | None = None,
+    start: Start = None,
+    on_gap: GapCallback | None = None,
+    queue_size: int = 100_000,
+    heartbeat: float = 1.0,
+    connect_timeout: float = 10.0,
+) -> StreamFeed:
+    """The records of the fleet's stream, typed: ``async with subscribe(...) as feed``.
+
+    ``url_or_options``: a NATS URL (credentials from ``KISFEED_NATS_*``), a ``NatsOptions``, or
+    None for ``KISFEED_NATS_URL``. ``trs``/``codes`` filter (None: all). ``start``: see the
+    module docstring. ``on_gap`` hears every gap event. ``queue_size`` records wait for a slow
+    consumer; past it the server is held back (flow control), nothing is dropped.
+    ``heartbeat``: seconds between the server's idle heartbeats; two missed ones make the
+    consumer recreate itself from where it stopped. ``connect_timeout``: seconds to make the
+    first connection (``FleetError`` after them); once made, it reconnects for ever."""
+    if isinstance(url_or_options, NatsOptions):
+        options = url_or_options
+    else:
+        options = NatsOptions.from_env(url=url_or_options)
+    if start is not None and start != "all" and not isinstance(start, (int, datetime)):
+        raise UsageError(f"start={start!r}: None, 'all', a stream sequence (int) or a datetime")
+    if isinstance(start, bool) or (isinstance(start, int) and start < 1):
+        raise UsageError(f"start={start!r}: a stream sequence counts from 1")
+    if queue_size < 1 or heartbeat <= 0 or connect_timeout <= 0:
+        raise UsageError("queue_size must be at least 1, heartbeat and connect_timeout positive")
+    return StreamFeed(
+        options, filter_subjects(trs, codes), start, on_gap, queue_size, heartbeat, connect_timeout
+    )
+
+
+class StreamFeed:
+    """Created by ``subscribe``; use it as an async context manager, then ``async for``,
+    ``next_batch`` and ``stats`` as on ``kisfeed.connect``'s ``Feed``."""
+
+    def __init__(
+        self,
+        options: NatsOptions,
+        subjects: list[str],
+        start: Start,
+        on_gap: GapCallback | None,
+        queue_size: int,
+        heartbeat: float,
+        connect_timeout: float = 10.0,
+    ) -> None:
+        self.options, self.subjects, self.start = options, subjects, start
+        self._on_gap, self._heartbeat = on_gap, heartbeat
+        self.connect_timeout = connect_timeout
+        self._queue: RecordQueue[Record] = RecordQueue(queue_size, "block")
+        self._nc: Client | None = None
+        self._sub: JetStreamContext.PushSubscription | None = None
+        self._received = self._records = self._malformed = self._gaps = self._duplicates = 0
+        self._last_sequence = self._pending = 0
+        self._day_start, self._day_end, self._day = 0, -1, date.min
+
+    async def __aenter__(self) -> StreamFeed:
+        from nats.js.api import ConsumerConfig, DeliverPolicy
+
+        self._nc, js = await open_stream(self.options.with_name("kisfeed-subscribe"), self.connect_timeout)
+        config = ConsumerConfig(filter_subjects=self.subjects if len(self.subjects) > 1 else None)
+        if self.start is None:
+            config.deliver_policy = DeliverPolicy.NEW
+        elif self.start == "all":
+            config.deliver_policy = DeliverPolicy.ALL
+        elif isinstance(self.start, datetime):
+            config.deliver_policy = DeliverPolicy.BY_START_TIME
+            moment = self.start if self.start.tzinfo else self.start.astimezone()
+            config.opt_start_time = moment.astimezone(UTC)
+        else:
+            config.deliver_policy = DeliverPolicy.BY_START_SEQUENCE
+            config.opt_start_seq = self.start
+        try:
+            self._sub = await js.subscribe(
+                self.subjects[0],
+                stream=wire.STREAM,
+                cb=self._on_message,
+                config=config,
+                ordered_consumer=True,
+                idle_heartbeat=self._heartbeat,
+            )
+        except BaseException:
+            await self.close()
+            raise
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.close()
+
+    async def close(self) -> None:
+        self._queue.close(StopAsyncIteration())
+        sub, self._sub = self._sub, None
+        nc, self._nc = self._nc, None
+        if sub is not None:
+            try:
+                await sub.unsubscribe()
+            except Exception as exc:  # a closed connection: nothing left to unsubscribe
+                log.debug("unsubscribe: %s", exc)
+        if nc is not None:
+            await nc.close()
+
+    # --- the subscription's side: one message at a time, in stream order ---
+
+    async def _on_message(self, msg: Msg) -> None:
+        self._received += 1
+        _, sequence, self._pending = reply_sequences(msg.reply)
+        if sequence <= self._last_sequence:  # a consumer recreated a little too far back
+            self._duplicates += 1
+            return
+        self._last_sequence = sequence
+        try:
+            if msg.subject.startswith("kisfeed.gap."):
+                event = wire.parse_gap(msg.subject, msg.data)
+                self._gaps += 1
+                if self._on_gap is not None:
+                    self._on_gap(event)
+                return
+            record = self._decode(msg)
+        except ParseError as exc:
+            self._malformed += 1
+            log.warning("skipped a malformed message (%d so far): %s", self._malformed, exc)
+            return
+        self._records += 1
+        if not self._queue.offer((record,)):
+            await self._queue.put(record)  # full: wait for the consumer (the server waits too)
+
+    def _decode(self, msg: Msg) -> Record:
+        """The typed record of a record message (``MalformedMessageError`` if it is not one),
+        by the codec the client decodes frames with: its fast path, then field by field."""
+        parsed = wire.parse_record(msg.subject, msg.data, msg.headers)
+        ns = parsed.received_ns
+        if not self._day_start <= ns < self._day_end:  # once a day: the KST trading date then
+            self._day = day = kst_day(ns)
+            self._day_start = int(datetime(day.year, day.month, day.day, tzinfo=KST).timestamp()) * 10**9
+            self._day_end = self._day_start + _DAY_NS
+        codec = CODECS[parsed.tr_id]
+        try:
+            return codec.decode_one(msg.data.decode(), self._day, ns)[0]
+        except ValueError:
+            pass
+        records, errors = codec.decode_carefully(parsed.fields, 1, self._day, ns)
+        if errors:
+            raise MalformedMessageError(f"{msg.subject}: {errors[0]}")
+        return records[0]
+
+    # --- the consumer's side ---
+
+    def __aiter__(self) -> AsyncIterator[Record]:
+        return self
+
+    async def __anext__(self) -> Record:
+        record = self._queue.pop()
+        return await self._queue.get() if record is None else record
+
+    async def next_batch(self, limit: int = 1000) -> list[Record]:
+        """The next record and up to ``limit`` - 1 more already waiting."""
+        return await self._queue.get_batch(limit)
+
+    def stats(self) -> StreamStats:
+        reconnects = int(self._nc.stats.get("reconnects", 0)) if self._nc is not None else 0
+        return StreamStats(
+            received=self._received,
+            records=self._records,
+            malformed=self._malformed,
+            gaps=self._gaps,
+            duplicates=self._duplicates,
+            last_sequence=self._last_sequence,
+            pending=self._pending,
+            queued=len(self._queue),
+            reconnects=reconnects,
+        )
+
+    def __repr__(self) -> str:  # the URL without its secrets
+        return f"StreamFeed({self.options.url_shown!r}, subjects={self.subjects!r})"
