@@ -19,7 +19,7 @@ from .codes import load_instruments, resolve_codes, simulator_master
 from .common import ConfigOption, DataOption, config_from, console, err_console, errors, plural, signals
 from .config import Config
 from .embedded import connect_arguments, describe_embedded, embedded_config
-from .live import LiveResult, run_board, silent_codes
+from .live import LiveResult, run_board, run_stream_board, silent_codes
 from .record import capacity
 
 __all__ = ["watch", "demo", "chain_for", "Chain", "resolve_codes"]
@@ -185,6 +185,16 @@ def watch(
     simulator: Annotated[
         bool, typer.Option("--simulator", help="Use the embedded simulator even with credentials.")
     ] = False,
+    source: Annotated[
+        str | None,
+        typer.Option(
+            "--from",
+            help="Watch the fleet's NATS JetStream stream instead of KIS, no KIS credentials needed: "
+            "nats://host:4222 (credentials from KISFEED_NATS_*; codes checked against --master, else "
+            "KIS's master, else the simulator's instruments).",
+            show_default=False,
+        ),
+    ] = None,
     config_file: ConfigOption = None,
 ) -> None:
     """A live board: futures (last, change, volume, OI, basis, bid/ask), an option chain (last, IV,
@@ -198,11 +208,19 @@ def watch(
       kisfeed watch --underlying KOSPI200 --night
       kisfeed watch A11612 A50612 --seconds 60
       kisfeed watch --underlying 삼성전자 --book A11612
+      kisfeed watch --from nats://10.0.0.5:4222 A11612 A50612
     """
     config = config_from(config_file)
-    simulated = simulator or not config.has_credentials
+    simulated = (simulator or not config.has_credentials) and source is None
     with errors():
-        if simulated:
+        if source is not None:
+            if simulator:
+                raise ConfigError("--simulator or --from: the board shows one source")
+            from ..fleet.options import NatsOptions
+
+            options = NatsOptions.from_env(url=source)
+            found = load_instruments(master)
+        elif simulated:
             err_console.print(
                 (
                     "no credentials (KIS_APP_KEY, KIS_APP_SECRET): watching the embedded simulator; "
@@ -232,7 +250,21 @@ def watch(
             err_console.print(chain.note(), highlight=False)
             entries += [e for e in chain.entries if e not in entries]
         subscriptions = _subscriptions(entries, book_entry)
-        result = asyncio.run(_watch(config, subscriptions, found, seconds, simulated, book=book, night=night))
+        if source is not None:
+            result = asyncio.run(
+                run_stream_board(
+                    options=options,
+                    subscriptions=subscriptions,
+                    instruments=found.by_code(),
+                    console=console,
+                    seconds=seconds,
+                    book=book,
+                )
+            )
+        else:
+            result = asyncio.run(
+                _watch(config, subscriptions, found, seconds, simulated, book=book, night=night)
+            )
     console.print(
         f"\n{plural(sum(result.records.values()), 'record')} in {result.seconds:.0f} s, "
         f"{plural(result.reconnects, 'reconnect')}, {result.dropped:,} dropped"

@@ -63,11 +63,22 @@ class StreamStats:
     pending: int  # messages of the filter still in the stream after it (the consumer's lag)
     queued: int  # records decoded and waiting for the consumer
     reconnects: int  # reconnections to the NATS server
+    connected: bool  # to the NATS server, now
 
 
-def filter_subjects(trs: Iterable[str] | None, codes: Iterable[str] | None) -> list[str]:
+def filter_subjects(
+    trs: Iterable[str] | None, codes: Iterable[str] | None, keys: Iterable[tuple[str, str]] | None = None
+) -> list[str]:
     """The stream subjects of ``trs`` × ``codes`` (None: every one), records and gap events:
-    ``kis.H0ZFCNT0.>`` for a whole TR, ``kis.*.A11612`` for a code on every TR."""
+    ``kis.H0ZFCNT0.>`` for a whole TR, ``kis.*.A11612`` for a code on every TR; or of the
+    (TR, code) pairs ``keys`` (the registrations a ``Feed`` would hold), if given."""
+    if keys is not None:
+        if trs is not None or codes is not None:
+            raise UsageError("give keys, or trs and codes, not both")
+        pairs = list(dict.fromkeys(keys))
+        if not pairs:
+            raise UsageError("give at least one (TR, code) key, or None for every one")
+        return [s for tr, code in pairs for s in filter_subjects([tr], [code])]
     tr_list = None if trs is None else list(dict.fromkeys(trs))
     code_list = None if codes is None else list(dict.fromkeys(codes))
     for tr in tr_list or []:
@@ -126,6 +137,7 @@ def subscribe(
     *,
     trs: Iterable[str] | None = None,
     codes: Iterable[str] | None = None,
+    keys: Iterable[tuple[str, str]] | None = None,
     start: Start = None,
     on_gap: GapCallback | None = None,
     queue_size: int = 100_000,
@@ -135,7 +147,8 @@ def subscribe(
     """The records of the fleet's stream, typed: ``async with subscribe(...) as feed``.
 
     ``url_or_options``: a NATS URL (credentials from ``KISFEED_NATS_*``), a ``NatsOptions``, or
-    None for ``KISFEED_NATS_URL``. ``trs``/``codes`` filter (None: all). ``start``: see the
+    None for ``KISFEED_NATS_URL``. ``trs``/``codes`` filter (None: all), or ``keys``, (TR, code)
+    pairs as ``Feed.subscribe`` registers them. ``start``: see the
     module docstring. ``on_gap`` hears every gap event. ``queue_size`` records wait for a slow
     consumer; past it the server is held back (flow control), nothing is dropped.
     ``heartbeat``: seconds between the server's idle heartbeats; two missed ones make the
@@ -152,7 +165,7 @@ def subscribe(
     if queue_size < 1 or heartbeat <= 0 or connect_timeout <= 0:
         raise UsageError("queue_size must be at least 1, heartbeat and connect_timeout positive")
     return StreamFeed(
-        options, filter_subjects(trs, codes), start, on_gap, queue_size, heartbeat, connect_timeout
+        options, filter_subjects(trs, codes, keys), start, on_gap, queue_size, heartbeat, connect_timeout
     )
 
 
@@ -294,6 +307,7 @@ class StreamFeed:
             pending=self._pending,
             queued=len(self._queue),
             reconnects=reconnects,
+            connected=self._nc is not None and self._nc.is_connected,
         )
 
     def __repr__(self) -> str:  # the URL without its secrets
