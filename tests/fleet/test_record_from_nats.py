@@ -254,3 +254,37 @@ def test_an_unreachable_server_or_a_bad_url_is_one_line(tmp_path):
     assert "Traceback" not in done.stderr
     done = kisfeed("record", "--data", str(tmp_path / "d"))
     assert done.returncode == 2 and "--from" in done.stderr
+
+
+async def test_a_server_restart_mid_recording_loses_and_repeats_nothing(nats_server, tmp_path):
+    data = tmp_path / "data"
+    nc, js = await js_of(nats_server.url)
+    total = 2000
+    try:
+        running = recorder(nats_server.url, data, "--ack-wait", "2")
+        await asyncio.to_thread(started, running)
+        for start in range(1, total + 1, 50):  # a feeder's way: repeated until acknowledged
+            batch = [message("H0ZFCNT0", trade("A11612", v), v) for v in range(start, start + 50)]
+            await publish(js, batch, retry_for=seconds(30))
+            if start == total // 2 + 1:
+                await asyncio.to_thread(nats_server.restart)
+            await asyncio.sleep(0.02)
+        assert (await js.stream_info(wire.STREAM)).state.messages == total
+        durable = default_durable(data)
+
+        async def consumed() -> None:
+            while True:
+                info = await js.consumer_info(wire.STREAM, durable)
+                if info.num_pending == 0 and info.num_ack_pending == 0:
+                    return
+                await asyncio.sleep(0.2)
+
+        await asyncio.wait_for(consumed(), seconds(30))
+        running.send_signal(signal.SIGTERM)
+        out, err = running.communicate(timeout=seconds(60))
+        assert running.returncode == 0, err
+        assert "disconnected; reconnecting" in err and "reconnected" in err  # it lived through it
+        assert "fetched up to sequence 2000" in out
+        assert trades_in(data) == [("A11612", v) for v in range(1, total + 1)]
+    finally:
+        await nc.close()
