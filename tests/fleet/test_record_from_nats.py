@@ -12,6 +12,9 @@ import subprocess
 import sys
 from pathlib import Path
 
+from typer.testing import CliRunner
+
+from kisfeed.cli import app
 from kisfeed.fleet import jetstream, wire
 from kisfeed.fleet.options import NatsOptions
 from kisfeed.fleet.recording import default_durable
@@ -20,6 +23,8 @@ from kisfeed.store.writer import JournalWriter
 
 from ..conftest import seconds
 from .stream import BASE_NS, message, publish, trade
+
+runner = CliRunner()
 
 
 def kisfeed(*args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
@@ -195,7 +200,7 @@ async def test_a_redelivery_of_what_the_journal_holds_is_skipped(nats_server, tm
 async def test_a_recorder_killed_mid_stream_and_restarted_writes_each_record_once(nats_server, tmp_path):
     data = tmp_path / "data"
     nc, js = await js_of(nats_server.url)
-    total = 3000
+    total = 2000
     try:
         first = recorder(nats_server.url, data, "--ack-wait", "1")
         await asyncio.to_thread(started, first)
@@ -239,21 +244,56 @@ async def test_a_recorder_killed_mid_stream_and_restarted_writes_each_record_onc
 
 
 def test_an_unreachable_server_or_a_bad_url_is_one_line(tmp_path):
-    done = kisfeed(
-        "record", "--from", "nats://me:hunter2@127.0.0.1:1", "--data", str(tmp_path / "d"), "--seconds", "1"
+    data = str(tmp_path / "d")
+    done = runner.invoke(
+        app, ["record", "--from", "nats://me:hunter2@127.0.0.1:1", "--data", data, "--connect-timeout", "1"]
     )
-    assert done.returncode == 1
+    assert done.exit_code == 1
     assert (
         done.stderr.strip()
         .splitlines()[-1]
         .startswith("error: cannot connect to NATS at nats://***@127.0.0.1:1")
     )
-    assert "hunter2" not in done.stderr + done.stdout and "Traceback" not in done.stderr
-    done = kisfeed("record", "--from", "http://127.0.0.1:4222", "--data", str(tmp_path / "d"))
-    assert done.returncode == 2 and "expected nats://host:port" in done.stderr
-    assert "Traceback" not in done.stderr
-    done = kisfeed("record", "--data", str(tmp_path / "d"))
-    assert done.returncode == 2 and "--from" in done.stderr
+    assert "hunter2" not in done.stderr + done.stdout
+    assert not (tmp_path / "d").exists()  # refused before the data directory was touched
+    done = runner.invoke(app, ["record", "--from", "http://127.0.0.1:4222", "--data", data])
+    assert done.exit_code == 2 and "expected nats://host:port" in done.stderr
+    done = runner.invoke(app, ["record", "--data", data])
+    assert done.exit_code == 2 and "--from" in done.stderr
+
+
+def test_nats_credentials_from_the_options_or_the_environment_and_never_shown(tmp_path, monkeypatch):
+    from .conftest import NatsServer
+
+    server = NatsServer(tmp_path, "--user", "kis", "--pass", "s3cret-pw")
+    server.start()
+    try:
+        base = [
+            "record",
+            "--from",
+            server.url,
+            "--data",
+            str(tmp_path / "d"),
+            "--seconds",
+            "0.5",
+            "--connect-timeout",
+            "1",
+        ]
+        done = runner.invoke(app, [*base, "--nats-user", "kis", "--nats-password", "wrong-pw"])
+        assert done.exit_code == 1
+        assert (
+            done.stderr.strip().splitlines()[-1].startswith(f"error: cannot connect to NATS at {server.url}")
+        )
+        assert "wrong-pw" not in done.stderr + done.stdout
+        done = runner.invoke(app, [*base, "--nats-user", "kis", "--nats-password", "s3cret-pw"])
+        assert done.exit_code == 0, done.stderr
+        assert "0 messages fetched" in done.stdout and "s3cret-pw" not in done.stderr + done.stdout
+        monkeypatch.setenv("KISFEED_NATS_USER", "kis")
+        monkeypatch.setenv("KISFEED_NATS_PASSWORD", "s3cret-pw")
+        done = runner.invoke(app, base)
+        assert done.exit_code == 0, done.stderr
+    finally:
+        server.stop(kill=True)
 
 
 async def test_a_server_restart_mid_recording_loses_and_repeats_nothing(nats_server, tmp_path):

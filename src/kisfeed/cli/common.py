@@ -225,6 +225,7 @@ NUMBER_RULES: dict[str, Bound] = {
     "--batch-window": Bound(0),
     "--stale-session": Bound(0),
     "--ack-wait": Bound(1),  # record --from: at least a journal's fsync (fleet.recording)
+    "--connect-timeout": Bound(0, open_low=True),  # record/watch --from
     "--greek-decimals": Bound(0, high=10),  # SimConfig.greek_decimals
 }
 _DEFAULT_BOUND = Bound(0)  # an option without a rule still refuses negatives and NaN

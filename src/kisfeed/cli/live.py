@@ -155,6 +155,7 @@ async def run_stream_board(
     seconds: float | None = None,
     refresh: float = 0.25,
     book: str | None = None,
+    connect_timeout: float = 10.0,
 ) -> LiveResult:
     """``run_board`` fed by the fleet's stream (``watch --from``): its live records of the
     subscriptions' (TR, code) pairs, no KIS connection. The status line counts NATS reconnects,
@@ -167,7 +168,7 @@ async def run_stream_board(
     keys = [(tr, code) for tr, codes in subscriptions for code in codes]
     started = time.monotonic()
     deadline = None if seconds is None else started + seconds
-    async with subscribe(options, keys=keys) as feed:
+    async with subscribe(options, keys=keys, connect_timeout=connect_timeout) as feed:
 
         def stats() -> FeedStats:
             s = feed.stats()

@@ -41,8 +41,21 @@ from .common import (
 from .config import Config
 from .embedded import connect_arguments, describe_embedded, embedded_config
 from .live import describe, silent_codes
+from .nats_options import (
+    ConnectTimeout,
+    NatsCreds,
+    NatsNkey,
+    NatsPassword,
+    NatsToken,
+    NatsUser,
+    TlsCa,
+    TlsCert,
+    TlsKey,
+    nats_options,
+)
 
 if TYPE_CHECKING:  # pyarrow loads when recording starts, not for --help
+    from ..fleet.options import NatsOptions
     from ..fleet.recording import StreamRecorderStats
     from ..store.outages import Outage
     from ..store.recorder import Recorder
@@ -237,7 +250,8 @@ async def _record(
 
 async def _record_stream(
     config: Config,
-    source: str,
+    options: NatsOptions,
+    connect_timeout: float,
     subscriptions: dict[str, list[str]],
     durable: str | None,
     ack_wait: float,
@@ -250,22 +264,26 @@ async def _record_stream(
     of it) through a durable consumer into the recorder, until ``seconds``, Ctrl-C or SIGTERM
     (``fleet.recording``: acknowledged once synced, redeliveries of what the journal holds
     skipped). Returns what it fetched, the recorder and the seconds recorded."""
-    from ..fleet.options import NatsOptions
     from ..fleet.recording import StreamRecorder, default_durable, plan_subjects
     from ..store.recorder import Recorder
 
-    options = NatsOptions.from_env(url=source)
     stop = signals.stop_event()
-    async with _running(
-        Recorder(config.data, fsync_window=fsync_window, flush_interval=flush_interval)
-    ) as recorder:
+    recorder = Recorder(config.data, fsync_window=fsync_window, flush_interval=flush_interval)
+    name = durable or default_durable(config.data)
+    stream = StreamRecorder(
+        recorder,
+        options,
+        plan_subjects(subscriptions),
+        name,
+        ack_wait=ack_wait,
+        connect_timeout=connect_timeout,
+    )
+    async with stream, _running(recorder):  # NATS first: a wrong URL fails before the data is touched
         if recorder.recovered.total:
             err_console.print(
                 f"restored {recorder.recovered.total:,} records a previous run had journaled "
                 f"but not converted"
             )
-        name = durable or default_durable(config.data)
-        stream = StreamRecorder(recorder, options, plan_subjects(subscriptions), name, ack_wait=ack_wait)
         await asyncio.to_thread(stream.load_recent)
         what = describe(subscriptions) if subscriptions else "every record"
         err_console.print(
@@ -377,6 +395,15 @@ def record(
         float,
         typer.Option(help="With --from: seconds before the server delivers an unacknowledged record again."),
     ] = 30.0,
+    nats_user: NatsUser = None,
+    nats_password: NatsPassword = None,
+    nats_token: NatsToken = None,
+    nats_creds: NatsCreds = None,
+    nats_nkey: NatsNkey = None,
+    tls_ca: TlsCa = None,
+    tls_cert: TlsCert = None,
+    tls_key: TlsKey = None,
+    connect_timeout: ConnectTimeout = 10.0,
     config_file: ConfigOption = None,
 ) -> None:
     """Record trades, order books, expected prices: every received frame to the journal, typed
@@ -405,9 +432,22 @@ def record(
         config_file, data=data, app_key=app_key, app_secret=app_secret, ws_url=ws_url, rest_url=rest_url
     )
     if source is not None:
+        with errors():
+            options = nats_options(
+                source,
+                user=nats_user,
+                password=nats_password,
+                token=nats_token,
+                creds=nats_creds,
+                nkey=nats_nkey,
+                tls_ca=tls_ca,
+                tls_cert=tls_cert,
+                tls_key=tls_key,
+            )
         _record_from(
             config,
-            source,
+            options,
+            connect_timeout,
             codes or [],
             durable,
             ack_wait,
@@ -491,7 +531,8 @@ def record(
 
 def _record_from(
     config: Config,
-    source: str,
+    options: NatsOptions,
+    connect_timeout: float,
     codes: list[str],
     durable: str | None,
     ack_wait: float,
@@ -509,7 +550,8 @@ def _record_from(
             fetched, recorder, elapsed = asyncio.run(
                 _record_stream(
                     config,
-                    source,
+                    options,
+                    connect_timeout,
                     subscriptions,
                     durable,
                     ack_wait,

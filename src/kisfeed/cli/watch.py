@@ -20,6 +20,18 @@ from .common import ConfigOption, DataOption, config_from, console, err_console,
 from .config import Config
 from .embedded import connect_arguments, describe_embedded, embedded_config
 from .live import LiveResult, run_board, run_stream_board, silent_codes
+from .nats_options import (
+    ConnectTimeout,
+    NatsCreds,
+    NatsNkey,
+    NatsPassword,
+    NatsToken,
+    NatsUser,
+    TlsCa,
+    TlsCert,
+    TlsKey,
+    nats_options,
+)
 from .record import capacity
 
 __all__ = ["watch", "demo", "chain_for", "Chain", "resolve_codes"]
@@ -195,11 +207,22 @@ def watch(
             show_default=False,
         ),
     ] = None,
+    nats_user: NatsUser = None,
+    nats_password: NatsPassword = None,
+    nats_token: NatsToken = None,
+    nats_creds: NatsCreds = None,
+    nats_nkey: NatsNkey = None,
+    tls_ca: TlsCa = None,
+    tls_cert: TlsCert = None,
+    tls_key: TlsKey = None,
+    connect_timeout: ConnectTimeout = 10.0,
     config_file: ConfigOption = None,
 ) -> None:
     """A live board: futures (last, change, volume, OI, basis, bid/ask), an option chain (last, IV,
     Greeks, volume) and the connection status. Real server with credentials, else the simulator.
     A chain is the strikes nearest the money that the free registrations hold (41 per app key).
+    With --from nats://host:4222 the board shows the fleet's stream instead (live records of the
+    codes asked, no KIS credential needed).
 
     \b
     Examples:
@@ -208,7 +231,6 @@ def watch(
       kisfeed watch --underlying KOSPI200 --night
       kisfeed watch A11612 A50612 --seconds 60
       kisfeed watch --underlying 삼성전자 --book A11612
-      kisfeed watch --from nats://10.0.0.5:4222 A11612 A50612
     """
     config = config_from(config_file)
     simulated = (simulator or not config.has_credentials) and source is None
@@ -216,9 +238,17 @@ def watch(
         if source is not None:
             if simulator:
                 raise ConfigError("--simulator or --from: the board shows one source")
-            from ..fleet.options import NatsOptions
-
-            options = NatsOptions.from_env(url=source)
+            options = nats_options(
+                source,
+                user=nats_user,
+                password=nats_password,
+                token=nats_token,
+                creds=nats_creds,
+                nkey=nats_nkey,
+                tls_ca=tls_ca,
+                tls_cert=tls_cert,
+                tls_key=tls_key,
+            )
             found = load_instruments(master)
         elif simulated:
             err_console.print(
@@ -259,6 +289,7 @@ def watch(
                     console=console,
                     seconds=seconds,
                     book=book,
+                    connect_timeout=connect_timeout,
                 )
             )
         else:

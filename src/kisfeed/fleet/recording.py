@@ -39,7 +39,9 @@ from .consumer import filter_subjects, open_stream, reply_sequences
 from .options import NatsOptions
 
 if TYPE_CHECKING:
+    from nats.aio.client import Client
     from nats.aio.msg import Msg
+    from nats.js import JetStreamContext
 
     from ..store.recorder import Recorder
 
@@ -144,20 +146,23 @@ class StreamRecorder:
         self._unacked: deque[tuple[int, Msg]] = deque()  # (journal lines after it, message)
         self._received = self._journaled = self._acked = self._skipped = self._malformed = 0
         self._gaps = self._last_sequence = self._pending = 0
+        self._nc: Client | None = None
+        self._sub: JetStreamContext.PullSubscription | None = None
 
     def load_recent(self) -> None:
         """Read what the journal already holds (before the first fetch; see ``recent_ids``)."""
         self._ids, self._notes = recent_ids(self.recorder.root, self.max_ack_pending)
 
-    async def run(self, stop: asyncio.Event) -> None:
-        """Record until ``stop`` is set; then acknowledge what the journal has synced.
-        ``FleetError`` if the server cannot be reached at first or refuses the consumer."""
-        from nats.errors import ConnectionClosedError
-        from nats.errors import TimeoutError as NatsTimeout
+    async def open(self) -> None:
+        """Connect and create (or update) the durable consumer: before the recorder takes the
+        data directory, so that a wrong URL or login fails at once and touches nothing.
+        ``FleetError`` if the server cannot be reached, refuses the login or the consumer."""
         from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
         from nats.js.errors import APIError
 
-        nc, js = await open_stream(self.options.with_name(f"kisfeed-{self.durable}"), self.connect_timeout)
+        self._nc, js = await open_stream(
+            self.options.with_name(f"kisfeed-{self.durable}"), self.connect_timeout
+        )
         try:
             config = ConsumerConfig(
                 durable_name=self.durable,
@@ -171,46 +176,68 @@ class StreamRecorder:
                 filter_subject=self.subjects[0] if len(self.subjects) == 1 else None,
             )
             try:
-                # create, or update an existing one's filters and acks (nats-server ≥ 2.10)
+                # create, or update an existing one's filters and acks (nats-server >= 2.10)
                 await js.add_consumer(wire.STREAM, config)
             except APIError as exc:
                 raise FleetError(
                     f"cannot create the durable consumer {self.durable}: {exc.description}"
                 ) from None
-            sub = await js.pull_subscribe_bind(self.durable, stream=wire.STREAM)
-            acker = asyncio.create_task(self._ack_synced(stop))
-            try:
-                while not stop.is_set():
-                    if self.recorder.error is not None:
-                        break
-                    try:
-                        msgs = await sub.fetch(self.batch, timeout=1.0)
-                    except (NatsTimeout, TimeoutError):
-                        continue
-                    except (ConnectionClosedError, OSError, APIError) as exc:
-                        log.warning("fetching from %s: %s; retrying", self.options.url_shown, exc)
-                        await asyncio.sleep(0.5)  # reconnecting: nats-py resubscribes the inbox
-                        continue
-                    for msg in msgs:
-                        await self._on_message(msg)
-            finally:
-                acker.cancel()
-                try:
-                    await acker
-                except asyncio.CancelledError:
-                    pass
-            # the journal's last lines, synced, then acknowledged: the next run starts clean
-            try:
-                await asyncio.to_thread(self.recorder.journal.flush, 10.0)
-            except StoreError:
-                pass  # the recorder reports it; what was not synced stays unacknowledged
-            await self._ack_up_to(self.recorder.journal.synced)
-            try:
-                await nc.flush(timeout=5)
-            except Exception as exc:  # not connected: those acks are lost, their messages skipped next run
-                log.warning("final acknowledgements not confirmed: %s", exc)
-        finally:
+            self._sub = await js.pull_subscribe_bind(self.durable, stream=wire.STREAM)
+        except BaseException:
+            await self.close()
+            raise
+
+    async def close(self) -> None:
+        nc, self._nc, self._sub = self._nc, None, None
+        if nc is not None:
             await nc.close()
+
+    async def __aenter__(self) -> StreamRecorder:
+        await self.open()
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.close()
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Record until ``stop`` is set (the recorder started, ``open`` done); then acknowledge
+        what the journal has synced."""
+        from nats.errors import ConnectionClosedError
+        from nats.errors import TimeoutError as NatsTimeout
+        from nats.js.errors import APIError
+
+        sub, nc = self._sub, self._nc
+        if sub is None or nc is None:
+            raise UsageError("StreamRecorder.run before open")
+        acker = asyncio.create_task(self._ack_synced(stop))
+        try:
+            while not stop.is_set() and self.recorder.error is None:
+                try:
+                    msgs = await sub.fetch(self.batch, timeout=1.0)
+                except (NatsTimeout, TimeoutError):
+                    continue
+                except (ConnectionClosedError, OSError, APIError) as exc:
+                    log.warning("fetching from %s: %s; retrying", self.options.url_shown, exc)
+                    await asyncio.sleep(0.5)  # reconnecting: nats-py resubscribes the inbox
+                    continue
+                for msg in msgs:
+                    await self._on_message(msg)
+        finally:
+            acker.cancel()
+            try:
+                await acker
+            except asyncio.CancelledError:
+                pass
+        # the journal's last lines, synced, then acknowledged: the next run starts clean
+        try:
+            await asyncio.to_thread(self.recorder.journal.flush, 10.0)
+        except StoreError:
+            pass  # the recorder reports it; what was not synced stays unacknowledged
+        await self._ack_up_to(self.recorder.journal.synced)
+        try:
+            await nc.flush(timeout=5)
+        except Exception as exc:  # not connected: those acks are lost, their messages skipped next run
+            log.warning("final acknowledgements not confirmed: %s", exc)
 
     async def _on_message(self, msg: Msg) -> None:
         self._received += 1
