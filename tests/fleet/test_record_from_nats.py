@@ -6,13 +6,12 @@ nats-server, real ``kisfeed`` processes."""
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
 import subprocess
 import sys
 from pathlib import Path
 
-from typer.testing import CliRunner
+from typer.testing import CliRunner, Result
 
 from kisfeed.cli import app
 from kisfeed.fleet import jetstream, wire
@@ -27,15 +26,10 @@ from .stream import BASE_NS, message, publish, trade
 runner = CliRunner()
 
 
-def kisfeed(*args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("KISFEED_NATS")}
-    return subprocess.run(
-        [sys.executable, "-m", "kisfeed", *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=seconds(timeout),
-    )
+async def record_in_process(*args: str) -> Result:
+    """``kisfeed record ...`` in this process (no interpreter to start), on a thread of its own:
+    the command runs its own event loop."""
+    return await asyncio.to_thread(runner.invoke, app, ["record", *args, "--status-interval", "0"])
 
 
 def recorder(url: str, data: Path, *extra: str) -> subprocess.Popen[str]:
@@ -100,19 +94,15 @@ async def test_the_dataset_holds_the_stream_once_with_its_gaps_across_runs(nats_
         await js.publish(gap.subject, gap.payload, headers=gap.headers)
         await js.publish("kis.H0ZFCNT0.A11612", b"A11612^garbage", headers={wire.MSG_ID: "junk"})
 
-        done = await asyncio.to_thread(
-            kisfeed,
-            "record",
+        done = await record_in_process(
             "--from",
             nats_server.url,
             "--data",
             str(data),
             "--seconds",
-            "2",
-            "--status-interval",
-            "0",
+            "1",
         )
-        assert done.returncode == 0, done.stderr
+        assert done.exit_code == 0, done.stderr
         assert trades_in(data) == sorted((code, v) for code in ("A11612", "A01612") for v in range(1, 101))
         assert (
             "202 messages fetched up to sequence 202, 0 already journaled skipped, 1 malformed skipped, 1 gap event"
@@ -125,20 +115,16 @@ async def test_the_dataset_holds_the_stream_once_with_its_gaps_across_runs(nats_
 
         # a second run of the same recorder takes up where the first stopped: only the new ones
         await publish(js, [message("H0ZFCNT0", trade("A11612", v), v) for v in range(101, 151)])
-        done = await asyncio.to_thread(
-            kisfeed,
-            "record",
+        done = await record_in_process(
             "--from",
             nats_server.url,
             "A11612",
             "--data",
             str(data),
             "--seconds",
-            "2",
-            "--status-interval",
-            "0",
+            "1",
         )
-        assert done.returncode == 0, done.stderr
+        assert done.exit_code == 0, done.stderr
         assert "50 messages fetched" in done.stdout
         assert trades_in(data) == sorted(
             [(c, v) for c in ("A11612", "A01612") for v in range(1, 101)]
@@ -174,21 +160,17 @@ async def test_a_redelivery_of_what_the_journal_holds_is_skipped(nats_server, tm
         assert len(await sub.fetch(10, timeout=2)) == 10
         await sub.unsubscribe()
 
-        done = await asyncio.to_thread(
-            kisfeed,
-            "record",
+        done = await record_in_process(
             "--from",
             nats_server.url,
             "--data",
             str(data),
             "--seconds",
-            "3",
+            "2",
             "--ack-wait",
             "1",
-            "--status-interval",
-            "0",
         )
-        assert done.returncode == 0, done.stderr
+        assert done.exit_code == 0, done.stderr
         assert "10 already journaled skipped" in done.stdout
         assert trades_in(data) == [("A11612", v) for v in range(1, 21)]
         info = await js.consumer_info(wire.STREAM, durable)

@@ -33,7 +33,7 @@ async def test_the_board_shows_the_streams_records(nats_server, tmp_path):
     await publish(js, [message("H0ZFCNT0", trade("A11612", 1))])
     env = {k: v for k, v in os.environ.items() if not k.startswith(("KIS_", "KISFEED_"))}
     env.update(HOME=str(tmp_path), KISFEED_CACHE_DIR=str(tmp_path / "cache"), COLUMNS="120")
-    watch = watch_process("--from", nats_server.url, "A11612", "A01612", "--seconds", "4", env=env)
+    watch = watch_process("--from", nats_server.url, "A11612", "A01612", "--seconds", "3", env=env)
     try:
         assert watch.stderr is not None
         line = ""
