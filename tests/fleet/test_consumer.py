@@ -13,9 +13,10 @@ from kisfeed.exceptions import FleetError, UsageError
 from kisfeed.fleet import jetstream, subscribe, wire
 from kisfeed.fleet.consumer import StreamFeed, filter_subjects
 from kisfeed.fleet.options import NatsOptions
-from kisfeed.schema import FuturesBook, FuturesTrade, OptionTrade
+from kisfeed.schema import FuturesBook, FuturesTrade, OptionExpected, OptionTrade
 
 from ..conftest import seconds
+from ..samples import texts
 from .stream import BASE_NS, book, message, publish, trade
 
 
@@ -167,6 +168,23 @@ async def test_a_server_restart_mid_stream_loses_and_repeats_nothing(nats_server
             stats = feed.stats()
         assert [r.volume for r in records] == list(range(1, total + 1))
         assert stats.reconnects >= 1 and stats.last_sequence == total
+    finally:
+        await nc.close()
+
+
+async def test_records_narrower_or_wider_than_the_layout_arrive_as_the_client_reads_them(nats_server):
+    # H0ZOANC0 comes with 7 of its layout's 8 fields; fields KIS appends stay on the record
+    nc, js = await stream(nats_server.url)
+    try:
+        expected = texts("H0ZOANC0")
+        assert len(expected) == 7
+        wider = trade("A11612", 9) + ["X1", "X2"]
+        await publish(js, [message("H0ZOANC0", expected), message("H0ZFCNT0", wider)])
+        async with subscribe(nats_server.url, start="all") as feed:
+            narrow, wide = await take(feed, 2)
+        assert type(narrow) is OptionExpected and narrow.code == expected[0] and narrow.missing == 0
+        assert type(wide) is FuturesTrade and wide.volume == 9 and wide.extra == ("X1", "X2")
+        assert feed.stats().malformed == 0
     finally:
         await nc.close()
 

@@ -20,12 +20,15 @@ in ``stats().duplicates``), so that nothing can reach the consumer twice.
 Gap events (``kisfeed.gap.<TR>.<code>``: a wanted code no feeder served for a while) are not
 records: they go to the ``on_gap`` callback (a ``wire.GapEvent``) and are counted in
 ``stats().gaps``. A message that is not what ``wire`` defines is counted in
-``stats().malformed``, logged and skipped, never fatal (issue 17, item 5).
+``stats().malformed``, logged and skipped, never fatal (issue 17, item 5). Messages are decoded
+as the consumer asks for records, so ``on_gap`` runs in the consumer's task, in stream order with
+the records, and an exception it raises reaches the ``async for``.
 """
 
 from __future__ import annotations
 
 import logging
+from collections import deque
 from collections.abc import AsyncIterator, Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -50,6 +53,8 @@ Start = None | Literal["all"] | int | datetime
 GapCallback = Callable[[wire.GapEvent], None]
 
 _DAY_NS = 86_400 * 1_000_000_000
+_CHUNK = 256  # messages decoded at a time for ``async for``
+_ROUTES = 100_000  # subjects remembered for the fast path (a code each: far more than KRX lists)
 
 
 @dataclass(frozen=True)
@@ -61,7 +66,7 @@ class StreamStats:
     duplicates: int  # messages at or below the last delivered stream sequence, dropped
     last_sequence: int  # the stream sequence of the last message delivered (0: none yet)
     pending: int  # messages of the filter still in the stream after it (the consumer's lag)
-    queued: int  # records decoded and waiting for the consumer
+    queued: int  # messages received and records decoded, waiting for the consumer
     reconnects: int  # reconnections to the NATS server
     connected: bool  # to the NATS server, now
 
@@ -149,7 +154,7 @@ def subscribe(
     ``url_or_options``: a NATS URL (credentials from ``KISFEED_NATS_*``), a ``NatsOptions``, or
     None for ``KISFEED_NATS_URL``. ``trs``/``codes`` filter (None: all), or ``keys``, (TR, code)
     pairs as ``Feed.subscribe`` registers them. ``start``: see the
-    module docstring. ``on_gap`` hears every gap event. ``queue_size`` records wait for a slow
+    module docstring. ``on_gap`` hears every gap event. ``queue_size`` messages wait for a slow
     consumer; past it the server is held back (flow control), nothing is dropped.
     ``heartbeat``: seconds between the server's idle heartbeats; two missed ones make the
     consumer recreate itself from where it stopped. ``connect_timeout``: seconds to make the
@@ -186,12 +191,15 @@ class StreamFeed:
         self.options, self.subjects, self.start = options, subjects, start
         self._on_gap, self._heartbeat = on_gap, heartbeat
         self.connect_timeout = connect_timeout
-        self._queue: RecordQueue[Record] = RecordQueue(queue_size, "block")
+        self._raw: RecordQueue[Msg] = RecordQueue(queue_size, "block")  # as delivered
+        self._ready: deque[Record] = deque()  # decoded, not yet taken
         self._nc: Client | None = None
         self._sub: JetStreamContext.PushSubscription | None = None
         self._received = self._records = self._malformed = self._gaps = self._duplicates = 0
         self._last_sequence = self._pending = 0
         self._day_start, self._day_end, self._day = 0, -1, date.min
+        #: subject -> (TR, code, its codec's one-record reader), once a good record came on it
+        self._routes: dict[str, tuple[str, str, Callable[..., list[Record]]]] = {}
 
     async def __aenter__(self) -> StreamFeed:
         from nats.js.api import ConsumerConfig, DeliverPolicy
@@ -227,7 +235,7 @@ class StreamFeed:
         await self.close()
 
     async def close(self) -> None:
-        self._queue.close(StopAsyncIteration())
+        self._raw.close(StopAsyncIteration())
         sub, self._sub = self._sub, None
         nc, self._nc = self._nc, None
         if sub is not None:
@@ -241,43 +249,80 @@ class StreamFeed:
     # --- the subscription's side: one message at a time, in stream order ---
 
     async def _on_message(self, msg: Msg) -> None:
-        self._received += 1
-        _, sequence, self._pending = reply_sequences(msg.reply)
-        if sequence <= self._last_sequence:  # a consumer recreated a little too far back
-            self._duplicates += 1
-            return
-        self._last_sequence = sequence
-        try:
-            if msg.subject.startswith("kisfeed.gap."):
-                event = wire.parse_gap(msg.subject, msg.data)
-                self._gaps += 1
-                if self._on_gap is not None:
-                    self._on_gap(event)
-                return
-            record = self._decode(msg)
-        except ParseError as exc:
-            self._malformed += 1
-            log.warning("skipped a malformed message (%d so far): %s", self._malformed, exc)
-            return
-        self._records += 1
-        if not self._queue.offer((record,)):
-            await self._queue.put(record)  # full: wait for the consumer (the server waits too)
+        """The subscription's callback: queue the message as it is. Decoding waits for the
+        consumer (``_process``): nats-py answers the server's flow control only once its
+        callback has taken every message before it, so a callback that decoded would stall the
+        delivery (by up to 0.25 s, nats-py's check interval) whenever it fell behind."""
+        if not self._raw.offer((msg,)):
+            await self._raw.put(msg)  # full: wait for the consumer (the server waits too)
+
+    def _process(self, msgs: list[Msg]) -> list[Record]:
+        """The records of ``msgs``, in stream order; gap events to ``on_gap``; a sequence at or
+        below the last one dropped; malformed messages counted and skipped."""
+        records: list[Record] = []
+        for msg in msgs:
+            self._received += 1
+            _, sequence, self._pending = reply_sequences(msg.reply)
+            if sequence <= self._last_sequence:  # a consumer recreated a little too far back
+                self._duplicates += 1
+                continue
+            self._last_sequence = sequence
+            try:
+                if msg.subject.startswith("kisfeed.gap."):
+                    event = wire.parse_gap(msg.subject, msg.data)
+                    self._gaps += 1
+                    if self._on_gap is not None:
+                        self._on_gap(event)
+                    continue
+                records.append(self._decode(msg))
+            except ParseError as exc:
+                self._malformed += 1
+                log.warning("skipped a malformed message (%d so far): %s", self._malformed, exc)
+        self._records += len(records)
+        return records
 
     def _decode(self, msg: Msg) -> Record:
         """The typed record of a record message (``MalformedMessageError`` if it is not one),
-        by the codec the client decodes frames with: its fast path, then field by field."""
-        parsed = wire.parse_record(msg.subject, msg.data, msg.headers)
-        ns = parsed.received_ns
+        by the codec the client decodes frames with: the one-record fast path first, on the
+        payload as it came; ``wire.parse_record`` (which names what is wrong) only if that
+        refuses, then field by field."""
+        subject = msg.subject
+        route = self._routes.get(subject)
+        headers = msg.headers
+        if route is None or headers is None:
+            return self._decode_slowly(msg)
+        tr_id, code, decode_one = route
+        try:
+            ns = int(headers[wire.RECEIVED_NS])
+            if not headers[wire.MSG_ID].startswith(tr_id):
+                return self._decode_slowly(msg)
+            text = msg.data.decode()
+        except (KeyError, ValueError):  # UnicodeDecodeError is a ValueError
+            return self._decode_slowly(msg)
         if not self._day_start <= ns < self._day_end:  # once a day: the KST trading date then
             self._day = day = kst_day(ns)
             self._day_start = int(datetime(day.year, day.month, day.day, tzinfo=KST).timestamp()) * 10**9
             self._day_end = self._day_start + _DAY_NS
-        codec = CODECS[parsed.tr_id]
         try:
-            return codec.decode_one(msg.data.decode(), self._day, ns)[0]
+            record = decode_one(text, self._day, ns)[0]
+        except ValueError:
+            return self._decode_slowly(msg)
+        if record.code != code:
+            return self._decode_slowly(msg)
+        return record
+
+    def _decode_slowly(self, msg: Msg) -> Record:
+        parsed = wire.parse_record(msg.subject, msg.data, msg.headers)  # the named error, if any
+        tr_id, ns = parsed.tr_id, parsed.received_ns
+        if msg.subject not in self._routes and len(self._routes) < _ROUTES:
+            self._routes[msg.subject] = (tr_id, parsed.fields[0], CODECS[tr_id].decode_one)
+        day = kst_day(ns)
+        codec = CODECS[tr_id]
+        try:  # a record wider or narrower than the layout's required fields
+            return codec.decode_fast(msg.data.decode(), 1, len(parsed.fields), day, ns)[0]
         except ValueError:
             pass
-        records, errors = codec.decode_carefully(parsed.fields, 1, self._day, ns)
+        records, errors = codec.decode_carefully(parsed.fields, 1, day, ns)
         if errors:
             raise MalformedMessageError(f"{msg.subject}: {errors[0]}")
         return records[0]
@@ -288,12 +333,21 @@ class StreamFeed:
         return self
 
     async def __anext__(self) -> Record:
-        record = self._queue.pop()
-        return await self._queue.get() if record is None else record
+        ready = self._ready
+        while not ready:
+            ready.extend(self._process(await self._raw.get_batch(_CHUNK)))
+        return ready.popleft()
 
     async def next_batch(self, limit: int = 1000) -> list[Record]:
         """The next record and up to ``limit`` - 1 more already waiting."""
-        return await self._queue.get_batch(limit)
+        ready = self._ready
+        while not ready:
+            ready.extend(self._process(await self._raw.get_batch(limit)))
+        if len(ready) <= limit:
+            out = list(ready)
+            ready.clear()
+            return out
+        return [ready.popleft() for _ in range(limit)]
 
     def stats(self) -> StreamStats:
         reconnects = int(self._nc.stats.get("reconnects", 0)) if self._nc is not None else 0
@@ -305,7 +359,7 @@ class StreamFeed:
             duplicates=self._duplicates,
             last_sequence=self._last_sequence,
             pending=self._pending,
-            queued=len(self._queue),
+            queued=len(self._raw) + len(self._ready),
             reconnects=reconnects,
             connected=self._nc is not None and self._nc.is_connected,
         )
