@@ -189,6 +189,30 @@ async def test_records_narrower_or_wider_than_the_layout_arrive_as_the_client_re
         await nc.close()
 
 
+async def test_a_durable_subscriber_goes_on_where_it_stopped(nats_server):
+    nc, js = await stream(nats_server.url)
+    try:
+        await publish(js, [message("H0ZFCNT0", trade("A11612", v)) for v in range(1, 11)])
+        async with subscribe(nats_server.url, durable="strategy-1", start="all") as feed:
+            assert [r.volume for r in await take(feed, 10)] == list(range(1, 11))
+        await publish(js, [message("H0ZFCNT0", trade("A11612", v)) for v in range(11, 16)])
+        async with subscribe(nats_server.url, durable="strategy-1", start="all") as feed:
+            assert [r.volume for r in await take(feed, 5)] == list(range(11, 16))  # not the first 10
+            await nothing_more(feed)  # asking for more: the 5 are done with
+        await publish(js, [message("H0ZFCNT0", trade("A11612", v)) for v in range(16, 19)])
+        feed = subscribe(nats_server.url, durable="strategy-1", ack_wait=1)
+        await feed.__aenter__()
+        assert [r.volume for r in await take(feed, 3)] == [16, 17, 18]
+        await feed.close()  # a crash: the batch taken was never done with, so it comes again
+        async with subscribe(nats_server.url, durable="strategy-1", ack_wait=1) as feed:
+            assert [r.volume for r in await take(feed, 3)] == [16, 17, 18]  # after ack_wait
+            await nothing_more(feed)
+        info = await js.consumer_info(wire.STREAM, "strategy-1")
+        assert (info.num_ack_pending, info.num_pending) == (0, 0)
+    finally:
+        await nc.close()
+
+
 def test_filters_and_arguments_are_checked():
     assert filter_subjects(None, None) == ["kis.>", "kisfeed.gap.>"]
     assert filter_subjects(["H0ZFCNT0"], None) == ["kis.H0ZFCNT0.>", "kisfeed.gap.H0ZFCNT0.>"]
@@ -201,6 +225,8 @@ def test_filters_and_arguments_are_checked():
     ]:
         with pytest.raises(UsageError, match=why):
             filter_subjects(trs, codes)
+    with pytest.raises(UsageError, match="durable="):
+        subscribe("nats://127.0.0.1:4222", durable="a.b")
     for start in ("latest", 0, True):
         with pytest.raises(UsageError, match="start="):
             subscribe("nats://127.0.0.1:4222", start=start)  # type: ignore[arg-type]

@@ -15,7 +15,8 @@ Delivery is a JetStream *ordered consumer* (nats-py): ephemeral, no acks, flow-c
 recreated from the last stream sequence it delivered whenever it misses a message or its
 heartbeats stop (a nats-server restart, a lost connection). So a restart neither loses nor
 repeats a record; a sequence not above the last one delivered is dropped all the same (counted
-in ``stats().duplicates``), so that nothing can reach the consumer twice.
+in ``stats().duplicates``), so that nothing can reach the consumer twice. With ``durable`` it is
+a durable consumer instead, whose position survives the subscriber (see ``subscribe``).
 
 Gap events (``kisfeed.gap.<TR>.<code>``: a wanted code no feeder served for a while) are not
 records: they go to the ``on_gap`` callback (a ``wire.GapEvent``) and are counted in
@@ -27,6 +28,8 @@ the records, and an exception it raises reaches the ``async for``.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 from collections import deque
 from collections.abc import AsyncIterator, Callable, Iterable
@@ -54,6 +57,7 @@ GapCallback = Callable[[wire.GapEvent], None]
 
 _DAY_NS = 86_400 * 1_000_000_000
 _CHUNK = 256  # messages decoded at a time for ``async for``
+_FETCH = 1000  # messages a durable subscriber asks for at a time
 _ROUTES = 100_000  # subjects remembered for the fast path (a code each: far more than KRX lists)
 
 
@@ -148,6 +152,8 @@ def subscribe(
     queue_size: int = 100_000,
     heartbeat: float = 1.0,
     connect_timeout: float = 10.0,
+    durable: str | None = None,
+    ack_wait: float = 60.0,
 ) -> StreamFeed:
     """The records of the fleet's stream, typed: ``async with subscribe(...) as feed``.
 
@@ -158,7 +164,13 @@ def subscribe(
     consumer; past it the server is held back (flow control), nothing is dropped.
     ``heartbeat``: seconds between the server's idle heartbeats; two missed ones make the
     consumer recreate itself from where it stopped. ``connect_timeout``: seconds to make the
-    first connection (``FleetError`` after them); once made, it reconnects for ever."""
+    first connection (``FleetError`` after them); once made, it reconnects for ever.
+
+    ``durable``: a name, to go on where the last run with that name stopped (a JetStream
+    durable consumer; ``start`` applies to its first run only). Records are fetched as the
+    consumer asks for them, and a batch counts as done when it asks for the next one or leaves
+    ``async with`` without an exception: the batch being taken when a run crashed comes again
+    ``ack_wait`` seconds later (at least once; a redelivery is not dropped by sequence then)."""
     if isinstance(url_or_options, NatsOptions):
         options = url_or_options
     else:
@@ -169,8 +181,20 @@ def subscribe(
         raise UsageError(f"start={start!r}: a stream sequence counts from 1")
     if queue_size < 1 or heartbeat <= 0 or connect_timeout <= 0:
         raise UsageError("queue_size must be at least 1, heartbeat and connect_timeout positive")
+    if ack_wait < 1:
+        raise UsageError(f"ack_wait={ack_wait}: at least 1 second")
+    if durable is not None and (not durable or not all(c.isalnum() or c in "-_" for c in durable)):
+        raise UsageError(f"durable={durable!r}: letters, digits, '-' and '_' only")
     return StreamFeed(
-        options, filter_subjects(trs, codes, keys), start, on_gap, queue_size, heartbeat, connect_timeout
+        options,
+        filter_subjects(trs, codes, keys),
+        start,
+        on_gap,
+        queue_size,
+        heartbeat,
+        connect_timeout,
+        durable,
+        ack_wait,
     )
 
 
@@ -187,12 +211,16 @@ class StreamFeed:
         queue_size: int,
         heartbeat: float,
         connect_timeout: float = 10.0,
+        durable: str | None = None,
+        ack_wait: float = 60.0,
     ) -> None:
         self.options, self.subjects, self.start = options, subjects, start
         self._on_gap, self._heartbeat = on_gap, heartbeat
-        self.connect_timeout = connect_timeout
+        self.connect_timeout, self.durable, self.ack_wait = connect_timeout, durable, ack_wait
         self._raw: RecordQueue[Msg] = RecordQueue(queue_size, "block")  # as delivered
         self._ready: deque[Record] = deque()  # decoded, not yet taken
+        self._handed: list[Msg] = []  # with durable: the batch being taken
+        self._pull: JetStreamContext.PullSubscription | None = None
         self._nc: Client | None = None
         self._sub: JetStreamContext.PushSubscription | None = None
         self._received = self._records = self._malformed = self._gaps = self._duplicates = 0
@@ -202,7 +230,8 @@ class StreamFeed:
         self._routes: dict[str, tuple[str, str, Callable[..., list[Record]]]] = {}
 
     async def __aenter__(self) -> StreamFeed:
-        from nats.js.api import ConsumerConfig, DeliverPolicy
+        from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
+        from nats.js.errors import APIError, NotFoundError
 
         self._nc, js = await open_stream(self.options.with_name("kisfeed-subscribe"), self.connect_timeout)
         config = ConsumerConfig(filter_subjects=self.subjects if len(self.subjects) > 1 else None)
@@ -218,33 +247,90 @@ class StreamFeed:
             config.deliver_policy = DeliverPolicy.BY_START_SEQUENCE
             config.opt_start_seq = self.start
         try:
-            self._sub = await js.subscribe(
-                self.subjects[0],
-                stream=wire.STREAM,
-                cb=self._on_message,
-                config=config,
-                ordered_consumer=True,
-                idle_heartbeat=self._heartbeat,
-            )
+            if self.durable is None:
+                self._sub = await js.subscribe(
+                    self.subjects[0],
+                    stream=wire.STREAM,
+                    cb=self._on_message,
+                    config=config,
+                    ordered_consumer=True,
+                    idle_heartbeat=self._heartbeat,
+                )
+                return self
+            # A durable consumer: its position is the server's (acknowledged), and ``start``
+            # applies when it is made; a later run may change its filter, not where it is.
+            try:
+                info = await js.consumer_info(wire.STREAM, self.durable)
+            except NotFoundError:
+                info = None
+            if info is not None:
+                config.deliver_policy = info.config.deliver_policy
+                config.opt_start_seq = info.config.opt_start_seq
+                config.opt_start_time = info.config.opt_start_time
+            config.name = config.durable_name = self.durable
+            config.filter_subject = self.subjects[0] if len(self.subjects) == 1 else None
+            config.ack_policy = AckPolicy.EXPLICIT  # each batch's, when the next is asked for
+            config.ack_wait = self.ack_wait
+            try:
+                await js.add_consumer(wire.STREAM, config)  # made, or its filter updated
+            except APIError as exc:
+                raise FleetError(
+                    f"cannot create the durable consumer {self.durable}: {exc.description}"
+                ) from None
+            # A pull consumer, asked only when the consumer wants more: what is out
+            # unacknowledged is the batch being taken, no more (a push consumer's messages
+            # sent to a subscriber that has just left would wait out ack_wait).
+            self._pull = await js.pull_subscribe_bind(self.durable, stream=wire.STREAM)
         except BaseException:
             await self.close()
             raise
         return self
 
-    async def __aexit__(self, *exc_info: object) -> None:
+    async def __aexit__(self, exc_type: type[BaseException] | None, *rest: object) -> None:
+        if exc_type is None:  # left normally: what was handed out is done with
+            await self._ack_handed()
         await self.close()
 
     async def close(self) -> None:
-        self._raw.close(StopAsyncIteration())
         sub, self._sub = self._sub, None
+        pull, self._pull = self._pull, None
         nc, self._nc = self._nc, None
-        if sub is not None:
-            try:
-                await sub.unsubscribe()
-            except Exception as exc:  # a closed connection: nothing left to unsubscribe
-                log.debug("unsubscribe: %s", exc)
+        for subscription in (sub, pull):
+            if subscription is not None:
+                try:
+                    await subscription.unsubscribe()
+                except Exception as exc:  # a closed connection: nothing left to unsubscribe
+                    log.debug("unsubscribe: %s", exc)
+        self._raw.close(StopAsyncIteration())
         if nc is not None:
+            with contextlib.suppress(Exception):
+                await nc.flush(timeout=2)  # the last acknowledgements
             await nc.close()
+
+    async def _fetch(self, limit: int) -> list[Msg]:
+        """With ``durable``: the next messages, up to ``limit``, waiting for one."""
+        from nats.errors import TimeoutError as NatsTimeout
+
+        while True:
+            pull = self._pull
+            if pull is None:
+                raise StopAsyncIteration
+            try:
+                return await pull.fetch(limit, timeout=5.0)
+            except (NatsTimeout, TimeoutError):
+                continue
+            except Exception as exc:  # reconnecting (a restarted server): nats-py resubscribes
+                if self._pull is None:
+                    raise StopAsyncIteration from None
+                log.warning("fetching from %s: %s; retrying", self.options.url_shown, exc)
+                await asyncio.sleep(0.5)
+
+    async def _ack_handed(self) -> None:
+        """With ``durable``: acknowledge the batch whose records were all handed out."""
+        handed, self._handed = self._handed, []
+        for msg in handed:
+            with contextlib.suppress(Exception):  # disconnected: it comes again, dropped by sequence
+                await msg.ack()
 
     # --- the subscription's side: one message at a time, in stream order ---
 
@@ -263,7 +349,7 @@ class StreamFeed:
         for msg in msgs:
             self._received += 1
             _, sequence, self._pending = reply_sequences(msg.reply)
-            if sequence <= self._last_sequence:  # a consumer recreated a little too far back
+            if sequence <= self._last_sequence and self.durable is None:  # recreated too far back
                 self._duplicates += 1
                 continue
             self._last_sequence = sequence
@@ -335,19 +421,28 @@ class StreamFeed:
     async def __anext__(self) -> Record:
         ready = self._ready
         while not ready:
-            ready.extend(self._process(await self._raw.get_batch(_CHUNK)))
+            ready.extend(self._process(await self._next_raw(_CHUNK)))
         return ready.popleft()
 
     async def next_batch(self, limit: int = 1000) -> list[Record]:
         """The next record and up to ``limit`` - 1 more already waiting."""
         ready = self._ready
         while not ready:
-            ready.extend(self._process(await self._raw.get_batch(limit)))
+            ready.extend(self._process(await self._next_raw(limit)))
         if len(ready) <= limit:
             out = list(ready)
             ready.clear()
             return out
         return [ready.popleft() for _ in range(limit)]
+
+    async def _next_raw(self, limit: int) -> list[Msg]:
+        """The next messages; with ``durable``, first the acknowledgement of the batch before,
+        every record of which the consumer has taken (it asks for more)."""
+        if self.durable is None:
+            return await self._raw.get_batch(limit)
+        await self._ack_handed()
+        self._handed = await self._fetch(min(limit, _FETCH))
+        return self._handed
 
     def stats(self) -> StreamStats:
         reconnects = int(self._nc.stats.get("reconnects", 0)) if self._nc is not None else 0
