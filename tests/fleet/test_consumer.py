@@ -11,8 +11,9 @@ import pytest
 
 from kisfeed.exceptions import FleetError, UsageError
 from kisfeed.fleet import jetstream, subscribe, wire
-from kisfeed.fleet.consumer import StreamFeed, filter_subjects
+from kisfeed.fleet.consumer import StreamFeed
 from kisfeed.fleet.options import NatsOptions
+from kisfeed.fleet.reading import filter_subjects
 from kisfeed.schema import FuturesBook, FuturesTrade, OptionExpected, OptionTrade
 
 from ..conftest import seconds

@@ -35,8 +35,8 @@ from ..exceptions import FleetError, MalformedMessageError, StoreError, UsageErr
 from ..protocol.frames import HEADER_LENGTH, PLAIN_HEADERS
 from ..store.journal import NOTE_SESSION, JournalStats, read_journal, segments
 from . import wire
-from .consumer import filter_subjects, open_stream, reply_sequences
 from .options import NatsOptions
+from .reading import filter_subjects, open_stream, reply_sequences
 
 if TYPE_CHECKING:
     from nats.aio.client import Client
