@@ -278,46 +278,49 @@ async def _record_stream(
         ack_wait=ack_wait,
         connect_timeout=connect_timeout,
     )
-    async with stream, _running(recorder):  # NATS first: a wrong URL fails before the data is touched
-        if recorder.recovered.total:
-            err_console.print(
-                f"restored {recorder.recovered.total:,} records a previous run had journaled "
-                f"but not converted"
-            )
+    async with stream:  # NATS first: a wrong URL or login fails before the data is touched
+        # what a killed run journaled, read before rebuild seals its segment (sealed, it would
+        # be read whole, not from its end)
         await asyncio.to_thread(stream.load_recent)
-        what = describe(subscriptions) if subscriptions else "every record"
-        err_console.print(
-            f"recording {what} of the stream at {options.url_shown} (durable consumer {name}) to "
-            f"{config.data} ({'until Ctrl-C' if seconds is None else f'for {seconds:g} s'})",
-            markup=False,
-        )
-        started = time.monotonic()
-        fetching = asyncio.create_task(stream.run(stop))
-        deadline = None if seconds is None else started + seconds
-        next_status = started + status_interval
-        tick = min(0.2, status_interval) if status_interval > 0 else 0.2
-        try:
-            while not stop.is_set() and not fetching.done() and recorder.error is None:
-                _print_errors(recorder.new_errors())
-                now = time.monotonic()
-                if deadline is not None and now >= deadline:
-                    break
-                if status_interval > 0 and now >= next_status:
-                    r, f = recorder.stats(), stream.stats()
-                    err_console.print(
-                        f"status frames={r.frames} synced={r.synced} acked={f.acked} "
-                        f"sequence={f.last_sequence} pending={f.pending}",
-                        markup=False,
-                    )
-                    next_status = now + status_interval
-                await asyncio.sleep(tick if deadline is None else max(0.0, min(tick, deadline - now)))
-        finally:
-            recorded = time.monotonic() - started
-            stop.set()
-            await asyncio.wait([fetching])
-        err_console.print("stopping: closing the journal and converting the last records…")
-        if (failed := fetching.exception()) is not None:
-            raise failed
+        async with _running(recorder):
+            if recorder.recovered.total:
+                err_console.print(
+                    f"restored {recorder.recovered.total:,} records a previous run had journaled "
+                    f"but not converted"
+                )
+            what = describe(subscriptions) if subscriptions else "every record"
+            err_console.print(
+                f"recording {what} of the stream at {options.url_shown} (durable consumer {name}) to "
+                f"{config.data} ({'until Ctrl-C' if seconds is None else f'for {seconds:g} s'})",
+                markup=False,
+            )
+            started = time.monotonic()
+            fetching = asyncio.create_task(stream.run(stop))
+            deadline = None if seconds is None else started + seconds
+            next_status = started + status_interval
+            tick = min(0.2, status_interval) if status_interval > 0 else 0.2
+            try:
+                while not stop.is_set() and not fetching.done() and recorder.error is None:
+                    _print_errors(recorder.new_errors())
+                    now = time.monotonic()
+                    if deadline is not None and now >= deadline:
+                        break
+                    if status_interval > 0 and now >= next_status:
+                        r, f = recorder.stats(), stream.stats()
+                        err_console.print(
+                            f"status frames={r.frames} synced={r.synced} acked={f.acked} "
+                            f"sequence={f.last_sequence} pending={f.pending}",
+                            markup=False,
+                        )
+                        next_status = now + status_interval
+                    await asyncio.sleep(tick if deadline is None else max(0.0, min(tick, deadline - now)))
+            finally:
+                recorded = time.monotonic() - started
+                stop.set()
+                await asyncio.wait([fetching])
+            err_console.print("stopping: closing the journal and converting the last records…")
+            if (failed := fetching.exception()) is not None:
+                raise failed
     return stream.stats(), recorder, recorded
 
 

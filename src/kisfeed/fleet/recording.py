@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING
 
 from ..exceptions import FleetError, MalformedMessageError, StoreError, UsageError
 from ..protocol.frames import HEADER_LENGTH, PLAIN_HEADERS
-from ..store.journal import NOTE_SESSION, JournalStats, read_journal, segments
+from ..store.journal import NOTE_SESSION, Segment, iter_chunks, parse_line, segments
 from . import wire
 from .options import NatsOptions
 from .reading import filter_subjects, open_stream, reply_sequences
@@ -88,19 +88,15 @@ def plan_subjects(plan: dict[str, list[str]] | None) -> list[str]:
 def recent_ids(root: Path, count: int) -> tuple[set[str], set[str]]:
     """The message ids of the last ``count`` one-record frames of the journal under ``root`` and
     the gap notes written among them (see the module docstring): what a redelivered message may
-    already be. Segments are read newest first, only as many as it takes."""
+    already be. Segments are read newest first, only as many as it takes; a plain one (a
+    killed run's, before ``rebuild`` seals it) from its end, only as much as it takes, so that a
+    day's journal is not read whole at every start."""
     chunks: list[list[tuple[str, int]]] = []  # per segment, newest segment first
     notes: set[str] = set()
     held = 0
     for seg in reversed(segments(root) if (root / "journal").is_dir() else []):
-        frames: list[tuple[str, int]] = []
         try:
-            for entry in read_journal(seg.path, stats=JournalStats(), notes=True):
-                if entry.session == NOTE_SESSION:
-                    if entry.text.startswith('{"kisfeed":"gap-end"'):
-                        notes.add(entry.text)
-                elif PLAIN_HEADERS.get(entry.text[:HEADER_LENGTH], ("", 0))[1] == 1:
-                    frames.append((entry.text, entry.received_ns))
+            frames = _tail(seg, count - held, notes)
         except (OSError, StoreError) as exc:  # sealed and renamed meanwhile: the rest is older
             log.warning("could not read journal segment %s: %s", seg.name, exc)
             continue
@@ -114,6 +110,42 @@ def recent_ids(root: Path, count: int) -> tuple[set[str], set[str]]:
         fields = text[HEADER_LENGTH:].split("^")
         ids.add(wire.message_id(text[2:10], fields, ns))
     return ids, notes
+
+
+def _tail(seg: Segment, want: int, notes: set[str]) -> list[tuple[str, int]]:
+    """The one-record frames (text, received_ns) of ``seg``'s end, at least ``want`` of them if
+    it has as many; its gap notes in that stretch go to ``notes``."""
+    if seg.sealed:  # zstd: read from the start (sealed: a run that stopped, or rebuilt since)
+        with seg.open() as stream:
+            return _frames((line for chunk in iter_chunks(stream) for line in chunk), notes)
+    size = seg.path.stat().st_size
+    span = 1 << 20
+    while True:
+        start = max(0, size - span)
+        with open(seg.path, "rb") as f:
+            f.seek(start)
+            lines = f.read(size - start).split(b"\n")
+        if start:
+            lines = lines[1:]  # the first is the end of a line that began before ``start``
+        frames = _frames(lines, notes)
+        if len(frames) >= want or not start:
+            return frames
+        span *= 4
+
+
+def _frames(lines: Iterable[bytes], notes: set[str]) -> list[tuple[str, int]]:
+    frames: list[tuple[str, int]] = []
+    for line in lines:
+        try:
+            ns, session, text = parse_line(line)
+        except ValueError:  # a line a crash cut short, or not a line
+            continue
+        if session == NOTE_SESSION:
+            if text.startswith('{"kisfeed":"gap-end"'):
+                notes.add(text)
+        elif PLAIN_HEADERS.get(text[:HEADER_LENGTH], ("", 0))[1] == 1:
+            frames.append((text, ns))
+    return frames
 
 
 class StreamRecorder:
