@@ -123,7 +123,7 @@ def test_the_command_list_gives_each_command_one_whole_line():
     ("argv", "line"),
     [
         (["record", "A11612", "--seconds", "abc"], "error: Invalid value for '--seconds'"),
-        (["record"], "error: Missing argument 'codes'."),
+        (["record", "A11612", "--from"], "error: Option '--from' requires an argument."),
         (["no-such-command"], "error: No such command 'no-such-command'."),
     ],
 )

@@ -224,6 +224,8 @@ NUMBER_RULES: dict[str, Bound] = {
     "--max-registrations": Bound(1),
     "--batch-window": Bound(0),
     "--stale-session": Bound(0),
+    "--ack-wait": Bound(1),  # record --from: at least a journal's fsync (fleet.recording)
+    "--connect-timeout": Bound(0, open_low=True),  # record/watch --from
     "--greek-decimals": Bound(0, high=10),  # SimConfig.greek_decimals
     "--metrics-port": Bound(0, high=65535),  # 0: a free port (kisfeed fleet feed)
     "--lease-seconds": Bound(1, high=600),  # fleet.FleetSettings.lease_seconds

@@ -5,23 +5,27 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 from rich.live import Live
 
 import kisfeed
 
+from ..client import FeedStats
 from ..client import events as ev
 from ..protocol.routing import Key
-from ..schema import layout_for
+from ..schema import Record, layout_for
 from ..schema.master import MasterEntry
 from .board import Board
 from .common import err_console, plural, signals
 
-__all__ = ["LiveResult", "run_board", "silent_codes", "describe"]
+if TYPE_CHECKING:
+    from ..fleet.options import NatsOptions
+
+__all__ = ["LiveResult", "run_board", "run_stream_board", "silent_codes", "describe"]
 
 
 @dataclass
@@ -104,24 +108,90 @@ async def run_board(
             await feed.subscribe(tr_id, codes)
         board.state = "connected"
         err_console.print(f"connected: {describe(subscriptions)} subscribed; Ctrl-C to stop")
-        with Live(board.render(), console=console, refresh_per_second=1 / refresh, transient=False) as live:
-            while not stop.is_set() and (deadline is None or time.monotonic() < deadline):
-                try:
-                    batch = await asyncio.wait_for(feed.next_batch(5000), refresh)
-                except TimeoutError:
-                    batch = []
-                for record in batch:
-                    board.update(record)
-                    result.records[record.tr_id] += 1
-                    if record.code:  # an empty code field decodes to None
-                        result.seen.add((record.tr_id, record.code))
-                board.stats = feed.stats()
-                live.update(board.render())
+        await _show(board, console, refresh, stop, deadline, feed.next_batch, feed.stats, result)
         stats = feed.stats()
         result.reconnects, result.dropped, result.parse_errors = (
             stats.reconnects,
             stats.dropped,
             stats.parse_errors,
         )
+    result.seconds = time.monotonic() - started
+    return result
+
+
+async def _show(
+    board: Board,
+    console: Console,
+    refresh: float,
+    stop: asyncio.Event,
+    deadline: float | None,
+    next_batch: Callable[[int], Awaitable[list[Record]]],
+    stats: Callable[[], FeedStats],
+    result: LiveResult,
+) -> None:
+    """The board, redrawn every ``refresh`` s with the records of ``next_batch``, until ``stop``
+    or ``deadline`` (monotonic)."""
+    with Live(board.render(), console=console, refresh_per_second=1 / refresh, transient=False) as live:
+        while not stop.is_set() and (deadline is None or time.monotonic() < deadline):
+            try:
+                batch = await asyncio.wait_for(next_batch(5000), refresh)
+            except TimeoutError:
+                batch = []
+            for record in batch:
+                board.update(record)
+                result.records[record.tr_id] += 1
+                if record.code:  # an empty code field decodes to None
+                    result.seen.add((record.tr_id, record.code))
+            board.stats = stats()
+            live.update(board.render())
+
+
+async def run_stream_board(
+    *,
+    options: NatsOptions,
+    subscriptions: list[tuple[str, list[str]]],
+    instruments: dict[str, MasterEntry],
+    console: Console,
+    seconds: float | None = None,
+    refresh: float = 0.25,
+    book: str | None = None,
+    connect_timeout: float = 10.0,
+) -> LiveResult:
+    """``run_board`` fed by the fleet's stream (``watch --from``): its live records of the
+    subscriptions' (TR, code) pairs, no KIS connection. The status line counts NATS reconnects,
+    and malformed messages as errors."""
+    from ..fleet import subscribe
+
+    board = Board(instruments, title=f"kisfeed · {options.url_shown}", book=book)
+    result = LiveResult()
+    stop = signals.stop_event()
+    keys = [(tr, code) for tr, codes in subscriptions for code in codes]
+    started = time.monotonic()
+    deadline = None if seconds is None else started + seconds
+    async with subscribe(options, keys=keys, connect_timeout=connect_timeout) as feed:
+
+        def stats() -> FeedStats:
+            s = feed.stats()
+            board.state = "connected" if s.connected else "reconnecting"
+            return FeedStats(
+                frames=s.received,
+                records=s.records,
+                bytes=0,
+                parse_errors=s.malformed,
+                dropped=0,
+                reconnects=s.reconnects,
+                queued=s.queued,
+                subscriptions={0: len(keys)},
+                connected={0: s.connected},
+            )
+
+        board.state = "connected"
+        err_console.print(
+            f"connected to {options.url_shown}: {describe(subscriptions)} from the stream; Ctrl-C to stop",
+            markup=False,
+        )
+        await _show(board, console, refresh, stop, deadline, feed.next_batch, stats, result)
+        s = feed.stats()
+        result.reconnects, result.parse_errors = s.reconnects, s.malformed
     result.seconds = time.monotonic() - started
     return result

@@ -41,8 +41,22 @@ from .common import (
 from .config import Config
 from .embedded import connect_arguments, describe_embedded, embedded_config
 from .live import describe, silent_codes
+from .nats_options import (
+    ConnectTimeout,
+    NatsCreds,
+    NatsNkey,
+    NatsPassword,
+    NatsToken,
+    NatsUser,
+    TlsCa,
+    TlsCert,
+    TlsKey,
+    nats_options,
+)
 
 if TYPE_CHECKING:  # pyarrow loads when recording starts, not for --help
+    from ..fleet.options import NatsOptions
+    from ..fleet.recording import StreamRecorderStats
     from ..store.outages import Outage
     from ..store.recorder import Recorder
 
@@ -234,16 +248,92 @@ async def _record(
     return seen, recorder, recorded
 
 
+async def _record_stream(
+    config: Config,
+    options: NatsOptions,
+    connect_timeout: float,
+    subscriptions: dict[str, list[str]],
+    durable: str | None,
+    ack_wait: float,
+    seconds: float | None,
+    fsync_window: float,
+    flush_interval: float,
+    status_interval: float,
+) -> tuple[StreamRecorderStats, Recorder, float]:
+    """``record --from nats://…``: the fleet's stream (``subscriptions`` filter it; empty: all
+    of it) through a durable consumer into the recorder, until ``seconds``, Ctrl-C or SIGTERM
+    (``fleet.recording``: acknowledged once synced, redeliveries of what the journal holds
+    skipped). Returns what it fetched, the recorder and the seconds recorded."""
+    from ..fleet.recording import StreamRecorder, default_durable, plan_subjects
+    from ..store.recorder import Recorder
+
+    stop = signals.stop_event()
+    recorder = Recorder(config.data, fsync_window=fsync_window, flush_interval=flush_interval)
+    name = durable or default_durable(config.data)
+    stream = StreamRecorder(
+        recorder,
+        options,
+        plan_subjects(subscriptions),
+        name,
+        ack_wait=ack_wait,
+        connect_timeout=connect_timeout,
+    )
+    async with stream:  # NATS first: a wrong URL or login fails before the data is touched
+        # what a killed run journaled, read before rebuild seals its segment (sealed, it would
+        # be read whole, not from its end)
+        await asyncio.to_thread(stream.load_recent)
+        async with _running(recorder):
+            if recorder.recovered.total:
+                err_console.print(
+                    f"restored {recorder.recovered.total:,} records a previous run had journaled "
+                    f"but not converted"
+                )
+            what = describe(subscriptions) if subscriptions else "every record"
+            err_console.print(
+                f"recording {what} of the stream at {options.url_shown} (durable consumer {name}) to "
+                f"{config.data} ({'until Ctrl-C' if seconds is None else f'for {seconds:g} s'})",
+                markup=False,
+            )
+            started = time.monotonic()
+            fetching = asyncio.create_task(stream.run(stop))
+            deadline = None if seconds is None else started + seconds
+            next_status = started + status_interval
+            tick = min(0.2, status_interval) if status_interval > 0 else 0.2
+            try:
+                while not stop.is_set() and not fetching.done() and recorder.error is None:
+                    _print_errors(recorder.new_errors())
+                    now = time.monotonic()
+                    if deadline is not None and now >= deadline:
+                        break
+                    if status_interval > 0 and now >= next_status:
+                        r, f = recorder.stats(), stream.stats()
+                        err_console.print(
+                            f"status frames={r.frames} synced={r.synced} acked={f.acked} "
+                            f"sequence={f.last_sequence} pending={f.pending}",
+                            markup=False,
+                        )
+                        next_status = now + status_interval
+                    await asyncio.sleep(tick if deadline is None else max(0.0, min(tick, deadline - now)))
+            finally:
+                recorded = time.monotonic() - started
+                stop.set()
+                await asyncio.wait([fetching])
+            err_console.print("stopping: closing the journal and converting the last records…")
+            if (failed := fetching.exception()) is not None:
+                raise failed
+    return stream.stats(), recorder, recorded
+
+
 def record(
     codes: Annotated[
-        list[str],
+        list[str] | None,
         typer.Argument(
             help="Instrument codes, in groups: CODE... [--tr TR CODE...]... A code before any --tr goes on its trade TR by its form (6 "
             "characters: stock futures, H0ZFCNT0; 9: stock options, H0ZOCNT0). '--tr TR' puts the "
             "codes after it, up to the next --tr, on TR: one of " + _KNOWN + ".",
             show_default=False,
         ),
-    ],
+    ] = None,
     data: DataOption = None,
     seconds: Annotated[
         float | None, typer.Option(help="Stop after this many seconds (default: Ctrl-C).")
@@ -287,6 +377,36 @@ def record(
         Path | None,
         typer.Option(help="A local master file to check the codes against (default: KIS's, cached)."),
     ] = None,
+    source: Annotated[
+        str | None,
+        typer.Option(
+            "--from",
+            help="Record the fleet's NATS JetStream stream instead of KIS: nats://host:4222 (credentials "
+            "from KISFEED_NATS_USER/_PASSWORD/_TOKEN/_CREDS/_NKEY, TLS from KISFEED_NATS_CA/_CERT/_KEY). "
+            "CODEs then filter it (none: every record).",
+            show_default=False,
+        ),
+    ] = None,
+    durable: Annotated[
+        str | None,
+        typer.Option(
+            help="With --from: the durable consumer's name (default: one per machine and data directory).",
+            show_default=False,
+        ),
+    ] = None,
+    ack_wait: Annotated[
+        float,
+        typer.Option(help="With --from: seconds before the server delivers an unacknowledged record again."),
+    ] = 30.0,
+    nats_user: NatsUser = None,
+    nats_password: NatsPassword = None,
+    nats_token: NatsToken = None,
+    nats_creds: NatsCreds = None,
+    nats_nkey: NatsNkey = None,
+    tls_ca: TlsCa = None,
+    tls_cert: TlsCert = None,
+    tls_key: TlsKey = None,
+    connect_timeout: ConnectTimeout = 10.0,
     config_file: ConfigOption = None,
 ) -> None:
     """Record trades, order books, expected prices: every received frame to the journal, typed
@@ -314,7 +434,39 @@ def record(
     config = config_from(
         config_file, data=data, app_key=app_key, app_secret=app_secret, ws_url=ws_url, rest_url=rest_url
     )
+    if source is not None:
+        with errors():
+            options = nats_options(
+                source,
+                user=nats_user,
+                password=nats_password,
+                token=nats_token,
+                creds=nats_creds,
+                nkey=nats_nkey,
+                tls_ca=tls_ca,
+                tls_cert=tls_cert,
+                tls_key=tls_key,
+            )
+        _record_from(
+            config,
+            options,
+            connect_timeout,
+            codes or [],
+            durable,
+            ack_wait,
+            seconds,
+            with_books,
+            with_expected,
+            fsync_window,
+            flush_interval,
+            status_interval,
+        )
+        return
+    if durable is not None:
+        raise fail("--durable goes with --from nats://…", EXIT_USAGE)
     with errors():
+        if not codes:
+            raise UsageError("give the codes to record (CODE... [--tr TR CODE...]), or --from nats://…")
         simulated = not config.has_credentials
         subscriptions = plan_subscriptions(codes, with_books=with_books, with_expected=with_expected)
         if simulated:
@@ -374,6 +526,64 @@ def record(
     report_lines("frame", "not decoded", recorder.converted.errors)
     # Every background failure is one line (those seen while recording were printed then);
     # any of them makes the run a failure, though what the journal holds is intact.
+    _print_errors(recorder.new_errors())
+    if recorder.errors:
+        raise typer.Exit(EXIT_FAILURE)
+    signals.exit_status()
+
+
+def _record_from(
+    config: Config,
+    options: NatsOptions,
+    connect_timeout: float,
+    codes: list[str],
+    durable: str | None,
+    ack_wait: float,
+    seconds: float | None,
+    with_books: bool,
+    with_expected: bool,
+    fsync_window: float,
+    flush_interval: float,
+    status_interval: float,
+) -> None:
+    """``record --from``: no KIS connection, no credential, no master; the same summary."""
+    with errors():
+        subscriptions = plan_subscriptions(codes, with_books=with_books, with_expected=with_expected)
+        try:
+            fetched, recorder, elapsed = asyncio.run(
+                _record_stream(
+                    config,
+                    options,
+                    connect_timeout,
+                    subscriptions,
+                    durable,
+                    ack_wait,
+                    seconds,
+                    fsync_window,
+                    flush_interval,
+                    status_interval,
+                )
+            )
+        except DataDirectoryInUseError as exc:
+            raise fail(str(exc), EXIT_USAGE) from None
+    s = recorder.stats()
+    written = recorder.converted.records
+    console.print(
+        f"recorded {plural(sum(written.values()), 'record')} in {elapsed:.1f} s "
+        f"({', '.join(f'{t}: {n:,}' for t, n in sorted(written.items())) or 'none'})"
+    )
+    console.print(
+        f"stream: {plural(fetched.received, 'message')} fetched up to sequence {fetched.last_sequence}, "
+        f"{fetched.skipped:,} already journaled skipped, {fetched.malformed:,} malformed skipped, "
+        f"{plural(fetched.gaps, 'gap event')}, {fetched.pending:,} pending",
+        markup=False,
+    )
+    console.print(f"journal: {plural(s.synced, 'frame')}, {s.bytes:,} bytes in {config.data / 'journal'}")
+    console.print(
+        f"dataset: {plural(recorder.converted.total, 'record')} converted to {config.data.resolve()}"
+    )
+    report_lines("journal line", "skipped", recorder.converted.bad_lines)
+    report_lines("frame", "not decoded", recorder.converted.errors)
     _print_errors(recorder.new_errors())
     if recorder.errors:
         raise typer.Exit(EXIT_FAILURE)

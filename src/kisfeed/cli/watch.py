@@ -19,7 +19,19 @@ from .codes import load_instruments, resolve_codes, simulator_master
 from .common import ConfigOption, DataOption, config_from, console, err_console, errors, plural, signals
 from .config import Config
 from .embedded import connect_arguments, describe_embedded, embedded_config
-from .live import LiveResult, run_board, silent_codes
+from .live import LiveResult, run_board, run_stream_board, silent_codes
+from .nats_options import (
+    ConnectTimeout,
+    NatsCreds,
+    NatsNkey,
+    NatsPassword,
+    NatsToken,
+    NatsUser,
+    TlsCa,
+    TlsCert,
+    TlsKey,
+    nats_options,
+)
 from .record import capacity
 
 __all__ = ["watch", "demo", "chain_for", "Chain", "resolve_codes"]
@@ -185,11 +197,32 @@ def watch(
     simulator: Annotated[
         bool, typer.Option("--simulator", help="Use the embedded simulator even with credentials.")
     ] = False,
+    source: Annotated[
+        str | None,
+        typer.Option(
+            "--from",
+            help="Watch the fleet's NATS JetStream stream instead of KIS, no KIS credentials needed: "
+            "nats://host:4222 (credentials from KISFEED_NATS_*; codes checked against --master, else "
+            "KIS's master, else the simulator's instruments).",
+            show_default=False,
+        ),
+    ] = None,
+    nats_user: NatsUser = None,
+    nats_password: NatsPassword = None,
+    nats_token: NatsToken = None,
+    nats_creds: NatsCreds = None,
+    nats_nkey: NatsNkey = None,
+    tls_ca: TlsCa = None,
+    tls_cert: TlsCert = None,
+    tls_key: TlsKey = None,
+    connect_timeout: ConnectTimeout = 10.0,
     config_file: ConfigOption = None,
 ) -> None:
     """A live board: futures (last, change, volume, OI, basis, bid/ask), an option chain (last, IV,
     Greeks, volume) and the connection status. Real server with credentials, else the simulator.
     A chain is the strikes nearest the money that the free registrations hold (41 per app key).
+    With --from nats://host:4222 the board shows the fleet's stream instead (live records of the
+    codes asked, no KIS credential needed).
 
     \b
     Examples:
@@ -200,9 +233,24 @@ def watch(
       kisfeed watch --underlying 삼성전자 --book A11612
     """
     config = config_from(config_file)
-    simulated = simulator or not config.has_credentials
+    simulated = (simulator or not config.has_credentials) and source is None
     with errors():
-        if simulated:
+        if source is not None:
+            if simulator:
+                raise ConfigError("--simulator or --from: the board shows one source")
+            options = nats_options(
+                source,
+                user=nats_user,
+                password=nats_password,
+                token=nats_token,
+                creds=nats_creds,
+                nkey=nats_nkey,
+                tls_ca=tls_ca,
+                tls_cert=tls_cert,
+                tls_key=tls_key,
+            )
+            found = load_instruments(master)
+        elif simulated:
             err_console.print(
                 (
                     "no credentials (KIS_APP_KEY, KIS_APP_SECRET): watching the embedded simulator; "
@@ -232,7 +280,22 @@ def watch(
             err_console.print(chain.note(), highlight=False)
             entries += [e for e in chain.entries if e not in entries]
         subscriptions = _subscriptions(entries, book_entry)
-        result = asyncio.run(_watch(config, subscriptions, found, seconds, simulated, book=book, night=night))
+        if source is not None:
+            result = asyncio.run(
+                run_stream_board(
+                    options=options,
+                    subscriptions=subscriptions,
+                    instruments=found.by_code(),
+                    console=console,
+                    seconds=seconds,
+                    book=book,
+                    connect_timeout=connect_timeout,
+                )
+            )
+        else:
+            result = asyncio.run(
+                _watch(config, subscriptions, found, seconds, simulated, book=book, night=night)
+            )
     console.print(
         f"\n{plural(sum(result.records.values()), 'record')} in {result.seconds:.0f} s, "
         f"{plural(result.reconnects, 'reconnect')}, {result.dropped:,} dropped"

@@ -157,11 +157,15 @@ def parse_record(subject_: str, payload: bytes, headers: dict[str, str] | None) 
     except UnicodeDecodeError:
         raise MalformedMessageError(f"{subject_}: the payload is not UTF-8") from None
     fields = text.split("^")
-    width = len(LAYOUTS[tr_id].fields)
-    if len(fields) != width or fields[0] != code:
+    # As the client takes a frame's records (RecordCodec.decode_fast): the layout's required
+    # fields at least (H0ZOANC0 comes with 7 of its 8), and up to twice its width (fields KIS
+    # appends stay on the record as ``extra``), or KIS's next appended field would make every
+    # consumer skip a whole TR.
+    layout = LAYOUTS[tr_id]
+    if not layout.required <= len(fields) <= 2 * layout.width or fields[0] != code:
         raise MalformedMessageError(
-            f"{subject_}: {len(fields)} fields starting {fields[0][:12]!r}, expected {width} "
-            f"starting with the subject's code"
+            f"{subject_}: {len(fields)} fields starting {fields[0][:12]!r}, expected "
+            f"{layout.required} to {2 * layout.width} starting with the subject's code"
         )
     headers = headers or {}
     try:
