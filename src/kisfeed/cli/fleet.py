@@ -3,7 +3,8 @@
 ``feed`` runs a feeder with the app keys of its own configuration; ``add``/``remove`` change
 what the fleet serves; ``status`` shows who serves what; ``demo`` runs a local fleet.
 
-Every fleet command reaches NATS with the same options (``nats_options``): ``--nats URL``
+Every fleet command reaches NATS with the same options (``cli/nats_options.py``, as ``record
+--from`` and ``watch --from``): ``--nats URL``
 (``KISFEED_NATS_URL``) and the credentials a server may ask, best given in the environment
 (``KISFEED_NATS_PASSWORD``, ``KISFEED_NATS_TOKEN``): options are visible in ``ps``.
 """
@@ -22,6 +23,17 @@ import typer
 
 from ..exceptions import UsageError
 from .common import EXIT_FAILURE, ConfigOption, config_from, console, err_console, errors, plural, signals
+from .nats_options import (
+    NatsCreds,
+    NatsNkey,
+    NatsPassword,
+    NatsToken,
+    NatsUser,
+    TlsCa,
+    TlsCert,
+    TlsKey,
+    nats_options,
+)
 
 if TYPE_CHECKING:
     from nats.aio.client import Client
@@ -29,7 +41,7 @@ if TYPE_CHECKING:
     from ..fleet import NatsOptions
     from ..fleet.jetstream import Buckets, FleetSettings
 
-__all__ = ["fleet_app", "nats_options", "NatsArguments"]
+__all__ = ["fleet_app", "NatsArguments"]
 
 fleet_app = typer.Typer(
     name="fleet",
@@ -47,30 +59,6 @@ NatsUrl = Annotated[
         help="NATS server URL, or several comma-separated (default: KISFEED_NATS_URL, else nats://127.0.0.1:4222).",
     ),
 ]
-NatsUser = Annotated[str | None, typer.Option("--nats-user", help="NATS user (default: KISFEED_NATS_USER).")]
-NatsPassword = Annotated[
-    str | None,
-    typer.Option(
-        "--nats-password",
-        help="NATS password; better KISFEED_NATS_PASSWORD (an option shows in ps).",
-        show_default=False,
-    ),
-]
-NatsToken = Annotated[
-    str | None,
-    typer.Option("--nats-token", help="NATS token; better KISFEED_NATS_TOKEN.", show_default=False),
-]
-NatsCreds = Annotated[
-    Path | None, typer.Option("--nats-creds", help="A NATS .creds file (JWT and nkey; KISFEED_NATS_CREDS).")
-]
-NatsNkey = Annotated[
-    Path | None, typer.Option("--nats-nkey", help="A file holding an nkey seed (KISFEED_NATS_NKEY).")
-]
-TlsCa = Annotated[Path | None, typer.Option("--tls-ca", help="CA file to trust for TLS (KISFEED_NATS_CA).")]
-TlsCert = Annotated[
-    Path | None, typer.Option("--tls-cert", help="Client certificate for TLS (KISFEED_NATS_CERT).")
-]
-TlsKey = Annotated[Path | None, typer.Option("--tls-key", help="Client key for TLS (KISFEED_NATS_KEY).")]
 
 
 class NatsArguments:
@@ -81,37 +69,6 @@ class NatsArguments:
 
     def options(self) -> NatsOptions:
         return nats_options(**self.given)
-
-
-def nats_options(
-    url: str | None = None,
-    user: str | None = None,
-    password: str | None = None,
-    token: str | None = None,
-    creds: Path | None = None,
-    nkey: Path | None = None,
-    tls_ca: Path | None = None,
-    tls_cert: Path | None = None,
-    tls_key: Path | None = None,
-) -> NatsOptions:
-    """``NatsOptions`` from the options given, else ``KISFEED_NATS_*``; ``ConfigError`` (exit 2)
-    for a bad URL or file. The password and token join the log redaction at once."""
-    from ..fleet import NatsOptions
-    from .common import redact
-
-    options = NatsOptions.from_env(
-        url=url,
-        user=user,
-        password=password,
-        token=token,
-        creds=creds,
-        nkey_seed=nkey,
-        tls_ca=tls_ca,
-        tls_cert=tls_cert,
-        tls_key=tls_key,
-    )
-    redact.secrets.update(s for s in (options.password, options.token) if s)
-    return options
 
 
 @contextlib.asynccontextmanager
@@ -197,7 +154,15 @@ def feed(
     )
     with errors():
         options = nats_options(
-            nats, nats_user, nats_password, nats_token, nats_creds, nats_nkey, tls_ca, tls_cert, tls_key
+            nats,
+            user=nats_user,
+            password=nats_password,
+            token=nats_token,
+            creds=nats_creds,
+            nkey=nats_nkey,
+            tls_ca=tls_ca,
+            tls_cert=tls_cert,
+            tls_key=tls_key,
         )
         settings = _settings(lease_seconds)
         if not config.has_credentials:
@@ -464,7 +429,15 @@ def status(
     """
     with errors():
         options = nats_options(
-            nats, nats_user, nats_password, nats_token, nats_creds, nats_nkey, tls_ca, tls_cert, tls_key
+            nats,
+            user=nats_user,
+            password=nats_password,
+            token=nats_token,
+            creds=nats_creds,
+            nkey=nats_nkey,
+            tls_ca=tls_ca,
+            tls_cert=tls_cert,
+            tls_key=tls_key,
         )
         found = asyncio.run(fleet_status(options))
     if as_json:
@@ -548,7 +521,15 @@ def demo(
 
     with errors():
         options = nats_options(
-            nats, nats_user, nats_password, nats_token, nats_creds, nats_nkey, tls_ca, tls_cert, tls_key
+            nats,
+            user=nats_user,
+            password=nats_password,
+            token=nats_token,
+            creds=nats_creds,
+            nkey=nats_nkey,
+            tls_ca=tls_ca,
+            tls_cert=tls_cert,
+            tls_key=tls_key,
         )
         config = dataclasses.replace(embedded_config(), app_keys=dict(_DEMO_KEYS), always_open=True)
 

@@ -1,5 +1,5 @@
-"""The NATS options of the commands that read the fleet's stream (``record --from``, ``watch
---from``): the names every fleet command uses (issue 17, item 5), each falling back to its
+"""The NATS options of every command that reaches the fleet (``kisfeed fleet ...``, ``record
+--from``, ``watch --from``): one definition (issue 17, item 5), each falling back to its
 ``KISFEED_NATS_*`` variable (``fleet.options``). A password or token given here joins the log
 redaction before anything can log it."""
 
@@ -28,7 +28,7 @@ __all__ = [
     "nats_options",
 ]
 
-_PANEL = "NATS (with --from)"
+_PANEL = "NATS"
 
 NatsUser = Annotated[
     str | None,
@@ -92,7 +92,7 @@ ConnectTimeout = Annotated[
 
 
 def nats_options(
-    url: str,
+    url: str | None,
     *,
     user: str | None = None,
     password: str | None = None,

@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING
 
 from ..exceptions import FleetError, MalformedMessageError, StoreError, UsageError
 from ..protocol.frames import HEADER_LENGTH, PLAIN_HEADERS
-from ..store.journal import NOTE_SESSION, Segment, iter_chunks, parse_line, segments
+from ..store.journal import NOTE_SESSION, Segment, iter_lines, parse_line, segments
 from . import wire
 from .options import NatsOptions
 from .reading import filter_subjects, open_stream, reply_sequences
@@ -117,7 +117,7 @@ def _tail(seg: Segment, want: int, notes: set[str]) -> list[tuple[str, int]]:
     it has as many; its gap notes in that stretch go to ``notes``."""
     if seg.sealed:  # zstd: read from the start (sealed: a run that stopped, or rebuilt since)
         with seg.open() as stream:
-            return _frames((line for chunk in iter_chunks(stream) for line in chunk), notes)
+            return _frames(iter_lines(stream), notes)
     size = seg.path.stat().st_size
     span = 1 << 20
     while True:
