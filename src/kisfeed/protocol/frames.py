@@ -150,6 +150,12 @@ def decode(frame: str, *, trading_date: date | None = None) -> list[Record]:
     Raises ``kisfeed.ParseError`` (``FrameError`` or ``FieldError``) and nothing else for text
     that is not a well-formed frame. Encrypted frames need the session's key: see ``Session``.
     """
+    read = _SINGLE.get(frame[:HEADER_LENGTH])
+    if read is not None:  # the common frame, as in decode_frame: not a call more on its path
+        try:
+            return read(frame[HEADER_LENGTH:], trading_date, None)
+        except ValueError:
+            pass
     return decode_frame(frame, trading_date=trading_date)
 
 

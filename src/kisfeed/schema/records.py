@@ -179,56 +179,61 @@ def _reader(record_type: type[Record], count: int, width: int) -> Reader:
     KIS tables). Time fields are kept as text for ``TIMES``. An empty field, text past the
     layout aside, is refused (``Text`` is ``min_length=1``), and so is any text the lax reading
     refuses (``007``, ``5.``, `` 5``).
+
+    Its source is written out for the record type, count and width, as ``namedtuple`` writes its
+    class: every time and sign position is a constant in it, so the path of every record has no
+    loop over positions and no call for them (the two C calls are most of a record's time; this
+    Python is the rest).
     """
-    fields = record_type.layout.fields
-    layout_width = len(fields)
-    # A record may lack the layout's optional trailing fields (Layout.required): they are None.
-    fields = fields[:width]
-    present = len(fields)
-    pad = [None] * (layout_width - present)
+    layout = record_type.layout
+    fields = layout.fields[:width]  # a record may lack the optional trailing fields: None
+    present, layout_width = len(fields), layout.width
     one = [_FAST_TYPES[f.kind] for f in fields] + [str] * (width - layout_width)
     types: Any = tuple(one * count)
-    decode = msgspec.json.Decoder(tuple[types], strict=False).decode
-    time_index = [f.index for f in fields if f.kind is Kind.TIME]
-    sign_index = [s + f.index for s in range(0, count * width, width) for f in fields if f.kind is Kind.SIGN]
-    # itemgetter of one index gives the value itself, not a tuple (both layouts have four)
-    signs: Callable[[tuple[Any, ...]], tuple[Any, ...]] = (
-        operator.itemgetter(*sign_index)
-        if len(sign_index) > 1
-        else lambda values: tuple(values[i] for i in sign_index)
-    )
-    none = Sign.NONE
-    ordered = book_order(record_type.layout)  # a book out of order goes the careful way, to be named
     starts = range(0, count * width, width)
-    single = count == 1 and width == layout_width
-    times = TIMES
-
-    def read(payload: str, trading_date: date | None, received_ns: int | None) -> list[Record]:
-        # A closure: its names are cell lookups, on the hottest path.
-        if not screened(payload):
-            raise ValueError("a text the fast path would misread")
-        values = decode(f'["{payload.replace("^", _QUOTES)}"]')
-        if none in signs(values):
-            raise ValueError("a sign the fast path would misread")
-        if single:  # the common frame: no slices, no loop
-            record = list(values)
-            for i in time_index:
-                record[i] = times[record[i]]
-            if ordered is not None and not ordered(record):
-                raise ValueError("a book out of order")
-            record += ((), 0, trading_date, received_ns)
-            return [record_type(*record)]
-        records = []
-        for start in starts:
-            record = list(values[start : start + present]) + pad
-            for i in time_index:
-                record[i] = times[record[i]]
-            if ordered is not None and not ordered(record):
-                raise ValueError("a book out of order")
-            record += (values[start + layout_width : start + width], 0, trading_date, received_ns)
-            records.append(record_type(*record))
-        return records
-
+    # Sign.NONE is 0, the one falsy sign
+    signs = " and ".join(f"values[{s + f.index}]" for s in starts for f in fields if f.kind is Kind.SIGN)
+    whole = count == 1 and width == layout_width  # the common frame: no slices
+    lines = [
+        "def read(payload, trading_date, received_ns):",
+        # screened's four scans inline, its call only for a capital: a call less per record
+        "    if 'e' in payload or 'i' in payload or '\"' in payload or '\\\\' in payload or (",
+        "        ('E' in payload or 'I' in payload) and not screened(payload)",
+        "    ):",
+        "        raise ValueError('a text the fast path would misread')",
+        '    values = decode(f\'["{payload.replace("^", QUOTES)}"]\')',
+    ]
+    if signs:
+        lines += [f"    if not ({signs}):", "        raise ValueError('a sign the fast path would misread')"]
+    if not whole:
+        lines.append("    records = []")
+    for s in starts:
+        lines.append(
+            "    record = list(values)" if whole else f"    record = list(values[{s}:{s + present}])"
+        )
+        if present < layout_width:
+            lines.append("    record += PAD")
+        lines += [f"    record[{f.index}] = times[record[{f.index}]]" for f in fields if f.kind is Kind.TIME]
+        if layout.category == "book":  # a book out of order goes the careful way, to be named
+            lines += ["    if not ordered(record):", "        raise ValueError('a book out of order')"]
+        extra = "()" if width == layout_width else f"values[{s + layout_width}:{s + width}]"
+        lines.append(f"    record += ({extra}, 0, trading_date, received_ns)")
+        lines.append(
+            "    return [record_type(*record)]" if whole else "    records.append(record_type(*record))"
+        )
+    if not whole:
+        lines.append("    return records")
+    namespace: dict[str, Any] = {
+        "screened": screened,
+        "decode": msgspec.json.Decoder(tuple[types], strict=False).decode,
+        "QUOTES": _QUOTES,
+        "PAD": (None,) * (layout_width - present),
+        "times": TIMES,
+        "ordered": book_order(layout),
+        "record_type": record_type,
+    }
+    exec("\n".join(lines), namespace)  # the source above: written from the layout alone
+    read: Reader = namespace["read"]
     return read
 
 
