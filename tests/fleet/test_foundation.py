@@ -141,3 +141,15 @@ def test_settings_are_checked():
     for bad in ({"lease_seconds": 0.5}, {"duplicate_window": 0}, {"replicas": 0}):
         with pytest.raises(ConfigError):
             jetstream.FleetSettings(**bad)
+
+
+async def test_the_nats_py_internals_the_publisher_reaches_into_are_still_there(nats_server):
+    # fleet/publisher.py empties nats-py's unsent buffer on a disconnect so that records keep
+    # their order (design principle 13: one place, a named version, a test that fails if they move)
+    nc = await jetstream.connect(NatsOptions(nats_server.url))
+    try:
+        assert isinstance(nc._pending, list)
+        assert isinstance(nc._pending_data_size, int)
+        assert callable(nc._disconnected_cb)
+    finally:
+        await asyncio.wait_for(nc.close(), seconds(5))

@@ -63,7 +63,9 @@ class Publisher:
         everything unacknowledged goes back to the queue, in order, and nats-py's buffer is
         emptied (its pending commands are our publishes and requests that time out and are
         retried): after the reconnect the records go out again in their order, and JetStream
-        drops those it had stored. nats-py (2.x) has one disconnected callback, set by
+        drops those it had stored. Written against nats-py 2.16.0, whose private ``_pending``,
+        ``_pending_data_size`` and ``_disconnected_cb`` these are (a test fails if they move;
+        design principle 13). nats-py has one disconnected callback, set by
         ``jetstream.connect``: ours runs first, then that one."""
         previous = getattr(self.nc, "_disconnected_cb", None)
 
