@@ -67,7 +67,7 @@ def test_three_feeders_serve_100_codes_once_and_the_stream_is_the_ground_truth(
         removed = fleet(nats_server.url, "remove", *codes, "--master", master)
         assert removed.returncode == 0, removed.stderr
         wait_until(
-            lambda: all(f["serving"] == 0 for f in status(nats_server.url)["feeders"]), 20, "all released"
+            lambda: all(f["serving"] == 0 for f in status(nats_server.url)["feeders"]), 30, "all released"
         )
         time.sleep(1)  # unsubscribe replies
         for feeder in feeders:
