@@ -6,7 +6,8 @@
    with a ``Nats-Msg-Id`` each) to the same stream, received by a bare push consumer here. Two
    mixes: the simulator's own frames (about 1.2 records each) and frames of 10 records
    (``--batch-window`` packs a session's trades of one TR into one frame, at most 10).
-2. **Latency** at about 5,000 records/s: from the feeder's receive time (``Kisfeed-Received-Ns``,
+2. **Latency** at the highest rate this machine paces below saturation (~3,200 records/s; the
+   issue asks 5,000, where the 2-core chain saturates): from the feeder's receive time (``Kisfeed-Received-Ns``,
    the record's ``received_ns``) to the consumer's delivery, same clock, p50/p99.
 3. **Fail-over.** Two feeders with one app key each share the codes; SIGKILL the one serving a
    watched code and time until the consumer has the first record of that code from the other,
@@ -33,7 +34,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-LATENCY_ACTIVITY = 6.0
+LATENCY_SPEED = 360.0
 KEYS = [("PSbench-key-0001", "bench-secret-0001"), ("PSbench-key-0002", "bench-secret-0002")]
 
 
@@ -320,10 +321,12 @@ def run_throughput(quick: bool) -> None:
 
 def run_latency(quick: bool) -> None:
     keys = trade_codes(41)
-    # activity tuned so that the 41 series trade about 5,000 times a second in all at speed 1
+    # The issue asks for 5,000 rec/s. 41 busy series at 30x activity send ~3,200 rec/s at 360x
+    # here, the most this 2-core machine paces below saturation (600x gave no more, at a 14 ms
+    # p50); unpaced (speed inf) the chain saturates at ~5,000 rec/s, where latency is queueing.
     with tempfile.TemporaryDirectory() as tmp, running_nats(Path(tmp)) as url:
         with (
-            sim_process(speed=1.0, activity=LATENCY_ACTIVITY, seed=5) as (ws, rest),
+            sim_process(speed=LATENCY_SPEED, activity=30.0, seed=5) as (ws, rest),
             feeders(url, ws, rest, 1),
         ):
             delays, rate = asyncio.run(latency(url, keys, 10.0 if quick else 30.0))
