@@ -41,6 +41,10 @@ __all__ = [
     "EXIT_INTERRUPTED",
     "ConfigOption",
     "DataOption",
+    "AppKeyOption",
+    "AppSecretOption",
+    "WsUrlOption",
+    "RestUrlOption",
     "config_from",
     "plural",
     "report_lines",
@@ -88,6 +92,17 @@ ConfigOption = Annotated[
         help="TOML config file (default: $KISFEED_CONFIG, ./kisfeed.toml, ~/.config/kisfeed/config.toml).",
         show_default=False,
     ),
+]
+#: The KIS endpoint and credential options of the commands that connect to KIS themselves
+#: (``record``, ``fleet feed``); each falls back to its environment variable, then the config file.
+AppKeyOption = Annotated[str | None, typer.Option("--app-key", help="App key (default: KIS_APP_KEY).")]
+AppSecretOption = Annotated[
+    str | None,
+    typer.Option("--app-secret", help="App secret (default: KIS_APP_SECRET).", show_default=False),
+]
+WsUrlOption = Annotated[str | None, typer.Option("--ws-url", help="WebSocket URL (default: KIS_WS_URL).")]
+RestUrlOption = Annotated[
+    str | None, typer.Option("--rest-url", help="Approval URL (default: KIS_REST_URL).")
 ]
 DataOption = Annotated[
     Path | None,

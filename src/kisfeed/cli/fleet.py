@@ -22,7 +22,20 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from ..exceptions import UsageError
-from .common import EXIT_FAILURE, ConfigOption, config_from, console, err_console, errors, plural, signals
+from .common import (
+    EXIT_FAILURE,
+    AppKeyOption,
+    AppSecretOption,
+    ConfigOption,
+    RestUrlOption,
+    WsUrlOption,
+    config_from,
+    console,
+    err_console,
+    errors,
+    plural,
+    signals,
+)
 from .nats_options import (
     NatsCreds,
     NatsNkey,
@@ -115,17 +128,10 @@ def feed(
         ),
     ] = None,
     lease_seconds: LeaseSeconds = 6.0,
-    app_key: Annotated[str | None, typer.Option("--app-key", help="App key (default: KIS_APP_KEY).")] = None,
-    app_secret: Annotated[
-        str | None,
-        typer.Option("--app-secret", help="App secret (default: KIS_APP_SECRET).", show_default=False),
-    ] = None,
-    ws_url: Annotated[
-        str | None, typer.Option("--ws-url", help="WebSocket URL (default: KIS_WS_URL).")
-    ] = None,
-    rest_url: Annotated[
-        str | None, typer.Option("--rest-url", help="Approval URL (default: KIS_REST_URL).")
-    ] = None,
+    app_key: AppKeyOption = None,
+    app_secret: AppSecretOption = None,
+    ws_url: WsUrlOption = None,
+    rest_url: RestUrlOption = None,
     config_file: ConfigOption = None,
     nats_user: NatsUser = None,
     nats_password: NatsPassword = None,

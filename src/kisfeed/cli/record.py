@@ -27,8 +27,12 @@ from ..schema.layouts import Category
 from .common import (
     EXIT_FAILURE,
     EXIT_USAGE,
+    AppKeyOption,
+    AppSecretOption,
     ConfigOption,
     DataOption,
+    RestUrlOption,
+    WsUrlOption,
     config_from,
     console,
     err_console,
@@ -353,17 +357,10 @@ def record(
             "H0ZOANC0 / H0EUANC0; the index products have none).",
         ),
     ] = False,
-    app_key: Annotated[str | None, typer.Option("--app-key", help="App key (default: KIS_APP_KEY).")] = None,
-    app_secret: Annotated[
-        str | None,
-        typer.Option("--app-secret", help="App secret (default: KIS_APP_SECRET).", show_default=False),
-    ] = None,
-    ws_url: Annotated[
-        str | None, typer.Option("--ws-url", help="WebSocket URL (default: KIS_WS_URL).")
-    ] = None,
-    rest_url: Annotated[
-        str | None, typer.Option("--rest-url", help="Approval URL (default: KIS_REST_URL).")
-    ] = None,
+    app_key: AppKeyOption = None,
+    app_secret: AppSecretOption = None,
+    ws_url: WsUrlOption = None,
+    rest_url: RestUrlOption = None,
     fsync_window: Annotated[
         float, typer.Option(help="Seconds of received frames at risk at most (group fsync).")
     ] = 0.1,
