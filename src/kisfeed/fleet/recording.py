@@ -62,7 +62,7 @@ class StreamRecorderStats:
     skipped: int  # redeliveries of what the journal already held
     malformed: int  # messages that are not a kisfeed record or gap event (acknowledged, not written)
     gaps: int  # gap events journaled
-    last_sequence: int
+    last_sequence: int  # the highest stream sequence fetched
     pending: int  # messages of the filter still in the stream after the last one fetched
 
 
@@ -273,7 +273,10 @@ class StreamRecorder:
 
     async def _on_message(self, msg: Msg) -> None:
         self._received += 1
-        delivered, self._last_sequence, self._pending = reply_sequences(msg.reply)
+        delivered, sequence, self._pending = reply_sequences(msg.reply)
+        # a redelivery (its ack lost to a reconnect) can come after later messages: the highest
+        # sequence fetched is the one that says how far the stream was read
+        self._last_sequence = max(self._last_sequence, sequence)
         try:
             if msg.subject.startswith("kisfeed.gap."):
                 note = wire.parse_gap(msg.subject, msg.data).note
