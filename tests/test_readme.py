@@ -289,6 +289,8 @@ def workspace(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Workspace]:
             "--rest-port",
             "0",
             "--always-open",
+            "--activity",  # ten times the calibrated rates: a streaming example's lines in seconds
+            "10",
             "--app-key",
             f"{APP_KEY}:{APP_SECRET}",
         ],

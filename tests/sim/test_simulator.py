@@ -119,7 +119,7 @@ def test_a_capture_from_kisfeed_sim_has_books_coherent_with_its_trades(tmp_path)
             async with websockets.connect(sim.ws_url, ping_interval=None, max_size=None) as ws:
                 for tr_id, code in pairs:
                     await ws.send(request(key, tr_id, code))
-                while sum(1 for f in frames if f.startswith("0|H0ZFCNT0")) < 300:
+                while sum(1 for f in frames if f.startswith("0|H0ZFCNT0")) < 100:
                     message = await recv(ws)
                     if message[0] == "0":
                         frames.append(message)
@@ -146,7 +146,7 @@ def test_a_client_subscribing_during_the_opening_auction_gets_its_expected_price
     """At real-time speed the market must not run ahead of the clock before anyone watches:
     the official client, started at 08:39:30, received no expected price when the first pull
     of the market ran through the whole auction to the 08:45 uncross."""
-    opening = datetime(2026, 11, 20, 8, 39, 50, tzinfo=KST)
+    opening = datetime(2026, 11, 20, 8, 42, 50, tzinfo=KST)  # in the auction, 2 min 10 s before 08:45
 
     async def body() -> list[str]:
         async with Simulator(config(always_open=False, start=opening, speed=20.0)) as sim:
@@ -156,7 +156,7 @@ def test_a_client_subscribing_during_the_opening_auction_gets_its_expected_price
             await asyncio.sleep(0.2)  # the market loop has started before the client subscribes
             await subscribe(ws, key, "H0ZFANC0", code)
             frames: list[str] = []
-            while not frames or decode(frames[-1])[-1].time < dt.time(8, 44):
+            while not frames or decode(frames[-1])[-1].time < dt.time(8, 44, 10):
                 message = await recv(ws, timeout=30)
                 if message.startswith("0|"):
                     frames.append(message)
@@ -164,5 +164,5 @@ def test_a_client_subscribing_during_the_opening_auction_gets_its_expected_price
             return frames
 
     records = [r for frame in run(body) for r in decode(frame)]
-    assert records[0].time < dt.time(8, 41)  # the first steps, not the uncross
+    assert records[0].time < dt.time(8, 43, 30)  # the first steps, not the uncross
     assert all(r.session_code == "311" for r in records)
