@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -73,12 +74,19 @@ class NatsServer:
         self.start()
 
 
-@pytest.fixture
-def nats_server(tmp_path: Path) -> Iterator[NatsServer]:
-    server = NatsServer(tmp_path / "nats")
-    server.store.mkdir()
+@contextmanager
+def running_nats(store: Path, *extra: str) -> Iterator[NatsServer]:
+    """A started ``NatsServer`` (``extra``: its options, credentials say), killed at the end."""
+    server = NatsServer(store, *extra)
+    store.mkdir(exist_ok=True)
     server.start()
     try:
         yield server
     finally:
         server.stop(kill=True)
+
+
+@pytest.fixture
+def nats_server(tmp_path: Path) -> Iterator[NatsServer]:
+    with running_nats(tmp_path / "nats") as server:
+        yield server

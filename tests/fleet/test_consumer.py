@@ -234,19 +234,15 @@ def test_filters_and_arguments_are_checked():
 
 
 async def test_an_unreachable_server_or_wrong_password_is_a_fleet_error(tmp_path):
-    from .conftest import NatsServer
+    from .conftest import running_nats
 
     with pytest.raises(FleetError, match=r"cannot connect to NATS at nats://127\.0\.0\.1:1"):
         async with subscribe("nats://127.0.0.1:1", connect_timeout=1):
             pass
-    server = NatsServer(tmp_path, "--user", "kis", "--pass", "right-pw")
-    server.start()
-    try:
+    with running_nats(tmp_path, "--user", "kis", "--pass", "right-pw") as server:
         with pytest.raises(FleetError) as caught:
             async with subscribe(NatsOptions(server.url, user="kis", password="wrong-pw"), connect_timeout=2):
                 pass
         assert "wrong-pw" not in str(caught.value) and "\n" not in str(caught.value)
         async with subscribe(NatsOptions(server.url, user="kis", password="right-pw")) as feed:
             assert feed.stats().received == 0
-    finally:
-        server.stop(kill=True)

@@ -18,7 +18,7 @@ from kisfeed.fleet import wire
 
 from ..cli.test_stop import Command
 from ..conftest import seconds
-from .conftest import NatsServer
+from .conftest import running_nats
 from .fleet_parts import KEYS, LEASE, Feeder, Sim, busy_codes, fleet, master_file, wait_until
 
 PASSWORD = "nats-pass-5e1d"
@@ -35,13 +35,8 @@ def fleet_here(url: str, *args: str, env: dict[str, str] | None = None) -> tuple
 @pytest.fixture
 def secured(tmp_path):
     """A nats-server that asks for user ``u`` and ``PASSWORD``."""
-    server = NatsServer(tmp_path / "nats", "--user", "u", "--pass", PASSWORD)
-    server.store.mkdir()
-    server.start()
-    try:
+    with running_nats(tmp_path / "nats", "--user", "u", "--pass", PASSWORD) as server:
         yield server
-    finally:
-        server.stop(kill=True)
 
 
 def test_an_unknown_code_is_a_usage_error_before_connecting(tmp_path_factory):

@@ -260,11 +260,9 @@ def test_an_unreachable_server_or_a_bad_url_is_one_line(tmp_path):
 
 
 def test_nats_credentials_from_the_options_or_the_environment_and_never_shown(tmp_path, monkeypatch):
-    from .conftest import NatsServer
+    from .conftest import running_nats
 
-    server = NatsServer(tmp_path, "--user", "kis", "--pass", "s3cret-pw")
-    server.start()
-    try:
+    with running_nats(tmp_path, "--user", "kis", "--pass", "s3cret-pw") as server:
         base = [
             "record",
             "--from",
@@ -289,8 +287,6 @@ def test_nats_credentials_from_the_options_or_the_environment_and_never_shown(tm
         monkeypatch.setenv("KISFEED_NATS_PASSWORD", "s3cret-pw")
         done = runner.invoke(app, base)
         assert done.exit_code == 0, done.stderr
-    finally:
-        server.stop(kill=True)
 
 
 async def test_a_server_restart_mid_recording_loses_and_repeats_nothing(nats_server, tmp_path):
