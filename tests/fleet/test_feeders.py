@@ -5,10 +5,14 @@ restart survived with nothing acknowledged lost."""
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections import Counter
 
+import nats
+
 from kisfeed.fleet import wire
+from kisfeed.fleet.jetstream import LEASES
 from kisfeed.schema import LAYOUTS
 
 from ..conftest import seconds
@@ -135,6 +139,53 @@ def test_a_killed_feeders_codes_are_served_again_within_the_lease_bound(
     assert sorted(f"{e.tr_id}.{e.code}" for e in over) == sorted(taken)  # one gap event per key
     assert all(e.reason == f"the lease of feeder {victim} ended" for e in over)
     assert all(0 < e.end_ns - e.start_ns <= seconds(10) * 1e9 for e in over)
+
+
+def test_a_lease_taken_meanwhile_is_released_and_a_lapsed_one_is_taken_back(
+    nats_server, tmp_path, tmp_path_factory
+):
+    """The renewal's two edges, made on the server by hand: a key whose lease another feeder
+    created after ours lapsed (``thief``) is given up and unsubscribed, counted as a loss; a key
+    whose lease lapsed and nobody took is created again, served on without a gap event."""
+    master = master_file(tmp_path_factory.getbasetemp())
+    codes = busy_codes(4)
+    keys = {f"{'H0ZFCNT0' if len(c) == 6 else 'H0ZOCNT0'}.{c}" for c in codes}
+    stolen, lapsed = sorted(keys)[:2]
+    sim = Sim(tmp_path)
+    (feeder,) = start_feeders(tmp_path, sim, nats_server.url, ["a"])
+    try:
+        assert fleet(nats_server.url, "add", *codes, "--master", master).returncode == 0
+        wait_until(lambda: served_by(nats_server.url, keys), 30, "all codes served")
+
+        async def meddle() -> None:
+            nc = await nats.connect(nats_server.url)
+            try:
+                leases = await nc.jetstream().key_value(LEASES)
+                await leases.delete(stolen)
+                await leases.create(stolen, b"thief")
+                await leases.delete(lapsed)
+            finally:
+                await nc.close()
+
+        asyncio.run(meddle())
+
+        def lost() -> dict | None:
+            found = status(nats_server.url)
+            return found if any(f["losses"] for f in found["feeders"]) else None
+
+        found = wait_until(lost, 20, "a loss counted")
+        (me,) = found["feeders"]
+        assert me["serving"] == 3 and found["served"][stolen] == "thief"
+        assert found["served"][lapsed] == "a"  # created again by the renewal
+        code, out, err = feeder.stop()
+        assert code == 0, out + err
+        assert "4 leases claimed, 1 lease lost" in err
+    finally:
+        if feeder.command.process.poll() is None:
+            feeder.kill()
+        sim.stop()
+    events = gaps(read_stream(nats_server.url))
+    assert sorted(f"{e.tr_id}.{e.code}" for e in events) == sorted(keys)  # the first claims only
 
 
 def test_feeders_survive_a_server_restart_and_nothing_acknowledged_is_lost(
