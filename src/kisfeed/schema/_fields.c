@@ -27,8 +27,9 @@
  * to a heap copy. */
 #define DECIMAL_MAX 63
 
-/* The integer in text[start:end], or NULL with ValueError. The value is built in uint64 and
- * checked against the int64 bound of its sign before each digit, so no text overflows it. */
+/* The integer in text[start:end], or NULL (no error set: split_kind sets the ValueError). The
+ * value is built in uint64 and checked against the int64 bound of its sign before each digit,
+ * so no text overflows it, and none past kinds.INT64 is taken. */
 static inline Py_ALWAYS_INLINE PyObject *
 read_int(int kind, const void *data, Py_ssize_t start, Py_ssize_t end)
 {
@@ -55,12 +56,12 @@ read_int(int kind, const void *data, Py_ssize_t start, Py_ssize_t end)
 /* 10**n for the decimal shortcut: every one up to 10**22 is a double exactly. */
 static const double POW10[] = {1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15};
 
-/* The decimal in text[start:end], or NULL (ValueError set only if Python's own parser set it):
+/* The decimal in text[start:end], or NULL (an error set only if Python's own parser set one):
  * checked against the grammar while its digits are read. What float(text) gives is the double
  * nearest the decimal value, ties to even. With 15 digits or fewer (KIS prints a dozen) that is
  * digits / 10**fraction: both are doubles exactly (below 2**53) and IEEE division rounds its
- * exact quotient to nearest, ties to even, so the bits are float()'s; dtoa, behind float(),
- * takes the same shortcut. A longer text is read by PyOS_string_to_double, the parser float()
+ * exact quotient to nearest, ties to even, so the bits are float()'s (the shortcut dtoa, behind
+ * float(), takes itself for short texts). A longer text is read by PyOS_string_to_double, the parser float()
  * itself calls. Either way "-0.00" gives -0.0, as float() does. */
 static inline Py_ALWAYS_INLINE PyObject *
 read_decimal(int kind, const void *data, Py_ssize_t start, Py_ssize_t end)
