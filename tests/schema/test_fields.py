@@ -44,6 +44,12 @@ TAKES = {
 }
 
 
+def layout_codes(tr: str) -> str:
+    """The kind bytes of a TR's fields (INT, SIGNED and PRICE are all "i")."""
+    byte = {kind: code for code, kind in KINDS.items()} | {Kind.SIGNED: "i", Kind.PRICE: "i"}
+    return "".join(byte[f.kind] for f in LAYOUTS[tr].fields)
+
+
 def definition(code: str, text: str) -> Any:
     """The value split must give for ``text`` as kind ``code``: ``parse_value``'s, but a time's
     text itself (records._reader maps it through ``TIMES``, which refuses a bad one)."""
@@ -121,10 +127,7 @@ def test_every_string_width(wide):
     fields = [texts(tr) for tr in ("H0ZFCNT0", "H0ZOCNT0")]
     for tr, wire in zip(("H0ZFCNT0", "H0ZOCNT0"), fields):
         wire[0] += wide  # the code: the whole payload is then of that width
-        codes = [
-            {"code": "c", "flag": "f", "time": "t", "sign": "s", "decimal": "d"}.get(f.kind.value, "i")
-            for f in LAYOUTS[tr].fields
-        ]
+        codes = layout_codes(tr)
         check(list(zip(codes, wire)))
         bad = list(zip(codes, wire))
         bad[2] = ("i", "1" + wide) if wide else ("i", "1x")  # a wide char after a digit
@@ -223,10 +226,7 @@ def test_no_reference_is_leaked_on_any_path():
     # no sys.gettotalrefcount on a release build: a leak of one object a call would show as
     # megabytes of RSS over these calls (a list of 49 values: tens of them)
     wire = texts("H0ZOCNT0")
-    codes = "".join(
-        {"code": "c", "flag": "f", "time": "t", "sign": "s", "decimal": "d"}.get(f.kind.value, "i")
-        for f in LAYOUTS["H0ZOCNT0"].fields
-    ).encode()
+    codes = layout_codes("H0ZOCNT0").encode()
     good = "^".join(wire)
     bad = ["^".join(wire[:n] + ["1e5"] + wire[n + 1 :]) for n in (0, 2, 20, len(wire) - 1)]
     bad += [good + "^1", good.rsplit("^", 1)[0], "^".join(wire[:30] + ["가"] + wire[31:])]
