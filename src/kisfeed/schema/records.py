@@ -317,10 +317,10 @@ class RecordCodec:
         received_ns: int | None = None,
     ) -> list[Record]:
         """The ``count`` records of ``width`` fields each in ``payload`` (the ``^``-joined
-        fields of a frame), or ``ValueError`` (``msgspec``'s errors are ValueErrors) if any
-        field is empty or odd, or records are narrower than the layout's required fields or
-        more than twice as wide (a reader per width is built and kept: KIS appends a few
-        fields, not hundreds); then use ``decode_carefully``."""
+        fields of a frame), or ``ValueError`` (``split``'s refusals and ``msgspec``'s errors are
+        ValueErrors) if any field is empty or odd, or records are narrower than the layout's
+        required fields or more than twice as wide (a reader per width is built and kept: KIS
+        appends a few fields, not hundreds); then use ``decode_carefully``."""
         if not self.layout.required <= width <= 2 * self.width:
             raise ValueError("records narrower than the layout, or far wider")
         if count <= GROUP:
