@@ -224,8 +224,11 @@ static PyMethodDef methods[] = {
 };
 
 static struct PyModuleDef module = {
-    PyModuleDef_HEAD_INIT, "kisfeed.schema._fields",
-    "The decode fast path's field reader (records._reader): split and convert in one pass.", -1, methods,
+    PyModuleDef_HEAD_INIT,
+    .m_name = "kisfeed.schema._fields",
+    .m_doc = "The decode fast path's field reader (records._reader): split and convert in one pass.",
+    .m_size = -1, /* no state: split reads only its arguments */
+    .m_methods = methods,
 };
 
 PyMODINIT_FUNC
