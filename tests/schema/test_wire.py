@@ -25,7 +25,7 @@ from hypothesis import strategies as st
 import kisfeed
 from kisfeed.exceptions import BookOrderError, ParseError
 from kisfeed.protocol import decode_frame_lenient
-from kisfeed.schema import LAYOUTS, Kind
+from kisfeed.schema import LAYOUTS, Kind, records
 from kisfeed.schema.kinds import WIRE, format_value, parse_value
 from kisfeed.schema.records import RECORD_TYPES, RecordCodec, book_order
 from kisfeed.store import rebuild, table_records
@@ -200,7 +200,7 @@ def test_every_path_gives_the_same_answer_for_a_hostile_text_in_every_field(text
             assert _same(in_store, want), (where, in_store, want)
 
 
-ENGINES = ("c", "msgspec")  # records.ENGINES where the extension is built (test_fields.py)
+ENGINES = records.ENGINES  # both where the extension is built (test_records.py checks it is)
 _FAST = {(tr, engine): RecordCodec(RECORD_TYPES[tr], engine) for tr in LAYOUTS for engine in ENGINES}
 
 
