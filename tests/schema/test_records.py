@@ -1,22 +1,24 @@
 """The codec's fast path takes a record only where it gives exactly the careful path's values.
 
-``RecordCodec.decode_fast`` (a JSON array read by ``msgspec``'s lax decoder) must either refuse
-(``ValueError``, and the careful path decides) or give, field by field, the very values of
-``decode_carefully``, the definition: same type, same value, NaN for NaN. One test per trap the
-lax reading holds, then generated frames.
+``RecordCodec.decode_fast`` must either refuse (``ValueError``, and the careful path decides) or
+give, field by field, the very values of ``decode_carefully``, the definition: same type, same
+value, NaN for NaN. Each of its engines is held to it (``records.ENGINES``: ``_fields.split``
+in C, and a JSON array read by ``msgspec``'s lax decoder): one test per trap either reading
+holds, then generated frames.
 """
 
 from __future__ import annotations
 
 import math
+import os
 from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from kisfeed.schema import CODECS, LAYOUTS, Kind, Record
-from kisfeed.schema.records import GROUP
+from kisfeed.schema import CODECS, LAYOUTS, Kind, Record, records
+from kisfeed.schema.records import GROUP, RECORD_TYPES, RecordCodec
 
 from ..samples import texts
 
@@ -41,9 +43,22 @@ def identical(a: Record, b: Record) -> bool:
     return True
 
 
-def fast(tr: str, fields: list[str], count: int = 1) -> list[Record] | None:
-    """The fast path's records, or None where it refuses."""
-    codec = CODECS[tr]
+ENGINES = records.ENGINES  # both where the extension is built, as it must be (the next test)
+_CODECS = {(tr, engine): RecordCodec(RECORD_TYPES[tr], engine) for tr in (F, O) for engine in ENGINES}
+every_engine = pytest.mark.parametrize("engine", ENGINES)
+
+
+def test_the_extension_is_built():
+    # CI installs with a C compiler (setup.py): it must test the C reader, not run msgspec's
+    # unseen; a machine without one passes the rest with the msgspec engine alone
+    assert records.ENGINES == ("c", "msgspec"), "kisfeed.schema._fields was not built"
+    pure = os.environ.get("KISFEED_PURE", "") not in ("", "0")
+    assert ("msgspec" if pure else "c") == records.ENGINE
+
+
+def fast(tr: str, fields: list[str], count: int = 1, engine: str = records.ENGINE) -> list[Record] | None:
+    """The fast path's records by ``engine``, or None where it refuses."""
+    codec = _CODECS[tr, engine]
     try:
         return codec.decode_fast("^".join(fields), count, len(fields) // count)
     except ValueError:
@@ -54,111 +69,144 @@ def careful(tr: str, fields: list[str], count: int = 1) -> tuple[list[Record], l
     return CODECS[tr].decode_carefully(list(fields), count)
 
 
-# (TR, field by English name, wire text, does the fast path take it?)
+BOTH, C, MSGSPEC, NEITHER = {"c", "msgspec"}, {"c"}, {"msgspec"}, set()
+# (TR, field by English name, wire text, the engines that take it). What C refuses though
+# parse_value reads it is its choice (_fields.c: NaN, ".5", an empty field); what it takes that
+# msgspec refused is what its reading by kind needs no screen for.
 TRAPS = [
     # integers: the lax reading takes an integral float and a value past int64
-    (F, "volume", "1630.00", False),
-    (F, "volume", "1630.0", False),
-    (F, "volume", "1e3", False),
-    (F, "volume", "nan", False),
-    (F, "volume", str(2**63), False),
-    (F, "change", str(-(2**63) - 1), False),
-    (F, "volume", str(2**63 - 1), True),
-    (F, "change", "-0", True),  # 0 on both paths
-    (F, "volume", "007", False),  # the careful path reads 7
-    (F, "volume", "null", False),  # None for a type that allows None
-    (F, "volume", "", False),  # None on the careful path
+    (F, "volume", "1630.00", NEITHER),
+    (F, "volume", "1630.0", NEITHER),
+    (F, "volume", "1e3", NEITHER),
+    (F, "volume", "nan", NEITHER),
+    (F, "volume", str(2**63), NEITHER),
+    (F, "change", str(-(2**63) - 1), NEITHER),
+    (F, "volume", str(2**63 - 1), BOTH),
+    (F, "change", str(-(2**63)), BOTH),
+    (F, "change", "-0", BOTH),  # 0 on both paths
+    (F, "volume", "007", C),  # the careful path reads 7
+    (F, "volume", "null", NEITHER),  # None for a type that allows None
+    (F, "volume", "", NEITHER),  # None on the careful path
+    (F, "volume", "1_000", NEITHER),
+    (F, "volume", "+5", NEITHER),
+    (F, "volume", "١٢", NEITHER),
     # decimals: exponents, infinities and "null" read as numbers; NaN in any case is NaN
-    (O, "price", "1e5", False),
-    (O, "price", "1E5", False),
-    (O, "price", "inf", False),
-    (O, "price", "-Infinity", False),
-    (O, "price", "null", False),
-    (O, "price", "1" * 400, False),
-    (O, "delta", "nan", True),
-    (O, "delta", "-nan", True),
-    (O, "delta", "NaN", True),
-    (O, "price", "-0.00", True),
-    (O, "price", "-0", False),  # the lax reading gives 0.0, the definition -0.0
-    (O, "volume_rate", "-0", False),  # the last field
-    (O, "price", "-0.5", True),
-    (O, "price", "0", False),  # no decimal point: refused with "-0"
-    (O, "price", "64300", False),
-    (O, "price", "5.", False),  # the careful path reads 5.0
-    (O, "price", ".5", False),
-    (O, "price", "", False),
+    (O, "price", "1e5", NEITHER),
+    (O, "price", "1E5", NEITHER),
+    (O, "price", "inf", NEITHER),
+    (O, "price", "-Infinity", NEITHER),
+    (O, "price", "null", NEITHER),
+    (O, "price", "1" * 400, NEITHER),
+    (O, "delta", "nan", MSGSPEC),
+    (O, "delta", "-nan", MSGSPEC),
+    (O, "delta", "NaN", MSGSPEC),
+    (O, "price", "-0.00", BOTH),
+    (O, "price", "-0", C),  # the lax reading gives 0.0, the definition -0.0
+    (O, "volume_rate", "-0", C),  # the last field
+    (O, "price", "-0.5", BOTH),
+    (O, "price", "0", C),  # no decimal point: msgspec refuses it with "-0"
+    (O, "price", "64300", C),
+    (O, "price", "5.", C),  # the careful path reads 5.0
+    (O, "price", ".5", NEITHER),
+    (O, "price", "-.5", NEITHER),
+    (O, "price", "1.2.3", NEITHER),
+    (O, "price", "0.1" + "0" * 61, MSGSPEC),  # longer than C's buffer: the careful path reads it
+    (O, "price", "0.1" + "0" * 60, BOTH),  # as long as it holds
+    (O, "price", "9007199254740993.5", BOTH),  # past 2**53: C's exact shortcut does not hold
+    (O, "price", "0.30000000000000004", BOTH),
+    (O, "price", "1.5", BOTH),
+    (O, "price", "", NEITHER),
     # signs: "-0" reads as Sign.NONE, which the definition refuses; "0" is NONE on the careful path
-    (F, "change_sign", "-0", False),
-    (F, "change_sign", "0", False),
-    (F, "vs_open_sign", "-0", False),
-    (F, "change_sign", "5.0", False),
+    (F, "change_sign", "-0", NEITHER),
+    (F, "change_sign", "0", C),
+    (F, "vs_open_sign", "-0", NEITHER),
+    (F, "change_sign", "5.0", NEITHER),
+    (F, "change_sign", "6", NEITHER),
     # times: kept as text for TIMES
-    (F, "open_time", "000000", True),
-    (F, "time", "240000", False),
-    (F, "time", "", False),
-    # text: JSON's own characters would change the array; the rest is verbatim
-    (F, "code", 'A1"612', False),
-    (F, "code", "A1\\u0041", False),
-    (F, "code", "A1\\", False),
-    (F, "code", "A1\x01", False),
-    (F, "code", "A\udcff", False),
-    (F, "code", "", False),
-    (F, "code", "null", True),
-    (F, "code", "AE11I2", True),  # capitals in the first field are a code's
-    (F, "code", "가나", True),
-    (F, "dynamic_limit_flag", "E", False),  # a capital past the first field: refused, never misread
-    (F, "dynamic_limit_flag", "", False),
+    (F, "open_time", "000000", BOTH),
+    (F, "time", "240000", NEITHER),
+    (F, "time", "", NEITHER),
+    # text: JSON's own characters would change msgspec's array; the rest is verbatim
+    (F, "code", 'A1"612', C),
+    (F, "code", "A1\\u0041", C),
+    (F, "code", "A1\\", C),
+    (F, "code", "A1\x01", C),
+    (F, "code", "A\udcff", C),
+    (F, "code", "", NEITHER),
+    (F, "code", "null", BOTH),
+    (F, "code", "AE11I2", BOTH),  # capitals in the first field are a code's
+    (F, "code", "가나", BOTH),
+    (F, "code", "\U0001f600", BOTH),  # a 4-byte string
+    (F, "dynamic_limit_flag", "E", C),  # a capital past the first field: msgspec refuses, never misreads
+    (F, "dynamic_limit_flag", "", NEITHER),
 ]
 
 
+@every_engine
 @pytest.mark.parametrize(("tr", "name", "text", "taken"), TRAPS, ids=[f"{t[1]}={t[2]!r}" for t in TRAPS])
-def test_each_trap_is_refused_or_read_as_the_careful_path_reads_it(tr, name, text, taken):
+def test_each_trap_is_refused_or_read_as_the_careful_path_reads_it(tr, name, text, taken, engine):
     wire = texts(tr, **{name: text})
-    got = fast(tr, wire)
-    assert (got is not None) == taken
+    got = fast(tr, wire, engine=engine)
+    assert (got is not None) == (engine in taken)
     if got is not None:
         records, errors = careful(tr, wire)
         assert not errors and identical(got[0], records[0])
 
 
-def test_a_short_record_goes_the_careful_way():
+@every_engine
+def test_a_short_record_goes_the_careful_way(engine):
     wire = texts(F)[:-3]
-    assert fast(F, wire) is None
+    assert fast(F, wire, engine=engine) is None
     (record,), _ = careful(F, wire)
     assert record.missing == 3
 
 
-def test_a_record_far_wider_than_the_layout_goes_the_careful_way():
+@every_engine
+def test_a_record_far_wider_than_the_layout_goes_the_careful_way(engine):
     # a reader is built and kept per width: a frame of thousands of fields must not make one
     wire = texts(F) + ["1"] * (LAYOUTS[F].width + 1)
-    assert fast(F, wire) is None
+    assert fast(F, wire, engine=engine) is None
     (record,), errors = careful(F, wire)
     assert not errors and len(record.extra) == LAYOUTS[F].width + 1
 
 
+@every_engine
 @pytest.mark.parametrize("count", [1, 3])
-def test_extra_fields_are_kept_raw_on_the_fast_path(count):
+def test_extra_fields_are_kept_raw_on_the_fast_path(count, engine):
     wire = (texts(F) + ["x", "", "1.50"]) * count
-    got = fast(F, wire, count)
+    got = fast(F, wire, count, engine)
     records, errors = careful(F, wire, count)
     assert got is not None and not errors
     assert all(identical(a, b) for a, b in zip(got, records, strict=True))
-    assert got[0].extra == ("x", "", "1.50")
+    assert got[0].extra == ("x", "", "1.50") and type(got[-1].extra) is tuple
 
 
+@every_engine
 @pytest.mark.parametrize("count", [2, GROUP, GROUP + 1, 3 * GROUP + 5])
-def test_frames_of_many_records_are_read_in_groups(count):
+def test_frames_of_many_records_are_read_in_groups(count, engine):
     wire = [text for n in range(count) for text in texts(O, last_volume=str(n + 1))]
-    got = fast(O, wire, count)
+    got = fast(O, wire, count, engine)
     records, errors = careful(O, wire, count)
     assert got is not None and not errors and len(got) == count
     assert all(identical(a, b) for a, b in zip(got, records, strict=True))
 
 
-def test_a_bad_record_anywhere_in_a_frame_sends_the_frame_the_careful_way():
+@every_engine
+def test_a_bad_record_anywhere_in_a_frame_sends_the_frame_the_careful_way(engine):
     wire = texts(O) * (GROUP + 2)
     wire[(GROUP + 1) * LAYOUTS[O].width + 2] = "1e5"  # the last record's price, past the first group
-    assert fast(O, wire, GROUP + 2) is None
+    assert fast(O, wire, GROUP + 2, engine) is None
+
+
+@every_engine
+def test_a_frame_of_the_wrong_field_count_is_refused(engine):
+    # decode_fast is told count and width: a payload of another field count must not shift them
+    wire = texts(O) * 2
+    payload = "^".join(wire)
+    width = LAYOUTS[O].width
+    for wrong in (payload + "^1", payload.rsplit("^", 1)[0]):
+        with pytest.raises(ValueError):
+            _CODECS[O, engine].decode_fast(wrong, 2, width)
 
 
 VALID = {
@@ -200,11 +248,12 @@ def frames(draw: st.DrawFn) -> tuple[str, int, list[str]]:
     return tr, count, fields
 
 
+@every_engine
 @settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(frames())
-def test_the_fast_path_agrees_with_the_careful_path_on_generated_frames(case):
+def test_the_fast_path_agrees_with_the_careful_path_on_generated_frames(engine, case):
     tr, count, fields = case
-    got = fast(tr, fields, count)
+    got = fast(tr, fields, count, engine)
     records, errors = careful(tr, fields, count)
     if got is None:
         return
@@ -214,19 +263,26 @@ def test_the_fast_path_agrees_with_the_careful_path_on_generated_frames(case):
         assert identical(a, b), (a, b)
 
 
+def _plain_decimal(engine: str) -> Any:
+    """Valid decimal texts that ``engine`` takes: msgspec a point in every one (or NaN), C no
+    NaN and no text longer than its buffer (_fields.c; f"{1e300:.4f}" is 306 characters)."""
+    if engine == "msgspec":
+        return VALID[Kind.DECIMAL].filter(lambda t: "." in t or "n" in t.lower())
+    return VALID[Kind.DECIMAL].filter(lambda t: "n" not in t.lower() and len(t) <= 63)
+
+
+@every_engine
 @settings(max_examples=100, deadline=None)
 @given(st.sampled_from([F, O]), st.data())
-def test_the_fast_path_takes_plain_valid_records(tr, data):
+def test_the_fast_path_takes_plain_valid_records(engine, tr, data):
     # the fast path must not be a refusal in disguise: valid texts with no capital E/I past the
-    # first field, a point in every decimal and no sign 0 are taken
+    # first field and no sign 0 are taken, and decimals of the forms the engine reads
     layout = LAYOUTS[tr]
     fields = [
-        data.draw(VALID[f.kind].filter(lambda t: "." in t or "n" in t.lower()))
-        if f.kind is Kind.DECIMAL
-        else data.draw(VALID[f.kind])
+        data.draw(_plain_decimal(engine)) if f.kind is Kind.DECIMAL else data.draw(VALID[f.kind])
         for f in layout.fields
     ]
-    got = fast(tr, fields)
+    got = fast(tr, fields, engine=engine)
     assert got is not None
     (record,), _ = careful(tr, fields)
     assert identical(got[0], record)

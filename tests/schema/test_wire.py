@@ -7,6 +7,9 @@ journal → ``rebuild`` → Parquet). Each either takes the text with the same v
 a ``ParseError`` naming TR, field index and raw text; in the store a counted "frames not
 decoded" entry and no row. Issue 11 item 21: before, the fast path read ``null``, ``1e5``,
 ``1630.00`` and ``-0`` where the careful path refused them.
+
+``kisfeed.decode`` goes through the engine in use (``records.ENGINE``); each fast engine is also
+checked directly, where it may refuse more than the definition but never read otherwise.
 """
 
 from __future__ import annotations
@@ -22,9 +25,9 @@ from hypothesis import strategies as st
 import kisfeed
 from kisfeed.exceptions import BookOrderError, ParseError
 from kisfeed.protocol import decode_frame_lenient
-from kisfeed.schema import LAYOUTS, Kind
+from kisfeed.schema import LAYOUTS, Kind, records
 from kisfeed.schema.kinds import WIRE, format_value, parse_value
-from kisfeed.schema.records import book_order
+from kisfeed.schema.records import RECORD_TYPES, RecordCodec, book_order
 from kisfeed.store import rebuild, table_records
 from kisfeed.store.columns import FrameRows
 from kisfeed.store.dataset import read_table
@@ -197,6 +200,39 @@ def test_every_path_gives_the_same_answer_for_a_hostile_text_in_every_field(text
             assert _same(in_store, want), (where, in_store, want)
 
 
+ENGINES = records.ENGINES  # both where the extension is built (test_records.py checks it is)
+_FAST = {(tr, engine): RecordCodec(RECORD_TYPES[tr], engine) for tr in LAYOUTS for engine in ENGINES}
+
+
+def _fast(tr: str, i: int, text: str, engine: str) -> tuple[str, Any]:
+    """("ok", value) by ``engine``'s fast reader alone, or ("refused", None)."""
+    wire = _wire(tr, i, text, False)
+    try:
+        (record,) = _FAST[tr, engine].decode_fast("^".join(wire), 1, len(wire))
+    except ValueError:
+        return "refused", None
+    return "ok", getattr(record, LAYOUTS[tr].fields[i].name)
+
+
+def _taken_as_defined(got: tuple[str, Any], want: tuple[str, Any]) -> bool:
+    """A fast reader's answer is right if it refused, or took what the definition takes with the
+    same type and value, a float's sign of zero included (``_same`` lets 0.0 be -0.0)."""
+    if got[0] == "refused":
+        return True
+    x, y = got[1], want[1]
+    if isinstance(x, float) and isinstance(y, float) and not math.isnan(x):
+        return math.copysign(1, x) == math.copysign(1, y) and _same(got, want)
+    return _same(got, want)
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+@pytest.mark.parametrize("text", HOSTILE, ids=repr)
+def test_each_fast_engine_refuses_or_reads_a_hostile_text_as_defined(text, engine):
+    for tr, i in FIELDS:
+        want, got = _definition(tr, i, text), _fast(tr, i, text, engine)
+        assert _taken_as_defined(got, want), ((tr, LAYOUTS[tr].fields[i].kis, text), got, want)
+
+
 def test_the_definition_refuses_what_the_issue_lists():
     # issue 11 item 21, read by the definition itself
     for kind in (Kind.INT, Kind.SIGNED, Kind.PRICE):
@@ -270,6 +306,15 @@ def test_generated_texts_get_the_same_answer_on_every_path(field, text):
     assert _same(_protocol(tr, i, text, force=False), want)
     assert _same(_protocol(tr, i, text, force=True), want)
     assert _same(_store(tr, [(i, text)])[0], want)
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+@settings(max_examples=300, deadline=None)
+@given(st.sampled_from(FIELDS), st.text(alphabet=ALPHABET + '"\\,é가\U0001f600', max_size=8))
+def test_each_fast_engine_refuses_or_reads_generated_texts_as_defined(engine, field, text):
+    # every field kind, text ones included: JSON's characters and every string width
+    tr, i = field
+    assert _taken_as_defined(_fast(tr, i, text, engine), _definition(tr, i, text))
 
 
 @pytest.mark.parametrize("value", [1.5e-07, 0.00001, 123456789.125, -2.5e-05, 1e22])

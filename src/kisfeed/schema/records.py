@@ -3,11 +3,14 @@
 The record classes (``generated.py``, generated from the layouts) derive from ``base.Record``;
 both are re-exported here.
 
-Decoding takes a fast path (the payload made a JSON array of strings in one ``str.replace``
-and read by a ``msgspec`` C decoder) and falls back to a field-by-field path only when that
-fails, which handles empty fields and short records and finds the exact field at fault. The
-field-by-field path is the definition (``kinds.parse_value``, ``kinds.WIRE``); the fast path
-takes a record only where it gives the same values, which ``screened`` and ``_reader`` explain.
+Decoding takes a fast path and falls back to a field-by-field path only when that fails, which
+handles empty fields and short records and finds the exact field at fault. The fast path has two
+engines: ``_fields.split``, a C function that cuts the payload on ``^`` and reads each field by
+its kind in one pass (built by ``setup.py`` where a C compiler is at hand), and otherwise the
+payload made a JSON array of strings in one ``str.replace`` and read by a ``msgspec`` C decoder.
+The field-by-field path is the definition (``kinds.parse_value``, ``kinds.WIRE``); either fast
+engine takes a record only where it gives the same values, which ``_fields.c``, ``screened``
+and ``_reader`` explain.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from __future__ import annotations
 import functools
 import math
 import operator
+import os
 from collections.abc import Callable
 from datetime import date
 from typing import Annotated, Any
@@ -43,6 +47,12 @@ from .generated import (
 )
 from .kinds import TIMES, Kind, Sign, format_value, parse_value
 from .layouts import Layout
+
+split: Callable[[str, bytes, tuple[Sign, ...]], list[Any]] | None
+try:
+    from ._fields import split
+except ImportError:  # installed without a C compiler: setup.py's extension is optional
+    split = None
 
 __all__ = [
     "KST",
@@ -105,8 +115,28 @@ _FAST_TYPES: dict[Kind, Any] = {
     Kind.SIGN: Sign,
     Kind.FLAG: Text,
 }
-#: The most records one JSON array holds: a reader is built per record count (a few ms each,
-#: once), so a frame of more records is read in groups of this many.
+#: The fast path's engines here: "c" (``_fields.split``) where the extension was built, and "msgspec".
+ENGINES: tuple[str, ...] = ("msgspec",) if split is None else ("c", "msgspec")
+#: The engine ``CODECS`` read with: the C one where built, unless ``KISFEED_PURE`` is set (read once,
+#: here): to time the two against each other, and to tell a fault of the C reader from one
+#: elsewhere, on the same install.
+ENGINE = "msgspec" if os.environ.get("KISFEED_PURE", "") not in ("", "0") else ENGINES[0]
+#: Each kind's byte in ``_fields.split``'s ``kinds``, which reads it by ``kinds.WIRE`` (``x``: a
+#: field past the layout, kept as text).
+_SPLIT_KINDS: dict[Kind, str] = {
+    Kind.CODE: "c",
+    Kind.FLAG: "f",
+    Kind.TIME: "t",
+    Kind.INT: "i",
+    Kind.SIGNED: "i",
+    Kind.PRICE: "i",
+    Kind.DECIMAL: "d",
+    Kind.SIGN: "s",
+}
+_SIGNS = tuple(Sign)  # in code order: split reads "n" as _SIGNS[n]
+
+#: The most records one reader reads: a reader is built per record count (a few ms each, once),
+#: so a frame of more records is read in groups of this many.
 GROUP = 16
 _QUOTES = '","'  # a field separator ^ made a JSON one
 
@@ -163,60 +193,80 @@ def _side_in_order(prices: tuple[Any, ...], before: Callable[[Any, Any], bool]) 
 Reader = Callable[[str, date | None, int | None], list[Record]]
 
 
-@functools.lru_cache(maxsize=64)
-def _reader(record_type: type[Record], count: int, width: int) -> Reader:
-    """A reader of ``count`` records of ``width`` fields each: it makes their ``^``-joined
-    fields a JSON array of strings, decodes that with ``msgspec``'s lax decoder, which reads a
-    number from a string, and refuses (``ValueError``) unless the values are what
-    ``parse_value`` gives.
+@functools.lru_cache(maxsize=128)
+def _reader(record_type: type[Record], count: int, width: int, engine: str = ENGINE) -> Reader:
+    """A reader of ``count`` records of ``width`` fields each that refuses (``ValueError``)
+    unless the values it reads are what ``parse_value`` gives. ``engine`` (``ENGINES``) reads
+    the fields:
 
-    Where the lax reading and ``kinds.WIRE`` differ, beyond what ``screened`` covers: ``null``
-    is None only for a type that allows None, and these do not; an integer field is read as
-    ``Int64`` (refusing a value past int64) or a float no value meets (``_NO_FLOAT``: refusing
-    ``1630.00`` and ``nan``), as ``parse_value`` does; a decimal field as a float or an int no
-    value meets (``_NO_INT``: refusing ``-0``, which would lose its sign); a sign ``-0`` reads as
+    ``"c"``: ``_fields.split`` reads each field by its kind or refuses it, as ``_fields.c``
+    says; a time is left as text for ``TIMES``, a sign ``0`` is ``Sign.NONE`` as in
+    ``parse_value``.
+
+    ``"msgspec"``: the ``^``-joined fields made a JSON array of strings, decoded by
+    ``msgspec``'s lax decoder, which reads a number from a string. Where the lax reading and
+    ``kinds.WIRE`` differ, beyond what ``screened`` covers: ``null`` is None only for a type
+    that allows None, and these do not; an integer field is read as ``Int64`` (refusing a
+    value past int64) or a float no value meets (``_NO_FLOAT``: refusing ``1630.00`` and
+    ``nan``), as ``parse_value`` does; a decimal field as a float or an int no value meets
+    (``_NO_INT``: refusing ``-0``, which would lose its sign); a sign ``-0`` reads as
     ``Sign.NONE``, so a record holding ``NONE`` goes the careful way (``0`` is no code in the
     KIS tables). Time fields are kept as text for ``TIMES``. An empty field, text past the
-    layout aside, is refused (``Text`` is ``min_length=1``), and so is any text the lax reading
-    refuses (``007``, ``5.``, `` 5``).
+    layout aside, is refused (``Text`` is ``min_length=1``), and so is any text the lax
+    reading refuses (``007``, ``5.``, `` 5``).
 
-    Its source is written out for the record type, count and width, as ``namedtuple`` writes its
-    class: every time and sign position is a constant in it, so the path of every record has no
-    loop over positions and no call for them (the two C calls are most of a record's time; this
-    Python is the rest).
+    Its source is written out for the record type, count, width and engine, as ``namedtuple``
+    writes its class: every time and sign position is a constant in it, so the path of every
+    record has no loop over positions and no call for them (the C calls are most of a record's
+    time; this Python is the rest). The engines differ in how ``values`` is read only: the
+    times, the book's order, the padding and the record are the same lines.
     """
+    if engine not in ENGINES:
+        raise ValueError(f"no {engine!r} engine here: {ENGINES}")
+    c = engine == "c"
     layout = record_type.layout
     fields = layout.fields[:width]  # a record may lack the optional trailing fields: None
     present, layout_width = len(fields), layout.width
-    one = [_FAST_TYPES[f.kind] for f in fields] + [str] * (width - layout_width)
-    types: Any = tuple(one * count)
     starts = range(0, count * width, width)
-    # Sign.NONE is 0, the one falsy sign
-    signs = " and ".join(f"values[{s + f.index}]" for s in starts for f in fields if f.kind is Kind.SIGN)
     whole = count == 1 and width == layout_width  # the common frame: no slices
-    lines = [
-        "def read(payload, trading_date, received_ns):",
-        # screened's four scans inline, its call only for a capital: a call less per record
-        "    if 'e' in payload or 'i' in payload or '\"' in payload or '\\\\' in payload or (",
-        "        ('E' in payload or 'I' in payload) and not screened(payload)",
-        "    ):",
-        "        raise ValueError('a text the fast path would misread')",
-        '    values = decode(f\'["{payload.replace("^", QUOTES)}"]\')',
-    ]
-    if signs:
-        lines += [f"    if not ({signs}):", "        raise ValueError('a sign the fast path would misread')"]
+    lines = ["def read(payload, trading_date, received_ns):"]
+    if c:  # split's list is the record itself when it is the frame's only one
+        lines.append(f"    {'record' if whole else 'values'} = split(payload, KINDS, SIGNS)")
+    else:
+        one = [_FAST_TYPES[f.kind] for f in fields] + [str] * (width - layout_width)
+        types: Any = tuple(one * count)
+        # Sign.NONE is 0, the one falsy sign
+        signs = " and ".join(f"values[{s + f.index}]" for s in starts for f in fields if f.kind is Kind.SIGN)
+        lines += [
+            # screened's four scans inline, its call only for a capital: a call less per record
+            "    if 'e' in payload or 'i' in payload or '\"' in payload or '\\\\' in payload or (",
+            "        ('E' in payload or 'I' in payload) and not screened(payload)",
+            "    ):",
+            "        raise ValueError('a text the fast path would misread')",
+            '    values = decode(f\'["{payload.replace("^", QUOTES)}"]\')',
+        ]
+        if signs:
+            lines += [
+                f"    if not ({signs}):",
+                "        raise ValueError('a sign the fast path would misread')",
+            ]
     if not whole:
         lines.append("    records = []")
     for s in starts:
-        lines.append(
-            "    record = list(values)" if whole else f"    record = list(values[{s}:{s + present}])"
-        )
+        if not whole:  # msgspec's values are a tuple, split's a list
+            lines.append(f"    record = {'' if c else 'list'}(values[{s}:{s + present}])")
+        elif not c:
+            lines.append("    record = list(values)")
         if present < layout_width:
             lines.append("    record += PAD")
         lines += [f"    record[{f.index}] = times[record[{f.index}]]" for f in fields if f.kind is Kind.TIME]
         if layout.category == "book":  # a book out of order goes the careful way, to be named
             lines += ["    if not ordered(record):", "        raise ValueError('a book out of order')"]
-        extra = "()" if width == layout_width else f"values[{s + layout_width}:{s + width}]"
+        extra = (
+            "()"
+            if width == layout_width
+            else f"{'tuple' if c else ''}(values[{s + layout_width}:{s + width}])"
+        )
         lines.append(f"    record += ({extra}, 0, trading_date, received_ns)")
         lines.append(
             "    return [record_type(*record)]" if whole else "    records.append(record_type(*record))"
@@ -224,24 +274,31 @@ def _reader(record_type: type[Record], count: int, width: int) -> Reader:
     if not whole:
         lines.append("    return records")
     namespace: dict[str, Any] = {
-        "screened": screened,
-        "decode": msgspec.json.Decoder(tuple[types], strict=False).decode,
-        "QUOTES": _QUOTES,
         "PAD": (None,) * (layout_width - present),
         "times": TIMES,
         "ordered": book_order(layout),
         "record_type": record_type,
     }
+    if c:
+        codes = "".join(_SPLIT_KINDS[f.kind] for f in fields) + "x" * (width - layout_width)
+        namespace.update(split=split, KINDS=(codes * count).encode(), SIGNS=_SIGNS)
+    else:
+        namespace.update(
+            screened=screened,
+            decode=msgspec.json.Decoder(tuple[types], strict=False).decode,
+            QUOTES=_QUOTES,
+        )
     exec("\n".join(lines), namespace)  # the source above: written from the layout alone
     read: Reader = namespace["read"]
     return read
 
 
 class RecordCodec:
-    """Field texts ⇄ records for one layout."""
+    """Field texts ⇄ records for one layout; the fast path reads with ``engine`` (``ENGINES``)."""
 
-    def __init__(self, record_type: type[Record]) -> None:
+    def __init__(self, record_type: type[Record], engine: str = ENGINE) -> None:
         self.record_type = record_type
+        self.engine = engine
         self.layout = layout = record_type.layout
         self.width = layout.width
         self._kinds = tuple(f.kind for f in layout.fields)
@@ -249,7 +306,7 @@ class RecordCodec:
         #: ``decode_one(payload, trading_date, received_ns)``: ``decode_fast`` for the common
         #: frame, one record of the layout's width (its required fields: what KIS documents),
         #: with no call between.
-        self.decode_one = _reader(record_type, 1, layout.required)
+        self.decode_one = _reader(record_type, 1, layout.required, engine)
 
     def decode_fast(
         self,
@@ -260,20 +317,20 @@ class RecordCodec:
         received_ns: int | None = None,
     ) -> list[Record]:
         """The ``count`` records of ``width`` fields each in ``payload`` (the ``^``-joined
-        fields of a frame), or ``ValueError`` (``msgspec``'s errors are ValueErrors) if any
-        field is empty or odd, or records are narrower than the layout's required fields or
-        more than twice as wide (a reader per width is built and kept: KIS appends a few
-        fields, not hundreds); then use ``decode_carefully``."""
+        fields of a frame), or ``ValueError`` (``split``'s refusals and ``msgspec``'s errors are
+        ValueErrors) if any field is empty or odd, or records are narrower than the layout's
+        required fields or more than twice as wide (a reader per width is built and kept: KIS
+        appends a few fields, not hundreds); then use ``decode_carefully``."""
         if not self.layout.required <= width <= 2 * self.width:
             raise ValueError("records narrower than the layout, or far wider")
         if count <= GROUP:
-            return _reader(self.record_type, count, width)(payload, trading_date, received_ns)
+            return _reader(self.record_type, count, width, self.engine)(payload, trading_date, received_ns)
         fields = payload.split("^")
         records: list[Record] = []
         for first in range(0, count, GROUP):
             n = min(GROUP, count - first)
             group = "^".join(fields[first * width : (first + n) * width])
-            records += _reader(self.record_type, n, width)(group, trading_date, received_ns)
+            records += _reader(self.record_type, n, width, self.engine)(group, trading_date, received_ns)
         return records
 
     def decode_carefully(
