@@ -10,6 +10,7 @@ width, and a loop that would show a reference leaked per call.
 from __future__ import annotations
 
 import math
+import operator
 import os
 import re
 import struct
@@ -22,12 +23,14 @@ from hypothesis import strategies as st
 
 from kisfeed.schema import LAYOUTS, Kind, Sign
 from kisfeed.schema.kinds import INT64, parse_value
+from kisfeed.schema.records import _side_in_order
 
 from ..samples import texts
 from .test_wire import HOSTILE
 
 # Skipped where the extension was not built, and then test_records' test_the_extension_is_built fails
-split = pytest.importorskip("kisfeed.schema._fields").split
+_fields = pytest.importorskip("kisfeed.schema._fields")
+split, in_order = _fields.split, _fields.in_order
 SIGNS = tuple(Sign)
 #: The kind each byte stands for; "x" (a field past the layout) has none: its text is its value.
 KINDS = {"c": Kind.CODE, "f": Kind.FLAG, "t": Kind.TIME, "i": Kind.INT, "d": Kind.DECIMAL, "s": Kind.SIGN}
@@ -242,3 +245,48 @@ def test_no_reference_is_leaked_on_any_path():
     grown = _rss() - before
     assert grown < 3 * 2**20, f"RSS grew {grown / 2**20:.1f} MB over 198,000 calls"
     assert time.perf_counter() - started < 10  # a loaded machine's margin over the ~1 s it takes
+
+
+#: Prices of one type per side, as a layout's are, with the values that end a side (0, -0.0,
+#: None), NaN, which none may be, and the int64 ends.
+_INT_PRICES = st.one_of(st.none(), st.integers(-3, 3), st.sampled_from([INT64[0], INT64[1]]))
+_FLOAT_PRICES = st.one_of(st.none(), st.sampled_from([0.0, -0.0, 0.5, 1.0, 1.5, -1.0, math.nan, math.inf]))
+
+
+@settings(max_examples=1000, deadline=None)
+@given(
+    st.one_of(
+        st.tuples(
+            st.lists(_INT_PRICES, min_size=1, max_size=10), st.lists(_INT_PRICES, min_size=1, max_size=10)
+        ),
+        st.tuples(
+            st.lists(_FLOAT_PRICES, min_size=1, max_size=10), st.lists(_FLOAT_PRICES, min_size=1, max_size=10)
+        ),
+    )
+)
+def test_in_order_is_the_book_check_that_records_defines(sides):
+    asks, bids = sides
+    values = ["code", *asks, *bids]
+    expected = _side_in_order(tuple(asks), operator.lt) and _side_in_order(tuple(bids), operator.gt)
+    at = tuple(range(1, len(asks) + 1)), tuple(range(len(asks) + 1, len(values)))
+    assert in_order(values, *at) is expected
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ([1, 2], (0,)),
+        ((1, 2), (0,), (1,)),
+        ([1, 2], [0], (1,)),
+        ([1, 2.0], (0, 1), ()),  # a side of int and float prices: no reader makes one
+        (["1", 2], (0,), (1,)),
+        ([1, 2], (0,), (5,)),  # an index past the record
+        ([1, 2], (-1,), (1,)),
+        ([1, 2], ("0",), (1,)),
+        ([2**64, 1], (0,), (1,)),  # past int64
+    ],
+    ids=repr,
+)
+def test_in_order_argument_errors_raise(args):
+    with pytest.raises((TypeError, IndexError, OverflowError)):
+        in_order(*args)

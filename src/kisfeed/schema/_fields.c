@@ -217,9 +217,95 @@ split(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     }
 }
 
+/* One side of a book in order, as records._side_in_order defines it: the published levels (those
+ * before the first empty one, 0 or None) come first, and each is `before` the next (asks rising,
+ * bids falling); a price after an empty level, or NaN anywhere, is out of order. The prices of a
+ * layout are all int (stock futures, KRW, int64 as the readers give them) or all float
+ * (premiums, points), each compared in its own type; a side of both is TypeError (no reader
+ * makes one). 1 in order, 0 not, -1 an error set. */
+static int
+side_in_order(PyObject *values, PyObject *levels, int rising)
+{
+    Py_ssize_t n = PyTuple_GET_SIZE(levels), size = PyList_GET_SIZE(values);
+    int ended = 0, floats = -1; /* -1: no price seen yet */
+    long long last_int = 0;
+    double last_float = 0.0;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        Py_ssize_t at = PyLong_AsSsize_t(PyTuple_GET_ITEM(levels, i));
+        if (at < 0 || at >= size) {
+            if (!PyErr_Occurred())
+                PyErr_SetString(PyExc_IndexError, "a level's index past the record");
+            return -1;
+        }
+        PyObject *price = PyList_GET_ITEM(values, at);
+        long long as_int = 0;
+        double as_float = 0.0;
+        int is_float = PyFloat_CheckExact(price);
+        if (price == Py_None) {
+            ended = 1; /* an empty field is an empty level, as 0 is */
+            continue;
+        }
+        if (is_float)
+            as_float = PyFloat_AS_DOUBLE(price);
+        else if (PyLong_CheckExact(price)) {
+            as_int = PyLong_AsLongLong(price);
+            if (as_int == -1 && PyErr_Occurred())
+                return -1;
+        }
+        else {
+            PyErr_SetString(PyExc_TypeError, "a price is an int, a float or None");
+            return -1;
+        }
+        if (floats >= 0 && floats != is_float) {
+            PyErr_SetString(PyExc_TypeError, "a side of int and float prices");
+            return -1;
+        }
+        floats = is_float;
+        int empty = is_float ? as_float == 0.0 : as_int == 0; /* NaN is not empty: refused below */
+        if (ended || empty) {
+            if (ended && !empty)
+                return 0; /* a price after an empty level */
+            ended = 1;
+            continue;
+        }
+        if (is_float && isnan(as_float))
+            return 0; /* NaN is no price */
+        if (i > 0) { /* not ended, so every level before was a price */
+            int ok = is_float ? (rising ? last_float < as_float : last_float > as_float)
+                              : (rising ? last_int < as_int : last_int > as_int);
+            if (!ok)
+                return 0;
+        }
+        last_int = as_int;
+        last_float = as_float;
+    }
+    return 1;
+}
+
+/* in_order(record, asks, bids): the book check of records.book_order in C, over a record's
+ * values in wire order and the indices of its ask and bid prices from level 1. */
+static PyObject *
+in_order(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    (void)module;
+    if (nargs != 3 || !PyList_Check(args[0]) || !PyTuple_Check(args[1]) || !PyTuple_Check(args[2])) {
+        PyErr_SetString(PyExc_TypeError, "in_order(values: list, asks: tuple, bids: tuple)");
+        return NULL;
+    }
+    int asks = side_in_order(args[0], args[1], 1);
+    if (asks < 0)
+        return NULL;
+    int bids = asks ? side_in_order(args[0], args[2], 0) : 0;
+    if (bids < 0)
+        return NULL;
+    return PyBool_FromLong(bids);
+}
+
 static PyMethodDef methods[] = {
     {"split", (PyCFunction)(void (*)(void))split, METH_FASTCALL,
      "split(payload, kinds, signs) -> list: the fields of payload read by kind, or ValueError."},
+    {"in_order", (PyCFunction)(void (*)(void))in_order, METH_FASTCALL,
+     "in_order(values, asks, bids) -> bool: a book's prices in order (records.book_order)."},
     {NULL, NULL, 0, NULL},
 };
 

@@ -49,10 +49,11 @@ from .kinds import TIMES, Kind, Sign, format_value, parse_value
 from .layouts import Layout
 
 split: Callable[[str, bytes, tuple[Sign, ...]], list[Any]] | None
+in_order: Callable[[list[Any], tuple[int, ...], tuple[int, ...]], bool] | None
 try:
-    from ._fields import split
+    from ._fields import in_order, split
 except ImportError:  # installed without a C compiler: setup.py's extension is optional
-    split = None
+    split = in_order = None
 
 __all__ = [
     "KST",
@@ -165,9 +166,7 @@ def book_order(layout: Layout) -> Callable[[list[Any]], bool] | None:
     other side, or quantities, land among the prices."""
     if layout.category != "book":
         return None
-    by_name = layout.by_name
-    asks = operator.itemgetter(*(by_name[f"ask{n}"].index for n in range(1, layout.depth + 1)))
-    bids = operator.itemgetter(*(by_name[f"bid{n}"].index for n in range(1, layout.depth + 1)))
+    asks, bids = (operator.itemgetter(*side) for side in _levels(layout))
 
     def ordered(values: list[Any]) -> bool:
         return _side_in_order(asks(values), operator.lt) and _side_in_order(bids(values), operator.gt)
@@ -175,9 +174,16 @@ def book_order(layout: Layout) -> Callable[[list[Any]], bool] | None:
     return ordered
 
 
+def _levels(layout: Layout) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    """The field indices of a book's ask prices and bid prices, from level 1."""
+    by_name, levels = layout.by_name, range(1, layout.depth + 1)
+    return tuple(by_name[f"ask{n}"].index for n in levels), tuple(by_name[f"bid{n}"].index for n in levels)
+
+
 def _side_in_order(prices: tuple[Any, ...], before: Callable[[Any, Any], bool]) -> bool:
     """True when the nonzero prices of a side come first (none after an empty level) and each is
-    ``before`` the next. In C as far as it goes: a book decodes in twice a trade's time or less."""
+    ``before`` the next. The definition; the C engine's reader checks with ``_fields.in_order``,
+    which tests hold to it."""
     if None in prices:  # an empty field (the careful path) is an empty level, as 0 is
         prices = tuple(0 if p is None else p for p in prices)
     if 0 in prices:
@@ -261,7 +267,8 @@ def _reader(record_type: type[Record], count: int, width: int, engine: str = ENG
             lines.append("    record += PAD")
         lines += [f"    record[{f.index}] = times[record[{f.index}]]" for f in fields if f.kind is Kind.TIME]
         if layout.category == "book":  # a book out of order goes the careful way, to be named
-            lines += ["    if not ordered(record):", "        raise ValueError('a book out of order')"]
+            check = "in_order(record, ASKS, BIDS)" if c else "ordered(record)"
+            lines += [f"    if not {check}:", "        raise ValueError('a book out of order')"]
         extra = (
             "()"
             if width == layout_width
@@ -281,7 +288,10 @@ def _reader(record_type: type[Record], count: int, width: int, engine: str = ENG
     }
     if c:
         codes = "".join(_SPLIT_KINDS[f.kind] for f in fields) + "x" * (width - layout_width)
-        namespace.update(split=split, KINDS=(codes * count).encode(), SIGNS=_SIGNS)
+        asks, bids = _levels(layout) if layout.category == "book" else ((), ())
+        namespace.update(
+            split=split, KINDS=(codes * count).encode(), SIGNS=_SIGNS, in_order=in_order, ASKS=asks, BIDS=bids
+        )
     else:
         namespace.update(
             screened=screened,
