@@ -128,8 +128,9 @@ class Feeder:
             lines += ["[[credentials]]", f'app_key = "{key}"', f'app_secret = "{secret}"']
         config.write_text("\n".join(lines) + "\n" + (f"[feed]\n{feed}\n" if feed else ""))
         self.name = name
+        # info: every claim, release and gap on its stderr, for a failing test to show
         self.command = Proc(
-            ["fleet", "feed", "--nats", nats_url, "--id", name, "--config", str(config),
+            ["--log-level", "info", "fleet", "feed", "--nats", nats_url, "--id", name, "--config", str(config),
              "--ws-url", sim.ws_url, "--rest-url", sim.rest_url, "--lease-seconds", f"{LEASE:g}",
              "--metrics-port", "0"],
             home,

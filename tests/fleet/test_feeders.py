@@ -74,9 +74,11 @@ def test_three_feeders_serve_100_codes_once_and_the_stream_is_the_ground_truth(
             lambda: all(f["serving"] == 0 for f in status(nats_server.url)["feeders"]), 30, "all released"
         )
         time.sleep(1)  # unsubscribe replies
+        logs = []
         for feeder in feeders:
             code, out, err = feeder.stop()
             assert code == 0, out + err
+            logs += err.splitlines()
     finally:
         for feeder in feeders:
             if feeder.command.process.poll() is None:
@@ -92,9 +94,14 @@ def test_three_feeders_serve_100_codes_once_and_the_stream_is_the_ground_truth(
     assert_no_duplicate(messages)
     events = gaps(messages)
     twice = Counter(f"{e.tr_id}.{e.code}" for e in events) - Counter(keys)
-    assert not twice, [
-        (e.code, e.reason, (e.end_ns - e.start_ns) / 1e9) for e in events if f"{e.tr_id}.{e.code}" in twice
-    ]
+    assert not twice, "\n".join(
+        [
+            f"{e.code} {e.reason} {(e.end_ns - e.start_ns) / 1e9:.2f} s"
+            for e in events
+            if f"{e.tr_id}.{e.code}" in twice
+        ]
+        + [line for line in logs if any(key in line for key in twice)]  # their claims and releases
+    )
     assert sorted(f"{e.tr_id}.{e.code}" for e in events) == sorted(keys)  # one each: newly wanted
     assert all(e.reason == "wanted and not served" and e.start_ns <= e.end_ns for e in events)
 
