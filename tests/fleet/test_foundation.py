@@ -31,13 +31,40 @@ def test_a_trade_id_is_tr_date_code_and_cumulative_volume_whichever_feeder_sent_
     assert tomorrow.headers[wire.MSG_ID] != one.headers[wire.MSG_ID]
 
 
-def test_a_book_id_is_its_content_so_only_the_same_update_is_one_message():
+def test_a_book_id_is_its_content_and_the_update_before_so_only_the_same_sequence_is_one():
     fields = texts("H0ZFASP0")
-    same = wire.message_id("H0ZFASP0", list(fields), NS)
-    assert wire.message_id("H0ZFASP0", list(fields), NS + 1) == same
+    same = wire.message_id("H0ZFASP0", list(fields), NS, "before")
+    assert wire.message_id("H0ZFASP0", list(fields), NS + 1, "before") == same
     changed = list(fields)
     changed[-1] = "9" + changed[-1]
-    assert wire.message_id("H0ZFASP0", changed, NS) != same
+    assert wire.message_id("H0ZFASP0", changed, NS, "before") != same
+    assert wire.message_id("H0ZFASP0", list(fields), NS, "another") != same
+
+
+def test_frame_messages_chain_books_keep_trades_and_take_every_width_consumers_take():
+    book, other = texts("H0ZFASP0"), texts("H0ZFASP0")
+    other[-1] = "9" + other[-1]
+    # a book back to an earlier state (X, Y, X): three messages, three ids
+    one, two = wire.FrameMessages("a"), wire.FrameMessages("b")
+    sequence = [book, other, book]
+    ids = [m.headers[wire.MSG_ID] for f in sequence for m in one("H0ZFASP0", 1, list(f), NS) or []]
+    assert len(set(ids)) == 3
+    # another feeder that received the same updates gives the same ids from its second one on
+    again = [m.headers[wire.MSG_ID] for f in sequence for m in two("H0ZFASP0", 1, list(f), NS + 7) or []]
+    assert again[1:] == ids[1:]
+    # a trade's id is its cumulative volume, whatever came before
+    trade = texts("H0ZFCNT0")
+    (first,) = one("H0ZFCNT0", 1, trade, NS) or []
+    (second,) = two("H0ZFCNT0", 1, trade, NS) or []
+    assert first.headers[wire.MSG_ID] == second.headers[wire.MSG_ID]
+    # H0ZOANC0 with 7 of its 8 fields, two records a frame; a trade with a field KIS appended
+    seven = texts("H0ZOANC0")[:7]
+    assert [m.payload.decode() for m in one("H0ZOANC0", 2, seven + seven, NS) or []] == ["^".join(seven)] * 2
+    (wider,) = one("H0ZFCNT0", 1, [*trade, "X"], NS) or []
+    assert wire.parse_record(wider.subject, wider.payload, wider.headers).fields == [*trade, "X"]
+    # what no consumer would take: fields that do not divide, records too narrow
+    assert one("H0ZFCNT0", 2, trade + trade[:-1], NS) is None
+    assert one("H0ZFCNT0", 1, trade[:10], NS) is None
 
 
 def test_a_record_message_parses_back_to_its_fields_and_frame():

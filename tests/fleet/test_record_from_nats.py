@@ -182,13 +182,14 @@ async def test_a_redelivery_of_what_the_journal_holds_is_skipped(nats_server, tm
 def test_the_journals_last_frames_are_read_from_its_end(tmp_path):
     messages = [message("H0ZFCNT0", trade("A11612", v), v) for v in range(1, 5001)]  # ~1.5 MB
     event = wire.GapEvent("H0ZFCNT0", "A11612", BASE_NS, BASE_NS + 1, "no feeder")
+    ids = []  # what names each message: its receive time and frame text
     with JournalWriter(tmp_path, compress=False) as journal:  # a killed run's: not sealed
         for n, m in enumerate(messages):
             parsed = wire.parse_record(m.subject, m.payload, m.headers)
-            journal.append(wire.frame_text("H0ZFCNT0", parsed.fields), parsed.received_ns, 1)
+            ids.append((parsed.received_ns, wire.frame_text("H0ZFCNT0", parsed.fields)))
+            journal.append(ids[-1][1], parsed.received_ns, 1)
             if n == 4990:
                 journal.append(event.note, BASE_NS, 0)
-    ids = [m.headers[wire.MSG_ID] for m in messages]
     assert recent_ids(tmp_path, 100) == (set(ids[-100:]), {event.note})
     assert recent_ids(tmp_path, 20_000)[0] == set(ids)  # the whole segment, when it takes that
     assert recent_ids(tmp_path / "nothing-here", 100) == (set(), set())

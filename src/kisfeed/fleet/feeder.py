@@ -35,7 +35,6 @@ from typing import TYPE_CHECKING, Any
 
 from ..exceptions import FrameError, KisfeedError
 from ..protocol.frames import HEADER_LENGTH, PLAIN_HEADERS, split_frame
-from ..schema import LAYOUTS
 from . import jetstream, wire
 from .jetstream import FleetSettings, split_key
 from .leases import plan_claims, plan_releases
@@ -115,6 +114,7 @@ class Feeder:
         self.host = socket.gethostname()
         self.id = feeder_id or f"{self.host}-{os.getpid()}"
         self.nats = nats.with_name(f"kisfeed-feeder-{self.id}")
+        self._messages = wire.FrameMessages(self.id)
         self.credentials = list(credentials)
         self.settings = settings or FleetSettings()
         self.connect_kwargs = dict(connect_kwargs or {})
@@ -231,14 +231,14 @@ class Feeder:
             except FrameError:
                 self.malformed += 1
                 return
-        width = len(LAYOUTS[tr_id].fields)
-        if len(fields) != width * count:  # the client counts and skips it too
+        messages = self._messages(tr_id, count, fields, received_ns)
+        if messages is None:  # the client counts and skips it too
             self.malformed += 1
             return
         assert self.publisher is not None
-        put, feeder = self.publisher.put, self.id
-        for at in range(0, len(fields), width):
-            put(wire.record_message(tr_id, fields[at : at + width], received_ns, feeder))
+        put = self.publisher.put
+        for message in messages:
+            put(message)
 
     # --- leases ------------------------------------------------------------------------------------
 

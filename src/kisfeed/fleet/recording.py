@@ -13,9 +13,11 @@ recorder killed at any moment leaves every unacknowledged message to be delivere
 it had synced but not yet acknowledged come back too; they must not be written twice. The server
 marks a redelivery (its delivery count is above 1), and at most ``max_ack_pending`` messages are
 out unacknowledged at a time; so on start the recorder reads the ids of the journal's last
-``max_ack_pending`` record frames (``wire.message_id`` recomputed from each journaled frame and
-its receive time: the same id the feeder gave it) and the gap notes among them, and skips a
-redelivered message found there. A message delivered for the first time is always written.
+``max_ack_pending`` record frames (each one's receive time and text: a redelivery is the same
+message, with the feeder's receive time in its header, so the pair names it without the
+message id, which for a book depends on the update before it) and the gap notes among them,
+and skips a redelivered message found there. A message delivered for the first time is always
+written.
 """
 
 from __future__ import annotations
@@ -85,8 +87,12 @@ def plan_subjects(plan: dict[str, list[str]] | None) -> list[str]:
     return out
 
 
-def recent_ids(root: Path, count: int) -> tuple[set[str], set[str]]:
-    """The message ids of the last ``count`` one-record frames of the journal under ``root`` and
+#: What names a journaled record message: its receive time (the feeder's) and its frame text.
+Written = tuple[int, str]
+
+
+def recent_ids(root: Path, count: int) -> tuple[set[Written], set[str]]:
+    """The ``Written`` of the last ``count`` one-record frames of the journal under ``root`` and
     the gap notes written among them (see the module docstring): what a redelivered message may
     already be. Segments are read newest first, only as many as it takes; a plain one (a
     killed run's, before ``rebuild`` seals it) from its end, only as much as it takes, so that a
@@ -105,11 +111,7 @@ def recent_ids(root: Path, count: int) -> tuple[set[str], set[str]]:
         if held >= count:
             break
     last = [frame for chunk in reversed(chunks) for frame in chunk][-count:]
-    ids = set()
-    for text, ns in last:
-        fields = text[HEADER_LENGTH:].split("^")
-        ids.add(wire.message_id(text[2:10], fields, ns))
-    return ids, notes
+    return {(ns, text) for text, ns in last}, notes
 
 
 def _tail(seg: Segment, want: int, notes: set[str]) -> list[tuple[str, int]]:
@@ -172,9 +174,9 @@ class StreamRecorder:
         self.subjects = list(subjects)
         self.ack_wait, self.max_ack_pending = ack_wait, max_ack_pending
         self.batch, self.connect_timeout = min(batch, max_ack_pending), connect_timeout
-        self._ids: set[str] = set()
+        self._ids: set[Written] = set()
         self._notes: set[str] = set()
-        self._written: deque[str] = deque()  # this run's ids, oldest first: a redelivery within the run
+        self._written: deque[Written] = deque()  # this run's, oldest first: a redelivery within the run
         self._unacked: deque[tuple[int, Msg]] = deque()  # (journal lines after it, message)
         self._received = self._journaled = self._acked = self._skipped = self._malformed = 0
         self._gaps = self._last_sequence = self._pending = 0
@@ -293,13 +295,15 @@ class StreamRecorder:
             await msg.ack()  # it can never be recorded: not again either
             self._acked += 1
             return None
-        if delivered > 1 and parsed.msg_id in self._ids:
+        text = wire.frame_text(parsed.tr_id, parsed.fields)
+        written = (parsed.received_ns, text)
+        if delivered > 1 and written in self._ids:
             return await self._skip(msg)
-        self._ids.add(parsed.msg_id)
-        self._written.append(parsed.msg_id)
+        self._ids.add(written)
+        self._written.append(written)
         if len(self._written) > self.max_ack_pending:  # keep the last max_ack_pending of this run
             self._ids.discard(self._written.popleft())
-        self._journal(msg, wire.frame_text(parsed.tr_id, parsed.fields), parsed.received_ns, STREAM_SESSION)
+        self._journal(msg, text, parsed.received_ns, STREAM_SESSION)
         return None
 
     def _journal(self, msg: Msg, text: str, received_ns: int, session: int) -> None:

@@ -14,8 +14,13 @@ Headers:
                          Trades: ``<TR>.<KST date>.<code>.<cumulative volume>``; ``ACML_VOL``
                          grows with every trade of a code and restarts each trading day, so the
                          three name one trade whichever feeder received it. Books and expected
-                         prices carry no such counter: ``<TR>.<date>.<code>.<digest of payload>``,
-                         so the same update received twice is one message.
+                         prices carry no such counter: ``<TR>.<date>.<code>.<digest>`` of the
+                         update and the one before it of the code (``FrameMessages``), so that
+                         the same sequence received by two feeders is one, while a book that
+                         returns to an earlier state (an order placed and cancelled within the
+                         second its text names) is a new message, not a copy to drop. A feeder's
+                         first update of a code has no update before it: during a hand-over it
+                         can be stored twice (a state repeated, never one lost).
 ``Kisfeed-Received-Ns``  the feeder's receive time, integer ns since the epoch (the journal's
                          ``received_ns`` when a recorder writes the record)
 ``Kisfeed-Feeder``       the id of the feeder that published it
@@ -47,6 +52,7 @@ __all__ = [
     "gap_subject",
     "message_id",
     "record_message",
+    "FrameMessages",
     "gap_message",
     "Message",
     "RecordMessage",
@@ -115,27 +121,61 @@ def gap_subject(tr_id: str, code: str) -> str:
     return f"kisfeed.gap.{tr_id}.{code}"
 
 
-def message_id(tr_id: str, fields: list[str], received_ns: int) -> str:
-    """The de-duplication id of one record (see the module docstring)."""
+def message_id(tr_id: str, fields: list[str], received_ns: int, previous: str = "") -> str:
+    """The de-duplication id of one record (see the module docstring); ``previous``: the text of
+    the code's update before it on this TR (books and expected prices)."""
     day = kst_day(received_ns).strftime("%Y%m%d")
     at = _VOLUME_AT.get(tr_id)
     if at is not None:
         return f"{tr_id}.{day}.{fields[0]}.{fields[at]}"
-    digest = hashlib.blake2b("^".join(fields).encode(), digest_size=12).hexdigest()
+    chained = f"{previous}\n{'^'.join(fields)}"  # no field holds a LF: the two stay apart
+    digest = hashlib.blake2b(chained.encode(), digest_size=12).hexdigest()
     return f"{tr_id}.{day}.{fields[0]}.{digest}"
 
 
-def record_message(tr_id: str, fields: list[str], received_ns: int, feeder: str) -> Message:
+def record_message(
+    tr_id: str, fields: list[str], received_ns: int, feeder: str, previous: str = ""
+) -> Message:
     """The message of one record's ``fields`` (its slice of a frame's body)."""
     return Message(
         subject(tr_id, fields[0]),
         "^".join(fields).encode(),
         {
-            MSG_ID: message_id(tr_id, fields, received_ns),
+            MSG_ID: message_id(tr_id, fields, received_ns, previous),
             RECEIVED_NS: str(received_ns),
             FEEDER: feeder,
         },
     )
+
+
+class FrameMessages:
+    """A feeder's data frames as messages, one per record, each book and expected price chained
+    to the code's update before it (``message_id``). Sans-I/O: the feeder calls it per frame."""
+
+    def __init__(self, feeder: str) -> None:
+        self.feeder = feeder
+        self._previous: dict[tuple[str, str], str] = {}  # (TR, code) -> its last update's text
+
+    def __call__(self, tr_id: str, count: int, fields: list[str], received_ns: int) -> list[Message] | None:
+        """The messages of a frame of ``count`` records of ``tr_id`` (its body split on ``^``),
+        or None if the fields do not divide into records of a width the consumers take
+        (``parse_record``, as the client decodes): H0ZOANC0 comes with 7 of its 8 fields, and
+        KIS may append fields past a layout."""
+        layout = LAYOUTS[tr_id]
+        width = len(fields) // count
+        if width * count != len(fields) or not layout.required <= width <= 2 * layout.width:
+            return None
+        chained = tr_id not in _VOLUME_AT
+        out = []
+        for at in range(0, len(fields), width):
+            record = fields[at : at + width]
+            previous = ""
+            if chained:
+                key = (tr_id, record[0])
+                previous = self._previous.get(key, "")
+                self._previous[key] = "^".join(record)
+            out.append(record_message(tr_id, record, received_ns, self.feeder, previous))
+        return out
 
 
 def gap_message(event: GapEvent) -> Message:
