@@ -9,7 +9,6 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from . import jetstream, wire
-from .feeder import snapshot
 from .jetstream import FleetSettings
 
 if TYPE_CHECKING:
@@ -27,7 +26,8 @@ async def open_buckets(js: JetStreamContext, settings: FleetSettings | None = No
 
     try:
         return jetstream.Buckets(
-            *[await js.key_value(name) for name in (jetstream.WANTED, jetstream.LEASES, jetstream.FEEDERS)]
+            js,
+            *[await js.key_value(name) for name in (jetstream.WANTED, jetstream.LEASES, jetstream.FEEDERS)],
         )
     except (NotFoundError, BadRequestError):
         return await jetstream.prepare(js, settings)
@@ -37,7 +37,7 @@ async def open_buckets(js: JetStreamContext, settings: FleetSettings | None = No
 
 async def add(buckets: jetstream.Buckets, keys: Iterable[str]) -> int:
     """Make ``keys`` wanted; the number that were not."""
-    have = await snapshot(buckets.wanted)
+    have = await buckets.snapshot(jetstream.WANTED)
     new = 0
     for key in keys:
         if key not in have:
@@ -49,7 +49,7 @@ async def add(buckets: jetstream.Buckets, keys: Iterable[str]) -> int:
 async def remove(buckets: jetstream.Buckets, keys: Iterable[str]) -> int:
     """Make ``keys`` unwanted (their feeders unsubscribe and free the leases); the number that
     were wanted."""
-    have = await snapshot(buckets.wanted)
+    have = await buckets.snapshot(jetstream.WANTED)
     gone = 0
     for key in keys:
         if key in have:
@@ -62,10 +62,12 @@ async def status(js: JetStreamContext, buckets: jetstream.Buckets) -> dict[str, 
     """The fleet as ``fleet status --json`` prints it."""
     from nats.js.errors import NotFoundError
 
-    wanted = await snapshot(buckets.wanted)
-    leases = {k: v.value.decode(errors="replace") for k, v in (await snapshot(buckets.leases)).items()}
+    wanted = await buckets.snapshot(jetstream.WANTED)
+    leases = {
+        k: v.value.decode(errors="replace") for k, v in (await buckets.snapshot(jetstream.LEASES)).items()
+    }
     feeders = []
-    for name, entry in sorted((await snapshot(buckets.feeders)).items()):
+    for name, entry in sorted((await buckets.snapshot(jetstream.FEEDERS)).items()):
         try:
             feeders.append(json.loads(entry.value))
         except ValueError:

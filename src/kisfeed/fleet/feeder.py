@@ -30,69 +30,29 @@ import random
 import socket
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from ..exceptions import FrameError, KisfeedError
 from ..protocol.frames import HEADER_LENGTH, PLAIN_HEADERS, split_frame
 from . import jetstream, wire
-from .jetstream import FleetSettings, split_key
+from .jetstream import FEEDERS, LEASES, WANTED, FleetSettings, Lease, split_key
 from .leases import plan_claims, plan_releases
 from .publisher import Publisher
 
 if TYPE_CHECKING:
-    from nats.js.kv import KeyValue
-
     from ..client import Feed
     from .options import NatsOptions
 
-__all__ = ["Feeder", "snapshot", "Lease"]
+__all__ = ["Feeder"]
 
 log = logging.getLogger("kisfeed.fleet")
 
-#: Seconds the server keeps a snapshot's consumer once it is no longer read.
-_SNAPSHOT_CONSUMER_LIFE = 2.0
 #: Rounds between two reads of the other feeders' statuses when nothing is unserved (only
 #: their room matters, to a claim's share).
 _FEEDERS_EVERY = 4
 
 #: Seconds a key this feeder could not subscribe (the server refused it) is left to others.
 _REFUSED_FOR = 30.0
-
-
-@dataclass(frozen=True)
-class Lease:
-    """A key's last value in a bucket: its value, revision and the server's time of it (ns)."""
-
-    value: bytes
-    revision: int
-    at_ns: int
-
-
-async def snapshot(kv: KeyValue, timeout: float = 5.0) -> dict[str, Lease]:
-    """The live keys of ``kv`` and their last values (deleted and expired keys are absent)."""
-    from nats.js.errors import NoKeysError
-
-    found: dict[str, Lease] = {}
-    try:
-        # a watcher is an ephemeral consumer on the server, which nats-py leaves there for 5
-        # minutes after it stops: a feeder polling twice a second would pile up thousands
-        # (the server then refuses new ones: "maximum consumers limit reached")
-        watcher = await kv.watchall(ignore_deletes=True, inactive_threshold=_SNAPSHOT_CONSUMER_LIFE)
-    except NoKeysError:
-        return found
-    try:
-        while True:
-            entry = await watcher.updates(timeout)  # type: ignore[no-untyped-call]
-            if entry is None:
-                return found
-            at = entry.created
-            found[entry.key] = Lease(
-                entry.value or b"", entry.revision or 0, int(at.timestamp() * 1e9) if at else time.time_ns()
-            )
-    finally:
-        with contextlib.suppress(Exception):
-            await watcher.stop()  # type: ignore[no-untyped-call]
 
 
 class Feeder:
@@ -259,10 +219,10 @@ class Feeder:
         # wanted, so a lease missing here is either of a key the wanted read below no longer
         # has, or truly unserved; in the other order a key removed meanwhile looked unserved
         # and was claimed, with a gap event, just to be released (6 of 100 keys in one run)
-        leases = await snapshot(self._buckets.leases)
-        wanted = await snapshot(self._buckets.wanted)
+        leases = await self._buckets.snapshot(LEASES)
+        wanted = await self._buckets.snapshot(WANTED)
         if self._rounds_done % _FEEDERS_EVERY == 0 or any(k not in leases for k in wanted):
-            self._feeders = await snapshot(self._buckets.feeders)  # fresh when claiming: the share
+            self._feeders = await self._buckets.snapshot(FEEDERS)  # fresh when claiming: the share
         self._rounds_done += 1
         feeders = self._feeders
         # the last lease seen of each wanted key: a claim's gap starts at its last renewal,

@@ -21,7 +21,9 @@ the first feeder or consumer of a fresh server creates them.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -30,6 +32,7 @@ from .wire import GAP_SUBJECTS, RECORD_SUBJECTS, STREAM
 
 if TYPE_CHECKING:
     from nats.aio.client import Client
+    from nats.aio.msg import Msg
     from nats.js import JetStreamContext
     from nats.js.kv import KeyValue
 
@@ -45,6 +48,7 @@ __all__ = [
     "FEEDERS",
     "key_of",
     "split_key",
+    "Lease",
 ]
 
 log = logging.getLogger("kisfeed.fleet")
@@ -84,10 +88,76 @@ class FleetSettings:
 
 
 @dataclass(frozen=True)
+class Lease:
+    """A key's last value in a bucket: its value, revision and the server's time of it (ns)."""
+
+    value: bytes
+    revision: int
+    at_ns: int
+
+
+#: Seconds the server keeps a snapshot's consumer once it is no longer read.
+_SNAPSHOT_CONSUMER_LIFE = 2.0
+
+
+@dataclass(frozen=True)
 class Buckets:
+    js: JetStreamContext
     wanted: KeyValue
     leases: KeyValue
     feeders: KeyValue
+
+    async def snapshot(self, bucket: str, timeout: float = 5.0) -> dict[str, Lease]:
+        """The live keys of ``bucket`` (``WANTED``, ``LEASES`` or ``FEEDERS``) and their last
+        values: deleted and expired keys are absent.
+
+        Not nats-py's ``watchall``/``keys``: their end-of-replay marker comes from one message's
+        ``num_pending``, which can reach 0 before the replay is done while the bucket is written
+        (nats.py issue 842 and pull request 995, open): a feeder then saw a partial ``wanted``,
+        released codes still wanted and claimed them again, with a second gap event (seen in
+        the three-feeder test). Here the replay is done when the server says so: its consumer
+        has nothing pending and every message it delivered has been read. ``TimeoutError`` if
+        that takes longer than ``timeout`` (a round fails and the next tries again)."""
+        from nats.js.api import DeliverPolicy
+        from nats.js.kv import KV_DEL, KV_MARKER_REASON, KV_OP, KV_PURGE
+
+        prefix = f"$KV.{bucket}."
+        found: dict[str, Lease] = {}
+        read = 0  # the consumer sequence of the last message read
+
+        async def on_message(msg: Msg) -> None:
+            nonlocal read
+            meta, headers = msg.metadata, msg.headers or {}
+            key = msg.subject[len(prefix) :]
+            if headers.get(KV_OP) in (KV_DEL, KV_PURGE) or KV_MARKER_REASON in headers:
+                found.pop(key, None)  # a delete, a purge, or the server's marker of an expiry
+            else:
+                at = meta.timestamp
+                at_ns = int(at.timestamp() * 1e9) if at else time.time_ns()
+                found[key] = Lease(msg.data, meta.sequence.stream, at_ns)
+            read = meta.sequence.consumer
+
+        sub = await self.js.subscribe(
+            f"{prefix}>",
+            stream=f"KV_{bucket}",
+            cb=on_message,
+            ordered_consumer=True,
+            deliver_policy=DeliverPolicy.LAST_PER_SUBJECT,
+            # an ephemeral consumer outlives its reader by this long: a short time, or a feeder
+            # polling twice a second piles up thousands ("maximum consumers limit reached")
+            inactive_threshold=_SNAPSHOT_CONSUMER_LIFE,
+        )
+        try:
+            async with asyncio.timeout(timeout):
+                while True:
+                    info = await sub.consumer_info()
+                    delivered = info.delivered.consumer_seq if info.delivered else 0
+                    if info.num_pending == 0 and read >= delivered:
+                        return found
+                    await asyncio.sleep(0.005)
+        finally:
+            with contextlib.suppress(Exception):
+                await sub.unsubscribe()
 
 
 def key_of(tr_id: str, code: str) -> str:
@@ -207,4 +277,4 @@ async def prepare(js: JetStreamContext, settings: FleetSettings | None = None) -
             made.append(kv)
     except ServiceUnavailableError:
         raise FleetError("the NATS server has no JetStream: start it with -js (nats-server -js)") from None
-    return Buckets(*made)
+    return Buckets(js, *made)
