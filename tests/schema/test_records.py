@@ -249,7 +249,7 @@ def frames(draw: st.DrawFn) -> tuple[str, int, list[str]]:
 
 
 @every_engine
-@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=250, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(frames())
 def test_the_fast_path_agrees_with_the_careful_path_on_generated_frames(engine, case):
     tr, count, fields = case
