@@ -198,7 +198,17 @@ class FrameRows:
             keep &= ~np.isin(lines, lines[~keep])
             strings = strings.filter(pa.array(keep))
         layout = layout_for(self.tr_id)
-        columns = {f.name: cast_column(strings.column(f.name), f.kind, suspicious) for f in layout.fields}
+        # every column cast before any refusal is raised: the rows refused in each, at once (one
+        # raise per column in turn made a batch with bad values in many columns cast its whole
+        # width once per such column)
+        columns, refused = {}, np.zeros(strings.num_rows, dtype=bool)
+        for f in layout.fields:
+            try:
+                columns[f.name] = cast_column(strings.column(f.name), f.kind, suspicious)
+            except BadRows as bad:
+                refused |= bad.mask
+        if refused.any():
+            raise BadRows(refused)
         if layout.depth:  # a book out of order is the protocol's to name (BookOrderError), not a row
             disorder = book_disorder(columns, layout)
             if disorder.any():
