@@ -6,6 +6,7 @@ restart survived with nothing acknowledged lost."""
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 from collections import Counter
 
@@ -70,10 +71,11 @@ def test_three_feeders_serve_100_codes_once_and_the_stream_is_the_ground_truth(
         # what it sent is all that a feeder received (and must have published)
         removed = fleet(nats_server.url, "remove", *codes, "--master", master)
         assert removed.returncode == 0, removed.stderr
-        wait_until(
-            lambda: all(f["serving"] == 0 for f in status(nats_server.url)["feeders"]), 30, "all released"
+        wait_until(  # the leases released and the unsubscribes answered: nothing more is sent
+            lambda: all(f["serving"] == f["subscribed"] == 0 for f in status(nats_server.url)["feeders"]),
+            30,
+            "all released and unsubscribed",
         )
-        time.sleep(1)  # unsubscribe replies
         logs = []
         for feeder in feeders:
             code, out, err = feeder.stop()
@@ -225,3 +227,27 @@ def test_feeders_survive_a_server_restart_and_nothing_acknowledged_is_lost(
     assert after[: len(before)] == before  # what JetStream acknowledged is all still there
     assert_no_duplicate(after)
     assert {s.split(".", 1)[1] for s, _p, _h in after if s.startswith("kis.")} == keys
+
+
+def test_a_feeder_stopped_with_records_nats_never_acknowledged_says_how_many_and_exits_1(
+    nats_server, tmp_path, tmp_path_factory
+):
+    master = master_file(tmp_path_factory.getbasetemp())
+    codes = busy_codes(4)
+    keys = {f"{'H0ZFCNT0' if len(c) == 6 else 'H0ZOCNT0'}.{c}" for c in codes}
+    sim = Sim(tmp_path)
+    (feeder,) = start_feeders(tmp_path, sim, nats_server.url, ["lonely"])
+    try:
+        assert fleet(nats_server.url, "add", *codes, "--master", master).returncode == 0
+        wait_until(lambda: served_by(nats_server.url, keys), 30, "all codes served")
+        nats_server.stop(kill=True)  # records go on arriving from KIS, with nowhere to go
+        time.sleep(1.5)
+        code, out, err = feeder.stop()
+    finally:
+        if feeder.command.process.poll() is None:
+            feeder.kill()
+        sim.stop()
+    assert code == 1, out + err
+    assert re.search(
+        r"stopped: .*, [\d,]+ records? not acknowledged by NATS$", err.strip().splitlines()[-1]
+    ), err

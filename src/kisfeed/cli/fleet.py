@@ -211,10 +211,13 @@ def feed(
     err_console.print(
         f"feeder {feeder.id} stopped: {plural(s['published'], 'record')} published, "
         f"{plural(s['claims'], 'lease')} claimed, {plural(s['losses'], 'lease')} lost"
-        + (f", {plural(s['overflow'], 'message')} lost to a full buffer" if s["overflow"] else ""),
+        + (f", {plural(s['overflow'], 'message')} lost to a full buffer" if s["overflow"] else "")
+        + (f", {plural(s['pending'], 'record')} not acknowledged by NATS" if s["pending"] else ""),
         markup=False,
     )
     signals.exit_status()
+    if s["overflow"] or s["pending"]:  # records that may be missing from the stream: not a clean stop
+        raise typer.Exit(1)
 
 
 #: Seconds a stopping feeder has to release its leases, publish what it holds and close.

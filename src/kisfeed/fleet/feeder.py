@@ -53,6 +53,9 @@ _FEEDERS_EVERY = 4
 
 #: Seconds a key this feeder could not subscribe (the server refused it) is left to others.
 _REFUSED_FOR = 30.0
+#: Seconds a stopping feeder gives NATS to take its goodbyes (lease and status deletes), which
+#: the server's TTLs make for it if NATS is down.
+_GOODBYE = 2.0
 
 
 class Feeder:
@@ -143,9 +146,11 @@ class Feeder:
                 await self._cancel([t for t in tasks if t.get_name() in ("rounds", "renewals")])
                 await self._release_all()
             # the feed is closed: what it received is queued; publish it, then say goodbye
-            await self.publisher.flush(5.0)
+            if not await self.publisher.flush(5.0):  # never silent: the CLI says how many, exits 1
+                log.error("feeder %s: %d records not acknowledged by NATS", self.id, self.publisher.pending)
             with contextlib.suppress(Exception):
-                await self._buckets.feeders.delete(self.id)
+                async with asyncio.timeout(_GOODBYE):  # else gone with its status' TTL
+                    await self._buckets.feeders.delete(self.id)
         finally:
             await self._cancel(tasks)
             if metrics is not None:
@@ -319,11 +324,16 @@ class Feeder:
         log.info("feeder %s: released %s (%s)", self.id, key, why)
 
     async def _release_all(self) -> None:
+        """Delete every held lease at once, for at most ``_GOODBYE`` seconds: with NATS down each
+        delete would wait for its request timeout in turn (20 s for 4 keys), and the leases
+        expire on the server anyway."""
         assert self._buckets is not None
+        leases = self._buckets.leases
         async with self._lock:
-            for key, revision in list(self.held.items()):
-                with contextlib.suppress(Exception):
-                    await self._buckets.leases.delete(key, last=revision)
+            deletes = [leases.delete(key, last=revision) for key, revision in self.held.items()]
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(_GOODBYE):
+                    await asyncio.gather(*deletes, return_exceptions=True)
             self.held.clear()
 
     async def _renewals(self) -> None:
@@ -383,6 +393,9 @@ class Feeder:
             "sessions": sessions,
             "capacity": self.capacity,
             "serving": len(self.held),
+            # registrations of the KIS sessions: above "serving" while released codes' unsubscribe
+            # requests are on their way (their records still come, and are published)
+            "subscribed": len(feed.subscriptions) if feed is not None else 0,
             "published": p.published if p else 0,
             "duplicates": p.duplicates if p else 0,
             "pending": p.pending if p else 0,
