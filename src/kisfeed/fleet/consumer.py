@@ -38,11 +38,11 @@ from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Literal
 
 from ..client.queue import RecordQueue
-from ..exceptions import FleetError, MalformedMessageError, ParseError, UsageError
+from ..exceptions import MalformedMessageError, ParseError, UsageError
 from ..schema import CODECS, KST, Record, kst_day
 from . import wire
 from .options import NatsOptions
-from .reading import filter_subjects, open_stream, reply_sequences
+from .reading import bind_durable, filter_subjects, open_stream, reply_sequences
 
 if TYPE_CHECKING:
     from nats.aio.client import Client
@@ -166,7 +166,7 @@ class StreamFeed:
 
     async def __aenter__(self) -> StreamFeed:
         from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
-        from nats.js.errors import APIError, NotFoundError
+        from nats.js.errors import NotFoundError
 
         self._nc, js = await open_stream(self.options.with_name("kisfeed-subscribe"), self.connect_timeout)
         config = ConsumerConfig(filter_subjects=self.subjects if len(self.subjects) > 1 else None)
@@ -202,20 +202,12 @@ class StreamFeed:
                 config.deliver_policy = info.config.deliver_policy
                 config.opt_start_seq = info.config.opt_start_seq
                 config.opt_start_time = info.config.opt_start_time
-            config.name = config.durable_name = self.durable
-            config.filter_subject = self.subjects[0] if len(self.subjects) == 1 else None
             config.ack_policy = AckPolicy.EXPLICIT  # each batch's, when the next is asked for
             config.ack_wait = self.ack_wait
-            try:
-                await js.add_consumer(wire.STREAM, config)  # made, or its filter updated
-            except APIError as exc:
-                raise FleetError(
-                    f"cannot create the durable consumer {self.durable}: {exc.description}"
-                ) from None
             # A pull consumer, asked only when the consumer wants more: what is out
             # unacknowledged is the batch being taken, no more (a push consumer's messages
             # sent to a subscriber that has just left would wait out ack_wait).
-            self._pull = await js.pull_subscribe_bind(self.durable, stream=wire.STREAM)
+            self._pull = await bind_durable(js, self.durable, self.subjects, config)
         except BaseException:
             await self.close()
             raise

@@ -14,8 +14,9 @@ from .options import NatsOptions
 if TYPE_CHECKING:
     from nats.aio.client import Client
     from nats.js import JetStreamContext
+    from nats.js.api import ConsumerConfig
 
-__all__ = ["filter_subjects", "reply_sequences", "open_stream"]
+__all__ = ["filter_subjects", "reply_sequences", "open_stream", "bind_durable"]
 
 
 def filter_subjects(
@@ -82,3 +83,21 @@ async def open_stream(options: NatsOptions, first_attempt: float = 10.0) -> tupl
         await nc.close()
         raise
     return nc, js
+
+
+async def bind_durable(
+    js: JetStreamContext, durable: str, subjects: list[str], config: ConsumerConfig
+) -> JetStreamContext.PullSubscription:
+    """A pull subscription bound to the durable consumer ``durable`` of the stream, filtered to
+    ``subjects``: made with ``config``, or an existing one's filters and acks updated
+    (nats-server >= 2.10); ``FleetError`` naming it if the server refuses."""
+    from nats.js.errors import APIError
+
+    config.name = config.durable_name = durable
+    config.filter_subject = subjects[0] if len(subjects) == 1 else None
+    config.filter_subjects = subjects if len(subjects) > 1 else None
+    try:
+        await js.add_consumer(wire.STREAM, config)
+    except APIError as exc:
+        raise FleetError(f"cannot create the durable consumer {durable}: {exc.description}") from None
+    return await js.pull_subscribe_bind(durable, stream=wire.STREAM)

@@ -33,12 +33,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ..exceptions import FleetError, MalformedMessageError, StoreError, UsageError
+from ..exceptions import MalformedMessageError, StoreError, UsageError
 from ..protocol.frames import HEADER_LENGTH, PLAIN_HEADERS
 from ..store.journal import NOTE_SESSION, Segment, iter_lines, parse_line, segments
 from . import wire
 from .options import NatsOptions
-from .reading import filter_subjects, open_stream, reply_sequences
+from .reading import bind_durable, filter_subjects, open_stream, reply_sequences
 
 if TYPE_CHECKING:
     from nats.aio.client import Client
@@ -192,31 +192,19 @@ class StreamRecorder:
         data directory, so that a wrong URL or login fails at once and touches nothing.
         ``FleetError`` if the server cannot be reached, refuses the login or the consumer."""
         from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
-        from nats.js.errors import APIError
 
         self._nc, js = await open_stream(
             self.options.with_name(f"kisfeed-{self.durable}"), self.connect_timeout
         )
         try:
             config = ConsumerConfig(
-                durable_name=self.durable,
-                name=self.durable,
                 deliver_policy=DeliverPolicy.ALL,  # a new recorder records all the stream holds
                 ack_policy=AckPolicy.EXPLICIT,
                 ack_wait=self.ack_wait,
                 max_ack_pending=self.max_ack_pending,
                 max_deliver=-1,
-                filter_subjects=self.subjects if len(self.subjects) > 1 else None,
-                filter_subject=self.subjects[0] if len(self.subjects) == 1 else None,
             )
-            try:
-                # create, or update an existing one's filters and acks (nats-server >= 2.10)
-                await js.add_consumer(wire.STREAM, config)
-            except APIError as exc:
-                raise FleetError(
-                    f"cannot create the durable consumer {self.durable}: {exc.description}"
-                ) from None
-            self._sub = await js.pull_subscribe_bind(self.durable, stream=wire.STREAM)
+            self._sub = await bind_durable(js, self.durable, self.subjects, config)
         except BaseException:
             await self.close()
             raise
