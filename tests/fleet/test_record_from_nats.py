@@ -79,6 +79,15 @@ async def js_of(url: str):
     return nc, js
 
 
+async def consumed(js, durable: str) -> None:
+    """Until the durable consumer has nothing pending and nothing awaiting acknowledgement."""
+    while True:
+        info = await js.consumer_info(wire.STREAM, durable)
+        if info.num_pending == 0 and info.num_ack_pending == 0:
+            return
+        await asyncio.sleep(0.2)
+
+
 async def test_the_dataset_holds_the_stream_once_with_its_gaps_across_runs(nats_server, tmp_path):
     data = tmp_path / "data"
     nc, js = await js_of(nats_server.url)
@@ -224,14 +233,7 @@ async def test_a_recorder_killed_mid_stream_and_restarted_writes_each_record_onc
         assert stream_info.state.messages == total
         durable = default_durable(data)
 
-        async def consumed() -> None:
-            while True:
-                info = await js.consumer_info(wire.STREAM, durable)
-                if info.num_pending == 0 and info.num_ack_pending == 0:
-                    return
-                await asyncio.sleep(0.2)
-
-        await asyncio.wait_for(consumed(), seconds(30))
+        await asyncio.wait_for(consumed(js, durable), seconds(30))
         second.send_signal(signal.SIGTERM)
         out, err = second.communicate(timeout=seconds(60))
         assert second.returncode == 0, err
@@ -306,14 +308,7 @@ async def test_a_server_restart_mid_recording_loses_and_repeats_nothing(nats_ser
         assert (await js.stream_info(wire.STREAM)).state.messages == total
         durable = default_durable(data)
 
-        async def consumed() -> None:
-            while True:
-                info = await js.consumer_info(wire.STREAM, durable)
-                if info.num_pending == 0 and info.num_ack_pending == 0:
-                    return
-                await asyncio.sleep(0.2)
-
-        await asyncio.wait_for(consumed(), seconds(30))
+        await asyncio.wait_for(consumed(js, durable), seconds(30))
         running.send_signal(signal.SIGTERM)
         out, err = running.communicate(timeout=seconds(60))
         assert running.returncode == 0, err
